@@ -1,0 +1,49 @@
+# Beitrag: `make run` starts the app with demo data on the embedded defaults; `make test` runs the tests.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app app
+# The embedded defaults are development defaults; production sets BEITRAG_ENV=production (the default).
+DEV_ENV := BEITRAG_ENV=development
+
+.PHONY: run test e2e lint install translations messages demo clean help
+
+help:
+	@echo "make run     start web server, worker and mail capture on http://127.0.0.1:$(PORT) with demo data"
+	@echo "make test    run the test suite"
+	@echo "make lint    ruff"
+	@echo "make messages  extract translatable strings and update the catalogues"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed translations
+
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile -d newsletter/translations >/dev/null
+
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F newsletter/translations/babel.cfg -k _l -k lazy_gettext -o newsletter/translations/messages.pot app.py newsletter payments templates
+	$(BIN)/pybabel update -N -i newsletter/translations/messages.pot -d newsletter/translations
+
+run: install
+	@$(DEV_ENV) $(FLASK) db upgrade
+	@$(DEV_ENV) $(FLASK) demo status >/dev/null 2>&1 || $(DEV_ENV) $(FLASK) demo load
+	@$(DEV_ENV) PORT=$(PORT) $(FLASK) dev run
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,26 @@
+"""The newsletter side of Beitrag: staff, readers, articles, issues and the send path."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from . import admin, cli, errors, views
+    from .accounts import load_staff_user
+    from .extensions import login_manager
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)
+    cli.init_app(app)
+    errors.init_app(app)
+
+    login_manager.login_view = "staff.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str):
+        from db import db
+
+        return load_staff_user(db.session, user_id)

@@ -1,0 +1,65 @@
+"""Who may open which staff page. Every staff blueprint guards all of its routes with :func:`guard_blueprint`;
+single routes that need more than the blueprint's role say so with :func:`requires_role`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, request
+from flask_login import current_user
+
+from .extensions import login_manager
+from .models import StaffRole
+
+_ROUTE_ROLE_ATTR = "_beitrag_role"
+PUBLIC_STAFF_ENDPOINTS_ATTR = "_beitrag_public"
+
+
+def _check(role: StaffRole):
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.has_role(role):
+        abort(403)
+    return None
+
+
+def requires_role(role: StaffRole) -> Callable:
+    """Refuse the route to anyone below ``role`` (403), and send signed-out visitors to the login."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            refusal = _check(role)
+            if refusal is not None:
+                return refusal
+            return view(*args, **kwargs)
+
+        setattr(wrapped, _ROUTE_ROLE_ATTR, role)
+        return wrapped
+
+    return decorate
+
+
+def open_to_everyone(view: Callable) -> Callable:
+    """Mark a route of a guarded blueprint as reachable while signed out (the login page)."""
+    setattr(view, PUBLIC_STAFF_ENDPOINTS_ATTR, True)
+    return view
+
+
+def guard_blueprint(blueprint: Blueprint, role: StaffRole) -> None:
+    """Every route of ``blueprint`` needs at least ``role``, unless marked :func:`open_to_everyone`."""
+
+    @blueprint.before_request
+    def _guard():
+        from flask import current_app
+
+        view = current_app.view_functions.get(request.endpoint or "")
+        if view is not None and getattr(view, PUBLIC_STAFF_ENDPOINTS_ATTR, False):
+            return None
+        return _check(role)
+
+
+def required_role(view: Callable) -> StaffRole | None:
+    return getattr(view, _ROUTE_ROLE_ATTR, None)

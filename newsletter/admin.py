@@ -1,0 +1,136 @@
+"""Staff pages: sign in and out, the dashboard, and (in development) the captured mail."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select
+
+from db import db
+
+from . import mailcapture
+from .access import guard_blueprint, open_to_everyone, requires_role
+from .accounts import authenticate_staff
+from .extensions import limiter
+from .forms import LoginForm, LogoutForm
+from .models import Article, Newsletter, StaffRole, StaffUser, Subscriber, SubscriberStatus
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+guard_blueprint(bp, StaffRole.EDITOR)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_address_key() -> str:
+    return "login-address:" + (request.form.get("email") or "").strip().lower()[:320]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this site: no scheme, no host, no protocol-relative ``//evil``."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("staff.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@open_to_everyone
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit("30 per hour", key_func=_login_address_key, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("staff.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate_staff(db.session, form.email.data or "", form.password.data or "")
+        if user is not None:
+            db.session.commit()
+            login_user(user, remember=bool(form.remember.data))
+            return redirect(_safe_next(request.args.get("next")))
+        db.session.rollback()
+        # One message for an unknown address and a wrong password: nobody learns who has an account.
+        flash(_("The e-mail address or the password is not right."), "error")
+        return render_template("admin/login.html", form=form), 401
+    return render_template("admin/login.html", form=form)
+
+
+@bp.post("/logout")
+@open_to_everyone
+def logout():
+    form = LogoutForm()
+    if form.validate_on_submit():
+        logout_user()
+        flash(_("You are signed out."), "info")
+    return redirect(url_for("staff.login"))
+
+
+@bp.get("/")
+def dashboard():
+    status_counts = dict(
+        db.session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status)).all()
+    )
+    counts = {
+        "active": status_counts.get(SubscriberStatus.ACTIVE, 0),
+        "pending": status_counts.get(SubscriberStatus.PENDING, 0),
+        "unsubscribed": status_counts.get(SubscriberStatus.UNSUBSCRIBED, 0),
+        "bounced": status_counts.get(SubscriberStatus.BOUNCED, 0)
+        + status_counts.get(SubscriberStatus.COMPLAINED, 0),
+        "newsletters": db.session.scalar(select(func.count()).select_from(Newsletter)) or 0,
+        "articles": db.session.scalar(select(func.count()).select_from(Article)) or 0,
+        "staff": db.session.scalar(select(func.count()).select_from(StaffUser)) or 0,
+    }
+    latest = db.session.scalars(select(Article).order_by(Article.published_at.desc()).limit(5)).all()
+    return render_template("admin/dashboard.html", counts=counts, latest=latest)
+
+
+@bp.get("/users")
+@requires_role(StaffRole.ADMIN)
+def staff_users():
+    users = db.session.scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.email)).all()
+    return render_template("admin/staff_users.html", users=users)
+
+
+def _capture_dir() -> str:
+    if not current_app.config.get("MAIL_CAPTURE_VIEWER"):
+        abort(404)
+    return current_app.config["MAIL_CAPTURE_DIR"]
+
+
+@bp.get("/dev/mail")
+def captured_mail():
+    messages = mailcapture.list_messages(_capture_dir())
+    return render_template("admin/mail_index.html", messages=messages)
+
+
+@bp.get("/dev/mail/<name>")
+def captured_message(name: str):
+    message = mailcapture.read_message(_capture_dir(), name)
+    if message is None:
+        abort(404)
+    return render_template("admin/mail_show.html", message=message)
+
+
+@bp.get("/dev/mail/<name>/html")
+def captured_message_html(name: str):
+    """The HTML part alone, shown in a sandboxed iframe of the message page."""
+    message = mailcapture.read_message(_capture_dir(), name)
+    if message is None or message.html is None:
+        abort(404)
+    g.frame_ancestors = "'self'"
+    response = current_app.response_class(message.html, mimetype="text/html")
+    # The mail's HTML is foreign content: no scripts, no plugins, only framed by our own page.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
+    )
+    return response
+
+
+@bp.app_context_processor
+def _staff_context():
+    return {"logout_form": LogoutForm() if current_user.is_authenticated else None}

@@ -1,0 +1,124 @@
+"""Command-line entry points: ``flask --app app users|demo|newsletter|dev ...``. Thin: parse, call, report."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from db import db
+
+from . import accounts, queues
+from .models import StaffRole
+
+users_cli = AppGroup("users", help="Staff accounts.")
+demo_cli = AppGroup("demo", help="Demo content for trying Beitrag out.")
+newsletter_cli = AppGroup("newsletter", help="Workers and sending.")
+dev_cli = AppGroup("dev", help="The development stack behind `make run`.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in StaffRole]), default=StaffRole.EDITOR.value)
+@click.option("--name", default="", help="Shown in the staff pages.")
+@click.password_option(help="Asked for when not given.")
+def create_user(email: str, role: str, name: str, password: str) -> None:
+    """Create a staff user with EMAIL and ROLE; asks for the password."""
+    try:
+        user = accounts.create_staff_user(db.session, email, password, role, name=name)
+        db.session.commit()
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {user.role.value} {user.email}.")
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """List staff users."""
+    from sqlalchemy import select
+
+    from .models import StaffUser
+
+    for user in db.session.scalars(select(StaffUser).order_by(StaffUser.id)):
+        state = "active" if user.active else "deactivated"
+        click.echo(f"{user.id:>4}  {user.role.value:<7} {state:<11} {user.email}")
+
+
+@demo_cli.command("load")
+@click.option("--subscribers", default=3000, show_default=True, help="How many demo readers to create.")
+@click.option("--seed", default=2026, show_default=True, help="Random seed, for the same data every time.")
+def load_demo(subscribers: int, seed: int) -> None:
+    """Fill an empty database with demo content in German."""
+    from . import demo
+
+    try:
+        result = demo.load_demo(db.session, subscribers=subscribers, seed=seed)
+        db.session.commit()
+    except demo.DemoError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Demo loaded: {result.newsletters} newsletters, {result.articles} articles, "
+        f"{result.subscribers} subscribers."
+    )
+    click.echo("Staff accounts (these passwords are shown only now):")
+    for email, role, password in result.staff:
+        click.echo(f"  {role:<7} {email}  password: {password}")
+
+
+@demo_cli.command("status")
+def demo_status() -> None:
+    """Exit 0 when demo data (or any newsletter) is in the database, 1 when it is empty."""
+    from . import demo
+
+    if not demo.is_loaded(db.session):
+        click.echo("The database has no newsletters yet.")
+        raise SystemExit(1)
+    click.echo("Demo data is loaded.")
+
+
+@newsletter_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option(
+    "--queue", "queue_names", multiple=True, type=click.Choice(queues.QUEUE_NAMES),
+    help="Queues to work, in priority order (default: all).",
+)  # fmt: skip
+def worker(burst: bool, queue_names: tuple[str, ...]) -> None:
+    """Run an RQ worker with its scheduler, inside the app context."""
+    queues.run_worker(current_app._get_current_object(), queue_names or queues.QUEUE_NAMES, burst=burst)
+
+
+@dev_cli.command("mailcapture")
+@with_appcontext
+def mailcapture_command() -> None:
+    """Run the SMTP capture server that the embedded default SMTP_URL points at."""
+    import time
+
+    from . import mailcapture
+
+    port = current_app.config["MAIL_CAPTURE_PORT"]
+    controller = mailcapture.serve(current_app.config["MAIL_CAPTURE_DIR"], port=port)
+    click.echo(f"Capturing mail on 127.0.0.1:{port} into {current_app.config['MAIL_CAPTURE_DIR']}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
+@dev_cli.command("run")
+@click.option("--port", default=5000, envvar="PORT", show_default=True)
+@with_appcontext
+def run_stack(port: int) -> None:
+    """Web server, worker and mail capture together; Ctrl-C stops all of them."""
+    from . import devserver
+
+    raise SystemExit(devserver.run(current_app._get_current_object(), port))
+
+
+def init_app(app) -> None:
+    for group in (users_cli, demo_cli, newsletter_cli, dev_cli):
+        app.cli.add_command(group)

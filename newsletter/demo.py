@@ -1,0 +1,163 @@
+"""Demo content: a German AI newsroom with newsletters, articles, readers and two staff accounts.
+
+Later capabilities add their own demo data here (donations, sent issues). Deterministic for a seed,
+except the staff passwords, which are random and shown once.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from db import utcnow
+
+from . import accounts, demo_content
+from .models import Article, Newsletter, StaffRole, Subscriber, SubscriberStatus, Subscription
+
+DEMO_STAFF = (
+    ("admin@example.org", StaffRole.ADMIN, "Alex Admin"),
+    ("editor@example.org", StaffRole.EDITOR, "Eda Editorin"),
+)
+
+# How demo readers are spread over the states a real list has.
+STATUS_WEIGHTS = {
+    SubscriberStatus.ACTIVE: 82,
+    SubscriberStatus.PENDING: 6,
+    SubscriberStatus.UNSUBSCRIBED: 9,
+    SubscriberStatus.BOUNCED: 2,
+    SubscriberStatus.COMPLAINED: 1,
+}
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+@dataclass
+class DemoResult:
+    newsletters: int = 0
+    articles: int = 0
+    subscribers: int = 0
+    staff: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _ascii(text: str) -> str:
+    text = text.lower().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def is_loaded(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(Newsletter)))
+
+
+def load_demo(session: Session, *, subscribers: int = 3000, seed: int = 2026) -> DemoResult:
+    """Fill an empty database. Refuses a database that already has newsletters or these staff users."""
+    if is_loaded(session):
+        raise DemoError("the database already has newsletters; demo data goes only into an empty database")
+    for email, _role, _name in DEMO_STAFF:
+        if accounts.find_staff_user(session, email) is not None:
+            raise DemoError(
+                f"the staff user {email} exists already; demo data goes only into an empty database"
+            )
+    rng = random.Random(seed)
+    now = utcnow()
+    result = DemoResult()
+
+    for email, role, name in DEMO_STAFF:
+        password = secrets.token_urlsafe(12)
+        accounts.create_staff_user(session, email, password, role, name=name)
+        result.staff.append((email, role.value, password))
+
+    newsletters = []
+    for position, spec in enumerate(demo_content.NEWSLETTERS):
+        newsletter = Newsletter(
+            slug=spec["slug"],
+            name=spec["name"],
+            description=spec["description"],
+            is_public=spec["public"],
+            is_default=spec["default"],
+            position=position,
+        )
+        session.add(newsletter)
+        newsletters.append(newsletter)
+    session.flush()
+    result.newsletters = len(newsletters)
+
+    domain = demo_content.NEWSROOM["domain"]
+    for spec in demo_content.ARTICLES:
+        published = (now - timedelta(days=spec["days_ago"], hours=rng.randint(0, 10))).replace(microsecond=0)
+        session.add(
+            Article(
+                slug=spec["slug"],
+                title=spec["title"],
+                teaser=spec["teaser"],
+                body=spec["body"],
+                author=spec["author"],
+                tags=list(spec["tags"]),
+                sponsored=spec["sponsored"],
+                image_credit=spec.get("image_credit"),
+                canonical_url=f"https://{domain}/artikel/{spec['slug']}",
+                guid=f"https://{domain}/artikel/{spec['slug']}",
+                published_at=published,
+                created_at=published,
+                updated_at=published,
+            )
+        )
+    result.articles = len(demo_content.ARTICLES)
+
+    rows, seen = [], set()
+    statuses, weights = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
+    while len(rows) < subscribers:
+        first = rng.choice(demo_content.FIRST_NAMES)
+        last = rng.choice(demo_content.LAST_NAMES)
+        local = rng.choice(
+            [f"{first}.{last}", f"{first[0]}.{last}", f"{first}{rng.randint(1, 99)}", f"{last}.{first}"]
+        )
+        email = f"{_ascii(local)}@{rng.choice(demo_content.EMAIL_DOMAINS)}"
+        if email in seen:
+            continue
+        seen.add(email)
+        status = rng.choices(statuses, weights)[0]
+        created = now - timedelta(days=rng.randint(1, 700), minutes=rng.randint(0, 1440))
+        confirmed = (
+            created + timedelta(minutes=rng.randint(2, 600)) if status != SubscriberStatus.PENDING else None
+        )
+        if status == SubscriberStatus.PENDING:
+            created = now - timedelta(hours=rng.randint(1, 40))
+        rows.append(
+            {
+                "email": email,
+                "status": status,
+                "locale": "en" if rng.random() < 0.07 else "de",
+                "source": rng.choice(demo_content.SOURCES),
+                "created_at": created,
+                "confirmed_at": confirmed,
+                "unsubscribed_at": now - timedelta(days=rng.randint(0, 60))
+                if status == SubscriberStatus.UNSUBSCRIBED
+                else None,
+            }
+        )
+    session.execute(insert(Subscriber), rows)
+    ids = session.scalars(select(Subscriber.id).order_by(Subscriber.id)).all()
+    default = next(n for n in newsletters if n.is_default)
+    public = [n for n in newsletters if n.is_public and n is not default]
+    hidden = [n for n in newsletters if not n.is_public]
+    links = []
+    for subscriber_id in ids:
+        chosen = {default.id} if rng.random() < 0.85 else set()
+        chosen.update(n.id for n in public if rng.random() < 0.35)
+        chosen.update(n.id for n in hidden if rng.random() < 0.05)
+        if not chosen:
+            chosen.add(default.id)
+        links.extend(
+            {"subscriber_id": subscriber_id, "newsletter_id": nid, "created_at": now} for nid in chosen
+        )
+    session.execute(insert(Subscription), links)
+    result.subscribers = len(ids)
+    return result

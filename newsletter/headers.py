@@ -1,0 +1,31 @@
+"""Security headers on every response. A view can loosen ``frame-ancestors`` for itself by setting
+``g.frame_ancestors`` (the embeddable subscribe form does)."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors {frame_ancestors}"
+)
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _security_headers(response):
+        ancestors = getattr(g, "frame_ancestors", "'none'")
+        response.headers.setdefault(
+            "Content-Security-Policy", CONTENT_SECURITY_POLICY.format(frame_ancestors=ancestors)
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if ancestors in ("'none'", "'self'"):
+            response.headers.setdefault("X-Frame-Options", "DENY" if ancestors == "'none'" else "SAMEORIGIN")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.path.startswith("/staff"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

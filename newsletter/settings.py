@@ -1,0 +1,174 @@
+"""Configuration: embedded defaults, then the environment, then the mapping a test passes.
+
+Nothing here runs at import time; :func:`load_config` is a pure function of its arguments so that every
+rule (refusals included) can be tested without touching ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message says which one and how to fix it."""
+
+
+def _database_url(raw: str | None, instance_path: Path) -> str:
+    if not raw:
+        return f"sqlite:///{instance_path / 'beitrag.db'}"
+    # Hosting platforms still hand out postgres:// URLs; SQLAlchemy wants the dialect and driver named.
+    if raw.startswith("postgres://"):
+        raw = "postgresql+psycopg://" + raw[len("postgres://") :]
+    elif raw.startswith("postgresql://"):
+        raw = "postgresql+psycopg://" + raw[len("postgresql://") :]
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise ConfigError(
+            f"DATABASE_URL is malformed ({exc}). Expected for example "
+            "postgresql+psycopg://user:password@host:5432/beitrag or sqlite:////absolute/path/beitrag.db"
+        ) from None
+    if url.get_backend_name() not in ("postgresql", "sqlite"):
+        raise ConfigError(
+            f"DATABASE_URL names the database {url.get_backend_name()!r}; "
+            "Beitrag runs on PostgreSQL or SQLite."
+        )
+    return raw
+
+
+def _redis_url(raw: str | None) -> str | None:
+    """The configured Redis URL, or None for the embedded server (started on demand under instance/)."""
+    if not raw:
+        return None
+    scheme = urlsplit(raw).scheme
+    if scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(
+            f"REDIS_URL has the scheme {scheme!r}; expected redis://host:6379/0, rediss://... or "
+            "unix:///path/to/redis.sock"
+        )
+    return raw
+
+
+def _smtp_url(raw: str | None, capture_port: int) -> str:
+    if not raw:
+        return f"smtp://127.0.0.1:{capture_port}"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("smtp", "smtps", "smtp+starttls"):
+        raise ConfigError(
+            f"SMTP_URL has the scheme {parts.scheme!r}; expected smtp://, smtp+starttls:// or smtps://, "
+            "for example smtp+starttls://user:password@mail.example.org:587"
+        )
+    if not parts.hostname:
+        raise ConfigError("SMTP_URL names no host, for example smtp://127.0.0.1:25")
+    return raw
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
+
+
+def _secret_key(env: Mapping[str, str], environment: str, instance_path: Path) -> str:
+    key = env.get("SECRET_KEY", "")
+    if key:
+        if environment == "production" and len(key) < 32:
+            raise ConfigError("SECRET_KEY is too short: use at least 32 random characters.")
+        return key
+    if environment == "production":
+        raise ConfigError(
+            "SECRET_KEY is not set. Beitrag refuses to start in production without it, because it signs "
+            "sessions and every link in every e-mail. Generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and set it in the environment "
+            "of every web and worker process (the same value everywhere)."
+        )
+    # Development and tests: made once and kept under instance/, so sessions and links survive restarts.
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_config(
+    env: Mapping[str, str], instance_path: str | Path, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Build the app's configuration. Raises :class:`ConfigError` with a clear message on bad settings."""
+    overrides = dict(overrides or {})
+    instance = Path(instance_path)
+    environment = overrides.pop("BEITRAG_ENV", None) or env.get("BEITRAG_ENV") or "production"
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"BEITRAG_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
+    merged_env = {**env, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
+
+    base_url = (merged_env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    if urlsplit(base_url).scheme not in ("http", "https"):
+        raise ConfigError(f"BASE_URL must start with http:// or https://, not {base_url!r}")
+    https = base_url.startswith("https://")
+    capture_port = _int(merged_env, "MAIL_CAPTURE_PORT", 1025)
+
+    config: dict[str, Any] = {
+        "BEITRAG_ENV": environment,
+        "DEVELOPMENT": environment == "development",
+        "TESTING": environment == "testing",
+        "SECRET_KEY": _secret_key(merged_env, environment, instance),
+        "SQLALCHEMY_DATABASE_URI": _database_url(merged_env.get("DATABASE_URL"), instance),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": _redis_url(merged_env.get("REDIS_URL")),
+        "SMTP_URL": _smtp_url(merged_env.get("SMTP_URL"), capture_port),
+        "MAIL_CAPTURE_PORT": capture_port,
+        "MAIL_CAPTURE_DIR": str(instance / "mail"),
+        # The capture viewer is a development tool: it shows every message the app sent.
+        "MAIL_CAPTURE_VIEWER": environment == "development" and not merged_env.get("SMTP_URL"),
+        "BASE_URL": base_url,
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "NEWSROOM_NAME": merged_env.get("NEWSROOM_NAME") or "KI-Kompass",
+        "MAIL_FROM": merged_env.get("MAIL_FROM") or "redaktion@ki-kompass.example",
+        "POSTAL_ADDRESS": merged_env.get("POSTAL_ADDRESS")
+        or "KI-Kompass gUG (haftungsbeschränkt), Musterstraße 12, 10115 Berlin",
+        "TRUSTED_PROXIES": _int(merged_env, "TRUSTED_PROXIES", 0),
+        "STRIPE_SECRET_KEY": merged_env.get("STRIPE_SECRET_KEY") or None,
+        "STRIPE_PUBLISHABLE_KEY": merged_env.get("STRIPE_PUBLISHABLE_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": merged_env.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_API_BASE": merged_env.get("STRIPE_API_BASE") or None,
+        # Sessions: HttpOnly and SameSite=Lax always, Secure when the public address is https.
+        "SESSION_COOKIE_NAME": "beitrag_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": https,
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
+        "WTF_CSRF_TIME_LIMIT": 60 * 60 * 4,
+        "BABEL_DEFAULT_LOCALE": "de",
+        "BABEL_DEFAULT_TIMEZONE": merged_env.get("TIMEZONE") or "Europe/Berlin",
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "beitrag-limits",
+        # While Redis is unreachable, limits are counted in memory rather than failing every request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "LOGIN_RATE_LIMIT": merged_env.get("LOGIN_RATE_LIMIT") or "10 per minute;60 per hour",
+        "AUTO_MIGRATE": environment == "development",
+        "CHECK_SERVICES": True,
+    }
+    config.update(overrides)
+    return config

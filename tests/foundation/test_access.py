@@ -1,0 +1,56 @@
+"""Every staff route checks its role: signed-out visitors go to the login, editors are refused admin pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsletter.models import StaffRole
+from tests.support.factories import PASSWORD, staff_user
+from tests.support.web import login
+
+
+def _staff_rules(app):
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/staff") and rule.endpoint != "staff.login":
+            yield rule
+
+
+def _sample_url(rule) -> str:
+    values = {
+        arg: "1700000000000000000-" + "0" * 32 + ".eml" if arg == "name" else "1" for arg in rule.arguments
+    }
+    return rule.build(values)[1]
+
+
+def test_there_are_staff_routes_to_check(app):
+    assert len(list(_staff_rules(app))) >= 5
+
+
+def test_signed_out_visitors_are_refused_every_staff_route(app, client):
+    for rule in _staff_rules(app):
+        url = _sample_url(rule)
+        method = "POST" if "POST" in rule.methods and "GET" not in rule.methods else "GET"
+        response = client.open(url, method=method)
+        if rule.endpoint == "staff.logout":
+            assert response.status_code in (302, 400)
+            continue
+        assert response.status_code == 302, f"{method} {url} answered {response.status_code}"
+        assert response.headers["Location"].startswith("/staff/login"), url
+
+
+@pytest.mark.parametrize(("role", "expected"), [(StaffRole.EDITOR, 403), (StaffRole.ADMIN, 200)])
+def test_staff_accounts_page_is_for_admins_only(client, db, role, expected):
+    staff_user(db, "someone@example.org", role=role)
+    login(client, "someone@example.org", PASSWORD)
+    response = client.get("/staff/users")
+    assert response.status_code == expected
+    if expected == 403:
+        assert "Nicht erlaubt" in response.get_data(as_text=True)
+    else:
+        assert "someone@example.org" in response.get_data(as_text=True)
+
+
+def test_editor_sees_no_link_to_admin_pages(client, db):
+    staff_user(db, role=StaffRole.EDITOR)
+    login(client, "editor@example.org", PASSWORD)
+    assert "/staff/users" not in client.get("/staff/").get_data(as_text=True)

@@ -1,0 +1,52 @@
+"""The schema: migrations match the models, times come back in UTC, addresses are unique in any case."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.exc import IntegrityError
+
+from newsletter.models import Newsletter, Subscriber
+
+
+# SQLite cannot reflect expression indexes (lower(email)); PostgreSQL compares them too.
+@pytest.mark.filterwarnings("ignore:.*expression-based index:UserWarning")
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_migrations_create_exactly_the_models_schema(app, db):
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, db.metadata)
+    assert diff == []
+
+
+def test_times_come_back_timezone_aware_in_utc(db):
+    berlin = timezone(timedelta(hours=1))
+    created = datetime(2026, 3, 29, 1, 30, tzinfo=berlin)
+    db.session.add(Newsletter(slug="ki", name="KI-News", created_at=created))
+    db.session.commit()
+    db.session.expire_all()
+    stored = db.session.query(Newsletter).one().created_at
+    assert stored.tzinfo is not None
+    assert stored == created and stored.utcoffset() == timedelta(0)
+    assert stored == datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+
+
+def test_naive_times_are_refused(db):
+    db.session.add(Newsletter(slug="naive", name="Naiv", created_at=datetime(2026, 1, 1)))
+    with pytest.raises(Exception, match="naive datetime"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.query(Newsletter).count() == 0
+
+
+def test_subscriber_address_is_unique_in_any_case(db):
+    db.session.add(Subscriber(email="Leser@Example.org"))
+    db.session.commit()
+    db.session.add(Subscriber(email="leser@example.ORG"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.query(Subscriber).count() == 1

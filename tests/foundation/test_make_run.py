@@ -1,0 +1,70 @@
+"""``make run``'s stack (``flask dev run``): web server, worker and mail capture start together on the
+embedded defaults, serve the pages, and all stop on Ctrl-C, the embedded Redis server with them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.support.smtp import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback only)
+        return response.status, response.read().decode()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_dev_stack_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
+    port, mail_port = free_port(), free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TEST_", "DATABASE_URL", "REDIS_URL", "SMTP_URL"))
+    }
+    env.update(BEITRAG_ENV="development", BEITRAG_INSTANCE=str(tmp_path), MAIL_CAPTURE_PORT=str(mail_port))
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    loaded = subprocess.run([*flask, "demo", "load", "--subscribers", "50"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    stack = subprocess.Popen([*flask, "dev", "run", "--port", str(port)], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             start_new_session=True)  # fmt: skip
+    try:
+        deadline, status = time.monotonic() + 60, None
+        while time.monotonic() < deadline:
+            try:
+                status, home = _get(f"http://127.0.0.1:{port}/")
+                break
+            except OSError:
+                time.sleep(0.3)
+        assert status == 200, "the web server did not come up"
+        assert "KI-Kompass" in home
+        assert "Anmelden" in _get(f"http://127.0.0.1:{port}/staff/login")[1]
+        redis_pid = int((tmp_path / "redis.pid").read_text())
+        assert _alive(redis_pid)
+    finally:
+        os.killpg(stack.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        output = stack.communicate(timeout=30)[0].decode()
+    assert "Stopped." in output, output
+    time.sleep(0.5)
+    assert not _alive(redis_pid)
+    try:
+        _get(f"http://127.0.0.1:{port}/")
+        raise AssertionError("the web server still answers after Ctrl-C")
+    except OSError:
+        pass

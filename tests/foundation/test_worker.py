@@ -1,0 +1,53 @@
+"""The RQ worker: a real worker process on the test Redis runs a job inside the app context."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from newsletter.models import Newsletter
+from newsletter.queues import get_queue, get_redis, start_embedded_redis
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_worker_runs_jobs_in_the_app_context(app, db, base_config, instance_dir, tmp_path):
+    db.session.add(Newsletter(slug="ki", name="KI-News"))
+    db.session.commit()
+    out = tmp_path / "job.txt"
+    job = get_queue("default").enqueue("tests.support.jobs.record_app_context", str(out))
+    env = {**os.environ, "BEITRAG_ENV": "testing", "BEITRAG_INSTANCE": str(instance_dir),
+           "DATABASE_URL": base_config["DATABASE_URL"], "REDIS_URL": base_config["REDIS_URL"],
+           "SECRET_KEY": base_config["SECRET_KEY"]}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "newsletter", "worker", "--burst"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == "testing newsletters=1"
+    job.refresh()
+    assert job.is_finished
+    assert job.return_value() == "testing newsletters=1"
+
+
+def test_transactional_queue_is_served_before_bulk_mail(app):
+    from newsletter.queues import QUEUE_NAMES
+
+    assert QUEUE_NAMES[0] == "transactional"
+    assert get_redis().ping()
+
+
+def test_embedded_redis_is_shared_by_every_process_of_a_checkout(tmp_path):
+    from newsletter.queues import stop_embedded_redis
+
+    first = start_embedded_redis(tmp_path, persist=False)
+    try:
+        second = start_embedded_redis(tmp_path, persist=False)
+        assert first == second == f"unix://{tmp_path.resolve() / 'redis.sock'}"
+        pid = int((tmp_path / "redis.pid").read_text())
+        assert Path(f"/proc/{pid}").exists()
+    finally:
+        assert stop_embedded_redis(tmp_path)
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()

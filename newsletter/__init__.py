@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, cli, errors, views
+    from . import admin, cli, errors, rendering, views
     from .accounts import load_staff_user
     from .extensions import login_manager
 
@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     cli.init_app(app)
     errors.init_app(app)
+    rendering.init_app(app)
 
     login_manager.login_view = "staff.login"
     login_manager.login_message_category = "info"

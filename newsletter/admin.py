@@ -5,17 +5,18 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
 from db import db
 
-from . import mailcapture
+from . import api, mailcapture
 from .access import guard_blueprint, open_to_everyone, requires_role
 from .accounts import authenticate_staff
 from .extensions import limiter
-from .forms import LoginForm, LogoutForm
+from .forms import ActionForm, LoginForm
 from .models import Article, Newsletter, StaffRole, StaffUser, Subscriber, SubscriberStatus
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -63,7 +64,7 @@ def login():
 @bp.post("/logout")
 @open_to_everyone
 def logout():
-    form = LogoutForm()
+    form = ActionForm()
     if form.validate_on_submit():
         logout_user()
         flash(_("You are signed out."), "info")
@@ -86,7 +87,7 @@ def dashboard():
         "staff": db.session.scalar(select(func.count()).select_from(StaffUser)) or 0,
     }
     latest = db.session.scalars(select(Article).order_by(Article.published_at.desc()).limit(5)).all()
-    return render_template("admin/dashboard.html", counts=counts, latest=latest)
+    return render_template("admin/dashboard.html", counts=counts, latest=latest, test_mail_form=ActionForm())
 
 
 @bp.get("/users")
@@ -94,6 +95,17 @@ def dashboard():
 def staff_users():
     users = db.session.scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.email)).all()
     return render_template("admin/staff_users.html", users=users)
+
+
+@bp.post("/test-mail")
+def send_test_mail():
+    """Queue a test message to the signed-in staff member: proves queue, worker and relay work together."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    api.send_transactional_mail("test_message", current_user.email, {}, locale=str(get_locale() or "de"))
+    flash(_("A test message to %(address)s is on its way.", address=current_user.email), "success")
+    return redirect(url_for("staff.dashboard"))
 
 
 def _capture_dir() -> str:
@@ -133,4 +145,4 @@ def captured_message_html(name: str):
 
 @bp.app_context_processor
 def _staff_context():
-    return {"logout_form": LogoutForm() if current_user.is_authenticated else None}
+    return {"logout_form": ActionForm() if current_user.is_authenticated else None}

@@ -15,5 +15,5 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class LogoutForm(FlaskForm):
-    submit = SubmitField(_l("Sign out"))
+class ActionForm(FlaskForm):
+    """A button that changes something: nothing but the CSRF token (sign out, send a test message)."""

@@ -36,6 +36,8 @@ class _Handler:
 
     async def handle_DATA(self, server, session, envelope):
         with self.capture.lock:
+            if self.capture.replies:
+                return self.capture.replies.pop(0)
             self.capture.received.append(
                 Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
             )
@@ -46,6 +48,8 @@ class SMTPCapture:
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[Received] = []
+        # Answers to give to the next DATA commands instead of accepting, e.g. "451 4.3.0 Try later".
+        self.replies: list[str] = []
         self.lock = threading.Lock()
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 

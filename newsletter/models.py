@@ -104,6 +104,21 @@ class SubscriberStatus(enum.StrEnum):
     COMPLAINED = "complained"
 
 
+class AskFrequency(enum.StrEnum):
+    """How often the reader wants to be asked for a donation."""
+
+    NORMAL = "normal"
+    LESS = "less"
+    NEVER = "never"
+
+
+class ConsentBasis(enum.StrEnum):
+    """Why Beitrag may mail this reader (kept as proof, GDPR Art. 7(1))."""
+
+    DOUBLE_OPT_IN = "double_opt_in"  # the reader confirmed from the mail we sent
+    RECORDED = "recorded"  # imported by staff who state that consent was recorded elsewhere
+
+
 class Subscriber(Base):
     """A reader's address and state. The address is unique regardless of case."""
 
@@ -118,12 +133,24 @@ class Subscriber(Base):
     locale: Mapped[str] = mapped_column(String(8), default="de")
     source: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     confirmed_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
+    consent_basis: Mapped[ConsentBasis | None] = mapped_column(_enum(ConsentBasis, "consent_basis"))
+    consent_at: Mapped[datetime | None]
+    consent_detail: Mapped[str | None] = mapped_column(String(500))  # how: form and time, or import and staff
+    paused_until: Mapped[datetime | None]  # no newsletters until then
+    ask_frequency: Mapped[AskFrequency] = mapped_column(
+        _enum(AskFrequency, "ask_frequency"), default=AskFrequency.NORMAL
+    )
 
     subscriptions: Mapped[list[Subscription]] = relationship(
-        back_populates="subscriber", cascade="all, delete-orphan"
+        back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True
     )
+    events: Mapped[list[SubscriberEvent]] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="SubscriberEvent.id",
+    )  # fmt: skip
 
 
 Index("uq_subscribers_email_lower", func.lower(Subscriber.email), unique=True)
@@ -145,6 +172,43 @@ class Subscription(Base):
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
     newsletter: Mapped[Newsletter] = relationship(back_populates="subscriptions")
+
+
+class SubscriberEvent(Base):
+    """One line of a reader's history: subscribed, confirmed, preferences changed, left, imported."""
+
+    __tablename__ = "subscriber_events"
+    __table_args__ = (Index("ix_subscriber_events_subscriber_id_id", "subscriber_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="events")
+
+
+class SuppressionReason(enum.StrEnum):
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    ERASED = "erased"
+    MANUAL = "manual"
+
+
+class Suppression(Base):
+    """An address no newsletter may mail again, whatever an import or an API call says.
+
+    Only the SHA-256 of the lower-cased address is kept, so an erased reader's address is gone while
+    an import of it is still refused. Only the reader's own confirmed opt-in lifts a suppression.
+    """
+
+    __tablename__ = "suppressions"
+
+    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[SuppressionReason] = mapped_column(_enum(SuppressionReason, "suppression_reason"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Article(Base):

@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 
 from db import utcnow
 
-from .models import Subscriber, SubscriberEvent, SubscriberStatus, Suppression, SuppressionReason
+from .models import (
+    ConsentBasis,
+    Subscriber,
+    SubscriberEvent,
+    SubscriberStatus,
+    Suppression,
+    SuppressionReason,
+)
 
 MAX_EMAIL_LENGTH = 254  # RFC 5321: the longest address a mail server must accept in a path
 
@@ -110,3 +117,52 @@ def erase(session: Session, subscriber: Subscriber, *, via: str) -> str:
     session.delete(subscriber)
     session.flush()
     return key
+
+
+# -- double opt-in ---------------------------------------------------------------------------------
+
+
+def confirmation_token(subscriber: Subscriber) -> str:
+    """Names the reader and the address: a token for an address that has since changed is void."""
+    from . import tokens
+
+    return tokens.make_token("confirm", {"s": subscriber.id, "h": email_hash(subscriber.email)[:16]})
+
+
+def subscriber_for_confirmation(session: Session, token: str) -> Subscriber:
+    """The reader a confirmation link belongs to. Raises ``tokens.TokenError`` for a bad or old link."""
+    from . import tokens
+
+    payload = tokens.read_token("confirm", token)
+    subscriber = session.get(Subscriber, payload.get("s")) if isinstance(payload, dict) else None
+    if subscriber is None or email_hash(subscriber.email)[:16] != payload.get("h"):
+        raise tokens.TokenError("the link is not valid")
+    return subscriber
+
+
+def request_confirmation(session: Session, subscriber: Subscriber, *, base_url: str) -> None:
+    """Queue the double opt-in mail. It carries nothing the reader typed but the address itself."""
+    from . import api
+
+    url = f"{base_url}/confirm/{confirmation_token(subscriber)}"
+    api.send_transactional_mail(
+        "confirm_subscription", subscriber.email, {"confirm_url": url}, subscriber.locale
+    )
+    record_event(session, subscriber, "confirmation_sent")
+
+
+def confirm(session: Session, subscriber: Subscriber, **detail: Any) -> bool:
+    """The reader confirmed from their mailbox: active, with double opt-in as the recorded consent.
+    Their own confirmation lifts an earlier suppression. Idempotent: False when already active."""
+    if subscriber.status is SubscriberStatus.ACTIVE:
+        return False
+    now = utcnow()
+    subscriber.status = SubscriberStatus.ACTIVE
+    subscriber.confirmed_at = now
+    subscriber.unsubscribed_at = None
+    subscriber.consent_basis = ConsentBasis.DOUBLE_OPT_IN
+    subscriber.consent_at = now
+    subscriber.consent_detail = "confirmed from the link in the confirmation mail"
+    lift_suppression(session, subscriber.email)
+    record_event(session, subscriber, "confirmed", **detail)
+    return True

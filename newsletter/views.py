@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from db import db
 
+from . import subscribers, tokens
+from .forms import ActionForm
 from .models import Article, Newsletter
 
 bp = Blueprint("public", __name__)
@@ -25,3 +28,23 @@ def home():
 def health():
     """For load balancers: answers without touching the database."""
     return {"status": "ok"}
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm_subscription(token: str):
+    """GET shows a button and changes nothing (mail scanners open every link); POST confirms."""
+    try:
+        subscriber = subscribers.subscriber_for_confirmation(db.session, token)
+    except tokens.TokenError as exc:
+        message = (
+            _("This confirmation link has expired. Please sign up again; it only takes a moment.")
+            if exc.expired
+            else _("This confirmation link is not valid. Please copy the whole link from the e-mail.")
+        )
+        return render_template("newsletter/confirm.html", state="invalid", message=message), 400
+    form = ActionForm()
+    if form.validate_on_submit():
+        subscribers.confirm(db.session, subscriber, via="confirmation link")
+        db.session.commit()
+        return render_template("newsletter/confirm.html", state="done", subscriber=subscriber)
+    return render_template("newsletter/confirm.html", state="ask", form=form, subscriber=subscriber)

@@ -24,6 +24,8 @@ def _spawn(args: list[str]) -> subprocess.Popen:
 
 def run(app: Flask, port: int) -> int:
     embedded_redis = not os.environ.get("REDIS_URL")
+    # Links in captured mail should open this very server: the children read BASE_URL from here.
+    os.environ.setdefault("BASE_URL", f"http://127.0.0.1:{port}")
     children: dict[str, subprocess.Popen] = {}
     if app.config.get("MAIL_CAPTURE_VIEWER"):
         children["mail capture"] = _spawn(["dev", "mailcapture"])

@@ -33,6 +33,39 @@ def create_user(email: str, role: str, name: str, password: str) -> None:
     click.echo(f"Created {user.role.value} {user.email}.")
 
 
+def _staff_or_fail(email: str):
+    user = accounts.find_staff_user(db.session, email)
+    if user is None:
+        raise click.ClickException(f"there is no staff user with the address {email}")
+    return user
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.password_option(help="Asked for when not given.")
+def set_password(email: str, password: str) -> None:
+    """Give EMAIL a new password; every session of that account ends."""
+    user = _staff_or_fail(email)
+    try:
+        accounts.set_staff_password(db.session, user, password)
+        db.session.commit()
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"New password set for {user.email}; existing sessions are signed out.")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def deactivate(email: str) -> None:
+    """Lock EMAIL out at once (the account and its history stay)."""
+    user = _staff_or_fail(email)
+    user.active = False
+    user.session_version += 1
+    db.session.commit()
+    click.echo(f"{user.email} is deactivated.")
+
+
 @users_cli.command("list")
 def list_users() -> None:
     """List staff users."""

@@ -95,3 +95,28 @@ def test_demo_articles_are_german_and_mark_advertisements(client, runner, db):
     assert sponsored, "the demo shows how an advertisement is marked"
     titles = " ".join(db.session.scalars(select(Article.title)))
     assert any(ch in titles for ch in "äöüß")
+
+
+def test_set_password_and_deactivate_end_sessions(app, runner, db):
+    from tests.support.web import login
+
+    staff_user(db, "eda@example.org")
+    browser = app.test_client()
+    login(browser, "eda@example.org", PASSWORD)
+    assert browser.get("/staff/").status_code == 200
+    new = "another long passphrase"
+    result = runner.invoke(args=["users", "set-password", "EDA@example.org"], input=f"{new}\n{new}\n")
+    assert result.exit_code == 0, result.output
+    assert browser.get("/staff/").status_code == 302  # signed out
+    assert login(browser, "eda@example.org", PASSWORD).status_code == 401
+    assert login(browser, "eda@example.org", new).status_code == 302
+    assert runner.invoke(args=["users", "deactivate", "eda@example.org"]).exit_code == 0
+    assert browser.get("/staff/").status_code == 302
+    assert login(browser, "eda@example.org", new).status_code == 401
+
+
+def test_user_commands_name_a_missing_account(runner, db):
+    result = runner.invoke(args=["users", "deactivate", "nobody@example.org"])
+    assert result.exit_code == 1 and "no staff user" in result.output
+    short = runner.invoke(args=["users", "set-password", "nobody@example.org"], input="x\nx\n")
+    assert short.exit_code == 1

@@ -335,7 +335,7 @@ def mails_sent_today(
 def _request_reader_mail(session: Session, subscriber: Subscriber, kind: str, *, base_url: str) -> bool:
     session.flush()
     if mails_sent_today(session, subscriber, kind) >= MAILS_PER_DAY:
-        record_event(session, subscriber, "mail_held_back", kind=kind, reason="daily limit reached")
+        record_event(session, subscriber, "mail_held_back", mail=kind, reason="daily limit reached")
         return False
     mail = ReaderMail(subscriber_id=subscriber.id, kind=kind)
     session.add(mail)

@@ -110,7 +110,10 @@ class _SignupError(subscribers.SubscriberError):
         self.code = code
 
 
-def _run_signup(email: str, slugs: list[str] | None, language: str, source: str | None, honeypot: str):
+def _run_signup(
+    email: str, slugs: list[str] | None, language: str, source: str | None, honeypot: str,
+    available: list[Newsletter] | None = None,
+):  # fmt: skip
     """Shared by the form and the API. Raises SubscriberError with a message for the reader."""
     if language not in LANGUAGES:
         raise _SignupError("invalid_language", _("Please choose one of the offered languages."))
@@ -122,7 +125,7 @@ def _run_signup(email: str, slugs: list[str] | None, language: str, source: str 
             _("This e-mail address is not valid. Please check it (for example name@example.org)."),
         ) from None
     try:
-        chosen = subscribers.choose_newsletters(db.session, slugs)
+        chosen = subscribers.choose_newsletters(db.session, slugs, available)
     except subscribers.SubscriberError:
         raise _SignupError("invalid_newsletters", _("Please choose among the newsletters offered.")) from None
     if honeypot:
@@ -146,7 +149,8 @@ def subscribe():
     embed = request.args.get("embed") == "1"
     if request.method == "GET":
         return render_template("newsletter/subscribe.html", form=subscribe_form(), embed=embed)
-    form = subscribe_form(formdata=request.form)
+    offered = subscribers.public_newsletters(db.session)
+    form = subscribe_form(offered, formdata=request.form)
     error = None
     try:
         tokens.read_token("subscribe-form", form.form_token.data or "")
@@ -158,7 +162,7 @@ def subscribe():
         try:
             _run_signup(
                 form.email.data, form.newsletters.data or None, form.language.data, form.source.data,
-                form.website.data or "",
+                form.website.data or "", offered,
             )  # fmt: skip
         except _SignupError as exc:
             db.session.rollback()

@@ -217,10 +217,12 @@ def public_newsletters(session: Session) -> list[Newsletter]:
     )
 
 
-def choose_newsletters(session: Session, slugs: list[str] | None) -> list[Newsletter]:
+def choose_newsletters(
+    session: Session, slugs: list[str] | None, available: list[Newsletter] | None = None
+) -> list[Newsletter]:
     """The public newsletters named by ``slugs``; the default ones when none is named. Raises
     :class:`SubscriberError` for a slug that names no public newsletter (hidden ones cannot be chosen)."""
-    available = public_newsletters(session)
+    available = available if available is not None else public_newsletters(session)
     if not slugs:
         chosen = [n for n in available if n.is_default] or available[:1]
         if not chosen:
@@ -266,8 +268,9 @@ def subscribe(
         try:
             with session.begin_nested():
                 reader = Subscriber(
-                    email=email, status=SubscriberStatus.PENDING, locale=locale, source=source
-                )
+                    email=email, status=SubscriberStatus.PENDING, locale=locale, source=source,
+                    subscriptions=[Subscription(newsletter_id=n.id) for n in newsletters],
+                )  # fmt: skip
                 session.add(reader)
                 session.flush()
         except IntegrityError:  # the same address signed up in a parallel request
@@ -275,12 +278,11 @@ def subscribe(
             if reader is None:
                 raise
         else:
-            _set_subscriptions(session, reader, newsletters)
             record_event(
                 session, reader, "subscribed", source=source, newsletters=[n.slug for n in newsletters],
                 **detail,
             )  # fmt: skip
-            mailed = request_confirmation(session, reader, base_url=base_url)
+            mailed = _request_reader_mail(session, reader, "confirm", base_url=base_url, new_reader=True)
             return SignupOutcome(reader.id, "created", mailed)
     if reader.status is SubscriberStatus.ACTIVE:
         return SignupOutcome(reader.id, "already_active", False)
@@ -332,14 +334,17 @@ def mails_sent_today(
     )
 
 
-def _request_reader_mail(session: Session, subscriber: Subscriber, kind: str, *, base_url: str) -> bool:
-    session.flush()
-    if mails_sent_today(session, subscriber, kind) >= MAILS_PER_DAY:
+def _request_reader_mail(
+    session: Session, subscriber: Subscriber, kind: str, *, base_url: str, new_reader: bool = False
+) -> bool:
+    """``new_reader``: the reader was created in this transaction, so nothing was mailed to them yet."""
+    if subscriber.id is None:
+        session.flush()
+    if not new_reader and mails_sent_today(session, subscriber, kind) >= MAILS_PER_DAY:
         record_event(session, subscriber, "mail_held_back", mail=kind, reason="daily limit reached")
         return False
-    mail = ReaderMail(subscriber_id=subscriber.id, kind=kind)
-    session.add(mail)
-    session.flush()
+    mail = ReaderMail(subscriber_id=subscriber.id, kind=kind, created_at=utcnow())
+    session.add(mail)  # written with the caller's commit, together with the reader
     _enqueue_reader_mail(mail, subscriber, base_url)
     record_event(session, subscriber, "confirmation_sent" if kind == "confirm" else "preferences_link_sent")
     return True
@@ -362,11 +367,14 @@ def _enqueue_reader_mail(mail: ReaderMail, subscriber: Subscriber, base_url: str
             )
         }
     try:
-        api.send_transactional_mail(
-            template, subscriber.email, context, subscriber.locale, job_id=f"reader-mail-{mail.id}"
-        )
+        api.send_transactional_mail(template, subscriber.email, context, subscriber.locale)
     except (redis.RedisError, OSError) as exc:
-        log.warning("Redis unreachable, reader mail %s left for the sweeper: %s", mail.id, exc)
+        log.warning(
+            "Redis unreachable, a %s mail for reader %s waits for the sweeper: %s",
+            mail.kind,
+            subscriber.id,
+            exc,
+        )
         return False
     mail.enqueued_at = utcnow()
     return True

@@ -33,8 +33,8 @@ import urllib.request
 from bench import common
 
 GOAL_P99_MS = 25.0
-WORKERS = 3
-THREADS = 8
+WORKERS = 2
+THREADS = 6
 
 
 def _free_port() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
 from flask_babel import get_locale
@@ -77,9 +78,9 @@ def _current_language() -> str:
     return locale if locale in LANGUAGES else "de"
 
 
-def subscribe_form(newsletters: list[Newsletter] | None = None, formdata=None) -> SubscribeForm:
+def subscribe_form(newsletters: list | None = None, formdata=None) -> SubscribeForm:
     """The sign-up form with today's choices; the default newsletters are ticked."""
-    newsletters = newsletters if newsletters is not None else subscribers.public_newsletters(db.session)
+    newsletters = newsletters if newsletters is not None else subscribers.offered_newsletters(db.session)
     form = SubscribeForm(formdata=formdata) if formdata is not None else SubscribeForm()
     form.newsletters.choices = [(n.slug, n.name) for n in newsletters]
     form.language.choices = list(LANGUAGES.items())
@@ -112,7 +113,7 @@ class _SignupError(subscribers.SubscriberError):
 
 def _run_signup(
     email: str, slugs: list[str] | None, language: str, source: str | None, honeypot: str,
-    available: list[Newsletter] | None = None,
+    available: list[Any] | None = None,
 ):  # fmt: skip
     """Shared by the form and the API. Raises SubscriberError with a message for the reader."""
     if language not in LANGUAGES:
@@ -149,7 +150,7 @@ def subscribe():
     embed = request.args.get("embed") == "1"
     if request.method == "GET":
         return render_template("newsletter/subscribe.html", form=subscribe_form(), embed=embed)
-    offered = subscribers.public_newsletters(db.session)
+    offered = subscribers.offered_newsletters(db.session)
     form = subscribe_form(offered, formdata=request.form)
     error = None
     try:

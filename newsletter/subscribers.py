@@ -216,12 +216,24 @@ def public_newsletters(session: Session) -> list[Newsletter]:
     )
 
 
+def offered_newsletters(session: Session) -> list[Any]:
+    """The public newsletters as light rows (``id``, ``slug``, ``name``, ``is_default``) for the sign-up
+    form and API, which read them on every request."""
+    return list(
+        session.execute(
+            select(Newsletter.id, Newsletter.slug, Newsletter.name, Newsletter.is_default)
+            .where(Newsletter.is_public.is_(True))
+            .order_by(Newsletter.position, Newsletter.id)
+        )
+    )
+
+
 def choose_newsletters(
-    session: Session, slugs: list[str] | None, available: list[Newsletter] | None = None
+    session: Session, slugs: list[str] | None, available: list[Any] | None = None
 ) -> list[Newsletter]:
     """The public newsletters named by ``slugs``; the default ones when none is named. Raises
     :class:`SubscriberError` for a slug that names no public newsletter (hidden ones cannot be chosen)."""
-    available = available if available is not None else public_newsletters(session)
+    available = available if available is not None else offered_newsletters(session)
     if not slugs:
         chosen = [n for n in available if n.is_default] or available[:1]
         if not chosen:

@@ -131,11 +131,16 @@ def _run_signup(
         raise _SignupError("invalid_newsletters", _("Please choose among the newsletters offered.")) from None
     if honeypot:
         return None  # a bot: the same answer, nothing stored, nothing sent
-    outcome = subscribers.subscribe(
-        db.session, address, newsletters=chosen, locale=language, source=source,
-        base_url=current_app.config["BASE_URL"], via="web" if not request.is_json else "api",
-        ip=request.remote_addr,
-    )  # fmt: skip
+    try:
+        outcome = subscribers.subscribe(
+            db.session, address, newsletters=chosen, locale=language, source=source,
+            base_url=current_app.config["BASE_URL"], via="web" if not request.is_json else "api",
+            ip=request.remote_addr,
+        )  # fmt: skip
+    except subscribers.SubscriberError:  # the address changed under us (erased in the same moment)
+        raise _SignupError(
+            "try_again", _("Something changed at the same moment. Please send it again.")
+        ) from None
     db.session.commit()
     return outcome
 

@@ -6,12 +6,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, cli, errors, rendering, views
+    from . import admin, cli, errors, reader_views, rendering, views
     from .accounts import load_staff_user
     from .extensions import login_manager
 
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(reader_views.bp)
     cli.init_app(app)
     errors.init_app(app)
     rendering.init_app(app)

@@ -122,6 +122,23 @@ def worker(burst: bool, queue_names: tuple[str, ...]) -> None:
     queues.run_worker(current_app._get_current_object(), queue_names or queues.QUEUE_NAMES, burst=burst)
 
 
+@newsletter_cli.command("sweep-reader-mails")
+def sweep_reader_mails_command() -> None:
+    """Queue confirmation and preference-link mails that were written while Redis was down (run by cron
+    every few minutes, or after an outage)."""
+    from . import jobs
+
+    click.echo(f"Queued {jobs.sweep_reader_mails()} reader mails.")
+
+
+@newsletter_cli.command("expire-pending")
+def expire_pending_command() -> None:
+    """Delete sign-ups that were not confirmed within 7 days (run by cron daily)."""
+    from . import jobs
+
+    click.echo(f"Deleted {jobs.expire_pending_signups()} unconfirmed sign-ups.")
+
+
 @dev_cli.command("mailcapture")
 @with_appcontext
 def mailcapture_command() -> None:

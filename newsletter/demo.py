@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db import utcnow
@@ -159,5 +159,74 @@ def load_demo(session: Session, *, subscribers: int = 3000, seed: int = 2026) ->
             {"subscriber_id": subscriber_id, "newsletter_id": nid, "created_at": now} for nid in chosen
         )
     session.execute(insert(Subscription), links)
+    _add_reader_records(session, rng, now)
     result.subscribers = len(ids)
     return result
+
+
+def _add_reader_records(session: Session, rng: random.Random, now) -> None:
+    """What the reader flows would have left behind: consent proof for everyone who confirmed, a history
+    of events, the suppression list, and a few readers who paused or asked for fewer donation asks."""
+    from .models import (
+        AskFrequency,
+        ConsentBasis,
+        SubscriberEvent,
+        Suppression,
+        SuppressionReason,
+    )
+    from .subscribers import email_hash
+
+    suppressed_by = {
+        SubscriberStatus.UNSUBSCRIBED: SuppressionReason.UNSUBSCRIBED,
+        SubscriberStatus.BOUNCED: SuppressionReason.BOUNCED,
+        SubscriberStatus.COMPLAINED: SuppressionReason.COMPLAINED,
+    }
+    events, suppressions, paused, fewer, never = [], [], [], [], []
+    readers = session.execute(
+        select(Subscriber.id, Subscriber.email, Subscriber.status, Subscriber.created_at,
+               Subscriber.confirmed_at, Subscriber.unsubscribed_at, Subscriber.source)
+    ).all()  # fmt: skip
+    for r in readers:
+        events.append({"subscriber_id": r.id, "kind": "subscribed", "created_at": r.created_at,
+                       "detail": {"via": "web", "source": r.source}})  # fmt: skip
+        events.append({"subscriber_id": r.id, "kind": "confirmation_sent", "created_at": r.created_at,
+                       "detail": {}})  # fmt: skip
+        if r.confirmed_at is not None:
+            events.append({"subscriber_id": r.id, "kind": "confirmed", "created_at": r.confirmed_at,
+                           "detail": {"via": "confirmation link"}})  # fmt: skip
+            if r.status == SubscriberStatus.ACTIVE:
+                roll = rng.random()
+                if roll < 0.03:
+                    paused.append(r.id)
+                    events.append({"subscriber_id": r.id, "kind": "preferences_changed", "created_at": now,
+                                   "detail": {"via": "preference center", "paused": True}})  # fmt: skip
+                elif roll < 0.10:
+                    (fewer if roll < 0.08 else never).append(r.id)
+        if r.status in suppressed_by:
+            kind = {"unsubscribed": "unsubscribed", "bounced": "bounced", "complained": "complained"}[
+                r.status
+            ]
+            via = "one-click" if kind == "unsubscribed" else "relay"
+            events.append({"subscriber_id": r.id, "kind": kind, "created_at": r.unsubscribed_at or now,
+                           "detail": {"via": via}})  # fmt: skip
+            suppressions.append({"email_hash": email_hash(r.email), "reason": suppressed_by[r.status],
+                                 "created_at": r.unsubscribed_at or now})  # fmt: skip
+    session.execute(
+        update(Subscriber)
+        .where(Subscriber.confirmed_at.is_not(None))
+        .values(
+            consent_basis=ConsentBasis.DOUBLE_OPT_IN,
+            consent_at=Subscriber.confirmed_at,
+            consent_detail="confirmed from the link in the confirmation mail",
+        )
+    )
+    if paused:
+        until = now + timedelta(days=21)
+        session.execute(update(Subscriber).where(Subscriber.id.in_(paused)).values(paused_until=until))
+    for ids, frequency in ((fewer, AskFrequency.LESS), (never, AskFrequency.NEVER)):
+        if ids:
+            session.execute(update(Subscriber).where(Subscriber.id.in_(ids)).values(ask_frequency=frequency))
+    if events:
+        session.execute(insert(SubscriberEvent), events)
+    if suppressions:
+        session.execute(insert(Suppression), suppressions)

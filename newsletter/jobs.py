@@ -25,3 +25,26 @@ def send_transactional_mail(template: str, to: str, context: dict[str, Any], loc
             raise
         current_app.logger.warning("transactional mail %s to a reader was refused: %s", template, exc)
         return f"refused: {exc}"
+
+
+def sweep_reader_mails() -> int:
+    """Queue the confirmation and preference-link mails written while Redis was down (scheduled job;
+    also ``flask --app app newsletter sweep-reader-mails``)."""
+    from db import db
+
+    from . import subscribers
+
+    queued = subscribers.send_unqueued_reader_mails(db.session, base_url=current_app.config["BASE_URL"])
+    db.session.commit()
+    return queued
+
+
+def expire_pending_signups() -> int:
+    """Delete sign-ups never confirmed within a week (also ``flask --app app newsletter expire-pending``)."""
+    from db import db
+
+    from . import subscribers
+
+    deleted = subscribers.expire_pending_signups(db.session)
+    db.session.commit()
+    return deleted

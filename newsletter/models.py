@@ -231,3 +231,21 @@ class Article(Base):
     published_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ReaderMail(Base):
+    """A mail a reader asked for on the site (confirmation, preference link), written in the same
+    transaction as the request. ``enqueued_at`` stays empty while Redis was unreachable: a sweeper sends it
+    later. The rows also count how many such mails an address got per day, whatever Redis forgot."""
+
+    __tablename__ = "reader_mails"
+    __table_args__ = (
+        Index("ix_reader_mails_subscriber_id_created_at", "subscriber_id", "created_at"),
+        Index("ix_reader_mails_enqueued_at_id", "enqueued_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # "confirm" or "preferences"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    enqueued_at: Mapped[datetime | None]

@@ -83,6 +83,22 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
 
 
+def _origins(raw: str | None) -> tuple[str, ...]:
+    """``EMBED_ORIGINS``: sites that may frame the subscribe form and call the JSON API, e.g.
+    ``https://www.example.org https://blog.example.org`` (spaces or commas between them)."""
+    origins = []
+    for item in (raw or "").replace(",", " ").split():
+        parts = urlsplit(item)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+                or parts.query or parts.fragment or parts.username or "'" in item or ";" in item:  # fmt: skip
+            raise ConfigError(
+                f"EMBED_ORIGINS holds {item!r}; expected origins such as https://www.example.org "
+                "(scheme and host, no path), separated by spaces"
+            )
+        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return tuple(origins)
+
+
 def _secret_key(env: Mapping[str, str], environment: str, instance_path: Path) -> str:
     key = env.get("SECRET_KEY", "")
     if key:
@@ -167,6 +183,13 @@ def load_config(
         # While Redis is unreachable, limits are counted in memory rather than failing every request.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "LOGIN_RATE_LIMIT": merged_env.get("LOGIN_RATE_LIMIT") or "10 per minute;60 per hour",
+        # Public sign-up forms (site form, embed, JSON API, "send me my link"): per client address and
+        # per e-mail address. The database also caps confirmation mails at 3 an address a day.
+        "SUBSCRIBE_RATE_LIMIT": merged_env.get("SUBSCRIBE_RATE_LIMIT") or "10 per minute;100 per day",
+        "SUBSCRIBE_ADDRESS_RATE_LIMIT": merged_env.get("SUBSCRIBE_ADDRESS_RATE_LIMIT") or "5 per hour",
+        # Every sign-up answer takes at least this long, so that new and known addresses look alike.
+        "SUBSCRIBE_MIN_SECONDS": float(merged_env.get("SUBSCRIBE_MIN_SECONDS") or 0.012),
+        "EMBED_ORIGINS": _origins(merged_env.get("EMBED_ORIGINS")),
         "AUTO_MIGRATE": environment == "development",
         "CHECK_SERVICES": True,
     }

@@ -8,22 +8,33 @@ the same functions, so a suppressed address is refused the same way everywhere.
 from __future__ import annotations
 
 import hashlib
+import logging
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import redis
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from db import utcnow
 
 from .models import (
+    AskFrequency,
     ConsentBasis,
+    Newsletter,
+    ReaderMail,
     Subscriber,
     SubscriberEvent,
     SubscriberStatus,
+    Subscription,
     Suppression,
     SuppressionReason,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_EMAIL_LENGTH = 254  # RFC 5321: the longest address a mail server must accept in a path
 
@@ -140,15 +151,14 @@ def subscriber_for_confirmation(session: Session, token: str) -> Subscriber:
     return subscriber
 
 
-def request_confirmation(session: Session, subscriber: Subscriber, *, base_url: str) -> None:
-    """Queue the double opt-in mail. It carries nothing the reader typed but the address itself."""
-    from . import api
+def request_confirmation(session: Session, subscriber: Subscriber, *, base_url: str) -> bool:
+    """Queue the double opt-in mail. It carries nothing the reader typed but the address itself.
 
-    url = f"{base_url}/confirm/{confirmation_token(subscriber)}"
-    api.send_transactional_mail(
-        "confirm_subscription", subscriber.email, {"confirm_url": url}, subscriber.locale
-    )
-    record_event(session, subscriber, "confirmation_sent")
+    At most :data:`MAILS_PER_DAY` confirmation mails go to one address in 24 hours, counted in the
+    database (so the cap holds when Redis forgets). The request is written as a :class:`ReaderMail` row in
+    the caller's transaction; when Redis is unreachable the row stays unqueued and
+    :func:`send_unqueued_reader_mails` sends it later. Returns False when the cap held the mail back."""
+    return _request_reader_mail(session, subscriber, "confirm", base_url=base_url)
 
 
 def confirm(session: Session, subscriber: Subscriber, **detail: Any) -> bool:
@@ -166,3 +176,380 @@ def confirm(session: Session, subscriber: Subscriber, **detail: Any) -> bool:
     lift_suppression(session, subscriber.email)
     record_event(session, subscriber, "confirmed", **detail)
     return True
+
+
+# -- subscribing -----------------------------------------------------------------------------------
+
+MAILS_PER_DAY = 3  # confirmation (or preference-link) mails one address can receive in 24 hours
+MAX_SOURCE_LENGTH = 255
+PENDING_LIFETIME = timedelta(days=7)  # unconfirmed sign-ups are deleted after this
+UNQUEUED_MAIL_LIFETIME = timedelta(days=3)  # the sweeper gives up on mails older than this
+MAX_PAUSE = timedelta(days=366)
+
+
+def clean_source(raw: Any) -> str | None:
+    """Where a reader came from (a UTM campaign, an article URL): control characters (line breaks, NUL,
+    escapes) removed, whitespace collapsed, at most :data:`MAX_SOURCE_LENGTH` characters."""
+    if not isinstance(raw, str):
+        return None
+    text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in raw)
+    text = " ".join(text.split())[:MAX_SOURCE_LENGTH].strip()
+    return text or None
+
+
+@dataclass(frozen=True)
+class SignupOutcome:
+    """What happened, for logs and tests; the reader is told the same in every case."""
+
+    subscriber_id: int | None
+    action: str  # "created", "renewed", "already_active", "ignored"
+    mailed: bool
+
+
+def public_newsletters(session: Session) -> list[Newsletter]:
+    return list(
+        session.scalars(
+            select(Newsletter)
+            .where(Newsletter.is_public.is_(True))
+            .order_by(Newsletter.position, Newsletter.id)
+        )
+    )
+
+
+def offered_newsletters(session: Session) -> list[Any]:
+    """The public newsletters as light rows (``id``, ``slug``, ``name``, ``is_default``) for the sign-up
+    form and API, which read them on every request."""
+    return list(
+        session.execute(
+            select(Newsletter.id, Newsletter.slug, Newsletter.name, Newsletter.is_default)
+            .where(Newsletter.is_public.is_(True))
+            .order_by(Newsletter.position, Newsletter.id)
+        )
+    )
+
+
+def choose_newsletters(
+    session: Session, slugs: list[str] | None, available: list[Any] | None = None
+) -> list[Newsletter]:
+    """The public newsletters named by ``slugs``; the default ones when none is named. Raises
+    :class:`SubscriberError` for a slug that names no public newsletter (hidden ones cannot be chosen)."""
+    available = available if available is not None else offered_newsletters(session)
+    if not slugs:
+        chosen = [n for n in available if n.is_default] or available[:1]
+        if not chosen:
+            raise SubscriberError("there is no newsletter to subscribe to yet")
+        return chosen
+    by_slug = {n.slug: n for n in available}
+    unknown = [s for s in slugs if s not in by_slug]
+    if unknown:
+        raise SubscriberError("unknown newsletter")
+    return [by_slug[s] for s in dict.fromkeys(slugs)]
+
+
+def _set_subscriptions(session: Session, subscriber: Subscriber, newsletters: list[Newsletter]) -> None:
+    wanted = {n.id for n in newsletters}
+    current = {s.newsletter_id: s for s in subscriber.subscriptions}
+    for newsletter_id, row in current.items():
+        if newsletter_id not in wanted:
+            subscriber.subscriptions.remove(row)
+    for newsletter in newsletters:
+        if newsletter.id not in current:
+            subscriber.subscriptions.append(Subscription(newsletter_id=newsletter.id))
+
+
+def subscribe(
+    session: Session,
+    email: str,
+    *,
+    newsletters: list[Newsletter],
+    locale: str,
+    source: str | None,
+    base_url: str,
+    **detail: Any,
+) -> SignupOutcome:
+    """A sign-up from the site or the JSON API, for an address already checked with :func:`normalize_email`.
+
+    New address: a pending reader with the chosen newsletters and a confirmation mail. Pending,
+    unsubscribed, bounced or complained: the choice is updated and a fresh confirmation goes out (capped
+    per day); the status and any suppression stay until the reader confirms. Active: nothing changes and
+    nothing is mailed, so nobody can use the form to pester a reader. The caller commits."""
+    source = clean_source(source)
+    new_id = _insert_new_reader(session, email, newsletters, locale, source, base_url, detail)
+    if new_id is not None:
+        return SignupOutcome(new_id, "created", True)
+    reader = find_subscriber(session, email)
+    if reader is None:  # the address was erased between the insert and the select: let the caller retry
+        raise SubscriberError("please try again")
+    if reader.status is SubscriberStatus.ACTIVE:
+        return SignupOutcome(reader.id, "already_active", False)
+    reader.locale = locale
+    reader.updated_at = utcnow()  # the pending sign-up is fresh again (see expire_pending_signups)
+    if reader.source is None:
+        reader.source = source
+    _set_subscriptions(session, reader, newsletters)
+    record_event(
+        session, reader, "subscribed", source=source, newsletters=[n.slug for n in newsletters], **detail
+    )
+    mailed = request_confirmation(session, reader, base_url=base_url)
+    return SignupOutcome(reader.id, "renewed", mailed)
+
+
+def _insert_new_reader(
+    session: Session,
+    email: str,
+    newsletters: list[Newsletter],
+    locale: str,
+    source: str | None,
+    base_url: str,
+    detail: dict[str, Any],
+) -> int | None:
+    """The fast path for a new address: the reader, their subscriptions, two history lines and the mail
+    record in four statements, without the ORM's unit of work (the sign-up form is the busiest write).
+    Returns None, having written nothing, when the address is known (``ON CONFLICT DO NOTHING`` on the
+    case-insensitive unique index), so known and new addresses both pay for the insert attempt."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = utcnow()
+    statement = (
+        insert_into(Subscriber.__table__)
+        .values(email=email, status=SubscriberStatus.PENDING, locale=locale, source=source,
+                created_at=now, updated_at=now, ask_frequency=AskFrequency.NORMAL)
+        .on_conflict_do_nothing()
+        .returning(Subscriber.__table__.c.id)
+    )  # fmt: skip
+    new_id = session.execute(statement).scalar()
+    if new_id is None:
+        return None
+    reader = Subscriber(id=new_id, email=email, locale=locale)  # transient: for the token and the mail
+    mail = ReaderMail(subscriber_id=new_id, kind="confirm", created_at=now)
+    _enqueue_reader_mail(mail, reader, base_url)
+    session.execute(
+        insert(Subscription.__table__),
+        [{"subscriber_id": new_id, "newsletter_id": n.id, "created_at": now} for n in newsletters],
+    )
+    session.execute(
+        insert(SubscriberEvent.__table__),
+        [
+            {"subscriber_id": new_id, "kind": "subscribed", "created_at": now,
+             "detail": {"source": source, "newsletters": [n.slug for n in newsletters], **detail}},
+            {"subscriber_id": new_id, "kind": "confirmation_sent", "created_at": now, "detail": {}},
+        ],
+    )  # fmt: skip
+    session.execute(
+        insert(ReaderMail.__table__),
+        [{"subscriber_id": new_id, "kind": "confirm", "created_at": now, "enqueued_at": mail.enqueued_at}],
+    )
+    return new_id
+
+
+def expire_pending_signups(session: Session, *, now: datetime | None = None) -> int:
+    """Delete sign-ups that were never confirmed within :data:`PENDING_LIFETIME` (their subscriptions,
+    history and mail records go with them). Returns how many."""
+    cutoff = (now or utcnow()) - PENDING_LIFETIME
+    ids = list(
+        session.scalars(
+            select(Subscriber.id).where(
+                Subscriber.status == SubscriberStatus.PENDING,
+                Subscriber.confirmed_at.is_(None),
+                Subscriber.updated_at < cutoff,
+            )
+        )
+    )
+    for start in range(0, len(ids), 1000):
+        session.execute(delete(Subscriber).where(Subscriber.id.in_(ids[start : start + 1000])))
+    return len(ids)
+
+
+# -- mails a reader asks for (confirmation, preference link) ----------------------------------------
+
+
+def mails_sent_today(
+    session: Session, subscriber: Subscriber, kind: str, *, now: datetime | None = None
+) -> int:
+    since = (now or utcnow()) - timedelta(days=1)
+    return session.scalar(
+        select(func.count())
+        .select_from(ReaderMail)
+        .where(
+            ReaderMail.subscriber_id == subscriber.id,
+            ReaderMail.kind == kind,
+            ReaderMail.created_at >= since,
+        )
+    )
+
+
+def _request_reader_mail(
+    session: Session, subscriber: Subscriber, kind: str, *, base_url: str, new_reader: bool = False
+) -> bool:
+    """``new_reader``: the reader was created in this transaction, so nothing was mailed to them yet."""
+    if subscriber.id is None:
+        session.flush()
+    if not new_reader and mails_sent_today(session, subscriber, kind) >= MAILS_PER_DAY:
+        record_event(session, subscriber, "mail_held_back", mail=kind, reason="daily limit reached")
+        return False
+    mail = ReaderMail(subscriber_id=subscriber.id, kind=kind, created_at=utcnow())
+    session.add(mail)  # written with the caller's commit, together with the reader
+    _enqueue_reader_mail(mail, subscriber, base_url)
+    record_event(session, subscriber, "confirmation_sent" if kind == "confirm" else "preferences_link_sent")
+    return True
+
+
+def _enqueue_reader_mail(mail: ReaderMail, subscriber: Subscriber, base_url: str) -> bool:
+    """Put the mail on the transactional queue; False (and the row left unqueued) when Redis is down."""
+    from flask import current_app
+
+    from . import api, links
+
+    if mail.kind == "confirm":
+        template = "confirm_subscription"
+        context = {"confirm_url": f"{base_url}/confirm/{confirmation_token(subscriber)}"}
+    else:
+        template = "preferences_link"
+        context = {
+            "preferences_url": links.preferences_url(
+                base_url, current_app.config["SECRET_KEY"], subscriber.id
+            )
+        }
+    try:
+        api.send_transactional_mail(template, subscriber.email, context, subscriber.locale)
+    except (redis.RedisError, OSError) as exc:
+        log.warning(
+            "Redis unreachable, a %s mail for reader %s waits for the sweeper: %s",
+            mail.kind,
+            subscriber.id,
+            exc,
+        )
+        return False
+    mail.enqueued_at = utcnow()
+    return True
+
+
+def send_unqueued_reader_mails(session: Session, *, base_url: str, limit: int = 1000) -> int:
+    """The sweeper: queue the reader mails that were written while Redis was down (not older than
+    :data:`UNQUEUED_MAIL_LIFETIME`). A confirmation for a reader who has confirmed meanwhile is dropped.
+    Stops at the first failure (Redis still down). Returns how many were queued."""
+    since = utcnow() - UNQUEUED_MAIL_LIFETIME
+    rows = session.scalars(
+        select(ReaderMail)
+        .where(ReaderMail.enqueued_at.is_(None), ReaderMail.created_at >= since)
+        .order_by(ReaderMail.id)
+        .limit(limit)
+    ).all()
+    queued = 0
+    for mail in rows:
+        subscriber = session.get(Subscriber, mail.subscriber_id)
+        if subscriber is None:
+            continue
+        if mail.kind == "confirm" and subscriber.status is SubscriberStatus.ACTIVE:
+            mail.enqueued_at = utcnow()  # nothing left to confirm; mark it done
+            continue
+        if not _enqueue_reader_mail(mail, subscriber, base_url):
+            break
+        queued += 1
+    return queued
+
+
+def request_preferences_link(session: Session, subscriber: Subscriber, *, base_url: str) -> bool:
+    """Mail the reader a signed link to their preference center (capped per day like confirmations)."""
+    return _request_reader_mail(session, subscriber, "preferences", base_url=base_url)
+
+
+# -- the preference center -------------------------------------------------------------------------
+
+
+def parse_pause(value: date | None, *, today: date | None = None) -> datetime | None:
+    """The end of a pause as a UTC datetime: the morning of ``value``. Raises for a past or far date."""
+    if value is None:
+        return None
+    today = today or utcnow().date()
+    if value <= today:
+        raise SubscriberError("the end of the pause must lie in the future")
+    if value > today + MAX_PAUSE:
+        raise SubscriberError("a pause can last at most a year")
+    return datetime.combine(value, time(0, 0), tzinfo=UTC)
+
+
+def update_preferences(
+    session: Session,
+    subscriber: Subscriber,
+    *,
+    newsletters: list[Newsletter],
+    locale: str,
+    paused_until: datetime | None,
+    ask_frequency: AskFrequency,
+) -> dict[str, Any]:
+    """Apply the reader's own choice from the preference center; records what changed. Returns it."""
+    changes: dict[str, Any] = {}
+    before = sorted(s.newsletter.slug for s in subscriber.subscriptions)
+    after = sorted(n.slug for n in newsletters)
+    if before != after:
+        _set_subscriptions(session, subscriber, newsletters)
+        changes["newsletters"] = after
+    if subscriber.locale != locale:
+        subscriber.locale = locale
+        changes["locale"] = locale
+    if subscriber.paused_until != paused_until:
+        subscriber.paused_until = paused_until
+        changes["paused_until"] = paused_until.date().isoformat() if paused_until else None
+    if subscriber.ask_frequency is not ask_frequency:
+        subscriber.ask_frequency = ask_frequency
+        changes["ask_frequency"] = ask_frequency.value
+    if changes:
+        record_event(session, subscriber, "preferences_changed", via="preference center", **changes)
+    return changes
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export_data(session: Session, subscriber: Subscriber) -> dict[str, Any]:
+    """Everything Beitrag holds about the reader (GDPR Art. 15 and 20), as plain JSON values."""
+    mails = session.scalars(
+        select(ReaderMail).where(ReaderMail.subscriber_id == subscriber.id).order_by(ReaderMail.id)
+    ).all()
+    return {
+        "subscriber": {
+            "email": subscriber.email,
+            "status": subscriber.status.value,
+            "language": subscriber.locale,
+            "source": subscriber.source,
+            "created_at": _iso(subscriber.created_at),
+            "confirmed_at": _iso(subscriber.confirmed_at),
+            "unsubscribed_at": _iso(subscriber.unsubscribed_at),
+            "paused_until": _iso(subscriber.paused_until),
+            "donation_asks": subscriber.ask_frequency.value,
+        },
+        "consent": {
+            "basis": subscriber.consent_basis.value if subscriber.consent_basis else None,
+            "given_at": _iso(subscriber.consent_at),
+            "detail": subscriber.consent_detail,
+        },
+        "subscriptions": [
+            {"newsletter": s.newsletter.name, "slug": s.newsletter.slug, "since": _iso(s.created_at)}
+            for s in subscriber.subscriptions
+        ],
+        "events": [{"kind": e.kind, "at": _iso(e.created_at), "detail": e.detail} for e in subscriber.events],
+        "mails_requested": [
+            {"kind": m.kind, "at": _iso(m.created_at), "queued_at": _iso(m.enqueued_at)} for m in mails
+        ],
+    }
+
+
+def leave_newsletter(
+    session: Session, subscriber: Subscriber, newsletter_id: int | None, *, via: str
+) -> bool:
+    """One-click unsubscribe: leave one newsletter (or, with ``None`` or when it was the last one,
+    everything). Idempotent: False when nothing was left to leave."""
+    if newsletter_id is not None:
+        row = next((s for s in subscriber.subscriptions if s.newsletter_id == newsletter_id), None)
+        remaining = [s for s in subscriber.subscriptions if s.newsletter_id != newsletter_id]
+        if remaining:
+            if row is None:
+                return False
+            subscriber.subscriptions.remove(row)
+            record_event(session, subscriber, "left_newsletter", via=via, newsletter_id=newsletter_id)
+            return True
+    return unsubscribe(session, subscriber, via=via)

@@ -12,6 +12,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 LIFETIMES = {
     "confirm": 7 * 24 * 3600,  # a confirmation mail may sit in a mailbox over a long weekend
     "preferences": 30 * 24 * 3600,
+    "subscribe-form": 24 * 3600,  # the anti-forgery token in the (embeddable) subscribe form
 }
 
 

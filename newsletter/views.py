@@ -21,7 +21,10 @@ def home():
         select(Newsletter).where(Newsletter.is_public.is_(True)).order_by(Newsletter.position, Newsletter.id)
     ).all()
     articles = db.session.scalars(select(Article).order_by(Article.published_at.desc()).limit(6)).all()
-    return render_template("newsletter/home.html", newsletters=newsletters, articles=articles)
+    from .reader_views import subscribe_form
+
+    form = subscribe_form(list(newsletters)) if newsletters else None
+    return render_template("newsletter/home.html", newsletters=newsletters, articles=articles, form=form)
 
 
 @bp.get("/healthz")

@@ -1,0 +1,408 @@
+"""Reader pages: subscribe (site form, embeddable page, JSON API), the "send me my link" form, the
+preference center and the one-click unsubscribe. Thin: parse input, call a service, answer.
+
+Every sign-up answer is the same, and takes at least ``SUBSCRIBE_MIN_SECONDS``, whether the address is
+new, pending, active or has left: nobody learns from it who reads us.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from db import db
+
+from . import links, subscribers, tokens
+from .extensions import csrf, limiter
+from .forms import ActionForm, EraseForm, PreferencesForm, PreferencesLinkForm, SubscribeForm
+from .i18n import LANGUAGES
+from .models import AskFrequency, Newsletter, Subscriber
+
+bp = Blueprint("readers", __name__)
+
+ASK_CHOICES = (
+    (AskFrequency.NORMAL.value, _l("Now and then, as for every reader")),
+    (AskFrequency.LESS.value, _l("Less often")),
+    (AskFrequency.NEVER.value, _l("Never")),
+)
+
+
+# -- rate limits -----------------------------------------------------------------------------------
+
+
+def _ip_limit() -> str:
+    return current_app.config["SUBSCRIBE_RATE_LIMIT"]
+
+
+def _address_limit() -> str:
+    return current_app.config["SUBSCRIBE_ADDRESS_RATE_LIMIT"]
+
+
+def _submitted_address() -> str:
+    if request.is_json:
+        body = request.get_json(silent=True)
+        raw = body.get("email") if isinstance(body, dict) else None
+    else:
+        raw = request.form.get("email")
+    return raw.strip().lower()[:320] if isinstance(raw, str) else ""
+
+
+def _address_key() -> str:
+    return "signup-address:" + subscribers.email_hash(_submitted_address())
+
+
+ip_limit = limiter.shared_limit(_ip_limit, scope="reader-signup-ip", methods=["POST"])
+address_limit = limiter.shared_limit(
+    _address_limit, scope="reader-signup-address", key_func=_address_key, methods=["POST"]
+)
+
+
+def _pad(started: float) -> None:
+    """Answer no sooner than ``SUBSCRIBE_MIN_SECONDS`` after the request began."""
+    remaining = current_app.config["SUBSCRIBE_MIN_SECONDS"] - (time.perf_counter() - started)
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+# -- subscribing -----------------------------------------------------------------------------------
+
+
+def _current_language() -> str:
+    locale = str(get_locale() or "de")
+    return locale if locale in LANGUAGES else "de"
+
+
+def subscribe_form(newsletters: list | None = None, formdata=None) -> SubscribeForm:
+    """The sign-up form with today's choices; the default newsletters are ticked."""
+    newsletters = newsletters if newsletters is not None else subscribers.offered_newsletters(db.session)
+    form = SubscribeForm(formdata=formdata) if formdata is not None else SubscribeForm()
+    form.newsletters.choices = [(n.slug, n.name) for n in newsletters]
+    form.language.choices = list(LANGUAGES.items())
+    if formdata is None:
+        form.newsletters.data = [n.slug for n in newsletters if n.is_default]
+        form.language.data = _current_language()
+        form.source.data = subscribers.clean_source(
+            request.args.get("source") or request.args.get("utm_campaign")
+        )
+        form.form_token.data = tokens.make_token("subscribe-form", "s")
+    return form
+
+
+def _embed_ancestors() -> str:
+    return " ".join(["'self'", *current_app.config["EMBED_ORIGINS"]])
+
+
+def _signup_message() -> str:
+    return _(
+        "Thank you! If this address can receive our newsletter, a message is on its way to it now. "
+        "Please open it and confirm with the button – only then do we write to you."
+    )
+
+
+class _SignupError(subscribers.SubscriberError):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def _run_signup(
+    email: str, slugs: list[str] | None, language: str, source: str | None, honeypot: str,
+    available: list[Any] | None = None,
+):  # fmt: skip
+    """Shared by the form and the API. Raises SubscriberError with a message for the reader."""
+    if language not in LANGUAGES:
+        raise _SignupError("invalid_language", _("Please choose one of the offered languages."))
+    try:
+        address = subscribers.normalize_email(email)
+    except subscribers.InvalidEmail:
+        raise _SignupError(
+            "invalid_email",
+            _("This e-mail address is not valid. Please check it (for example name@example.org)."),
+        ) from None
+    try:
+        chosen = subscribers.choose_newsletters(db.session, slugs, available)
+    except subscribers.SubscriberError:
+        raise _SignupError("invalid_newsletters", _("Please choose among the newsletters offered.")) from None
+    if honeypot:
+        return None  # a bot: the same answer, nothing stored, nothing sent
+    try:
+        outcome = subscribers.subscribe(
+            db.session, address, newsletters=chosen, locale=language, source=source,
+            base_url=current_app.config["BASE_URL"], via="web" if not request.is_json else "api",
+            ip=request.remote_addr,
+        )  # fmt: skip
+    except subscribers.SubscriberError:  # the address changed under us (erased in the same moment)
+        raise _SignupError(
+            "try_again", _("Something changed at the same moment. Please send it again.")
+        ) from None
+    db.session.commit()
+    return outcome
+
+
+@bp.route("/subscribe", methods=["GET", "POST"])
+@csrf.exempt  # the form carries its own signed form_token (see SubscribeForm)
+@ip_limit
+@address_limit
+def subscribe():
+    started = time.perf_counter()
+    g.frame_ancestors = _embed_ancestors()
+    embed = request.args.get("embed") == "1"
+    if request.method == "GET":
+        return render_template("newsletter/subscribe.html", form=subscribe_form(), embed=embed)
+    offered = subscribers.offered_newsletters(db.session)
+    form = subscribe_form(offered, formdata=request.form)
+    error = None
+    try:
+        tokens.read_token("subscribe-form", form.form_token.data or "")
+    except tokens.TokenError:
+        error = _("The form has expired. Please reload the page and send it again.")
+    if error is None and not form.validate():
+        error = _("Please check the highlighted fields.")
+    if error is None:
+        try:
+            _run_signup(
+                form.email.data, form.newsletters.data or None, form.language.data, form.source.data,
+                form.website.data or "", offered,
+            )  # fmt: skip
+        except _SignupError as exc:
+            db.session.rollback()
+            error = str(exc)
+    if error is not None:
+        form.form_token.data = tokens.make_token("subscribe-form", "s")
+        return render_template("newsletter/subscribe.html", form=form, embed=embed, error=error), 400
+    _pad(started)
+    return render_template("newsletter/subscribe.html", form=None, embed=embed, message=_signup_message())
+
+
+# -- the JSON API ----------------------------------------------------------------------------------
+
+
+def _cors(response: Response) -> Response:
+    origin = request.headers.get("Origin")
+    if origin and origin in current_app.config["EMBED_ORIGINS"]:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "POST"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    response.headers.add("Vary", "Origin")
+    return response
+
+
+def _api_error(code: str, message: str, status: int = 400) -> Response:
+    return _cors(
+        Response(json.dumps({"error": code, "message": message}), status, mimetype="application/json")
+    )
+
+
+@bp.route("/api/subscribe", methods=["POST", "OPTIONS"])
+@csrf.exempt  # no cookies are involved; abuse is held by the rate limits and the daily mail cap
+@ip_limit
+@address_limit
+def api_subscribe():
+    """JSON: ``{"email": ..., "newsletters": [slug, ...], "language": "de", "source": ...}``.
+    202 with the same answer for every address; 400 with ``{"error", "message"}`` for bad input."""
+    if request.method == "OPTIONS":
+        return _cors(Response(status=204))
+    started = time.perf_counter()
+    if not request.is_json:
+        return _api_error("unsupported_media_type", _("Send the request as JSON (application/json)."), 415)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _api_error("invalid_json", _("The request body is not a JSON object."))
+    email, slugs = body.get("email"), body.get("newsletters")
+    language, source = body.get("language", "de"), body.get("source")
+    if not isinstance(email, str) or not email.strip():
+        return _api_error("invalid_email", _("The field 'email' is missing."))
+    if slugs is not None and (not isinstance(slugs, list) or not all(isinstance(s, str) for s in slugs)):
+        return _api_error("invalid_newsletters", _("'newsletters' must be a list of newsletter names."))
+    if source is not None and not isinstance(source, str):
+        return _api_error("invalid_source", _("'source' must be text."))
+    if not isinstance(language, str):
+        return _api_error("invalid_language", _("Please choose one of the offered languages."))
+    try:
+        _run_signup(email, slugs or None, language, source, str(body.get("website") or ""))
+    except _SignupError as exc:
+        db.session.rollback()
+        return _api_error(exc.code, str(exc))
+    _pad(started)
+    return _cors(
+        Response(
+            json.dumps({"status": "accepted", "message": _signup_message()}), 202, mimetype="application/json"
+        )
+    )
+
+
+# -- the preference center -------------------------------------------------------------------------
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@ip_limit
+@address_limit
+def preferences_link():
+    """ "Send me my link": the same answer for every address; known readers get a mail (capped)."""
+    started = time.perf_counter()
+    form = PreferencesLinkForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("newsletter/preferences_link.html", form=form), status
+    if not form.website.data:
+        try:
+            address = subscribers.normalize_email(form.email.data)
+        except subscribers.InvalidEmail:
+            form.email.errors.append(_("This e-mail address is not valid. Please check it."))
+            return render_template("newsletter/preferences_link.html", form=form), 400
+        reader = subscribers.find_subscriber(db.session, address)
+        if reader is not None:
+            subscribers.request_preferences_link(db.session, reader, base_url=current_app.config["BASE_URL"])
+            db.session.commit()
+    _pad(started)
+    message = _(
+        "If we know this address, a link to your settings is on its way to it now. It is valid for 30 days."
+    )
+    return render_template("newsletter/preferences_link.html", form=None, message=message)
+
+
+class _BadLink(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@bp.errorhandler(_BadLink)
+def _bad_link(error: _BadLink):
+    return render_template("newsletter/link_invalid.html", message=error.message), 400
+
+
+def _reader_from_preferences_token(token: str) -> Subscriber:
+    try:
+        subscriber_id = links.read_preferences_token(current_app.config["SECRET_KEY"], token)
+    except tokens.TokenError as exc:
+        raise _BadLink(
+            _("This link has expired. Ask for a new one below; it comes by e-mail.")
+            if exc.expired
+            else _("This link is not valid. Please copy the whole link from the e-mail.")
+        ) from None
+    reader = db.session.get(Subscriber, subscriber_id)
+    if reader is None:
+        raise _BadLink(_("We hold no data for this link any more."))
+    return reader
+
+
+def _preferences_form(reader: Subscriber, formdata=None) -> PreferencesForm:
+    offered = subscribers.public_newsletters(db.session)
+    mine = [s.newsletter for s in reader.subscriptions]
+    choices = offered + [n for n in mine if n not in offered]  # hidden ones the reader is on
+    form = PreferencesForm(formdata=formdata) if formdata is not None else PreferencesForm()
+    form.newsletters.choices = [(n.slug, n.name) for n in choices]
+    form.language.choices = list(LANGUAGES.items())
+    form.ask_frequency.choices = [(value, str(label)) for value, label in ASK_CHOICES]
+    if formdata is None:
+        form.newsletters.data = [n.slug for n in mine]
+        form.language.data = reader.locale
+        form.paused_until.data = reader.paused_until.date() if reader.paused_until else None
+        form.ask_frequency.data = reader.ask_frequency.value
+    form.available = {n.slug: n for n in choices}
+    return form
+
+
+def _render_preferences(token: str, reader: Subscriber, form: PreferencesForm, status: int = 200, **extra):
+    return render_template(
+        "newsletter/preferences.html", token=token, reader=reader, form=form,
+        action_form=ActionForm(), erase_form=EraseForm(), **extra,
+    ), status  # fmt: skip
+
+
+@bp.route("/preferences/<token>", methods=["GET", "POST"])
+def preferences(token: str):
+    reader = _reader_from_preferences_token(token)
+    if request.method == "GET":
+        return _render_preferences(token, reader, _preferences_form(reader))
+    form = _preferences_form(reader, formdata=request.form)
+    if not form.validate():
+        return _render_preferences(token, reader, form, 400)
+    try:
+        paused = subscribers.parse_pause(form.paused_until.data)
+    except subscribers.SubscriberError:
+        form.paused_until.errors.append(_("Choose a day in the future, at most a year from now."))
+        return _render_preferences(token, reader, form, 400)
+    subscribers.update_preferences(
+        db.session, reader, newsletters=[form.available[s] for s in form.newsletters.data or []],
+        locale=form.language.data, paused_until=paused, ask_frequency=AskFrequency(form.ask_frequency.data),
+    )  # fmt: skip
+    db.session.commit()
+    return _render_preferences(token, reader, _preferences_form(reader), saved=True)
+
+
+@bp.post("/preferences/<token>/leave")
+def leave(token: str):
+    reader = _reader_from_preferences_token(token)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    subscribers.unsubscribe(db.session, reader, via="preference center")
+    db.session.commit()
+    return render_template("newsletter/left.html", reader=reader, token=token)
+
+
+@bp.post("/preferences/<token>/export")
+def export(token: str):
+    reader = _reader_from_preferences_token(token)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    data = subscribers.export_data(db.session, reader)
+    response = Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="beitrag-my-data.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/preferences/<token>/erase")
+def erase(token: str):
+    reader = _reader_from_preferences_token(token)
+    form = EraseForm()
+    if not form.validate_on_submit():
+        return _render_preferences(token, reader, _preferences_form(reader), 400, erase_error=True)
+    subscribers.erase(db.session, reader, via="preference center")
+    db.session.commit()
+    return render_template("newsletter/erased.html")
+
+
+# -- one-click unsubscribe (RFC 8058) --------------------------------------------------------------
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: mail providers POST without cookies or form tokens; the signed URL is the key
+def unsubscribe(token: str):
+    """GET shows a button and changes nothing; a POST whose body holds ``List-Unsubscribe=One-Click``
+    (urlencoded or multipart) unsubscribes at once and answers 200, every time it is repeated."""
+    try:
+        subscriber_id, newsletter_id = links.read_unsubscribe_token(current_app.config["SECRET_KEY"], token)
+    except tokens.TokenError:
+        message = _("This link is not valid. Please copy the whole link from the e-mail.")
+        return render_template("newsletter/link_invalid.html", message=message), 400
+    reader = db.session.get(Subscriber, subscriber_id)
+    newsletter = db.session.get(Newsletter, newsletter_id) if newsletter_id else None
+    if request.method == "GET":
+        return render_template(
+            "newsletter/unsubscribe.html", state="ask", reader=reader, newsletter=newsletter
+        )
+    if request.form.get("List-Unsubscribe") != "One-Click":
+        message = _("This request does not say what to do. Please use the button on the page.")
+        return render_template("newsletter/link_invalid.html", message=message), 400
+    if reader is not None:
+        subscribers.leave_newsletter(db.session, reader, newsletter_id, via="one-click")
+        db.session.commit()
+    preferences_url = (
+        links.preferences_url(current_app.config["BASE_URL"], current_app.config["SECRET_KEY"], reader.id)
+        if reader is not None
+        else None
+    )
+    return render_template(
+        "newsletter/unsubscribe.html", state="done", reader=reader, newsletter=newsletter,
+        preferences_url=preferences_url,
+    )  # fmt: skip

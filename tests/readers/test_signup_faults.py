@@ -1,0 +1,117 @@
+"""Redis down during a sign-up, and sign-ups that are never confirmed.
+
+Choice (see README): the reader and a "mail pending" record are written in one transaction; with Redis
+unreachable the record stays unqueued, the reader gets the usual answer, and the sweeper (CLI command and
+job) queues the mail once Redis is back. Bad inputs tried: a sign-up and a "send me my link" request while
+the queue's Redis is a closed port; running the sweeper twice; sign-ups 8 days old, 6 days old, and an old
+sign-up that was renewed yesterday."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from db import utcnow
+from newsletter import subscribers
+from newsletter.models import ReaderMail, Subscriber, SubscriberStatus
+from newsletter.queues import limiter_storage_uri
+from tests.readers.conftest import form_token, sign_up
+from tests.support.smtp import free_port
+from tests.support.web import csrf_token, text_of
+from tests.support.worker import run_jobs
+
+
+@pytest.fixture
+def redis_down_app(make_app, redis_url):
+    """The app with its queue pointed at a closed port: Redis is really unreachable for it. The rate
+    limiter keeps its counters on the suite's Redis, so the limiter shared by every app stays usable."""
+    return make_app(
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        CHECK_SERVICES=False,
+        RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_url),
+    )
+
+
+def test_redis_down_the_reader_is_stored_and_the_mail_goes_out_later(
+    app, client, db, newsletters, relay, runner, redis_down_app
+):
+    down = redis_down_app.test_client()
+    response = sign_up(down, "geduldig@example.org", token=form_token(client))
+    assert response.status_code == 200 and "Fast geschafft" in text_of(response)
+    reader = subscribers.find_subscriber(db.session, "geduldig@example.org")
+    assert reader.status is SubscriberStatus.PENDING
+    [mail] = db.session.scalars(select(ReaderMail)).all()
+    assert mail.enqueued_at is None
+
+    run_jobs(app)
+    assert relay.messages == []  # nothing reached the queue
+
+    result = runner.invoke(args=["newsletter", "sweep-reader-mails"])
+    assert "Queued 1 reader mails." in result.output
+    assert "Queued 0 reader mails." in runner.invoke(args=["newsletter", "sweep-reader-mails"]).output
+    run_jobs(app)
+    [message] = relay.messages
+    assert message["To"] == "geduldig@example.org"
+    path = (
+        message.get_body(preferencelist=("plain",)).get_content().split("http://localhost", 1)[1].split()[0]
+    )
+    client.post(path, data={"csrf_token": csrf_token(client, path)})
+    db.session.expire_all()
+    assert subscribers.find_subscriber(db.session, "geduldig@example.org").status is SubscriberStatus.ACTIVE
+
+
+def test_redis_down_the_link_request_waits_for_the_sweeper(app, client, db, relay, runner, redis_down_app):
+    db.session.add(Subscriber(email="leser@example.org", status=SubscriberStatus.ACTIVE))
+    db.session.commit()
+    down = redis_down_app.test_client()
+    token = csrf_token(down, "/preferences")
+    response = down.post("/preferences", data={"email": "leser@example.org", "csrf_token": token})
+    assert response.status_code == 200 and "Wenn wir diese Adresse kennen" in text_of(response)
+    run_jobs(app)
+    assert relay.messages == []
+    runner.invoke(args=["newsletter", "sweep-reader-mails"])
+    run_jobs(app)
+    [message] = relay.messages
+    assert "/preferences/" in message.get_body(preferencelist=("plain",)).get_content()
+
+
+def _pending(db, email, age_days, *, renewed_days=None):
+    created = utcnow() - timedelta(days=age_days)
+    updated = utcnow() - timedelta(days=renewed_days) if renewed_days is not None else created
+    reader = Subscriber(email=email, status=SubscriberStatus.PENDING, created_at=created, updated_at=updated)
+    db.session.add(reader)
+    return reader
+
+
+def test_unconfirmed_sign_ups_expire_after_a_week(app, db, runner, newsletters):
+    _pending(db, "alt@example.org", 8)
+    _pending(db, "frisch@example.org", 6)
+    _pending(db, "erneuert@example.org", 10, renewed_days=1)
+    db.session.add(Subscriber(email="aktiv@example.org", status=SubscriberStatus.ACTIVE,
+                              created_at=utcnow() - timedelta(days=300)))  # fmt: skip
+    db.session.flush()
+    subscribers.record_event(
+        db.session, subscribers.find_subscriber(db.session, "alt@example.org"), "subscribed"
+    )
+    db.session.commit()
+
+    result = runner.invoke(args=["newsletter", "expire-pending"])
+    assert result.exit_code == 0 and "Deleted 1 unconfirmed sign-ups." in result.output
+    db.session.expire_all()
+    left = sorted(db.session.scalars(select(Subscriber.email)))
+    assert left == ["aktiv@example.org", "erneuert@example.org", "frisch@example.org"]
+    assert runner.invoke(args=["newsletter", "expire-pending"]).output.startswith("Deleted 0")
+
+
+def test_an_expired_sign_up_can_start_again(app, client, db, newsletters, relay):
+    _pending(db, "spaet@example.org", 9)
+    db.session.commit()
+    from newsletter import jobs
+
+    assert jobs.expire_pending_signups() == 1
+    assert db.session.scalar(select(func.count()).select_from(Subscriber)) == 0
+    assert sign_up(client, "spaet@example.org").status_code == 200
+    run_jobs(app)
+    assert [m["To"] for m in relay.messages] == ["spaet@example.org"]

@@ -1,0 +1,195 @@
+"""Signing up on the site and on the embeddable page: the reader is stored as pending with their choice,
+the confirmation mail arrives through the queue and a real SMTP server, and the answer gives nothing away.
+
+Bad inputs tried: CR/LF, NUL, 300 characters, no @, a quoted local part and an empty address; an IDN
+address (accepted, stored decoded); header-injection attempts in the address, the newsletters, the
+language and the source; a hidden or unknown newsletter; an expired and a forged form token; a filled
+honeypot; sign-ups for addresses that are pending, active, unsubscribed and bounced."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from newsletter import subscribers, tokens
+from newsletter.models import ReaderMail, Subscriber, SubscriberStatus, SuppressionReason
+from newsletter.queues import get_queue
+from tests.readers.conftest import form_token, sign_up
+from tests.support.web import csrf_token, text_of
+from tests.support.worker import run_jobs
+
+DONE = "Fast geschafft"
+
+
+def _count(db, model=Subscriber) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _queued() -> int:
+    return sum(get_queue(name).count for name in ("transactional", "mail", "default"))
+
+
+def _confirm_path(message) -> str:
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    return re.search(r"http://localhost(/confirm/\S+)", text).group(1)
+
+
+def test_home_page_form_signs_up_and_the_mail_confirms(app, client, db, newsletters, relay):
+    home = text_of(client.get("/"))
+    assert 'action="/subscribe"' in home and "Unseren Newsletter abonnieren" in home
+    assert '<input checked id="newsletters-0" name="newsletters" type="checkbox" value="ki-news">' in home
+    assert "intern" not in home  # hidden newsletters are not offered
+
+    response = sign_up(client, "Lena.Brandt@Example.ORG", token=form_token(client, "/"))
+    assert response.status_code == 200 and DONE in text_of(response)
+    reader = subscribers.find_subscriber(db.session, "lena.brandt@example.org")
+    assert reader.email == "Lena.Brandt@example.org" and reader.status is SubscriberStatus.PENDING
+    assert [s.newsletter.slug for s in reader.subscriptions] == ["ki-news"]
+
+    run_jobs(app)
+    [message] = relay.messages
+    assert message["To"] == "Lena.Brandt@example.org"
+    path = _confirm_path(message)
+    client.post(path, data={"csrf_token": csrf_token(client, path)})
+    db.session.expire_all()
+    assert db.session.get(Subscriber, reader.id).status is SubscriberStatus.ACTIVE
+
+
+def test_choice_language_and_source_are_kept(app, client, db, newsletters, relay):
+    response = sign_up(
+        client, "reader@example.org", newsletters=["ki-news", "wochenrueckblick"], language="en",
+        source="utm:herbst\r\nBcc: victim@example.org\x00\x1b[31m" + "x" * 400,
+    )  # fmt: skip
+    assert response.status_code == 200
+    reader = subscribers.find_subscriber(db.session, "reader@example.org")
+    assert reader.locale == "en"
+    assert sorted(s.newsletter.slug for s in reader.subscriptions) == ["ki-news", "wochenrueckblick"]
+    assert reader.source.startswith("utm:herbst Bcc: victim@example.org [31mxxx")
+    assert len(reader.source) == 255 and not any(ch in reader.source for ch in "\r\n\0\x1b")
+    run_jobs(app)
+    [message] = relay.messages
+    assert message["Subject"] == "Please confirm your subscription to KI-Kompass"
+    assert "Bcc" not in message and "victim" not in message.as_string()  # none of the reader's text
+
+
+def test_source_comes_from_the_embedding_page(client, db, newsletters, relay):
+    token = form_token(client, "/subscribe?embed=1&utm_campaign=artikel-ki-act")
+    page = client.get("/subscribe?embed=1&utm_campaign=artikel-ki-act")
+    assert 'name="source" type="hidden" value="artikel-ki-act"' in text_of(page)
+    sign_up(client, "embed@example.org", token=token, source="artikel-ki-act")
+    assert subscribers.find_subscriber(db.session, "embed@example.org").source == "artikel-ki-act"
+
+
+def test_the_answer_is_the_same_for_every_kind_of_address(app, client, db, newsletters, relay):
+    states = {
+        "pending@example.org": SubscriberStatus.PENDING,
+        "active@example.org": SubscriberStatus.ACTIVE,
+        "left@example.org": SubscriberStatus.UNSUBSCRIBED,
+        "bounced@example.org": SubscriberStatus.BOUNCED,
+    }
+    for email, status in states.items():
+        db.session.add(Subscriber(email=email, status=status))
+    db.session.flush()
+    subscribers.suppress(db.session, "left@example.org", SuppressionReason.UNSUBSCRIBED)
+    subscribers.suppress(db.session, "bounced@example.org", SuppressionReason.BOUNCED)
+    db.session.commit()
+
+    answers = {}
+    for email in ["new@example.org", *states]:
+        response = sign_up(client, email)
+        answers[email] = (response.status_code, text_of(response))
+    assert len(set(answers.values())) == 1, "the answer must not tell addresses apart"
+
+    run_jobs(app)
+    mailed = sorted(m["To"] for m in relay.messages)
+    assert mailed == ["bounced@example.org", "left@example.org", "new@example.org", "pending@example.org"]
+    db.session.expire_all()
+    # Leaving and bouncing stay on record (and suppressed) until the reader's own confirmation.
+    left = subscribers.find_subscriber(db.session, "left@example.org")
+    assert left.status is SubscriberStatus.UNSUBSCRIBED
+    assert subscribers.is_suppressed(db.session, "left@example.org")
+    assert subscribers.find_subscriber(db.session, "active@example.org").status is SubscriberStatus.ACTIVE
+
+    path = _confirm_path(next(m for m in relay.messages if m["To"] == "left@example.org"))
+    client.post(path, data={"csrf_token": csrf_token(client, path)})
+    db.session.expire_all()
+    assert subscribers.find_subscriber(db.session, "left@example.org").status is SubscriberStatus.ACTIVE
+    assert not subscribers.is_suppressed(db.session, "left@example.org")
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "leser@example.org\r\nBcc: opfer@example.org",
+        "leser@example.org\nX-Injected: 1",
+        "leser\0@example.org",
+        "a" * 300 + "@example.org",
+        "no-at-sign.example.org",
+        '"quoted local"@example.org',
+        "",
+    ],
+)
+def test_bad_addresses_get_a_clear_message_and_change_nothing(app, client, db, newsletters, email):
+    response = sign_up(client, email)
+    assert response.status_code == 400
+    body = text_of(response)
+    assert "nicht gültig" in body or "markierten Felder" in body
+    assert 'name="email"' in body  # the form is shown again
+    assert _count(db) == 0 and _count(db, ReaderMail) == 0 and _queued() == 0
+
+
+def test_international_domains_are_accepted(client, db, newsletters, relay):
+    assert sign_up(client, "leser@xn--bcher-kva.example").status_code == 200
+    assert subscribers.find_subscriber(db.session, "leser@bücher.example") is not None
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"newsletters": ["ki-news\r\nBcc: opfer@example.org"]},
+        {"newsletters": ["intern"]},  # hidden: not for sign-up
+        {"newsletters": ["gibt-es-nicht"]},
+        {"language": "de\r\nBcc: opfer@example.org"},
+        {"language": "fr"},
+    ],
+)
+def test_injected_or_unknown_choices_are_refused(app, client, db, newsletters, fields):
+    response = sign_up(client, "leser@example.org", **fields)
+    assert response.status_code == 400 and "markierten Felder" in text_of(response)
+    assert _count(db) == 0 and _queued() == 0
+
+
+def test_a_forged_or_expired_form_token_is_refused(client, db, newsletters, monkeypatch):
+    forged = sign_up(client, "leser@example.org", token="x" + form_token(client))
+    assert forged.status_code == 400 and "Formular ist abgelaufen" in text_of(forged)
+    token = form_token(client)
+    monkeypatch.setitem(tokens.LIFETIMES, "subscribe-form", -1)
+    assert sign_up(client, "leser@example.org", token=token).status_code == 400
+    assert _count(db) == 0
+
+
+def test_the_honeypot_answers_the_same_and_stores_nothing(client, db, newsletters):
+    response = sign_up(client, "bot@example.org", website="http://spam.example")
+    assert response.status_code == 200 and DONE in text_of(response)
+    assert _count(db) == 0 and _queued() == 0
+
+
+def test_only_the_embed_page_may_be_framed_by_configured_sites(app, client, newsletters, monkeypatch):
+    monkeypatch.setitem(app.config, "EMBED_ORIGINS", ("https://www.example.org",))
+    embed = client.get("/subscribe?embed=1")
+    assert "frame-ancestors 'self' https://www.example.org" in embed.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in embed.headers
+    assert 'class="site-header"' not in text_of(embed)  # the bare form, without the site around it
+    home = client.get("/")
+    assert "frame-ancestors 'none'" in home.headers["Content-Security-Policy"]
+    assert home.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_repeated_sign_up_is_stored_once(app, client, db, newsletters, relay):
+    for _ in range(2):
+        assert sign_up(client, "zweimal@example.org").status_code == 200
+    assert _count(db) == 1
+    run_jobs(app)
+    assert len(relay.messages) == 2  # a second confirmation mail, as the reader asked again

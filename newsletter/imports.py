@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
-from sqlalchemy import JSON, bindparam, delete, func, insert, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from db import UTCDateTime, utcnow
@@ -280,10 +280,19 @@ def _write_rows(session: Session, rows: list[tuple]) -> None:
     if connection.dialect.name == "postgresql":
         cursor = connection.connection.dbapi_connection.cursor()
         with cursor.copy(f"COPY subscriber_import_rows ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            copy.write("".join(["\t".join(map(_copy_value, row)) + "\n" for row in rows]))
     else:
         session.execute(insert(ImportRow.__table__), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _copy_value(value: Any) -> str:
+    """One field in COPY's text format. Control characters never reach here (refused or replaced)."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    text_value = str(value)
+    return text_value.replace("\\", "\\\\") if "\\" in text_value else text_value
 
 
 def _parse_row(
@@ -328,6 +337,11 @@ def _parse_row(
 def _read_into_staging(session: Session, record: SubscriberImport, on_progress: Callable[[], None]) -> None:
     fields = {field: int(index) for index, field in record.mapping.items()}
     keys = newsletter_service.newsletters_by_key(session)
+    # Each reader's newsletters: those of the row plus those the editor chose; the default without either.
+    chosen = set(record.newsletter_ids)
+    default_id = session.scalar(select(Newsletter.id).where(Newsletter.is_default.is_(True)))
+    fallback = ",".join(str(i) for i in sorted(chosen)) or (str(default_id) if default_id else None)
+    combined: dict[str, str | None] = {}
     errors: list[tuple[int, str]] = []
     position = [0]
     batch: list[tuple] = []
@@ -354,6 +368,13 @@ def _read_into_staging(session: Session, record: SubscriberImport, on_progress: 
                 errors.append((position[0], parsed))
             else:
                 email, locale, source, nl_ids = parsed
+                if nl_ids is None:
+                    nl_ids = fallback
+                elif chosen:
+                    if nl_ids not in combined:
+                        ids = chosen | {int(i) for i in nl_ids.split(",")}
+                        combined[nl_ids] = ",".join(str(i) for i in sorted(ids))
+                    nl_ids = combined[nl_ids]
                 lower = email.lower()
                 digest = hashlib.sha256(lower.encode("utf-8")).hexdigest()
                 batch.append(
@@ -415,27 +436,29 @@ _SETTLE = [
                      WHERE lower(s.email) = subscriber_import_rows.email_lower)""",
 ]
 
-_INSERT_READERS = """
-INSERT INTO subscribers (email, status, locale, source, created_at, updated_at, confirmed_at,
-                         consent_basis, consent_at, consent_detail, ask_frequency)
+_READERS_SELECT = """
 SELECT email, :status, COALESCE(locale, :locale), COALESCE(source, :source), :now, :now, :confirmed_at,
        :basis, :consent_at, :detail, 'normal'
-FROM subscriber_import_rows WHERE import_id = :id AND outcome = 'read' ORDER BY line
-ON CONFLICT DO NOTHING"""
+FROM subscriber_import_rows WHERE import_id = :id AND outcome = 'read' ORDER BY line"""
+_READERS_INSERT = """
+INSERT INTO subscribers (email, status, locale, source, created_at, updated_at, confirmed_at,
+                         consent_basis, consent_at, consent_detail, ask_frequency)"""
 
-_MARK_CREATED = """
-UPDATE subscriber_import_rows SET outcome = 'created'
-WHERE import_id = :id AND outcome = 'read'
-  AND EXISTS (SELECT 1 FROM subscribers s WHERE lower(s.email) = subscriber_import_rows.email_lower
-              AND s.created_at = :now)"""
-
-_LOST_RACE = """
-UPDATE subscriber_import_rows SET outcome = 'existing', reason = 'already a reader; left unchanged'
-WHERE import_id = :id AND outcome = 'read'"""
-
-_CREATED_READERS = """
-FROM subscriber_import_rows r JOIN subscribers s ON lower(s.email) = r.email_lower
-WHERE r.import_id = :id AND r.outcome = 'created'"""
+# PostgreSQL: readers and their newsletters in one statement; the new ids come back from the insert and
+# meet their rows in a hash join, and each row's newsletter list is unnested.
+_SETTLE_POSTGRES = f"""
+WITH created AS (
+  {_READERS_INSERT} {_READERS_SELECT}
+  ON CONFLICT DO NOTHING RETURNING id, lower(email) AS email_lower
+), memberships AS (
+  INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at)
+  SELECT c.id, CAST(unnest(string_to_array(r.newsletter_ids, ',')) AS INTEGER), :now
+  FROM created c JOIN subscriber_import_rows r
+    ON r.import_id = :id AND r.outcome = 'read' AND r.email_lower = c.email_lower
+  WHERE r.newsletter_ids IS NOT NULL
+  ON CONFLICT DO NOTHING RETURNING 1
+)
+SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM memberships)"""
 
 
 def _timed(sql: str) -> Any:
@@ -447,55 +470,40 @@ def _timed(sql: str) -> Any:
 def _settle(session: Session, record: SubscriberImport, staff_email: str) -> None:
     for sql in _SETTLE:
         session.execute(text(sql), {"id": record.id})
+    if session.connection().dialect.name == "postgresql":
+        session.execute(text("ANALYZE subscriber_import_rows"))
     now = utcnow()
     recorded = record.consent is ImportConsent.RECORDED
-    session.execute(
-        _timed(_INSERT_READERS),
-        {
-            "id": record.id,
-            "status": (SubscriberStatus.ACTIVE if recorded else SubscriberStatus.PENDING).value,
-            "locale": "de",
-            "source": f"import:{record.id}",
-            "now": now,
-            "confirmed_at": now if recorded else None,
-            "basis": ConsentBasis.RECORDED.value if recorded else None,
-            "consent_at": now if recorded else None,
-            "detail": f"{record.consent_detail} (import {record.id} by {staff_email})"[:500]
-            if recorded
-            else None,
-        },
-    )
-    session.execute(_timed(_MARK_CREATED), {"id": record.id, "now": now})
-    session.execute(text(_LOST_RACE), {"id": record.id})
-    chosen = list(record.newsletter_ids)
-    default_id = session.scalar(select(Newsletter.id).where(Newsletter.is_default.is_(True)))
-    for newsletter_id in session.scalars(select(Newsletter.id)):
-        condition = (
-            "1 = 1"
-            if newsletter_id in chosen
-            else (
-                "(',' || r.newsletter_ids || ',') LIKE :pattern"
-                + (" OR r.newsletter_ids IS NULL" if not chosen and newsletter_id == default_id else "")
+    params = {
+        "id": record.id,
+        "status": (SubscriberStatus.ACTIVE if recorded else SubscriberStatus.PENDING).value,
+        "locale": "de",
+        "source": f"import:{record.id}",
+        "now": now,
+        "confirmed_at": now if recorded else None,
+        "basis": ConsentBasis.RECORDED.value if recorded else None,
+        "consent_at": now if recorded else None,
+        "detail": f"{record.consent_detail} (import {record.id} by {staff_email})"[:500]
+        if recorded
+        else None,
+    }
+    if session.connection().dialect.name == "postgresql":
+        created = session.execute(_timed(_SETTLE_POSTGRES), params).scalar_one()
+    else:
+        created = session.execute(
+            _timed(_READERS_INSERT + _READERS_SELECT + " ON CONFLICT DO NOTHING"), params
+        ).rowcount
+        for newsletter_id in session.scalars(select(Newsletter.id)):
+            session.execute(
+                _timed(
+                    "INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at) "
+                    "SELECT s.id, :nid, :now FROM subscriber_import_rows r "
+                    "JOIN subscribers s ON lower(s.email) = r.email_lower "
+                    "WHERE r.import_id = :id AND r.outcome = 'read' AND s.created_at = :now "
+                    "AND (',' || r.newsletter_ids || ',') LIKE :pattern ON CONFLICT DO NOTHING"
+                ),
+                {"id": record.id, "nid": newsletter_id, "now": now, "pattern": f"%,{newsletter_id},%"},
             )
-        )
-        session.execute(
-            _timed(
-                "INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at) "
-                f"SELECT s.id, :nid, :now {_CREATED_READERS} AND ({condition}) ON CONFLICT DO NOTHING"
-            ),
-            {"id": record.id, "nid": newsletter_id, "now": now, "pattern": f"%,{newsletter_id},%"},
-        )
-    session.execute(
-        _timed(
-            "INSERT INTO subscriber_events (subscriber_id, kind, detail, created_at) "
-            f"SELECT s.id, 'imported', :detail, :now {_CREATED_READERS}"
-        ).bindparams(bindparam("detail", type_=JSON())),
-        {
-            "id": record.id,
-            "now": now,
-            "detail": {"import": record.id, "staff": staff_email, "consent": record.consent.value},
-        },
-    )
     counts = dict(
         session.execute(
             select(ImportRow.outcome, func.count())
@@ -508,8 +516,8 @@ def _settle(session: Session, record: SubscriberImport, staff_email: str) -> Non
         .where(ImportRow.import_id == record.id, ImportRow.outcome == "refused")
         .group_by(ImportRow.reason)
     ).all()
-    record.created_count = counts.get("created", 0)
-    record.existing_count = counts.get("existing", 0)
+    record.created_count = created
+    record.existing_count = counts.get("existing", 0) + counts.get("read", 0) - created
     record.duplicate_count = sum(n for r, n in reasons if r and r.startswith("duplicate"))
     record.suppressed_count = sum(n for r, n in reasons if r and r.startswith("on the suppression"))
     record.error_count = counts.get("refused", 0) - record.duplicate_count - record.suppressed_count
@@ -561,7 +569,7 @@ def send_opt_ins(session: Session, import_id: int, *, base_url: str, batch: int,
         .join(Subscriber, func.lower(Subscriber.email) == ImportRow.email_lower)
         .where(
             ImportRow.import_id == import_id,
-            ImportRow.outcome == "created",
+            ImportRow.outcome == "read",
             ImportRow.mailed.is_(False),
             Subscriber.status == SubscriberStatus.PENDING,
         )

@@ -314,6 +314,7 @@ class ImportRow(Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     source: Mapped[str | None] = mapped_column(String(255))
     newsletter_ids: Mapped[str | None] = mapped_column(String(200))  # "1,3" from the file's own column
-    outcome: Mapped[str] = mapped_column(String(16), default="read")  # read, created, existing, refused
+    # read (accepted: the reader was created from it), existing (already known), refused (see reason)
+    outcome: Mapped[str] = mapped_column(String(16), default="read")
     reason: Mapped[str | None] = mapped_column(String(300))
     mailed: Mapped[bool] = mapped_column(default=False)  # opt-in mail queued

@@ -48,12 +48,18 @@ def bare_copy(database_url: str, path: Path) -> float:
     url = database_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_bare_copy")
-        conn.execute("CREATE TABLE bench_bare_copy (email text, name text, locale text, "
-                     "newsletters text, source text)")  # fmt: skip
+        conn.execute(
+            "CREATE TABLE bench_bare_copy (email text, name text, locale text, newsletters text, source text)"
+        )
         started = time.perf_counter()
-        with conn.cursor() as cur, open(path, "rb") as fh, cur.copy(
-            "COPY bench_bare_copy FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER true, ENCODING 'UTF8')"
-        ) as copy:
+        with (
+            conn.cursor() as cur,
+            open(path, "rb") as fh,
+            cur.copy(
+                "COPY bench_bare_copy FROM STDIN "
+                "WITH (FORMAT csv, DELIMITER ';', HEADER true, ENCODING 'UTF8')"
+            ) as copy,
+        ):
             while chunk := fh.read(1024 * 1024):
                 copy.write(chunk)
         elapsed = time.perf_counter() - started
@@ -69,18 +75,45 @@ def app_import(app, path: Path) -> tuple[float, dict]:
     from newsletter import imports, jobs, newsletters
     from newsletter.models import ImportConsent, Subscriber, SubscriberImport
 
-    newsletters.save_newsletter(db.session, None, name="KI-News täglich", slug="ki-taeglich", description="",
-                                is_public=True, is_default=True, position=1)  # fmt: skip
-    newsletters.save_newsletter(db.session, None, name="Wochenrückblick", slug="woche", description="",
-                                is_public=True, is_default=False, position=2)  # fmt: skip
+    newsletters.save_newsletter(
+        db.session,
+        None,
+        name="KI-News täglich",
+        slug="ki-taeglich",
+        description="",
+        is_public=True,
+        is_default=True,
+        position=1,
+    )
+    newsletters.save_newsletter(
+        db.session,
+        None,
+        name="Wochenrückblick",
+        slug="woche",
+        description="",
+        is_public=True,
+        is_default=False,
+        position=2,
+    )
     db.session.commit()
     started = time.perf_counter()
     with open(path, "rb") as fh:
-        record = imports.save_upload(db.session, fh, path.name, Path(app.instance_path) / "imports",
-                                     staff_user_id=None, max_bytes=app.config["IMPORT_MAX_BYTES"])  # fmt: skip
-    imports.set_mapping(db.session, record, {"0": "email", "2": "locale", "3": "newsletters", "4": "source"},
-                        newsletter_ids=[], consent=ImportConsent.RECORDED,
-                        consent_detail="benchmark")  # fmt: skip
+        record = imports.save_upload(
+            db.session,
+            fh,
+            path.name,
+            Path(app.instance_path) / "imports",
+            staff_user_id=None,
+            max_bytes=app.config["IMPORT_MAX_BYTES"],
+        )
+    imports.set_mapping(
+        db.session,
+        record,
+        {"0": "email", "2": "locale", "3": "newsletters", "4": "source"},
+        newsletter_ids=[],
+        consent=ImportConsent.RECORDED,
+        consent_detail="benchmark",
+    )
     db.session.commit()
     uploaded = time.perf_counter()
     jobs.run_subscriber_import(record.id)
@@ -117,17 +150,31 @@ def main() -> None:
                 db.engine.dispose()
     rate, copy_rate = size / import_s, size / copy_s
     ratio = rate / copy_rate
-    print(f"Beitrag import (upload + job): {import_s:.2f} s ({rate:,.0f} rows/s); "
-          f"upload {figures['upload_s']} s, job {figures['job_s']} s")  # fmt: skip
-    print(f"  {figures['created']:,} new readers, {figures['duplicates']:,} duplicates, "
-          f"{figures['errors']:,} faulty rows")  # fmt: skip
-    print(f"ratio to bare COPY: {ratio:.2f} (goal >= {GOAL_RATIO}); time goal <= {GOAL_SECONDS:.0f} s"
-          + ("" if args.quick else f": {'met' if import_s <= GOAL_SECONDS else 'NOT met'}"))  # fmt: skip
-    emit({
-        "bench": "import", "size": size, "seconds": round(import_s, 3), "rows_per_s": round(rate),
-        "baseline_seconds": round(copy_s, 3), "baseline_rows_per_s": round(copy_rate), "ratio": round(ratio, 3),
-        "goal": {"seconds": GOAL_SECONDS, "ratio": GOAL_RATIO}, **figures,
-    })  # fmt: skip
+    print(
+        f"Beitrag import (upload + job): {import_s:.2f} s ({rate:,.0f} rows/s); "
+        f"upload {figures['upload_s']} s, job {figures['job_s']} s"
+    )
+    print(
+        f"  {figures['created']:,} new readers, {figures['duplicates']:,} duplicates, "
+        f"{figures['errors']:,} faulty rows"
+    )
+    print(
+        f"ratio to bare COPY: {ratio:.2f} (goal >= {GOAL_RATIO}); time goal <= {GOAL_SECONDS:.0f} s"
+        + ("" if args.quick else f": {'met' if import_s <= GOAL_SECONDS else 'NOT met'}")
+    )
+    emit(
+        {
+            "bench": "import",
+            "size": size,
+            "seconds": round(import_s, 3),
+            "rows_per_s": round(rate),
+            "baseline_seconds": round(copy_s, 3),
+            "baseline_rows_per_s": round(copy_rate),
+            "ratio": round(ratio, 3),
+            "goal": {"seconds": GOAL_SECONDS, "ratio": GOAL_RATIO},
+            **figures,
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -302,7 +302,6 @@ class ImportRow(Base):
     per-row report afterwards (``outcome`` and ``reason``). Deleted with the import."""
 
     __tablename__ = "subscriber_import_rows"
-    __table_args__ = (Index("ix_subscriber_import_rows_import_id_email_lower", "import_id", "email_lower"),)
 
     import_id: Mapped[int] = mapped_column(
         ForeignKey("subscriber_imports.id", ondelete="CASCADE"), primary_key=True
@@ -318,3 +317,6 @@ class ImportRow(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="read")
     reason: Mapped[str | None] = mapped_column(String(300))
     mailed: Mapped[bool] = mapped_column(default=False)  # opt-in mail queued
+    # PostgreSQL: the id the new reader will get, drawn from the sequence while reading (unused ids of
+    # refused rows are gaps, as sequences allow); it saves joining back on the address.
+    subscriber_id: Mapped[int | None]

@@ -59,12 +59,10 @@ def upgrade():
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.String(length=300), nullable=True),
     sa.Column('mailed', sa.Boolean(), nullable=False),
+    sa.Column('subscriber_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['import_id'], ['subscriber_imports.id'], name=op.f('fk_subscriber_import_rows_import_id_subscriber_imports'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('import_id', 'line', name=op.f('pk_subscriber_import_rows'))
     )
-    with op.batch_alter_table('subscriber_import_rows', schema=None) as batch_op:
-        batch_op.create_index('ix_subscriber_import_rows_import_id_email_lower', ['import_id', 'email_lower'], unique=False)
-
     with op.batch_alter_table('subscribers', schema=None) as batch_op:
         batch_op.create_index('ix_subscribers_source_id', ['source', 'id'], unique=False)
 
@@ -82,9 +80,6 @@ def downgrade():
     op.drop_index('ix_subscribers_email_lower_pattern', table_name='subscribers')
     with op.batch_alter_table('subscribers', schema=None) as batch_op:
         batch_op.drop_index('ix_subscribers_source_id')
-
-    with op.batch_alter_table('subscriber_import_rows', schema=None) as batch_op:
-        batch_op.drop_index('ix_subscriber_import_rows_import_id_email_lower')
 
     op.drop_table('subscriber_import_rows')
     op.drop_table('subscriber_imports')

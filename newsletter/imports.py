@@ -55,6 +55,7 @@ _PLAIN_ADDRESS = re.compile(
     rf"({_ATOM}(?:\.{_ATOM})*)@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,63}})"
 )
 _SPECIAL_SUFFIXES = tuple(SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL_TLDS = frozenset(s for s in SPECIAL_USE_DOMAIN_NAMES if "." not in s)
 
 
 class ImportFileError(subscribers.SubscriberError):
@@ -76,7 +77,9 @@ def normalize_address(raw: str) -> str:
 
 
 def _is_special(domain: str) -> bool:
-    return any(domain == s or domain.endswith("." + s) for s in _SPECIAL_SUFFIXES)
+    if domain.rpartition(".")[2] in _SPECIAL_TLDS:
+        return True
+    return any(domain == s or domain.endswith("." + s) for s in _SPECIAL_SUFFIXES if "." in s)
 
 
 def _decoded_lines(handle: IO[bytes], errors: list[tuple[int, str]], position: list[int]) -> Iterator[str]:
@@ -294,9 +297,12 @@ def _reserve_ids(session: Session, rows: list[list]) -> None:
     if not accepted:
         return
     ids = session.execute(
-        text("SELECT nextval(pg_get_serial_sequence('subscribers', 'id')) FROM generate_series(1, :n)"),
+        text(
+            "SELECT array_agg(nextval(pg_get_serial_sequence('subscribers', 'id'))) "
+            "FROM generate_series(1, :n)"
+        ),
         {"n": len(accepted)},
-    ).scalars()
+    ).scalar_one()
     for row, new_id in zip(accepted, ids, strict=True):
         row[11] = new_id
 

@@ -12,6 +12,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from newsletter import subscribers
@@ -226,3 +227,25 @@ def test_wrong_column_maps_are_refused_and_nothing_starts(app, db, editor, lists
     assert db.session.scalar(select(func.count()).select_from(SubscriberEvent)) == 1  # confirmation sent
     assert db.session.scalar(select(func.count()).select_from(Subscription)) == 1
     assert db.session.scalar(select(func.count()).select_from(ImportRow)) == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Lena.Brandt@EXAMPLE.org", " user+tag@Sub.Example.co.uk ", "leser@xn--bcher-kva.example",
+        "leser@bücher.example", "jürgen@example.org", "a..b@example.org", "a@localhost", "a@example.test",
+        "a@mail.invalid", "a@example", "a@-bad.example", "a" * 65 + "@example.org", "x@" + "d" * 64 + ".org",
+        "a@example.123", '"quoted"@example.org', "a@example.org\r\nBcc: b@example.org", "@example.org",
+    ],
+)  # fmt: skip
+def test_the_fast_address_check_agrees_with_the_full_one(raw):
+    """The import's fast path must accept, refuse and normalise exactly like ``normalize_email``."""
+    from newsletter.imports import normalize_address
+
+    try:
+        expected = subscribers.normalize_email(raw)
+    except subscribers.InvalidEmail:
+        with pytest.raises(subscribers.InvalidEmail):
+            normalize_address(raw)
+    else:
+        assert normalize_address(raw) == expected

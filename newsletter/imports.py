@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
-from sqlalchemy import bindparam, delete, func, insert, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from db import UTCDateTime, utcnow
@@ -263,48 +263,74 @@ def set_mapping(
 # -- running the import ----------------------------------------------------------------------------
 
 
-def _write_rows(session: Session, rows: list[tuple]) -> None:
-    columns = (
-        "import_id",
-        "line",
-        "email",
-        "email_lower",
-        "email_hash",
-        "locale",
-        "source",
-        "newsletter_ids",
-        "outcome",
-        "reason",
-        "mailed",
-        "subscriber_id",
-    )
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        cursor = connection.connection.dbapi_connection.cursor()
-        with cursor.copy(f"COPY subscriber_import_rows ({', '.join(columns)}) FROM STDIN") as copy:
-            copy.write("".join(["\t".join(map(_copy_value, row)) + "\n" for row in rows]))
-    else:
-        session.execute(insert(ImportRow.__table__), [dict(zip(columns, row, strict=True)) for row in rows])
+_STAGING_COLUMNS = ("import_id", "line", "email", "email_lower", "email_hash", "locale", "source",
+                    "newsletter_ids", "outcome", "reason", "mailed", "subscriber_id")  # fmt: skip
 
 
-def _reserve_ids(session: Session, rows: list[list]) -> None:
-    """PostgreSQL: draw a reader id from the sequence for each accepted row (one round trip per chunk)."""
-    if session.connection().dialect.name != "postgresql":
-        return
-    accepted = [row for row in rows if row[8] == "read"]
-    if not accepted:
-        return
-    ids = session.execute(
-        text(
-            "SELECT array_agg(nextval(pg_get_serial_sequence('subscribers', 'id'))) "
-            "FROM generate_series(1, :n)"
-        ),
-        {"n": len(accepted)},
-    ).scalar_one()
-    for row, new_id in zip(accepted, ids, strict=True):
-        row[11] = new_id
+class _StagingWriter:
+    """Writes chunks of staging rows and reports progress.
+
+    PostgreSQL: one COPY stays open for the whole file, so the server stores a chunk while Python reads
+    the next one (two cores at work). Reader ids and progress go through a second connection, because a
+    connection in COPY can do nothing else. Elsewhere: executemany per chunk, progress by commit.
+    """
+
+    def __init__(self, session: Session, record: SubscriberImport, on_progress: Callable[[], None]):
+        self.session, self.record, self.on_progress = session, record, on_progress
+        self.record_id = record.id
+        self.postgres = session.connection().dialect.name == "postgresql"
+
+    def __enter__(self) -> _StagingWriter:
+        if self.postgres:
+            self.side = self.session.get_bind().connect()
+            cursor = self.session.connection().connection.dbapi_connection.cursor()
+            self._copy_cm = cursor.copy(
+                f"COPY subscriber_import_rows ({', '.join(_STAGING_COLUMNS)}) FROM STDIN"
+            )
+            self.copy = self._copy_cm.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.postgres:
+            try:
+                self._copy_cm.__exit__(*exc_info)
+            finally:
+                self.side.close()
+
+    def write(self, rows: list[list]) -> None:
+        if not rows:
+            return
+        if self.postgres:
+            accepted = [row for row in rows if row[8] == "read"]
+            if accepted:
+                ids = self.side.execute(
+                    text(
+                        "SELECT array_agg(nextval(pg_get_serial_sequence('subscribers', 'id'))) "
+                        "FROM generate_series(1, :n)"
+                    ),
+                    {"n": len(accepted)},
+                ).scalar_one()
+                self.side.commit()
+                for row, new_id in zip(accepted, ids, strict=True):
+                    row[11] = new_id
+            self.copy.write("".join(["\t".join(map(_copy_value, row)) + "\n" for row in rows]))
+        else:
+            self.session.execute(
+                insert(ImportRow.__table__), [dict(zip(_STAGING_COLUMNS, row, strict=True)) for row in rows]
+            )
+
+    def progress(self, bytes_done: int, rows_read: int) -> None:
+        if self.postgres:
+            self.side.execute(
+                update(SubscriberImport)
+                .where(SubscriberImport.id == self.record_id)
+                .values(bytes_done=bytes_done, rows_read=rows_read)
+            )
+            self.side.commit()
+        else:
+            self.record.bytes_done = bytes_done
+            self.record.rows_read = rows_read
+            self.on_progress()
 
 
 def _copy_value(value: Any) -> str:
@@ -367,10 +393,11 @@ def _read_into_staging(session: Session, record: SubscriberImport, on_progress: 
     errors: list[tuple[int, str]] = []
     position = [0]
     batch: list[tuple] = []
-    header_skipped = not record.has_header
     rows_read = 0
-    with open(record.stored_path, "rb") as handle:
-        reader = csv.reader(_decoded_lines(handle, errors, position), delimiter=record.delimiter)
+    import_id = record.id
+    path, delimiter, header_skipped = record.stored_path, record.delimiter, not record.has_header
+    with open(path, "rb") as handle, _StagingWriter(session, record, on_progress) as writer:
+        reader = csv.reader(_decoded_lines(handle, errors, position), delimiter=delimiter)
         while True:
             try:
                 row = next(reader)
@@ -401,7 +428,7 @@ def _read_into_staging(session: Session, record: SubscriberImport, on_progress: 
                 digest = hashlib.sha256(lower.encode("utf-8")).hexdigest()
                 batch.append(
                     [
-                        record.id,
+                        import_id,
                         position[0],
                         email,
                         lower,
@@ -418,27 +445,24 @@ def _read_into_staging(session: Session, record: SubscriberImport, on_progress: 
             if errors:
                 rows_read += sum(1 for _line, reason in errors if reason.startswith("the line"))
                 batch.extend(
-                    [record.id, line, None, None, None, None, None, None, "refused", reason, False, None]
+                    [import_id, line, None, None, None, None, None, None, "refused", reason, False, None]
                     for line, reason in errors
                 )
                 errors.clear()
             if len(batch) >= CHUNK_ROWS:
-                _reserve_ids(session, batch)
-                _write_rows(session, batch)
+                writer.write(batch)
                 batch.clear()
-                record.bytes_done = handle.tell()
-                record.rows_read = rows_read
-                on_progress()
+                writer.progress(handle.tell(), rows_read)
         if errors:
             rows_read += len(errors)
             batch.extend(
-                [record.id, line, None, None, None, None, None, None, "refused", reason, False, None]
+                [import_id, line, None, None, None, None, None, None, "refused", reason, False, None]
                 for line, reason in errors
             )
-        _reserve_ids(session, batch)
-        _write_rows(session, batch)
-        record.bytes_done = record.size_bytes
-        record.rows_read = rows_read
+        writer.write(batch)
+    session.expire(record)
+    record.bytes_done = record.size_bytes
+    record.rows_read = rows_read
 
 
 _SETTLE = [
@@ -464,13 +488,14 @@ _SETTLE = [
 _READERS_SELECT = """
 SELECT email, :status, COALESCE(locale, :locale), COALESCE(source, :source), :now, :now, :confirmed_at,
        :basis, :consent_at, :detail, 'normal'
-FROM subscriber_import_rows WHERE import_id = :id AND outcome = 'read' ORDER BY line"""
+FROM subscriber_import_rows WHERE import_id = :id AND outcome = 'read'"""
 _READERS_INSERT = """
 INSERT INTO subscribers (email, status, locale, source, created_at, updated_at, confirmed_at,
                          consent_basis, consent_at, consent_detail, ask_frequency)"""
 
 # PostgreSQL: readers and their newsletters in one statement. Each row carries the id its reader gets,
 # so the newsletters meet the new readers on that integer, and each row's newsletter list is unnested.
+# The ids are fresh and each row's list has no repeats, so the memberships cannot conflict.
 _SETTLE_POSTGRES = f"""
 WITH created AS (
   {_READERS_INSERT.replace("(email,", "(id, email,")}
@@ -481,7 +506,7 @@ WITH created AS (
   SELECT r.subscriber_id, CAST(unnest(string_to_array(r.newsletter_ids, ',')) AS INTEGER), :now
   FROM subscriber_import_rows r JOIN created c ON c.id = r.subscriber_id
   WHERE r.import_id = :id AND r.outcome = 'read' AND r.newsletter_ids IS NOT NULL
-  ON CONFLICT DO NOTHING RETURNING 1
+  RETURNING 1
 )
 SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM memberships)"""  # noqa: S608 (constants only)
 

@@ -222,6 +222,17 @@ def test_roles_on_every_page(app, db, client, lists, role, admin_status):
         assert client.get(url.format(**ids)).status_code == 200, url
     for url in ADMIN_ONLY:
         assert client.get(url.format(**ids)).status_code == admin_status, url
+    # Erasing is for admins: an editor's POST, even with a valid token and the right address, is refused.
+    reader_id = reader.id
+    erase_url = f"/staff/subscribers/{reader_id}/erase"
+    token = csrf_token(client, f"/staff/subscribers/{reader_id}")
+    response = client.post(erase_url, data={"csrf_token": token, "confirm_email": "leser@example.org"})
+    assert response.status_code == (403 if role is StaffRole.EDITOR else 302)
+    db.session.expire_all()
+    if role is StaffRole.ADMIN:
+        assert db.session.get(Subscriber, reader_id) is None
+        return
+    assert db.session.get(Subscriber, reader_id) is not None
     # A POST without the CSRF token changes nothing.
     assert client.post(f"/staff/subscribers/{reader.id}/unsubscribe").status_code == 400
     assert client.post(f"/staff/subscribers/{reader.id}", data={"locale": "en"}).status_code == 400

@@ -13,6 +13,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(reader_views.bp)
+    from . import subscriber_admin
+
+    app.register_blueprint(subscriber_admin.bp)
     cli.init_app(app)
     errors.init_app(app)
     rendering.init_app(app)

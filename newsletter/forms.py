@@ -9,14 +9,16 @@ from wtforms import (
     DateField,
     EmailField,
     HiddenField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -72,3 +74,62 @@ class PreferencesForm(FlaskForm):
 class EraseForm(FlaskForm):
     confirm = BooleanField(_l("Yes, delete everything you hold about me"), validators=[DataRequired()])
     submit = SubmitField(_l("Erase my data"))
+
+
+# -- staff: newsletters, readers, imports -----------------------------------------------------------
+
+LANGUAGE_CHOICES = [("de", _l("German")), ("en", _l("English"))]
+
+
+class NewsletterForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    slug = StringField(
+        _l("Short name (in links and import files)"), validators=[DataRequired(), Length(max=80)]
+    )
+    description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
+    is_public = BooleanField(_l("Public: readers can choose it on the subscribe form"))
+    is_default = BooleanField(_l("Default for new readers"))
+    position = IntegerField(_l("Order"), default=0, validators=[Optional(), NumberRange(min=0, max=10000)])
+    submit = SubmitField(_l("Save"))
+
+
+class AddSubscriberForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=320)])
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="de")
+    newsletters = MultiCheckboxField(_l("Newsletters"), coerce=int)
+    source = StringField(_l("Source"), validators=[Optional(), Length(max=255)])
+    consent = RadioField(
+        _l("Consent"),
+        choices=[
+            ("none", _l("No recorded consent: send the confirmation mail (double opt-in)")),
+            ("recorded", _l("The reader's consent is recorded elsewhere: active at once")),
+        ],
+        default="none",
+    )
+    consent_detail = StringField(_l("Where and when was consent given?"), validators=[Length(max=400)])
+    submit = SubmitField(_l("Add reader"))
+
+
+class EditSubscriberForm(FlaskForm):
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+    newsletters = MultiCheckboxField(_l("Newsletters"), coerce=int)
+    submit = SubmitField(_l("Save changes"))
+
+
+class ImportUploadForm(FlaskForm):
+    # The file is read from ``request.files`` in the view; the form carries the CSRF token.
+    submit = SubmitField(_l("Upload"))
+
+
+class ImportMapForm(FlaskForm):
+    newsletters = MultiCheckboxField(_l("Add every reader to these newsletters"), coerce=int)
+    consent = RadioField(
+        _l("Consent"),
+        choices=[
+            ("none", _l("No recorded consent: readers are pending and each gets a confirmation mail")),
+            ("recorded", _l("Consent is recorded elsewhere: readers are active at once")),
+        ],
+        default="none",
+    )
+    consent_detail = StringField(_l("Where and when was consent given?"), validators=[Length(max=400)])
+    submit = SubmitField(_l("Start import"))

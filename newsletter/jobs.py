@@ -48,3 +48,51 @@ def expire_pending_signups() -> int:
     deleted = subscribers.expire_pending_signups(db.session)
     db.session.commit()
     return deleted
+
+
+# -- subscriber imports ----------------------------------------------------------------------------
+
+
+def run_subscriber_import(import_id: int) -> str:
+    """Read, check and settle a CSV import; progress is committed chunk by chunk for the progress page.
+    Safe to run twice (see ``imports.run_import``). Then the opt-in mails start, paced."""
+    from db import db
+
+    from . import imports
+    from .models import ImportConsent, ImportState
+
+    try:
+        record = imports.run_import(db.session, import_id, on_progress=db.session.commit)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        imports.fail_import(db.session, import_id, f"the import stopped: {type(exc).__name__}")
+        db.session.commit()
+        raise
+    if record is None or record.state is not ImportState.DONE:
+        return "nothing to do"
+    if record.consent is ImportConsent.NONE and record.created_count:
+        send_import_opt_ins(import_id)
+    return f"import {import_id}: {record.created_count} new"
+
+
+def send_import_opt_ins(import_id: int) -> int:
+    """One paced batch of opt-in mails for an import; schedules the next batch while readers wait."""
+    from datetime import timedelta
+
+    from db import db
+
+    from . import imports
+    from .queues import get_queue
+
+    config = current_app.config
+    waiting = imports.send_opt_ins(
+        db.session, import_id, base_url=config["BASE_URL"], batch=config["IMPORT_OPT_IN_BATCH"],
+        cap=config["IMPORT_OPT_IN_CAP"],
+    )  # fmt: skip
+    db.session.commit()
+    if waiting:
+        get_queue("default").enqueue_in(
+            timedelta(seconds=config["IMPORT_OPT_IN_INTERVAL"]), send_import_opt_ins, import_id
+        )
+    return waiting

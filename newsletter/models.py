@@ -249,3 +249,92 @@ class ReaderMail(Base):
     kind: Mapped[str] = mapped_column(String(20))  # "confirm" or "preferences"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     enqueued_at: Mapped[datetime | None]
+
+
+# -- staff administration of readers: CSV imports ---------------------------------------------------
+
+# Prefix search on the address in the staff list (``lower(email) LIKE 'abc%'``). PostgreSQL needs the
+# pattern operator class for LIKE under a non-C collation; SQLite uses the plain expression index.
+Index(
+    "ix_subscribers_email_lower_pattern",
+    func.lower(Subscriber.email).label("email_lower"),
+    postgresql_ops={"email_lower": "text_pattern_ops"},
+)
+# Filtering the staff list by source, newest first, page by page.
+Index("ix_subscribers_source_id", Subscriber.source, Subscriber.id)
+
+
+class ImportState(enum.StrEnum):
+    UPLOADED = "uploaded"  # file saved, columns not yet mapped
+    QUEUED = "queued"  # mapped, waiting for a worker
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ImportConsent(enum.StrEnum):
+    """What the editor states about the consent of the people in the file."""
+
+    RECORDED = "recorded"  # consent was recorded elsewhere: imported as active
+    NONE = "none"  # no recorded consent: pending, each gets an opt-in mail
+
+
+class SubscriberImport(Base):
+    """One CSV upload and what became of it: file, column map, state, counts, who and when."""
+
+    __tablename__ = "subscriber_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255))  # as uploaded, for display only
+    stored_path: Mapped[str] = mapped_column(String(1000))  # under the instance folder
+    size_bytes: Mapped[int] = mapped_column(default=0)
+    delimiter: Mapped[str] = mapped_column(String(1), default=",")
+    has_header: Mapped[bool] = mapped_column(default=True)
+    columns: Mapped[list[str]] = mapped_column(JSON, default=list)  # header row as found
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)  # column index -> field name
+    newsletter_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # for every row
+    consent: Mapped[ImportConsent] = mapped_column(
+        _enum(ImportConsent, "import_consent"), default=ImportConsent.NONE
+    )
+    consent_detail: Mapped[str] = mapped_column(String(500), default="")
+    state: Mapped[ImportState] = mapped_column(
+        _enum(ImportState, "import_state"), default=ImportState.UPLOADED
+    )
+    bytes_done: Mapped[int] = mapped_column(default=0)
+    rows_read: Mapped[int] = mapped_column(default=0)
+    created_count: Mapped[int] = mapped_column(default=0)
+    existing_count: Mapped[int] = mapped_column(default=0)
+    duplicate_count: Mapped[int] = mapped_column(default=0)
+    suppressed_count: Mapped[int] = mapped_column(default=0)
+    error_count: Mapped[int] = mapped_column(default=0)
+    opt_in_sent: Mapped[int] = mapped_column(default=0)
+    failure: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class ImportRow(Base):
+    """One line of an import file as read: the staging table the import works on in bulk, and the
+    per-row report afterwards (``outcome`` and ``reason``). Deleted with the import."""
+
+    __tablename__ = "subscriber_import_rows"
+
+    import_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriber_imports.id", ondelete="CASCADE"), primary_key=True
+    )
+    line: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_lower: Mapped[str | None] = mapped_column(String(320))
+    email_hash: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    source: Mapped[str | None] = mapped_column(String(255))
+    newsletter_ids: Mapped[str | None] = mapped_column(String(200))  # "1,3" from the file's own column
+    # read (accepted: the reader was created from it), existing (already known), refused (see reason)
+    outcome: Mapped[str] = mapped_column(String(16), default="read")
+    reason: Mapped[str | None] = mapped_column(String(300))
+    mailed: Mapped[bool] = mapped_column(default=False)  # opt-in mail queued
+    # PostgreSQL: the id the new reader will get, drawn from the sequence while reading (unused ids of
+    # refused rows are gaps, as sequences allow); it saves joining back on the address.
+    subscriber_id: Mapped[int | None]

@@ -191,6 +191,13 @@ def load_config(
         "SUBSCRIBE_MIN_SECONDS": float(merged_env.get("SUBSCRIBE_MIN_SECONDS") or 0.012),
         "EMBED_ORIGINS": _origins(merged_env.get("EMBED_ORIGINS")),
         "AUTO_MIGRATE": environment == "development",
+        # CSV imports: the largest upload, and the opt-in mails for readers without recorded consent,
+        # sent in batches (IMPORT_OPT_IN_BATCH every IMPORT_OPT_IN_INTERVAL seconds, at most
+        # IMPORT_OPT_IN_CAP per import) so that an import does not flood the relay or look like spam.
+        "IMPORT_MAX_BYTES": _int(merged_env, "IMPORT_MAX_BYTES", 2 * 1024**3),
+        "IMPORT_OPT_IN_BATCH": _int(merged_env, "IMPORT_OPT_IN_BATCH", 200),
+        "IMPORT_OPT_IN_INTERVAL": _int(merged_env, "IMPORT_OPT_IN_INTERVAL", 60),
+        "IMPORT_OPT_IN_CAP": _int(merged_env, "IMPORT_OPT_IN_CAP", 20_000),
         "CHECK_SERVICES": True,
     }
     config.update(overrides)

@@ -1,0 +1,720 @@
+"""CSV import and export of readers. Plain functions; the caller (view, job, CLI) owns the transaction.
+
+An import goes: the upload is streamed to a file under the instance folder (:func:`save_upload`), its
+first kilobytes are sniffed for the delimiter and the header (:func:`inspect_file`), the editor maps the
+columns and states the consent basis (:func:`set_mapping`), and a job reads the file line by line into the
+staging table ``subscriber_import_rows`` in chunks (COPY on PostgreSQL, executemany elsewhere) and then
+settles every row in a few set-based statements (:func:`run_import`): duplicates within the file,
+suppressed addresses, readers already known, new readers, their newsletters and history. The staging rows
+are the per-row report. Readers without recorded consent get the opt-in mail, capped and paced
+(:func:`send_opt_ins`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from db import UTCDateTime, utcnow
+
+from . import newsletters as newsletter_service
+from . import roster, subscribers
+from .models import (
+    ConsentBasis,
+    ImportConsent,
+    ImportRow,
+    ImportState,
+    Newsletter,
+    Subscriber,
+    SubscriberImport,
+    SubscriberStatus,
+)
+
+FIELDS = ("email", "locale", "newsletters", "source")
+SNIFF_BYTES = 64 * 1024
+CHUNK_ROWS = 10_000
+REPORT_CHUNK = 5_000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# The common case, checked fast: an ASCII dot-atom local part and an ASCII domain of letters, digits and
+# hyphens with an alphabetic top-level domain. For these, email-validator's normalised form is the
+# address with its domain lower-cased. Everything else (IDN, xn--, quoted, odd) goes to
+# ``subscribers.normalize_email``, so both paths accept and store exactly the same.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(
+    rf"({_ATOM}(?:\.{_ATOM})*)@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,63}})"
+)
+_SPECIAL_SUFFIXES = tuple(SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL_TLDS = frozenset(s for s in SPECIAL_USE_DOMAIN_NAMES if "." not in s)
+
+
+class ImportFileError(subscribers.SubscriberError):
+    """The file or the column map cannot be used; the message says why."""
+
+
+# -- reading the file ------------------------------------------------------------------------------
+
+
+def normalize_address(raw: str) -> str:
+    """``subscribers.normalize_email`` with a fast path for the plain addresses most files hold."""
+    candidate = raw.strip()
+    match = _PLAIN_ADDRESS.fullmatch(candidate)
+    if match and len(candidate) <= subscribers.MAX_EMAIL_LENGTH and len(match.group(1)) <= 64:
+        domain = match.group(2).lower()
+        if "--" not in domain and not _is_special(domain):
+            return f"{match.group(1)}@{domain}"
+    return subscribers.normalize_email(raw)
+
+
+def _is_special(domain: str) -> bool:
+    if domain.rpartition(".")[2] in _SPECIAL_TLDS:
+        return True
+    return any(domain == s or domain.endswith("." + s) for s in _SPECIAL_SUFFIXES if "." in s)
+
+
+def _decoded_lines(handle: IO[bytes], errors: list[tuple[int, str]], position: list[int]) -> Iterator[str]:
+    """The file's lines as text, one at a time. A line that is not UTF-8 is reported and skipped, not
+    fatal. ``position[0]`` is the number of the line last read (1-based)."""
+    first = True
+    for raw in handle:
+        position[0] += 1
+        if first:
+            first = False
+            if raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append((position[0], "the line is not valid UTF-8 (saved in another encoding?)"))
+
+
+def inspect_file(path: str | Path) -> tuple[str, bool, list[str], list[list[str]]]:
+    """Delimiter, whether the first row is a header, the column names and a few sample rows.
+    Raises :class:`ImportFileError` for an empty file or one that is not CSV text."""
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    if not head.strip():
+        raise ImportFileError("the file is empty")
+    if b"\0" in head:
+        raise ImportFileError("this is not a CSV file: it holds binary data")
+    sample = head.decode("utf-8", errors="replace")
+    if len(head) == SNIFF_BYTES and "\n" in sample:
+        sample = sample[: sample.rindex("\n") + 1]  # whole lines only
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\r\n\t")
+    if controls > len(sample) // 100 or sample.count("\ufffd") > len(sample) // 10:
+        raise ImportFileError("this is not a CSV file: it does not read as text")
+    first_line = sample.splitlines()[0] if sample.splitlines() else ""
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;").delimiter
+    except csv.Error:
+        delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    rows = [
+        row for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if any(c.strip() for c in row)
+    ]
+    rows = rows[:8]
+    if not rows:
+        raise ImportFileError("the file is empty")
+    if not any("@" in cell for row in rows for cell in row):
+        raise ImportFileError("no e-mail address in the first lines of the file: is this the right file?")
+    has_header = not any(_looks_like_address(cell) for cell in rows[0])
+    width = max(len(r) for r in rows)
+    if has_header:
+        columns = [c.strip()[:80] or f"#{i + 1}" for i, c in enumerate(rows[0])]
+        columns += [f"#{i + 1}" for i in range(len(columns), width)]
+        samples = rows[1:6]
+    else:
+        columns = [f"#{i + 1}" for i in range(width)]
+        samples = rows[:5]
+    return delimiter, has_header, columns, samples
+
+
+def _looks_like_address(cell: str) -> bool:
+    try:
+        normalize_address(cell)
+        return True
+    except subscribers.InvalidEmail:
+        return False
+
+
+_GUESSES = {
+    "email": ("email", "e-mail", "mail", "e-mail-adresse", "email address", "e-mail address", "adresse"),
+    "locale": ("locale", "language", "lang", "sprache"),
+    "newsletters": ("newsletter", "newsletters", "lists", "list", "listen", "liste"),
+    "source": ("source", "quelle", "herkunft", "utm_source"),
+}
+
+
+def guess_mapping(columns: Sequence[str], samples: Sequence[Sequence[str]]) -> dict[str, str]:
+    """A first column map from the header names (or, without a header, the column holding addresses)."""
+    mapping: dict[str, str] = {}
+    for index, name in enumerate(columns):
+        key = name.strip().lower()
+        for field, names in _GUESSES.items():
+            if key in names and field not in mapping.values():
+                mapping[str(index)] = field
+    if "email" not in mapping.values():
+        for index in range(len(columns)):
+            if any(index < len(r) and _looks_like_address(r[index]) for r in samples):
+                mapping[str(index)] = "email"
+                break
+    return mapping
+
+
+# -- the import record -----------------------------------------------------------------------------
+
+
+def save_upload(
+    session: Session,
+    stream: IO[bytes],
+    filename: str,
+    folder: str | Path,
+    *,
+    staff_user_id: int | None,
+    max_bytes: int,
+) -> SubscriberImport:
+    """Copy the upload to a file under ``folder`` in 1 MB pieces (never whole into memory), check that it
+    reads as CSV and create the import record. A refused file is deleted again."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.csv"
+    size = 0
+    try:
+        with open(path, "wb") as out:
+            while piece := stream.read(1024 * 1024):
+                size += len(piece)
+                if size > max_bytes:
+                    raise ImportFileError(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+                out.write(piece)
+        delimiter, has_header, columns, samples = inspect_file(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    record = SubscriberImport(
+        staff_user_id=staff_user_id,
+        filename=_CONTROL.sub(" ", os.path.basename(filename or "upload.csv"))[:255],
+        stored_path=str(path),
+        size_bytes=size,
+        delimiter=delimiter,
+        has_header=has_header,
+        columns=columns,
+        mapping=guess_mapping(columns, samples),
+        state=ImportState.UPLOADED,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def sample_rows(record: SubscriberImport) -> list[list[str]]:
+    return inspect_file(record.stored_path)[3]
+
+
+def set_mapping(
+    session: Session,
+    record: SubscriberImport,
+    mapping: dict[str, str],
+    *,
+    newsletter_ids: Sequence[int],
+    consent: ImportConsent,
+    consent_detail: str,
+) -> None:
+    """Check and keep the editor's column map and consent statement; the import is then ready to run.
+    A wrong map is refused with a message and nothing is kept."""
+    if record.state is not ImportState.UPLOADED:
+        raise ImportFileError("this import has already started")
+    chosen = {k: v for k, v in mapping.items() if v and v != "ignore"}
+    for key, field in chosen.items():
+        if field not in FIELDS or not key.isdigit() or int(key) >= len(record.columns):
+            raise ImportFileError("the column map names a column or a field that does not exist")
+    fields = list(chosen.values())
+    if fields.count("email") != 1:
+        raise ImportFileError("choose exactly one column that holds the e-mail addresses")
+    for field in FIELDS:
+        if fields.count(field) > 1:
+            raise ImportFileError("each field can come from one column only")
+    email_index = int(next(k for k, v in chosen.items() if v == "email"))
+    samples = sample_rows(record)
+    if samples and not any(email_index < len(r) and _looks_like_address(r[email_index]) for r in samples):
+        raise ImportFileError(
+            f"the column “{record.columns[email_index]}” holds no e-mail addresses in the first rows"
+        )
+    if consent is ImportConsent.RECORDED and not consent_detail.strip():
+        raise ImportFileError("say where and when the readers gave their consent")
+    known = set(session.scalars(select(Newsletter.id).where(Newsletter.id.in_(list(newsletter_ids)))))
+    record.mapping = chosen
+    record.newsletter_ids = sorted(known)
+    record.consent = consent
+    record.consent_detail = _CONTROL.sub(" ", consent_detail.strip())[:400]
+    record.state = ImportState.QUEUED
+
+
+# -- running the import ----------------------------------------------------------------------------
+
+
+_STAGING_COLUMNS = ("import_id", "line", "email", "email_lower", "email_hash", "locale", "source",
+                    "newsletter_ids", "outcome", "reason", "mailed", "subscriber_id")  # fmt: skip
+
+
+class _StagingWriter:
+    """Writes chunks of staging rows and reports progress.
+
+    PostgreSQL: one COPY stays open for the whole file, so the server stores a chunk while Python reads
+    the next one (two cores at work). Reader ids and progress go through a second connection, because a
+    connection in COPY can do nothing else. Elsewhere: executemany per chunk, progress by commit.
+    """
+
+    def __init__(self, session: Session, record: SubscriberImport, on_progress: Callable[[], None]):
+        self.session, self.record, self.on_progress = session, record, on_progress
+        self.record_id = record.id
+        self.postgres = session.connection().dialect.name == "postgresql"
+
+    def __enter__(self) -> _StagingWriter:
+        if self.postgres:
+            self.side = self.session.get_bind().connect()
+            cursor = self.session.connection().connection.dbapi_connection.cursor()
+            self._copy_cm = cursor.copy(
+                f"COPY subscriber_import_rows ({', '.join(_STAGING_COLUMNS)}) FROM STDIN"
+            )
+            self.copy = self._copy_cm.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.postgres:
+            try:
+                self._copy_cm.__exit__(*exc_info)
+            finally:
+                self.side.close()
+
+    def write(self, rows: list[list]) -> None:
+        if not rows:
+            return
+        if self.postgres:
+            accepted = [row for row in rows if row[8] == "read"]
+            if accepted:
+                ids = self.side.execute(
+                    text(
+                        "SELECT array_agg(nextval(pg_get_serial_sequence('subscribers', 'id'))) "
+                        "FROM generate_series(1, :n)"
+                    ),
+                    {"n": len(accepted)},
+                ).scalar_one()
+                self.side.commit()
+                for row, new_id in zip(accepted, ids, strict=True):
+                    row[11] = new_id
+            self.copy.write("".join(["\t".join(map(_copy_value, row)) + "\n" for row in rows]))
+        else:
+            self.session.execute(
+                insert(ImportRow.__table__), [dict(zip(_STAGING_COLUMNS, row, strict=True)) for row in rows]
+            )
+
+    def progress(self, bytes_done: int, rows_read: int) -> None:
+        if self.postgres:
+            self.side.execute(
+                update(SubscriberImport)
+                .where(SubscriberImport.id == self.record_id)
+                .values(bytes_done=bytes_done, rows_read=rows_read)
+            )
+            self.side.commit()
+        else:
+            self.record.bytes_done = bytes_done
+            self.record.rows_read = rows_read
+            self.on_progress()
+
+
+def _copy_value(value: Any) -> str:
+    """One field in COPY's text format. Control characters never reach here (refused or replaced)."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    text_value = str(value)
+    return text_value.replace("\\", "\\\\") if "\\" in text_value else text_value
+
+
+def _parse_row(
+    row: list[str], fields: dict[str, int], newsletter_keys: dict[str, int]
+) -> tuple[str, str | None, str | None, str | None] | str:
+    """(email, locale, source, newsletter ids) for a good row, or the reason it is refused."""
+    index = fields["email"]
+    raw = row[index] if index < len(row) else ""
+    if not raw.strip():
+        return "no e-mail address in this row"
+    try:
+        email = normalize_address(raw)
+    except subscribers.InvalidEmail as exc:
+        return f"invalid e-mail address: {exc}"[:300]
+    locale = source = nl_ids = None
+    if "locale" in fields:
+        value = row[fields["locale"]].strip().lower() if fields["locale"] < len(row) else ""
+        if value:
+            value = value.replace("_", "-").split("-")[0]
+            if value not in roster.LOCALES:
+                return f"unknown language “{value[:20]}” (de or en)"
+            locale = value
+    if "source" in fields:
+        value = row[fields["source"]].strip() if fields["source"] < len(row) else ""
+        if _CONTROL.search(value):
+            return "the source contains a line break or a control character"
+        source = value[:255] or None
+    if "newsletters" in fields:
+        value = row[fields["newsletters"]] if fields["newsletters"] < len(row) else ""
+        ids = set()
+        for part in re.split(r"[|,]", value):
+            key = part.strip().lower()
+            if not key:
+                continue
+            if _CONTROL.search(key) or key not in newsletter_keys:
+                return f"unknown newsletter “{_CONTROL.sub(' ', part.strip())[:40]}”"
+            ids.add(newsletter_keys[key])
+        nl_ids = ",".join(str(i) for i in sorted(ids)) or None
+    return email, locale, source, nl_ids
+
+
+def _read_into_staging(session: Session, record: SubscriberImport, on_progress: Callable[[], None]) -> None:
+    fields = {field: int(index) for index, field in record.mapping.items()}
+    keys = newsletter_service.newsletters_by_key(session)
+    # Each reader's newsletters: those of the row plus those the editor chose; the default without either.
+    chosen = set(record.newsletter_ids)
+    default_id = session.scalar(select(Newsletter.id).where(Newsletter.is_default.is_(True)))
+    fallback = ",".join(str(i) for i in sorted(chosen)) or (str(default_id) if default_id else None)
+    combined: dict[str, str | None] = {}
+    errors: list[tuple[int, str]] = []
+    position = [0]
+    batch: list[tuple] = []
+    rows_read = 0
+    import_id = record.id
+    path, delimiter, header_skipped = record.stored_path, record.delimiter, not record.has_header
+    with open(path, "rb") as handle, _StagingWriter(session, record, on_progress) as writer:
+        reader = csv.reader(_decoded_lines(handle, errors, position), delimiter=delimiter)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                errors.append((position[0], f"the line cannot be read as CSV: {exc}"[:300]))
+                continue
+            if not header_skipped:
+                header_skipped = True
+                continue
+            if not any(cell.strip() for cell in row):
+                continue
+            rows_read += 1
+            parsed = _parse_row(row, fields, keys)
+            if isinstance(parsed, str):
+                errors.append((position[0], parsed))
+            else:
+                email, locale, source, nl_ids = parsed
+                if nl_ids is None:
+                    nl_ids = fallback
+                elif chosen:
+                    if nl_ids not in combined:
+                        ids = chosen | {int(i) for i in nl_ids.split(",")}
+                        combined[nl_ids] = ",".join(str(i) for i in sorted(ids))
+                    nl_ids = combined[nl_ids]
+                lower = email.lower()
+                digest = hashlib.sha256(lower.encode("utf-8")).hexdigest()
+                batch.append(
+                    [
+                        import_id,
+                        position[0],
+                        email,
+                        lower,
+                        digest,
+                        locale,
+                        source,
+                        nl_ids,
+                        "read",
+                        None,
+                        False,
+                        None,
+                    ]
+                )
+            if errors:
+                rows_read += sum(1 for _line, reason in errors if reason.startswith("the line"))
+                batch.extend(
+                    [import_id, line, None, None, None, None, None, None, "refused", reason, False, None]
+                    for line, reason in errors
+                )
+                errors.clear()
+            if len(batch) >= CHUNK_ROWS:
+                writer.write(batch)
+                batch.clear()
+                writer.progress(handle.tell(), rows_read)
+        if errors:
+            rows_read += len(errors)
+            batch.extend(
+                [import_id, line, None, None, None, None, None, None, "refused", reason, False, None]
+                for line, reason in errors
+            )
+        writer.write(batch)
+    session.expire(record)
+    record.bytes_done = record.size_bytes
+    record.rows_read = rows_read
+
+
+_SETTLE = [
+    # Duplicates within the file: the first line with an address wins.
+    """UPDATE subscriber_import_rows SET outcome = 'refused', reason = 'duplicate of an earlier line'
+       WHERE import_id = :id AND line IN (
+         SELECT line FROM (
+           SELECT line, row_number() OVER (PARTITION BY email_lower ORDER BY line) AS n
+           FROM subscriber_import_rows WHERE import_id = :id AND outcome = 'read') AS ranked
+         WHERE n > 1)""",
+    # Suppressed addresses are refused, whatever the editor says.
+    """UPDATE subscriber_import_rows SET outcome = 'refused',
+         reason = 'on the suppression list (left, bounced, complained or erased)'
+       WHERE import_id = :id AND outcome = 'read'
+         AND email_hash IN (SELECT email_hash FROM suppressions)""",
+    # Readers the database already knows are left as they are.
+    """UPDATE subscriber_import_rows SET outcome = 'existing', reason = 'already a reader; left unchanged'
+       WHERE import_id = :id AND outcome = 'read'
+         AND EXISTS (SELECT 1 FROM subscribers s
+                     WHERE lower(s.email) = subscriber_import_rows.email_lower)""",
+]
+
+_READERS_SELECT = """
+SELECT email, :status, COALESCE(locale, :locale), COALESCE(source, :source), :now, :now, :confirmed_at,
+       :basis, :consent_at, :detail, 'normal'
+FROM subscriber_import_rows WHERE import_id = :id AND outcome = 'read'"""
+_READERS_INSERT = """
+INSERT INTO subscribers (email, status, locale, source, created_at, updated_at, confirmed_at,
+                         consent_basis, consent_at, consent_detail, ask_frequency)"""
+
+# PostgreSQL: readers and their newsletters in one statement. Each row carries the id its reader gets,
+# so the newsletters meet the new readers on that integer, and each row's newsletter list is unnested.
+# The ids are fresh and each row's list has no repeats, so the memberships cannot conflict.
+_SETTLE_POSTGRES = f"""
+WITH created AS (
+  {_READERS_INSERT.replace("(email,", "(id, email,")}
+  {_READERS_SELECT.replace("SELECT email,", "SELECT subscriber_id, email,")}
+  ON CONFLICT DO NOTHING RETURNING id
+), memberships AS (
+  INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at)
+  SELECT r.subscriber_id, CAST(unnest(string_to_array(r.newsletter_ids, ',')) AS INTEGER), :now
+  FROM subscriber_import_rows r JOIN created c ON c.id = r.subscriber_id
+  WHERE r.import_id = :id AND r.outcome = 'read' AND r.newsletter_ids IS NOT NULL
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM memberships)"""  # noqa: S608 (constants only)
+
+
+def _timed(sql: str) -> Any:
+    """The statement with its time parameters typed, so both databases store them alike."""
+    names = [n for n in ("now", "confirmed_at", "consent_at") if f":{n}" in sql]
+    return text(sql).bindparams(*(bindparam(n, type_=UTCDateTime()) for n in names))
+
+
+def _settle(session: Session, record: SubscriberImport, staff_email: str) -> None:
+    if session.connection().dialect.name == "postgresql":
+        # Room for the sorts and hashes over a million rows in memory, for this transaction only.
+        session.execute(text("SET LOCAL work_mem = '128MB'"))
+        session.execute(text("ANALYZE subscriber_import_rows"))
+    for sql in _SETTLE:
+        session.execute(text(sql), {"id": record.id})
+    now = utcnow()
+    recorded = record.consent is ImportConsent.RECORDED
+    params = {
+        "id": record.id,
+        "status": (SubscriberStatus.ACTIVE if recorded else SubscriberStatus.PENDING).value,
+        "locale": "de",
+        "source": f"import:{record.id}",
+        "now": now,
+        "confirmed_at": now if recorded else None,
+        "basis": ConsentBasis.RECORDED.value if recorded else None,
+        "consent_at": now if recorded else None,
+        "detail": f"{record.consent_detail} (import {record.id} by {staff_email})"[:500]
+        if recorded
+        else None,
+    }
+    if session.connection().dialect.name == "postgresql":
+        created = session.execute(_timed(_SETTLE_POSTGRES), params).scalar_one()
+    else:
+        created = session.execute(
+            _timed(_READERS_INSERT + _READERS_SELECT + " ON CONFLICT DO NOTHING"), params
+        ).rowcount
+        for newsletter_id in session.scalars(select(Newsletter.id)):
+            session.execute(
+                _timed(
+                    "INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at) "
+                    "SELECT s.id, :nid, :now FROM subscriber_import_rows r "
+                    "JOIN subscribers s ON lower(s.email) = r.email_lower "
+                    "WHERE r.import_id = :id AND r.outcome = 'read' AND s.created_at = :now "
+                    "AND (',' || r.newsletter_ids || ',') LIKE :pattern ON CONFLICT DO NOTHING"
+                ),
+                {"id": record.id, "nid": newsletter_id, "now": now, "pattern": f"%,{newsletter_id},%"},
+            )
+    counts = dict(
+        session.execute(
+            select(ImportRow.outcome, func.count())
+            .where(ImportRow.import_id == record.id)
+            .group_by(ImportRow.outcome)
+        ).all()
+    )
+    reasons = session.execute(
+        select(ImportRow.reason, func.count())
+        .where(ImportRow.import_id == record.id, ImportRow.outcome == "refused")
+        .group_by(ImportRow.reason)
+    ).all()
+    record.created_count = created
+    record.existing_count = counts.get("existing", 0) + counts.get("read", 0) - created
+    record.duplicate_count = sum(n for r, n in reasons if r and r.startswith("duplicate"))
+    record.suppressed_count = sum(n for r, n in reasons if r and r.startswith("on the suppression"))
+    record.error_count = counts.get("refused", 0) - record.duplicate_count - record.suppressed_count
+
+
+def run_import(
+    session: Session, import_id: int, *, on_progress: Callable[[], None] = lambda: None
+) -> SubscriberImport | None:
+    """Carry out a queued import. Safe to run twice: a finished import is left alone, an interrupted one
+    starts over (nothing of it reached the reader tables before the final step)."""
+    record = session.get(SubscriberImport, import_id, populate_existing=True)
+    if record is None or record.state in (ImportState.DONE, ImportState.FAILED, ImportState.UPLOADED):
+        return record
+    session.execute(delete(ImportRow).where(ImportRow.import_id == record.id))
+    record.state = ImportState.RUNNING
+    record.started_at = utcnow()
+    record.bytes_done = record.rows_read = 0
+    on_progress()
+    staff = record.staff_user_id
+    from .models import StaffUser
+
+    staff_user = session.get(StaffUser, staff) if staff else None
+    staff_email = staff_user.email if staff_user else "staff"
+    _read_into_staging(session, record, on_progress)
+    _settle(session, record, staff_email)
+    record.state = ImportState.DONE
+    record.finished_at = utcnow()
+    return record
+
+
+def fail_import(session: Session, import_id: int, reason: str) -> None:
+    record = session.get(SubscriberImport, import_id, populate_existing=True)
+    if record is not None:
+        session.execute(delete(ImportRow).where(ImportRow.import_id == import_id))
+        record.state = ImportState.FAILED
+        record.failure = reason[:500]
+        record.finished_at = utcnow()
+
+
+def send_opt_ins(session: Session, import_id: int, *, base_url: str, batch: int, cap: int) -> int:
+    """Queue the opt-in mail for the next ``batch`` pending readers of an import, at most ``cap`` in all.
+    Returns how many are still waiting (0 when done). Safe to run twice: each row is marked as mailed."""
+    record = session.get(SubscriberImport, import_id, populate_existing=True)
+    if record is None or record.consent is not ImportConsent.NONE or record.state is not ImportState.DONE:
+        return 0
+    room = max(0, min(batch, cap - record.opt_in_sent))
+    pending = (
+        select(ImportRow, Subscriber)
+        .join(Subscriber, func.lower(Subscriber.email) == ImportRow.email_lower)
+        .where(
+            ImportRow.import_id == import_id,
+            ImportRow.outcome == "read",
+            ImportRow.mailed.is_(False),
+            Subscriber.status == SubscriberStatus.PENDING,
+        )
+        .order_by(ImportRow.line)
+    )
+    for row, reader in session.execute(pending.limit(room)).all():
+        row.mailed = True
+        session.flush()
+        subscribers.request_confirmation(session, reader, base_url=base_url)
+        record.opt_in_sent += 1
+    if record.opt_in_sent >= cap:
+        return 0
+    return session.scalar(select(func.count()).select_from(pending.subquery())) or 0
+
+
+# -- reports and export ----------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(value: Any) -> str:
+    """A cell a spreadsheet will not run as a formula: a leading = + - @ tab or CR gets a quote."""
+    cell = "" if value is None else str(value)
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def _csv_line(cells: Iterable[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow([neutralize(c) for c in cells])
+    return buffer.getvalue()
+
+
+def iter_report(session: Session, import_id: int, header: Sequence[str]) -> Iterator[str]:
+    """The per-row report as CSV lines (line, address, outcome, reason), in line order, chunk by chunk."""
+    yield "\ufeff" + _csv_line(header)
+    last = 0
+    while True:
+        rows = session.execute(
+            select(ImportRow.line, ImportRow.email, ImportRow.outcome, ImportRow.reason)
+            .where(ImportRow.import_id == import_id, ImportRow.reason.is_not(None), ImportRow.line > last)
+            .order_by(ImportRow.line)
+            .limit(REPORT_CHUNK)
+        ).all()
+        if not rows:
+            return
+        for line, email, outcome, reason in rows:
+            yield _csv_line([line, email or "", outcome, reason])
+        last = rows[-1][0]
+
+
+EXPORT_HEADER = (
+    "email",
+    "status",
+    "locale",
+    "source",
+    "newsletters",
+    "created_at",
+    "confirmed_at",
+    "consent_basis",
+)
+
+
+def iter_export(session: Session, flt: roster.SubscriberFilter) -> Iterator[str]:
+    """The readers of a filtered staff view as CSV (UTF-8 with BOM for spreadsheets), streamed."""
+    slugs = {n.id: n.slug for n in newsletter_service.list_newsletters(session)}
+    yield "\ufeff" + _csv_line(EXPORT_HEADER)
+    after = None
+    while True:
+        result = roster.page(session, flt, after=after, size=2000)
+        for r in result.rows:
+            yield _csv_line(
+                [
+                    r.email,
+                    r.status.value,
+                    r.locale,
+                    r.source or "",
+                    " ".join(sorted(slugs.get(n, "") for n in result.newsletters.get(r.id, []))),
+                    r.created_at.isoformat(),
+                    r.confirmed_at.isoformat() if r.confirmed_at else "",
+                    r.consent_basis.value if r.consent_basis else "",
+                ]
+            )
+        session.expunge_all()
+        if result.next_after is None:
+            return
+        after = result.next_after
+
+
+def delete_import(session: Session, record: SubscriberImport) -> None:
+    """Remove the import, its report rows and its stored file."""
+    Path(record.stored_path).unlink(missing_ok=True)
+    session.delete(record)
+
+
+def recent_imports(session: Session, limit: int = 20) -> list[SubscriberImport]:
+    return list(session.scalars(select(SubscriberImport).order_by(SubscriberImport.id.desc()).limit(limit)))

@@ -1,0 +1,251 @@
+"""CSV import through the staff pages and the worker.
+Bad inputs tried: a 50 MB file, mixed encodings (Latin-1 lines among UTF-8), a BOM, semicolons,
+duplicate rows (in any case), a suppressed address, header injection (CR/LF in the address and in the
+source column), unknown newsletters and languages, wrong column maps (no e-mail column, two e-mail
+columns, a column without addresses, a column index that does not exist), an empty file, a PNG and a
+text file without addresses, an upload without a file, a second start of a running import."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from newsletter import subscribers
+from newsletter.models import (
+    ImportRow,
+    ImportState,
+    Subscriber,
+    SubscriberEvent,
+    SubscriberImport,
+    SubscriberStatus,
+    Subscription,
+    SuppressionReason,
+)
+from tests.support.web import csrf_token, text_of
+from tests.support.worker import run_jobs
+
+
+def upload(client, content: bytes, name: str = "leser.csv"):
+    token = csrf_token(client, "/staff/imports")
+    return client.post(
+        "/staff/imports",
+        data={"csrf_token": token, "file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def start(client, import_id: int, columns: dict[int, str], **extra):
+    url = f"/staff/imports/{import_id}"
+    data = {"csrf_token": csrf_token(client, url), "consent": "none", **extra}
+    data.update({f"column-{i}": field for i, field in columns.items()})
+    return client.post(url, data=data)
+
+
+def report(client, import_id: int) -> list[list[str]]:
+    response = client.get(f"/staff/imports/{import_id}/report.csv")
+    assert response.status_code == 200
+    return list(csv.reader(io.StringIO(text_of(response).lstrip("\ufeff"))))
+
+
+def test_import_with_recorded_consent_dedupes_and_reports(app, db, editor, lists, smtp, monkeypatch):
+    monkeypatch.setitem(app.config, "SMTP_URL", smtp.url)
+    daily, weekly = lists
+    db.session.add(Subscriber(email="Bekannt@example.org", status=SubscriberStatus.ACTIVE))
+    subscribers.suppress(db.session, "weg@example.org", SuppressionReason.UNSUBSCRIBED)
+    db.session.commit()
+    content = (
+        "\ufeffE-Mail;Name;Sprache;Newsletter;Quelle\n"
+        "anna@example.org;Anna;en;woche;messe\n"
+        "ANNA@example.org;Anna again;de;;\n"
+        "bekannt@EXAMPLE.org;Known;de;;\n"
+        "weg@example.org;Gone;de;;\n"
+        "kaputt;Broken;de;;\n"
+        "ben@example.org;Ben;fr;;\n"
+        "carla@example.org;Carla;de;gibtsnicht;\n"
+        '"dora@example.org\r\nBcc: opfer@example.org";Dora;de;;\n'
+        'emil@example.org;Emil;de;;=HYPERLINK("x")\n'
+        "fritz@example.org;Fritz;;ki-taeglich|woche;\n"
+    ).encode()
+    response = upload(editor, content)
+    assert response.status_code == 302
+    record = db.session.scalars(select(SubscriberImport)).one()
+    assert record.delimiter == ";" and record.has_header
+    page = text_of(editor.get(response.headers["Location"]))
+    assert "E-Mail" in page and "anna@example.org" in page
+    response = start(editor, record.id, {0: "email", 1: "ignore", 2: "locale", 3: "newsletters", 4: "source"},
+                     consent="recorded", consent_detail="Messe-Formular 2026")  # fmt: skip
+    assert response.status_code == 302
+    run_jobs(app)
+    db.session.expire_all()
+    record = db.session.get(SubscriberImport, record.id)
+    assert record.state is ImportState.DONE
+    emails = set(db.session.scalars(select(Subscriber.email)))
+    assert emails == {"Bekannt@example.org", "anna@example.org", "emil@example.org", "fritz@example.org"}
+    anna = subscribers.find_subscriber(db.session, "anna@example.org")
+    assert anna.status is SubscriberStatus.ACTIVE and anna.locale == "en" and anna.source == "messe"
+    assert anna.consent_detail.startswith("Messe-Formular 2026")
+    assert [s.newsletter_id for s in anna.subscriptions] == [weekly.id]
+    fritz = subscribers.find_subscriber(db.session, "fritz@example.org")
+    assert sorted(s.newsletter_id for s in fritz.subscriptions) == sorted([daily.id, weekly.id])
+    emil = subscribers.find_subscriber(db.session, "emil@example.org")
+    assert [s.newsletter_id for s in emil.subscriptions] == [daily.id]  # the default
+    shown = text_of(editor.get(f"/staff/subscribers/{anna.id}"))
+    assert (
+        "Eintrag angelegt" in shown
+        and "Quelle: messe; Messe-Formular 2026 (import 1 by editor@example.org)" in shown
+    )
+    assert record.created_count == 3 and record.existing_count == 1
+    assert record.duplicate_count == 1 and record.suppressed_count == 1 and record.error_count == 4
+    rows = report(editor, record.id)
+    assert rows[0] == ["Zeile", "E-Mail-Adresse", "Ergebnis", "Grund"]
+    by_line = {int(r[0]): r for r in rows[1:]}
+    assert by_line[3][3] == "duplicate of an earlier line"
+    assert by_line[4][2] == "existing"
+    assert "suppression" in by_line[5][3]
+    assert "invalid e-mail address" in by_line[6][3]
+    assert "unknown language" in by_line[7][3]
+    assert "unknown newsletter" in by_line[8][3]
+    assert any("line break" in r[3] for r in rows[1:])
+    assert smtp.messages == []  # recorded consent: no mail
+    progress = json.loads(text_of(editor.get(f"/staff/imports/{record.id}/progress.json")))
+    assert progress["state"] == "done" and progress["created"] == 3 and progress["percent"] == 100
+
+
+def test_import_without_consent_sends_paced_opt_in_mails(app, db, editor, lists, smtp, monkeypatch):
+    monkeypatch.setitem(app.config, "SMTP_URL", smtp.url)
+    monkeypatch.setitem(app.config, "IMPORT_OPT_IN_BATCH", 2)
+    content = "email\n" + "".join(f"leser{i}@example.org\n" for i in range(3))
+    response = upload(editor, content.encode())
+    record_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    start(editor, record_id, {0: "email"})
+    run_jobs(app)
+    readers = db.session.scalars(select(Subscriber)).all()
+    assert {r.status for r in readers} == {SubscriberStatus.PENDING}
+    # The first batch went out; the next one is scheduled for later, not sent at once.
+    messages = smtp.wait_for(2)
+    assert sorted(m["To"] for m in messages) == ["leser0@example.org", "leser1@example.org"]
+    assert "/confirm/" in messages[0].get_body(("plain",)).get_content()
+    # Running the job again sends the rest, and nobody twice.
+    from newsletter import jobs
+
+    jobs.send_import_opt_ins(record_id)
+    run_jobs(app)
+    jobs.send_import_opt_ins(record_id)
+    run_jobs(app)
+    messages = smtp.wait_for(3)
+    assert sorted(m["To"] for m in messages) == [f"leser{i}@example.org" for i in range(3)]
+
+
+def test_mixed_encodings_are_reported_per_line(app, db, editor, lists):
+    content = b"email,source\n" + "anna@example.org,Straße\n".encode()
+    content += "ben@example.org,Stra\xdfe\n".encode("latin-1") + b"carla@example.org,ok\n"
+    response = upload(editor, content)
+    record_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    start(editor, record_id, {0: "email", 1: "source"})
+    run_jobs(app)
+    assert set(db.session.scalars(select(Subscriber.email))) == {"anna@example.org", "carla@example.org"}
+    rows = report(editor, record_id)
+    assert rows[1][0] == "3" and "UTF-8" in rows[1][3]
+
+
+def test_a_50_mb_file_is_streamed_and_imported(app, db, editor, lists, tmp_path):
+    path = tmp_path / "big.csv"
+    padding = "x" * 5000
+    with open(path, "w") as fh:
+        fh.write("email,notes\n")
+        i = 0
+        while fh.tell() < 50 * 1024 * 1024:
+            fh.write(f"leser{i}@example.org,{padding}\n")
+            i += 1
+    with open(path, "rb") as fh:
+        token = csrf_token(editor, "/staff/imports")
+        response = editor.post(
+            "/staff/imports", data={"csrf_token": token, "file": (fh, "big.csv")},
+            content_type="multipart/form-data",
+        )  # fmt: skip
+    assert response.status_code == 302
+    record = db.session.scalars(select(SubscriberImport)).one()
+    assert record.size_bytes >= 50 * 1024 * 1024
+    start(editor, record.id, {0: "email"}, consent="recorded", consent_detail="Altbestand")
+    run_jobs(app)
+    assert db.session.scalar(select(func.count()).select_from(Subscriber)) == i
+    db.session.expire_all()
+    assert db.session.get(SubscriberImport, record.id).created_count == i
+
+
+def test_bad_files_are_refused_with_a_message(app, db, editor):
+    cases = [
+        (b"", "Die Datei ist leer."),
+        (b"\xef\xbb\xbf\n\n", "Die Datei ist leer."),
+        (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(range(256)), "keine CSV-Datei"),
+        (b"Liebe Leserinnen,\nhier ist ein Brief.\n", "keine E-Mail-Adresse"),
+    ]
+    folder = Path(app.instance_path, "imports")
+    stored_before = sorted(folder.glob("*")) if folder.exists() else []
+    for content, message in cases:
+        response = upload(editor, content, "x.csv")
+        assert response.status_code == 422
+        assert message in text_of(response)
+    assert db.session.scalar(select(func.count()).select_from(SubscriberImport)) == 0
+    assert (sorted(folder.glob("*")) if folder.exists() else []) == stored_before  # refused files deleted
+    token = csrf_token(editor, "/staff/imports")
+    response = editor.post("/staff/imports", data={"csrf_token": token}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "Wählen Sie eine CSV-Datei" in text_of(response)
+
+
+def test_wrong_column_maps_are_refused_and_nothing_starts(app, db, editor, lists):
+    response = upload(editor, b"email,name\nanna@example.org,Anna\n")
+    record_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    for columns, message in [
+        ({0: "ignore", 1: "ignore"}, "genau eine Spalte"),
+        ({0: "email", 1: "email"}, "genau eine Spalte"),
+        ({0: "source", 1: "email"}, "enthält in den ersten Zeilen keine E-Mail-Adressen"),
+        ({0: "email", 1: "password"}, "das es nicht gibt"),
+    ]:
+        response = start(editor, record_id, columns)
+        assert response.status_code == 422, columns
+        assert message in text_of(response), columns
+    response = start(editor, record_id, {0: "email"}, consent="recorded")
+    assert response.status_code == 422 and "Zustimmung" in text_of(response)
+    assert db.session.get(SubscriberImport, record_id).state is ImportState.UPLOADED
+    run_jobs(app)
+    assert db.session.scalar(select(func.count()).select_from(Subscriber)) == 0
+    assert start(editor, record_id, {0: "email"}).status_code == 302
+    assert start(editor, record_id, {0: "email"}).status_code == 409
+    run_jobs(app)
+    assert db.session.scalar(select(func.count()).select_from(Subscriber)) == 1
+    # Running the job a second time adds nothing and mails nobody twice.
+    from newsletter import jobs
+
+    jobs.run_subscriber_import(record_id)
+    assert db.session.scalar(select(func.count()).select_from(Subscriber)) == 1
+    assert db.session.scalar(select(func.count()).select_from(SubscriberEvent)) == 1  # confirmation sent
+    assert db.session.scalar(select(func.count()).select_from(Subscription)) == 1
+    assert db.session.scalar(select(func.count()).select_from(ImportRow)) == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Lena.Brandt@EXAMPLE.org", " user+tag@Sub.Example.co.uk ", "leser@xn--bcher-kva.example",
+        "leser@bücher.example", "jürgen@example.org", "a..b@example.org", "a@localhost", "a@example.test",
+        "a@mail.invalid", "a@example", "a@-bad.example", "a" * 65 + "@example.org", "x@" + "d" * 64 + ".org",
+        "a@example.123", '"quoted"@example.org', "a@example.org\r\nBcc: b@example.org", "@example.org",
+    ],
+)  # fmt: skip
+def test_the_fast_address_check_agrees_with_the_full_one(raw):
+    """The import's fast path must accept, refuse and normalise exactly like ``normalize_email``."""
+    from newsletter.imports import normalize_address
+
+    try:
+        expected = subscribers.normalize_email(raw)
+    except subscribers.InvalidEmail:
+        with pytest.raises(subscribers.InvalidEmail):
+            normalize_address(raw)
+    else:
+        assert normalize_address(raw) == expected

@@ -12,6 +12,10 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
+    from . import archive, editorial_admin
+
+    app.register_blueprint(editorial_admin.bp)
+    app.register_blueprint(archive.bp)
     cli.init_app(app)
     errors.init_app(app)
     rendering.init_app(app)

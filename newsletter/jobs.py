@@ -25,3 +25,100 @@ def send_transactional_mail(template: str, to: str, context: dict[str, Any], loc
             raise
         current_app.logger.warning("transactional mail %s to a reader was refused: %s", template, exc)
         return f"refused: {exc}"
+
+
+# --- Editorial (issue 4): feed import, issue test send --------------------------------------------------
+
+
+def feed_fetch_policy():
+    from .feeds import FetchPolicy
+
+    config = current_app.config
+    return FetchPolicy(
+        timeout=float(config.get("FEED_TIMEOUT", 10.0)),
+        max_bytes=int(config.get("FEED_MAX_BYTES", 5 * 1024 * 1024)),
+        allowed_loopback=frozenset(config.get("FEED_ALLOWED_LOOPBACK") or ()),
+    )
+
+
+def import_feed(feed_id: int, *, reschedule: bool = False) -> str:
+    """Fetch one feed through the guard and import its items. A refusal or a broken feed is recorded on
+    the feed (shown to editors), not retried. With ``reschedule`` the next run is queued after the feed's
+    interval under a fixed job id, so running this twice leaves one schedule."""
+    from db import db, utcnow
+
+    from . import articles, feeds
+    from .models import Feed
+
+    feed = db.session.get(Feed, feed_id)
+    if feed is None or (reschedule and not feed.active):
+        return "no such active feed"
+    try:
+        fetched = feeds.fetch(feed.url, feed_fetch_policy())
+        parsed = articles.parse_feed(fetched.body)
+        result = articles.import_entries(db.session, parsed)
+    except (feeds.FetchRefused, articles.FeedError, articles.ArticleError) as exc:
+        db.session.rollback()
+        feed = db.session.get(Feed, feed_id)
+        feed.last_error = str(exc)[:1000]
+        feed.last_fetched_at = utcnow()
+        outcome = f"failed: {exc}"
+    else:
+        feed.title = articles.plain_text(parsed.feed.get("title") or "")[:300] or feed.title
+        feed.last_error = None
+        feed.last_fetched_at = utcnow()
+        feed.last_new, feed.last_updated = result.new, result.updated
+        outcome = f"{result.new} new, {result.updated} updated"
+    interval = feed.interval_minutes
+    db.session.commit()
+    if reschedule:
+        schedule_feed(feed_id, interval)
+    return outcome
+
+
+def schedule_feed(feed_id: int, interval_minutes: int):
+    """Queue the next scheduled import of a feed (RQ's scheduler runs it when due)."""
+    from datetime import timedelta
+
+    from .queues import get_queue
+
+    return get_queue("default").enqueue_in(
+        timedelta(minutes=interval_minutes),
+        import_feed,
+        feed_id,
+        reschedule=True,
+        job_id=f"feed-import-scheduled-{feed_id}",
+        result_ttl=3600,
+        failure_ttl=86400,
+    )
+
+
+def send_issue_test(issue_id: int, to: str, variant: str = "default", locale: str = "de") -> str:
+    """The issue's message, as a reader of ``variant`` gets it, to a staff member's own address. The
+    per-recipient slots hold harmless links instead of a reader's."""
+    from db import db
+
+    from . import issues
+    from .models import Issue
+
+    config = current_app.config
+    issue = db.session.get(Issue, issue_id)
+    if issue is None:
+        return "no such issue"
+    rendered = issues.render_issue(issue, variant, base_url=config["BASE_URL"], locale=locale)
+    rendered = rendering.fill_slots(rendered, issues.editor_slot_values(config["BASE_URL"]))
+    message = mime.build_transactional(
+        rendered,
+        sender_name=issue.sender_name,
+        sender_address=issue.sender_address,
+        to=to,
+        headers={"List-Unsubscribe": f"<{config['BASE_URL']}/>"},
+    )
+    target = delivery.SMTPTarget.from_url(config["SMTP_URL"])
+    try:
+        return delivery.send_message(target, issue.sender_address, [to], message)
+    except delivery.DeliveryError as exc:
+        if exc.temporary:
+            raise
+        current_app.logger.warning("test send of issue %s was refused: %s", issue_id, exc)
+        return f"refused: {exc}"

@@ -76,9 +76,31 @@ class EmailRenderer:
         return RenderedEmail(subject=subject, html=html, text=text)
 
 
+# Per-recipient slots in a rendered issue. Rendering happens once per issue and variant, never per
+# reader: these tokens stand where a reader's own values go, and the send path (issue 5) replaces them in
+# the finished HTML and text. They are plain ASCII letters and underscores, so Jinja's escaping, MJML and
+# quoted-printable encoding leave them whole. The web version and the archive never contain them.
+SLOTS: dict[str, str] = {
+    "unsubscribe_url": "__BEITRAG_SLOT_UNSUBSCRIBE_URL__",
+    "preferences_url": "__BEITRAG_SLOT_PREFERENCES_URL__",
+}
+
+# Gmail clips a message whose HTML passes about 102 KB ("[Message clipped]").
+GMAIL_CLIP_BYTES = 102 * 1024
+
+
+def fill_slots(rendered: RenderedEmail, values: Mapping[str, str]) -> RenderedEmail:
+    """The rendered message with each slot replaced by ``values[name]`` (every slot must be given)."""
+    html, text = rendered.html, rendered.text
+    for name, token in SLOTS.items():
+        html = html.replace(token, values[name])
+        text = text.replace(token, values[name])
+    return RenderedEmail(subject=rendered.subject, html=html, text=text)
+
+
 def init_app(app: Flask) -> None:
     app.extensions[_EXTENSION_KEY] = EmailRenderer(
-        Path(app.root_path) / "templates",
+        app.config.get("EMAIL_TEMPLATE_FOLDER") or Path(app.root_path) / "templates",
         {
             "newsroom_name": app.config["NEWSROOM_NAME"],
             "postal_address": app.config["POSTAL_ADDRESS"],

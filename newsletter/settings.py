@@ -167,6 +167,11 @@ def load_config(
         # While Redis is unreachable, limits are counted in memory rather than failing every request.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "LOGIN_RATE_LIMIT": merged_env.get("LOGIN_RATE_LIMIT") or "10 per minute;60 per hour",
+        # Feed import: the guarded fetch (newsletter/feeds.py). FEED_ALLOWED_LOOPBACK exempts exact loopback
+        # addresses from the public-address rule; only tests set it.
+        "FEED_TIMEOUT": 10.0,
+        "FEED_MAX_BYTES": 5 * 1024 * 1024,
+        "FEED_ALLOWED_LOOPBACK": (),
         "AUTO_MIGRATE": environment == "development",
         "CHECK_SERVICES": True,
     }

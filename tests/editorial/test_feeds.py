@@ -165,7 +165,11 @@ def test_every_dns_answer_is_checked_not_just_the_first():
         "192.168.1.1",
         "169.254.1.1",
         "100.64.0.1",
-        "0.0.0.0",  # noqa: S104 "::1", "fe80::1", "fc00::1", "::ffff:10.0.0.1",
+        "0.0.0.0",  # noqa: S104 (an address to refuse, not one to bind)
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:10.0.0.1",
         "::ffff:127.0.0.1",
         "224.0.0.1",
     ],

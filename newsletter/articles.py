@@ -80,9 +80,10 @@ def plain_text(html_or_text: str) -> str:
     return " ".join(text.split())
 
 
-def markdown_text(source: str) -> str:
-    """The text of some Markdown, paragraphs kept apart by blank lines (for the plain-text part)."""
-    html = render_markdown(source)
+def markdown_text(source: str, html: str | None = None) -> str:
+    """The text of some Markdown, paragraphs kept apart by blank lines (for the plain-text part).
+    ``html``: the Markdown's rendering, when the caller has it already."""
+    html = render_markdown(source) if html is None else html
     blocks = re.split(r"</(?:p|h2|h3|h4|li|blockquote|pre)>", html)
     return "\n\n".join(t for t in (plain_text(b) for b in blocks) if t)
 

@@ -192,11 +192,12 @@ def issue_context(issue: Issue, variant: str, *, base_url: str) -> dict[str, Any
     """Plain values for the issue templates; the per-recipient values are slot tokens."""
     if variant not in VARIANTS:
         raise IssueError(f"there is no variant {variant!r}")
+    intro_html = render_markdown(issue.intro)
     return {
         "issue_subject": issue.subject,
         "preheader": issue.preheader,
-        "intro_html": Markup(render_markdown(issue.intro)),  # noqa: S704 (sanitised by nh3)
-        "intro_text": markdown_text(issue.intro),
+        "intro_html": Markup(intro_html),  # noqa: S704 (sanitised by nh3)
+        "intro_text": markdown_text(issue.intro, intro_html),
         "articles": [
             {
                 "title": a.title,

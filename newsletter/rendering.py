@@ -8,6 +8,7 @@ half-rendered mail is never sent.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,29 @@ from typing import Any
 import jinja2
 import mjml
 from flask import Flask, current_app
-from flask_babel import force_locale, gettext, ngettext, pgettext
+from flask_babel import force_locale, get_translations
 
 _EXTENSION_KEY = "beitrag.email_renderer"
+
+# The catalogue of the message being rendered, looked up once per message rather than once per string
+# (a 20-article issue asks for ~80 strings; Flask-Babel's own gettext finds the catalogue each time).
+_translations: contextvars.ContextVar = contextvars.ContextVar("beitrag_email_translations")
+
+
+def _catalogue():
+    return _translations.get(None) or get_translations()
+
+
+def _gettext(message: str) -> str:
+    return _catalogue().ugettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return _catalogue().ungettext(singular, plural, n)
+
+
+def _pgettext(context: str, message: str) -> str:
+    return _catalogue().upgettext(context, message)
 
 
 class RenderError(ValueError):
@@ -51,7 +72,7 @@ class EmailRenderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
-        self.env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext)
+        self.env.install_gettext_callables(_gettext, _ngettext, newstyle=True, pgettext=_pgettext)
         self.env.globals.update(globals_ or {})
 
     def render_template(self, name: str, context: Mapping[str, Any]) -> str:
@@ -67,12 +88,18 @@ class EmailRenderer:
     def render(self, name: str, context: Mapping[str, Any], locale: str = "de") -> RenderedEmail:
         """Render the message ``email/NAME/`` in ``locale``: subject, HTML and text."""
         with force_locale(locale):
-            ctx = {"locale": locale, **context}
-            subject = " ".join(self.render_template(f"email/{name}/subject.txt", ctx).split())
-            ctx["subject"] = subject
-            mjml_source = self.render_template(f"email/{name}/body.mjml", ctx)
-            html = mjml_to_html(mjml_source, origin=f"email/{name}/body.mjml")
-            text = self.render_template(f"email/{name}/body.txt", ctx).strip() + "\n"
+            token = _translations.set(get_translations())
+            try:
+                return self._render(name, {"locale": locale, **context})
+            finally:
+                _translations.reset(token)
+
+    def _render(self, name: str, ctx: dict[str, Any]) -> RenderedEmail:
+        subject = " ".join(self.render_template(f"email/{name}/subject.txt", ctx).split())
+        ctx["subject"] = subject
+        mjml_source = self.render_template(f"email/{name}/body.mjml", ctx)
+        html = mjml_to_html(mjml_source, origin=f"email/{name}/body.mjml")
+        text = self.render_template(f"email/{name}/body.txt", ctx).strip() + "\n"
         return RenderedEmail(subject=subject, html=html, text=text)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import feedparser
 import nh3
+from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -94,9 +95,9 @@ def safe_url(url: str | None) -> str | None:
     if not url:
         return None
     if not re.match(r"^https?://[^\s/]", url, re.IGNORECASE):
-        raise ArticleError(f"only http:// or https:// addresses are allowed, not {url[:60]!r}")
+        raise ArticleError(_l("only http:// or https:// addresses are allowed, not %(url)s", url=url[:60]))
     if any(ch in url for ch in "\"'<> \t\r\n"):
-        raise ArticleError("the address contains characters that are not allowed")
+        raise ArticleError(_l("the address contains characters that are not allowed"))
     return url
 
 
@@ -136,7 +137,7 @@ class ArticleInput:
 def _apply(article: Article, data: ArticleInput) -> None:
     title = " ".join((data.title or "").split())
     if not title:
-        raise ArticleError("an article needs a title")
+        raise ArticleError(_l("an article needs a title"))
     article.title = title[:300]
     article.teaser = (data.teaser or "").strip()
     article.body = data.body or ""
@@ -206,9 +207,9 @@ def add_feed(session: Session, url: str, interval_minutes: int = 60) -> Feed:
     url = url.strip()
     check_url(url)  # raises FetchRefused (a ValueError) for a non-http(s) address
     if session.scalar(select(Feed).where(Feed.url == url)) is not None:
-        raise FeedError("this feed is already in the list")
+        raise FeedError(_l("this feed is already in the list"))
     if not 5 <= interval_minutes <= 7 * 24 * 60:
-        raise FeedError("the interval must be between 5 minutes and one week")
+        raise FeedError(_l("the interval must be between 5 minutes and one week"))
     feed = Feed(url=url, interval_minutes=interval_minutes)
     session.add(feed)
     session.flush()
@@ -234,7 +235,7 @@ def parse_feed(body: bytes) -> Any:
     parsed = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=False)
     if not parsed.entries and (parsed.bozo or not parsed.feed):
         reason = getattr(parsed, "bozo_exception", None)
-        raise FeedError(f"this is not a readable RSS or Atom feed ({reason or 'no entries'})")
+        raise FeedError(_l("this is not a readable RSS or Atom feed (%(reason)s)", reason=str(reason or "–")))
     return parsed
 
 

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from flask_babel import lazy_gettext as _l
+
 USER_AGENT = "Beitrag feed import (+https://beitrag.example)"
 REDIRECTS = (301, 302, 303, 307, 308)
 
@@ -47,7 +49,9 @@ def system_resolver(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise FetchRefused(f"the host {host} could not be found ({exc.strerror})") from None
+        raise FetchRefused(
+            _l("the host %(host)s could not be found (%(reason)s)", host=host, reason=exc.strerror)
+        ) from None
     return [str(info[4][0]) for info in infos]
 
 
@@ -60,8 +64,11 @@ def check_address(raw: str, allowed_loopback: Iterable[str] = ()) -> None:
         return
     if not address.is_global or address.is_multicast or address.is_reserved or address.is_unspecified:
         raise FetchRefused(
-            f"the address {address} is not a public internet address; feeds are only fetched "
-            "from public servers"
+            _l(
+                "the address %(address)s is not a public internet address; feeds are only fetched "
+                "from public servers",
+                address=str(address),
+            )
         )
 
 
@@ -69,15 +76,17 @@ def check_url(url: str) -> tuple[str, str, int, str]:
     """``(scheme, host, port, path_and_query)`` of an http(s) URL, or :class:`FetchRefused`."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https"):
-        raise FetchRefused(f"only http and https addresses can be fetched, not {parts.scheme or 'this'!r}")
+        raise FetchRefused(
+            _l("only http and https addresses can be fetched, not %(scheme)s", scheme=parts.scheme or "–")
+        )
     if not parts.hostname:
-        raise FetchRefused("the address names no host")
+        raise FetchRefused(_l("the address names no host"))
     if parts.username or parts.password:
-        raise FetchRefused("addresses with a user name or password are not fetched")
+        raise FetchRefused(_l("addresses with a user name or password are not fetched"))
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise FetchRefused("the address has an invalid port") from None
+        raise FetchRefused(_l("the address has an invalid port")) from None
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
@@ -111,12 +120,12 @@ def fetch(url: str, policy: FetchPolicy | None = None, resolve: Resolver = syste
         scheme, host, port, path = check_url(url)
         addresses = resolve(host, port)
         if not addresses:
-            raise FetchRefused(f"the host {host} has no address")
+            raise FetchRefused(_l("the host %(host)s has no address", host=host))
         for address in addresses:  # every DNS answer, not just the first
             check_address(address, policy.allowed_loopback)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise FetchRefused("the feed server took too long to answer")
+            raise FetchRefused(_l("the feed server took too long to answer"))
         conn_class = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
         conn = conn_class(host, port, addresses[0], timeout=remaining)
         try:
@@ -134,18 +143,26 @@ def fetch(url: str, policy: FetchPolicy | None = None, resolve: Resolver = syste
                 if response.status in REDIRECTS:
                     location = response.getheader("Location")
                     if not location:
-                        raise FetchRefused(f"the server answered {response.status} without a new address")
+                        raise FetchRefused(
+                            _l("the server answered %(status)s without a new address", status=response.status)
+                        )
                     url = urljoin(url, location)
                     continue
                 if response.status != 200:
-                    raise FetchRefused(f"the feed server answered {response.status} {response.reason}")
+                    raise FetchRefused(
+                        _l(
+                            "the feed server answered %(status)s %(reason)s",
+                            status=response.status,
+                            reason=response.reason,
+                        )
+                    )
                 length = response.getheader("Content-Length")
                 if length and length.isdigit() and int(length) > policy.max_bytes:
                     raise FetchRefused(_too_large(policy))
                 body = bytearray()
                 while True:
                     if time.monotonic() > deadline:
-                        raise FetchRefused("the feed server took too long to answer")
+                        raise FetchRefused(_l("the feed server took too long to answer"))
                     chunk = response.read1(65536)
                     if not chunk:
                         break
@@ -156,15 +173,18 @@ def fetch(url: str, policy: FetchPolicy | None = None, resolve: Resolver = syste
                     url=url, body=bytes(body), content_type=response.getheader("Content-Type") or ""
                 )
             except TimeoutError:
-                raise FetchRefused("the feed server took too long to answer") from None
+                raise FetchRefused(_l("the feed server took too long to answer")) from None
             except (OSError, http.client.HTTPException) as exc:
                 raise FetchRefused(
-                    f"the feed could not be fetched ({exc.__class__.__name__}: {exc})"
+                    _l(
+                        "the feed could not be fetched (%(reason)s)",
+                        reason=f"{exc.__class__.__name__}: {exc}",
+                    )
                 ) from None
         finally:
             conn.close()
-    raise FetchRefused(f"the feed redirected more than {policy.max_redirects} times")
+    raise FetchRefused(_l("the feed redirected more than %(count)d times", count=policy.max_redirects))
 
 
-def _too_large(policy: FetchPolicy) -> str:
-    return f"the feed is larger than {policy.max_bytes // 1024} KB"
+def _too_large(policy: FetchPolicy):
+    return _l("the feed is larger than %(kb)d KB", kb=policy.max_bytes // 1024)

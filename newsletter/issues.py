@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,30 +47,30 @@ class IssueInput:
 
 def _require_draft(issue: Issue) -> None:
     if issue.state not in EDITABLE:
-        raise IssueError("only a draft can be changed")
+        raise IssueError(_l("only a draft can be changed"))
 
 
 def _apply(session: Session, issue: Issue, data: IssueInput) -> None:
     subject = " ".join((data.subject or "").split())
     if not subject:
-        raise IssueError("an issue needs a subject")
+        raise IssueError(_l("an issue needs a subject"))
     if len(subject) > 200:
-        raise IssueError("the subject is longer than 200 characters")
+        raise IssueError(_l("the subject is longer than 200 characters"))
     try:
         layout = IssueLayout(data.layout)
     except ValueError:
-        raise IssueError(f"there is no layout {data.layout!r}") from None
+        raise IssueError(_l("there is no layout %(name)s", name=data.layout)) from None
     sender_name = " ".join((data.sender_name or "").split())
     if not sender_name:
-        raise IssueError("the sender needs a name")
+        raise IssueError(_l("the sender needs a name"))
     try:
         sender_address = validate_email(data.sender_address or "", check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise IssueError(f"the sender address is not valid ({exc})") from None
+        raise IssueError(_l("the sender address is not valid (%(reason)s)", reason=str(exc))) from None
     ids = list(dict.fromkeys(int(i) for i in data.newsletter_ids))
     newsletters = list(session.scalars(select(Newsletter).where(Newsletter.id.in_(ids)))) if ids else []
     if len(newsletters) != len(ids):
-        raise IssueError("a chosen newsletter does not exist")
+        raise IssueError(_l("a chosen newsletter does not exist"))
     issue.subject = subject
     issue.preheader = " ".join((data.preheader or "").split())[:300]
     issue.intro = data.intro or ""
@@ -103,11 +104,11 @@ def add_article(session: Session, issue: Issue, article_id: int) -> None:
     _require_draft(issue)
     article = session.get(Article, article_id)
     if article is None:
-        raise IssueError("this article does not exist")
+        raise IssueError(_l("this article does not exist"))
     if any(item.article_id == article_id for item in issue.items):
-        raise IssueError("this article is already in the issue")
+        raise IssueError(_l("this article is already in the issue"))
     if len(issue.items) >= MAX_ARTICLES:
-        raise IssueError(f"an issue holds at most {MAX_ARTICLES} articles")
+        raise IssueError(_l("an issue holds at most %(count)d articles", count=MAX_ARTICLES))
     issue.items.append(IssueArticle(article=article, position=len(issue.items)))
     session.flush()
 
@@ -116,7 +117,7 @@ def remove_article(session: Session, issue: Issue, article_id: int) -> None:
     _require_draft(issue)
     item = next((i for i in issue.items if i.article_id == article_id), None)
     if item is None:
-        raise IssueError("this article is not in the issue")
+        raise IssueError(_l("this article is not in the issue"))
     issue.items.remove(item)
     _renumber(issue)
     session.flush()
@@ -128,7 +129,7 @@ def move_article(session: Session, issue: Issue, article_id: int, offset: int) -
     items = list(issue.items)
     index = next((n for n, i in enumerate(items) if i.article_id == article_id), None)
     if index is None:
-        raise IssueError("this article is not in the issue")
+        raise IssueError(_l("this article is not in the issue"))
     target = max(0, min(len(items) - 1, index + offset))
     items.insert(target, items.pop(index))
     for position, item in enumerate(items):
@@ -139,7 +140,7 @@ def move_article(session: Session, issue: Issue, article_id: int, offset: int) -
 
 def cancel_issue(session: Session, issue: Issue) -> None:
     if issue.state not in (IssueState.DRAFT, IssueState.SCHEDULED):
-        raise IssueError("only a draft or a scheduled issue can be cancelled")
+        raise IssueError(_l("only a draft or a scheduled issue can be cancelled"))
     issue.state = IssueState.CANCELLED
     issue.scheduled_at = None
     session.flush()
@@ -157,7 +158,7 @@ def create_issue_from_recent(
 ) -> Issue:
     """A draft with every article of the last ``days`` days, newest first, and a subject to edit."""
     if not 1 <= days <= 90:
-        raise IssueError("choose between 1 and 90 days")
+        raise IssueError(_l("choose between 1 and 90 days"))
     now = now or utcnow()
     articles = session.scalars(
         select(Article)
@@ -191,7 +192,7 @@ def web_url(base_url: str, issue: Issue) -> str:
 def issue_context(issue: Issue, variant: str, *, base_url: str) -> dict[str, Any]:
     """Plain values for the issue templates; the per-recipient values are slot tokens."""
     if variant not in VARIANTS:
-        raise IssueError(f"there is no variant {variant!r}")
+        raise IssueError(_l("there is no variant %(name)s", name=variant))
     intro_html = render_markdown(issue.intro)
     return {
         "issue_subject": issue.subject,

@@ -108,7 +108,7 @@ def test_loopback_is_refused_with_the_default_settings(app, client, db, editor, 
     run_jobs(app)
     assert feed_server.requests == []  # never contacted
     assert db.session.query(Article).count() == 0
-    assert "127.0.0.1 is not a public internet address" in text_of(client.get("/staff/feeds"))
+    assert "127.0.0.1 ist keine öffentliche Internetadresse" in text_of(client.get("/staff/feeds"))
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,7 @@ def test_redirects_to_internal_addresses_are_refused(app, second_server, feed_se
     )
     feed_server.routes["/secret"] = Route(body=b"internal")
     policy = feeds.FetchPolicy(timeout=1.0, allowed_loopback=frozenset({"127.0.0.2"}))
-    with pytest.raises(feeds.FetchRefused, match="not a public internet address"):
+    with pytest.raises(feeds.FetchRefused, match="keine öffentliche Internetadresse"):
         feeds.fetch(second_server.url("/feed"), policy)
     assert second_server.requests == ["/feed"]
     assert feed_server.requests == []
@@ -192,11 +192,11 @@ def test_public_addresses_pass_and_the_exemption_is_for_listed_loopback_only():
 @pytest.mark.parametrize(
     ("route", "message"),
     [
-        ({"status": 500, "body": b"boom"}, "answered 500"),
-        ({"body": b"<html><body>Das ist kein Feed <<<"}, "not a readable RSS or Atom feed"),
-        ({"body": b"x" * 60_000}, "larger than"),
-        ({"body": b"<rss>" + b"x" * 60_000, "chunked": True}, "larger than"),
-        ({"body": rss(), "delay": 2.5}, "took too long"),
+        ({"status": 500, "body": b"boom"}, "antwortete 500"),
+        ({"body": b"<html><body>Das ist kein Feed <<<"}, "kein lesbarer RSS- oder Atom-Feed"),
+        ({"body": b"x" * 60_000}, "größer als 48 KB"),
+        ({"body": b"<rss>" + b"x" * 60_000, "chunked": True}, "größer als 48 KB"),
+        ({"body": rss(), "delay": 2.5}, "zu lange nicht geantwortet"),
     ],
     ids=["500", "malformed", "huge", "huge-without-length", "slow"],
 )
@@ -215,3 +215,13 @@ def test_broken_feeds_are_reported_and_import_nothing(
     assert db.session.query(Article).count() == 0
     assert message in db.session.get(Feed, feed.id).last_error
     assert message in text_of(client.get("/staff/feeds"))
+
+
+def test_schedule_feeds_command_queues_each_active_feed_once(app, db, runner):
+    db.session.add_all([Feed(url="https://a.example/feed"), Feed(url="https://b.example/feed", active=False)])
+    db.session.commit()
+    for _ in range(2):  # twice: still one schedule per feed
+        result = runner.invoke(args=["newsletter", "schedule-feeds"])
+        assert result.exit_code == 0 and "Scheduled 1 feeds." in result.output
+    registry = ScheduledJobRegistry(queue=get_queue("default"))
+    assert registry.get_job_ids() == ["feed-import-scheduled-1"]

@@ -72,7 +72,7 @@ def test_editor_composes_an_issue_and_orders_its_articles(client, db, editor, ne
     assert _order(db, issue.id) == ["Open-Source-Modelle", "Agenten im Büro"]
     # The same article twice: refused with a reason, nothing changes.
     client.post(f"{base}/articles", data={"csrf_token": csrf_token(client, base), "article_id": c.id})
-    assert "already in the issue" in text_of(client.get(base))
+    assert "dieser Artikel ist schon in der Ausgabe" in text_of(client.get(base))
     assert _order(db, issue.id) == ["Open-Source-Modelle", "Agenten im Büro"]
     # The preview shows the same order, and the sponsored article is marked.
     preview = text_of(client.get(f"{base}/preview"))
@@ -84,15 +84,16 @@ def test_editor_composes_an_issue_and_orders_its_articles(client, db, editor, ne
 @pytest.mark.parametrize(
     ("field", "value", "reason"),
     [
-        ("sender_address", "keine-adresse", "sender address"),
-        ("layout", "poster", "Not a valid choice"),
-        ("newsletters", "999", "Not a valid choice"),
-        ("subject", "   ", "subject"),
+        ("sender_address", "keine-adresse", "die Absenderadresse ist ungültig"),
+        ("layout", "poster", "Keine gültige Auswahl"),
+        ("newsletters", "999", "&#39;999&#39;"),
+        ("subject", "   ", "Dieses Feld wird benötigt"),
     ],
 )
 def test_bad_issue_input_is_refused_and_stores_nothing(client, db, editor, newsletter, field, value, reason):
     response = _issue_form(client, "/staff/issues/new", **{field: value})
     assert response.status_code == 400
+    assert reason in text_of(response)
     assert db.session.query(Issue).count() == 0
 
 

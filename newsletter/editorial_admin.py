@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from db import db
 
@@ -163,9 +164,9 @@ def feed_import(feed_id: int):
 # --- Issues -------------------------------------------------------------------------------------------
 
 
-def _newsletter_choices() -> list[tuple[int, str]]:
+def _newsletter_choices() -> list[SelectChoice]:
     return [
-        (n.id, n.name)
+        SelectChoice(str(n.id), n.name)
         for n in db.session.scalars(select(Newsletter).order_by(Newsletter.position, Newsletter.id))
     ]
 
@@ -342,7 +343,7 @@ def issue_preview(issue_id: int):
     except RenderError as exc:
         error = str(exc)
     test_form = TestSendForm(variant=variant)
-    test_form.variant.choices = [(v, str(VARIANT_LABELS[v])) for v in issues.VARIANTS]
+    test_form.variant.choices = [SelectChoice(v, str(VARIANT_LABELS[v])) for v in issues.VARIANTS]
     return render_template(
         "admin/issues/preview.html",
         issue=issue,
@@ -377,7 +378,7 @@ def issue_preview_frame(issue_id: int):
 def issue_test_send(issue_id: int):
     issue = db.get_or_404(Issue, issue_id)
     form = TestSendForm()
-    form.variant.choices = [(v, v) for v in issues.VARIANTS]
+    form.variant.choices = [SelectChoice(v, v) for v in issues.VARIANTS]
     if not form.validate_on_submit():
         abort(400)
     try:

@@ -30,6 +30,7 @@ from wtforms import (  # noqa: E402
     TextAreaField,
     URLField,
 )
+from wtforms.fields.choices import SelectChoice  # noqa: E402
 from wtforms.validators import NumberRange, Optional  # noqa: E402
 
 
@@ -62,8 +63,8 @@ class IssueForm(FlaskForm):
     layout = SelectField(
         _l("Layout"),
         choices=[
-            ("digest", _l("Digest: every article with its teaser")),
-            ("feature", _l("Feature: one lead story, then links")),
+            SelectChoice("digest", _l("Digest: every article with its teaser")),
+            SelectChoice("feature", _l("Feature: one lead story, then links")),
         ],
     )
     newsletters = SelectMultipleField(_l("Newsletters"), coerce=int, validate_choice=True)

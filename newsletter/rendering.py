@@ -105,8 +105,9 @@ class EmailRenderer:
 
 # Per-recipient slots in a rendered issue. Rendering happens once per issue and variant, never per
 # reader: these tokens stand where a reader's own values go, and the send path (issue 5) replaces them in
-# the finished HTML and text. They are plain ASCII letters and underscores, so Jinja's escaping, MJML and
-# quoted-printable encoding leave them whole. The web version and the archive never contain them.
+# the finished HTML and text. They are plain ASCII letters and underscores, so Jinja's escaping and MJML
+# leave them whole; fill them (or place them) before a transfer encoding, since quoted-printable may fold a
+# long line inside one. The web version and the archive never contain them.
 SLOTS: dict[str, str] = {
     "unsubscribe_url": "__BEITRAG_SLOT_UNSUBSCRIBE_URL__",
     "preferences_url": "__BEITRAG_SLOT_PREFERENCES_URL__",

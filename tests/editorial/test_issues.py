@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from newsletter import issues, rendering
-from newsletter.models import Issue, IssueState
+from newsletter.models import Issue, IssueLayout, IssueState
 from tests.editorial.conftest import make_article
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
@@ -58,6 +58,7 @@ def test_editor_composes_an_issue_and_orders_its_articles(client, db, editor, ne
     issue = db.session.query(Issue).one()
     assert issue.state == IssueState.DRAFT and [n.slug for n in issue.newsletters] == ["ki-news"]
     base = f"/staff/issues/{issue.id}"
+    assert f'<option selected value="{newsletter.id}">' in text_of(client.get(base))  # the choice is shown
     for article in (a, b, c):
         client.post(
             f"{base}/articles", data={"csrf_token": csrf_token(client, base), "article_id": article.id}
@@ -129,6 +130,24 @@ def test_hostile_subject_and_editorial_render_harmlessly(app, db, editor):
     assert "&lt;/mj-title&gt;" in html  # the subject is text, not markup
     assert rendered.subject.startswith("Hallo </mj-title>")
     assert "<script>" not in rendered.text and "Willkommen zur Ausgabe" in rendered.text
+
+
+@pytest.mark.parametrize("layout", ["digest", "feature"])
+def test_every_slot_survives_mjml_once_in_html_and_text(app, db, layout):
+    make_article(db, "Ein Artikel")
+    issue = issues.create_issue_from_recent(db.session, 7, sender_name="KI", sender_address="r@ki.example")
+    issue.layout = IssueLayout(layout)
+    rendered = issues.render_issue(issue, base_url="https://ki-kompass.example")
+    for token in rendering.SLOTS.values():
+        assert rendered.html.count(token) == 1 and rendered.text.count(token) == 1
+    filled = rendering.fill_slots(
+        rendered,
+        {"unsubscribe_url": "https://x.example/u/TOKEN", "preferences_url": "https://x.example/p/TOKEN"},
+    )
+    assert (
+        'href="https://x.example/u/TOKEN"' in filled.html
+        and "__BEITRAG_SLOT" not in filled.html + filled.text
+    )
 
 
 def test_preview_has_frames_variant_switch_and_text_part(client, db, editor):

@@ -225,3 +225,14 @@ def test_schedule_feeds_command_queues_each_active_feed_once(app, db, runner):
         assert result.exit_code == 0 and "Scheduled 1 feeds." in result.output
     registry = ScheduledJobRegistry(queue=get_queue("default"))
     assert registry.get_job_ids() == ["feed-import-scheduled-1"]
+
+
+def test_redirects_to_other_schemes_and_endless_redirects_are_refused(app, second_server):
+    second_server.routes["/to-file"] = Route(status=301, headers={"Location": "file:///etc/passwd"})
+    second_server.routes["/loop"] = Route(status=302, headers={"Location": "/loop"})
+    policy = feeds.FetchPolicy(timeout=2.0, max_redirects=3, allowed_loopback=frozenset({"127.0.0.2"}))
+    with pytest.raises(feeds.FetchRefused, match="nur http- und https-Adressen"):
+        feeds.fetch(second_server.url("/to-file"), policy)
+    with pytest.raises(feeds.FetchRefused, match="mehr als 3-mal umgeleitet"):
+        feeds.fetch(second_server.url("/loop"), policy)
+    assert second_server.requests.count("/loop") == 4  # the first request and three redirects, then stop

@@ -7,6 +7,7 @@ per-recipient values are slots (``rendering.SLOTS``) filled later.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -184,6 +185,10 @@ def create_issue_from_recent(
 
 # --- Rendering ----------------------------------------------------------------------------------------
 
+# An issue's intro is the same for all its variants and previews: rendered once. A pure function of the
+# text; the intro is at most 50,000 characters (IssueForm), so the cache stays small.
+_intro_html = functools.lru_cache(maxsize=32)(render_markdown)
+
 
 def web_url(base_url: str, issue: Issue) -> str:
     return f"{base_url}/archive/{issue.id}"
@@ -193,7 +198,7 @@ def issue_context(issue: Issue, variant: str, *, base_url: str) -> dict[str, Any
     """Plain values for the issue templates; the per-recipient values are slot tokens."""
     if variant not in VARIANTS:
         raise IssueError(_l("there is no variant %(name)s", name=variant))
-    intro_html = render_markdown(issue.intro)
+    intro_html = _intro_html(issue.intro or "")
     return {
         "issue_subject": issue.subject,
         "preheader": issue.preheader,

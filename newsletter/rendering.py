@@ -62,7 +62,13 @@ def mjml_to_html(source: str, *, origin: str = "template") -> str:
 
 
 class EmailRenderer:
-    def __init__(self, template_folder: str | Path, globals_: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        template_folder: str | Path,
+        globals_: Mapping[str, Any] | None = None,
+        *,
+        auto_reload: bool = True,
+    ):
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(template_folder)),
             undefined=jinja2.StrictUndefined,
@@ -71,6 +77,8 @@ class EmailRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # Outside development the files do not change while the app runs: no stat() per template use.
+            auto_reload=auto_reload,
         )
         self.env.install_gettext_callables(_gettext, _ngettext, newstyle=True, pgettext=_pgettext)
         self.env.globals.update(globals_ or {})
@@ -134,6 +142,7 @@ def init_app(app: Flask) -> None:
             "postal_address": app.config["POSTAL_ADDRESS"],
             "base_url": app.config["BASE_URL"],
         },
+        auto_reload=bool(app.config.get("DEVELOPMENT")),
     )
 
 

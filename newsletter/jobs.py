@@ -41,10 +41,10 @@ def feed_fetch_policy():
     )
 
 
-def import_feed(feed_id: int, *, reschedule: bool = False) -> str:
+def import_feed(feed_id: int, *, reschedule: bool = False, slot: int | None = None) -> str:
     """Fetch one feed through the guard and import its items. A refusal or a broken feed is recorded on
-    the feed (shown to editors), not retried. With ``reschedule`` the next run is queued after the feed's
-    interval under a fixed job id, so running this twice leaves one schedule."""
+    the feed (shown to editors), not retried. With ``reschedule`` (the scheduled runs) the next run is
+    queued for the feed's next slot after this one (see :func:`schedule_feed`)."""
     from db import db, utcnow
 
     from . import articles, feeds
@@ -72,22 +72,38 @@ def import_feed(feed_id: int, *, reschedule: bool = False) -> str:
     interval = feed.interval_minutes
     db.session.commit()
     if reschedule:
-        schedule_feed(feed_id, interval)
+        schedule_feed(feed_id, interval, after=slot)
     return outcome
 
 
-def schedule_feed(feed_id: int, interval_minutes: int):
-    """Queue the next scheduled import of a feed (RQ's scheduler runs it when due)."""
-    from datetime import timedelta
+def next_feed_slot(interval_minutes: int, after: float) -> int:
+    """The first multiple of the interval (Unix seconds) strictly after ``after``."""
+    step = interval_minutes * 60
+    return (int(after) // step + 1) * step
+
+
+def schedule_feed(feed_id: int, interval_minutes: int, *, after: int | None = None):
+    """Queue the feed's scheduled import for its next slot (RQ's scheduler runs it when due).
+
+    Slots are multiples of the interval, and the job id names feed and slot: scheduling again before the
+    slot (a second click, the ``schedule-feeds`` command, a job run twice) replaces the same waiting job,
+    and a running job never shares its id with the next one, so finishing it cannot touch its successor.
+    """
+    from datetime import UTC, datetime
+
+    from db import utcnow
 
     from .queues import get_queue
 
-    return get_queue("default").enqueue_in(
-        timedelta(minutes=interval_minutes),
+    now = utcnow().timestamp()
+    slot = next_feed_slot(interval_minutes, max(now, after or 0))
+    return get_queue("default").enqueue_at(
+        datetime.fromtimestamp(slot, UTC),
         import_feed,
         feed_id,
         reschedule=True,
-        job_id=f"feed-import-scheduled-{feed_id}",
+        slot=slot,
+        job_id=f"feed-import-{feed_id}-at-{slot}",
         result_ttl=3600,
         failure_ttl=86400,
     )

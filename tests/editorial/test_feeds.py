@@ -7,6 +7,8 @@ style tricks; the same items imported twice (updated, not doubled)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
@@ -45,24 +47,31 @@ def test_a_feed_becomes_articles_and_a_second_import_updates_them(
     assert titles == ["Agenten im Büro", "Chips aus Europa"]
     page = text_of(client.get("/staff/feeds"))
     assert "2 neu, 0 aktualisiert" in page and "KI-Kompass" in page
-    # The schedule: the next import waits in RQ's scheduled registry under one fixed id.
+    # The schedule: the next import waits in RQ's scheduled registry, named after feed and slot.
     registry = ScheduledJobRegistry(queue=get_queue("default"))
     feed = db.session.query(Feed).one()
-    assert registry.get_job_ids() == [f"feed-import-scheduled-{feed.id}"]
+    [first_id] = registry.get_job_ids()
+    slot = int(first_id.rsplit("-", 1)[1])
+    assert first_id == f"feed-import-{feed.id}-at-{slot}" and slot % 3600 == 0 and slot > time.time()
 
     feed_server.routes["/feed.xml"].body = rss(
         rss_item("a-1", "Chips aus Europa: die Zahlen"),
         rss_item("a-2", "Agenten im Büro"),
         rss_item("a-3", "Neu: Open-Source-Modelle"),
     )
-    # The scheduled run, made due now: imports again and schedules itself once more (same id).
-    job = Job.fetch(f"feed-import-scheduled-{feed.id}", connection=get_queue("default").connection)
+    # The scheduled run, made due now as RQ's scheduler would: out of the registry, into the queue.
+    job = Job.fetch(first_id, connection=get_queue("default").connection)
+    registry.remove(job)
     get_queue("default").enqueue_job(job)
     run_jobs(app)
     db.session.expire_all()
     titles = sorted(a.title for a in db.session.query(Article))
     assert titles == ["Agenten im Büro", "Chips aus Europa: die Zahlen", "Neu: Open-Source-Modelle"]
-    assert registry.get_job_ids() == [f"feed-import-scheduled-{feed.id}"]
+    # It queued its successor for the following slot; finishing did not touch the successor.
+    [next_id] = registry.get_job_ids()
+    assert next_id == f"feed-import-{feed.id}-at-{slot + 3600}"
+    successor = Job.fetch(next_id, connection=get_queue("default").connection)
+    assert successor.get_status() == "scheduled" and successor.kwargs["slot"] == slot + 3600
     assert "1 neu, 2 aktualisiert" in text_of(client.get("/staff/feeds"))
 
 
@@ -224,7 +233,16 @@ def test_schedule_feeds_command_queues_each_active_feed_once(app, db, runner):
         result = runner.invoke(args=["newsletter", "schedule-feeds"])
         assert result.exit_code == 0 and "Scheduled 1 feeds." in result.output
     registry = ScheduledJobRegistry(queue=get_queue("default"))
-    assert registry.get_job_ids() == ["feed-import-scheduled-1"]
+    [job_id] = registry.get_job_ids()
+    assert job_id.startswith("feed-import-1-at-")
+
+
+def test_feed_slots_are_multiples_of_the_interval_and_strictly_later():
+    from newsletter.jobs import next_feed_slot
+
+    assert next_feed_slot(60, 7200) == 10800  # exactly on a slot: the next one, never the same
+    assert next_feed_slot(60, 7201) == 10800
+    assert next_feed_slot(15, 7199) == 7200
 
 
 def test_redirects_to_other_schemes_and_endless_redirects_are_refused(app, second_server):

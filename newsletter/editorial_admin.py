@@ -16,6 +16,7 @@ from db import db
 
 from . import articles, feeds, issues, jobs
 from .access import guard_blueprint
+from .extensions import limiter
 from .forms import ActionForm, AddArticleForm, ArticleForm, FeedForm, IssueForm, RecentIssueForm, TestSendForm
 from .models import Article, Feed, Issue, IssueState, Newsletter, StaffRole
 from .queues import get_queue
@@ -146,9 +147,8 @@ def feed_list():
 
 
 def _queue_import(feed_id: int) -> None:
-    get_queue("default").enqueue(
-        jobs.import_feed, feed_id, job_id=f"feed-import-now-{feed_id}", result_ttl=3600, failure_ttl=86400
-    )
+    # A fresh job id each time: a second click while one runs imports again (harmless: nothing doubles).
+    get_queue("default").enqueue(jobs.import_feed, feed_id, result_ttl=3600, failure_ttl=86400)
 
 
 @bp.post("/feeds/<int:feed_id>/import")
@@ -374,7 +374,12 @@ def issue_preview_frame(issue_id: int):
     return response
 
 
+def _test_send_key() -> str:
+    return f"issue-test-send:{current_user.get_id()}"
+
+
 @bp.post("/issues/<int:issue_id>/test-send")
+@limiter.limit("30 per hour", key_func=_test_send_key)
 def issue_test_send(issue_id: int):
     issue = db.get_or_404(Issue, issue_id)
     form = TestSendForm()

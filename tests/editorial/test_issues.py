@@ -2,7 +2,8 @@
 Bad inputs tried: an issue with no articles; a 200-article issue (Gmail clipping warning) and a 201st
 article; the same article twice; an unknown article, layout, variant and newsletter; an invalid sender
 address; MJML-like markup and <script>/javascript:/style tricks in subject and editorial; editing a
-cancelled issue; a template with a missing variable and broken MJML (readable error, no mail sent)."""
+cancelled issue; a template with a missing variable and broken MJML (readable error, no mail sent); a 31st
+test send within the hour (refused with 429, nothing queued)."""
 
 from __future__ import annotations
 
@@ -301,3 +302,20 @@ def test_broken_mjml_reaches_the_editor_and_sends_nothing(make_app, db, tmp_path
         run_jobs(app)
         assert smtp.received == []
         assert "the MJML is not valid" in text_of(client.get(url))
+
+
+def test_test_sends_are_rate_limited_per_staff_member(app, client, db, editor):
+    from newsletter.queues import get_queue
+
+    make_article(db, "Ein Artikel")
+    issue = issues.create_issue_from_recent(db.session, 7, sender_name="KI", sender_address="r@ki.example")
+    db.session.commit()
+    token = csrf_token(client, f"/staff/issues/{issue.id}/preview")
+    codes = [
+        client.post(
+            f"/staff/issues/{issue.id}/test-send", data={"csrf_token": token, "variant": "default"}
+        ).status_code
+        for _ in range(31)
+    ]
+    assert codes[:30] == [302] * 30 and codes[30] == 429
+    assert get_queue("transactional").count == 30  # the refused one queued nothing

@@ -31,7 +31,7 @@ translations: $(VENV)/.installed
 	@$(BIN)/pybabel compile -d newsletter/translations >/dev/null
 
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F newsletter/translations/babel.cfg -k _l -k lazy_gettext -o newsletter/translations/messages.pot app.py newsletter payments templates
+	$(BIN)/pybabel extract -F newsletter/translations/babel.cfg -k _l -k lazy_gettext -o newsletter/translations/messages.pot app.py newsletter payments templates templates/email/_partials
 	$(BIN)/pybabel update -N -i newsletter/translations/messages.pot -d newsletter/translations
 
 run: install

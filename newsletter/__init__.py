@@ -16,6 +16,10 @@ def init_app(app: Flask) -> None:
     from . import subscriber_admin
 
     app.register_blueprint(subscriber_admin.bp)
+    from . import archive, editorial_admin
+
+    app.register_blueprint(editorial_admin.bp)
+    app.register_blueprint(archive.bp)
     cli.init_app(app)
     errors.init_app(app)
     rendering.init_app(app)

@@ -169,6 +169,20 @@ def run_stack(port: int) -> None:
     raise SystemExit(devserver.run(current_app._get_current_object(), port))
 
 
+@newsletter_cli.command("schedule-feeds")
+def schedule_feeds() -> None:
+    """Queue the next scheduled import of every active feed (after Redis was flushed or restored)."""
+    from sqlalchemy import select
+
+    from . import jobs
+    from .models import Feed
+
+    feeds = db.session.scalars(select(Feed).where(Feed.active.is_(True)).order_by(Feed.id)).all()
+    for feed in feeds:
+        jobs.schedule_feed(feed.id, feed.interval_minutes)
+    click.echo(f"Scheduled {len(feeds)} feeds.")
+
+
 def init_app(app) -> None:
     for group in (users_cli, demo_cli, newsletter_cli, dev_cli):
         app.cli.add_command(group)

@@ -161,6 +161,7 @@ def load_demo(session: Session, *, subscribers: int = 3000, seed: int = 2026) ->
     session.execute(insert(Subscription), links)
     _add_reader_records(session, rng, now)
     result.subscribers = len(ids)
+    _load_demo_issues(session, default, now)
     return result
 
 
@@ -230,3 +231,56 @@ def _add_reader_records(session: Session, rng: random.Random, now) -> None:
         session.execute(insert(SubscriberEvent), events)
     if suppressions:
         session.execute(insert(Suppression), suppressions)
+
+
+# Sent issues (weekly, the articles of the week before) and one draft with this week's articles.
+DEMO_ISSUES = (
+    (35, "Wochenrückblick: Was von der KI-Woche bleibt", "digest"),
+    (28, "Die Woche im Überblick: Chips, Schulen, Gerichte", "digest"),
+    (21, "Schwerpunkt: Wer haftet, wenn die Maschine irrt?", "feature"),
+    (14, "Wochenrückblick: Neue Modelle, alte Fragen", "digest"),
+    (7, "Schwerpunkt: KI im Alltag – was wirklich hilft", "feature"),
+)
+
+
+def _load_demo_issues(session: Session, newsletter: Newsletter, now) -> None:
+    from .models import Issue, IssueArticle, IssueLayout, IssueState
+
+    session.flush()
+    articles = session.scalars(select(Article).order_by(Article.published_at.desc())).all()
+    sender = (demo_content.NEWSROOM["name"], demo_content.NEWSROOM["sender_email"])
+    intro = (
+        "Liebe Leserinnen und Leser,\n\nhier ist unsere Auswahl der Woche. Alle Artikel sind frei "
+        "zugänglich – **teilen Sie sie gern**."
+    )
+    for days_ago, subject, layout in DEMO_ISSUES:
+        sent_at = (now - timedelta(days=days_ago)).replace(hour=7, minute=0, second=0, microsecond=0)
+        chosen = [a for a in articles if sent_at - timedelta(days=7) <= a.published_at < sent_at][:8]
+        issue = Issue(
+            subject=subject,
+            preheader=", ".join(a.title for a in chosen[:2])[:300],
+            intro=intro,
+            layout=IssueLayout(layout),
+            state=IssueState.SENT,
+            sender_name=sender[0],
+            sender_address=sender[1],
+            sent_at=sent_at,
+            created_at=sent_at - timedelta(hours=20),
+            newsletters=[newsletter],
+        )
+        issue.items = [IssueArticle(article=a, position=n) for n, a in enumerate(chosen)]
+        session.add(issue)
+    recent = [a for a in articles if a.published_at >= now - timedelta(days=7)][:10]
+    draft = Issue(
+        subject="Entwurf: Die KI-Woche",
+        preheader="Unsere Auswahl der letzten sieben Tage",
+        intro=intro,
+        layout=IssueLayout.DIGEST,
+        state=IssueState.DRAFT,
+        sender_name=sender[0],
+        sender_address=sender[1],
+        newsletters=[newsletter],
+    )
+    draft.items = [IssueArticle(article=a, position=n) for n, a in enumerate(recent)]
+    session.add(draft)
+    session.flush()

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -17,7 +18,9 @@ from wtforms import (
     StringField,
     SubmitField,
     TextAreaField,
+    URLField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -78,7 +81,7 @@ class EraseForm(FlaskForm):
 
 # -- staff: newsletters, readers, imports -----------------------------------------------------------
 
-LANGUAGE_CHOICES = [("de", _l("German")), ("en", _l("English"))]
+LANGUAGE_CHOICES = [SelectChoice("de", _l("German")), SelectChoice("en", _l("English"))]
 
 
 class NewsletterForm(FlaskForm):
@@ -101,8 +104,8 @@ class AddSubscriberForm(FlaskForm):
     consent = RadioField(
         _l("Consent"),
         choices=[
-            ("none", _l("No recorded consent: send the confirmation mail (double opt-in)")),
-            ("recorded", _l("The reader's consent is recorded elsewhere: active at once")),
+            SelectChoice("none", _l("No recorded consent: send the confirmation mail (double opt-in)")),
+            SelectChoice("recorded", _l("The reader's consent is recorded elsewhere: active at once")),
         ],
         default="none",
     )
@@ -126,10 +129,71 @@ class ImportMapForm(FlaskForm):
     consent = RadioField(
         _l("Consent"),
         choices=[
-            ("none", _l("No recorded consent: readers are pending and each gets a confirmation mail")),
-            ("recorded", _l("Consent is recorded elsewhere: readers are active at once")),
+            SelectChoice(
+                "none", _l("No recorded consent: readers are pending and each gets a confirmation mail")
+            ),
+            SelectChoice("recorded", _l("Consent is recorded elsewhere: readers are active at once")),
         ],
         default="none",
     )
     consent_detail = StringField(_l("Where and when was consent given?"), validators=[Length(max=400)])
     submit = SubmitField(_l("Start import"))
+
+
+# -- editorial: articles, feeds, issues -------------------------------------------------------------
+
+
+class ArticleForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    teaser = TextAreaField(_l("Teaser"), validators=[Length(max=2000)])
+    body = TextAreaField(_l("Text (Markdown)"), validators=[Length(max=200_000)])
+    author = StringField(_l("Author"), validators=[Length(max=200)])
+    image_url = URLField(_l("Image URL"), validators=[Optional(), Length(max=2000)])
+    image_credit = StringField(_l("Image credit"), validators=[Length(max=300)])
+    canonical_url = URLField(_l("Article URL"), validators=[Optional(), Length(max=2000)])
+    tags = StringField(_l("Tags (separated by commas)"), validators=[Length(max=500)])
+    published_at = DateTimeLocalField(_l("Published"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    sponsored = BooleanField(_l("Advertisement (sponsored content, marked as such)"))
+    submit = SubmitField(_l("Save article"))
+
+
+class FeedForm(FlaskForm):
+    url = URLField(_l("Feed URL (RSS or Atom)"), validators=[DataRequired(), Length(max=2000)])
+    interval_minutes = IntegerField(
+        _l("Import every … minutes"), default=60, validators=[DataRequired(), NumberRange(5, 10080)]
+    )
+    submit = SubmitField(_l("Add feed and import"))
+
+
+class IssueForm(FlaskForm):
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
+    preheader = StringField(_l("Preheader (preview line)"), validators=[Length(max=300)])
+    intro = TextAreaField(_l("Editorial (Markdown)"), validators=[Length(max=50_000)])
+    layout = SelectField(
+        _l("Layout"),
+        choices=[
+            SelectChoice("digest", _l("Digest: every article with its teaser")),
+            SelectChoice("feature", _l("Feature: one lead story, then links")),
+        ],
+    )
+    newsletters = SelectMultipleField(_l("Newsletters"), coerce=int, validate_choice=True)
+    sender_name = StringField(_l("Sender name"), validators=[DataRequired(), Length(max=200)])
+    sender_address = StringField(_l("Sender address"), validators=[DataRequired(), Length(max=320)])
+    submit = SubmitField(_l("Save issue"))
+
+
+class RecentIssueForm(FlaskForm):
+    days = IntegerField(
+        _l("Articles of the last … days"), default=7, validators=[DataRequired(), NumberRange(1, 90)]
+    )
+    submit = SubmitField(_l("Start a new issue"))
+
+
+class AddArticleForm(FlaskForm):
+    article_id = IntegerField(_l("Article"), validators=[DataRequired()])
+    submit = SubmitField(_l("Add"))
+
+
+class TestSendForm(FlaskForm):
+    variant = SelectField(_l("Variant"), default="default")
+    submit = SubmitField(_l("Send a test to me"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 
 LANGUAGES = {"de": "Deutsch", "en": "English"}
 DEFAULT_LOCALE = "de"
@@ -11,7 +11,10 @@ COOKIE_MAX_AGE = 60 * 60 * 24 * 365
 
 
 def select_locale() -> str:
-    """A ``?lang=`` on the request wins, then the remembered choice, then German."""
+    """A ``?lang=`` on the request wins, then the remembered choice, then German (also outside a request:
+    jobs and commands write in the newsroom's language)."""
+    if not has_request_context():
+        return DEFAULT_LOCALE
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         return asked

@@ -96,3 +96,116 @@ def send_import_opt_ins(import_id: int) -> int:
             timedelta(seconds=config["IMPORT_OPT_IN_INTERVAL"]), send_import_opt_ins, import_id
         )
     return waiting
+
+
+# --- Editorial (issue 4): feed import, issue test send --------------------------------------------------
+
+
+def feed_fetch_policy():
+    from .feeds import FetchPolicy
+
+    config = current_app.config
+    return FetchPolicy(
+        timeout=float(config.get("FEED_TIMEOUT", 10.0)),
+        max_bytes=int(config.get("FEED_MAX_BYTES", 5 * 1024 * 1024)),
+        allowed_loopback=frozenset(config.get("FEED_ALLOWED_LOOPBACK") or ()),
+    )
+
+
+def import_feed(feed_id: int, *, reschedule: bool = False, slot: int | None = None) -> str:
+    """Fetch one feed through the guard and import its items. A refusal or a broken feed is recorded on
+    the feed (shown to editors), not retried. With ``reschedule`` (the scheduled runs) the next run is
+    queued for the feed's next slot after this one (see :func:`schedule_feed`)."""
+    from db import db, utcnow
+
+    from . import articles, feeds
+    from .models import Feed
+
+    feed = db.session.get(Feed, feed_id)
+    if feed is None or (reschedule and not feed.active):
+        return "no such active feed"
+    try:
+        fetched = feeds.fetch(feed.url, feed_fetch_policy())
+        parsed = articles.parse_feed(fetched.body)
+        result = articles.import_entries(db.session, parsed)
+    except (feeds.FetchRefused, articles.FeedError, articles.ArticleError) as exc:
+        db.session.rollback()
+        feed = db.session.get(Feed, feed_id)
+        feed.last_error = str(exc)[:1000]
+        feed.last_fetched_at = utcnow()
+        outcome = f"failed: {exc}"
+    else:
+        feed.title = articles.plain_text(parsed.feed.get("title") or "")[:300] or feed.title
+        feed.last_error = None
+        feed.last_fetched_at = utcnow()
+        feed.last_new, feed.last_updated = result.new, result.updated
+        outcome = f"{result.new} new, {result.updated} updated"
+    interval = feed.interval_minutes
+    db.session.commit()
+    if reschedule:
+        schedule_feed(feed_id, interval, after=slot)
+    return outcome
+
+
+def next_feed_slot(interval_minutes: int, after: float) -> int:
+    """The first multiple of the interval (Unix seconds) strictly after ``after``."""
+    step = interval_minutes * 60
+    return (int(after) // step + 1) * step
+
+
+def schedule_feed(feed_id: int, interval_minutes: int, *, after: int | None = None):
+    """Queue the feed's scheduled import for its next slot (RQ's scheduler runs it when due).
+
+    Slots are multiples of the interval, and the job id names feed and slot: scheduling again before the
+    slot (a second click, the ``schedule-feeds`` command, a job run twice) replaces the same waiting job,
+    and a running job never shares its id with the next one, so finishing it cannot touch its successor.
+    """
+    from datetime import UTC, datetime
+
+    from db import utcnow
+
+    from .queues import get_queue
+
+    now = utcnow().timestamp()
+    slot = next_feed_slot(interval_minutes, max(now, after or 0))
+    return get_queue("default").enqueue_at(
+        datetime.fromtimestamp(slot, UTC),
+        import_feed,
+        feed_id,
+        reschedule=True,
+        slot=slot,
+        job_id=f"feed-import-{feed_id}-at-{slot}",
+        result_ttl=3600,
+        failure_ttl=86400,
+    )
+
+
+def send_issue_test(issue_id: int, to: str, variant: str = "default", locale: str = "de") -> str:
+    """The issue's message, as a reader of ``variant`` gets it, to a staff member's own address. The
+    per-recipient slots hold harmless links instead of a reader's."""
+    from db import db
+
+    from . import issues
+    from .models import Issue
+
+    config = current_app.config
+    issue = db.session.get(Issue, issue_id)
+    if issue is None:
+        return "no such issue"
+    rendered = issues.render_issue(issue, variant, base_url=config["BASE_URL"], locale=locale)
+    rendered = rendering.fill_slots(rendered, issues.editor_slot_values(config["BASE_URL"]))
+    message = mime.build_transactional(
+        rendered,
+        sender_name=issue.sender_name,
+        sender_address=issue.sender_address,
+        to=to,
+        headers={"List-Unsubscribe": f"<{config['BASE_URL']}/>"},
+    )
+    target = delivery.SMTPTarget.from_url(config["SMTP_URL"])
+    try:
+        return delivery.send_message(target, issue.sender_address, [to], message)
+    except delivery.DeliveryError as exc:
+        if exc.temporary:
+            raise
+        current_app.logger.warning("test send of issue %s was refused: %s", issue_id, exc)
+        return f"refused: {exc}"

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, current_app, g, render_template, r
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 from db import db
 
@@ -82,8 +83,8 @@ def subscribe_form(newsletters: list | None = None, formdata=None) -> SubscribeF
     """The sign-up form with today's choices; the default newsletters are ticked."""
     newsletters = newsletters if newsletters is not None else subscribers.offered_newsletters(db.session)
     form = SubscribeForm(formdata=formdata) if formdata is not None else SubscribeForm()
-    form.newsletters.choices = [(n.slug, n.name) for n in newsletters]
-    form.language.choices = list(LANGUAGES.items())
+    form.newsletters.choices = [SelectChoice(n.slug, n.name) for n in newsletters]
+    form.language.choices = [SelectChoice(code, label) for code, label in LANGUAGES.items()]
     if formdata is None:
         form.newsletters.data = [n.slug for n in newsletters if n.is_default]
         form.language.data = _current_language()
@@ -299,9 +300,9 @@ def _preferences_form(reader: Subscriber, formdata=None) -> PreferencesForm:
     mine = [s.newsletter for s in reader.subscriptions]
     choices = offered + [n for n in mine if n not in offered]  # hidden ones the reader is on
     form = PreferencesForm(formdata=formdata) if formdata is not None else PreferencesForm()
-    form.newsletters.choices = [(n.slug, n.name) for n in choices]
-    form.language.choices = list(LANGUAGES.items())
-    form.ask_frequency.choices = [(value, str(label)) for value, label in ASK_CHOICES]
+    form.newsletters.choices = [SelectChoice(n.slug, n.name) for n in choices]
+    form.language.choices = [SelectChoice(code, label) for code, label in LANGUAGES.items()]
+    form.ask_frequency.choices = [SelectChoice(value, str(label)) for value, label in ASK_CHOICES]
     if formdata is None:
         form.newsletters.data = [n.slug for n in mine]
         form.language.data = reader.locale

@@ -8,6 +8,7 @@ half-rendered mail is never sent.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,29 @@ from typing import Any
 import jinja2
 import mjml
 from flask import Flask, current_app
-from flask_babel import force_locale, gettext, ngettext, pgettext
+from flask_babel import force_locale, get_translations
 
 _EXTENSION_KEY = "beitrag.email_renderer"
+
+# The catalogue of the message being rendered, looked up once per message rather than once per string
+# (a 20-article issue asks for ~80 strings; Flask-Babel's own gettext finds the catalogue each time).
+_translations: contextvars.ContextVar = contextvars.ContextVar("beitrag_email_translations")
+
+
+def _catalogue():
+    return _translations.get(None) or get_translations()
+
+
+def _gettext(message: str) -> str:
+    return _catalogue().ugettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return _catalogue().ungettext(singular, plural, n)
+
+
+def _pgettext(context: str, message: str) -> str:
+    return _catalogue().upgettext(context, message)
 
 
 class RenderError(ValueError):
@@ -41,7 +62,13 @@ def mjml_to_html(source: str, *, origin: str = "template") -> str:
 
 
 class EmailRenderer:
-    def __init__(self, template_folder: str | Path, globals_: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        template_folder: str | Path,
+        globals_: Mapping[str, Any] | None = None,
+        *,
+        auto_reload: bool = True,
+    ):
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(template_folder)),
             undefined=jinja2.StrictUndefined,
@@ -50,8 +77,10 @@ class EmailRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # Outside development the files do not change while the app runs: no stat() per template use.
+            auto_reload=auto_reload,
         )
-        self.env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext)
+        self.env.install_gettext_callables(_gettext, _ngettext, newstyle=True, pgettext=_pgettext)
         self.env.globals.update(globals_ or {})
 
     def render_template(self, name: str, context: Mapping[str, Any]) -> str:
@@ -67,23 +96,53 @@ class EmailRenderer:
     def render(self, name: str, context: Mapping[str, Any], locale: str = "de") -> RenderedEmail:
         """Render the message ``email/NAME/`` in ``locale``: subject, HTML and text."""
         with force_locale(locale):
-            ctx = {"locale": locale, **context}
-            subject = " ".join(self.render_template(f"email/{name}/subject.txt", ctx).split())
-            ctx["subject"] = subject
-            mjml_source = self.render_template(f"email/{name}/body.mjml", ctx)
-            html = mjml_to_html(mjml_source, origin=f"email/{name}/body.mjml")
-            text = self.render_template(f"email/{name}/body.txt", ctx).strip() + "\n"
+            token = _translations.set(get_translations())
+            try:
+                return self._render(name, {"locale": locale, **context})
+            finally:
+                _translations.reset(token)
+
+    def _render(self, name: str, ctx: dict[str, Any]) -> RenderedEmail:
+        subject = " ".join(self.render_template(f"email/{name}/subject.txt", ctx).split())
+        ctx["subject"] = subject
+        mjml_source = self.render_template(f"email/{name}/body.mjml", ctx)
+        html = mjml_to_html(mjml_source, origin=f"email/{name}/body.mjml")
+        text = self.render_template(f"email/{name}/body.txt", ctx).strip() + "\n"
         return RenderedEmail(subject=subject, html=html, text=text)
+
+
+# Per-recipient slots in a rendered issue. Rendering happens once per issue and variant, never per
+# reader: these tokens stand where a reader's own values go, and the send path (issue 5) replaces them in
+# the finished HTML and text. They are plain ASCII letters and underscores, so Jinja's escaping and MJML
+# leave them whole; fill them (or place them) before a transfer encoding, since quoted-printable may fold a
+# long line inside one. The web version and the archive never contain them.
+SLOTS: dict[str, str] = {
+    "unsubscribe_url": "__BEITRAG_SLOT_UNSUBSCRIBE_URL__",
+    "preferences_url": "__BEITRAG_SLOT_PREFERENCES_URL__",
+}
+
+# Gmail clips a message whose HTML passes about 102 KB ("[Message clipped]").
+GMAIL_CLIP_BYTES = 102 * 1024
+
+
+def fill_slots(rendered: RenderedEmail, values: Mapping[str, str]) -> RenderedEmail:
+    """The rendered message with each slot replaced by ``values[name]`` (every slot must be given)."""
+    html, text = rendered.html, rendered.text
+    for name, token in SLOTS.items():
+        html = html.replace(token, values[name])
+        text = text.replace(token, values[name])
+    return RenderedEmail(subject=rendered.subject, html=html, text=text)
 
 
 def init_app(app: Flask) -> None:
     app.extensions[_EXTENSION_KEY] = EmailRenderer(
-        Path(app.root_path) / "templates",
+        app.config.get("EMAIL_TEMPLATE_FOLDER") or Path(app.root_path) / "templates",
         {
             "newsroom_name": app.config["NEWSROOM_NAME"],
             "postal_address": app.config["POSTAL_ADDRESS"],
             "base_url": app.config["BASE_URL"],
         },
+        auto_reload=bool(app.config.get("DEVELOPMENT")),
     )
 
 

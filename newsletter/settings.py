@@ -190,6 +190,11 @@ def load_config(
         # Every sign-up answer takes at least this long, so that new and known addresses look alike.
         "SUBSCRIBE_MIN_SECONDS": float(merged_env.get("SUBSCRIBE_MIN_SECONDS") or 0.012),
         "EMBED_ORIGINS": _origins(merged_env.get("EMBED_ORIGINS")),
+        # Feed import: the guarded fetch (newsletter/feeds.py). FEED_ALLOWED_LOOPBACK exempts exact loopback
+        # addresses from the public-address rule; only tests set it.
+        "FEED_TIMEOUT": 10.0,
+        "FEED_MAX_BYTES": 5 * 1024 * 1024,
+        "FEED_ALLOWED_LOOPBACK": (),
         "AUTO_MIGRATE": environment == "development",
         # CSV imports: the largest upload, and the opt-in mails for readers without recorded consent,
         # sent in batches (IMPORT_OPT_IN_BATCH every IMPORT_OPT_IN_INTERVAL seconds, at most

@@ -22,6 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
+from wtforms.fields.choices import SelectChoice
 
 from db import db
 
@@ -103,8 +104,8 @@ def _explain(exc: subscribers.SubscriberError) -> str:
     return _messages().get(text, text)
 
 
-def _newsletter_choices() -> list[tuple[int, str]]:
-    return [(n.id, n.name) for n in newsletters.list_newsletters(db.session)]
+def _newsletter_choices() -> list[SelectChoice]:
+    return [SelectChoice(n.id, n.name) for n in newsletters.list_newsletters(db.session)]
 
 
 # -- newsletters -----------------------------------------------------------------------------------

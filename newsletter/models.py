@@ -123,7 +123,8 @@ class Subscriber(Base):
     """A reader's address and state. The address is unique regardless of case."""
 
     __tablename__ = "subscribers"
-    __table_args__ = (Index("ix_subscribers_status_id", "status", "id"),)
+    # Ids are never reused, on SQLite too: links signed with a reader's id must not reach a later reader.
+    __table_args__ = (Index("ix_subscribers_status_id", "status", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320))

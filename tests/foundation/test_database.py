@@ -50,3 +50,16 @@ def test_subscriber_address_is_unique_in_any_case(db):
         db.session.commit()
     db.session.rollback()
     assert db.session.query(Subscriber).count() == 1
+
+
+def test_reader_ids_are_never_reused(db):
+    first = Subscriber(email="erste@example.org")
+    db.session.add(first)
+    db.session.commit()
+    old_id = first.id
+    db.session.delete(first)
+    db.session.commit()
+    second = Subscriber(email="zweite@example.org")
+    db.session.add(second)
+    db.session.commit()
+    assert second.id > old_id  # an old unsubscribe link cannot reach the new reader

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -17,6 +17,7 @@ from .access import guard_blueprint, open_to_everyone, requires_role
 from .accounts import authenticate_staff
 from .extensions import limiter
 from .forms import ActionForm, LoginForm
+from .headers import sandboxed_html
 from .models import Article, Newsletter, StaffRole, StaffUser, Subscriber, SubscriberStatus
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -134,13 +135,7 @@ def captured_message_html(name: str):
     message = mailcapture.read_message(_capture_dir(), name)
     if message is None or message.html is None:
         abort(404)
-    g.frame_ancestors = "'self'"
-    response = current_app.response_class(message.html, mimetype="text/html")
-    # The mail's HTML is foreign content: no scripts, no plugins, only framed by our own page.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
-    )
-    return response
+    return sandboxed_html(message.html)
 
 
 @bp.app_context_processor

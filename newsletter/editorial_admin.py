@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,6 +18,7 @@ from . import articles, feeds, issues, jobs
 from .access import guard_blueprint
 from .extensions import limiter
 from .forms import ActionForm, AddArticleForm, ArticleForm, FeedForm, IssueForm, RecentIssueForm, TestSendForm
+from .headers import sandboxed_html
 from .models import Article, Feed, Issue, IssueState, Newsletter, StaffRole
 from .queues import get_queue
 from .rendering import GMAIL_CLIP_BYTES, RenderError
@@ -366,12 +367,7 @@ def issue_preview_frame(issue_id: int):
         rendered = _render(issue, _variant())
     except RenderError:
         abort(422)
-    g.frame_ancestors = "'self'"
-    response = current_app.response_class(rendered.html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
-    )
-    return response
+    return sandboxed_html(rendered.html)
 
 
 def _test_send_key() -> str:

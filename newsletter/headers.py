@@ -29,3 +29,20 @@ def init_app(app: Flask) -> None:
         if request.path.startswith("/staff"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+# Mail HTML shown inside our own pages (captured mail, issue previews) is foreign content: no scripts,
+# no plugins, nothing loaded but images, and only our own pages may frame it.
+SANDBOXED_HTML_POLICY = (
+    "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
+)
+
+
+def sandboxed_html(html: str):
+    """A response for a sandboxed iframe of one of our pages."""
+    from flask import current_app
+
+    g.frame_ancestors = "'self'"
+    response = current_app.response_class(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = SANDBOXED_HTML_POLICY
+    return response

@@ -51,3 +51,140 @@ def build_transactional(
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
     return msg.as_bytes()
+
+
+# -- newsletter skeletons ------------------------------------------------------------------------------
+#
+# A newsletter variant is encoded once into a Skeleton: the header block and a multipart/alternative body
+# (text first, then HTML), both quoted-printable. Per recipient only the slots are filled: four header
+# values (To, Message-ID, Date, List-Unsubscribe) and the reader's links in the body. No email.message
+# object and no MJML per recipient.
+#
+# Every slot stands on a line of its own (soft line breaks around it), so filling it never makes a line
+# longer than the slot value, and the encoding of the rest never splits a slot. No line of a skeleton
+# starts with "." (a leading dot is written as "=2E"), so the message needs no SMTP dot-stuffing.
+
+HEADER_SLOTS = ("to", "message_id", "date", "list_unsubscribe")
+MAX_SLOT_LENGTH = 900  # well below SMTP's 998-character line limit
+_SOFT_BREAK = b"=\r\n"
+
+
+def _boundary() -> str:
+    import secrets
+
+    # "=_" can never occur in quoted-printable text, so the boundary cannot collide with the content.
+    return f"=_beitrag_{secrets.token_hex(12)}"
+
+
+def _qp(text: str) -> bytes:
+    import binascii
+
+    encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True, header=False)
+    encoded = encoded.replace(b"\n", b"\r\n").replace(b"\r\n.", b"\r\n=2E")
+    return b"=2E" + encoded[1:] if encoded.startswith(b".") else encoded
+
+
+def _body_parts(body: str, context: str, slot_tokens: Mapping[str, str]) -> list[bytes | tuple[str, str]]:
+    import re
+
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    if not body.endswith("\n"):
+        body += "\n"
+    by_token = {token: name for name, token in slot_tokens.items()}
+    pieces = re.split("(" + "|".join(re.escape(t) for t in by_token) + ")", body) if by_token else [body]
+    parts: list[bytes | tuple[str, str]] = []
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            if parts and isinstance(parts[-1], bytes) and not parts[-1].endswith(b"\r\n"):
+                parts.append(_SOFT_BREAK)
+            parts.append((by_token[piece], context))
+            parts.append(_SOFT_BREAK)
+        elif piece:
+            parts.append(_qp(piece))
+    return parts
+
+
+class Skeleton:
+    """One variant of one issue, encoded once; :meth:`assemble` makes a recipient's message bytes."""
+
+    def __init__(self, parts: list[bytes | tuple[str, str]]):
+        merged: list[bytes | tuple[str, str]] = []
+        for part in parts:  # adjacent static parts are joined once here, not per recipient
+            if isinstance(part, bytes) and merged and isinstance(merged[-1], bytes):
+                merged[-1] += part
+            else:
+                merged.append(part)
+        self.parts = tuple(merged)
+        self.slots = tuple(dict.fromkeys(p for p in self.parts if isinstance(p, tuple)))
+        self.static_size = sum(len(p) for p in self.parts if isinstance(p, bytes))
+
+    def assemble(self, values: Mapping[str, str]) -> bytes:
+        """The message for one recipient. ``values`` holds every slot name: ``to``, ``message_id``,
+        ``date``, ``list_unsubscribe`` and the body slots (e.g. ``unsubscribe_url``). Raises
+        :class:`HeaderInjection` for a value with a line break, a NUL or (in headers) non-ASCII text."""
+        encoded = {slot: _encode_slot(values[slot[0]], slot) for slot in self.slots}
+        return b"".join([p if p.__class__ is bytes else encoded[p] for p in self.parts])
+
+
+def _encode_slot(value: str, slot: tuple[str, str]) -> bytes:
+    name, context = slot
+    if len(value) > MAX_SLOT_LENGTH or "\r" in value or "\n" in value or "\0" in value:
+        raise HeaderInjection(f"the value for {name} has a line break, a NUL or is too long")
+    if context == "header":
+        if not value.isascii():
+            raise HeaderInjection(f"the value for {name} is not ASCII")
+        return value.encode("ascii")
+    if context == "html":
+        from html import escape
+
+        value = escape(value, quote=True)
+    raw = value.encode("utf-8")
+    if raw.isascii() and b"=" not in raw and b" " not in raw and b"\t" not in raw:
+        return raw
+    return b"".join(bytes((b,)) if 33 <= b <= 126 and b != 61 else f"={b:02X}".encode("ascii") for b in raw)
+
+
+def build_skeleton(
+    rendered: RenderedEmail,
+    *,
+    sender_name: str,
+    sender_address: str,
+    list_id: str,
+    feedback_id: str,
+    slot_tokens: Mapping[str, str],
+    extra_headers: Mapping[str, str] | None = None,
+) -> Skeleton:
+    """Encode ``rendered`` once. ``slot_tokens`` maps body slot names to the placeholder strings the
+    renderer left in the HTML and text (``rendering.SLOTS``)."""
+    head = EmailMessage(policy=SMTP_POLICY)
+    head["From"] = Address(display_name=_check(sender_name, "From"), addr_spec=_check(sender_address, "From"))
+    head["Subject"] = _check(rendered.subject, "Subject")
+    head["MIME-Version"] = "1.0"
+    boundary = _boundary()
+    head["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
+    head["List-Id"] = _check(list_id, "List-Id")
+    head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    head["Feedback-ID"] = _check(feedback_id, "Feedback-ID")
+    for name, value in (extra_headers or {}).items():
+        head[_check(name, "name of a")] = _check(value, name)
+    static_headers = b"".join(SMTP_POLICY.fold_binary(name, value) for name, value in head.items())
+
+    parts: list[bytes | tuple[str, str]] = [
+        b"Date: ", ("date", "header"), b"\r\n",
+        b"To: ", ("to", "header"), b"\r\n",
+        b"Message-ID: ", ("message_id", "header"), b"\r\n",
+        b"List-Unsubscribe: ", ("list_unsubscribe", "header"), b"\r\n",
+        static_headers,
+        b"\r\n",
+    ]  # fmt: skip
+    delimiter = f"--{boundary}\r\n".encode("ascii")
+    for subtype, body in (("plain", rendered.text), ("html", rendered.html)):
+        parts.append(delimiter)
+        parts.append(
+            f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode("ascii")
+        )
+        parts.extend(_body_parts(body, subtype if subtype == "html" else "text", slot_tokens))
+        parts.append(b"\r\n")  # the line break before a boundary belongs to the boundary (RFC 2046)
+    parts.append(f"--{boundary}--\r\n".encode("ascii"))
+    return Skeleton(parts)

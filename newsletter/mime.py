@@ -8,6 +8,7 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from html import escape as html_escape
 
 from db import utcnow
 
@@ -128,18 +129,17 @@ class Skeleton:
 
 def _encode_slot(value: str, slot: tuple[str, str]) -> bytes:
     name, context = slot
-    if len(value) > MAX_SLOT_LENGTH or "\r" in value or "\n" in value or "\0" in value:
-        raise HeaderInjection(f"the value for {name} has a line break, a NUL or is too long")
+    # isprintable() is False for CR, LF, NUL, tabs and every other control character.
+    if len(value) > MAX_SLOT_LENGTH or not value.isprintable():
+        raise HeaderInjection(f"the value for {name} has a line break, a control character or is too long")
     if context == "header":
         if not value.isascii():
             raise HeaderInjection(f"the value for {name} is not ASCII")
         return value.encode("ascii")
-    if context == "html":
-        from html import escape
-
-        value = escape(value, quote=True)
+    if context == "html" and ("&" in value or "<" in value or ">" in value or '"' in value or "'" in value):
+        value = html_escape(value, quote=True)
     raw = value.encode("utf-8")
-    if raw.isascii() and b"=" not in raw and b" " not in raw and b"\t" not in raw:
+    if raw.isascii() and b"=" not in raw and b" " not in raw:
         return raw
     return b"".join(bytes((b,)) if 33 <= b <= 126 and b != 61 else f"={b:02X}".encode("ascii") for b in raw)
 

@@ -118,3 +118,82 @@ def send_on(conn: smtplib.SMTP, mail_from: str, recipients: Sequence[str], messa
     if code >= 400:
         raise DeliveryError(f"{code} {reply.decode(errors='replace')}", code=code, temporary=code < 500)
     return f"{code} {reply.decode(errors='replace')}"
+
+
+def _send_data(conn: smtplib.SMTP, message: bytes) -> tuple[int, bytes]:
+    """DATA without smtplib's per-message rewrite of the whole body, when the message needs none: its
+    lines already end in CRLF and none starts with a dot (newsletter skeletons guarantee both)."""
+    if message.startswith(b".") or b"\r\n." in message or b"\n" in message.replace(b"\r\n", b""):
+        return conn.data(message)
+    code, reply = conn.docmd("DATA")
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    conn.send(message if message.endswith(b"\r\n") else message + b"\r\n")
+    conn.send(b".\r\n")
+    return conn.getreply()
+
+
+class Relay:
+    """One SMTP connection reused for many messages, as a worker sends a batch.
+
+    It connects on the first message, sends up to ``max_messages`` on the connection, then opens a new
+    one; a broken connection or a 421 (the server closing) drops it, and the next message reconnects.
+    Use it as a context manager so the connection is closed politely."""
+
+    def __init__(self, target: SMTPTarget, *, max_messages: int = 500):
+        self.target = target
+        self.max_messages = max_messages
+        self.connections = 0
+        self._conn: smtplib.SMTP | None = None
+        self._sent = 0
+
+    def __enter__(self) -> Relay:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.quit()
+            except (OSError, smtplib.SMTPException):
+                conn.close()
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def send(self, mail_from: str, recipient: str, message: bytes) -> str:
+        """The server's reply to an accepted message; :class:`DeliveryError` otherwise."""
+        if self._conn is None or self._sent >= self.max_messages:
+            self.close()
+            self._conn = connect(self.target)
+            self.connections += 1
+            self._sent = 0
+        conn = self._conn
+        try:
+            code, reply = conn.mail(mail_from)
+            if code == 250:
+                code, reply = conn.rcpt(recipient)
+            if code in (250, 251):
+                code, reply = _send_data(conn, message)
+        except smtplib.SMTPResponseException as exc:
+            code, reply = exc.smtp_code, exc.smtp_error
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            self._drop()
+            raise DeliveryError(f"the connection to the SMTP server broke: {exc}", temporary=True) from None
+        text = f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
+        if code == 250:
+            self._sent += 1
+            return text
+        if code == 421:
+            self._drop()
+        else:
+            try:
+                conn.rset()
+            except (OSError, smtplib.SMTPException):
+                self._drop()
+        raise DeliveryError(text, code=code, temporary=code < 500)

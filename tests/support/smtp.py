@@ -34,6 +34,12 @@ class _Handler:
     def __init__(self, capture: SMTPCapture):
         self.capture = capture
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        with self.capture.lock:
+            self.capture.connections += 1
+        session.host_name = hostname
+        return responses
+
     async def handle_DATA(self, server, session, envelope):
         with self.capture.lock:
             if self.capture.replies:
@@ -50,6 +56,7 @@ class SMTPCapture:
         self.received: list[Received] = []
         # Answers to give to the next DATA commands instead of accepting, e.g. "451 4.3.0 Try later".
         self.replies: list[str] = []
+        self.connections = 0  # EHLO greetings seen: one per connection
         self.lock = threading.Lock()
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 

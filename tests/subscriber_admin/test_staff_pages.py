@@ -239,3 +239,16 @@ def test_roles_on_every_page(app, db, client, lists, role, admin_status):
     db.session.expire_all()
     assert db.session.get(Subscriber, reader.id).status is SubscriberStatus.ACTIVE
     assert db.session.get(Subscriber, reader.id).locale == "de"
+
+
+def test_newsletters_page_offers_the_embed_snippet(app, client, db, monkeypatch):
+    from tests.support.factories import PASSWORD, staff_user
+    from tests.support.web import login, text_of
+
+    monkeypatch.setitem(app.config, "EMBED_ORIGINS", ("https://ki-kompass.example",))
+    staff_user(db, "eda@example.org")
+    login(client, "eda@example.org", PASSWORD)
+    page = text_of(client.get("/staff/newsletters"))
+    assert '&lt;iframe src="http://localhost/subscribe?embed=1&amp;utm_campaign=website"' in page
+    assert "https://ki-kompass.example" in page
+    assert "http://localhost/api/subscribe" in page

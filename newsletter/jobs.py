@@ -209,3 +209,53 @@ def send_issue_test(issue_id: int, to: str, variant: str = "default", locale: st
             raise
         current_app.logger.warning("test send of issue %s was refused: %s", issue_id, exc)
         return f"refused: {exc}"
+
+
+# -- sending an issue ------------------------------------------------------------------------------
+
+
+def _send_context():
+    from . import delivery, sending
+
+    config = current_app.config
+    return sending.SendContext(
+        base_url=config["BASE_URL"], secret_key=config["SECRET_KEY"],
+        smtp=delivery.SMTPTarget.from_url(config["SMTP_URL"]),
+        unsubscribe_mailbox=config.get("MAIL_UNSUBSCRIBE_ADDRESS")
+        or f"unsubscribe@{config['MAIL_FROM'].rpartition('@')[2]}",
+    )  # fmt: skip
+
+
+def enqueue_send(prepared) -> int:
+    """One ``mail`` job per batch of the prepared send, with deterministic ids (queueing twice while a
+    job waits adds nothing new to do: the claim sends each row once)."""
+    from rq import Queue
+
+    from . import sending
+    from .queues import get_queue
+
+    queue = get_queue("mail")
+    jobs = [
+        Queue.prepare_data(send_issue_batch, (prepared.issue_id, first, last),
+                           job_id=sending.batch_job_id(prepared.issue_id, first, last), timeout=3600)
+        for first, last in prepared.batches
+    ]  # fmt: skip
+    if jobs:
+        queue.enqueue_many(jobs)
+    return len(jobs)
+
+
+def send_issue_batch(issue_id: int, first: int, last: int) -> dict[str, int]:
+    """Send one batch of an issue (see ``sending.send_batch``); due retries come back as a later job."""
+    from db import db
+
+    from . import sending
+    from .queues import get_queue
+
+    def retry_at(when):
+        get_queue("mail").enqueue_at(
+            when, send_issue_batch, issue_id, first, last,
+            job_id=f"{sending.batch_job_id(issue_id, first, last)}-at-{int(when.timestamp())}",
+        )  # fmt: skip
+
+    return sending.send_batch(db.session, issue_id, first, last, _send_context(), on_retry=retry_at)

@@ -8,7 +8,20 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, String, Table, Text, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db import Base, utcnow
@@ -427,3 +440,44 @@ class IssueArticle(Base):
 
     issue: Mapped[Issue] = relationship(back_populates="items")
     article: Mapped[Article] = relationship()
+
+
+# -- the send ledger ---------------------------------------------------------------------------------
+
+
+class DeliveryStatus(enum.StrEnum):
+    QUEUED = "queued"  # waiting for a worker
+    SENDING = "sending"  # claimed by a worker whose lease has not run out
+    SENT = "sent"  # the relay accepted it (2xx)
+    FAILED = "failed"  # refused for good (5xx) or out of retries
+    BOUNCED = "bounced"  # a hard bounce came back after acceptance
+    SKIPPED = "skipped"  # the reader left, paused or was suppressed before their turn
+    UNCERTAIN = "uncertain"  # a worker died between the relay's answer and the ledger: see README
+
+
+class Delivery(Base):
+    """One reader's copy of one issue: the send ledger. Unique per (issue, reader), so sending twice, a
+    double click or a re-run adds nothing; progress is a count of these rows by status."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("issue_id", "subscriber_id"),
+        Index("ix_deliveries_issue_id_status_id", "issue_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    # An erased reader's rows stay for the issue's counts, without the reader.
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"))
+    newsletter_id: Mapped[int | None] = mapped_column(ForeignKey("newsletters.id", ondelete="SET NULL"))
+    variant: Mapped[str] = mapped_column(String(20), default="default")
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    lease_until: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    reply: Mapped[str | None] = mapped_column(String(300))
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

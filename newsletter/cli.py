@@ -186,3 +186,41 @@ def schedule_feeds() -> None:
 def init_app(app) -> None:
     for group in (users_cli, demo_cli, newsletter_cli, dev_cli):
         app.cli.add_command(group)
+
+
+@newsletter_cli.command("send")
+@click.argument("issue_id", type=int)
+@click.option("--wait", is_flag=True, help="Show a progress bar until every reader is done.")
+def send_issue(issue_id: int, wait: bool) -> None:
+    """Send ISSUE_ID to its readers (a second call adds nothing)."""
+    import time
+
+    from . import jobs, sending
+    from .models import Issue
+
+    issue = db.session.get(Issue, issue_id)
+    if issue is None:
+        raise click.ClickException(f"there is no issue {issue_id}")
+    try:
+        prepared = sending.prepare_send(db.session, issue)
+        db.session.commit()
+    except sending.SendError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    batches = jobs.enqueue_send(prepared)
+    click.echo(f"Issue {issue_id}: {prepared.added} new recipients, {batches} batches queued.")
+    if not wait:
+        return
+    counts = sending.progress(db.session, issue_id)
+    with click.progressbar(length=counts["total"], label="Sending", show_pos=True) as bar:
+        done = 0
+        while True:
+            db.session.rollback()  # a fresh snapshot each time
+            counts = sending.progress(db.session, issue_id)
+            finished = counts["total"] - counts["queued"] - counts["sending"]
+            bar.update(finished - done)
+            done = finished
+            if finished >= counts["total"]:
+                break
+            time.sleep(0.5)
+    click.echo(", ".join(f"{key} {value}" for key, value in counts.items() if value))

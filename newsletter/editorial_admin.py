@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
+import redis
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
@@ -14,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from db import db
 
-from . import articles, feeds, issues, jobs
+from . import articles, feeds, issues, jobs, sending
 from .access import guard_blueprint
 from .extensions import limiter
 from .forms import ActionForm, AddArticleForm, ArticleForm, FeedForm, IssueForm, RecentIssueForm, TestSendForm
@@ -272,6 +273,7 @@ def issue_edit(issue_id: int):
         add_form=AddArticleForm(),
         action=ActionForm(),
         editable=issue.state == IssueState.DRAFT,
+        progress=sending.progress(db.session, issue.id) if issue.state is not IssueState.DRAFT else None,
     ), status
 
 
@@ -320,6 +322,37 @@ def issue_cancel(issue_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     return _issue_change(issue_id, lambda issue: issues.cancel_issue(db.session, issue))
+
+
+@bp.post("/issues/<int:issue_id>/send")
+def issue_send(issue_id: int):
+    """Send now: the ledger is written in one transaction, then the batch jobs are queued."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    issue = db.get_or_404(Issue, issue_id)
+    try:
+        prepared = sending.prepare_send(db.session, issue)
+        db.session.commit()
+    except sending.SendError as exc:
+        db.session.rollback()
+        flash(_("The issue was not sent: %(reason)s", reason=str(exc)), "error")
+        return redirect(url_for("editorial.issue_edit", issue_id=issue_id))
+    try:
+        jobs.enqueue_send(prepared)
+    except redis.RedisError:
+        flash(
+            _("The readers are recorded, but the queue is unreachable: sending starts when it is back."),
+            "error",
+        )
+    else:
+        flash(_("Sending to %(count)s readers has started.", count=prepared.added), "success")
+    return redirect(url_for("editorial.issue_edit", issue_id=issue_id, _anchor="sending"))
+
+
+@bp.get("/issues/<int:issue_id>/progress.json")
+def issue_progress(issue_id: int):
+    issue = db.get_or_404(Issue, issue_id)
+    return {"state": issue.state.value, **sending.progress(db.session, issue_id)}
 
 
 def _variant() -> str:

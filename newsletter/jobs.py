@@ -258,4 +258,5 @@ def send_issue_batch(issue_id: int, first: int, last: int) -> dict[str, int]:
             job_id=f"{sending.batch_job_id(issue_id, first, last)}-at-{int(when.timestamp())}",
         )  # fmt: skip
 
+    db.session.rollback()  # start from what the database holds now, not from a session's earlier reads
     return sending.send_batch(db.session, issue_id, first, last, _send_context(), on_retry=retry_at)

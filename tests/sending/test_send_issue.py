@@ -168,3 +168,37 @@ def test_issues_that_cannot_be_sent_say_why_and_write_nothing(app, db, issue):
         sending.prepare_send(db.session, issue)
     db.session.rollback()
     assert sending.progress(db.session, empty.id)["total"] == 0
+
+
+def test_an_editor_sends_from_the_issue_page_and_watches_progress(app, client, db, relay, issue):
+    from tests.support.factories import PASSWORD, staff_user
+    from tests.support.web import csrf_token, login, text_of
+
+    staff_user(db, "eda@example.org")
+    login(client, "eda@example.org", PASSWORD)
+    page = f"/staff/issues/{issue.id}"
+    assert "Jetzt senden" in text_of(client.get(page))
+    response = client.post(f"{page}/send", data={"csrf_token": csrf_token(client, page)})
+    assert response.status_code == 302
+    assert "Der Versand an 27 Leserinnen und Leser hat begonnen" in text_of(client.get(page))
+    assert client.get(f"{page}/progress.json").get_json()["queued"] == 27
+    run_jobs(app)
+    relay.wait_for(27)
+    progress = client.get(f"{page}/progress.json").get_json()
+    assert progress["sent"] == 27 and progress["state"] == "sent"
+    again = client.post(f"{page}/send", data={"csrf_token": csrf_token(client, page)})
+    assert "nicht gesendet" in text_of(client.get(again.headers["Location"]))
+    run_jobs(app)
+    assert len(relay.received) == 27
+
+
+def test_the_command_line_sends_and_reports(app, runner, db, relay, issue):
+    result = runner.invoke(args=["newsletter", "send", str(issue.id)])
+    assert result.exit_code == 0, result.output
+    assert f"Issue {issue.id}: 27 new recipients, 1 batches queued." in result.output
+    run_jobs(app)
+    relay.wait_for(27)
+    waited = runner.invoke(args=["newsletter", "send", str(issue.id), "--wait"])
+    assert waited.exit_code == 1 and "sent cannot be sent" in waited.output
+    missing = runner.invoke(args=["newsletter", "send", "999"])
+    assert missing.exit_code == 1 and "no issue 999" in missing.output

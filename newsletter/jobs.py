@@ -221,7 +221,7 @@ def _send_context():
     return sending.SendContext(
         base_url=config["BASE_URL"], secret_key=config["SECRET_KEY"],
         smtp=delivery.SMTPTarget.from_url(config["SMTP_URL"]),
-        unsubscribe_mailbox=config.get("MAIL_UNSUBSCRIBE_ADDRESS")
+        unsubscribe_mailbox=config["MAIL_UNSUBSCRIBE_ADDRESS"]
         or f"unsubscribe@{config['MAIL_FROM'].rpartition('@')[2]}",
     )  # fmt: skip
 

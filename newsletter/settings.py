@@ -158,6 +158,8 @@ def load_config(
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         "NEWSROOM_NAME": merged_env.get("NEWSROOM_NAME") or "KI-Kompass",
         "MAIL_FROM": merged_env.get("MAIL_FROM") or "redaktion@ki-kompass.example",
+        # The mailto: half of List-Unsubscribe; None means unsubscribe@ the MAIL_FROM domain.
+        "MAIL_UNSUBSCRIBE_ADDRESS": merged_env.get("MAIL_UNSUBSCRIBE_ADDRESS") or None,
         "POSTAL_ADDRESS": merged_env.get("POSTAL_ADDRESS")
         or "KI-Kompass gUG (haftungsbeschränkt), Musterstraße 12, 10115 Berlin",
         "TRUSTED_PROXIES": _int(merged_env, "TRUSTED_PROXIES", 0),

@@ -13,6 +13,7 @@ are the per-row report. Readers without recorded consent get the opt-in mail, ca
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import os
@@ -76,6 +77,7 @@ def normalize_address(raw: str) -> str:
     return subscribers.normalize_email(raw)
 
 
+@functools.lru_cache(maxsize=4096)  # a file holds few distinct domains: each is checked once
 def _is_special(domain: str) -> bool:
     if domain.rpartition(".")[2] in _SPECIAL_TLDS:
         return True
@@ -267,6 +269,21 @@ _STAGING_COLUMNS = ("import_id", "line", "email", "email_lower", "email_hash", "
                     "newsletter_ids", "outcome", "reason", "mailed", "subscriber_id")  # fmt: skip
 
 
+# PostgreSQL, for the import's own transaction: room for the sorts and hashes over a million rows in
+# memory; no JIT (its compile time buys nothing on these plans); and the commit does not wait for the WAL
+# flush (a crash in that instant loses the whole transaction, never half of it, and the import is run
+# again, as after any interruption).
+_POSTGRES_SETUP = [
+    "SET LOCAL work_mem = '128MB'",
+    "SET LOCAL jit = off",
+    "SET LOCAL synchronous_commit = off",
+    "ANALYZE subscriber_import_rows",
+]
+_SUPPRESSED = "on the suppression list (left, bounced, complained or erased)"
+_EXISTING = "already a reader; left unchanged"
+_DUPLICATE = "duplicate of an earlier line"
+
+
 class _StagingWriter:
     """Writes chunks of staging rows and reports progress.
 
@@ -313,7 +330,7 @@ class _StagingWriter:
                 self.side.commit()
                 for row, new_id in zip(accepted, ids, strict=True):
                     row[11] = new_id
-            self.copy.write("".join(["\t".join(map(_copy_value, row)) + "\n" for row in rows]))
+            self.copy.write("".join([_copy_line(row) for row in rows]))
         else:
             self.session.execute(
                 insert(ImportRow.__table__), [dict(zip(_STAGING_COLUMNS, row, strict=True)) for row in rows]
@@ -333,6 +350,20 @@ class _StagingWriter:
             self.on_progress()
 
 
+def _copy_line(row: list) -> str:
+    """One staging row in COPY's text format. An accepted row (the common case) is written in one
+    f-string: its locale and newsletter ids cannot hold a backslash, its address and source rarely do."""
+    if row[8] == "read" and "\\" not in row[2] and (row[6] is None or "\\" not in row[6]):
+        return (
+            f"{row[0]}\t{row[1]}\t{row[2]}\t{row[3]}\t{row[4]}\t{row[5] or _NULL}\t{row[6] or _NULL}"
+            f"\t{row[7] or _NULL}\tread\t\\N\tf\t{row[11]}\n"
+        )
+    return "\t".join(map(_copy_value, row)) + "\n"
+
+
+_NULL = "\\N"
+
+
 def _copy_value(value: Any) -> str:
     """One field in COPY's text format. Control characters never reach here (refused or replaced)."""
     if value is None:
@@ -344,7 +375,10 @@ def _copy_value(value: Any) -> str:
 
 
 def _parse_row(
-    row: list[str], fields: dict[str, int], newsletter_keys: dict[str, int]
+    row: list[str],
+    fields: dict[str, int],
+    newsletter_keys: dict[str, int],
+    cache: dict[str, str | None] | None = None,
 ) -> tuple[str, str | None, str | None, str | None] | str:
     """(email, locale, source, newsletter ids) for a good row, or the reason it is refused."""
     index = fields["email"]
@@ -370,19 +404,39 @@ def _parse_row(
         source = value[:255] or None
     if "newsletters" in fields:
         value = row[fields["newsletters"]] if fields["newsletters"] < len(row) else ""
-        ids = set()
-        for part in re.split(r"[|,]", value):
-            key = part.strip().lower()
-            if not key:
-                continue
-            if _CONTROL.search(key) or key not in newsletter_keys:
-                return f"unknown newsletter “{_CONTROL.sub(' ', part.strip())[:40]}”"
-            ids.add(newsletter_keys[key])
-        nl_ids = ",".join(str(i) for i in sorted(ids)) or None
+        nl_ids = _newsletter_ids(value, newsletter_keys, {} if cache is None else cache)
+        if nl_ids is not None and nl_ids.startswith("unknown"):
+            return nl_ids
     return email, locale, source, nl_ids
 
 
+def _newsletter_ids(value: str, newsletter_keys: dict[str, int], cache: dict[str, str | None]) -> str | None:
+    """The cell's newsletters as sorted ids ("1,3"), None for an empty cell, or the reason it is refused
+    (starting with "unknown"). A file repeats a handful of values, so each is worked out once per import
+    and kept in ``cache``."""
+    if value in cache:
+        return cache[value]
+    ids = set()
+    result = None
+    for part in re.split(r"[|,]", value):
+        key = part.strip().lower()
+        if not key:
+            continue
+        if _CONTROL.search(key) or key not in newsletter_keys:
+            result = f"unknown newsletter “{_CONTROL.sub(' ', part.strip())[:40]}”"
+            break
+        ids.add(newsletter_keys[key])
+    else:
+        result = ",".join(str(i) for i in sorted(ids)) or None
+    if len(cache) < 10_000:
+        cache[value] = result
+    return result
+
+
 def _read_into_staging(session: Session, record: SubscriberImport, on_progress: Callable[[], None]) -> None:
+    """Read the file into the staging rows. Duplicates within the file are refused here, in one set of
+    the lower-cased addresses (the first line with an address wins), rather than by a window over the
+    staging table afterwards."""
     fields = {field: int(index) for index, field in record.mapping.items()}
     keys = newsletter_service.newsletters_by_key(session)
     # Each reader's newsletters: those of the row plus those the editor chose; the default without either.
@@ -390,6 +444,8 @@ def _read_into_staging(session: Session, record: SubscriberImport, on_progress: 
     default_id = session.scalar(select(Newsletter.id).where(Newsletter.is_default.is_(True)))
     fallback = ",".join(str(i) for i in sorted(chosen)) or (str(default_id) if default_id else None)
     combined: dict[str, str | None] = {}
+    nl_cache: dict[str, str | None] = {}
+    seen: set[str] = set()
     errors: list[tuple[int, str]] = []
     position = [0]
     batch: list[tuple] = []
@@ -409,10 +465,10 @@ def _read_into_staging(session: Session, record: SubscriberImport, on_progress: 
             if not header_skipped:
                 header_skipped = True
                 continue
-            if not any(cell.strip() for cell in row):
+            if not "".join(row).strip():  # blank in every cell
                 continue
             rows_read += 1
-            parsed = _parse_row(row, fields, keys)
+            parsed = _parse_row(row, fields, keys, nl_cache)
             if isinstance(parsed, str):
                 errors.append((position[0], parsed))
             else:
@@ -426,6 +482,11 @@ def _read_into_staging(session: Session, record: SubscriberImport, on_progress: 
                     nl_ids = combined[nl_ids]
                 lower = email.lower()
                 digest = hashlib.sha256(lower.encode("utf-8")).hexdigest()
+                if lower in seen:
+                    outcome, reason = "refused", _DUPLICATE
+                else:
+                    seen.add(lower)
+                    outcome, reason = "read", None
                 batch.append(
                     [
                         import_id,
@@ -436,8 +497,8 @@ def _read_into_staging(session: Session, record: SubscriberImport, on_progress: 
                         locale,
                         source,
                         nl_ids,
-                        "read",
-                        None,
+                        outcome,
+                        reason,
                         False,
                         None,
                     ]
@@ -466,24 +527,17 @@ def _read_into_staging(session: Session, record: SubscriberImport, on_progress: 
 
 
 _SETTLE = [
-    # Duplicates within the file: the first line with an address wins.
-    """UPDATE subscriber_import_rows SET outcome = 'refused', reason = 'duplicate of an earlier line'
-       WHERE import_id = :id AND line IN (
-         SELECT line FROM (
-           SELECT line, row_number() OVER (PARTITION BY email_lower ORDER BY line) AS n
-           FROM subscriber_import_rows WHERE import_id = :id AND outcome = 'read') AS ranked
-         WHERE n > 1)""",
     # Suppressed addresses are refused, whatever the editor says.
-    """UPDATE subscriber_import_rows SET outcome = 'refused',
-         reason = 'on the suppression list (left, bounced, complained or erased)'
+    """UPDATE subscriber_import_rows SET outcome = 'refused', reason = :suppressed
        WHERE import_id = :id AND outcome = 'read'
          AND email_hash IN (SELECT email_hash FROM suppressions)""",
     # Readers the database already knows are left as they are.
-    """UPDATE subscriber_import_rows SET outcome = 'existing', reason = 'already a reader; left unchanged'
+    """UPDATE subscriber_import_rows SET outcome = 'existing', reason = :existing
        WHERE import_id = :id AND outcome = 'read'
          AND EXISTS (SELECT 1 FROM subscribers s
                      WHERE lower(s.email) = subscriber_import_rows.email_lower)""",
 ]
+
 
 _READERS_SELECT = """
 SELECT email, :status, COALESCE(locale, :locale), COALESCE(source, :source), :now, :now, :confirmed_at,
@@ -492,6 +546,7 @@ FROM subscriber_import_rows WHERE import_id = :id AND outcome = 'read'"""
 _READERS_INSERT = """
 INSERT INTO subscribers (email, status, locale, source, created_at, updated_at, confirmed_at,
                          consent_basis, consent_at, consent_detail, ask_frequency)"""
+
 
 # PostgreSQL: readers and their newsletters in one statement. Each row carries the id its reader gets,
 # so the newsletters meet the new readers on that integer, and each row's newsletter list is unnested.
@@ -517,13 +572,8 @@ def _timed(sql: str) -> Any:
     return text(sql).bindparams(*(bindparam(n, type_=UTCDateTime()) for n in names))
 
 
-def _settle(session: Session, record: SubscriberImport, staff_email: str) -> None:
-    if session.connection().dialect.name == "postgresql":
-        # Room for the sorts and hashes over a million rows in memory, for this transaction only.
-        session.execute(text("SET LOCAL work_mem = '128MB'"))
-        session.execute(text("ANALYZE subscriber_import_rows"))
-    for sql in _SETTLE:
-        session.execute(text(sql), {"id": record.id})
+def _settle_params(record: SubscriberImport, staff_email: str) -> dict[str, Any]:
+    """What every new reader of the import gets."""
     now = utcnow()
     recorded = record.consent is ImportConsent.RECORDED
     params = {
@@ -539,7 +589,19 @@ def _settle(session: Session, record: SubscriberImport, staff_email: str) -> Non
         if recorded
         else None,
     }
-    if session.connection().dialect.name == "postgresql":
+    return params
+
+
+def _settle(session: Session, record: SubscriberImport, params: dict[str, Any]) -> None:
+    """Settle the staging rows in a few set-based statements and count the outcomes."""
+    now = params["now"]
+    postgres = session.connection().dialect.name == "postgresql"
+    if postgres:
+        for sql in _POSTGRES_SETUP:
+            session.execute(text(sql))
+    for sql in _SETTLE:
+        session.execute(text(sql), {"id": record.id, "suppressed": _SUPPRESSED, "existing": _EXISTING})
+    if postgres:
         created = session.execute(_timed(_SETTLE_POSTGRES), params).scalar_one()
     else:
         created = session.execute(
@@ -593,8 +655,9 @@ def run_import(
 
     staff_user = session.get(StaffUser, staff) if staff else None
     staff_email = staff_user.email if staff_user else "staff"
+    params = _settle_params(record, staff_email)
     _read_into_staging(session, record, on_progress)
-    _settle(session, record, staff_email)
+    _settle(session, record, params)
     record.state = ImportState.DONE
     record.finished_at = utcnow()
     return record

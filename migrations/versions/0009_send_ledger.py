@@ -1,7 +1,7 @@
 """send ledger: one delivery row per reader and issue
 
 Revision ID: 0009_send_ledger
-Revises: 0006_subscriber_ids
+Revises: 0008_perf_import
 Create Date: 2026-11-24 22:31:09.502765
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0009_send_ledger'
-down_revision = '0006_subscriber_ids'
+down_revision = '0008_perf_import'
 branch_labels = None
 depends_on = None
 

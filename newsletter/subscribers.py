@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db import utcnow
@@ -322,9 +322,6 @@ def _insert_new_reader(
     new_id = session.execute(statement).scalar()
     if new_id is None:
         return None
-    reader = Subscriber(id=new_id, email=email, locale=locale)  # transient: for the token and the mail
-    mail = ReaderMail(subscriber_id=new_id, kind="confirm", created_at=now)
-    _enqueue_reader_mail(mail, reader, base_url)
     session.execute(
         insert(Subscription.__table__),
         [{"subscriber_id": new_id, "newsletter_id": n.id, "created_at": now} for n in newsletters],
@@ -339,7 +336,7 @@ def _insert_new_reader(
     )  # fmt: skip
     session.execute(
         insert(ReaderMail.__table__),
-        [{"subscriber_id": new_id, "kind": "confirm", "created_at": now, "enqueued_at": mail.enqueued_at}],
+        [{"subscriber_id": new_id, "kind": "confirm", "created_at": now}],
     )
     return new_id
 
@@ -389,66 +386,75 @@ def _request_reader_mail(
     if not new_reader and mails_sent_today(session, subscriber, kind) >= MAILS_PER_DAY:
         record_event(session, subscriber, "mail_held_back", mail=kind, reason="daily limit reached")
         return False
-    mail = ReaderMail(subscriber_id=subscriber.id, kind=kind, created_at=utcnow())
-    session.add(mail)  # written with the caller's commit, together with the reader
-    _enqueue_reader_mail(mail, subscriber, base_url)
+    # The outbox: the row is written with the caller's commit, together with the reader; the sweeper
+    # (send_unqueued_reader_mails, run every few seconds by the clock) puts it on the queue.
+    session.add(ReaderMail(subscriber_id=subscriber.id, kind=kind, created_at=utcnow()))
     record_event(session, subscriber, "confirmation_sent" if kind == "confirm" else "preferences_link_sent")
     return True
 
 
-def _enqueue_reader_mail(mail: ReaderMail, subscriber: Subscriber, base_url: str) -> bool:
-    """Put the mail on the transactional queue; False (and the row left unqueued) when Redis is down."""
+def _reader_mail_job(kind: str, subscriber_id: int, email: str, locale: str, base_url: str) -> tuple:
+    """(template, address, context, locale) of the message a reader mail row stands for."""
     from flask import current_app
 
-    from . import api, links
+    from . import links, tokens
 
-    if mail.kind == "confirm":
-        template = "confirm_subscription"
-        context = {"confirm_url": f"{base_url}/confirm/{confirmation_token(subscriber)}"}
-    else:
-        template = "preferences_link"
-        context = {
-            "preferences_url": links.preferences_url(
-                base_url, current_app.config["SECRET_KEY"], subscriber.id
-            )
-        }
-    try:
-        api.send_transactional_mail(template, subscriber.email, context, subscriber.locale)
-    except (redis.RedisError, OSError) as exc:
-        log.warning(
-            "Redis unreachable, a %s mail for reader %s waits for the sweeper: %s",
-            mail.kind,
-            subscriber.id,
-            exc,
-        )
-        return False
-    mail.enqueued_at = utcnow()
-    return True
+    if kind == "confirm":
+        token = tokens.make_token("confirm", {"s": subscriber_id, "h": email_hash(email)[:16]})
+        return "confirm_subscription", email, {"confirm_url": f"{base_url}/confirm/{token}"}, locale
+    url = links.preferences_url(base_url, current_app.config["SECRET_KEY"], subscriber_id)
+    return "preferences_link", email, {"preferences_url": url}, locale
 
 
 def send_unqueued_reader_mails(session: Session, *, base_url: str, limit: int = 1000) -> int:
-    """The sweeper: queue the reader mails that were written while Redis was down (not older than
-    :data:`UNQUEUED_MAIL_LIFETIME`). A confirmation for a reader who has confirmed meanwhile is dropped.
-    Stops at the first failure (Redis still down). Returns how many were queued."""
-    since = utcnow() - UNQUEUED_MAIL_LIFETIME
-    rows = session.scalars(
-        select(ReaderMail)
-        .where(ReaderMail.enqueued_at.is_(None), ReaderMail.created_at >= since)
-        .order_by(ReaderMail.id)
+    """The sweeper: claim up to ``limit`` reader mails that are not on the queue yet (not older than
+    :data:`UNQUEUED_MAIL_LIFETIME`) and queue them in one Redis round trip. A confirmation for a reader
+    who has confirmed meanwhile is dropped. Returns how many were queued.
+
+    Safe to run on several hosts at once: the rows are claimed with ``UPDATE ... WHERE enqueued_at IS
+    NULL RETURNING`` (on PostgreSQL ``FOR UPDATE SKIP LOCKED``), so two sweepers never queue one mail
+    twice. When Redis is unreachable the claim is rolled back and the rows wait for the next sweep."""
+    from . import api
+
+    now = utcnow()
+    table = ReaderMail.__table__
+    waiting = (
+        select(table.c.id)
+        .where(table.c.enqueued_at.is_(None), table.c.created_at >= now - UNQUEUED_MAIL_LIFETIME)
+        .order_by(table.c.id)
         .limit(limit)
-    ).all()
-    queued = 0
-    for mail in rows:
-        subscriber = session.get(Subscriber, mail.subscriber_id)
-        if subscriber is None:
-            continue
-        if mail.kind == "confirm" and subscriber.status is SubscriberStatus.ACTIVE:
-            mail.enqueued_at = utcnow()  # nothing left to confirm; mark it done
-            continue
-        if not _enqueue_reader_mail(mail, subscriber, base_url):
-            break
-        queued += 1
-    return queued
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        waiting = waiting.with_for_update(skip_locked=True)
+    try:
+        with session.begin_nested():
+            claimed = session.execute(
+                update(table)
+                .where(table.c.id.in_(waiting.scalar_subquery()), table.c.enqueued_at.is_(None))
+                .values(enqueued_at=now)
+                .returning(table.c.subscriber_id, table.c.kind)
+            ).all()
+            if not claimed:
+                return 0
+            readers = {
+                row.id: row
+                for row in session.execute(
+                    select(Subscriber.id, Subscriber.email, Subscriber.locale, Subscriber.status).where(
+                        Subscriber.id.in_({c.subscriber_id for c in claimed})
+                    )
+                )
+            }
+            messages = [
+                _reader_mail_job(kind, reader.id, reader.email, reader.locale, base_url)
+                for subscriber_id, kind in claimed
+                if (reader := readers.get(subscriber_id)) is not None
+                and not (kind == "confirm" and reader.status is SubscriberStatus.ACTIVE)
+            ]
+            api.send_transactional_mails(messages)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("Redis unreachable, reader mails wait for the next sweep: %s", exc)
+        return 0
+    return len(messages)
 
 
 def request_preferences_link(session: Session, subscriber: Subscriber, *, base_url: str) -> bool:

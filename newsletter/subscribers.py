@@ -12,11 +12,12 @@ import logging
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from time import monotonic
+from typing import Any, NamedTuple
 
 import redis
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db import utcnow
@@ -216,16 +217,52 @@ def public_newsletters(session: Session) -> list[Newsletter]:
     )
 
 
-def offered_newsletters(session: Session) -> list[Any]:
-    """The public newsletters as light rows (``id``, ``slug``, ``name``, ``is_default``) for the sign-up
-    form and API, which read them on every request."""
-    return list(
-        session.execute(
+class OfferedNewsletter(NamedTuple):
+    id: int
+    slug: str
+    name: str
+    is_default: bool
+
+
+OFFERED_NEWSLETTERS_SECONDS = 5.0  # how long a process reuses the list of public newsletters
+_offered: dict[str, tuple[float, int, list[OfferedNewsletter]]] = {}  # database URL -> (time, version, list)
+_newsletters_version = 0  # bumped whenever this process changes a newsletter
+
+
+def forget_offered_newsletters(*_: Any) -> None:
+    """Newsletters changed: the next sign-up reads them again."""
+    global _newsletters_version
+    _newsletters_version += 1
+
+
+for _event in ("after_insert", "after_update", "after_delete"):
+    event.listen(Newsletter, _event, forget_offered_newsletters)
+
+
+def offered_newsletters(session: Session) -> list[OfferedNewsletter]:
+    """The public newsletters as plain tuples for the sign-up form and API, which need them on every
+    request. They change rarely: each process keeps them for :data:`OFFERED_NEWSLETTERS_SECONDS` (a change
+    made by staff in this process shows at once, one made elsewhere within those seconds)."""
+    key = str(session.get_bind().url)
+    now = monotonic()
+    cached = _offered.get(key)
+    if (
+        cached is not None
+        and cached[1] == _newsletters_version
+        and now - cached[0] < OFFERED_NEWSLETTERS_SECONDS
+    ):
+        return cached[2]
+    version = _newsletters_version
+    rows = [
+        OfferedNewsletter(*row)
+        for row in session.execute(
             select(Newsletter.id, Newsletter.slug, Newsletter.name, Newsletter.is_default)
             .where(Newsletter.is_public.is_(True))
             .order_by(Newsletter.position, Newsletter.id)
         )
-    )
+    ]
+    _offered[key] = (now, version, rows)
+    return rows
 
 
 def choose_newsletters(
@@ -297,29 +334,37 @@ def subscribe(
 def _insert_new_reader(
     session: Session,
     email: str,
-    newsletters: list[Newsletter],
+    newsletters: list[Any],
     locale: str,
     source: str | None,
     base_url: str,
     detail: dict[str, Any],
 ) -> int | None:
-    """The fast path for a new address: the reader, their subscriptions, two history lines and the mail
-    record in four statements, without the ORM's unit of work (the sign-up form is the busiest write).
+    """The fast path for a new address: the reader, their subscriptions, two history lines and the
+    confirmation mail in the outbox, without the ORM's unit of work (the sign-up form is the busiest write).
     Returns None, having written nothing, when the address is known (``ON CONFLICT DO NOTHING`` on the
-    case-insensitive unique index), so known and new addresses both pay for the insert attempt."""
+    case-insensitive unique index), so known and new addresses both pay for the insert attempt.
+
+    PostgreSQL: one statement (data-modifying CTEs hang the other rows on the ``RETURNING`` of the reader),
+    so a sign-up is two round trips with the commit. SQLite: four statements."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = session.get_bind().dialect.name
-    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    postgres = session.get_bind().dialect.name == "postgresql"
     now = utcnow()
-    statement = (
-        insert_into(Subscriber.__table__)
+    reader_insert = (
+        (postgresql.insert if postgres else sqlite.insert)(Subscriber.__table__)
         .values(email=email, status=SubscriberStatus.PENDING, locale=locale, source=source,
                 created_at=now, updated_at=now, ask_frequency=AskFrequency.NORMAL)
         .on_conflict_do_nothing()
         .returning(Subscriber.__table__.c.id)
     )  # fmt: skip
-    new_id = session.execute(statement).scalar()
+    events = [
+        ("subscribed", {"source": source, "newsletters": [n.slug for n in newsletters], **detail}),
+        ("confirmation_sent", {}),
+    ]
+    if postgres:
+        return session.execute(_new_reader_statement(reader_insert, newsletters, events, now)).scalar()
+    new_id = session.execute(reader_insert).scalar()
     if new_id is None:
         return None
     session.execute(
@@ -328,17 +373,42 @@ def _insert_new_reader(
     )
     session.execute(
         insert(SubscriberEvent.__table__),
-        [
-            {"subscriber_id": new_id, "kind": "subscribed", "created_at": now,
-             "detail": {"source": source, "newsletters": [n.slug for n in newsletters], **detail}},
-            {"subscriber_id": new_id, "kind": "confirmation_sent", "created_at": now, "detail": {}},
-        ],
-    )  # fmt: skip
+        [{"subscriber_id": new_id, "kind": kind, "created_at": now, "detail": d} for kind, d in events],
+    )
     session.execute(
-        insert(ReaderMail.__table__),
-        [{"subscriber_id": new_id, "kind": "confirm", "created_at": now}],
+        insert(ReaderMail.__table__), [{"subscriber_id": new_id, "kind": "confirm", "created_at": now}]
     )
     return new_id
+
+
+def _new_reader_statement(reader_insert, newsletters: list[Any], events: list[tuple], now: datetime):
+    """``WITH reader AS (INSERT ... RETURNING id), ... INSERT ... SELECT FROM reader ... SELECT id FROM
+    reader``: when the reader insert returns no row (a known address), the others insert nothing."""
+    from sqlalchemy import literal, union_all
+
+    reader = reader_insert.cte("reader")
+    subscription, event_table, mail = Subscription.__table__, SubscriberEvent.__table__, ReaderMail.__table__
+
+    def rows(table, values: list[dict[str, Any]]):
+        selects = [
+            select(reader.c.id, *(literal(v, table.c[k].type) for k, v in row.items())) for row in values
+        ]
+        return selects[0] if len(selects) == 1 else union_all(*selects)
+
+    subscriptions = insert(subscription).from_select(
+        ["subscriber_id", "newsletter_id", "created_at"],
+        rows(subscription, [{"newsletter_id": n.id, "created_at": now} for n in newsletters]),
+    )
+    history = insert(event_table).from_select(
+        ["subscriber_id", "kind", "created_at", "detail"],
+        rows(event_table, [{"kind": k, "created_at": now, "detail": d} for k, d in events]),
+    )
+    outbox = insert(mail).from_select(
+        ["subscriber_id", "kind", "created_at"], rows(mail, [{"kind": "confirm", "created_at": now}])
+    )
+    return select(reader.c.id).add_cte(
+        subscriptions.cte("subscriptions_added"), history.cte("events_added"), outbox.cte("mail_added")
+    )
 
 
 def expire_pending_signups(session: Session, *, now: datetime | None = None) -> int:

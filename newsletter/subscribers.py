@@ -8,6 +8,7 @@ the same functions, so a suppressed address is refused the same way everywhere.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import unicodedata
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any, NamedTuple
 
 import redis
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from db import utcnow
@@ -347,23 +348,27 @@ def _insert_new_reader(
 
     PostgreSQL: one statement (data-modifying CTEs hang the other rows on the ``RETURNING`` of the reader),
     so a sign-up is two round trips with the commit. SQLite: four statements."""
-    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.dialects import sqlite
 
-    postgres = session.get_bind().dialect.name == "postgresql"
     now = utcnow()
+    events = [
+        ("subscribed", {"source": source, "newsletters": [n.slug for n in newsletters], **detail}),
+        ("confirmation_sent", {}),
+    ]
+    if session.get_bind().dialect.name == "postgresql":
+        parameters = {
+            "email": email, "status": SubscriberStatus.PENDING.value, "locale": locale, "source": source,
+            "now": now, "ask_frequency": AskFrequency.NORMAL.value,
+            "newsletter_ids": [n.id for n in newsletters], "detail": json.dumps(events[0][1]),
+        }  # fmt: skip
+        return session.execute(_NEW_READER_SQL, parameters).scalar()
     reader_insert = (
-        (postgresql.insert if postgres else sqlite.insert)(Subscriber.__table__)
+        sqlite.insert(Subscriber.__table__)
         .values(email=email, status=SubscriberStatus.PENDING, locale=locale, source=source,
                 created_at=now, updated_at=now, ask_frequency=AskFrequency.NORMAL)
         .on_conflict_do_nothing()
         .returning(Subscriber.__table__.c.id)
     )  # fmt: skip
-    events = [
-        ("subscribed", {"source": source, "newsletters": [n.slug for n in newsletters], **detail}),
-        ("confirmation_sent", {}),
-    ]
-    if postgres:
-        return session.execute(_new_reader_statement(reader_insert, newsletters, events, now)).scalar()
     new_id = session.execute(reader_insert).scalar()
     if new_id is None:
         return None
@@ -381,34 +386,32 @@ def _insert_new_reader(
     return new_id
 
 
-def _new_reader_statement(reader_insert, newsletters: list[Any], events: list[tuple], now: datetime):
-    """``WITH reader AS (INSERT ... RETURNING id), ... INSERT ... SELECT FROM reader ... SELECT id FROM
-    reader``: when the reader insert returns no row (a known address), the others insert nothing."""
-    from sqlalchemy import literal, union_all
-
-    reader = reader_insert.cte("reader")
-    subscription, event_table, mail = Subscription.__table__, SubscriberEvent.__table__, ReaderMail.__table__
-
-    def rows(table, values: list[dict[str, Any]]):
-        selects = [
-            select(reader.c.id, *(literal(v, table.c[k].type) for k, v in row.items())) for row in values
-        ]
-        return selects[0] if len(selects) == 1 else union_all(*selects)
-
-    subscriptions = insert(subscription).from_select(
-        ["subscriber_id", "newsletter_id", "created_at"],
-        rows(subscription, [{"newsletter_id": n.id, "created_at": now} for n in newsletters]),
+# PostgreSQL: a new reader with everything that goes with them in one statement. When the reader's
+# insert returns no row (a known address), the data-modifying CTEs that select from it insert nothing.
+_NEW_READER_SQL = text(
+    """
+    WITH reader AS (
+        INSERT INTO subscribers (email, status, locale, source, created_at, updated_at, ask_frequency)
+        VALUES (:email, :status, :locale, :source, :now, :now, :ask_frequency)
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    ), subscriptions_added AS (
+        INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at)
+        SELECT reader.id, chosen.id, :now
+        FROM reader, unnest(CAST(:newsletter_ids AS integer[])) AS chosen(id)
+    ), events_added AS (
+        INSERT INTO subscriber_events (subscriber_id, kind, created_at, detail)
+        SELECT reader.id, line.kind, :now, line.detail
+        FROM reader, (VALUES (1, 'subscribed', CAST(:detail AS json)),
+                             (2, 'confirmation_sent', CAST('{}' AS json))) AS line(n, kind, detail)
+        ORDER BY line.n
+    ), mail_added AS (
+        INSERT INTO reader_mails (subscriber_id, kind, created_at)
+        SELECT reader.id, 'confirm', :now FROM reader
     )
-    history = insert(event_table).from_select(
-        ["subscriber_id", "kind", "created_at", "detail"],
-        rows(event_table, [{"kind": k, "created_at": now, "detail": d} for k, d in events]),
-    )
-    outbox = insert(mail).from_select(
-        ["subscriber_id", "kind", "created_at"], rows(mail, [{"kind": "confirm", "created_at": now}])
-    )
-    return select(reader.c.id).add_cte(
-        subscriptions.cte("subscriptions_added"), history.cte("events_added"), outbox.cte("mail_added")
-    )
+    SELECT id FROM reader
+    """
+)
 
 
 def expire_pending_signups(session: Session, *, now: datetime | None = None) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import re
 import signal
@@ -44,11 +45,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(target: str, env: dict[str, str]):
+def gunicorn(target: str, env: dict[str, str], workers: int = WORKERS, threads: int = THREADS):
     port = _free_port()
     args = [
-        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
-        "--worker-class", "gthread", "--threads", str(THREADS), "--log-level", "warning", target,
+        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning", target,
     ]  # fmt: skip
     process = subprocess.Popen(args, env={**os.environ, **env})
     try:
@@ -105,9 +106,15 @@ async def _load(port: int, bodies: list[bytes], rate: float, timeout: float = 10
 
 
 def run_load(port: int, bodies: list[bytes], rate: float) -> dict:
-    began = time.perf_counter()
-    results = asyncio.run(_load(port, bodies, rate))
-    elapsed = time.perf_counter() - began
+    # The load generator's own garbage collection would delay sends (and count as server latency).
+    gc.collect()
+    gc.disable()
+    try:
+        began = time.perf_counter()
+        results = asyncio.run(_load(port, bodies, rate))
+        elapsed = time.perf_counter() - began
+    finally:
+        gc.enable()
     ok = [latency for status, latency in results if status == 200]
     errors = len(results) - len(ok)
     statuses: dict[int, int] = {}
@@ -128,11 +135,16 @@ def main() -> None:
         [
             (["--rate"], {"type": float, "default": 300.0, "help": "requests per second"}),
             (["--seconds"], {"type": float, "default": None, "help": "duration (default 30, --quick 8)"}),
+            (["--workers"], {"type": int, "default": WORKERS, "help": "gunicorn worker processes"}),
+            (["--threads"], {"type": int, "default": THREADS, "help": "threads per worker (gthread)"}),
         ],
     )
     seconds = args.seconds or (8.0 if args.quick else 30.0)
     count = int(args.rate * seconds)
-    print(f"subscribe: {count} sign-ups at {args.rate:.0f}/s for {seconds:.0f} s; {common.machine()}")
+    print(
+        f"subscribe: {count} sign-ups at {args.rate:.0f}/s for {seconds:.0f} s; gunicorn"
+        f" {args.workers} workers x {args.threads} threads; {common.machine()}"
+    )
 
     with common.postgres_database() as database_url, common.redis_server() as redis_url:
         from sqlalchemy import create_engine, text
@@ -160,7 +172,7 @@ def main() -> None:
                 "SMTP_URL": "smtp://127.0.0.1:1",
                 "SUBSCRIBE_RATE_LIMIT": "1000000 per minute",  # one client IP sends every request
             }
-            with gunicorn("app:create_app()", env) as port:
+            with gunicorn("app:create_app()", env, args.workers, args.threads) as port:
                 page = urllib.request.urlopen(f"http://127.0.0.1:{port}/subscribe", timeout=5).read().decode()
                 token = re.search(r'name="form_token" type="hidden" value="([^"]+)"', page).group(1)
                 bodies = [
@@ -180,7 +192,10 @@ def main() -> None:
                 run_load(port, warm, args.rate)
                 beitrag = run_load(port, bodies, args.rate)
 
-        with gunicorn("bench.subscribe_baseline:create_app()", {"BENCH_DATABASE_URL": database_url}) as port:
+        baseline_env = {"BENCH_DATABASE_URL": database_url}
+        with gunicorn(
+            "bench.subscribe_baseline:create_app()", baseline_env, args.workers, args.threads
+        ) as port:
             bodies = [
                 urllib.parse.urlencode({"email": f"base{i}@example.org"}).encode() for i in range(count)
             ]
@@ -205,7 +220,13 @@ def main() -> None:
     common.emit(
         {
             "bench": "subscribe",
-            "size": {"rate": args.rate, "seconds": seconds, "requests": count},
+            "size": {
+                "rate": args.rate,
+                "seconds": seconds,
+                "requests": count,
+                "workers": args.workers,
+                "threads": args.threads,
+            },
             "p99_ms": beitrag["p99_ms"],
             "p50_ms": beitrag.get("p50_ms"),
             "errors": beitrag["errors"],

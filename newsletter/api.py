@@ -25,3 +25,27 @@ def send_transactional_mail(template: str, to: str, context: dict[str, Any], loc
         jobs.send_transactional_mail, template, to, context, locale,
         job_id=job_id, retry=TRANSACTIONAL_RETRY, result_ttl=86400, failure_ttl=7 * 86400,
     )  # fmt: skip
+
+
+def send_transactional_mails(messages: list[tuple[str, str, dict[str, Any], str]]) -> list:
+    """Queue many ``(template, to, context, locale)`` messages in one Redis round trip (the reader-mail
+    sweeper); each is a job like :func:`send_transactional_mail`'s."""
+    from . import jobs
+
+    if not messages:
+        return []
+    queue = get_queue("transactional")
+    data = [
+        queue.prepare_data(
+            jobs.send_transactional_mail,
+            args=message,
+            retry=TRANSACTIONAL_RETRY,
+            result_ttl=86400,
+            failure_ttl=7 * 86400,
+        )
+        for message in messages
+    ]
+    with queue.connection.pipeline() as pipe:
+        enqueued = queue.enqueue_many(data, pipeline=pipe)
+        pipe.execute()
+    return enqueued

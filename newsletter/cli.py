@@ -122,6 +122,15 @@ def worker(burst: bool, queue_names: tuple[str, ...]) -> None:
     queues.run_worker(current_app._get_current_object(), queue_names or queues.QUEUE_NAMES, burst=burst)
 
 
+@newsletter_cli.command("clock")
+def clock_command() -> None:
+    """Put the periodic jobs on their queues (reader-mail sweep every 2 s, expiry of unconfirmed sign-ups
+    hourly) until stopped; the workers run them."""
+    from . import clock
+
+    clock.run(current_app._get_current_object())
+
+
 @newsletter_cli.command("sweep-reader-mails")
 def sweep_reader_mails_command() -> None:
     """Queue confirmation and preference-link mails that were written while Redis was down (run by cron

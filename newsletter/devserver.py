@@ -1,4 +1,4 @@
-"""``make run``: the web server, an RQ worker and the mail capture as child processes of one command.
+"""``make run``: web server, RQ worker, clock and mail capture as child processes of one command.
 
 Ctrl-C (or SIGTERM) stops all of them, then the embedded Redis server if this checkout runs one.
 If any child dies, the others are stopped too, so a half-running stack never lingers.
@@ -30,6 +30,7 @@ def run(app: Flask, port: int) -> int:
     if app.config.get("MAIL_CAPTURE_VIEWER"):
         children["mail capture"] = _spawn(["dev", "mailcapture"])
     children["worker"] = _spawn(["newsletter", "worker"])
+    children["clock"] = _spawn(["newsletter", "clock"])
     children["web"] = _spawn(["run", "--host", "127.0.0.1", "--port", str(port), "--reload", "--no-debugger"])
     print(f"\n  Beitrag runs on http://127.0.0.1:{port}  (staff: http://127.0.0.1:{port}/staff/)")
     print("  Ctrl-C stops the web server, the worker and the mail capture.\n", flush=True)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
+
+from babel import support
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -21,6 +25,7 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -41,6 +46,25 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+@cache
+def _wtforms_catalogue(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _WTFormsMessages:
+    """WTForms' own messages ("This field is required.") in the request's language, each catalogue read
+    once per process (Flask-WTF reads it again for every request: a cost on the busiest public form)."""
+
+    def gettext(self, string: str) -> str:
+        return _wtforms_catalogue(str(get_locale() or "de")).ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalogue(str(get_locale() or "de")).ungettext(singular, plural, n)
+
+
+_wtforms_messages = _WTFormsMessages()
+
+
 class SubscribeForm(FlaskForm):
     """The sign-up form on the home page and on the embeddable ``/subscribe`` page.
 
@@ -50,6 +74,9 @@ class SubscribeForm(FlaskForm):
 
     class Meta:
         csrf = False
+
+        def get_translations(self, form):
+            return _wtforms_messages
 
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=320)])
     newsletters = MultiCheckboxField(_l("Newsletters"), choices=[])

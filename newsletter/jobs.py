@@ -27,16 +27,23 @@ def send_transactional_mail(template: str, to: str, context: dict[str, Any], loc
         return f"refused: {exc}"
 
 
-def sweep_reader_mails() -> int:
-    """Queue the confirmation and preference-link mails written while Redis was down (scheduled job;
-    also ``flask --app app newsletter sweep-reader-mails``)."""
+def sweep_reader_mails(batch: int = 1000) -> int:
+    """Queue the confirmation and preference-link mails that sign-ups wrote to the outbox, batch by batch
+    (run every 2 s by the clock, ``flask --app app newsletter clock``; also ``flask --app app newsletter
+    sweep-reader-mails``). Safe to run twice and on several hosts: rows are claimed."""
     from db import db
 
     from . import subscribers
 
-    queued = subscribers.send_unqueued_reader_mails(db.session, base_url=current_app.config["BASE_URL"])
-    db.session.commit()
-    return queued
+    queued = 0
+    while True:
+        count = subscribers.send_unqueued_reader_mails(
+            db.session, base_url=current_app.config["BASE_URL"], limit=batch
+        )
+        db.session.commit()
+        queued += count
+        if count < batch:
+            return queued
 
 
 def expire_pending_signups() -> int:
@@ -91,6 +98,7 @@ def send_import_opt_ins(import_id: int) -> int:
         cap=config["IMPORT_OPT_IN_CAP"],
     )  # fmt: skip
     db.session.commit()
+    sweep_reader_mails()  # the batch's mails are in the outbox; no need to wait for the clock
     if waiting:
         get_queue("default").enqueue_in(
             timedelta(seconds=config["IMPORT_OPT_IN_INTERVAL"]), send_import_opt_ins, import_id

@@ -178,6 +178,9 @@ def subscribe():
         form.form_token.data = tokens.make_token("subscribe-form", "s")
         return render_template("newsletter/subscribe.html", form=form, embed=embed, error=error), 400
     _pad(started)
+    # A browser does nothing with X-RateLimit headers, and computing them costs two more Redis round trips
+    # per sign-up; the JSON API and every refusal (429, with Retry-After) keep them.
+    limiter.context.view_rate_limit = None
     return render_template("newsletter/subscribe.html", form=None, embed=embed, message=_signup_message())
 
 

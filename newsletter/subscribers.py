@@ -8,15 +8,17 @@ the same functions, so a suppressed address is refused the same way everywhere.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from time import monotonic
+from typing import Any, NamedTuple
 
 import redis
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from db import utcnow
@@ -216,16 +218,52 @@ def public_newsletters(session: Session) -> list[Newsletter]:
     )
 
 
-def offered_newsletters(session: Session) -> list[Any]:
-    """The public newsletters as light rows (``id``, ``slug``, ``name``, ``is_default``) for the sign-up
-    form and API, which read them on every request."""
-    return list(
-        session.execute(
+class OfferedNewsletter(NamedTuple):
+    id: int
+    slug: str
+    name: str
+    is_default: bool
+
+
+OFFERED_NEWSLETTERS_SECONDS = 5.0  # how long a process reuses the list of public newsletters
+_offered: dict[str, tuple[float, int, list[OfferedNewsletter]]] = {}  # database URL -> (time, version, list)
+_newsletters_version = 0  # bumped whenever this process changes a newsletter
+
+
+def forget_offered_newsletters(*_: Any) -> None:
+    """Newsletters changed: the next sign-up reads them again."""
+    global _newsletters_version
+    _newsletters_version += 1
+
+
+for _event in ("after_insert", "after_update", "after_delete"):
+    event.listen(Newsletter, _event, forget_offered_newsletters)
+
+
+def offered_newsletters(session: Session) -> list[OfferedNewsletter]:
+    """The public newsletters as plain tuples for the sign-up form and API, which need them on every
+    request. They change rarely: each process keeps them for :data:`OFFERED_NEWSLETTERS_SECONDS` (a change
+    made by staff in this process shows at once, one made elsewhere within those seconds)."""
+    key = str(session.get_bind().url)
+    now = monotonic()
+    cached = _offered.get(key)
+    if (
+        cached is not None
+        and cached[1] == _newsletters_version
+        and now - cached[0] < OFFERED_NEWSLETTERS_SECONDS
+    ):
+        return cached[2]
+    version = _newsletters_version
+    rows = [
+        OfferedNewsletter(*row)
+        for row in session.execute(
             select(Newsletter.id, Newsletter.slug, Newsletter.name, Newsletter.is_default)
             .where(Newsletter.is_public.is_(True))
             .order_by(Newsletter.position, Newsletter.id)
         )
-    )
+    ]
+    _offered[key] = (now, version, rows)
+    return rows
 
 
 def choose_newsletters(
@@ -297,51 +335,83 @@ def subscribe(
 def _insert_new_reader(
     session: Session,
     email: str,
-    newsletters: list[Newsletter],
+    newsletters: list[Any],
     locale: str,
     source: str | None,
     base_url: str,
     detail: dict[str, Any],
 ) -> int | None:
-    """The fast path for a new address: the reader, their subscriptions, two history lines and the mail
-    record in four statements, without the ORM's unit of work (the sign-up form is the busiest write).
+    """The fast path for a new address: the reader, their subscriptions, two history lines and the
+    confirmation mail in the outbox, without the ORM's unit of work (the sign-up form is the busiest write).
     Returns None, having written nothing, when the address is known (``ON CONFLICT DO NOTHING`` on the
-    case-insensitive unique index), so known and new addresses both pay for the insert attempt."""
-    from sqlalchemy.dialects import postgresql, sqlite
+    case-insensitive unique index), so known and new addresses both pay for the insert attempt.
 
-    dialect = session.get_bind().dialect.name
-    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    PostgreSQL: one statement (data-modifying CTEs hang the other rows on the ``RETURNING`` of the reader),
+    so a sign-up is two round trips with the commit. SQLite: four statements."""
+    from sqlalchemy.dialects import sqlite
+
     now = utcnow()
-    statement = (
-        insert_into(Subscriber.__table__)
+    events = [
+        ("subscribed", {"source": source, "newsletters": [n.slug for n in newsletters], **detail}),
+        ("confirmation_sent", {}),
+    ]
+    if session.get_bind().dialect.name == "postgresql":
+        parameters = {
+            "email": email, "status": SubscriberStatus.PENDING.value, "locale": locale, "source": source,
+            "now": now, "ask_frequency": AskFrequency.NORMAL.value,
+            "newsletter_ids": [n.id for n in newsletters], "detail": json.dumps(events[0][1]),
+        }  # fmt: skip
+        return session.execute(_NEW_READER_SQL, parameters).scalar()
+    reader_insert = (
+        sqlite.insert(Subscriber.__table__)
         .values(email=email, status=SubscriberStatus.PENDING, locale=locale, source=source,
                 created_at=now, updated_at=now, ask_frequency=AskFrequency.NORMAL)
         .on_conflict_do_nothing()
         .returning(Subscriber.__table__.c.id)
     )  # fmt: skip
-    new_id = session.execute(statement).scalar()
+    new_id = session.execute(reader_insert).scalar()
     if new_id is None:
         return None
-    reader = Subscriber(id=new_id, email=email, locale=locale)  # transient: for the token and the mail
-    mail = ReaderMail(subscriber_id=new_id, kind="confirm", created_at=now)
-    _enqueue_reader_mail(mail, reader, base_url)
     session.execute(
         insert(Subscription.__table__),
         [{"subscriber_id": new_id, "newsletter_id": n.id, "created_at": now} for n in newsletters],
     )
     session.execute(
         insert(SubscriberEvent.__table__),
-        [
-            {"subscriber_id": new_id, "kind": "subscribed", "created_at": now,
-             "detail": {"source": source, "newsletters": [n.slug for n in newsletters], **detail}},
-            {"subscriber_id": new_id, "kind": "confirmation_sent", "created_at": now, "detail": {}},
-        ],
-    )  # fmt: skip
+        [{"subscriber_id": new_id, "kind": kind, "created_at": now, "detail": d} for kind, d in events],
+    )
     session.execute(
-        insert(ReaderMail.__table__),
-        [{"subscriber_id": new_id, "kind": "confirm", "created_at": now, "enqueued_at": mail.enqueued_at}],
+        insert(ReaderMail.__table__), [{"subscriber_id": new_id, "kind": "confirm", "created_at": now}]
     )
     return new_id
+
+
+# PostgreSQL: a new reader with everything that goes with them in one statement. When the reader's
+# insert returns no row (a known address), the data-modifying CTEs that select from it insert nothing.
+_NEW_READER_SQL = text(
+    """
+    WITH reader AS (
+        INSERT INTO subscribers (email, status, locale, source, created_at, updated_at, ask_frequency)
+        VALUES (:email, :status, :locale, :source, :now, :now, :ask_frequency)
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    ), subscriptions_added AS (
+        INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at)
+        SELECT reader.id, chosen.id, :now
+        FROM reader, unnest(CAST(:newsletter_ids AS integer[])) AS chosen(id)
+    ), events_added AS (
+        INSERT INTO subscriber_events (subscriber_id, kind, created_at, detail)
+        SELECT reader.id, line.kind, :now, line.detail
+        FROM reader, (VALUES (1, 'subscribed', CAST(:detail AS json)),
+                             (2, 'confirmation_sent', CAST('{}' AS json))) AS line(n, kind, detail)
+        ORDER BY line.n
+    ), mail_added AS (
+        INSERT INTO reader_mails (subscriber_id, kind, created_at)
+        SELECT reader.id, 'confirm', :now FROM reader
+    )
+    SELECT id FROM reader
+    """
+)
 
 
 def expire_pending_signups(session: Session, *, now: datetime | None = None) -> int:
@@ -389,66 +459,75 @@ def _request_reader_mail(
     if not new_reader and mails_sent_today(session, subscriber, kind) >= MAILS_PER_DAY:
         record_event(session, subscriber, "mail_held_back", mail=kind, reason="daily limit reached")
         return False
-    mail = ReaderMail(subscriber_id=subscriber.id, kind=kind, created_at=utcnow())
-    session.add(mail)  # written with the caller's commit, together with the reader
-    _enqueue_reader_mail(mail, subscriber, base_url)
+    # The outbox: the row is written with the caller's commit, together with the reader; the sweeper
+    # (send_unqueued_reader_mails, run every few seconds by the clock) puts it on the queue.
+    session.add(ReaderMail(subscriber_id=subscriber.id, kind=kind, created_at=utcnow()))
     record_event(session, subscriber, "confirmation_sent" if kind == "confirm" else "preferences_link_sent")
     return True
 
 
-def _enqueue_reader_mail(mail: ReaderMail, subscriber: Subscriber, base_url: str) -> bool:
-    """Put the mail on the transactional queue; False (and the row left unqueued) when Redis is down."""
+def _reader_mail_job(kind: str, subscriber_id: int, email: str, locale: str, base_url: str) -> tuple:
+    """(template, address, context, locale) of the message a reader mail row stands for."""
     from flask import current_app
 
-    from . import api, links
+    from . import links, tokens
 
-    if mail.kind == "confirm":
-        template = "confirm_subscription"
-        context = {"confirm_url": f"{base_url}/confirm/{confirmation_token(subscriber)}"}
-    else:
-        template = "preferences_link"
-        context = {
-            "preferences_url": links.preferences_url(
-                base_url, current_app.config["SECRET_KEY"], subscriber.id
-            )
-        }
-    try:
-        api.send_transactional_mail(template, subscriber.email, context, subscriber.locale)
-    except (redis.RedisError, OSError) as exc:
-        log.warning(
-            "Redis unreachable, a %s mail for reader %s waits for the sweeper: %s",
-            mail.kind,
-            subscriber.id,
-            exc,
-        )
-        return False
-    mail.enqueued_at = utcnow()
-    return True
+    if kind == "confirm":
+        token = tokens.make_token("confirm", {"s": subscriber_id, "h": email_hash(email)[:16]})
+        return "confirm_subscription", email, {"confirm_url": f"{base_url}/confirm/{token}"}, locale
+    url = links.preferences_url(base_url, current_app.config["SECRET_KEY"], subscriber_id)
+    return "preferences_link", email, {"preferences_url": url}, locale
 
 
 def send_unqueued_reader_mails(session: Session, *, base_url: str, limit: int = 1000) -> int:
-    """The sweeper: queue the reader mails that were written while Redis was down (not older than
-    :data:`UNQUEUED_MAIL_LIFETIME`). A confirmation for a reader who has confirmed meanwhile is dropped.
-    Stops at the first failure (Redis still down). Returns how many were queued."""
-    since = utcnow() - UNQUEUED_MAIL_LIFETIME
-    rows = session.scalars(
-        select(ReaderMail)
-        .where(ReaderMail.enqueued_at.is_(None), ReaderMail.created_at >= since)
-        .order_by(ReaderMail.id)
+    """The sweeper: claim up to ``limit`` reader mails that are not on the queue yet (not older than
+    :data:`UNQUEUED_MAIL_LIFETIME`) and queue them in one Redis round trip. A confirmation for a reader
+    who has confirmed meanwhile is dropped. Returns how many were queued.
+
+    Safe to run on several hosts at once: the rows are claimed with ``UPDATE ... WHERE enqueued_at IS
+    NULL RETURNING`` (on PostgreSQL ``FOR UPDATE SKIP LOCKED``), so two sweepers never queue one mail
+    twice. When Redis is unreachable the claim is rolled back and the rows wait for the next sweep."""
+    from . import api
+
+    now = utcnow()
+    table = ReaderMail.__table__
+    waiting = (
+        select(table.c.id)
+        .where(table.c.enqueued_at.is_(None), table.c.created_at >= now - UNQUEUED_MAIL_LIFETIME)
+        .order_by(table.c.id)
         .limit(limit)
-    ).all()
-    queued = 0
-    for mail in rows:
-        subscriber = session.get(Subscriber, mail.subscriber_id)
-        if subscriber is None:
-            continue
-        if mail.kind == "confirm" and subscriber.status is SubscriberStatus.ACTIVE:
-            mail.enqueued_at = utcnow()  # nothing left to confirm; mark it done
-            continue
-        if not _enqueue_reader_mail(mail, subscriber, base_url):
-            break
-        queued += 1
-    return queued
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        waiting = waiting.with_for_update(skip_locked=True)
+    try:
+        with session.begin_nested():
+            claimed = session.execute(
+                update(table)
+                .where(table.c.id.in_(waiting.scalar_subquery()), table.c.enqueued_at.is_(None))
+                .values(enqueued_at=now)
+                .returning(table.c.subscriber_id, table.c.kind)
+            ).all()
+            if not claimed:
+                return 0
+            readers = {
+                row.id: row
+                for row in session.execute(
+                    select(Subscriber.id, Subscriber.email, Subscriber.locale, Subscriber.status).where(
+                        Subscriber.id.in_({c.subscriber_id for c in claimed})
+                    )
+                )
+            }
+            messages = [
+                _reader_mail_job(kind, reader.id, reader.email, reader.locale, base_url)
+                for subscriber_id, kind in claimed
+                if (reader := readers.get(subscriber_id)) is not None
+                and not (kind == "confirm" and reader.status is SubscriberStatus.ACTIVE)
+            ]
+            api.send_transactional_mails(messages)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("Redis unreachable, reader mails wait for the next sweep: %s", exc)
+        return 0
+    return len(messages)
 
 
 def request_preferences_link(session: Session, subscriber: Subscriber, *, base_url: str) -> bool:

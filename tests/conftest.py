@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from db import db
+from newsletter import subscribers
 from newsletter.queues import start_embedded_redis, stop_embedded_redis
 from tests.support.smtp import SMTPCapture
 
@@ -124,6 +125,7 @@ def _clean_database(app) -> None:
                     conn.execute(table.delete())
                 if conn.execute(text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first():
                     conn.execute(text("DELETE FROM sqlite_sequence"))
+    subscribers.forget_offered_newsletters()  # the tables were emptied behind the ORM's back
 
 
 @pytest.fixture

@@ -1,13 +1,18 @@
-"""Run queued jobs the way a worker does, in this process, until the queues are empty."""
+"""Run queued jobs the way the clock and a worker do, in this process, until the queues are empty."""
 
 from __future__ import annotations
 
 from rq import SimpleWorker
 
+from newsletter import jobs
 from newsletter.queues import QUEUE_NAMES, get_queue, get_redis
 
 
 def run_jobs(app, queue_names=QUEUE_NAMES) -> None:
+    """One tick of the clock's frequent job (the reader-mail sweep: sign-ups only write their mail to the
+    outbox), then a burst worker over the queues, so a test sees request -> sweeper -> worker -> SMTP."""
     connection = get_redis(app)
+    if "transactional" in queue_names:
+        get_queue("transactional", app).enqueue(jobs.sweep_reader_mails)
     worker = SimpleWorker([get_queue(n, app) for n in queue_names], connection=connection)
     worker.work(burst=True)

@@ -48,7 +48,8 @@ def _free_port() -> int:
 def gunicorn(target: str, env: dict[str, str], workers: int = WORKERS, threads: int = THREADS):
     port = _free_port()
     args = [
-        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        sys.executable, "-m", "gunicorn", "-c", "python:newsletter.gunicorn_config",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
         "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning", target,
     ]  # fmt: skip
     process = subprocess.Popen(args, env={**os.environ, **env})

@@ -1,5 +1,5 @@
-"""gunicorn settings read by every ``gunicorn`` started from the repository root (the Procfile's ``web``
-role, ``bench/subscribe.py``); the command line adds the bind address, workers and threads."""
+"""gunicorn settings for the web role: `gunicorn -c python:newsletter.gunicorn_config ...` (the Procfile's
+``web`` role and ``bench/subscribe.py``); the command line adds the bind address, workers and threads."""
 
 import gc
 

@@ -157,6 +157,13 @@ def runner(app):
 
 
 @pytest.fixture
+def relay(app, smtp, monkeypatch) -> SMTPCapture:
+    """The app's SMTP_URL pointed at the test SMTP server: what the app sends arrives in ``relay``."""
+    monkeypatch.setitem(app.config, "SMTP_URL", smtp.url)
+    return smtp
+
+
+@pytest.fixture
 def smtp() -> Iterator[SMTPCapture]:
     """A real SMTP server (aiosmtpd) on a loopback port; ``smtp.messages`` are parsed ``EmailMessage``s."""
     capture = SMTPCapture()

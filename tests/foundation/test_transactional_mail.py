@@ -15,12 +15,6 @@ from tests.support.web import csrf_token, login, text_of
 from tests.support.worker import run_jobs
 
 
-@pytest.fixture
-def relay(app, smtp, monkeypatch):
-    monkeypatch.setitem(app.config, "SMTP_URL", smtp.url)
-    return smtp
-
-
 def test_staff_test_message_arrives_as_a_readable_german_mail(app, client, db, relay):
     staff_user(db, "eda@example.org")
     login(client, "eda@example.org", PASSWORD)

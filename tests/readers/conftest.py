@@ -13,12 +13,6 @@ _FORM_TOKEN = re.compile(r'name="form_token" type="hidden" value="([^"]+)"')
 
 
 @pytest.fixture
-def relay(app, smtp, monkeypatch):
-    monkeypatch.setitem(app.config, "SMTP_URL", smtp.url)
-    return smtp
-
-
-@pytest.fixture
 def newsletters(db):
     rows = [
         Newsletter(slug="ki-news", name="KI-News täglich", is_default=True, position=0),

@@ -14,12 +14,6 @@ from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 
 
-@pytest.fixture
-def relay(app, smtp, monkeypatch):
-    monkeypatch.setitem(app.config, "SMTP_URL", smtp.url)
-    return smtp
-
-
 def _pending(db, email="leserin@example.org", locale="de") -> Subscriber:
     reader = Subscriber(email=email, status=SubscriberStatus.PENDING, locale=locale)
     db.session.add(reader)

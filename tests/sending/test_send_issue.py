@@ -30,12 +30,6 @@ from newsletter.queues import get_queue
 from tests.support.worker import run_jobs
 
 
-@pytest.fixture
-def relay(app, smtp, monkeypatch):
-    monkeypatch.setitem(app.config, "SMTP_URL", smtp.url)
-    return smtp
-
-
 def _reader(db, email, newsletters, status=SubscriberStatus.ACTIVE, **kw) -> Subscriber:
     reader = Subscriber(email=email, status=status, **kw)
     db.session.add(reader)

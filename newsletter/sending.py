@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, and_, func, literal, or_, select, update
@@ -161,16 +162,25 @@ def _skeleton(issue: Issue, variant: str, base_url: str) -> mime.Skeleton:
     return skeleton
 
 
+@lru_cache(maxsize=4096)
+def _ascii_domain(domain: str) -> str | None:
+    """IDNA form of a domain, once per domain per process (readers share a handful of domains)."""
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+
+
 def _header_address(email: str) -> str | None:
     """The address for the To header: the domain IDNA-encoded; None when the local part is not ASCII
     (that needs SMTPUTF8, which the relay may not offer)."""
     local, _, domain = email.rpartition("@")
-    if not local.isascii():
+    ascii_domain = _ascii_domain(domain)
+    if not local.isascii() or ascii_domain is None:
         return None
-    try:
-        return f"{local}@{domain.encode('idna').decode('ascii')}"
-    except UnicodeError:
-        return None
+    return f"{local}@{ascii_domain}"
 
 
 def _claim(session: Session, issue_id: int, first: int, last: int, now: datetime) -> list[Any]:
@@ -256,10 +266,10 @@ def send_batch(
     retries: list[datetime] = []
 
     def record() -> None:
-        for delivery_id, values in pending:
-            session.execute(
-                update(Delivery).where(Delivery.id == delivery_id).values(lease_until=None, **values)
-            )
+        # One UPDATE by primary key for the whole chunk (executemany), not a statement per reader.
+        if pending:
+            rows = [{"id": delivery_id, "lease_until": None, **values} for delivery_id, values in pending]
+            session.execute(update(Delivery), rows)
         session.commit()
         pending.clear()
 

@@ -285,8 +285,8 @@ def send_batch(
                 values = {"status": DeliveryStatus.FAILED, "reply": "the address needs SMTPUTF8"}
             else:
                 message_id = f"<{issue_id}.{row.id}.{secrets.token_hex(6)}@{domain}>"
-                skeleton = _skeleton(issue, row.variant, context.base_url)
                 try:
+                    skeleton = _skeleton(issue, row.variant, context.base_url)
                     message = skeleton.assemble(_slot_values(context, reader, to, row, message_id, date))
                     if context.dkim is not None:
                         message = signing.sign(message, context.dkim)

@@ -244,6 +244,11 @@ def _texts(message: Message) -> list[str]:
     return found
 
 
+def unreadable_report(raw: bytes) -> Report:
+    """A message that could not be parsed: remembered as ignored, so that it is deleted once."""
+    return Report("mail:" + hashlib.sha256(raw).hexdigest(), None, None, [], detail="unreadable")
+
+
 def read_bounce_message(raw: bytes, secret_key: str) -> Report:
     """Classify one message from the bounce mailbox: an ARF feedback report is a complaint; otherwise
     flufl.bounce's detectors (RFC 3464 DSNs and the common non-standard formats) tell permanent from
@@ -272,10 +277,11 @@ def read_bounce_message(raw: bytes, secret_key: str) -> Report:
     temporary, permanent = all_failures(message)
     decode = [a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a)
               for a in (*permanent, *temporary)]  # fmt: skip
+    subject = str(message.get("Subject") or "")[:200]
     if permanent:
-        return Report(key, HARD, address, decode, detail=(message.get("Subject") or "")[:200])
+        return Report(key, HARD, address, decode, detail=subject)
     if temporary:
-        return Report(key, SOFT, address, decode, detail=(message.get("Subject") or "")[:200])
+        return Report(key, SOFT, address, decode, detail=subject)
     return Report(key, None, address, [], detail="not a bounce")
 
 

@@ -307,6 +307,10 @@ def poll_bounce_mailbox(limit: int = 500) -> str:
     def handle(raw: bytes) -> None:
         try:
             report = bounces.read_bounce_message(raw, config["SECRET_KEY"])
+        except Exception as exc:  # a message no detector can read must not block the mailbox for good
+            current_app.logger.warning("bounce mailbox: a message could not be read (%s); deleted", exc)
+            report = bounces.unreadable_report(raw)
+        try:
             outcome = bounces.apply_report(db.session, report, secret_key=config["SECRET_KEY"], via="mailbox")
             db.session.commit()
         except Exception:

@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, request
 from db import db
 
 from . import bounces, sns
-from .extensions import csrf
+from .extensions import csrf, limiter
 
 bp = Blueprint("ses_webhook", __name__)
 MAX_BODY = 256 * 1024  # SNS messages are at most 256 KB
@@ -30,6 +30,7 @@ def _answer(text: str, status: int):
 
 @bp.post("/webhooks/ses")
 @csrf.exempt  # SNS signs the message itself; there is no browser and no session here
+@limiter.limit("600 per minute")  # SNS retries what it could not deliver; a flood from elsewhere stops here
 def ses_events():
     if (request.content_length or 0) > MAX_BODY:
         return _answer("too large", 413)

@@ -29,6 +29,7 @@ _FIELDS = {
     "SubscriptionConfirmation": _CONFIRMATION_FIELDS,
     "UnsubscribeConfirmation": _CONFIRMATION_FIELDS,
 }
+_CERT_PATH = re.compile(r"/SimpleNotificationService-[A-Za-z0-9]{1,64}\.pem")
 _certificates: dict[str, rsa.RSAPublicKey] = {}
 _lock = threading.Lock()
 
@@ -77,6 +78,8 @@ def _get(url: str, policy: SNSPolicy, limit: int) -> bytes:
 
 
 def _public_key(url: str, policy: SNSPolicy) -> rsa.RSAPublicKey:
+    if not _CERT_PATH.fullmatch(urlsplit(url).path) or urlsplit(url).query:
+        raise SNSRejected("SigningCertURL does not name an SNS certificate")
     with _lock:
         key = _certificates.get(url)
     if key is not None:

@@ -3,7 +3,8 @@ own configuration in a temporary folder, spoken to over IMAP and over POP3. Each
 ledger row by the signed bounce address it was sent to. Bad inputs and faults tried: a bounce to a forged
 bounce address (wrong MAC), an auto-reply that is no bounce, the same bounce delivered twice (a replay),
 a poll repeated after everything was read, a wrong mailbox password, a bounce for a transactional mail to
-another address than the one its bounce address vouches for."""
+another address than the one its bounce address vouches for, a message on which the bounce library
+fails (the library's function made to raise: the only stand-in here)."""
 
 from __future__ import annotations
 
@@ -189,6 +190,26 @@ def test_staff_see_the_soft_bounce_count_and_the_history(app, client, db, relay,
     assert "2" in page.split("Bounces", 1)[1][:40]
     weg = _status(db, "weg@example.org")
     assert "Hard Bounce" in text_of(client.get(f"/staff/subscribers/{weg.id}"))
+
+
+def test_an_unreadable_message_is_deleted_and_does_not_block_the_rest(app, db, relay, dovecot, monkeypatch):
+    from flufl import bounce
+
+    _, senders = _sent_issue(app, db, relay)
+    monkeypatch.setitem(app.config, "BOUNCE_MAILBOX_URL", dovecot.url("imap"))
+    dovecot.deliver(b"Subject: broken\r\n\r\nThis one makes the detectors fail.\r\n")
+    dovecot.deliver(dsn(senders["weg@example.org"], "weg@example.org"))
+    real = bounce.all_failures
+
+    def failing_on_the_broken_one(message):
+        if message.get("Subject") == "broken":
+            raise ValueError("a detector crashed")
+        return real(message)
+
+    monkeypatch.setattr("newsletter.bounces.all_failures", failing_on_the_broken_one)  # a library fault
+    assert jobs.poll_bounce_mailbox() == "2 messages: 1 hard, 1 ignored"
+    assert dovecot.count() == 0
+    assert _status(db, "weg@example.org").status is SubscriberStatus.BOUNCED
 
 
 def test_a_wrong_password_is_a_clear_error_and_changes_nothing(app, db, relay, dovecot, monkeypatch):

@@ -1,7 +1,8 @@
 """Amazon SES events through ``POST /webhooks/ses``, signed the way SNS signs them. The tests hold their own
 signing key; its certificate is served over real TLS by a local server that the configuration names as
 the allowed SNS certificate host. Bad inputs tried: a changed message (tampered), no signature, an
-unknown SignatureVersion, a certificate URL over http, on another host or with a user name, a signature
+unknown SignatureVersion, a certificate URL over http, on another host, with a user name or with a path
+that is no SNS certificate, a signature
 by a key that is not the certificate's, a topic that is not accepted, a body that is not JSON, the same
 message posted twice (replay), a SubscribeURL on a foreign host."""
 
@@ -178,15 +179,16 @@ def test_forged_or_tampered_messages_get_403_and_change_nothing(app, client, db,
     with_user = _signed(signing_key, sns_host.base.replace("https://", "https://sns@"),
                         {"Type": "Notification", "Message": good["Message"]})  # fmt: skip
     lookalike = {**good, "SigningCertURL": good["SigningCertURL"].replace("localhost", "localhost.evil.test")}
+    not_a_cert = {**good, "SigningCertURL": f"{sns_host.base}/uploads/anything.pem"}
     version_3 = {**good, "SignatureVersion": "3"}
     other_topic = _signed(signing_key, sns_host.base, {"Type": "Notification", "Message": good["Message"],
                           "TopicArn": "arn:aws:sns:eu-central-1:999999999999:other"})  # fmt: skip
-    refused = (tampered, unsigned, foreign_signer, plain_http, other_host, with_user, lookalike, version_3,
-               other_topic)  # fmt: skip
+    refused = (tampered, unsigned, foreign_signer, plain_http, other_host, with_user, lookalike, not_a_cert,
+               version_3, other_topic)  # fmt: skip
     for message in refused:
         assert _post(client, message) == 403, message
     assert _post(client, b"{not json") == 400
-    assert sns_host.requests.count("/SimpleNotificationService-test.pem") == 1  # only the well-formed URLs
+    assert sns_host.requests == ["/SimpleNotificationService-test.pem"]  # nothing else was fetched
     for email in senders:
         reader = _reader(db, email)
         assert reader.status is SubscriberStatus.ACTIVE and reader.soft_bounces == 0

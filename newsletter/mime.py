@@ -44,7 +44,9 @@ def build_transactional(
     """A multipart/alternative message (text first, then HTML), as bytes ready for SMTP."""
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = Address(display_name=_check(sender_name, "From"), addr_spec=_check(sender_address, "From"))
-    msg["To"] = _check(to, "To")
+    if _NOT_ADDR_SPEC.search(_check(to, "To")):
+        raise HeaderInjection("the recipient is not a plain address (spaces, brackets, commas or quotes)")
+    msg["To"] = to
     msg["Subject"] = _check(rendered.subject, "Subject")
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = make_msgid(domain=sender_domain(sender_address))

@@ -67,6 +67,16 @@ def test_hostile_reader_addresses_are_refused_and_everyone_else_gets_a_clean_mes
     assert all(reply.startswith("not sent:") for reply in replies)
 
 
+def test_transactional_mail_to_a_hostile_address_is_refused_and_nothing_is_sent(app, relay):
+    from newsletter import jobs
+
+    for address in HOSTILE_ADDRESSES[:6]:
+        assert jobs.send_transactional_mail("test_message", address, {}).startswith("refused:")
+    assert jobs.send_transactional_mail("test_message", "fine@example.org", {}).startswith("250")
+    (message,) = relay.wait_for(1)
+    assert relay.received[0].rcpt_tos == ["fine@example.org"] and message["To"] == "fine@example.org"
+
+
 def test_line_breaks_in_subject_sender_name_and_newsletter_name_are_neutralised(app, db, relay, signed):
     issue = make_issue(db, readers=("fine@example.org",))
     news = issue.newsletters[0]

@@ -7,6 +7,7 @@ rule (refusals included) can be tested without touching ``os.environ``.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -151,13 +152,18 @@ def _mail_authentication(env: Mapping[str, str]) -> dict[str, Any]:
             "BOUNCE_MAILBOX_URL must start with imaps://, imap://, pop3s:// or pop3://, for example "
             "imaps://bounces:secret@mail.example.org/INBOX"
         )
+    cert_host = env.get("SNS_CERT_HOST") or r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?"
+    try:
+        re.compile(cert_host)
+    except re.error as exc:
+        raise ConfigError(f"SNS_CERT_HOST is not a valid regular expression ({exc})") from None
     return {
         "DKIM_KEY": dkim_key,  # signing.DKIMKey or None
         "BOUNCE_DOMAIN": bounce_domain,
         "BOUNCE_MAILBOX_URL": mailbox,
         # Amazon SNS: the host a SigningCertURL must name (a regular expression) and, for tests only, a CA
         # file to trust for that fetch. SNS_TOPIC_ARNS (spaces or commas) limits the accepted topics.
-        "SNS_CERT_HOST": env.get("SNS_CERT_HOST") or r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?",
+        "SNS_CERT_HOST": cert_host,
         "SNS_CA_FILE": env.get("SNS_CA_FILE") or None,
         "SNS_TOPIC_ARNS": tuple((env.get("SNS_TOPIC_ARNS") or "").replace(",", " ").split()),
     }

@@ -2,8 +2,9 @@
 verifier accepts every newsletter and every transactional mail, the signature covers the headers a
 receiver needs (both List-Unsubscribe headers included) and breaks when one is changed, and the envelope
 sender names the issue and the ledger row under a MAC. Bad inputs tried: a key file that is missing, a key
-of 512 bits, a broken PEM, a selector without a key, a key without a selector, a bounce address whose row
-number or MAC was changed."""
+of 512 bits, a broken PEM, a selector without a key, a key without a selector, a signing domain with a
+space, a BOUNCE_DOMAIN with an @, a mailbox URL over http, an SNS_CERT_HOST that is no regular expression,
+a bounce address whose row number or MAC was changed or that was made under another SECRET_KEY."""
 
 from __future__ import annotations
 
@@ -105,6 +106,7 @@ def test_start_up_refuses_a_bad_dkim_key_with_a_clear_message(tmp_path, dkim_key
                               "DKIM_DOMAIN": "not a domain"},
         "BOUNCE_DOMAIN": {"BOUNCE_DOMAIN": "bounces@example.org"},
         "BOUNCE_MAILBOX_URL": {"BOUNCE_MAILBOX_URL": "http://mail.example.org"},
+        "SNS_CERT_HOST": {"SNS_CERT_HOST": "sns.(unclosed"},
     }  # fmt: skip
     for message, env in cases.items():
         with pytest.raises(ConfigError, match=message):

@@ -49,7 +49,11 @@ def _check_clean(received, key):
 def test_hostile_reader_addresses_are_refused_and_everyone_else_gets_a_clean_message(app, db, relay, signed):
     issue = make_issue(db, readers=("fine@example.org", "also-fine@example.org"))
     news = issue.newsletters[0]
-    for address in HOSTILE_ADDRESSES:  # as if written by something that skipped the services' checks
+    # As if written by something that skipped the services' checks. PostgreSQL itself refuses a NUL in text
+    # and an address over 320 characters, so those two reach the send path on SQLite only.
+    sqlite = db.engine.dialect.name == "sqlite"
+    hostile = [a for a in HOSTILE_ADDRESSES if sqlite or ("\0" not in a and len(a) <= 320)]
+    for address in hostile:
         reader = Subscriber(email=address, status=SubscriberStatus.ACTIVE)
         db.session.add(reader)
         db.session.flush()
@@ -62,7 +66,7 @@ def test_hostile_reader_addresses_are_refused_and_everyone_else_gets_a_clean_mes
     for received in relay.received:
         _check_clean(received, signed)
     counts = sending.progress(db.session, issue.id)
-    assert counts["sent"] == 2 and counts["failed"] == len(HOSTILE_ADDRESSES) and counts["queued"] == 0
+    assert counts["sent"] == 2 and counts["failed"] == len(hostile) and counts["queued"] == 0
     replies = db.session.scalars(select(Delivery.reply).where(Delivery.status == DeliveryStatus.FAILED)).all()
     assert all(reply.startswith("not sent:") for reply in replies)
 

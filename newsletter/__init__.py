@@ -20,6 +20,9 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(editorial_admin.bp)
     app.register_blueprint(archive.bp)
+    from . import ses_webhook
+
+    app.register_blueprint(ses_webhook.bp)
     cli.init_app(app)
     errors.init_app(app)
     rendering.init_app(app)

@@ -233,3 +233,19 @@ def send_issue(issue_id: int, wait: bool) -> None:
                 break
             time.sleep(0.5)
     click.echo(", ".join(f"{key} {value}" for key, value in counts.items() if value))
+
+
+bounces_cli = AppGroup("bounces", help="Bounce and complaint reports.")
+newsletter_cli.add_command(bounces_cli)
+
+
+@bounces_cli.command("poll")
+@click.option("--limit", default=500, show_default=True, help="Messages to read in this run at most.")
+def poll_bounces(limit: int) -> None:
+    """Read the bounce mailbox (BOUNCE_MAILBOX_URL) once: apply each bounce or complaint, then delete it."""
+    from . import jobs, mailbox
+
+    try:
+        click.echo(jobs.poll_bounce_mailbox(limit=limit))
+    except mailbox.MailboxError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -19,6 +19,8 @@ PERIODIC = (
     # Sign-ups write their confirmation mail to the outbox (reader_mails); this puts it on the queue.
     (jobs.sweep_reader_mails, "transactional", 2),
     (jobs.expire_pending_signups, "default", 3600),
+    # Bounce and complaint reports in BOUNCE_MAILBOX_URL (a no-op without one).
+    (jobs.poll_bounce_mailbox, "default", 60),
 )
 
 

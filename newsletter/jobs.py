@@ -14,17 +14,32 @@ def send_transactional_mail(template: str, to: str, context: dict[str, Any], loc
     raises, so RQ retries the job (see ``api.send_transactional_mail``); a permanent one is logged."""
     config = current_app.config
     rendered = rendering.render_email(template, context, locale)
-    message = mime.build_transactional(
-        rendered, sender_name=config["NEWSROOM_NAME"], sender_address=config["MAIL_FROM"], to=to
-    )
-    target = delivery.SMTPTarget.from_url(config["SMTP_URL"])
     try:
-        return delivery.send_message(target, config["MAIL_FROM"], [to], message)
+        message = mime.build_transactional(
+            rendered, sender_name=config["NEWSROOM_NAME"], sender_address=config["MAIL_FROM"], to=to
+        )
+    except mime.HeaderInjection as exc:
+        current_app.logger.warning("transactional mail %s not built: %s", template, exc)
+        return f"refused: {exc}"
+    try:
+        return _deliver_one(config, to, message)
     except delivery.DeliveryError as exc:
         if exc.temporary:
             raise
         current_app.logger.warning("transactional mail %s to a reader was refused: %s", template, exc)
         return f"refused: {exc}"
+
+
+def _deliver_one(config, to: str, message: bytes) -> str:
+    """One transactional message through the same pipeline as a newsletter: DKIM when a key is set, the
+    signed bounce address as envelope sender, ``delivery.Relay``."""
+    from . import bounces, signing
+
+    if config.get("DKIM_KEY") is not None:
+        message = signing.sign(message, config["DKIM_KEY"])
+    envelope = bounces.transactional_return_path(config["SECRET_KEY"], config["BOUNCE_DOMAIN"], to)
+    with delivery.Relay(delivery.SMTPTarget.from_url(config["SMTP_URL"]), max_messages=1) as relay:
+        return relay.send(envelope, to, message)
 
 
 def sweep_reader_mails(batch: int = 1000) -> int:
@@ -202,16 +217,18 @@ def send_issue_test(issue_id: int, to: str, variant: str = "default", locale: st
         return "no such issue"
     rendered = issues.render_issue(issue, variant, base_url=config["BASE_URL"], locale=locale)
     rendered = rendering.fill_slots(rendered, issues.editor_slot_values(config["BASE_URL"]))
-    message = mime.build_transactional(
-        rendered,
-        sender_name=issue.sender_name,
-        sender_address=issue.sender_address,
-        to=to,
-        headers={"List-Unsubscribe": f"<{config['BASE_URL']}/>"},
-    )
-    target = delivery.SMTPTarget.from_url(config["SMTP_URL"])
     try:
-        return delivery.send_message(target, issue.sender_address, [to], message)
+        message = mime.build_transactional(
+            rendered,
+            sender_name=issue.sender_name,
+            sender_address=issue.sender_address,
+            to=to,
+            headers={"List-Unsubscribe": f"<{config['BASE_URL']}/>"},
+        )
+    except mime.HeaderInjection as exc:
+        return f"refused: {exc}"
+    try:
+        return _deliver_one(config, to, message)
     except delivery.DeliveryError as exc:
         if exc.temporary:
             raise
@@ -231,6 +248,7 @@ def _send_context():
         smtp=delivery.SMTPTarget.from_url(config["SMTP_URL"]),
         unsubscribe_mailbox=config["MAIL_UNSUBSCRIBE_ADDRESS"]
         or f"unsubscribe@{config['MAIL_FROM'].rpartition('@')[2]}",
+        dkim=config.get("DKIM_KEY"), bounce_domain=config.get("BOUNCE_DOMAIN"),
     )  # fmt: skip
 
 
@@ -268,3 +286,40 @@ def send_issue_batch(issue_id: int, first: int, last: int) -> dict[str, int]:
 
     db.session.rollback()  # start from what the database holds now, not from a session's earlier reads
     return sending.send_batch(db.session, issue_id, first, last, _send_context(), on_retry=retry_at)
+
+
+# -- bounces --------------------------------------------------------------------------------------------
+
+
+def poll_bounce_mailbox(limit: int = 500) -> str:
+    """Read the bounce mailbox (``BOUNCE_MAILBOX_URL``), apply each report and delete the message after
+    its effect is committed (run every minute by the clock; also ``flask --app app newsletter bounces
+    poll``). Does nothing when no mailbox is configured."""
+    from db import db
+
+    from . import bounces, mailbox
+
+    config = current_app.config
+    if not config.get("BOUNCE_MAILBOX_URL"):
+        return "no bounce mailbox configured"
+    counts: dict[str, int] = {}
+
+    def handle(raw: bytes) -> None:
+        try:
+            report = bounces.read_bounce_message(raw, config["SECRET_KEY"])
+        except Exception as exc:  # a message no detector can read must not block the mailbox for good
+            current_app.logger.warning("bounce mailbox: a message could not be read (%s); deleted", exc)
+            report = bounces.unreadable_report(raw)
+        try:
+            outcome = bounces.apply_report(db.session, report, secret_key=config["SECRET_KEY"], via="mailbox")
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        key = (outcome.kind or "ignored") if outcome.applied else "ignored"
+        counts[key] = counts.get(key, 0) + 1
+
+    target = mailbox.MailboxTarget.from_url(config["BOUNCE_MAILBOX_URL"])
+    handled = mailbox.process(target, handle, limit=limit)
+    detail = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    return f"{handled} messages" + (f": {detail}" if detail else "")

@@ -3,6 +3,7 @@ library; newsletter sends get pre-encoded skeletons with per-recipient slots (th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from email import policy
 from email.headerregistry import Address
@@ -43,7 +44,9 @@ def build_transactional(
     """A multipart/alternative message (text first, then HTML), as bytes ready for SMTP."""
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = Address(display_name=_check(sender_name, "From"), addr_spec=_check(sender_address, "From"))
-    msg["To"] = _check(to, "To")
+    if _NOT_ADDR_SPEC.search(_check(to, "To")):
+        raise HeaderInjection("the recipient is not a plain address (spaces, brackets, commas or quotes)")
+    msg["To"] = to
     msg["Subject"] = _check(rendered.subject, "Subject")
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = make_msgid(domain=sender_domain(sender_address))
@@ -66,6 +69,8 @@ def build_transactional(
 # starts with "." (a leading dot is written as "=2E"), so the message needs no SMTP dot-stuffing.
 
 HEADER_SLOTS = ("to", "message_id", "date", "list_unsubscribe")
+# A second address or a display name smuggled into the To slot ("a@x.org>, <b@y.org") is refused.
+_NOT_ADDR_SPEC = re.compile(r'[\s<>,;:"()\[\]\\]')
 MAX_SLOT_LENGTH = 900  # well below SMTP's 998-character line limit
 _SOFT_BREAK = b"=\r\n"
 
@@ -135,6 +140,8 @@ def _encode_slot(value: str, slot: tuple[str, str]) -> bytes:
     if context == "header":
         if not value.isascii():
             raise HeaderInjection(f"the value for {name} is not ASCII")
+        if name == "to" and _NOT_ADDR_SPEC.search(value):
+            raise HeaderInjection("the recipient is not a plain address (spaces, brackets, commas or quotes)")
         return value.encode("ascii")
     if context == "html" and ("&" in value or "<" in value or ">" in value or '"' in value or "'" in value):
         value = html_escape(value, quote=True)

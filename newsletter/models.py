@@ -157,6 +157,8 @@ class Subscriber(Base):
     ask_frequency: Mapped[AskFrequency] = mapped_column(
         _enum(AskFrequency, "ask_frequency"), default=AskFrequency.NORMAL
     )
+    # Temporary delivery failures reported after the fact (mailbox full, greylisted): counted, not acted on.
+    soft_bounces: Mapped[int] = mapped_column(default=0, server_default="0")
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True
@@ -482,4 +484,16 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None]
     reply: Mapped[str | None] = mapped_column(String(300))
     message_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BounceEvent(Base):
+    """A bounce, complaint or ESP event already applied, under its source's own id (the SNS MessageId,
+    the bounce message's Message-ID): the same report arriving again changes nothing."""
+
+    __tablename__ = "bounce_events"
+
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # hard, soft, complaint, ignored
+    delivery_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

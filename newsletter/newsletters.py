@@ -48,7 +48,8 @@ def save_newsletter(
 ) -> Newsletter:
     """Create (``newsletter=None``) or change a newsletter. Exactly one newsletter is the default:
     choosing a new default takes the mark from the old one; the last default cannot give it up."""
-    name, slug = name.strip(), slug.strip().lower()
+    # One line: the name stands in every newsletter's List-Id header.
+    name, slug = " ".join(name.split()), slug.strip().lower()
     if not name:
         raise NewsletterError("the newsletter needs a name")
     if not SLUG.match(slug):

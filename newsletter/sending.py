@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from db import utcnow
 
-from . import delivery, issues, links, mime, rendering, subscribers
+from . import bounces, delivery, issues, links, mime, rendering, signing, subscribers
 from .models import (
     Delivery,
     DeliveryStatus,
@@ -136,6 +136,8 @@ class SendContext:
     smtp: delivery.SMTPTarget
     unsubscribe_mailbox: str
     feedback_tag: str = "beitrag"
+    dkim: signing.DKIMKey | None = None  # sign every message when set
+    bounce_domain: str | None = None  # envelope sender bounces+<signed issue and row>@ this domain
 
 
 _skeletons: dict[tuple[int, str, Any], mime.Skeleton] = {}
@@ -283,10 +285,16 @@ def send_batch(
                 values = {"status": DeliveryStatus.FAILED, "reply": "the address needs SMTPUTF8"}
             else:
                 message_id = f"<{issue_id}.{row.id}.{secrets.token_hex(6)}@{domain}>"
-                skeleton = _skeleton(issue, row.variant, context.base_url)
-                message = skeleton.assemble(_slot_values(context, reader, to, row, message_id, date))
                 try:
-                    reply = relay.send(issue.sender_address, to, message)
+                    skeleton = _skeleton(issue, row.variant, context.base_url)
+                    message = skeleton.assemble(_slot_values(context, reader, to, row, message_id, date))
+                    if context.dkim is not None:
+                        message = signing.sign(message, context.dkim)
+                    envelope = issue.sender_address if context.bounce_domain is None else \
+                        bounces.return_path(context.secret_key, context.bounce_domain, issue_id, row.id)
+                    reply = relay.send(envelope, to, message)
+                except mime.HeaderInjection as exc:
+                    values = {"status": DeliveryStatus.FAILED, "reply": f"not sent: {exc}"[:300]}
                 except delivery.DeliveryError as exc:
                     values = _after_refusal(row, exc, now)
                     if values["status"] is DeliveryStatus.QUEUED:

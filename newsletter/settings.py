@@ -7,6 +7,7 @@ rule (refusals included) can be tested without touching ``os.environ``.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -124,6 +125,50 @@ def _secret_key(env: Mapping[str, str], environment: str, instance_path: Path) -
     return key
 
 
+def _mail_authentication(env: Mapping[str, str]) -> dict[str, Any]:
+    """DKIM, the bounce address and the two bounce intakes (mailbox, Amazon SES via SNS)."""
+    from . import signing
+
+    mail_from = env.get("MAIL_FROM") or "redaktion@ki-kompass.example"
+    mail_domain = mail_from.rpartition("@")[2].lower()
+    dkim_key = None
+    if env.get("DKIM_PRIVATE_KEY"):
+        try:
+            dkim_key = signing.load_key(
+                env["DKIM_PRIVATE_KEY"], env.get("DKIM_SELECTOR"), env.get("DKIM_DOMAIN") or mail_domain
+            )
+        except signing.SigningError as exc:
+            raise ConfigError(str(exc)) from None
+    elif env.get("DKIM_SELECTOR"):
+        raise ConfigError("DKIM_SELECTOR is set but DKIM_PRIVATE_KEY is not; set both or neither")
+    bounce_domain = (env.get("BOUNCE_DOMAIN") or mail_domain).strip().lower()
+    if not bounce_domain.replace("-", "").replace(".", "").isalnum() or not bounce_domain.isascii():
+        raise ConfigError(
+            f"BOUNCE_DOMAIN must be a domain name such as bounces.example.org, not {bounce_domain!r}"
+        )
+    mailbox = env.get("BOUNCE_MAILBOX_URL") or None
+    if mailbox and urlsplit(mailbox).scheme not in ("imap", "imaps", "pop3", "pop3s"):
+        raise ConfigError(
+            "BOUNCE_MAILBOX_URL must start with imaps://, imap://, pop3s:// or pop3://, for example "
+            "imaps://bounces:secret@mail.example.org/INBOX"
+        )
+    cert_host = env.get("SNS_CERT_HOST") or r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?"
+    try:
+        re.compile(cert_host)
+    except re.error as exc:
+        raise ConfigError(f"SNS_CERT_HOST is not a valid regular expression ({exc})") from None
+    return {
+        "DKIM_KEY": dkim_key,  # signing.DKIMKey or None
+        "BOUNCE_DOMAIN": bounce_domain,
+        "BOUNCE_MAILBOX_URL": mailbox,
+        # Amazon SNS: the host a SigningCertURL must name (a regular expression) and, for tests only, a CA
+        # file to trust for that fetch. SNS_TOPIC_ARNS (spaces or commas) limits the accepted topics.
+        "SNS_CERT_HOST": cert_host,
+        "SNS_CA_FILE": env.get("SNS_CA_FILE") or None,
+        "SNS_TOPIC_ARNS": tuple((env.get("SNS_TOPIC_ARNS") or "").replace(",", " ").split()),
+    }
+
+
 def load_config(
     env: Mapping[str, str], instance_path: str | Path, overrides: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -206,6 +251,7 @@ def load_config(
         "IMPORT_OPT_IN_INTERVAL": _int(merged_env, "IMPORT_OPT_IN_INTERVAL", 60),
         "IMPORT_OPT_IN_CAP": _int(merged_env, "IMPORT_OPT_IN_CAP", 20_000),
         "CHECK_SERVICES": True,
+        **_mail_authentication(merged_env),
     }
     config.update(overrides)
     return config

@@ -504,6 +504,9 @@ def _labels():
             "confirmation_sent": _("confirmation mail sent"),
             "confirmed": _("confirmed"),
             "unsubscribed": _("unsubscribed"),
+            "bounced": _("hard bounce, address suppressed"),
+            "complained": _("spam complaint, address suppressed"),
+            "soft_bounce": _("soft bounce (temporary delivery failure)"),
         }.get(kind, kind)
 
     return {

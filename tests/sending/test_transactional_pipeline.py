@@ -1,0 +1,54 @@
+"""Transactional mail takes the newsletter's road: a real worker process (``flask newsletter worker
+--burst``) configured from the environment with a DKIM key sends both kinds through ``delivery.Relay``,
+signed, from a signed bounce address; and it serves the ``transactional`` queue first, so a reader who
+asked for a confirmation does not wait behind a newsletter."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from newsletter import api, bounces, sending, signing
+from newsletter.jobs import enqueue_send
+from tests.sending.conftest import DKIM_DOMAIN, DKIM_SELECTOR, dkim_verifies, make_issue
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_worker_sends_transactional_mail_first_and_signs_everything(
+    app, db, relay, base_config, instance_dir, dkim_key_file
+):
+    issue = make_issue(db, readers=[f"leser{i}@example.org" for i in range(6)])
+    prepared = sending.prepare_send(db.session, issue)
+    db.session.commit()
+    batches = sending.batch_ranges(db.session, issue.id, size=2)
+    enqueue_send(sending.PreparedSend(issue.id, prepared.added, batches))  # three newsletter jobs wait
+    api.send_transactional_mail("test_message", "eilig@example.org", {}, locale="de")  # queued after them
+
+    env = {**os.environ, "BEITRAG_ENV": "testing", "BEITRAG_INSTANCE": str(instance_dir),
+           "DATABASE_URL": base_config["DATABASE_URL"], "REDIS_URL": base_config["REDIS_URL"],
+           "SECRET_KEY": base_config["SECRET_KEY"], "SMTP_URL": relay.url, "BASE_URL": "http://localhost",
+           "DKIM_PRIVATE_KEY": str(dkim_key_file), "DKIM_SELECTOR": DKIM_SELECTOR,
+           "DKIM_DOMAIN": DKIM_DOMAIN, "BOUNCE_DOMAIN": "bounces.ki-kompass.example"}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "newsletter", "worker", "--burst"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    relay.wait_for(7)
+    assert relay.received[0].rcpt_tos == ["eilig@example.org"]  # served first
+    assert sorted(r.rcpt_tos[0] for r in relay.received[1:]) == [f"leser{i}@example.org" for i in range(6)]
+    key = signing.load_key(str(dkim_key_file), DKIM_SELECTOR, DKIM_DOMAIN)
+    secret = base_config["SECRET_KEY"]
+    for received in relay.received:
+        assert dkim_verifies(received.raw, key), received.rcpt_tos
+        assert received.mail_from.endswith("@bounces.ki-kompass.example")
+        address = bounces.read_return_path(secret, received.mail_from)
+        assert address is not None
+        if received.rcpt_tos == ["eilig@example.org"]:
+            assert bounces.vouches_for(secret, address, "eilig@example.org")
+        else:
+            assert address.issue_id == issue.id
+    assert sending.progress(db.session, issue.id)["sent"] == 6

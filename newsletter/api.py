@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rq import Retry
 
 from .queues import get_queue
+from .tokens import TokenError as TokenError  # re-exported for the donations side
 
 # Temporary SMTP failures: try again after 10 s, 1 min, 5 min, 30 min, 2 h.
 TRANSACTIONAL_RETRY = Retry(max=5, interval=[10, 60, 300, 1800, 7200])
@@ -49,3 +51,59 @@ def send_transactional_mails(messages: list[tuple[str, str, dict[str, Any], str]
         enqueued = queue.enqueue_many(data, pipeline=pipe)
         pipe.execute()
     return enqueued
+
+
+# -- for the donations side (issue 6) ----------------------------------------------------------------
+
+
+def make_token(purpose: str, payload: Any) -> str:
+    """A signed, timed token for a link in a mail (see ``newsletter.tokens``)."""
+    from . import tokens
+
+    return tokens.make_token(purpose, payload)
+
+
+def read_token(purpose: str, token: str, *, max_age: int) -> Any:
+    """The payload of a valid token; raises :class:`TokenError` (``expired`` tells old from forged)."""
+    from . import tokens
+
+    return tokens.read_token(purpose, token, max_age=max_age)
+
+
+def find_subscriber_id(session, email: str) -> int | None:
+    """The id of the reader with this address (regardless of case), or None."""
+    from .subscribers import find_subscriber
+
+    subscriber = find_subscriber(session, email)
+    return subscriber.id if subscriber is not None else None
+
+
+def subscriber_email(session, subscriber_id: int) -> str | None:
+    from .models import Subscriber
+
+    subscriber = session.get(Subscriber, subscriber_id)
+    return subscriber.email if subscriber is not None else None
+
+
+def issue_exists(session, issue_id: int) -> bool:
+    from .models import Issue
+
+    return session.get(Issue, issue_id) is not None
+
+
+SupporterProvider = Callable[[Any, Any], "str | None"]
+_SUPPORTER_PROVIDER = "beitrag.supporter_provider"
+
+
+def register_supporter_provider(app, provider: SupporterProvider) -> None:
+    """``provider(session, subscriber)`` -> the reader's supporter state (``never``, ``one_time``,
+    ``monthly``, ``lapsed``, ``failing``); ``app.py`` registers the donations side's at start-up."""
+    app.extensions[_SUPPORTER_PROVIDER] = provider
+
+
+def supporter_state(session, subscriber) -> str | None:
+    """The reader's supporter state, or None while no donations side is registered."""
+    from flask import current_app
+
+    provider = current_app.extensions.get(_SUPPORTER_PROVIDER)
+    return provider(session, subscriber) if provider is not None else None

@@ -9,9 +9,7 @@ from wtforms.validators import Email, Length, Optional
 
 
 class DonateForm(FlaskForm):
-    kind = RadioField(
-        _l("How often"), choices=[("one_time", _l("Once")), ("monthly", _l("Monthly"))], default="one_time"
-    )
+    kind = RadioField(_l("How often"), choices=[], default="one_time")
     preset = RadioField(_l("Amount"), choices=[], default="")
     custom_amount = StringField(_l("Another amount in euros"), validators=[Optional(), Length(max=20)])
     email = EmailField(

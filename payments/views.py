@@ -11,6 +11,7 @@ from flask_babel import format_currency, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from db import db
 from newsletter import api as newsletter_api
@@ -55,8 +56,9 @@ _AMOUNT_MESSAGES = {
 def _form(formdata=None) -> DonateForm:
     config = current_app.config
     form = DonateForm(formdata=formdata) if formdata is not None else DonateForm()
-    presets = [(str(c), money(c)) for c in config["DONATION_PRESETS_CENTS"]]
-    form.preset.choices = [*presets, ("custom", _("Another amount"))]
+    form.kind.choices = [SelectChoice("one_time", _("Once")), SelectChoice("monthly", _("Monthly"))]
+    presets = [SelectChoice(str(c), money(c)) for c in config["DONATION_PRESETS_CENTS"]]
+    form.preset.choices = [*presets, SelectChoice("custom", _("Another amount"))]
     if formdata is None:
         form.preset.data = str(config["DONATION_PRESETS_CENTS"][1])
         for name in ("issue", "link", "utm_source", "utm_medium", "utm_campaign", "article"):
@@ -81,8 +83,8 @@ def _donate_limit() -> str:
     return current_app.config["DONATE_RATE_LIMIT"]
 
 
-@bp.route("/spenden", methods=["GET", "POST"])
 @bp.route("/donate", methods=["GET", "POST"])
+@bp.route("/spenden", methods=["GET", "POST"])  # registered first: the address url_for gives
 @limiter.limit(_donate_limit, methods=["POST"])
 def donate():
     if request.method == "GET":

@@ -229,7 +229,7 @@ def _payment(session: Session, donation: Donation, *, invoice_id: str | None = N
         payment = DonationPayment(
             donation=donation, stripe_invoice_id=invoice_id, stripe_payment_intent_id=payment_intent_id,
             amount_cents=amount_cents, currency=currency, status=PaymentStatus.PENDING,
-            stripe_created=stripe_created,
+            stripe_created=stripe_created, refunded_cents=0, failure_count=0,
         )  # fmt: skip
         session.add(payment)
     if payment_intent_id and not payment.stripe_payment_intent_id:

@@ -388,7 +388,7 @@ def apply_subscription(session: Session, obj: dict, *, event_type: str, event_cr
     if _forward(donation, DonationStatus.ENDED):
         donation.ended_at = _when(obj.get("ended_at") or obj.get("canceled_at"))
         session.flush()
-        if donation.paid_at is not None:
+        if status == "canceled":  # not for a checkout whose first payment never came (incomplete_expired)
             donor_mails.queue_ended(session, donation, base_url=base_url)
     return "monthly: ended"
 

@@ -43,9 +43,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     newsletter.init_app(app)
     payments.init_app(app)
     # What an issue needs from payments comes in through a provider: newsletter never imports payments.
-    from payments.supporters import supporter_state
+    from payments.supporters import ReaderSupport
 
-    newsletter.api.register_supporter_provider(app, supporter_state)
+    newsletter.api.register_supporter_provider(app, ReaderSupport(base_url=app.config["BASE_URL"]))
 
     init_database(app)
     return app

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from rq import Retry
 
@@ -91,19 +90,48 @@ def issue_exists(session, issue_id: int) -> bool:
     return session.get(Issue, issue_id) is not None
 
 
-SupporterProvider = Callable[[Any, Any], "str | None"]
 _SUPPORTER_PROVIDER = "beitrag.supporter_provider"
 
 
+class SupporterProvider(Protocol):
+    """What the newsletter side asks of the donations side about one reader (``app.py`` registers it)."""
+
+    def state(self, session, subscriber) -> str: ...  # never, one_time, monthly, lapsed, failing
+
+    def details(self, session, subscriber) -> dict[str, Any]: ...  # state, manage_url, donations count
+
+    def export(self, session, subscriber) -> list[dict[str, Any]]: ...  # the reader's donations, as JSON
+
+    def erase(self, session, subscriber) -> None: ...  # before the reader is deleted
+
+
 def register_supporter_provider(app, provider: SupporterProvider) -> None:
-    """``provider(session, subscriber)`` -> the reader's supporter state (``never``, ``one_time``,
-    ``monthly``, ``lapsed``, ``failing``); ``app.py`` registers the donations side's at start-up."""
     app.extensions[_SUPPORTER_PROVIDER] = provider
+
+
+def _provider() -> SupporterProvider | None:
+    from flask import current_app
+
+    return current_app.extensions.get(_SUPPORTER_PROVIDER)
 
 
 def supporter_state(session, subscriber) -> str | None:
     """The reader's supporter state, or None while no donations side is registered."""
-    from flask import current_app
+    provider = _provider()
+    return provider.state(session, subscriber) if provider is not None else None
 
-    provider = current_app.extensions.get(_SUPPORTER_PROVIDER)
-    return provider(session, subscriber) if provider is not None else None
+
+def supporter_details(session, subscriber) -> dict[str, Any] | None:
+    provider = _provider()
+    return provider.details(session, subscriber) if provider is not None else None
+
+
+def supporter_export(session, subscriber) -> list[dict[str, Any]]:
+    provider = _provider()
+    return provider.export(session, subscriber) if provider is not None else []
+
+
+def supporter_erase(session, subscriber) -> None:
+    provider = _provider()
+    if provider is not None:
+        provider.erase(session, subscriber)

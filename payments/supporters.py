@@ -103,3 +103,58 @@ def monthly_count(session: Session) -> int:
 
 def payments_of(session: Session, donation_id: int) -> list[DonationPayment]:
     return list(session.scalars(select(DonationPayment).where(DonationPayment.donation_id == donation_id)))
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+class ReaderSupport:
+    """The provider the newsletter side asks about one reader (registered in ``app.py``): supporter state,
+    what the preference page shows, the donations in the reader's data export, and erasure."""
+
+    def __init__(self, *, base_url: str):
+        self.base_url = base_url
+
+    def state(self, session: Session, subscriber) -> str:
+        return supporter_state(session, subscriber)
+
+    def details(self, session: Session, subscriber) -> dict:
+        from .donor_mails import portal_link
+
+        found = donations_of_email(session, subscriber.email)
+        running = [
+            d for d in found
+            if d.kind is DonationKind.MONTHLY and d.status is DonationStatus.ACTIVE
+            and d.donor is not None and d.donor.stripe_customer_id
+        ]  # fmt: skip
+        return {
+            "state": state_of_donations(found),
+            "manage_url": portal_link(self.base_url, running[-1]) if running else None,
+            "donate_url": f"{self.base_url}/spenden",
+        }
+
+    def export(self, session: Session, subscriber) -> list[dict]:
+        return [
+            {
+                "kind": d.kind.value, "amount_cents": d.amount_cents, "currency": d.currency,
+                "status": d.status.value, "created_at": _iso(d.created_at), "ended_at": _iso(d.ended_at),
+                "message": d.message, "public_name": d.public_name,
+                "payments": [
+                    {"amount_cents": p.amount_cents, "status": p.status.value, "paid_at": _iso(p.paid_at),
+                     "refunded_cents": p.refunded_cents}
+                    for p in d.payments
+                ],
+            }
+            for d in donations_of_email(session, subscriber.email)
+        ]  # fmt: skip
+
+    def erase(self, session: Session, subscriber) -> None:
+        """The reader's public name and messages go, and so does the link to the reader. The payments stay
+        (with the donor's address on them): donation receipts are bookkeeping records the law says to keep."""
+        for donation in donations_of_email(session, subscriber.email):
+            donation.public_name = None
+            donation.message = None
+        for donor in session.scalars(select(Donor).where(func.lower(Donor.email) == subscriber.email.strip().lower())):
+            donor.subscriber_id = None
+        session.flush()

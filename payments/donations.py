@@ -75,7 +75,9 @@ def attribution_from(values: Any) -> Attribution:
     """Attribution from a request's parameters (``issue``, ``link``, ``utm_*``, ``article``); anything
     malformed is dropped, never refused: attribution must not stand between a reader and a gift."""
     raw_issue = values.get("issue")
-    issue_id = int(raw_issue) if isinstance(raw_issue, str) and raw_issue.isdigit() and len(raw_issue) < 10 else None
+    issue_id = (
+        int(raw_issue) if isinstance(raw_issue, str) and raw_issue.isdigit() and len(raw_issue) < 10 else None
+    )
     return Attribution(
         issue_id=issue_id,
         link=clean_tag(values.get("link")),
@@ -220,7 +222,9 @@ def _payment(session: Session, donation: Donation, *, invoice_id: str | None = N
     """The payment row for an invoice or payment intent, made if new (in ``PENDING``); not yet moved."""
     payment = None
     if invoice_id:
-        payment = session.scalar(select(DonationPayment).where(DonationPayment.stripe_invoice_id == invoice_id))
+        payment = session.scalar(
+            select(DonationPayment).where(DonationPayment.stripe_invoice_id == invoice_id)
+        )
     if payment is None and payment_intent_id:
         payment = session.scalar(
             select(DonationPayment).where(DonationPayment.stripe_payment_intent_id == payment_intent_id)
@@ -297,7 +301,7 @@ def _invoice_subscription(obj: dict) -> tuple[str | None, dict]:
 
 
 def _invoice_payment_intent(obj: dict) -> str | None:
-    for entry in ((obj.get("payments") or {}).get("data") or []):
+    for entry in (obj.get("payments") or {}).get("data") or []:
         intent = (entry.get("payment") or {}).get("payment_intent")
         if isinstance(intent, dict):
             intent = intent.get("id")
@@ -359,7 +363,9 @@ def apply_invoice_payment_failed(session: Session, obj: dict, *, base_url: str) 
 _ENDED_SUBSCRIPTION = ("canceled", "incomplete_expired")
 
 
-def apply_subscription(session: Session, obj: dict, *, event_type: str, event_created: int, base_url: str) -> str:
+def apply_subscription(
+    session: Session, obj: dict, *, event_type: str, event_created: int, base_url: str
+) -> str:
     """``customer.subscription.updated`` / ``.deleted``: Stripe's status of the monthly donation, the
     newest event winning; a cancelled subscription stays cancelled."""
     donation = _donation_from_metadata(session, obj.get("metadata"))
@@ -394,16 +400,21 @@ def apply_subscription(session: Session, obj: dict, *, event_type: str, event_cr
 
 
 def _payment_for_intent(session: Session, settings: stripe_gateway.StripeSettings | None, intent: str | None,
-                        customer: str | None, amount: int, currency: str) -> DonationPayment | None:  # fmt: skip
+                        customer: str | None, amount: int,
+                        currency: str) -> DonationPayment | None:  # fmt: skip
     """The payment a charge or dispute concerns, by payment intent. A one-time payment not yet reported
     is found through the payment intent's metadata (asked of Stripe)."""
     if not intent:
         return None
-    payment = session.scalar(select(DonationPayment).where(DonationPayment.stripe_payment_intent_id == intent))
+    payment = session.scalar(
+        select(DonationPayment).where(DonationPayment.stripe_payment_intent_id == intent)
+    )
     if payment is not None:
         _lock(session, payment.donation_id)
         return payment
-    donation = session.scalar(select(Donation).where(Donation.stripe_payment_intent_id == intent).with_for_update())
+    donation = session.scalar(
+        select(Donation).where(Donation.stripe_payment_intent_id == intent).with_for_update()
+    )
     if donation is None and settings is not None:
         try:
             found = stripe_gateway.retrieve_payment_intent(settings, intent)

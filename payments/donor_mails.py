@@ -13,7 +13,6 @@ from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_currency
-
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -74,13 +73,17 @@ def queue_receipt(session: Session, donation: Donation, payment: DonationPayment
     return _add(session, donation, "receipt", f"receipt:payment:{payment.id}", context)
 
 
-def queue_card_failed(session: Session, donation: Donation, payment: DonationPayment, *, base_url: str) -> bool:
+def queue_card_failed(
+    session: Session, donation: Donation, payment: DonationPayment, *, base_url: str
+) -> bool:
     context = _base_context(donation, base_url) | {"manage_url": portal_link(base_url, donation)}
     return _add(session, donation, "card_failed", f"card_failed:payment:{payment.id}", context)
 
 
 def queue_ended(session: Session, donation: Donation, *, base_url: str) -> bool:
-    return _add(session, donation, "ended", f"ended:donation:{donation.id}", _base_context(donation, base_url))
+    return _add(
+        session, donation, "ended", f"ended:donation:{donation.id}", _base_context(donation, base_url)
+    )
 
 
 def queue_unsent(session: Session, *, limit: int = 200) -> int:

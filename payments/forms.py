@@ -15,7 +15,9 @@ class DonateForm(FlaskForm):
     email = EmailField(
         _l("E-mail address for the receipt (optional)"), validators=[Optional(), Length(max=320), Email()]
     )
-    message = TextAreaField(_l("A message to the newsroom (optional)"), validators=[Optional(), Length(max=500)])
+    message = TextAreaField(
+        _l("A message to the newsroom (optional)"), validators=[Optional(), Length(max=500)]
+    )
     show_publicly = BooleanField(_l("Show my name on the supporter wall"))
     public_name = StringField(_l("Name for the supporter wall"), validators=[Optional(), Length(max=100)])
     issue = HiddenField()

@@ -61,7 +61,12 @@ class PaymentStatus(enum.StrEnum):
     REFUNDED = "refunded"  # all of it given back
 
 
-PAYMENT_RANK = {PaymentStatus.PENDING: 0, PaymentStatus.FAILED: 1, PaymentStatus.PAID: 2, PaymentStatus.REFUNDED: 3}
+PAYMENT_RANK = {
+    PaymentStatus.PENDING: 0,
+    PaymentStatus.FAILED: 1,
+    PaymentStatus.PAID: 2,
+    PaymentStatus.REFUNDED: 3,
+}
 
 
 class DisputeStatus(enum.StrEnum):

@@ -80,7 +80,8 @@ def create_checkout_session(
         params["customer_email"] = email
     try:
         session = _client(settings).v1.checkout.sessions.create(
-            params=params, options={"idempotency_key": idempotency_key}  # type: ignore[arg-type]
+            params=params,
+            options={"idempotency_key": idempotency_key},  # type: ignore[arg-type]
         )
     except stripe.StripeError as exc:
         raise GatewayError(f"checkout session for donation {donation_id}: {exc}") from exc
@@ -105,17 +106,24 @@ def create_portal_session(
     settings: StripeSettings, *, customer_id: str, return_url: str, locale: str, idempotency_key: str
 ) -> dict[str, Any]:
     """A Customer Portal session where the donor changes card or amount, or ends the monthly donation."""
-    params = {"customer": customer_id, "return_url": return_url, "locale": locale if locale in ("de", "en") else "auto"}
+    params = {
+        "customer": customer_id,
+        "return_url": return_url,
+        "locale": locale if locale in ("de", "en") else "auto",
+    }
     try:
         session = _client(settings).v1.billing_portal.sessions.create(
-            params=params, options={"idempotency_key": idempotency_key}  # type: ignore[arg-type]
+            params=params,
+            options={"idempotency_key": idempotency_key},  # type: ignore[arg-type]
         )
     except stripe.StripeError as exc:
         raise GatewayError(f"portal session for customer {customer_id}: {exc}") from exc
     return _plain(session)
 
 
-def verify_webhook(payload: bytes, signature_header: str | None, secret: str, *, tolerance: int = 300) -> None:
+def verify_webhook(
+    payload: bytes, signature_header: str | None, secret: str, *, tolerance: int = 300
+) -> None:
     """Check Stripe's signature on the raw body (HMAC-SHA256 over ``t.body``) with the SDK. The tolerance
     is never zero: zero would turn the age check off."""
     if tolerance <= 0:

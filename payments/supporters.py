@@ -28,7 +28,11 @@ def _is_failing(donation: Donation) -> bool:
     if donation.subscription_status in _FAILING_SUBSCRIPTION:
         return True
     failed = [p.stripe_created or 0 for p in donation.payments if p.status is PaymentStatus.FAILED]
-    paid = [p.stripe_created or 0 for p in donation.payments if p.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED)]
+    paid = [
+        p.stripe_created or 0
+        for p in donation.payments
+        if p.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED)
+    ]
     return bool(failed) and max(failed) > max(paid, default=-1)
 
 
@@ -155,6 +159,8 @@ class ReaderSupport:
         for donation in donations_of_email(session, subscriber.email):
             donation.public_name = None
             donation.message = None
-        for donor in session.scalars(select(Donor).where(func.lower(Donor.email) == subscriber.email.strip().lower())):
+        for donor in session.scalars(
+            select(Donor).where(func.lower(Donor.email) == subscriber.email.strip().lower())
+        ):
             donor.subscriber_id = None
         session.flush()

@@ -107,12 +107,15 @@ def donate():
                 max_cents=config["DONATION_MAX_CENTS"],
             )  # fmt: skip
     except donations.DonationError as exc:
-        message = _AMOUNT_MESSAGES[exc.code](money(config["DONATION_MIN_CENTS"]), money(config["DONATION_MAX_CENTS"]))
+        message = _AMOUNT_MESSAGES[exc.code](
+            money(config["DONATION_MIN_CENTS"]), money(config["DONATION_MAX_CENTS"])
+        )
         form.custom_amount.errors = [*form.custom_amount.errors, message]
         return _page(form, 400, error=message)
     public_name = (form.public_name.data or "").strip() if form.show_publicly.data else ""
     donation = donations.start_donation(
-        db.session, kind=DonationKind(form.kind.data), amount_cents=amount, currency=config["DONATION_CURRENCY"],
+        db.session, kind=DonationKind(form.kind.data), amount_cents=amount,
+        currency=config["DONATION_CURRENCY"],
         locale=_locale(), email=(form.email.data or "").strip() or None,
         message=(form.message.data or "").strip() or None, public_name=public_name or None,
         attribution=donations.attribution_from(request.form),

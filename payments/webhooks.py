@@ -55,21 +55,29 @@ def read_event(payload: bytes, signature_header: str | None, settings: stripe_ga
     if len(payload) > MAX_BODY_BYTES:
         raise BadEvent("the body is too large")
     try:
-        stripe_gateway.verify_webhook(payload, signature_header, settings.webhook_secret, tolerance=TOLERANCE_SECONDS)
+        stripe_gateway.verify_webhook(
+            payload, signature_header, settings.webhook_secret, tolerance=TOLERANCE_SECONDS
+        )
     except stripe_gateway.SignatureError as exc:
         raise BadEvent(f"signature: {exc}") from None
     try:
         event = json.loads(payload)
     except ValueError:
         raise BadEvent("the body is not JSON") from None
-    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+    if (
+        not isinstance(event, dict)
+        or not isinstance(event.get("id"), str)
+        or not isinstance(event.get("type"), str)
+    ):
         raise BadEvent("the body is not a Stripe event")
     if bool(event.get("livemode")) is not settings.livemode:
         raise BadEvent("the event's livemode does not match the configured key")
     return event
 
 
-def apply_event(session: Session, event: dict[str, Any], settings: stripe_gateway.StripeSettings, *, base_url: str) -> str:
+def apply_event(
+    session: Session, event: dict[str, Any], settings: stripe_gateway.StripeSettings, *, base_url: str
+) -> str:
     """Record the event and apply it, in the caller's transaction. Raises IntegrityError when the event is
     already recorded (by this or a concurrent delivery), :class:`donations.RetryLater` when it cannot be
     placed yet."""
@@ -100,7 +108,9 @@ def is_recorded(session: Session, event_id: str) -> bool:
     return session.scalar(select(StripeEvent.id).where(StripeEvent.id == event_id)) is not None
 
 
-def handle(session: Session, event: dict[str, Any], settings: stripe_gateway.StripeSettings, *, base_url: str) -> Outcome:
+def handle(
+    session: Session, event: dict[str, Any], settings: stripe_gateway.StripeSettings, *, base_url: str
+) -> Outcome:
     """Apply and commit one verified event; the answer for Stripe (200 applied, ignored or duplicate; 500
     retry). Nothing is half-written: any failure rolls the whole event back."""
     if is_recorded(session, event["id"]):

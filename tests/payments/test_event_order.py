@@ -45,17 +45,22 @@ def test_every_order_of_a_one_time_donations_events(client, db, stripe_api):
             "id": intent, "object": "payment_intent",
             "metadata": {"donation_id": str(donation.id), "donation_reference": donation.reference},
         }  # fmt: skip
+        customer = f"cus_{donation.id}"
         events = [
-            s.event("checkout.session.completed", s.completed_session(donation, payment_status="unpaid", customer=f"cus_{donation.id}")),
-            s.event("checkout.session.async_payment_succeeded", s.completed_session(donation, customer=f"cus_{donation.id}")),
-            s.event("charge.refunded", s.charge(donation, amount_refunded=200, customer=f"cus_{donation.id}")),
+            s.event("checkout.session.completed",
+                    s.completed_session(donation, payment_status="unpaid", customer=customer)),
+            s.event("checkout.session.async_payment_succeeded",
+                    s.completed_session(donation, customer=customer)),
+            s.event("charge.refunded", s.charge(donation, amount_refunded=200, customer=customer)),
             s.event("charge.dispute.closed", s.dispute(donation, status="won")),
         ]  # fmt: skip
         for i in order:
             assert s.post_event(client, events[i]).status_code == 200, (order, i)
         db.session.expire_all()
         donation = db.session.get(Donation, donation.id)
-        payment = db.session.scalars(select(DonationPayment).where(DonationPayment.donation_id == donation.id)).one()
+        payment = db.session.scalars(
+            select(DonationPayment).where(DonationPayment.donation_id == donation.id)
+        ).one()
         assert donation.status is DonationStatus.PAID, order
         assert (payment.status, payment.refunded_cents, payment.dispute_status) == (
             PaymentStatus.PAID, 200, DisputeStatus.WON), order  # fmt: skip
@@ -66,14 +71,17 @@ def test_every_order_of_a_one_time_donations_events(client, db, stripe_api):
 def _monthly_events(donation, t0: int) -> list[dict]:
     customer = f"cus_{donation.id}"
     t1 = t0 + 30 * 86400
+    first = s.invoice(donation, f"in_{donation.id}_1", created=t0, customer=customer)
+    second = s.invoice(donation, f"in_{donation.id}_2", created=t1, paid=False, customer=customer)
+    ended = s.subscription(donation, status="canceled", reason="payment_failed", customer=customer)
     return [
         s.event("checkout.session.completed", s.completed_session(donation, customer=customer), created=t0),
-        s.event("invoice.paid", s.invoice(donation, f"in_{donation.id}_1", created=t0, customer=customer), created=t0 + 1),
-        s.event("customer.subscription.updated", s.subscription(donation, status="active", customer=customer), created=t0 + 2),
-        s.event("invoice.payment_failed", s.invoice(donation, f"in_{donation.id}_2", created=t1, paid=False, customer=customer), created=t1),
-        s.event("customer.subscription.updated", s.subscription(donation, status="past_due", customer=customer), created=t1 + 1),
-        s.event("customer.subscription.deleted", s.subscription(donation, status="canceled", reason="payment_failed", customer=customer), created=t1 + 20 * 86400),
-    ]  # fmt: skip
+        s.event("invoice.paid", first, created=t0 + 1),
+        s.event("customer.subscription.updated", s.subscription(donation, status="active"), created=t0 + 2),
+        s.event("invoice.payment_failed", second, created=t1),
+        s.event("customer.subscription.updated", s.subscription(donation, status="past_due"), created=t1 + 1),
+        s.event("customer.subscription.deleted", ended, created=t1 + 20 * 86400),
+    ]
 
 
 def test_every_order_of_a_monthly_donations_main_events(client, db, stripe_api):
@@ -87,7 +95,10 @@ def test_every_order_of_a_monthly_donations_main_events(client, db, stripe_api):
         donation = db.session.get(Donation, donation.id)
         statuses = {p.stripe_invoice_id: p.status for p in donation.payments}
         assert donation.status is DonationStatus.ENDED and donation.cancel_reason == "payment_failed", order
-        assert statuses == {f"in_{donation.id}_1": PaymentStatus.PAID, f"in_{donation.id}_2": PaymentStatus.FAILED}, order
+        assert statuses == {
+            f"in_{donation.id}_1": PaymentStatus.PAID,
+            f"in_{donation.id}_2": PaymentStatus.FAILED,
+        }, order
         assert state_of_donations([donation]) == "one_time", order  # ended; the last gift within 12 months
         # The card reminder only while the donation still runs; receipt and goodbye always, once.
         expected = ["ended", "receipt"] + (["card_failed"] if order.index(3) < order.index(5) else [])

@@ -45,17 +45,31 @@ def test_every_supporter_state_on_the_preference_page(app, client, db, stripe_ap
 
     monthly = _give(client, db, kind="monthly")
     t0 = int(time.time()) - 40 * 86400
-    s.post_event(client, s.event("checkout.session.completed", s.completed_session(monthly, email="mara@example.ORG"), created=t0))
+    s.post_event(
+        client,
+        s.event(
+            "checkout.session.completed", s.completed_session(monthly, email="mara@example.ORG"), created=t0
+        ),
+    )
     s.post_event(client, s.event("invoice.paid", s.invoice(monthly, "in_m1", created=t0), created=t0))
     page = _page(app, client, reader)
     assert "Sie unterstützen uns jeden Monat" in page and "/spenden/verwalten/" in page  # monthly
 
-    s.post_event(client, s.event("invoice.payment_failed", s.invoice(monthly, "in_m2", created=t0 + 30 * 86400, paid=False)))
+    s.post_event(
+        client,
+        s.event("invoice.payment_failed", s.invoice(monthly, "in_m2", created=t0 + 30 * 86400, paid=False)),
+    )
     page = _page(app, client, reader)
     assert "Ihre letzte monatliche Spende ist nicht durchgegangen" in page  # failing
     assert "/spenden/verwalten/" in page
 
-    s.post_event(client, s.event("customer.subscription.deleted", s.subscription(monthly, status="canceled", reason="payment_failed")))
+    s.post_event(
+        client,
+        s.event(
+            "customer.subscription.deleted",
+            s.subscription(monthly, status="canceled", reason="payment_failed"),
+        ),
+    )
     assert "Danke für Ihre Spende in diesem Jahr" in _page(app, client, reader)  # one_time (paid 40 days ago)
 
     # Thirteen months later the same history is "lapsed".
@@ -69,7 +83,9 @@ def test_every_supporter_state_on_the_preference_page(app, client, db, stripe_ap
 def test_the_donor_is_linked_to_the_reader_regardless_of_case(client, db, stripe_api):
     reader = _reader(db, "Jo@Example.org")
     donation = _give(client, db)
-    s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation, email="jo@EXAMPLE.org")))
+    s.post_event(
+        client, s.event("checkout.session.completed", s.completed_session(donation, email="jo@EXAMPLE.org"))
+    )
     donor = db.session.scalars(select(Donor)).one()
     assert donor.subscriber_id == reader.id
 
@@ -77,7 +93,9 @@ def test_the_donor_is_linked_to_the_reader_regardless_of_case(client, db, stripe
 def test_export_holds_the_donations_and_erasure_removes_name_and_message(app, client, db, stripe_api):
     reader = _reader(db)
     donation = _give(client, db, public_name="Mara K.", message="Für die KI-Recherche")
-    s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation, email="mara@example.org")))
+    s.post_event(
+        client, s.event("checkout.session.completed", s.completed_session(donation, email="mara@example.org"))
+    )
     path = links.preferences_url("", app.config["SECRET_KEY"], reader.id)
     token = csrf_token(client, path)
     exported = json.loads(client.post(f"{path}/export", data={"csrf_token": token}).get_data())

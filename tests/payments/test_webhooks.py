@@ -89,7 +89,8 @@ def test_unknown_event_types_are_answered_200_and_ignored(client, db, stripe_api
 
 def test_events_of_other_products_on_the_account_are_ignored(client, db, stripe_api):
     other = {"id": "cs_other", "object": "checkout.session", "mode": "payment", "payment_status": "paid",
-             "metadata": {}, "client_reference_id": None, "customer": "cus_x", "payment_intent": "pi_x"}  # fmt: skip
+             "metadata": {}, "client_reference_id": None, "customer": "cus_x",
+             "payment_intent": "pi_x"}  # fmt: skip
     response = s.post_event(client, s.event("checkout.session.completed", other))
     assert response.status_code == 200 and _count(db, Donation) == 0
 
@@ -128,7 +129,9 @@ def test_english_donors_get_their_receipt_in_english(app, client, db, stripe_api
     assert "Your donation of €10.00 has arrived" in message.get_body(("plain",)).get_content()
 
 
-def test_the_same_event_ten_times_at_once_makes_one_donation_and_one_receipt(app, client, db, stripe_api, relay):
+def test_the_same_event_ten_times_at_once_makes_one_donation_and_one_receipt(
+    app, client, db, stripe_api, relay
+):
     donation = _start(client, db)
     evt = s.event("checkout.session.completed", s.completed_session(donation))
     payload = json.dumps(evt).encode()
@@ -163,7 +166,9 @@ def test_redelivery_is_answered_200_and_mails_nothing_more(app, client, db, stri
     assert len(relay.wait_for(1)) == 1 and _count(db, DonorMail) == 1
 
 
-def test_a_database_error_inside_the_handler_answers_500_and_leaves_nothing(app, client, db, stripe_api, relay):
+def test_a_database_error_inside_the_handler_answers_500_and_leaves_nothing(
+    app, client, db, stripe_api, relay
+):
     donation = _start(client, db)
     evt = s.event("checkout.session.completed", s.completed_session(donation))
     engine = _db.engine
@@ -192,7 +197,9 @@ def test_sepa_payment_that_fails_two_days_later(app, client, db, stripe_api, rel
     donation = _start(client, db)
     now = int(time.time())
     completed = s.completed_session(donation, payment_status="unpaid")
-    assert s.post_event(client, s.event("checkout.session.completed", completed, created=now)).status_code == 200
+    assert (
+        s.post_event(client, s.event("checkout.session.completed", completed, created=now)).status_code == 200
+    )
     assert _fresh(db, donation.id).status is DonationStatus.PENDING
     failed = s.completed_session(donation, payment_status="unpaid")
     evt = s.event("checkout.session.async_payment_failed", failed, created=now + 2 * 86400)
@@ -206,7 +213,9 @@ def test_sepa_payment_that_fails_two_days_later(app, client, db, stripe_api, rel
 
 def test_sepa_payment_that_succeeds_later_sends_the_receipt_then(app, client, db, stripe_api, relay):
     donation = _start(client, db)
-    s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation, payment_status="unpaid")))
+    s.post_event(
+        client, s.event("checkout.session.completed", s.completed_session(donation, payment_status="unpaid"))
+    )
     run_jobs(app)
     assert relay.messages == []
     s.post_event(client, s.event("checkout.session.async_payment_succeeded", s.completed_session(donation)))
@@ -218,7 +227,10 @@ def test_sepa_payment_that_succeeds_later_sends_the_receipt_then(app, client, db
 def test_partial_then_full_refund(client, db, stripe_api):
     donation = _start(client, db, preset="2500")
     s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation)))
-    assert s.post_event(client, s.event("charge.refunded", s.charge(donation, amount_refunded=1000))).status_code == 200
+    assert (
+        s.post_event(client, s.event("charge.refunded", s.charge(donation, amount_refunded=1000))).status_code
+        == 200
+    )
     payment = db.session.scalars(select(DonationPayment)).one()
     assert (payment.status, payment.refunded_cents) == (PaymentStatus.PAID, 1000)
     assert _fresh(db, donation.id).status is DonationStatus.PAID
@@ -239,7 +251,10 @@ def test_a_refund_before_the_checkout_event_is_placed_through_the_payment_intent
         "id": f"pi_test_for_{donation.id}", "object": "payment_intent", "amount": 500, "currency": "eur",
         "metadata": {"donation_id": str(donation.id), "donation_reference": donation.reference},
     }  # fmt: skip
-    assert s.post_event(client, s.event("charge.refunded", s.charge(donation, amount_refunded=500))).status_code == 200
+    assert (
+        s.post_event(client, s.event("charge.refunded", s.charge(donation, amount_refunded=500))).status_code
+        == 200
+    )
     assert stripe_api.calls("GET", f"/v1/payment_intents/pi_test_for_{donation.id}")
     s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation)))
     assert _fresh(db, donation.id).status is DonationStatus.REFUNDED
@@ -277,7 +292,9 @@ def test_monthly_renewals_a_failed_card_and_the_end(app, client, db, stripe_api,
     t1 = t0 + 30 * 86400
     failed = s.invoice(donation, "in_2", created=t1, paid=False)
     s.post_event(client, s.event("invoice.payment_failed", failed, created=t1))
-    s.post_event(client, s.event("invoice.payment_failed", {**failed, "attempt_count": 2}, created=t1 + 3 * 86400))
+    s.post_event(
+        client, s.event("invoice.payment_failed", {**failed, "attempt_count": 2}, created=t1 + 3 * 86400)
+    )
     db.session.expire_all()
     assert state() == "failing"
     run_jobs(app)
@@ -292,11 +309,15 @@ def test_monthly_renewals_a_failed_card_and_the_end(app, client, db, stripe_api,
     path = manage.removeprefix("http://localhost")
     assert "Meine Spende verwalten" in text_of(client.get(path))
     response = client.post(path, data={"csrf_token": csrf_token(client, path)})
-    assert response.status_code == 303 and response.headers["Location"].startswith("https://billing.stripe.test/")
+    assert response.status_code == 303 and response.headers["Location"].startswith(
+        "https://billing.stripe.test/"
+    )
     (portal,) = stripe_api.calls("POST", "/v1/billing_portal/sessions")
     assert portal.params["customer"] == "cus_test_1" and portal.idempotency_key
     # The card is updated, Stripe collects: no longer failing.
-    s.post_event(client, s.event("invoice.paid", s.invoice(donation, "in_2", created=t1), created=t1 + 4 * 86400))
+    s.post_event(
+        client, s.event("invoice.paid", s.invoice(donation, "in_2", created=t1), created=t1 + 4 * 86400)
+    )
     db.session.expire_all()
     assert state() == "monthly"
     # Ended by the reader in the portal.
@@ -322,8 +343,14 @@ def test_forged_or_expired_manage_links_are_refused(app, client, db, stripe_api,
 def test_subscription_updates_older_than_the_last_are_ignored(client, db, stripe_api):
     donation = _start(client, db, kind="monthly")
     now = int(time.time())
-    s.post_event(client, s.event("customer.subscription.updated", s.subscription(donation, status="past_due"), created=now))
-    s.post_event(client, s.event("customer.subscription.updated", s.subscription(donation, status="active"), created=now - 60))
+    s.post_event(
+        client,
+        s.event("customer.subscription.updated", s.subscription(donation, status="past_due"), created=now),
+    )
+    s.post_event(
+        client,
+        s.event("customer.subscription.updated", s.subscription(donation, status="active"), created=now - 60),
+    )
     assert _fresh(db, donation.id).subscription_status == "past_due"
 
 
@@ -332,8 +359,18 @@ def test_the_wall_shows_only_names_chosen_public(client, db, stripe_api, lang):
     token = csrf_token(client, "/spenden")
     client.post("/spenden", data={"csrf_token": token, "kind": "one_time", "preset": "500",
                                   "show_publicly": "y", "public_name": "Erika M."})  # fmt: skip
-    client.post("/spenden", data={"csrf_token": token, "kind": "one_time", "preset": "500", "public_name": "Geheim"})
+    client.post(
+        "/spenden", data={"csrf_token": token, "kind": "one_time", "preset": "500", "public_name": "Geheim"}
+    )
     for donation in db.session.scalars(select(Donation)).all():
-        s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation, customer=f"cus_{donation.id}", email=f"d{donation.id}@example.org")))
+        s.post_event(
+            client,
+            s.event(
+                "checkout.session.completed",
+                s.completed_session(
+                    donation, customer=f"cus_{donation.id}", email=f"d{donation.id}@example.org"
+                ),
+            ),
+        )
     page = text_of(client.get("/spenden/unterstuetzer"))
     assert "Erika M." in page and "Geheim" not in page

@@ -127,7 +127,9 @@ class StripeStandIn:
             return self._create_session(req.params)
         if req.method == "GET" and path.startswith("/v1/checkout/sessions/"):
             found = self.sessions.get(path.rsplit("/", 1)[1])
-            return (200, found) if found else (404, _error("invalid_request_error", "No such checkout.session"))
+            return (
+                (200, found) if found else (404, _error("invalid_request_error", "No such checkout.session"))
+            )
         if req.method == "GET" and path.startswith("/v1/payment_intents/"):
             found = self.payment_intents.get(path.rsplit("/", 1)[1])
             return (200, found) if found else (404, _error("invalid_request_error", "No such payment_intent"))
@@ -149,8 +151,15 @@ class StripeStandIn:
             return 400, _error("invalid_request_error", "Invalid mode", param="mode")
         amount = p.get("line_items[0][price_data][unit_amount]", "")
         if not amount.isdigit() or int(amount) <= 0:
-            return 400, _error("invalid_request_error", "Invalid integer", param="line_items[0][price_data][unit_amount]")
-        if mode == "subscription" and p.get("line_items[0][price_data][recurring][interval]") not in ("day", "week", "month", "year"):
+            return 400, _error(
+                "invalid_request_error", "Invalid integer", param="line_items[0][price_data][unit_amount]"
+            )
+        if mode == "subscription" and p.get("line_items[0][price_data][recurring][interval]") not in (
+            "day",
+            "week",
+            "month",
+            "year",
+        ):
             return 400, _error("invalid_request_error", "subscription mode needs a recurring price")
         if mode == "payment" and "line_items[0][price_data][recurring][interval]" in p:
             return 400, _error("invalid_request_error", "payment mode takes no recurring price")
@@ -180,7 +189,9 @@ def _error(kind: str, message: str, **extra: Any) -> dict:
 _event_ids = itertools.count(1)
 
 
-def event(kind: str, obj: dict, *, created: int | None = None, livemode: bool = False, event_id: str | None = None) -> dict:
+def event(
+    kind: str, obj: dict, *, created: int | None = None, livemode: bool = False, event_id: str | None = None
+) -> dict:
     return {
         "id": event_id or f"evt_test_{next(_event_ids)}_{int(time.time() * 1000)}", "object": "event",
         "api_version": "2026-10-28.endive", "created": created or int(time.time()), "livemode": livemode,
@@ -196,10 +207,21 @@ def sign(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = N
     return f"t={t},v1={digest}"
 
 
-def post_event(client, evt: dict, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None, header: str | None = None):
+def post_event(
+    client,
+    evt: dict,
+    *,
+    secret: str = WEBHOOK_SECRET,
+    timestamp: int | None = None,
+    header: str | None = None,
+):
     payload = json.dumps(evt).encode()
     signature = header if header is not None else sign(payload, secret, timestamp)
-    return client.post("/webhooks/stripe", data=payload, headers={"Stripe-Signature": signature, "Content-Type": "application/json"})
+    return client.post(
+        "/webhooks/stripe",
+        data=payload,
+        headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+    )
 
 
 def completed_session(donation, *, payment_status: str = "paid", email: str = "leser@example.org",
@@ -208,7 +230,8 @@ def completed_session(donation, *, payment_status: str = "paid", email: str = "l
     monthly = donation.kind.value == "monthly"
     return {
         "id": donation.stripe_session_id or f"cs_test_for_{donation.id}", "object": "checkout.session",
-        "mode": "subscription" if monthly else "payment", "status": "complete", "payment_status": payment_status,
+        "mode": "subscription" if monthly else "payment", "status": "complete",
+        "payment_status": payment_status,
         "amount_total": donation.amount_cents, "currency": donation.currency,
         "client_reference_id": str(donation.id),
         "metadata": {"donation_id": str(donation.id), "donation_reference": donation.reference},
@@ -249,13 +272,16 @@ def subscription(donation, *, status: str, reason: str | None = None, sub_id: st
         "status": status, "livemode": False,
         "metadata": {"donation_id": str(donation.id), "donation_reference": donation.reference},
         "cancellation_details": {"reason": reason, "comment": None, "feedback": None},
-        "canceled_at": now if status == "canceled" else None, "ended_at": now if status == "canceled" else None,
+        "canceled_at": now if status == "canceled" else None,
+        "ended_at": now if status == "canceled" else None,
         "items": {"object": "list", "data": [{"id": "si_test", "object": "subscription_item",
                   "current_period_start": now, "current_period_end": now + 30 * 86400}]},
     }  # fmt: skip
 
 
-def charge(donation, *, amount_refunded: int, payment_intent: str | None = None, customer: str = "cus_test_1") -> dict:
+def charge(
+    donation, *, amount_refunded: int, payment_intent: str | None = None, customer: str = "cus_test_1"
+) -> dict:
     return {
         "id": f"ch_test_for_{donation.id}", "object": "charge", "amount": donation.amount_cents,
         "amount_captured": donation.amount_cents, "amount_refunded": amount_refunded,

@@ -218,7 +218,8 @@ def issue_context(issue: Issue, variant: str, *, base_url: str) -> dict[str, Any
         ],
         "variant": variant,
         "web_url": web_url(base_url, issue),
-        "donate_url": f"{base_url}/",
+        # The donate page stores where a gift came from (issue, link, UTM) with the donation.
+        "donate_url": f"{base_url}/spenden?issue={issue.id}&link=ask&utm_source=newsletter&utm_medium=email",
         **rendering.SLOTS,
     }
 

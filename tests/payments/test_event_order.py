@@ -74,12 +74,14 @@ def _monthly_events(donation, t0: int) -> list[dict]:
     first = s.invoice(donation, f"in_{donation.id}_1", created=t0, customer=customer)
     second = s.invoice(donation, f"in_{donation.id}_2", created=t1, paid=False, customer=customer)
     ended = s.subscription(donation, status="canceled", reason="payment_failed", customer=customer)
+    active = s.subscription(donation, status="active", customer=customer)
+    past_due = s.subscription(donation, status="past_due", customer=customer)
     return [
         s.event("checkout.session.completed", s.completed_session(donation, customer=customer), created=t0),
         s.event("invoice.paid", first, created=t0 + 1),
-        s.event("customer.subscription.updated", s.subscription(donation, status="active"), created=t0 + 2),
+        s.event("customer.subscription.updated", active, created=t0 + 2),
         s.event("invoice.payment_failed", second, created=t1),
-        s.event("customer.subscription.updated", s.subscription(donation, status="past_due"), created=t1 + 1),
+        s.event("customer.subscription.updated", past_due, created=t1 + 1),
         s.event("customer.subscription.deleted", ended, created=t1 + 20 * 86400),
     ]
 

@@ -113,3 +113,28 @@ def test_export_holds_the_donations_and_erasure_removes_name_and_message(app, cl
     assert "Mara K." not in text_of(client.get("/spenden/unterstuetzer"))
     # The payment stays: it is a bookkeeping record.
     assert db.session.scalars(select(DonationPayment.amount_cents)).one() == 1000
+
+
+def test_a_gift_from_an_issues_ask_block_is_attributed_to_the_issue(app, client, db, stripe_api):
+    from newsletter import issues
+    from newsletter.models import Article, Issue, IssueArticle
+
+    issue = Issue(subject="KI-Woche", sender_name="KI-Kompass", sender_address="redaktion@ki-kompass.example")
+    article = Article(slug="ki-recht", title="KI und Recht", canonical_url="https://example.org/ki-recht")
+    db.session.add_all([issue, article])
+    db.session.flush()
+    db.session.add(IssueArticle(issue=issue, article=article, position=0))
+    db.session.commit()
+    rendered = issues.render_issue(issue, "default", base_url="http://localhost")
+    link = next(line for line in rendered.text.splitlines() if "/spenden?" in line).strip()
+    path = link[link.index("/spenden?") :]
+    page = text_of(client.get(path))
+    token = csrf_token(client, path)
+    hidden = {
+        name: page.split(f'name="{name}" type="hidden" value="')[1].split('"')[0]
+        for name in ("issue", "link", "utm_source", "utm_medium")
+    }
+    response = client.post("/spenden", data={"csrf_token": token, "kind": "one_time", "preset": "300", **hidden})
+    assert response.status_code == 303
+    donation = db.session.scalars(select(Donation)).one()
+    assert (donation.issue_id, donation.source_link, donation.utm_source) == (issue.id, "ask", "newsletter")

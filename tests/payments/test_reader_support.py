@@ -134,7 +134,8 @@ def test_a_gift_from_an_issues_ask_block_is_attributed_to_the_issue(app, client,
         name: page.split(f'name="{name}" type="hidden" value="')[1].split('"')[0]
         for name in ("issue", "link", "utm_source", "utm_medium")
     }
-    response = client.post("/spenden", data={"csrf_token": token, "kind": "one_time", "preset": "300", **hidden})
+    form = {"csrf_token": token, "kind": "one_time", "preset": "300", **hidden}
+    response = client.post("/spenden", data=form)
     assert response.status_code == 303
     donation = db.session.scalars(select(Donation)).one()
     assert (donation.issue_id, donation.source_link, donation.utm_source) == (issue.id, "ask", "newsletter")

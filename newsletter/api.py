@@ -6,9 +6,9 @@ from typing import Any, Protocol
 
 from rq import Retry
 
-from .queues import get_queue
 from .access import guard_blueprint as guard_blueprint  # re-exported for the donations side
 from .models import StaffRole as StaffRole
+from .queues import get_queue
 from .tokens import TokenError as TokenError
 
 # Temporary SMTP failures: try again after 10 s, 1 min, 5 min, 30 min, 2 h.

@@ -26,8 +26,9 @@ def donation_list():
     if status in {s.value for s in DonationStatus}:
         query = query.where(Donation.status == DonationStatus(status))
     since = utcnow() - timedelta(days=30)
+    net = func.sum(DonationPayment.amount_cents - DonationPayment.refunded_cents)
     received = db.session.scalar(
-        select(func.coalesce(func.sum(DonationPayment.amount_cents - DonationPayment.refunded_cents), 0)).where(
+        select(func.coalesce(net, 0)).where(
             DonationPayment.status.in_((PaymentStatus.PAID, PaymentStatus.REFUNDED)),
             DonationPayment.paid_at >= since,
         )

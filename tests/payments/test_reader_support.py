@@ -146,7 +146,8 @@ def test_admins_see_donations_and_editors_do_not(client, db, stripe_api):
     from tests.support.web import login
 
     donation = _give(client, db)
-    s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation, email="x@example.org")))
+    paid = s.completed_session(donation, email="x@example.org")
+    s.post_event(client, s.event("checkout.session.completed", paid))
     s.post_event(client, s.event("charge.refunded", s.charge(donation, amount_refunded=300)))
     staff_user(db, "redakteur@example.org")
     login(client, "redakteur@example.org", PASSWORD)

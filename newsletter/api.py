@@ -106,6 +106,8 @@ class SupporterProvider(Protocol):
 
     def erase(self, session, subscriber) -> None: ...  # before the reader is deleted
 
+    def donor_states(self, session) -> dict[str, str]: ...  # lower-cased address -> state, donors only
+
 
 def register_supporter_provider(app, provider: SupporterProvider) -> None:
     app.extensions[_SUPPORTER_PROVIDER] = provider
@@ -131,6 +133,12 @@ def supporter_details(session, subscriber) -> dict[str, Any] | None:
 def supporter_export(session, subscriber) -> list[dict[str, Any]]:
     provider = _provider()
     return provider.export(session, subscriber) if provider is not None else []
+
+
+def donor_states(session) -> dict[str, str]:
+    """Supporter state by lower-cased address, for every donor (the send path picks ask variants by it)."""
+    provider = _provider()
+    return provider.donor_states(session) if provider is not None else {}
 
 
 def supporter_erase(session, subscriber) -> None:

@@ -25,8 +25,9 @@ from . import rendering
 from .articles import markdown_text, render_markdown
 from .models import Article, Issue, IssueArticle, IssueLayout, IssueState, Newsletter
 
-# Supporter states that change the donation ask (payments fills them in later); "default" for everyone else.
-VARIANTS = ("default", "never_gave", "one_time", "monthly", "failing")
+# Supporter states that change the donation ask; "default" for everyone else, "no_ask" for readers who asked
+# never to be asked (see ``sending.assign_ask_variants``).
+VARIANTS = ("default", "never_gave", "one_time", "monthly", "failing", "no_ask")
 MAX_ARTICLES = 200
 EDITABLE = (IssueState.DRAFT,)
 

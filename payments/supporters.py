@@ -71,21 +71,6 @@ def supporter_state(session: Session, subscriber) -> str:
     return state_of_donations(donations_of_email(session, subscriber.email))
 
 
-def ask_variant(state: str, ask_frequency: str = "normal") -> str:
-    """Which ask block an issue shows: thanks for monthly supporters, "go monthly?" after a one-time gift,
-    a private "update your card" for failing payments, the plain ask for everyone else; a reader who asked
-    never to be asked gets no ask at all (``failing`` is about their own payment, so it stays)."""
-    if state == "failing":
-        return "failing"
-    if state == "monthly":
-        return "monthly"
-    if ask_frequency == "never":
-        return "default"
-    if state == "one_time":
-        return "one_time"
-    return "never_gave"
-
-
 def wall(session: Session, *, limit: int = 100) -> list[str]:
     """Names of those who chose to be shown, newest gift first; refunded gifts are left out."""
     rows = session.execute(
@@ -152,6 +137,16 @@ class ReaderSupport:
             }
             for d in donations_of_email(session, subscriber.email)
         ]  # fmt: skip
+
+    def donor_states(self, session: Session) -> dict[str, str]:
+        by_email: dict[str, list[Donation]] = {}
+        rows = session.execute(
+            select(func.lower(Donor.email), Donation).join(Donation, Donation.donor_id == Donor.id)
+        ).all()
+        for email, donation in rows:
+            by_email.setdefault(email, []).append(donation)
+        states = {email: state_of_donations(found) for email, found in by_email.items()}
+        return {email: state for email, state in states.items() if state != "never"}
 
     def erase(self, session: Session, subscriber) -> None:
         """The reader's public name and messages go, and so does the link to the reader. The payments stay

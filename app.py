@@ -46,6 +46,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from payments.supporters import ReaderSupport
 
     newsletter.api.register_supporter_provider(app, ReaderSupport(base_url=app.config["BASE_URL"]))
+    from payments.demo import load_demo_donations
+
+    newsletter.api.register_demo_loader(app, load_demo_donations)
 
     init_database(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from rq import Retry
@@ -133,6 +134,44 @@ def supporter_details(session, subscriber) -> dict[str, Any] | None:
 def supporter_export(session, subscriber) -> list[dict[str, Any]]:
     provider = _provider()
     return provider.export(session, subscriber) if provider is not None else []
+
+
+_DEMO_LOADERS = "beitrag.demo_loaders"
+
+
+def register_demo_loader(app, loader: Callable[..., int]) -> None:
+    """``loader(session, seed=..., now=...)`` adds another package's demo data after the readers and
+    issues of ``demo load``; it returns how many records it made."""
+    app.extensions.setdefault(_DEMO_LOADERS, []).append(loader)
+
+
+def run_demo_loaders(session, *, seed: int, now) -> int:
+    from flask import current_app
+
+    loaders = current_app.extensions.get(_DEMO_LOADERS, [])
+    return sum(loader(session, seed=seed, now=now) for loader in loaders)
+
+
+def demo_readers(session) -> list[tuple[int, str, str]]:
+    """``(id, email, locale)`` of the active readers, by id: for demo data of other packages."""
+    from sqlalchemy import select
+
+    from .models import Subscriber, SubscriberStatus
+
+    rows = session.execute(
+        select(Subscriber.id, Subscriber.email, Subscriber.locale)
+        .where(Subscriber.status == SubscriberStatus.ACTIVE)
+        .order_by(Subscriber.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+def sent_issue_ids(session) -> list[int]:
+    from sqlalchemy import select
+
+    from .models import Issue, IssueState
+
+    return list(session.scalars(select(Issue.id).where(Issue.state == IssueState.SENT).order_by(Issue.id)))
 
 
 def donor_states(session) -> dict[str, str]:

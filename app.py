@@ -10,6 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import newsletter
+import newsletter.api
 import payments
 from db import db
 from newsletter import headers, i18n, queues
@@ -41,6 +42,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     newsletter.init_app(app)
     payments.init_app(app)
+    # What an issue needs from payments comes in through a provider: newsletter never imports payments.
+    from payments.supporters import ReaderSupport
+
+    newsletter.api.register_supporter_provider(app, ReaderSupport(base_url=app.config["BASE_URL"]))
+    from payments.demo import load_demo_donations
+
+    newsletter.api.register_demo_loader(app, load_demo_donations)
 
     init_database(app)
     return app

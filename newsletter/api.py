@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from rq import Retry
 
+from .access import guard_blueprint as guard_blueprint  # re-exported for the donations side
+from .models import StaffRole as StaffRole
 from .queues import get_queue
+from .tokens import TokenError as TokenError
 
 # Temporary SMTP failures: try again after 10 s, 1 min, 5 min, 30 min, 2 h.
 TRANSACTIONAL_RETRY = Retry(max=5, interval=[10, 60, 300, 1800, 7200])
@@ -49,3 +53,134 @@ def send_transactional_mails(messages: list[tuple[str, str, dict[str, Any], str]
         enqueued = queue.enqueue_many(data, pipeline=pipe)
         pipe.execute()
     return enqueued
+
+
+# -- for the donations side (issue 6) ----------------------------------------------------------------
+
+
+def make_token(purpose: str, payload: Any) -> str:
+    """A signed, timed token for a link in a mail (see ``newsletter.tokens``)."""
+    from . import tokens
+
+    return tokens.make_token(purpose, payload)
+
+
+def read_token(purpose: str, token: str, *, max_age: int) -> Any:
+    """The payload of a valid token; raises :class:`TokenError` (``expired`` tells old from forged)."""
+    from . import tokens
+
+    return tokens.read_token(purpose, token, max_age=max_age)
+
+
+def find_subscriber_id(session, email: str) -> int | None:
+    """The id of the reader with this address (regardless of case), or None."""
+    from .subscribers import find_subscriber
+
+    subscriber = find_subscriber(session, email)
+    return subscriber.id if subscriber is not None else None
+
+
+def subscriber_email(session, subscriber_id: int) -> str | None:
+    from .models import Subscriber
+
+    subscriber = session.get(Subscriber, subscriber_id)
+    return subscriber.email if subscriber is not None else None
+
+
+def issue_exists(session, issue_id: int) -> bool:
+    from .models import Issue
+
+    return session.get(Issue, issue_id) is not None
+
+
+_SUPPORTER_PROVIDER = "beitrag.supporter_provider"
+
+
+class SupporterProvider(Protocol):
+    """What the newsletter side asks of the donations side about one reader (``app.py`` registers it)."""
+
+    def state(self, session, subscriber) -> str: ...  # never, one_time, monthly, lapsed, failing
+
+    def details(self, session, subscriber) -> dict[str, Any]: ...  # state, manage_url, donations count
+
+    def export(self, session, subscriber) -> list[dict[str, Any]]: ...  # the reader's donations, as JSON
+
+    def erase(self, session, subscriber) -> None: ...  # before the reader is deleted
+
+    def donor_states(self, session) -> dict[str, str]: ...  # lower-cased address -> state, donors only
+
+
+def register_supporter_provider(app, provider: SupporterProvider) -> None:
+    app.extensions[_SUPPORTER_PROVIDER] = provider
+
+
+def _provider() -> SupporterProvider | None:
+    from flask import current_app
+
+    return current_app.extensions.get(_SUPPORTER_PROVIDER)
+
+
+def supporter_state(session, subscriber) -> str | None:
+    """The reader's supporter state, or None while no donations side is registered."""
+    provider = _provider()
+    return provider.state(session, subscriber) if provider is not None else None
+
+
+def supporter_details(session, subscriber) -> dict[str, Any] | None:
+    provider = _provider()
+    return provider.details(session, subscriber) if provider is not None else None
+
+
+def supporter_export(session, subscriber) -> list[dict[str, Any]]:
+    provider = _provider()
+    return provider.export(session, subscriber) if provider is not None else []
+
+
+_DEMO_LOADERS = "beitrag.demo_loaders"
+
+
+def register_demo_loader(app, loader: Callable[..., int]) -> None:
+    """``loader(session, seed=..., now=...)`` adds another package's demo data after the readers and
+    issues of ``demo load``; it returns how many records it made."""
+    app.extensions.setdefault(_DEMO_LOADERS, []).append(loader)
+
+
+def run_demo_loaders(session, *, seed: int, now) -> int:
+    from flask import current_app
+
+    loaders = current_app.extensions.get(_DEMO_LOADERS, [])
+    return sum(loader(session, seed=seed, now=now) for loader in loaders)
+
+
+def demo_readers(session) -> list[tuple[int, str, str]]:
+    """``(id, email, locale)`` of the active readers, by id: for demo data of other packages."""
+    from sqlalchemy import select
+
+    from .models import Subscriber, SubscriberStatus
+
+    rows = session.execute(
+        select(Subscriber.id, Subscriber.email, Subscriber.locale)
+        .where(Subscriber.status == SubscriberStatus.ACTIVE)
+        .order_by(Subscriber.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+def sent_issue_ids(session) -> list[int]:
+    from sqlalchemy import select
+
+    from .models import Issue, IssueState
+
+    return list(session.scalars(select(Issue.id).where(Issue.state == IssueState.SENT).order_by(Issue.id)))
+
+
+def donor_states(session) -> dict[str, str]:
+    """Supporter state by lower-cased address, for every donor (the send path picks ask variants by it)."""
+    provider = _provider()
+    return provider.donor_states(session) if provider is not None else {}
+
+
+def supporter_erase(session, subscriber) -> None:
+    provider = _provider()
+    if provider is not None:
+        provider.erase(session, subscriber)

@@ -93,7 +93,7 @@ def load_demo(subscribers: int, seed: int) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(
         f"Demo loaded: {result.newsletters} newsletters, {result.articles} articles, "
-        f"{result.subscribers} subscribers."
+        f"{result.subscribers} subscribers, {result.donations} donations."
     )
     click.echo("Staff accounts (these passwords are shown only now):")
     for email, role, password in result.staff:

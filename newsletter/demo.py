@@ -44,6 +44,7 @@ class DemoResult:
     newsletters: int = 0
     articles: int = 0
     subscribers: int = 0
+    donations: int = 0
     staff: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -162,6 +163,9 @@ def load_demo(session: Session, *, subscribers: int = 3000, seed: int = 2026) ->
     _add_reader_records(session, rng, now)
     result.subscribers = len(ids)
     _load_demo_issues(session, default, now)
+    from .api import run_demo_loaders
+
+    result.donations = run_demo_loaders(session, seed=seed, now=now)
     return result
 
 

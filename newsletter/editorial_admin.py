@@ -33,6 +33,7 @@ VARIANT_LABELS = {
     "one_time": _l("Gave once"),
     "monthly": _l("Monthly supporter"),
     "failing": _l("Payment failing"),
+    "no_ask": _l("Asked not to be asked"),
 }
 STATE_LABELS = {
     IssueState.DRAFT: _l("Draft"),

@@ -25,8 +25,9 @@ from . import rendering
 from .articles import markdown_text, render_markdown
 from .models import Article, Issue, IssueArticle, IssueLayout, IssueState, Newsletter
 
-# Supporter states that change the donation ask (payments fills them in later); "default" for everyone else.
-VARIANTS = ("default", "never_gave", "one_time", "monthly", "failing")
+# Supporter states that change the donation ask; "default" for everyone else, "no_ask" for readers who asked
+# never to be asked (see ``sending.assign_ask_variants``).
+VARIANTS = ("default", "never_gave", "one_time", "monthly", "failing", "no_ask")
 MAX_ARTICLES = 200
 EDITABLE = (IssueState.DRAFT,)
 
@@ -218,7 +219,8 @@ def issue_context(issue: Issue, variant: str, *, base_url: str) -> dict[str, Any
         ],
         "variant": variant,
         "web_url": web_url(base_url, issue),
-        "donate_url": f"{base_url}/",
+        # The donate page stores where a gift came from (issue, link, UTM) with the donation.
+        "donate_url": f"{base_url}/spenden?issue={issue.id}&link=ask&utm_source=newsletter&utm_medium=email",
         **rendering.SLOTS,
     }
 

@@ -316,9 +316,12 @@ def _preferences_form(reader: Subscriber, formdata=None) -> PreferencesForm:
 
 
 def _render_preferences(token: str, reader: Subscriber, form: PreferencesForm, status: int = 200, **extra):
+    from .api import supporter_details
+
     return render_template(
         "newsletter/preferences.html", token=token, reader=reader, form=form,
-        action_form=ActionForm(), erase_form=EraseForm(), **extra,
+        action_form=ActionForm(), erase_form=EraseForm(), support=supporter_details(db.session, reader),
+        **extra,
     ), status  # fmt: skip
 
 

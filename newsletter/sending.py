@@ -25,6 +25,7 @@ from db import utcnow
 
 from . import bounces, delivery, issues, links, mime, rendering, signing, subscribers
 from .models import (
+    AskFrequency,
     Delivery,
     DeliveryStatus,
     Issue,
@@ -94,8 +95,57 @@ def prepare_send(session: Session, issue: Issue, *, now: datetime | None = None)
     columns = ["issue_id", "subscriber_id", "newsletter_id", "variant", "status", "attempts", "created_at"]
     added = session.scalars(_insert_ignoring_duplicates(session, columns, eligible).returning(Delivery.id))
     count = len(added.all())
+    assign_ask_variants(session, issue)
     issue.state = IssueState.SENDING
     return PreparedSend(issue.id, count, batch_ranges(session, issue.id))
+
+
+def ask_variant(state: str | None, ask_frequency: AskFrequency, issue_id: int) -> str:
+    """The ask block a reader gets: thanks for monthly supporters, a private "update your card" when their
+    payment fails, nothing for readers who asked never to be asked (and, for "less often", in two issues
+    of three), an invitation to go monthly after a one-time gift, the plain ask for everyone else."""
+    if state in ("failing", "monthly"):
+        return state
+    if ask_frequency is AskFrequency.NEVER or (ask_frequency is AskFrequency.LESS and issue_id % 3):
+        return "no_ask"
+    return "one_time" if state == "one_time" else "default"
+
+
+def assign_ask_variants(session: Session, issue: Issue, *, chunk: int = 1000) -> None:
+    """Choose each queued reader's variant of the issue at send time: readers who asked to be asked less
+    or never, in one UPDATE; donors (few beside the readers) by their supporter state from the donations
+    side (``api.donor_states``), by primary key in bulk."""
+    from .api import donor_states
+
+    quiet = [AskFrequency.NEVER] + ([AskFrequency.LESS] if issue.id % 3 else [])
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.issue_id == issue.id,
+            Delivery.status == DeliveryStatus.QUEUED,
+            Delivery.subscriber_id.in_(select(Subscriber.id).where(Subscriber.ask_frequency.in_(quiet))),
+        )
+        .values(variant="no_ask"),
+        execution_options={"synchronize_session": False},
+    )
+    states = donor_states(session)
+    emails = list(states)
+    for start in range(0, len(emails), chunk):
+        rows = session.execute(
+            select(Delivery.id, func.lower(Subscriber.email), Subscriber.ask_frequency)
+            .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+            .where(
+                Delivery.issue_id == issue.id,
+                Delivery.status == DeliveryStatus.QUEUED,
+                func.lower(Subscriber.email).in_(emails[start : start + chunk]),
+            )
+        ).all()
+        changes = [
+            {"id": delivery_id, "variant": ask_variant(states[email], frequency, issue.id)}
+            for delivery_id, email, frequency in rows
+        ]
+        if changes:
+            session.execute(update(Delivery), changes)
 
 
 def batch_ranges(session: Session, issue_id: int, size: int = BATCH_SIZE) -> list[tuple[int, int]]:

@@ -125,8 +125,11 @@ def unsubscribe(session: Session, subscriber: Subscriber, *, via: str, **detail:
 def erase(session: Session, subscriber: Subscriber, *, via: str) -> str:
     """Delete everything held about the reader; only the hash of the address stays, on the suppression
     list, so that no import can bring them back. Returns that hash."""
+    from .api import supporter_erase
+
     key = email_hash(subscriber.email)
     suppress(session, subscriber.email, SuppressionReason.ERASED)
+    supporter_erase(session, subscriber)  # the donations side forgets what it may (see its README part)
     session.delete(subscriber)
     session.flush()
     return key
@@ -586,6 +589,8 @@ def _iso(value: datetime | None) -> str | None:
 
 def export_data(session: Session, subscriber: Subscriber) -> dict[str, Any]:
     """Everything Beitrag holds about the reader (GDPR Art. 15 and 20), as plain JSON values."""
+    from .api import supporter_export
+
     mails = session.scalars(
         select(ReaderMail).where(ReaderMail.subscriber_id == subscriber.id).order_by(ReaderMail.id)
     ).all()
@@ -614,6 +619,7 @@ def export_data(session: Session, subscriber: Subscriber) -> dict[str, Any]:
         "mails_requested": [
             {"kind": m.kind, "at": _iso(m.created_at), "queued_at": _iso(m.enqueued_at)} for m in mails
         ],
+        "donations": supporter_export(session, subscriber),
     }
 
 

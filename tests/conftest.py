@@ -170,3 +170,18 @@ def smtp() -> Iterator[SMTPCapture]:
     capture.start()
     yield capture
     capture.stop()
+
+
+@pytest.fixture
+def stripe_api(app, monkeypatch):
+    """The Stripe stand-in (tests/support/stripe_api.py) on a loopback port, and the app's Stripe settings
+    pointed at it: test keys, the webhook secret, no network retries."""
+    from tests.support.stripe_api import SECRET_KEY, WEBHOOK_SECRET, StripeStandIn
+
+    standin = StripeStandIn().start()
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", standin.url)
+    monkeypatch.setitem(app.config, "STRIPE_MAX_NETWORK_RETRIES", 0)
+    yield standin
+    standin.stop()

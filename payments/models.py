@@ -1,0 +1,192 @@
+"""The donations side's tables: donors, donations, their payments, Stripe's events and the donor mail outbox.
+
+Money is an integer number of minor units (cents) plus an ISO currency code, everywhere. Models hold data
+and small invariants only; they never touch ``current_app``, queues, SMTP or Stripe.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db import Base, utcnow
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A portable enum column: VARCHAR plus a CHECK constraint, the same on PostgreSQL and SQLite."""
+    return Enum(
+        cls, name=name, native_enum=False, create_constraint=True, length=32,
+        values_callable=lambda members: [m.value for m in members], validate_strings=True,
+    )  # fmt: skip
+
+
+class DonationKind(enum.StrEnum):
+    ONE_TIME = "one_time"
+    MONTHLY = "monthly"
+
+
+class DonationStatus(enum.StrEnum):
+    """Where a donation stands. States only move forward (see ``RANK``): an event that arrives late and
+    speaks of an earlier state changes nothing."""
+
+    OPEN = "open"  # the reader was sent to Stripe's checkout
+    START_FAILED = "start_failed"  # Stripe could not be reached; nothing was charged
+    PENDING = "pending"  # checkout completed, the money is on its way (SEPA debit and other slow methods)
+    PAID = "paid"  # one-time: the money arrived
+    ACTIVE = "active"  # monthly: running
+    FAILED = "failed"  # one-time: a delayed payment failed
+    REFUNDED = "refunded"  # one-time: all of it given back
+    ENDED = "ended"  # monthly: the subscription was cancelled (by the reader, staff or failed payments)
+
+
+RANK = {
+    DonationStatus.OPEN: 0,
+    DonationStatus.START_FAILED: 1,
+    DonationStatus.PENDING: 1,
+    DonationStatus.PAID: 2,
+    DonationStatus.ACTIVE: 2,
+    DonationStatus.FAILED: 3,
+    DonationStatus.REFUNDED: 4,
+    DonationStatus.ENDED: 4,
+}
+
+
+class PaymentStatus(enum.StrEnum):
+    PENDING = "pending"
+    FAILED = "failed"  # may still be paid later (Stripe retries an invoice)
+    PAID = "paid"
+    REFUNDED = "refunded"  # all of it given back
+
+
+PAYMENT_RANK = {
+    PaymentStatus.PENDING: 0,
+    PaymentStatus.FAILED: 1,
+    PaymentStatus.PAID: 2,
+    PaymentStatus.REFUNDED: 3,
+}
+
+
+class DisputeStatus(enum.StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class Donor(Base):
+    """A person who gave, known by e-mail (unique regardless of case) and Stripe customer. Linked to the
+    reader with the same address when there is one."""
+
+    __tablename__ = "donors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), index=True
+    )
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    locale: Mapped[str] = mapped_column(String(8), default="de")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    donations: Mapped[list[Donation]] = relationship(back_populates="donor")
+
+
+Index("uq_donors_email_lower", func.lower(Donor.email), unique=True)
+
+
+class Donation(Base):
+    """One gift as the reader chose it on the donate page: once, or monthly until it ends."""
+
+    __tablename__ = "donations"
+    __table_args__ = (Index("ix_donations_status_kind", "status", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random, public: names the donation in return addresses and idempotency keys (ids may be guessed).
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[DonationKind] = mapped_column(_enum(DonationKind, "donation_kind"))
+    amount_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), default="eur")
+    status: Mapped[DonationStatus] = mapped_column(
+        _enum(DonationStatus, "donation_status"), default=DonationStatus.OPEN
+    )
+    locale: Mapped[str] = mapped_column(String(8), default="de")
+    email: Mapped[str | None] = mapped_column(String(320))  # as given on the page or by Stripe
+    message: Mapped[str | None] = mapped_column(String(500))
+    public_name: Mapped[str | None] = mapped_column(String(100))  # shown on the supporter wall if set
+    # Where the reader came from: the issue and link in it, UTM parameters, the referring article.
+    issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id", ondelete="SET NULL"))
+    source_link: Mapped[str | None] = mapped_column(String(100))
+    utm_source: Mapped[str | None] = mapped_column(String(100))
+    utm_medium: Mapped[str | None] = mapped_column(String(100))
+    utm_campaign: Mapped[str | None] = mapped_column(String(100))
+    article_slug: Mapped[str | None] = mapped_column(String(200))
+    # Stripe's side.
+    stripe_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    subscription_status: Mapped[str | None] = mapped_column(String(32))  # Stripe's word, e.g. past_due
+    subscription_status_at: Mapped[int | None]  # Unix time of the event that set it (older events lose)
+    cancel_reason: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+    donor: Mapped[Donor | None] = relationship(back_populates="donations")
+    payments: Mapped[list[DonationPayment]] = relationship(
+        back_populates="donation", order_by="DonationPayment.id", cascade="all, delete-orphan"
+    )
+
+
+class DonationPayment(Base):
+    """One payment of a donation: the single payment of a one-time gift, each month's invoice of a monthly
+    one. Refunds and disputes are kept on the payment they concern."""
+
+    __tablename__ = "donation_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donation_id: Mapped[int] = mapped_column(ForeignKey("donations.id", ondelete="CASCADE"), index=True)
+    stripe_invoice_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    amount_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"))
+    refunded_cents: Mapped[int] = mapped_column(default=0)
+    dispute_status: Mapped[DisputeStatus | None] = mapped_column(_enum(DisputeStatus, "dispute_status"))
+    failure_count: Mapped[int] = mapped_column(default=0)
+    stripe_created: Mapped[int | None]  # Stripe's Unix time of the invoice or payment: orders the months
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None]
+
+    donation: Mapped[Donation] = relationship(back_populates="payments")
+
+
+class StripeEvent(Base):
+    """A webhook event applied: its id is unique, written in the same transaction as its effect, so a
+    redelivery finds it and changes nothing."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    created: Mapped[int]  # Stripe's Unix time
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DonorMail(Base):
+    """A mail to a donor (receipt, "please update your card", "your monthly donation ended"), written in
+    the transaction of the event that causes it and unique per cause, so a redelivered or concurrent event
+    never mails twice. ``enqueued_at`` stays empty until the mail is on the queue; a sweep retries."""
+
+    __tablename__ = "donor_mails"
+    __table_args__ = (UniqueConstraint("cause"), Index("ix_donor_mails_enqueued_at_id", "enqueued_at", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donation_id: Mapped[int] = mapped_column(ForeignKey("donations.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # receipt, card_failed, ended
+    cause: Mapped[str] = mapped_column(String(300))  # e.g. "receipt:payment:12"
+    context: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    enqueued_at: Mapped[datetime | None]

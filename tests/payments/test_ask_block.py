@@ -1,0 +1,105 @@
+"""The ask block of an issue follows each reader's supporter state, chosen at send time as a variant of
+the issue's skeleton: thanks and no ask for monthly supporters, an invitation to go monthly after a
+one-time gift, a private "check your payment details" when a payment fails, nothing for readers who asked
+never to be asked, the plain ask for everyone else. Checked in the messages the relay receives."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+
+from newsletter import jobs, sending
+from newsletter.models import (
+    Article,
+    AskFrequency,
+    Delivery,
+    Issue,
+    IssueArticle,
+    Newsletter,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+)
+from payments import donations
+from payments.models import DonationKind
+from tests.support import stripe_api as s
+from tests.support.worker import run_jobs
+
+
+def _give(client, db, email: str, kind: DonationKind, *, fail_renewal: bool = False):
+    donation = donations.start_donation(
+        db.session, kind=kind, amount_cents=500, currency="eur", locale="de", email=email, message=None,
+        public_name=None, attribution=donations.Attribution(),
+    )  # fmt: skip
+    db.session.commit()
+    customer = f"cus_{donation.id}"
+    t0 = int(time.time()) - 20 * 86400
+    paid = s.completed_session(donation, email=email, customer=customer)
+    assert s.post_event(client, s.event("checkout.session.completed", paid, created=t0)).status_code == 200
+    if kind is DonationKind.MONTHLY:
+        first = s.invoice(donation, f"in_{donation.id}_1", created=t0, customer=customer)
+        s.post_event(client, s.event("invoice.paid", first, created=t0))
+    if fail_renewal:
+        t1 = t0 + 10 * 86400
+        second = s.invoice(donation, f"in_{donation.id}_2", created=t1, paid=False, customer=customer)
+        s.post_event(client, s.event("invoice.payment_failed", second))
+
+
+def test_each_reader_gets_the_ask_that_fits(app, client, db, stripe_api, relay):
+    news = Newsletter(slug="ki-news", name="KI-News", is_default=True)
+    db.session.add(news)
+    db.session.flush()
+    readers = {
+        "plain": "plain@example.org",
+        "monthly": "monthly@example.org",
+        "failing": "failing@example.org",
+        "once": "once@example.org",
+        "quiet": "quiet@example.org",
+    }
+    for key, email in readers.items():
+        frequency = AskFrequency.NEVER if key == "quiet" else AskFrequency.NORMAL
+        reader = Subscriber(email=email.upper() if key == "once" else email, status=SubscriberStatus.ACTIVE,
+                            ask_frequency=frequency)  # fmt: skip
+        db.session.add(reader)
+        db.session.flush()
+        db.session.add(Subscription(subscriber_id=reader.id, newsletter_id=news.id))
+    article = Article(slug="a", title="Sprachmodelle erklärt", teaser="Was steckt dahinter?", body="Text")
+    issue = Issue(subject="Die KI-Woche", sender_name="KI-Kompass",
+                  sender_address="redaktion@ki-kompass.example", newsletters=[news])  # fmt: skip
+    db.session.add_all([article, issue])
+    db.session.flush()
+    db.session.add(IssueArticle(issue_id=issue.id, article_id=article.id, position=0))
+    db.session.commit()
+    _give(client, db, "monthly@example.org", DonationKind.MONTHLY)
+    _give(client, db, "failing@example.org", DonationKind.MONTHLY, fail_renewal=True)
+    _give(client, db, "once@example.org", DonationKind.ONE_TIME)
+    run_jobs(app)  # the receipts and the card reminder
+    before = len(relay.wait_for(4))
+    assert before == 4
+
+    prepared = sending.prepare_send(db.session, db.session.get(Issue, issue.id))
+    db.session.commit()
+    variants = dict(db.session.execute(
+        select(Subscriber.email, Delivery.variant).join(Delivery, Delivery.subscriber_id == Subscriber.id)
+    ).all())  # fmt: skip
+    assert variants == {
+        "plain@example.org": "default", "monthly@example.org": "monthly", "failing@example.org": "failing",
+        "ONCE@EXAMPLE.ORG": "one_time", "quiet@example.org": "no_ask",
+    }  # fmt: skip
+    jobs.enqueue_send(prepared)
+    run_jobs(app)
+    issue_mails = {m["To"].lower(): m.get_body(("plain",)).get_content()
+                   for m in relay.wait_for(before + 5)[before:]}  # fmt: skip
+    assert len(issue_mails) == 5
+    assert "Unser Journalismus bleibt frei" in issue_mails["plain@example.org"]
+    assert "/spenden?issue=" in issue_mails["plain@example.org"]
+    monthly = issue_mails["monthly@example.org"]
+    assert "Danke für Ihre monatliche Unterstützung" in monthly and "/spenden?" not in monthly
+    failing = issue_mails["failing@example.org"]
+    assert "Ihr letzter Beitrag hat nicht geklappt" in failing
+    assert "/preferences/" in failing and "#support" in failing and "/spenden?" not in failing
+    once = issue_mails["once@example.org"]
+    assert "Danke für Ihre Spende" in once and "kind=monthly" in once
+    quiet = issue_mails["quiet@example.org"]
+    assert "/spenden" not in quiet and "Unser Journalismus bleibt frei" not in quiet

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012_donations'
-down_revision = '0009_send_ledger'
+down_revision = '0010_mail_auth'
 branch_labels = None
 depends_on = None
 

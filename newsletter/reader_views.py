@@ -135,7 +135,7 @@ def _run_signup(
     try:
         outcome = subscribers.subscribe(
             db.session, address, newsletters=chosen, locale=language, source=source,
-            base_url=current_app.config["BASE_URL"], via="web" if not request.is_json else "api",
+            via="web" if not request.is_json else "api",
             ip=request.remote_addr,
         )  # fmt: skip
     except subscribers.SubscriberError:  # the address changed under us (erased in the same moment)
@@ -263,7 +263,7 @@ def preferences_link():
             return render_template("newsletter/preferences_link.html", form=form), 400
         reader = subscribers.find_subscriber(db.session, address)
         if reader is not None:
-            subscribers.request_preferences_link(db.session, reader, base_url=current_app.config["BASE_URL"])
+            subscribers.request_preferences_link(db.session, reader)
             db.session.commit()
     _pad(started)
     message = _(

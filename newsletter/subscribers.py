@@ -153,14 +153,14 @@ def subscriber_for_confirmation(session: Session, token: str) -> Subscriber:
     return subscriber
 
 
-def request_confirmation(session: Session, subscriber: Subscriber, *, base_url: str) -> bool:
+def request_confirmation(session: Session, subscriber: Subscriber) -> bool:
     """Queue the double opt-in mail. It carries nothing the reader typed but the address itself.
 
     At most :data:`MAILS_PER_DAY` confirmation mails go to one address in 24 hours, counted in the
     database (so the cap holds when Redis forgets). The request is written as a :class:`ReaderMail` row in
     the caller's transaction; when Redis is unreachable the row stays unqueued and
     :func:`send_unqueued_reader_mails` sends it later. Returns False when the cap held the mail back."""
-    return _request_reader_mail(session, subscriber, "confirm", base_url=base_url)
+    return _request_reader_mail(session, subscriber, "confirm")
 
 
 def confirm(session: Session, subscriber: Subscriber, **detail: Any) -> bool:
@@ -302,7 +302,6 @@ def subscribe(
     newsletters: list[Newsletter],
     locale: str,
     source: str | None,
-    base_url: str,
     **detail: Any,
 ) -> SignupOutcome:
     """A sign-up from the site or the JSON API, for an address already checked with :func:`normalize_email`.
@@ -312,7 +311,7 @@ def subscribe(
     per day); the status and any suppression stay until the reader confirms. Active: nothing changes and
     nothing is mailed, so nobody can use the form to pester a reader. The caller commits."""
     source = clean_source(source)
-    new_id = _insert_new_reader(session, email, newsletters, locale, source, base_url, detail)
+    new_id = _insert_new_reader(session, email, newsletters, locale, source, detail)
     if new_id is not None:
         return SignupOutcome(new_id, "created", True)
     reader = find_subscriber(session, email)
@@ -328,7 +327,7 @@ def subscribe(
     record_event(
         session, reader, "subscribed", source=source, newsletters=[n.slug for n in newsletters], **detail
     )
-    mailed = request_confirmation(session, reader, base_url=base_url)
+    mailed = request_confirmation(session, reader)
     return SignupOutcome(reader.id, "renewed", mailed)
 
 
@@ -338,7 +337,6 @@ def _insert_new_reader(
     newsletters: list[Any],
     locale: str,
     source: str | None,
-    base_url: str,
     detail: dict[str, Any],
 ) -> int | None:
     """The fast path for a new address: the reader, their subscriptions, two history lines and the
@@ -451,7 +449,7 @@ def mails_sent_today(
 
 
 def _request_reader_mail(
-    session: Session, subscriber: Subscriber, kind: str, *, base_url: str, new_reader: bool = False
+    session: Session, subscriber: Subscriber, kind: str, *, new_reader: bool = False
 ) -> bool:
     """``new_reader``: the reader was created in this transaction, so nothing was mailed to them yet."""
     if subscriber.id is None:
@@ -530,9 +528,9 @@ def send_unqueued_reader_mails(session: Session, *, base_url: str, limit: int = 
     return len(messages)
 
 
-def request_preferences_link(session: Session, subscriber: Subscriber, *, base_url: str) -> bool:
+def request_preferences_link(session: Session, subscriber: Subscriber) -> bool:
     """Mail the reader a signed link to their preference center (capped per day like confirmations)."""
-    return _request_reader_mail(session, subscriber, "preferences", base_url=base_url)
+    return _request_reader_mail(session, subscriber, "preferences")
 
 
 # -- the preference center -------------------------------------------------------------------------

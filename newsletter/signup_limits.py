@@ -10,8 +10,9 @@ in order (client address first, shortest window first) and counting stops at the
 
 While that Redis is unreachable the windows are counted in the process's memory (Flask-Limiter's
 in-memory fallback does the same), so a sign-up still gets its answer and a flood is still held.
-A refusal is a 429 with ``Retry-After``; every answer of these forms carries ``X-RateLimit-*`` headers
-of the window closest to its limit.
+A refusal is a 429 with ``Retry-After``; every answer of these forms carries ``X-RateLimit-*`` headers:
+of the window that refused, or else of the client's window closest to its limit (never of the e-mail
+address's window, which would tell how often others asked for that address).
 """
 
 from __future__ import annotations
@@ -108,16 +109,20 @@ def hit(client: str, address: str) -> None:
         return
     counters: _Counters = current_app.extensions[_EXTENSION_KEY]
     prefix = counters.prefix
-    windows = [
+    client_windows = [
         (f"{prefix}:signup-ip:{client}:{item.amount}/{item.get_expiry()}", item)
         for item in _parsed(config["SUBSCRIBE_RATE_LIMIT"])
-    ] + [
+    ]
+    windows = client_windows + [
         (f"{prefix}:signup-address:{email_hash(address)}:{item.amount}/{item.get_expiry()}", item)
         for item in _parsed(config["SUBSCRIBE_ADDRESS_RATE_LIMIT"])
     ]
     counted = counters.count(windows)
-    # The header names the window with the least room left (the exceeded one, if any).
-    room, index = min((windows[i][1].amount - count, i) for i, (count, _) in enumerate(counted))
+    last = len(counted) - 1
+    if counted[last][0] > windows[last][1].amount:  # refused: the headers name the full window
+        room, index = -1, last
+    else:  # the client's window closest to its limit; the address's counter is nobody else's business
+        room, index = min((item.amount - counted[i][0], i) for i, (_, item) in enumerate(client_windows))
     item, seconds_left = windows[index][1], counted[index][1]
     g.signup_limit_headers = {
         "X-RateLimit-Limit": str(item.amount),

@@ -314,6 +314,8 @@ def subscribe(
     new_id = _insert_new_reader(session, email, newsletters, locale, source, detail)
     if new_id is not None:
         return SignupOutcome(new_id, "created", True)
+    if session.get_bind().dialect.name == "postgresql":
+        return _renew_known_reader(session, email, newsletters, locale, source, detail)
     reader = find_subscriber(session, email)
     if reader is None:  # the address was erased between the insert and the select: let the caller retry
         raise SubscriberError("please try again")
@@ -415,6 +417,79 @@ _NEW_READER_SQL = (
     SELECT id FROM reader
     """
 )
+
+
+def _renew_known_reader(
+    session: Session,
+    email: str,
+    newsletters: list[Any],
+    locale: str,
+    source: str | None,
+    detail: dict[str, Any],
+) -> SignupOutcome:
+    """PostgreSQL: the known-address half of :func:`subscribe` in one statement (the same changes as the
+    ORM path below it, which SQLite runs), so that a sign-up for a known address costs about as many round
+    trips as one for a new address and the answer floor has less to hide."""
+    now = utcnow()
+    parameters = {
+        "email": email, "locale": locale, "source": source, "now": now,
+        "since": now - timedelta(days=1), "cap": MAILS_PER_DAY,
+        "newsletter_ids": [n.id for n in newsletters],
+        "detail": json.dumps({"source": source, "newsletters": [n.slug for n in newsletters], **detail}),
+        "held": json.dumps({"mail": "confirm", "reason": "daily limit reached"}),
+    }  # fmt: skip
+    driver = session.connection().connection.driver_connection
+    row = driver.execute(_RENEW_READER_SQL, parameters, prepare=True).fetchone()
+    if row is None:  # the address was erased between the insert and now: let the caller retry
+        raise SubscriberError("please try again")
+    if row[1] == SubscriberStatus.ACTIVE.value:
+        return SignupOutcome(row[0], "already_active", False)
+    return SignupOutcome(row[0], "renewed", bool(row[2]))
+
+
+# PostgreSQL: a pending, unsubscribed, bounced or complained reader signs up again. Their language, the
+# time of the sign-up and (if none yet) the source are updated, the newsletters set to the choice, the
+# history told, and a confirmation mail written to the outbox unless 3 went out in the last 24 hours. An
+# active reader's row is locked and read, nothing else. Subscriptions dropped and added are disjoint sets,
+# so the two CTEs on that table cannot meet.
+_RENEW_READER_SQL = """
+    WITH reader AS (
+        SELECT id, status FROM subscribers WHERE lower(email) = lower(%(email)s) FOR UPDATE
+    ), renewing AS (
+        UPDATE subscribers
+        SET locale = %(locale)s, updated_at = %(now)s, source = COALESCE(subscribers.source, %(source)s)
+        FROM reader
+        WHERE subscribers.id = reader.id AND reader.status <> 'active'
+        RETURNING subscribers.id
+    ), subscriptions_dropped AS (
+        DELETE FROM subscriptions USING renewing
+        WHERE subscriptions.subscriber_id = renewing.id
+          AND subscriptions.newsletter_id <> ALL(CAST(%(newsletter_ids)s AS integer[]))
+    ), subscriptions_added AS (
+        INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at)
+        SELECT renewing.id, chosen.id, %(now)s
+        FROM renewing, unnest(CAST(%(newsletter_ids)s AS integer[])) AS chosen(id)
+        ON CONFLICT DO NOTHING
+    ), sent AS (
+        SELECT count(*) AS today FROM reader_mails, renewing
+        WHERE reader_mails.subscriber_id = renewing.id AND reader_mails.kind = 'confirm'
+          AND reader_mails.created_at >= %(since)s
+    ), mail_added AS (
+        INSERT INTO reader_mails (subscriber_id, kind, created_at)
+        SELECT renewing.id, 'confirm', %(now)s FROM renewing, sent WHERE sent.today < %(cap)s
+        RETURNING id
+    ), events_added AS (
+        INSERT INTO subscriber_events (subscriber_id, kind, created_at, detail)
+        SELECT renewing.id, line.kind, %(now)s, line.detail
+        FROM renewing, sent,
+             (VALUES (1, 'subscribed', CAST(%(detail)s AS json), NULL),
+                     (2, 'confirmation_sent', CAST('{}' AS json), true),
+                     (3, 'mail_held_back', CAST(%(held)s AS json), false)) AS line(n, kind, detail, mailed)
+        WHERE line.mailed IS NULL OR line.mailed = (sent.today < %(cap)s)
+        ORDER BY line.n
+    )
+    SELECT reader.id, reader.status, (SELECT count(*) FROM mail_added) FROM reader
+"""
 
 
 def expire_pending_signups(session: Session, *, now: datetime | None = None) -> int:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from newsletter import subscribers, tokens
-from newsletter.models import ReaderMail, Subscriber, SubscriberStatus, SuppressionReason
+from newsletter.models import ReaderMail, Subscriber, SubscriberStatus, Subscription, SuppressionReason
 from newsletter.queues import get_queue
 from tests.readers.conftest import form_token, sign_up
 from tests.support.web import csrf_token, text_of
@@ -234,3 +234,34 @@ def test_the_accepted_answer_comes_in_the_readers_language_and_layout(client, db
     assert "Almost done" in text_of(english) and 'lang="en"' in text_of(english)
     assert DONE in text_of(embedded) and 'class="site-header"' not in text_of(embedded)
     assert _count(db) == 4
+
+
+def test_a_known_reader_signing_up_again_gets_the_new_choice_and_an_active_one_keeps_theirs(
+    app, client, db, newsletters, relay
+):
+    """The known-address path (one statement on PostgreSQL, the ORM on SQLite) changes the same things."""
+    token = form_token(client)
+    sign_up(client, "wieder@example.org", token=token, newsletters=["ki-news", "wochenrueckblick"],
+            source="erstes-mal")  # fmt: skip
+    active = Subscriber(email="aktiv@example.org", status=SubscriberStatus.ACTIVE, locale="de", source="alt")
+    db.session.add(active)
+    db.session.flush()
+    active.subscriptions.append(Subscription(newsletter_id=newsletters["ki-news"].id))
+    db.session.commit()
+
+    sign_up(client, "Wieder@Example.org", token=token, newsletters=["wochenrueckblick"], language="en",
+            source="zweites-mal")  # fmt: skip
+    sign_up(client, "aktiv@example.org", token=token, newsletters=["wochenrueckblick"], language="en")
+    db.session.expire_all()
+    again = subscribers.find_subscriber(db.session, "wieder@example.org")
+    assert again.status is SubscriberStatus.PENDING and again.locale == "en"
+    assert again.source == "erstes-mal"  # the first source is kept
+    assert [s.newsletter.slug for s in again.subscriptions] == ["wochenrueckblick"]
+    assert [e.kind for e in again.events] == ["subscribed", "confirmation_sent"] * 2
+    assert again.events[2].detail["newsletters"] == ["wochenrueckblick"]
+    assert again.events[2].detail["source"] == "zweites-mal"
+    active = subscribers.find_subscriber(db.session, "aktiv@example.org")
+    assert active.locale == "de" and [s.newsletter.slug for s in active.subscriptions] == ["ki-news"]
+    assert active.events == []
+    run_jobs(app)
+    assert sorted(m["To"] for m in relay.messages) == ["wieder@example.org", "wieder@example.org"]

@@ -44,13 +44,32 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def workers_cpu_seconds(master: int) -> float:
+    """User + system CPU seconds of the gunicorn master's worker processes so far (Linux /proc)."""
+    total = 0
+    for stat in os.listdir("/proc"):
+        if not stat.isdigit():
+            continue
+        try:
+            with open(f"/proc/{stat}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:  # ppid
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def gunicorn(target: str, env: dict[str, str], workers: int = WORKERS, threads: int = THREADS):
+def gunicorn(
+    target: str, env: dict[str, str], workers: int = WORKERS, threads: int = THREADS,
+    worker_class: str = "gthread",
+):  # fmt: skip
     port = _free_port()
     args = [
         sys.executable, "-m", "gunicorn", "-c", "python:newsletter.gunicorn_config",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-        "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning", target,
+        "--worker-class", worker_class, "--threads", str(threads), "--log-level", "warning", target,
     ]  # fmt: skip
     process = subprocess.Popen(args, env={**os.environ, **env})
     try:
@@ -65,7 +84,7 @@ def gunicorn(target: str, env: dict[str, str], workers: int = WORKERS, threads: 
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn {target} did not start")
             time.sleep(0.1)
-        yield port
+        yield port, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -106,27 +125,33 @@ async def _load(port: int, bodies: list[bytes], rate: float, timeout: float = 10
     return await asyncio.gather(*tasks)
 
 
-def run_load(port: int, bodies: list[bytes], rate: float) -> dict:
+def run_load(port: int, bodies: list[bytes], rate: float, master: int | None = None) -> dict:
     # The load generator's own garbage collection would delay sends (and count as server latency).
     gc.collect()
     gc.disable()
+    cpu_before = workers_cpu_seconds(master) if master else 0.0
     try:
         began = time.perf_counter()
         results = asyncio.run(_load(port, bodies, rate))
         elapsed = time.perf_counter() - began
     finally:
         gc.enable()
+    cpu = workers_cpu_seconds(master) - cpu_before if master else None
     ok = [latency for status, latency in results if status == 200]
     errors = len(results) - len(ok)
     statuses: dict[int, int] = {}
     for status, _ in results:
         statuses[status] = statuses.get(status, 0) + 1
     summary = common.summary_ms(ok) if ok else {"p99_ms": float("inf"), "n": 0}
+    answered = len(results) - statuses.get(0, 0)
     return {
         **summary,
         "errors": errors,
         "statuses": statuses,
         "achieved_rps": round(len(results) / elapsed, 1),
+        # Per answered request: on a swamped machine requests the client gave up on were not all served.
+        "cpu_ms_per_request": round(1000 * cpu / answered, 2) if cpu is not None and answered else None,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -138,13 +163,14 @@ def main() -> None:
             (["--seconds"], {"type": float, "default": None, "help": "duration (default 30, --quick 8)"}),
             (["--workers"], {"type": int, "default": WORKERS, "help": "gunicorn worker processes"}),
             (["--threads"], {"type": int, "default": THREADS, "help": "threads per worker (gthread)"}),
+            (["--worker-class"], {"default": "gthread", "help": "gunicorn worker class (gthread, sync)"}),
         ],
     )
     seconds = args.seconds or (8.0 if args.quick else 30.0)
     count = int(args.rate * seconds)
     print(
         f"subscribe: {count} sign-ups at {args.rate:.0f}/s for {seconds:.0f} s; gunicorn"
-        f" {args.workers} workers x {args.threads} threads; {common.machine()}"
+        f" {args.workers} {args.worker_class} workers x {args.threads} threads; {common.machine()}"
     )
 
     with common.postgres_database() as database_url, common.redis_server() as redis_url:
@@ -173,7 +199,8 @@ def main() -> None:
                 "SMTP_URL": "smtp://127.0.0.1:1",
                 "SUBSCRIBE_RATE_LIMIT": "1000000 per minute",  # one client IP sends every request
             }
-            with gunicorn("app:create_app()", env, args.workers, args.threads) as port:
+            server = gunicorn("app:create_app()", env, args.workers, args.threads, args.worker_class)
+            with server as (port, master):
                 page = urllib.request.urlopen(f"http://127.0.0.1:{port}/subscribe", timeout=5).read().decode()
                 token = re.search(r'name="form_token" type="hidden" value="([^"]+)"', page).group(1)
                 bodies = [
@@ -191,17 +218,16 @@ def main() -> None:
                 # A short warm-up on other addresses, so that every worker has its connections.
                 warm = [b.replace(b"bench", b"warm", 1) for b in bodies[: int(args.rate)]]
                 run_load(port, warm, args.rate)
-                beitrag = run_load(port, bodies, args.rate)
+                beitrag = run_load(port, bodies, args.rate, master)
 
         baseline_env = {"BENCH_DATABASE_URL": database_url}
-        with gunicorn(
-            "bench.subscribe_baseline:create_app()", baseline_env, args.workers, args.threads
-        ) as port:
+        target = "bench.subscribe_baseline:create_app()"
+        with gunicorn(target, baseline_env, args.workers, args.threads, args.worker_class) as (port, master):
             bodies = [
                 urllib.parse.urlencode({"email": f"base{i}@example.org"}).encode() for i in range(count)
             ]
             run_load(port, bodies[: int(args.rate)], args.rate)
-            baseline = run_load(port, bodies, args.rate)
+            baseline = run_load(port, bodies, args.rate, master)
 
         with engine.connect() as conn:
             stored = conn.execute(
@@ -210,12 +236,12 @@ def main() -> None:
         engine.dispose()
 
     accepted = beitrag["statuses"].get(200, 0)
-    print(
-        f"beitrag : p50 {beitrag.get('p50_ms')} ms, p99 {beitrag['p99_ms']} ms, "
-        f"errors {beitrag['errors']}, statuses {beitrag['statuses']}"
-    )
-    print(f"baseline: p50 {baseline.get('p50_ms')} ms, p99 {baseline['p99_ms']} ms, "
-          f"errors {baseline['errors']}, statuses {baseline['statuses']}")  # fmt: skip
+    for name, result in (("beitrag ", beitrag), ("baseline", baseline)):
+        print(
+            f"{name}: p50 {result.get('p50_ms')} ms, p99 {result['p99_ms']} ms, errors {result['errors']}, "
+            f"statuses {result['statuses']}, {result['cpu_ms_per_request']} ms worker CPU per request, "
+            f"load average after {result['load_average']}"
+        )
     print(f"accepted {accepted}, stored {stored}")
     met = beitrag["p99_ms"] <= GOAL_P99_MS and beitrag["errors"] == 0 and stored == accepted == count
     common.emit(
@@ -227,13 +253,17 @@ def main() -> None:
                 "requests": count,
                 "workers": args.workers,
                 "threads": args.threads,
+                "worker_class": args.worker_class,
             },
             "p99_ms": beitrag["p99_ms"],
             "p50_ms": beitrag.get("p50_ms"),
             "errors": beitrag["errors"],
             "accepted": accepted,
             "stored": stored,
+            "cpu_ms_per_request": beitrag["cpu_ms_per_request"],
+            "load_average": beitrag["load_average"],
             "baseline_p99_ms": baseline["p99_ms"],
+            "baseline_cpu_ms_per_request": baseline["cpu_ms_per_request"],
             "baseline_p50_ms": baseline.get("p50_ms"),
             "ratio": round(beitrag["p99_ms"] / baseline["p99_ms"], 2) if baseline["p99_ms"] else None,
             "goal": {"p99_ms": GOAL_P99_MS, "errors": 0, "every_accepted_stored": True, "met": met},

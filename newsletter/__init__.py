@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, cli, errors, reader_views, rendering, views
+    from . import admin, cli, errors, reader_views, rendering, signup_limits, views
     from .accounts import load_staff_user
     from .extensions import login_manager
 
@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
     cli.init_app(app)
     errors.init_app(app)
     rendering.init_app(app)
+    signup_limits.init_app(app)
 
     login_manager.login_view = "staff.login"
     login_manager.login_message_category = "info"

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Flask, g, request
 
 CONTENT_SECURITY_POLICY = (
@@ -12,18 +14,28 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+@functools.lru_cache(maxsize=32)
+def _policy_headers(ancestors: str) -> tuple[tuple[str, str, str], ...]:
+    """(name, lower-case name, value) of the headers every answer gets, made once per framing policy."""
+    headers = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(frame_ancestors=ancestors)),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
+    if ancestors in ("'none'", "'self'"):
+        headers.append(("X-Frame-Options", "DENY" if ancestors == "'none'" else "SAMEORIGIN"))
+    return tuple((name, name.lower(), value) for name, value in headers)
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def _security_headers(response):
         ancestors = getattr(g, "frame_ancestors", "'none'")
-        response.headers.setdefault(
-            "Content-Security-Policy", CONTENT_SECURITY_POLICY.format(frame_ancestors=ancestors)
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if ancestors in ("'none'", "'self'"):
-            response.headers.setdefault("X-Frame-Options", "DENY" if ancestors == "'none'" else "SAMEORIGIN")
+        present = {name.lower() for name, _ in response.headers.items()}  # a header the view set wins
+        for name, lower, value in _policy_headers(ancestors):
+            if lower not in present:
+                response.headers.add(name, value)
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.path.startswith("/staff"):

@@ -672,7 +672,7 @@ def fail_import(session: Session, import_id: int, reason: str) -> None:
         record.finished_at = utcnow()
 
 
-def send_opt_ins(session: Session, import_id: int, *, base_url: str, batch: int, cap: int) -> int:
+def send_opt_ins(session: Session, import_id: int, *, batch: int, cap: int) -> int:
     """Queue the opt-in mail for the next ``batch`` pending readers of an import, at most ``cap`` in all.
     Returns how many are still waiting (0 when done). Safe to run twice: each row is marked as mailed."""
     record = session.get(SubscriberImport, import_id, populate_existing=True)
@@ -693,7 +693,7 @@ def send_opt_ins(session: Session, import_id: int, *, base_url: str, batch: int,
     for row, reader in session.execute(pending.limit(room)).all():
         row.mailed = True
         session.flush()
-        subscribers.request_confirmation(session, reader, base_url=base_url)
+        subscribers.request_confirmation(session, reader)
         record.opt_in_sent += 1
     if record.opt_in_sent >= cap:
         return 0

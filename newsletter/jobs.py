@@ -109,7 +109,7 @@ def send_import_opt_ins(import_id: int) -> int:
 
     config = current_app.config
     waiting = imports.send_opt_ins(
-        db.session, import_id, base_url=config["BASE_URL"], batch=config["IMPORT_OPT_IN_BATCH"],
+        db.session, import_id, batch=config["IMPORT_OPT_IN_BATCH"],
         cap=config["IMPORT_OPT_IN_CAP"],
     )  # fmt: skip
     db.session.commit()

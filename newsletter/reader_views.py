@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 
 from db import db
 
-from . import links, subscribers, tokens
+from . import links, signup_limits, subscribers, tokens
 from .extensions import csrf, limiter
 from .forms import ActionForm, EraseForm, PreferencesForm, PreferencesLinkForm, SubscribeForm
 from .i18n import LANGUAGES
@@ -37,14 +37,6 @@ ASK_CHOICES = (
 # -- rate limits -----------------------------------------------------------------------------------
 
 
-def _ip_limit() -> str:
-    return current_app.config["SUBSCRIBE_RATE_LIMIT"]
-
-
-def _address_limit() -> str:
-    return current_app.config["SUBSCRIBE_ADDRESS_RATE_LIMIT"]
-
-
 def _submitted_address() -> str:
     if request.is_json:
         body = request.get_json(silent=True)
@@ -54,14 +46,15 @@ def _submitted_address() -> str:
     return raw.strip().lower()[:320] if isinstance(raw, str) else ""
 
 
-def _address_key() -> str:
-    return "signup-address:" + subscribers.email_hash(_submitted_address())
+# Per client address and per e-mail address, one Redis round trip for both (newsletter/signup_limits.py).
+signup_limited = signup_limits.limited(_submitted_address)
+_SIGNUP_ENDPOINTS = frozenset({"readers.subscribe", "readers.api_subscribe", "readers.preferences_link"})
 
 
-ip_limit = limiter.shared_limit(_ip_limit, scope="reader-signup-ip", methods=["POST"])
-address_limit = limiter.shared_limit(
-    _address_limit, scope="reader-signup-address", key_func=_address_key, methods=["POST"]
-)
+@limiter.request_filter
+def _counted_by_signup_limits() -> bool:
+    """Flask-Limiter has nothing to count on the sign-up forms: let it step aside before it looks."""
+    return request.endpoint in _SIGNUP_ENDPOINTS
 
 
 def _pad(started: float) -> None:
@@ -135,7 +128,7 @@ def _run_signup(
     try:
         outcome = subscribers.subscribe(
             db.session, address, newsletters=chosen, locale=language, source=source,
-            base_url=current_app.config["BASE_URL"], via="web" if not request.is_json else "api",
+            via="web" if not request.is_json else "api",
             ip=request.remote_addr,
         )  # fmt: skip
     except subscribers.SubscriberError:  # the address changed under us (erased in the same moment)
@@ -148,8 +141,8 @@ def _run_signup(
 
 @bp.route("/subscribe", methods=["GET", "POST"])
 @csrf.exempt  # the form carries its own signed form_token (see SubscribeForm)
-@ip_limit
-@address_limit
+@limiter.exempt
+@signup_limited
 def subscribe():
     started = time.perf_counter()
     g.frame_ancestors = _embed_ancestors()
@@ -157,31 +150,60 @@ def subscribe():
     if request.method == "GET":
         return render_template("newsletter/subscribe.html", form=subscribe_form(), embed=embed)
     offered = subscribers.offered_newsletters(db.session)
-    form = subscribe_form(offered, formdata=request.form)
+    fields = _fields_as_sent(request.form, offered)
+    form = None if fields is not None else subscribe_form(offered, formdata=request.form)
     error = None
     try:
-        tokens.read_token("subscribe-form", form.form_token.data or "")
+        tokens.read_token("subscribe-form", request.form.get("form_token") or "")
     except tokens.TokenError:
         error = _("The form has expired. Please reload the page and send it again.")
-    if error is None and not form.validate():
-        error = _("Please check the highlighted fields.")
+    if error is None and form is not None:  # something looked off: the form checks it and says what
+        if form.validate():
+            fields = (
+                form.email.data, form.newsletters.data or None, form.language.data, form.source.data,
+                form.website.data or "",
+            )  # fmt: skip
+        else:
+            error = _("Please check the highlighted fields.")
     if error is None:
         try:
-            _run_signup(
-                form.email.data, form.newsletters.data or None, form.language.data, form.source.data,
-                form.website.data or "", offered,
-            )  # fmt: skip
+            _run_signup(*fields, offered)
         except _SignupError as exc:
             db.session.rollback()
             error = str(exc)
     if error is not None:
+        form = form or subscribe_form(offered, formdata=request.form)
         form.form_token.data = tokens.make_token("subscribe-form", "s")
         return render_template("newsletter/subscribe.html", form=form, embed=embed, error=error), 400
     _pad(started)
-    # A browser does nothing with X-RateLimit headers, and computing them costs two more Redis round trips
-    # per sign-up; the JSON API and every refusal (429, with Retry-After) keep them.
-    limiter.context.view_rate_limit = None
-    return render_template("newsletter/subscribe.html", form=None, embed=embed, message=_signup_message())
+    return _signup_done_page(embed)
+
+
+def _fields_as_sent(formdata, offered: list) -> tuple | None:
+    """The sign-up form's fields as :class:`SubscribeForm` would accept them (e-mail present and at most
+    320 characters, an offered language, only offered newsletters), read without building the form: the
+    busiest public form skips WTForms when nothing is wrong. None when anything is off; the form then
+    checks the request and says what."""
+    email, language = formdata.get("email"), formdata.get("language")
+    slugs = formdata.getlist("newsletters")
+    if not email or not email.strip() or len(email) > 320 or language not in LANGUAGES:
+        return None
+    if slugs and not set(slugs) <= {n.slug for n in offered}:
+        return None
+    return email, slugs or None, language, formdata.get("source"), formdata.get("website") or ""
+
+
+def _signup_done_page(embed: bool) -> str:
+    """The answer to an accepted sign-up: one page for everyone, so it is rendered once per language and
+    layout and then kept by the process (outside development, where templates change while it runs)."""
+    pages = current_app.extensions.setdefault("beitrag.signup_done_pages", {})
+    key = (_current_language(), embed)
+    page = pages.get(key)
+    if page is None:
+        page = render_template("newsletter/subscribe.html", form=None, embed=embed, message=_signup_message())
+        if not current_app.jinja_env.auto_reload:
+            pages[key] = page
+    return page
 
 
 # -- the JSON API ----------------------------------------------------------------------------------
@@ -206,8 +228,8 @@ def _api_error(code: str, message: str, status: int = 400) -> Response:
 
 @bp.route("/api/subscribe", methods=["POST", "OPTIONS"])
 @csrf.exempt  # no cookies are involved; abuse is held by the rate limits and the daily mail cap
-@ip_limit
-@address_limit
+@limiter.exempt
+@signup_limited
 def api_subscribe():
     """JSON: ``{"email": ..., "newsletters": [slug, ...], "language": "de", "source": ...}``.
     202 with the same answer for every address; 400 with ``{"error", "message"}`` for bad input."""
@@ -246,8 +268,8 @@ def api_subscribe():
 
 
 @bp.route("/preferences", methods=["GET", "POST"])
-@ip_limit
-@address_limit
+@limiter.exempt
+@signup_limited
 def preferences_link():
     """ "Send me my link": the same answer for every address; known readers get a mail (capped)."""
     started = time.perf_counter()
@@ -263,7 +285,7 @@ def preferences_link():
             return render_template("newsletter/preferences_link.html", form=form), 400
         reader = subscribers.find_subscriber(db.session, address)
         if reader is not None:
-            subscribers.request_preferences_link(db.session, reader, base_url=current_app.config["BASE_URL"])
+            subscribers.request_preferences_link(db.session, reader)
             db.session.commit()
     _pad(started)
     message = _(

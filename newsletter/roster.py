@@ -144,7 +144,6 @@ def add_subscriber(
     recorded_consent: bool,
     consent_detail: str,
     staff_email: str,
-    base_url: str,
 ) -> Subscriber:
     """A reader added by staff. With recorded consent they are active at once; otherwise they are
     pending and get the opt-in mail. A suppressed or already known address is refused."""
@@ -177,7 +176,7 @@ def add_subscriber(
         session, reader, "added_by_staff", staff=staff_email, consent=bool(recorded_consent)
     )
     if not recorded_consent:
-        subscribers.request_confirmation(session, reader, base_url=base_url)
+        subscribers.request_confirmation(session, reader)
     return reader
 
 

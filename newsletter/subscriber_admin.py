@@ -233,7 +233,6 @@ def subscriber_new():
                 recorded_consent=form.consent.data == "recorded",
                 consent_detail=form.consent_detail.data or "",
                 staff_email=current_user.email,
-                base_url=current_app.config["BASE_URL"],
             )
         except subscribers.SubscriberError as exc:
             db.session.rollback()
@@ -308,7 +307,7 @@ def subscriber_resend(subscriber_id: int):
     if reader.status is not SubscriberStatus.PENDING or subscribers.is_suppressed(db.session, reader.email):
         flash(_("Only a reader who has not yet confirmed can get the confirmation mail again."), "error")
     else:
-        subscribers.request_confirmation(db.session, reader, base_url=current_app.config["BASE_URL"])
+        subscribers.request_confirmation(db.session, reader)
         db.session.commit()
         flash(_("The confirmation mail to %(address)s is on its way.", address=reader.email), "success")
     return redirect(url_for("subscriber_admin.subscriber_show", subscriber_id=subscriber_id))

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import redis
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, event, func, insert, select, text, update
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db import utcnow
@@ -156,14 +156,14 @@ def subscriber_for_confirmation(session: Session, token: str) -> Subscriber:
     return subscriber
 
 
-def request_confirmation(session: Session, subscriber: Subscriber, *, base_url: str) -> bool:
+def request_confirmation(session: Session, subscriber: Subscriber) -> bool:
     """Queue the double opt-in mail. It carries nothing the reader typed but the address itself.
 
     At most :data:`MAILS_PER_DAY` confirmation mails go to one address in 24 hours, counted in the
     database (so the cap holds when Redis forgets). The request is written as a :class:`ReaderMail` row in
     the caller's transaction; when Redis is unreachable the row stays unqueued and
     :func:`send_unqueued_reader_mails` sends it later. Returns False when the cap held the mail back."""
-    return _request_reader_mail(session, subscriber, "confirm", base_url=base_url)
+    return _request_reader_mail(session, subscriber, "confirm")
 
 
 def confirm(session: Session, subscriber: Subscriber, **detail: Any) -> bool:
@@ -305,7 +305,6 @@ def subscribe(
     newsletters: list[Newsletter],
     locale: str,
     source: str | None,
-    base_url: str,
     **detail: Any,
 ) -> SignupOutcome:
     """A sign-up from the site or the JSON API, for an address already checked with :func:`normalize_email`.
@@ -315,9 +314,11 @@ def subscribe(
     per day); the status and any suppression stay until the reader confirms. Active: nothing changes and
     nothing is mailed, so nobody can use the form to pester a reader. The caller commits."""
     source = clean_source(source)
-    new_id = _insert_new_reader(session, email, newsletters, locale, source, base_url, detail)
+    new_id = _insert_new_reader(session, email, newsletters, locale, source, detail)
     if new_id is not None:
         return SignupOutcome(new_id, "created", True)
+    if session.get_bind().dialect.name == "postgresql":
+        return _renew_known_reader(session, email, newsletters, locale, source, detail)
     reader = find_subscriber(session, email)
     if reader is None:  # the address was erased between the insert and the select: let the caller retry
         raise SubscriberError("please try again")
@@ -331,7 +332,7 @@ def subscribe(
     record_event(
         session, reader, "subscribed", source=source, newsletters=[n.slug for n in newsletters], **detail
     )
-    mailed = request_confirmation(session, reader, base_url=base_url)
+    mailed = request_confirmation(session, reader)
     return SignupOutcome(reader.id, "renewed", mailed)
 
 
@@ -341,7 +342,6 @@ def _insert_new_reader(
     newsletters: list[Any],
     locale: str,
     source: str | None,
-    base_url: str,
     detail: dict[str, Any],
 ) -> int | None:
     """The fast path for a new address: the reader, their subscriptions, two history lines and the
@@ -364,7 +364,11 @@ def _insert_new_reader(
             "now": now, "ask_frequency": AskFrequency.NORMAL.value,
             "newsletter_ids": [n.id for n in newsletters], "detail": json.dumps(events[0][1]),
         }  # fmt: skip
-        return session.execute(_NEW_READER_SQL, parameters).scalar()
+        # Straight to the driver, inside the session's transaction (the caller commits): SQLAlchemy's
+        # statement cache, events and result wrapping cost more than this one prepared statement.
+        driver = session.connection().connection.driver_connection
+        row = driver.execute(_NEW_READER_SQL, parameters, prepare=True).fetchone()
+        return row[0] if row is not None else None
     reader_insert = (
         sqlite.insert(Subscriber.__table__)
         .values(email=email, status=SubscriberStatus.PENDING, locale=locale, source=source,
@@ -391,30 +395,104 @@ def _insert_new_reader(
 
 # PostgreSQL: a new reader with everything that goes with them in one statement. When the reader's
 # insert returns no row (a known address), the data-modifying CTEs that select from it insert nothing.
-_NEW_READER_SQL = text(
+# Placeholders in psycopg's own style: it runs on the driver's connection.
+_NEW_READER_SQL = (
     """
     WITH reader AS (
         INSERT INTO subscribers (email, status, locale, source, created_at, updated_at, ask_frequency)
-        VALUES (:email, :status, :locale, :source, :now, :now, :ask_frequency)
+        VALUES (%(email)s, %(status)s, %(locale)s, %(source)s, %(now)s, %(now)s, %(ask_frequency)s)
         ON CONFLICT DO NOTHING
         RETURNING id
     ), subscriptions_added AS (
         INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at)
-        SELECT reader.id, chosen.id, :now
-        FROM reader, unnest(CAST(:newsletter_ids AS integer[])) AS chosen(id)
+        SELECT reader.id, chosen.id, %(now)s
+        FROM reader, unnest(CAST(%(newsletter_ids)s AS integer[])) AS chosen(id)
     ), events_added AS (
         INSERT INTO subscriber_events (subscriber_id, kind, created_at, detail)
-        SELECT reader.id, line.kind, :now, line.detail
-        FROM reader, (VALUES (1, 'subscribed', CAST(:detail AS json)),
+        SELECT reader.id, line.kind, %(now)s, line.detail
+        FROM reader, (VALUES (1, 'subscribed', CAST(%(detail)s AS json)),
                              (2, 'confirmation_sent', CAST('{}' AS json))) AS line(n, kind, detail)
         ORDER BY line.n
     ), mail_added AS (
         INSERT INTO reader_mails (subscriber_id, kind, created_at)
-        SELECT reader.id, 'confirm', :now FROM reader
+        SELECT reader.id, 'confirm', %(now)s FROM reader
     )
     SELECT id FROM reader
     """
 )
+
+
+def _renew_known_reader(
+    session: Session,
+    email: str,
+    newsletters: list[Any],
+    locale: str,
+    source: str | None,
+    detail: dict[str, Any],
+) -> SignupOutcome:
+    """PostgreSQL: the known-address half of :func:`subscribe` in one statement (the same changes as the
+    ORM path below it, which SQLite runs), so that a sign-up for a known address costs about as many round
+    trips as one for a new address and the answer floor has less to hide."""
+    now = utcnow()
+    parameters = {
+        "email": email, "locale": locale, "source": source, "now": now,
+        "since": now - timedelta(days=1), "cap": MAILS_PER_DAY,
+        "newsletter_ids": [n.id for n in newsletters],
+        "detail": json.dumps({"source": source, "newsletters": [n.slug for n in newsletters], **detail}),
+        "held": json.dumps({"mail": "confirm", "reason": "daily limit reached"}),
+    }  # fmt: skip
+    driver = session.connection().connection.driver_connection
+    row = driver.execute(_RENEW_READER_SQL, parameters, prepare=True).fetchone()
+    if row is None:  # the address was erased between the insert and now: let the caller retry
+        raise SubscriberError("please try again")
+    if row[1] == SubscriberStatus.ACTIVE.value:
+        return SignupOutcome(row[0], "already_active", False)
+    return SignupOutcome(row[0], "renewed", bool(row[2]))
+
+
+# PostgreSQL: a pending, unsubscribed, bounced or complained reader signs up again. Their language, the
+# time of the sign-up and (if none yet) the source are updated, the newsletters set to the choice, the
+# history told, and a confirmation mail written to the outbox unless 3 went out in the last 24 hours. An
+# active reader's row is locked and read, nothing else. Subscriptions dropped and added are disjoint sets,
+# so the two CTEs on that table cannot meet.
+_RENEW_READER_SQL = """
+    WITH reader AS (
+        SELECT id, status FROM subscribers WHERE lower(email) = lower(%(email)s) FOR UPDATE
+    ), renewing AS (
+        UPDATE subscribers
+        SET locale = %(locale)s, updated_at = %(now)s, source = COALESCE(subscribers.source, %(source)s)
+        FROM reader
+        WHERE subscribers.id = reader.id AND reader.status <> 'active'
+        RETURNING subscribers.id
+    ), subscriptions_dropped AS (
+        DELETE FROM subscriptions USING renewing
+        WHERE subscriptions.subscriber_id = renewing.id
+          AND subscriptions.newsletter_id <> ALL(CAST(%(newsletter_ids)s AS integer[]))
+    ), subscriptions_added AS (
+        INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at)
+        SELECT renewing.id, chosen.id, %(now)s
+        FROM renewing, unnest(CAST(%(newsletter_ids)s AS integer[])) AS chosen(id)
+        ON CONFLICT DO NOTHING
+    ), sent AS (
+        SELECT count(*) AS today FROM reader_mails, renewing
+        WHERE reader_mails.subscriber_id = renewing.id AND reader_mails.kind = 'confirm'
+          AND reader_mails.created_at >= %(since)s
+    ), mail_added AS (
+        INSERT INTO reader_mails (subscriber_id, kind, created_at)
+        SELECT renewing.id, 'confirm', %(now)s FROM renewing, sent WHERE sent.today < %(cap)s
+        RETURNING id
+    ), events_added AS (
+        INSERT INTO subscriber_events (subscriber_id, kind, created_at, detail)
+        SELECT renewing.id, line.kind, %(now)s, line.detail
+        FROM renewing, sent,
+             (VALUES (1, 'subscribed', CAST(%(detail)s AS json), NULL),
+                     (2, 'confirmation_sent', CAST('{}' AS json), true),
+                     (3, 'mail_held_back', CAST(%(held)s AS json), false)) AS line(n, kind, detail, mailed)
+        WHERE line.mailed IS NULL OR line.mailed = (sent.today < %(cap)s)
+        ORDER BY line.n
+    )
+    SELECT reader.id, reader.status, (SELECT count(*) FROM mail_added) FROM reader
+"""
 
 
 def expire_pending_signups(session: Session, *, now: datetime | None = None) -> int:
@@ -454,7 +532,7 @@ def mails_sent_today(
 
 
 def _request_reader_mail(
-    session: Session, subscriber: Subscriber, kind: str, *, base_url: str, new_reader: bool = False
+    session: Session, subscriber: Subscriber, kind: str, *, new_reader: bool = False
 ) -> bool:
     """``new_reader``: the reader was created in this transaction, so nothing was mailed to them yet."""
     if subscriber.id is None:
@@ -533,9 +611,9 @@ def send_unqueued_reader_mails(session: Session, *, base_url: str, limit: int = 
     return len(messages)
 
 
-def request_preferences_link(session: Session, subscriber: Subscriber, *, base_url: str) -> bool:
+def request_preferences_link(session: Session, subscriber: Subscriber) -> bool:
     """Mail the reader a signed link to their preference center (capped per day like confirmations)."""
-    return _request_reader_mail(session, subscriber, "preferences", base_url=base_url)
+    return _request_reader_mail(session, subscriber, "preferences")
 
 
 # -- the preference center -------------------------------------------------------------------------

@@ -3,6 +3,7 @@ purpose is worthless for another; itsdangerous compares signatures in constant t
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import current_app
@@ -25,7 +26,13 @@ class TokenError(ValueError):
 
 
 def _serializer(purpose: str, secret_key: str | None = None) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key or current_app.config["SECRET_KEY"], salt=f"beitrag.{purpose}")
+    return _serializer_for(secret_key or current_app.config["SECRET_KEY"], purpose)
+
+
+@functools.lru_cache(maxsize=64)
+def _serializer_for(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+    """Made once per key and purpose (the subscribe form reads a token on every sign-up)."""
+    return URLSafeTimedSerializer(secret_key, salt=f"beitrag.{purpose}")
 
 
 def make_token(purpose: str, payload: Any, *, secret_key: str | None = None) -> str:

@@ -18,7 +18,7 @@ def _pending(db, email="leserin@example.org", locale="de") -> Subscriber:
     reader = Subscriber(email=email, status=SubscriberStatus.PENDING, locale=locale)
     db.session.add(reader)
     db.session.flush()
-    subscribers.request_confirmation(db.session, reader, base_url="http://localhost")
+    subscribers.request_confirmation(db.session, reader)
     db.session.commit()
     return reader
 
@@ -112,7 +112,7 @@ def test_own_confirmation_lifts_an_earlier_unsubscribe(app, client, db, relay):
     db.session.flush()
     subscribers.unsubscribe(db.session, reader, via="test")
     reader.status = SubscriberStatus.PENDING
-    subscribers.request_confirmation(db.session, reader, base_url="http://localhost")
+    subscribers.request_confirmation(db.session, reader)
     db.session.commit()
     assert subscribers.suppression_reason(db.session, reader.email) is SuppressionReason.UNSUBSCRIBED
     run_jobs(app)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from newsletter import subscribers, tokens
-from newsletter.models import ReaderMail, Subscriber, SubscriberStatus, SuppressionReason
+from newsletter.models import ReaderMail, Subscriber, SubscriberStatus, Subscription, SuppressionReason
 from newsletter.queues import get_queue
 from tests.readers.conftest import form_token, sign_up
 from tests.support.web import csrf_token, text_of
@@ -193,3 +193,75 @@ def test_a_repeated_sign_up_is_stored_once(app, client, db, newsletters, relay):
     assert _count(db) == 1
     run_jobs(app)
     assert len(relay.messages) == 2  # a second confirmation mail, as the reader asked again
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"email": "   "},
+        {"email": "a" * 310 + "@example.org"},  # 322 characters: the form's own length check
+        {"language": ""},
+        {"newsletters": ["ki-news", "intern"]},
+    ],
+)
+def test_what_the_quick_reading_does_not_accept_the_form_explains(app, client, db, newsletters, fields):
+    """Sign-ups whose fields look wrong skip the quick reading and get the form's own messages."""
+    data = {"email": "leser@example.org", "language": "de", "form_token": form_token(client), **fields}
+    response = client.post("/subscribe", data=data)
+    assert response.status_code == 400
+    body = text_of(response)
+    assert "markierten Felder" in body and 'name="email"' in body and 'name="form_token"' in body
+    assert _count(db) == 0 and _queued() == 0
+
+
+def test_a_missing_language_field_is_refused(app, client, db, newsletters):
+    data = {"email": "leser@example.org", "form_token": form_token(client)}
+    assert client.post("/subscribe", data=data).status_code == 400
+    assert _count(db) == 0
+
+
+def test_the_accepted_answer_comes_in_the_readers_language_and_layout(client, db, newsletters, relay):
+    token = form_token(client)
+    german = text_of(sign_up(client, "de@example.org", token=token))
+    english = client.post(
+        "/subscribe?lang=en", data={"email": "en@example.org", "language": "en", "form_token": token}
+    )
+    embedded = client.post(
+        "/subscribe?embed=1&lang=de", data={"email": "em@example.org", "language": "de", "form_token": token}
+    )
+    again = text_of(sign_up(client, "de2@example.org", token=token))
+    assert DONE in german and 'class="site-header"' in german and german == again
+    assert "Almost done" in text_of(english) and 'lang="en"' in text_of(english)
+    assert DONE in text_of(embedded) and 'class="site-header"' not in text_of(embedded)
+    assert _count(db) == 4
+
+
+def test_a_known_reader_signing_up_again_gets_the_new_choice_and_an_active_one_keeps_theirs(
+    app, client, db, newsletters, relay
+):
+    """The known-address path (one statement on PostgreSQL, the ORM on SQLite) changes the same things."""
+    token = form_token(client)
+    sign_up(client, "wieder@example.org", token=token, newsletters=["ki-news", "wochenrueckblick"],
+            source="erstes-mal")  # fmt: skip
+    active = Subscriber(email="aktiv@example.org", status=SubscriberStatus.ACTIVE, locale="de", source="alt")
+    db.session.add(active)
+    db.session.flush()
+    active.subscriptions.append(Subscription(newsletter_id=newsletters["ki-news"].id))
+    db.session.commit()
+
+    sign_up(client, "Wieder@Example.org", token=token, newsletters=["wochenrueckblick"], language="en",
+            source="zweites-mal")  # fmt: skip
+    sign_up(client, "aktiv@example.org", token=token, newsletters=["wochenrueckblick"], language="en")
+    db.session.expire_all()
+    again = subscribers.find_subscriber(db.session, "wieder@example.org")
+    assert again.status is SubscriberStatus.PENDING and again.locale == "en"
+    assert again.source == "erstes-mal"  # the first source is kept
+    assert [s.newsletter.slug for s in again.subscriptions] == ["wochenrueckblick"]
+    assert [e.kind for e in again.events] == ["subscribed", "confirmation_sent"] * 2
+    assert again.events[2].detail["newsletters"] == ["wochenrueckblick"]
+    assert again.events[2].detail["source"] == "zweites-mal"
+    active = subscribers.find_subscriber(db.session, "aktiv@example.org")
+    assert active.locale == "de" and [s.newsletter.slug for s in active.subscriptions] == ["ki-news"]
+    assert active.events == []
+    run_jobs(app)
+    assert sorted(m["To"] for m in relay.messages) == ["wieder@example.org", "wieder@example.org"]

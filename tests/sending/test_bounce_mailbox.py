@@ -233,7 +233,7 @@ def test_a_bounced_confirmation_suppresses_only_the_vouched_address(app, db, rel
         reader = Subscriber(email=email, status=SubscriberStatus.PENDING)
         db.session.add(reader)
         db.session.flush()
-        subscribers.request_confirmation(db.session, reader, base_url="http://localhost")
+        subscribers.request_confirmation(db.session, reader)
     db.session.commit()
     run_jobs(app)
     relay.wait_for(2)

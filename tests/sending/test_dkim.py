@@ -70,7 +70,7 @@ def test_transactional_mail_is_signed_and_has_a_signed_bounce_address(app, db, r
     reader = Subscriber(email="neu@example.org", status=SubscriberStatus.PENDING)
     db.session.add(reader)
     db.session.flush()
-    subscribers.request_confirmation(db.session, reader, base_url="http://localhost")
+    subscribers.request_confirmation(db.session, reader)
     db.session.commit()
     run_jobs(app)
     relay.wait_for(1)

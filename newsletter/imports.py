@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from db import UTCDateTime, utcnow
@@ -269,6 +270,11 @@ _STAGING_COLUMNS = ("import_id", "line", "email", "email_lower", "email_hash", "
                     "newsletter_ids", "outcome", "reason", "mailed", "subscriber_id")  # fmt: skip
 
 
+# PostgreSQL: the file is read into a temporary table of the import's transaction (no WAL, no index, no
+# foreign key to check per row, dropped at commit). Only what is needed afterwards is written to
+# ``subscriber_import_rows``: the report rows, and the accepted rows while opt-in mails still need them.
+_WORK = "pg_temp.beitrag_import_work"
+
 # PostgreSQL, for the import's own transaction: room for the sorts and hashes over a million rows in
 # memory; no JIT (its compile time buys nothing on these plans); and the commit does not wait for the WAL
 # flush (a crash in that instant loses the whole transaction, never half of it, and the import is run
@@ -277,8 +283,23 @@ _POSTGRES_SETUP = [
     "SET LOCAL work_mem = '128MB'",
     "SET LOCAL jit = off",
     "SET LOCAL synchronous_commit = off",
-    "ANALYZE subscriber_import_rows",
+    f"ANALYZE {_WORK}",
 ]
+
+
+def _create_work_table(session: Session) -> None:
+    """The temporary work table, shaped like ``subscriber_import_rows``. Its rows are kept in the session's
+    own buffers; a bigger ``temp_buffers`` keeps a million rows there, which PostgreSQL allows only before
+    the session's first temporary table (a pooled connection may have had one: then the default)."""
+    try:
+        with session.begin_nested():
+            session.execute(text("SET LOCAL temp_buffers = '256MB'"))
+    except DBAPIError:
+        pass
+    session.execute(text(f"DROP TABLE IF EXISTS {_WORK}"))
+    session.execute(text(f"CREATE TEMPORARY TABLE {_WORK} (LIKE subscriber_import_rows) ON COMMIT DROP"))
+
+
 _SUPPRESSED = "on the suppression list (left, bounced, complained or erased)"
 _EXISTING = "already a reader; left unchanged"
 _DUPLICATE = "duplicate of an earlier line"
@@ -287,8 +308,9 @@ _DUPLICATE = "duplicate of an earlier line"
 class _StagingWriter:
     """Writes chunks of staging rows and reports progress.
 
-    PostgreSQL: one COPY stays open for the whole file, so the server stores a chunk while Python reads
-    the next one (two cores at work). Reader ids and progress go through a second connection, because a
+    PostgreSQL: one COPY into the transaction's temporary work table (:func:`_create_work_table`) stays
+    open for the whole file, so the server stores a chunk while Python reads the next one (two cores at
+    work). Reader ids and progress go through a second connection, because a
     connection in COPY can do nothing else. Elsewhere: executemany per chunk, progress by commit.
     """
 
@@ -299,11 +321,10 @@ class _StagingWriter:
 
     def __enter__(self) -> _StagingWriter:
         if self.postgres:
+            _create_work_table(self.session)
             self.side = self.session.get_bind().connect()
             cursor = self.session.connection().connection.dbapi_connection.cursor()
-            self._copy_cm = cursor.copy(
-                f"COPY subscriber_import_rows ({', '.join(_STAGING_COLUMNS)}) FROM STDIN"
-            )
+            self._copy_cm = cursor.copy(f"COPY {_WORK} ({', '.join(_STAGING_COLUMNS)}) FROM STDIN")
             self.copy = self._copy_cm.__enter__()
         return self
 
@@ -528,21 +549,20 @@ def _read_into_staging(session: Session, record: SubscriberImport, on_progress: 
 
 _SETTLE = [
     # Suppressed addresses are refused, whatever the editor says.
-    """UPDATE subscriber_import_rows SET outcome = 'refused', reason = :suppressed
+    """UPDATE {rows} SET outcome = 'refused', reason = :suppressed
        WHERE import_id = :id AND outcome = 'read'
          AND email_hash IN (SELECT email_hash FROM suppressions)""",
     # Readers the database already knows are left as they are.
-    """UPDATE subscriber_import_rows SET outcome = 'existing', reason = :existing
+    """UPDATE {rows} SET outcome = 'existing', reason = :existing
        WHERE import_id = :id AND outcome = 'read'
-         AND EXISTS (SELECT 1 FROM subscribers s
-                     WHERE lower(s.email) = subscriber_import_rows.email_lower)""",
+         AND EXISTS (SELECT 1 FROM subscribers s WHERE lower(s.email) = {rows}.email_lower)""",
 ]
 
 
 _READERS_SELECT = """
 SELECT email, :status, COALESCE(locale, :locale), COALESCE(source, :source), :now, :now, :confirmed_at,
        :basis, :consent_at, :detail, 'normal'
-FROM subscriber_import_rows WHERE import_id = :id AND outcome = 'read'"""
+FROM {rows} WHERE import_id = :id AND outcome = 'read'"""
 _READERS_INSERT = """
 INSERT INTO subscribers (email, status, locale, source, created_at, updated_at, confirmed_at,
                          consent_basis, consent_at, consent_detail, ask_frequency)"""
@@ -554,16 +574,32 @@ INSERT INTO subscribers (email, status, locale, source, created_at, updated_at, 
 _SETTLE_POSTGRES = f"""
 WITH created AS (
   {_READERS_INSERT.replace("(email,", "(id, email,")}
-  {_READERS_SELECT.replace("SELECT email,", "SELECT subscriber_id, email,")}
+  {_READERS_SELECT.replace("SELECT email,", "SELECT subscriber_id, email,").format(rows=_WORK)}
   ON CONFLICT DO NOTHING RETURNING id
 ), memberships AS (
   INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at)
   SELECT r.subscriber_id, CAST(unnest(string_to_array(r.newsletter_ids, ',')) AS INTEGER), :now
-  FROM subscriber_import_rows r JOIN created c ON c.id = r.subscriber_id
+  FROM {_WORK} r JOIN created c ON c.id = r.subscriber_id
   WHERE r.import_id = :id AND r.outcome = 'read' AND r.newsletter_ids IS NOT NULL
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM memberships)"""  # noqa: S608 (constants only)
+
+# The newsletters the accepted rows name, locked against deletion until the import commits (what the
+# foreign key's trigger would do row by row), and how many of them still exist.
+_LOCK_NEWSLETTERS = f"""
+WITH named AS (
+  SELECT DISTINCT CAST(unnest(string_to_array(newsletter_ids, ',')) AS INTEGER) AS id
+  FROM {_WORK} WHERE import_id = :id AND outcome = 'read' AND newsletter_ids IS NOT NULL
+), locked AS (
+  SELECT n.id FROM newsletters n JOIN named ON named.id = n.id FOR KEY SHARE OF n
+)
+SELECT (SELECT count(*) FROM named), (SELECT count(*) FROM locked)"""  # noqa: S608 (constants only)
+
+_KEEP_ROWS = f"""
+INSERT INTO subscriber_import_rows ({", ".join(_STAGING_COLUMNS)})
+SELECT {", ".join(_STAGING_COLUMNS)} FROM {_WORK}
+WHERE import_id = :id AND (reason IS NOT NULL OR :keep_accepted)"""  # noqa: S608 (constants only)
 
 
 def _timed(sql: str) -> Any:
@@ -592,20 +628,70 @@ def _settle_params(record: SubscriberImport, staff_email: str) -> dict[str, Any]
     return params
 
 
+def _foreign_keys_checked_per_statement(session: Session) -> bool:
+    """Switch off PostgreSQL's per-row foreign-key triggers for the rest of the transaction, where the
+    role may (superuser, or ``GRANT SET ON PARAMETER session_replication_role``). The caller then checks
+    the keys itself, set-based. Without the privilege nothing changes and the triggers check each row."""
+    try:
+        with session.begin_nested():
+            session.execute(text("SET LOCAL session_replication_role = replica"))
+    except DBAPIError:
+        return False
+    return True
+
+
+def _settle_postgres(session: Session, record: SubscriberImport, params: dict[str, Any]) -> int:
+    """The new readers, their newsletters and the rows kept for the report; returns how many readers.
+
+    With the triggers off, every key the inserts write is checked here, once per statement: the reader
+    ids are those the same statement just inserted (``created``: no other transaction can see, let alone
+    delete, them before commit), the newsletters are locked and counted (:data:`_LOCK_NEWSLETTERS`), and
+    the report rows belong to this import, whose row the transaction has updated and so holds locked."""
+    named, locked = session.execute(text(_LOCK_NEWSLETTERS), {"id": record.id}).one()
+    if named != locked:
+        raise ImportFileError("a newsletter chosen for this import was deleted while it ran")
+    triggers_off = _foreign_keys_checked_per_statement(session)
+    try:
+        created = session.execute(_timed(_SETTLE_POSTGRES), params).scalar_one()
+        keep_accepted = record.consent is ImportConsent.NONE  # the opt-in mails work through them
+        session.execute(text(_KEEP_ROWS), {"id": record.id, "keep_accepted": keep_accepted})
+    finally:
+        if triggers_off:
+            session.execute(text("SET LOCAL session_replication_role = origin"))
+    return created
+
+
 def _settle(session: Session, record: SubscriberImport, params: dict[str, Any]) -> None:
     """Settle the staging rows in a few set-based statements and count the outcomes."""
     now = params["now"]
     postgres = session.connection().dialect.name == "postgresql"
+    rows = _WORK if postgres else "subscriber_import_rows"
     if postgres:
         for sql in _POSTGRES_SETUP:
             session.execute(text(sql))
     for sql in _SETTLE:
-        session.execute(text(sql), {"id": record.id, "suppressed": _SUPPRESSED, "existing": _EXISTING})
+        session.execute(
+            text(sql.format(rows=rows)), {"id": record.id, "suppressed": _SUPPRESSED, "existing": _EXISTING}
+        )
+    # The outcomes are counted before the work table goes (PostgreSQL keeps only some rows).
+    counts = dict(
+        session.execute(
+            text(f"SELECT outcome, count(*) FROM {rows} WHERE import_id = :id GROUP BY outcome"),  # noqa: S608
+            {"id": record.id},
+        ).all()
+    )
+    reasons = session.execute(
+        text(
+            f"SELECT reason, count(*) FROM {rows} "  # noqa: S608 (constants only)
+            "WHERE import_id = :id AND outcome = 'refused' GROUP BY reason"
+        ),
+        {"id": record.id},
+    ).all()
     if postgres:
-        created = session.execute(_timed(_SETTLE_POSTGRES), params).scalar_one()
+        created = _settle_postgres(session, record, params)
     else:
         created = session.execute(
-            _timed(_READERS_INSERT + _READERS_SELECT + " ON CONFLICT DO NOTHING"), params
+            _timed(_READERS_INSERT + _READERS_SELECT.format(rows=rows) + " ON CONFLICT DO NOTHING"), params
         ).rowcount
         for newsletter_id in session.scalars(select(Newsletter.id)):
             session.execute(
@@ -618,23 +704,12 @@ def _settle(session: Session, record: SubscriberImport, params: dict[str, Any]) 
                 ),
                 {"id": record.id, "nid": newsletter_id, "now": now, "pattern": f"%,{newsletter_id},%"},
             )
-    counts = dict(
-        session.execute(
-            select(ImportRow.outcome, func.count())
-            .where(ImportRow.import_id == record.id)
-            .group_by(ImportRow.outcome)
-        ).all()
-    )
-    reasons = session.execute(
-        select(ImportRow.reason, func.count())
-        .where(ImportRow.import_id == record.id, ImportRow.outcome == "refused")
-        .group_by(ImportRow.reason)
-    ).all()
     record.created_count = created
     record.existing_count = counts.get("existing", 0) + counts.get("read", 0) - created
     record.duplicate_count = sum(n for r, n in reasons if r and r.startswith("duplicate"))
     record.suppressed_count = sum(n for r, n in reasons if r and r.startswith("on the suppression"))
     record.error_count = counts.get("refused", 0) - record.duplicate_count - record.suppressed_count
+
 
 
 def run_import(

@@ -16,6 +16,7 @@ import csv
 import functools
 import hashlib
 import io
+import itertools
 import os
 import re
 import uuid
@@ -53,9 +54,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # address with its domain lower-cased. Everything else (IDN, xn--, quoted, odd) goes to
 # ``subscribers.normalize_email``, so both paths accept and store exactly the same.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_PLAIN_ADDRESS = re.compile(
-    rf"({_ATOM}(?:\.{_ATOM})*)@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,63}})"
-)
+_PLAIN_LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
+_PLAIN_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
 _SPECIAL_SUFFIXES = tuple(SPECIAL_USE_DOMAIN_NAMES)
 _SPECIAL_TLDS = frozenset(s for s in SPECIAL_USE_DOMAIN_NAMES if "." not in s)
 
@@ -68,37 +68,103 @@ class ImportFileError(subscribers.SubscriberError):
 
 
 def normalize_address(raw: str) -> str:
-    """``subscribers.normalize_email`` with a fast path for the plain addresses most files hold."""
+    """``subscribers.normalize_email`` with a fast path for the plain addresses most files hold: the part
+    before the first ``@`` is checked with one small pattern, the domain once per distinct domain."""
     candidate = raw.strip()
-    match = _PLAIN_ADDRESS.fullmatch(candidate)
-    if match and len(candidate) <= subscribers.MAX_EMAIL_LENGTH and len(match.group(1)) <= 64:
-        domain = match.group(2).lower()
-        if "--" not in domain and not _is_special(domain):
-            return f"{match.group(1)}@{domain}"
+    local, _, domain = candidate.partition("@")
+    if len(local) <= 64 and len(candidate) <= subscribers.MAX_EMAIL_LENGTH and _PLAIN_LOCAL.fullmatch(local):
+        plain = _plain_domain(domain)
+        if plain is not None:
+            return f"{local}@{plain}"
     return subscribers.normalize_email(raw)
 
 
 @functools.lru_cache(maxsize=4096)  # a file holds few distinct domains: each is checked once
+def _plain_domain(domain: str) -> str | None:
+    """The domain lower-cased if it is a plain ASCII one that email-validator leaves as it is, else None
+    (an ``@`` in it, IDN, ``xn--``, special use)."""
+    if not _PLAIN_DOMAIN.fullmatch(domain):
+        return None
+    lower = domain.lower()
+    if "--" in lower or _is_special(lower):
+        return None
+    return lower
+
+
 def _is_special(domain: str) -> bool:
     if domain.rpartition(".")[2] in _SPECIAL_TLDS:
         return True
     return any(domain == s or domain.endswith("." + s) for s in _SPECIAL_SUFFIXES if "." in s)
 
 
-def _decoded_lines(handle: IO[bytes], errors: list[tuple[int, str]], position: list[int]) -> Iterator[str]:
-    """The file's lines as text, one at a time. A line that is not UTF-8 is reported and skipped, not
-    fatal. ``position[0]`` is the number of the line last read (1-based)."""
-    first = True
-    for raw in handle:
+def _decoded_lines(
+    lines: Iterable[bytes], errors: list[tuple[int, str]], position: list[int]
+) -> Iterator[str]:
+    """The lines as text, one at a time. A line that is not UTF-8 is reported and skipped, not fatal.
+    ``position[0]`` is the number of the line last read (1-based)."""
+    for raw in lines:
         position[0] += 1
-        if first:
-            first = False
-            if raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError:
             errors.append((position[0], "the line is not valid UTF-8 (saved in another encoding?)"))
+
+
+_BLOCK_BYTES = 1024 * 1024
+
+
+def _file_rows(
+    handle: IO[bytes], delimiter: str, errors: list[tuple[int, str]], position: list[int]
+) -> Iterator[list[str]]:
+    """The file's rows as lists of cells, exactly as ``csv.reader`` reads them line by line, with
+    ``position[0]`` the number of the (last) line of the row just given. Lines that are not UTF-8 and
+    rows the csv module refuses are appended to ``errors`` and skipped.
+
+    The file is read in blocks of whole lines. A block that decodes as UTF-8 and holds no quote, no NUL
+    and no carriage return outside a CRLF is split on line ends and delimiters (there the csv module
+    would do nothing else); from the first block that does not, the rest of the file goes line by line
+    through the csv module, which then also sees quoted fields that span lines."""
+    block = handle.read(_BLOCK_BYTES)
+    if block.startswith(b"\xef\xbb\xbf"):
+        block = block[3:]
+    while block:
+        if not block.endswith(b"\n"):
+            block += handle.readline()  # whole lines only
+        try:
+            text_block = block.decode("utf-8")
+        except UnicodeDecodeError:
+            text_block = None
+        if (
+            text_block is None
+            or '"' in text_block
+            or "\0" in text_block
+            or text_block.count("\r") != text_block.count("\r\n")
+        ):
+            yield from _careful_rows(itertools.chain(io.BytesIO(block), handle), delimiter, errors, position)
+            return
+        lines = text_block.replace("\r\n", "\n").split("\n")
+        if lines[-1] == "":
+            lines.pop()  # the block ended with a line end
+        number = position[0]
+        for line in lines:
+            number += 1
+            position[0] = number
+            yield line.split(delimiter)
+        block = handle.read(_BLOCK_BYTES)
+
+
+def _careful_rows(
+    lines: Iterable[bytes], delimiter: str, errors: list[tuple[int, str]], position: list[int]
+) -> Iterator[list[str]]:
+    """Rows through the csv module, line by line (see :func:`_file_rows`)."""
+    reader = csv.reader(_decoded_lines(lines, errors, position), delimiter=delimiter)
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors.append((position[0], f"the line cannot be read as CSV: {exc}"[:300]))
 
 
 def inspect_file(path: str | Path) -> tuple[str, bool, list[str], list[list[str]]]:
@@ -395,37 +461,75 @@ def _copy_value(value: Any) -> str:
     return text_value.replace("\\", "\\\\") if "\\" in text_value else text_value
 
 
+class _CellCache(dict):
+    """What a cell value came to, per distinct value: files repeat a handful of languages, newsletter
+    lists and sources, so each is worked out once per import. Bounded, so a file of distinct values
+    cannot grow it without end."""
+
+    def keep(self, value: str, result: Any) -> Any:
+        if len(self) < 10_000:
+            self[value] = result
+        return result
+
+
+_BAD = object()  # a cached "refused" marker; the reason is kept beside it
+
+
+def _locale_cell(value: str, cache: _CellCache) -> tuple[Any, str | None]:
+    """(language or None) or (_BAD, reason)."""
+    if value in cache:
+        return cache[value]
+    cell = value.strip().lower()
+    if cell:
+        cell = cell.replace("_", "-").split("-")[0]
+        if cell not in roster.LOCALES:
+            return cache.keep(value, (_BAD, f"unknown language “{cell[:20]}” (de or en)"))
+    return cache.keep(value, (cell or None, None))
+
+
+def _source_cell(value: str, cache: _CellCache) -> tuple[Any, str | None]:
+    """(source or None) or (_BAD, reason)."""
+    if value in cache:
+        return cache[value]
+    cell = value.strip()
+    if _CONTROL.search(cell):
+        return cache.keep(value, (_BAD, "the source contains a line break or a control character"))
+    return cache.keep(value, (cell[:255] or None, None))
+
+
 def _parse_row(
     row: list[str],
     fields: dict[str, int],
     newsletter_keys: dict[str, int],
-    cache: dict[str, str | None] | None = None,
+    caches: dict[str, _CellCache] | None = None,
 ) -> tuple[str, str | None, str | None, str | None] | str:
     """(email, locale, source, newsletter ids) for a good row, or the reason it is refused."""
+    if caches is None:
+        caches = {"locale": _CellCache(), "source": _CellCache(), "newsletters": _CellCache()}
     index = fields["email"]
     raw = row[index] if index < len(row) else ""
-    if not raw.strip():
-        return "no e-mail address in this row"
     try:
         email = normalize_address(raw)
     except subscribers.InvalidEmail as exc:
+        if not raw.strip():
+            return "no e-mail address in this row"
         return f"invalid e-mail address: {exc}"[:300]
     locale = source = nl_ids = None
     if "locale" in fields:
-        value = row[fields["locale"]].strip().lower() if fields["locale"] < len(row) else ""
-        if value:
-            value = value.replace("_", "-").split("-")[0]
-            if value not in roster.LOCALES:
-                return f"unknown language “{value[:20]}” (de or en)"
-            locale = value
+        locale, reason = _locale_cell(
+            row[fields["locale"]] if fields["locale"] < len(row) else "", caches["locale"]
+        )
+        if locale is _BAD:
+            return reason
     if "source" in fields:
-        value = row[fields["source"]].strip() if fields["source"] < len(row) else ""
-        if _CONTROL.search(value):
-            return "the source contains a line break or a control character"
-        source = value[:255] or None
+        source, reason = _source_cell(
+            row[fields["source"]] if fields["source"] < len(row) else "", caches["source"]
+        )
+        if source is _BAD:
+            return reason
     if "newsletters" in fields:
         value = row[fields["newsletters"]] if fields["newsletters"] < len(row) else ""
-        nl_ids = _newsletter_ids(value, newsletter_keys, {} if cache is None else cache)
+        nl_ids = _newsletter_ids(value, newsletter_keys, caches["newsletters"])
         if nl_ids is not None and nl_ids.startswith("unknown"):
             return nl_ids
     return email, locale, source, nl_ids
@@ -465,7 +569,7 @@ def _read_into_staging(session: Session, record: SubscriberImport, on_progress: 
     default_id = session.scalar(select(Newsletter.id).where(Newsletter.is_default.is_(True)))
     fallback = ",".join(str(i) for i in sorted(chosen)) or (str(default_id) if default_id else None)
     combined: dict[str, str | None] = {}
-    nl_cache: dict[str, str | None] = {}
+    caches = {"locale": _CellCache(), "source": _CellCache(), "newsletters": _CellCache()}
     seen: set[str] = set()
     errors: list[tuple[int, str]] = []
     position = [0]
@@ -474,22 +578,14 @@ def _read_into_staging(session: Session, record: SubscriberImport, on_progress: 
     import_id = record.id
     path, delimiter, header_skipped = record.stored_path, record.delimiter, not record.has_header
     with open(path, "rb") as handle, _StagingWriter(session, record, on_progress) as writer:
-        reader = csv.reader(_decoded_lines(handle, errors, position), delimiter=delimiter)
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                errors.append((position[0], f"the line cannot be read as CSV: {exc}"[:300]))
-                continue
+        for row in _file_rows(handle, delimiter, errors, position):
             if not header_skipped:
                 header_skipped = True
                 continue
             if not "".join(row).strip():  # blank in every cell
                 continue
             rows_read += 1
-            parsed = _parse_row(row, fields, keys, nl_cache)
+            parsed = _parse_row(row, fields, keys, caches)
             if isinstance(parsed, str):
                 errors.append((position[0], parsed))
             else:
@@ -709,7 +805,6 @@ def _settle(session: Session, record: SubscriberImport, params: dict[str, Any]) 
     record.duplicate_count = sum(n for r, n in reasons if r and r.startswith("duplicate"))
     record.suppressed_count = sum(n for r, n in reasons if r and r.startswith("on the suppression"))
     record.error_count = counts.get("refused", 0) - record.duplicate_count - record.suppressed_count
-
 
 
 def run_import(

@@ -153,7 +153,7 @@ def _file_rows(
         for line in lines:
             number += 1
             position[0] = number
-            yield line.split(delimiter)
+            yield line.split(delimiter) if line else []  # csv.reader: [] for an empty line
         block = handle.read(_BLOCK_BYTES)
 
 

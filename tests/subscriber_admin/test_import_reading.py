@@ -169,3 +169,36 @@ def test_settling_gives_the_same_readers_with_or_without_the_trigger_privilege(
     with pytest.raises(Exception, match="foreign key"):
         db.session.execute(text("INSERT INTO subscriptions VALUES (999999, :n, now())"), {"n": daily.id})
     db.session.rollback()
+
+
+def test_a_reader_who_signs_up_while_the_import_settles_is_left_alone(
+    app, db, postgres, editor, lists, monkeypatch
+):
+    """The address was unknown when the import looked, and a sign-up stores it just before the readers are
+    inserted: the import still finishes, counts it as existing, and the sign-up's reader stays as it is."""
+    response = upload(editor, b"email\nanna@example.org\nben@example.org\n")
+    record_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    start(editor, record_id, {0: "email"}, consent="recorded", consent_detail="Messe")
+    check = imports._foreign_keys_checked_per_statement
+
+    def sign_up_meanwhile(session):
+        other = create_engine(db.engine.url)
+        with other.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO subscribers (email, status, locale, source, created_at, updated_at, "
+                    "ask_frequency) VALUES ('Anna@Example.org', 'pending', 'de', 'form', now(), now(), "
+                    "'normal')"
+                )
+            )
+        other.dispose()
+        return check(session)
+
+    monkeypatch.setattr(imports, "_foreign_keys_checked_per_statement", sign_up_meanwhile)
+    run_jobs(app)
+    record = db.session.get(SubscriberImport, record_id)
+    assert record.state is ImportState.DONE
+    assert record.created_count == 1 and record.existing_count == 1
+    anna = subscribers.find_subscriber(db.session, "anna@example.org")
+    assert anna.email == "Anna@Example.org" and anna.source == "form" and anna.subscriptions == []
+    assert subscribers.find_subscriber(db.session, "ben@example.org").source == f"import:{record_id}"

@@ -12,6 +12,7 @@ are the per-row report. Readers without recorded consent get the opt-in mail, ca
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import functools
 import hashlib
@@ -28,7 +29,7 @@ from typing import IO, Any
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from db import UTCDateTime, utcnow
@@ -340,69 +341,140 @@ _STAGING_COLUMNS = ("import_id", "line", "email", "email_lower", "email_hash", "
                     "newsletter_ids", "outcome", "reason", "mailed", "subscriber_id")  # fmt: skip
 
 
-# PostgreSQL: the file is read into a temporary table of the import's transaction (no WAL, no index, no
-# foreign key to check per row, dropped at commit). Only what is needed afterwards is written to
-# ``subscriber_import_rows``: the report rows, and the accepted rows while opt-in mails still need them.
-_WORK = "pg_temp.beitrag_import_work"
+# PostgreSQL: each chunk of the file is settled in a temporary table of the import's transaction (no WAL,
+# no index, no foreign key to check per row, dropped at commit). Only what is needed afterwards is written
+# to ``subscriber_import_rows``: the report rows, and the accepted rows while opt-in mails still need them.
+_CHUNK = "pg_temp.beitrag_import_chunk"
+SETTLE_ROWS = 50_000
 
-# PostgreSQL, for the import's own transaction: room for the sorts and hashes over a million rows in
-# memory; no JIT (its compile time buys nothing on these plans); and the commit does not wait for the WAL
-# flush (a crash in that instant loses the whole transaction, never half of it, and the import is run
-# again, as after any interruption).
+# PostgreSQL, for the import's own transaction: room for the sorts and hashes of a chunk in memory; no JIT
+# (its compile time buys nothing on these plans); and the commit does not wait for the WAL flush (a crash
+# in that instant loses the whole transaction, never half of it, and the import is run again, as after
+# any interruption).
 _POSTGRES_SETUP = [
-    "SET LOCAL work_mem = '128MB'",
+    "SET LOCAL work_mem = '64MB'",
     "SET LOCAL jit = off",
     "SET LOCAL synchronous_commit = off",
-    f"ANALYZE {_WORK}",
 ]
 
 
-def _create_work_table(session: Session) -> None:
-    """The temporary work table, shaped like ``subscriber_import_rows``. Its rows are kept in the session's
-    own buffers; a bigger ``temp_buffers`` keeps a million rows there, which PostgreSQL allows only before
-    the session's first temporary table (a pooled connection may have had one: then the default)."""
+def _create_chunk_table(session: Session) -> None:
+    """The temporary chunk table, shaped like ``subscriber_import_rows``, in the session's own buffers (a
+    bigger ``temp_buffers`` where PostgreSQL still allows it: before the session's first temporary table)."""
     try:
         with session.begin_nested():
-            session.execute(text("SET LOCAL temp_buffers = '256MB'"))
+            session.execute(text("SET LOCAL temp_buffers = '64MB'"))
     except DBAPIError:
         pass
-    session.execute(text(f"DROP TABLE IF EXISTS {_WORK}"))
-    session.execute(text(f"CREATE TEMPORARY TABLE {_WORK} (LIKE subscriber_import_rows) ON COMMIT DROP"))
+    session.execute(text(f"DROP TABLE IF EXISTS {_CHUNK}"))
+    session.execute(text(f"CREATE TEMPORARY TABLE {_CHUNK} (LIKE subscriber_import_rows) ON COMMIT DROP"))
 
 
 _SUPPRESSED = "on the suppression list (left, bounced, complained or erased)"
 _EXISTING = "already a reader; left unchanged"
 _DUPLICATE = "duplicate of an earlier line"
 
+# Suppressed addresses are refused, whatever the editor says.
+_SUPPRESS_CHUNK = f"""
+UPDATE {_CHUNK} SET outcome = 'refused', reason = :suppressed
+WHERE outcome = 'read' AND email_hash IN (SELECT email_hash FROM suppressions)"""  # noqa: S608 (constants)
+
+# A chunk's new readers and their newsletters in one statement. Each row carries the id its reader gets
+# (drawn while reading), so the newsletters meet the new readers on that integer, and each row's list of
+# newsletters is unnested; the ids are fresh and a row's list has no repeats, so memberships cannot
+# conflict. An address the database already holds (``uq_subscribers_email_lower``: the conflict) is left
+# as it is and its row marked "existing".
+_SETTLE_CHUNK = f"""
+WITH created AS (
+  INSERT INTO subscribers (id, email, status, locale, source, created_at, updated_at, confirmed_at,
+                           consent_basis, consent_at, consent_detail, ask_frequency)
+  SELECT subscriber_id, email, :status, COALESCE(locale, :locale), COALESCE(source, :source), :now, :now,
+         :confirmed_at, :basis, :consent_at, :detail, 'normal'
+  FROM {_CHUNK} WHERE outcome = 'read'
+  ON CONFLICT DO NOTHING RETURNING id
+), memberships AS (
+  INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at)
+  SELECT r.subscriber_id, CAST(unnest(string_to_array(r.newsletter_ids, ',')) AS INTEGER), :now
+  FROM {_CHUNK} r JOIN created c ON c.id = r.subscriber_id
+  WHERE r.outcome = 'read' AND r.newsletter_ids IS NOT NULL
+), known AS (
+  UPDATE {_CHUNK} SET outcome = 'existing', reason = :existing
+  WHERE outcome = 'read' AND subscriber_id NOT IN (SELECT id FROM created)
+)
+SELECT count(*) FROM created"""  # noqa: S608 (constants only)
+
+_KEEP_ROWS = f"""
+INSERT INTO subscriber_import_rows ({", ".join(_STAGING_COLUMNS)})
+SELECT {", ".join(_STAGING_COLUMNS)} FROM {_CHUNK}
+WHERE reason IS NOT NULL OR (:keep_accepted AND outcome = 'read')"""  # noqa: S608 (constants only)
+
+_COUNT_CHUNK = f"SELECT outcome, reason, count(*) FROM {_CHUNK} GROUP BY outcome, reason"  # noqa: S608
+
 
 class _StagingWriter:
     """Writes chunks of staging rows and reports progress.
 
-    PostgreSQL: one COPY into the transaction's temporary work table (:func:`_create_work_table`) stays
-    open for the whole file, so the server stores a chunk while Python reads the next one (two cores at
-    work). Reader ids and progress go through a second connection, because a
-    connection in COPY can do nothing else. Elsewhere: executemany per chunk, progress by commit.
+    PostgreSQL: the rows are settled chunk by chunk while the file is read. Each chunk of
+    ``SETTLE_ROWS`` rows goes to a second thread, which COPYs it into a temporary table of the import's
+    transaction and settles it there (:data:`_SETTLE_CHUNK`): suppressed addresses refused, new readers
+    and their newsletters inserted, known ones marked, report rows kept. Meanwhile this thread reads the
+    next chunk, so the server and Python work at the same time; the thread waits for the previous chunk
+    before handing over the next, so the connection is used by one thread at a time. Everything happens
+    in the one transaction, so an interrupted import leaves nothing behind. Reader ids and progress go
+    through a second connection. Elsewhere: executemany per chunk into ``subscriber_import_rows``,
+    progress by commit, and :func:`_settle` afterwards.
     """
 
-    def __init__(self, session: Session, record: SubscriberImport, on_progress: Callable[[], None]):
-        self.session, self.record, self.on_progress = session, record, on_progress
+    def __init__(
+        self,
+        session: Session,
+        record: SubscriberImport,
+        on_progress: Callable[[], None],
+        params: dict[str, Any],
+    ):
+        self.session, self.record, self.on_progress, self.params = session, record, on_progress, params
         self.record_id = record.id
         self.postgres = session.connection().dialect.name == "postgresql"
+        self.locked_newsletters: set[int] | None = None  # PostgreSQL: the newsletters held for the import
+        self.counts: dict[tuple[str, str | None], int] = {}
+        self.created = 0
+        self.pending: list[str] = []
+        self.pending_rows = 0
+        self.running: concurrent.futures.Future | None = None
+        self.insert_seconds = 0.0  # in the settling thread, inserting readers and their newsletters
 
     def __enter__(self) -> _StagingWriter:
         if self.postgres:
-            _create_work_table(self.session)
+            for sql in _POSTGRES_SETUP:
+                self.session.execute(text(sql))
+            _create_chunk_table(self.session)
+            # The newsletters cannot be deleted before the import commits (what each membership's
+            # foreign-key trigger would otherwise lock row by row); only these may be named.
+            self.locked_newsletters = set(
+                self.session.scalars(text("SELECT id FROM newsletters ORDER BY id FOR KEY SHARE"))
+            )
+            # The import's record likewise: its report rows point to it.
+            self.session.execute(
+                text("SELECT 1 FROM subscriber_imports WHERE id = :id FOR KEY SHARE"), {"id": self.record_id}
+            )
+            self.triggers_off = _foreign_keys_checked_per_statement(self.session)
+            self.connection = self.session.connection()
             self.side = self.session.get_bind().connect()
-            cursor = self.session.connection().connection.dbapi_connection.cursor()
-            self._copy_cm = cursor.copy(f"COPY {_WORK} ({', '.join(_STAGING_COLUMNS)}) FROM STDIN")
-            self.copy = self._copy_cm.__enter__()
+            self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="beitrag-import")
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, *exc_info) -> None:
         if self.postgres:
             try:
-                self._copy_cm.__exit__(*exc_info)
+                if exc_type is None:
+                    self._hand_over()
+                    self._wait()
+                    if self.triggers_off:
+                        self.session.execute(text("SET LOCAL session_replication_role = origin"))
+                elif self.running is not None:
+                    concurrent.futures.wait([self.running])  # the first error is the one raised
             finally:
+                self.pool.shutdown(wait=True)
                 self.side.close()
 
     def write(self, rows: list[list]) -> None:
@@ -421,11 +493,44 @@ class _StagingWriter:
                 self.side.commit()
                 for row, new_id in zip(accepted, ids, strict=True):
                     row[11] = new_id
-            self.copy.write("".join([_copy_line(row) for row in rows]))
+            self.pending.append("".join([_copy_line(row) for row in rows]))
+            self.pending_rows += len(rows)
+            if self.pending_rows >= SETTLE_ROWS:
+                self._hand_over()
         else:
             self.session.execute(
                 insert(ImportRow.__table__), [dict(zip(_STAGING_COLUMNS, row, strict=True)) for row in rows]
             )
+
+    def _hand_over(self) -> None:
+        """Wait for the chunk being settled, then give the pending rows to the settling thread."""
+        self._wait()
+        if self.pending:
+            lines, self.pending, self.pending_rows = "".join(self.pending), [], 0
+            self.running = self.pool.submit(self._settle_chunk, lines)
+
+    def _wait(self) -> None:
+        if self.running is not None:
+            running, self.running = self.running, None
+            running.result()  # an error in the chunk is raised here
+
+    def _settle_chunk(self, lines: str) -> None:
+        """In the settling thread: COPY one chunk into the chunk table and settle it."""
+        connection, params = self.connection, self.params
+        connection.execute(text(f"TRUNCATE {_CHUNK}"))
+        cursor = connection.connection.dbapi_connection.cursor()
+        with cursor.copy(f"COPY {_CHUNK} ({', '.join(_STAGING_COLUMNS)}) FROM STDIN") as copy:
+            copy.write(lines)
+        connection.execute(text(_SUPPRESS_CHUNK), {"suppressed": _SUPPRESSED})
+        started = time.perf_counter()
+        self.created += connection.execute(
+            _timed(_SETTLE_CHUNK), {**params, "existing": _EXISTING}
+        ).scalar_one()
+        self.insert_seconds = getattr(self, "insert_seconds", 0.0) + time.perf_counter() - started
+        keep_accepted = self.record.consent is ImportConsent.NONE  # the opt-in mails work through them
+        connection.execute(text(_KEEP_ROWS), {"keep_accepted": keep_accepted})
+        for outcome, reason, n in connection.execute(text(_COUNT_CHUNK)):
+            self.counts[outcome, reason] = self.counts.get((outcome, reason), 0) + n
 
     def progress(self, bytes_done: int, rows_read: int) -> None:
         if self.postgres:
@@ -562,15 +667,41 @@ def _newsletter_ids(value: str, newsletter_keys: dict[str, int], cache: dict[str
     return result
 
 
-def _read_into_staging(session: Session, record: SubscriberImport, on_progress: Callable[[], None]) -> None:
-    """Read the file into the staging rows. Duplicates within the file are refused here, in one set of
-    the lower-cased addresses (the first line with an address wins), rather than by a window over the
-    staging table afterwards."""
+def _read_into_staging(
+    session: Session, record: SubscriberImport, on_progress: Callable[[], None], params: dict[str, Any]
+) -> bool:
+    """Read the file into the staging rows; on PostgreSQL also settle them, chunk by chunk (then True).
+    Duplicates within the file are refused here, in one set of the lower-cased addresses (the first line
+    with an address wins), rather than by a window over the staging table afterwards."""
     fields = {field: int(index) for index, field in record.mapping.items()}
+    writer = _StagingWriter(session, record, on_progress, params)
+    with writer:
+        rows_read = _read_rows(session, record, fields, writer)
+    session.expire(record)  # the progress columns were written through another connection
+    record.bytes_done = record.size_bytes
+    record.rows_read = rows_read
+    if writer.postgres:
+        _count_outcomes(record, writer.counts, writer.created)
+        log.info(
+            "import %s: readers and newsletters inserted in %.1f s of the settling thread "
+            "(foreign keys checked %s)",
+            record.id, writer.insert_seconds, "per statement" if writer.triggers_off else "per row",
+        )  # fmt: skip
+    return writer.postgres
+
+
+def _read_rows(
+    session: Session, record: SubscriberImport, fields: dict[str, int], writer: _StagingWriter
+) -> int:
     keys = newsletter_service.newsletters_by_key(session)
     # Each reader's newsletters: those of the row plus those the editor chose; the default without either.
     chosen = set(record.newsletter_ids)
     default_id = session.scalar(select(Newsletter.id).where(Newsletter.is_default.is_(True)))
+    locked = writer.locked_newsletters
+    if locked is not None:  # PostgreSQL: only the newsletters held for the import may be named
+        keys = {key: nid for key, nid in keys.items() if nid in locked}
+        if not chosen <= locked or (default_id is not None and default_id not in locked):
+            raise ImportFileError("a newsletter chosen for this import was deleted while it ran")
     fallback = ",".join(str(i) for i in sorted(chosen)) or (str(default_id) if default_id else None)
     combined: dict[str, str | None] = {}
     caches = {"locale": _CellCache(), "source": _CellCache(), "newsletters": _CellCache()}
@@ -581,7 +712,7 @@ def _read_into_staging(session: Session, record: SubscriberImport, on_progress: 
     rows_read = 0
     import_id = record.id
     path, delimiter, header_skipped = record.stored_path, record.delimiter, not record.has_header
-    with open(path, "rb") as handle, _StagingWriter(session, record, on_progress) as writer:
+    with open(path, "rb") as handle:
         for row in _file_rows(handle, delimiter, errors, position):
             if not header_skipped:
                 header_skipped = True
@@ -642,67 +773,28 @@ def _read_into_staging(session: Session, record: SubscriberImport, on_progress: 
                 for line, reason in errors
             )
         writer.write(batch)
-    session.expire(record)
-    record.bytes_done = record.size_bytes
-    record.rows_read = rows_read
+    return rows_read
 
 
+# Elsewhere (SQLite): the staging rows are settled after reading, in a few set-based statements.
 _SETTLE = [
     # Suppressed addresses are refused, whatever the editor says.
-    """UPDATE {rows} SET outcome = 'refused', reason = :suppressed
+    """UPDATE subscriber_import_rows SET outcome = 'refused', reason = :suppressed
        WHERE import_id = :id AND outcome = 'read'
          AND email_hash IN (SELECT email_hash FROM suppressions)""",
     # Readers the database already knows are left as they are.
-    """UPDATE {rows} SET outcome = 'existing', reason = :existing
+    """UPDATE subscriber_import_rows SET outcome = 'existing', reason = :existing
        WHERE import_id = :id AND outcome = 'read'
-         AND EXISTS (SELECT 1 FROM subscribers s WHERE lower(s.email) = {rows}.email_lower)""",
+         AND EXISTS (SELECT 1 FROM subscribers s
+                     WHERE lower(s.email) = subscriber_import_rows.email_lower)""",
 ]
-
-
-_READERS_SELECT = """
+_SETTLE_READERS = """
+INSERT INTO subscribers (email, status, locale, source, created_at, updated_at, confirmed_at,
+                         consent_basis, consent_at, consent_detail, ask_frequency)
 SELECT email, :status, COALESCE(locale, :locale), COALESCE(source, :source), :now, :now, :confirmed_at,
        :basis, :consent_at, :detail, 'normal'
-FROM {rows} WHERE import_id = :id AND outcome = 'read'"""
-_READERS_INSERT = """
-INSERT INTO subscribers (email, status, locale, source, created_at, updated_at, confirmed_at,
-                         consent_basis, consent_at, consent_detail, ask_frequency)"""
-
-
-# PostgreSQL: readers and their newsletters in one statement. Each row carries the id its reader gets,
-# so the newsletters meet the new readers on that integer, and each row's newsletter list is unnested.
-# The ids are fresh and each row's list has no repeats, so the memberships cannot conflict. Addresses
-# known before were marked "existing" just before; one that a sign-up stored since then makes the plain
-# INSERT fail, and the statement runs again with ON CONFLICT DO NOTHING (which costs a speculative
-# insertion per row, so it is not the first try).
-_SETTLE_POSTGRES = f"""
-WITH created AS (
-  {_READERS_INSERT.replace("(email,", "(id, email,")}
-  {_READERS_SELECT.replace("SELECT email,", "SELECT subscriber_id, email,").format(rows=_WORK)}
-  {{on_conflict}} RETURNING id
-), memberships AS (
-  INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at)
-  SELECT r.subscriber_id, CAST(unnest(string_to_array(r.newsletter_ids, ',')) AS INTEGER), :now
-  FROM {_WORK} r JOIN created c ON c.id = r.subscriber_id
-  WHERE r.import_id = :id AND r.outcome = 'read' AND r.newsletter_ids IS NOT NULL
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM memberships)"""  # noqa: S608 (constants only)
-
-# The newsletters the accepted rows name, locked against deletion until the import commits (what the
-# foreign key's trigger would do row by row), and how many of them still exist.
-_LOCK_NEWSLETTERS = f"""
-WITH named AS (
-  SELECT DISTINCT CAST(unnest(string_to_array(newsletter_ids, ',')) AS INTEGER) AS id
-  FROM {_WORK} WHERE import_id = :id AND outcome = 'read' AND newsletter_ids IS NOT NULL
-), locked AS (
-  SELECT n.id FROM newsletters n JOIN named ON named.id = n.id FOR KEY SHARE OF n
-)
-SELECT (SELECT count(*) FROM named), (SELECT count(*) FROM locked)"""  # noqa: S608 (constants only)
-
-_KEEP_ROWS = f"""
-INSERT INTO subscriber_import_rows ({", ".join(_STAGING_COLUMNS)})
-SELECT {", ".join(_STAGING_COLUMNS)} FROM {_WORK}
-WHERE import_id = :id AND (reason IS NOT NULL OR :keep_accepted)"""  # noqa: S608 (constants only)
+FROM subscriber_import_rows WHERE import_id = :id AND outcome = 'read'
+ON CONFLICT DO NOTHING"""
 
 
 def _timed(sql: str) -> Any:
@@ -732,9 +824,13 @@ def _settle_params(record: SubscriberImport, staff_email: str) -> dict[str, Any]
 
 
 def _foreign_keys_checked_per_statement(session: Session) -> bool:
-    """Switch off PostgreSQL's per-row foreign-key triggers for the rest of the transaction, where the
-    role may (superuser, or ``GRANT SET ON PARAMETER session_replication_role``). The caller then checks
-    the keys itself, set-based. Without the privilege nothing changes and the triggers check each row."""
+    """Switch off PostgreSQL's per-row foreign-key triggers for the import's inserts, where the role may
+    (superuser, or ``GRANT SET ON PARAMETER session_replication_role``). Every key the import writes is
+    then right by construction: reader ids come from the same statement's INSERT (no other transaction
+    can see, let alone delete, those readers before commit), newsletter ids only from the newsletters
+    locked ``FOR KEY SHARE`` before reading, and the report rows belong to this import, whose record is
+    locked the same way. Without the privilege nothing changes and the triggers
+    check each row."""
     try:
         with session.begin_nested():
             session.execute(text("SET LOCAL session_replication_role = replica"))
@@ -743,86 +839,44 @@ def _foreign_keys_checked_per_statement(session: Session) -> bool:
     return True
 
 
-def _settle_postgres(session: Session, record: SubscriberImport, params: dict[str, Any]) -> int:
-    """The new readers, their newsletters and the rows kept for the report; returns how many readers.
-
-    With the triggers off, every key the inserts write is checked here, once per statement: the reader
-    ids are those the same statement just inserted (``created``: no other transaction can see, let alone
-    delete, them before commit), the newsletters are locked and counted (:data:`_LOCK_NEWSLETTERS`), and
-    the report rows belong to this import, whose row the transaction has updated and so holds locked."""
-    named, locked = session.execute(text(_LOCK_NEWSLETTERS), {"id": record.id}).one()
-    if named != locked:
-        raise ImportFileError("a newsletter chosen for this import was deleted while it ran")
-    triggers_off = _foreign_keys_checked_per_statement(session)
-    try:
-        started = time.perf_counter()
-        try:
-            with session.begin_nested():
-                statement = _timed(_SETTLE_POSTGRES.format(on_conflict=""))
-                created = session.execute(statement, params).scalar_one()
-        except IntegrityError:
-            statement = _timed(_SETTLE_POSTGRES.format(on_conflict="ON CONFLICT DO NOTHING"))
-            created = session.execute(statement, params).scalar_one()
-        log.info(
-            "import %s: readers and newsletters in %.1f s (foreign keys checked %s)",
-            record.id, time.perf_counter() - started, "per statement" if triggers_off else "per row",
-        )  # fmt: skip
-        keep_accepted = record.consent is ImportConsent.NONE  # the opt-in mails work through them
-        session.execute(text(_KEEP_ROWS), {"id": record.id, "keep_accepted": keep_accepted})
-    finally:
-        if triggers_off:
-            session.execute(text("SET LOCAL session_replication_role = origin"))
-    return created
-
-
 def _settle(session: Session, record: SubscriberImport, params: dict[str, Any]) -> None:
-    """Settle the staging rows in a few set-based statements and count the outcomes."""
+    """Settle the staging rows in a few set-based statements (not PostgreSQL, which settles while
+    reading) and count the outcomes."""
     now = params["now"]
-    postgres = session.connection().dialect.name == "postgresql"
-    rows = _WORK if postgres else "subscriber_import_rows"
-    if postgres:
-        for sql in _POSTGRES_SETUP:
-            session.execute(text(sql))
     for sql in _SETTLE:
+        session.execute(text(sql), {"id": record.id, "suppressed": _SUPPRESSED, "existing": _EXISTING})
+    created = session.execute(_timed(_SETTLE_READERS), params).rowcount
+    for newsletter_id in session.scalars(select(Newsletter.id)):
         session.execute(
-            text(sql.format(rows=rows)), {"id": record.id, "suppressed": _SUPPRESSED, "existing": _EXISTING}
+            _timed(
+                "INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at) "
+                "SELECT s.id, :nid, :now FROM subscriber_import_rows r "
+                "JOIN subscribers s ON lower(s.email) = r.email_lower "
+                "WHERE r.import_id = :id AND r.outcome = 'read' AND s.created_at = :now "
+                "AND (',' || r.newsletter_ids || ',') LIKE :pattern ON CONFLICT DO NOTHING"
+            ),
+            {"id": record.id, "nid": newsletter_id, "now": now, "pattern": f"%,{newsletter_id},%"},
         )
-    # The outcomes are counted before the work table goes (PostgreSQL keeps only some rows).
-    counts = dict(
-        session.execute(
-            text(f"SELECT outcome, count(*) FROM {rows} WHERE import_id = :id GROUP BY outcome"),  # noqa: S608
-            {"id": record.id},
-        ).all()
-    )
-    reasons = session.execute(
-        text(
-            f"SELECT reason, count(*) FROM {rows} "  # noqa: S608 (constants only)
-            "WHERE import_id = :id AND outcome = 'refused' GROUP BY reason"
-        ),
-        {"id": record.id},
+    counts = session.execute(
+        select(ImportRow.outcome, ImportRow.reason, func.count())
+        .where(ImportRow.import_id == record.id)
+        .group_by(ImportRow.outcome, ImportRow.reason)
     ).all()
-    if postgres:
-        created = _settle_postgres(session, record, params)
-    else:
-        created = session.execute(
-            _timed(_READERS_INSERT + _READERS_SELECT.format(rows=rows) + " ON CONFLICT DO NOTHING"), params
-        ).rowcount
-        for newsletter_id in session.scalars(select(Newsletter.id)):
-            session.execute(
-                _timed(
-                    "INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at) "
-                    "SELECT s.id, :nid, :now FROM subscriber_import_rows r "
-                    "JOIN subscribers s ON lower(s.email) = r.email_lower "
-                    "WHERE r.import_id = :id AND r.outcome = 'read' AND s.created_at = :now "
-                    "AND (',' || r.newsletter_ids || ',') LIKE :pattern ON CONFLICT DO NOTHING"
-                ),
-                {"id": record.id, "nid": newsletter_id, "now": now, "pattern": f"%,{newsletter_id},%"},
-            )
+    _count_outcomes(record, {(outcome, reason): n for outcome, reason, n in counts}, created)
+
+
+def _count_outcomes(
+    record: SubscriberImport, counts: dict[tuple[str, str | None], int], created: int
+) -> None:
+    """The import's counts from the rows' outcomes and reasons."""
+    refused = {reason: n for (outcome, reason), n in counts.items() if outcome == "refused"}
+    read = sum(n for (outcome, _reason), n in counts.items() if outcome == "read")
+    existing = sum(n for (outcome, _reason), n in counts.items() if outcome == "existing")
     record.created_count = created
-    record.existing_count = counts.get("existing", 0) + counts.get("read", 0) - created
-    record.duplicate_count = sum(n for r, n in reasons if r and r.startswith("duplicate"))
-    record.suppressed_count = sum(n for r, n in reasons if r and r.startswith("on the suppression"))
-    record.error_count = counts.get("refused", 0) - record.duplicate_count - record.suppressed_count
+    record.existing_count = existing + read - created
+    record.duplicate_count = sum(n for r, n in refused.items() if r and r.startswith("duplicate"))
+    record.suppressed_count = sum(n for r, n in refused.items() if r and r.startswith("on the suppression"))
+    record.error_count = sum(refused.values()) - record.duplicate_count - record.suppressed_count
 
 
 def run_import(
@@ -845,12 +899,14 @@ def run_import(
     staff_email = staff_user.email if staff_user else "staff"
     params = _settle_params(record, staff_email)
     started, cpu = time.perf_counter(), time.process_time()
-    _read_into_staging(session, record, on_progress)
+    settled = _read_into_staging(session, record, on_progress, params)
     read, read_cpu = time.perf_counter(), time.process_time()
-    _settle(session, record, params)
+    if not settled:
+        _settle(session, record, params)
     log.info(
-        "import %s: %s rows read in %.1f s (%.1f s CPU in this process), settled in %.1f s",
-        record.id, record.rows_read, read - started, read_cpu - cpu, time.perf_counter() - read,
+        "import %s: %s rows read%s in %.1f s (%.1f s CPU in this process), then settled in %.1f s",
+        record.id, record.rows_read, " and settled" if settled else "", read - started, read_cpu - cpu,
+        time.perf_counter() - read,
     )  # fmt: skip
     record.state = ImportState.DONE
     record.finished_at = utcnow()

@@ -16,7 +16,14 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from newsletter import imports, jobs, subscribers
-from newsletter.models import ImportRow, ImportState, Subscriber, SubscriberImport, Subscription
+from newsletter.models import (
+    ImportRow,
+    ImportState,
+    Subscriber,
+    SubscriberImport,
+    Subscription,
+    SuppressionReason,
+)
 from tests.subscriber_admin.test_import import report, start, upload
 from tests.support.worker import run_jobs
 
@@ -85,6 +92,11 @@ def test_line_numbers_and_first_wins_across_blocks(app, db, editor, lists, monke
     duplicate is refused in favour of the first line even when that line was in an earlier block; a
     quoted address after the fast blocks is still read."""
     monkeypatch.setattr(imports, "_BLOCK_BYTES", 64)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 4)  # rows handed to the writer at a time
+    monkeypatch.setattr(imports, "SETTLE_ROWS", 7)  # PostgreSQL: rows settled at a time, in the thread
+    db.session.add(Subscriber(email="Leser20@example.org", source="form"))
+    subscribers.suppress(db.session, "leser21@example.org", SuppressionReason.UNSUBSCRIBED)
+    db.session.commit()
     lines = ["email;quelle"] + [f"leser{i}@example.org;q{i}" for i in range(30)]
     lines[25] = "LESER3@Example.org;again"  # line 26 repeats line 5
     lines[12] = "kaputt;x"  # line 13
@@ -96,9 +108,12 @@ def test_line_numbers_and_first_wins_across_blocks(app, db, editor, lists, monke
     run_jobs(app)
     record = db.session.get(SubscriberImport, record_id)
     assert record.state is ImportState.DONE
-    assert record.created_count == 29 and record.duplicate_count == 2 and record.error_count == 1
+    assert record.created_count == 27 and record.duplicate_count == 2 and record.error_count == 1
+    assert record.existing_count == 1 and record.suppressed_count == 1 and record.rows_read == 32
     by_line = {int(r[0]): r for r in report(editor, record_id)[1:]}
-    assert sorted(by_line) == [13, 26, 33]
+    assert sorted(by_line) == [13, 22, 23, 26, 33]
+    assert by_line[22][2] == "existing" and "suppression" in by_line[23][3]
+    assert subscribers.find_subscriber(db.session, "leser20@example.org").source == "form"  # left alone
     assert by_line[26][1] == "LESER3@example.org" and by_line[26][3] == "duplicate of an earlier line"
     assert by_line[33][1] == "leser7@example.org" and by_line[33][3] == "duplicate of an earlier line"
     assert "invalid e-mail address" in by_line[13][3]
@@ -112,23 +127,21 @@ def postgres(db):
         pytest.skip("PostgreSQL only: the set-based foreign-key check and the temporary work table")
 
 
-def test_a_newsletter_deleted_while_the_import_runs_fails_it_and_writes_nothing(
-    app, db, postgres, editor, lists, monkeypatch
+def test_a_newsletter_deleted_before_the_import_runs_fails_it_and_writes_nothing(
+    app, db, postgres, editor, lists
 ):
+    """The editor chose the weekly newsletter for every reader; it is deleted before the worker starts.
+    The import fails and nothing of it is written (the foreign keys are checked set-based: the chosen
+    newsletters must be among those the import holds)."""
     _daily, weekly = lists
-    response = upload(editor, b"email;newsletter\nanna@example.org;woche\nben@example.org;\n")
+    response = upload(editor, b"email\nanna@example.org\nben@example.org\n")
     record_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    start(editor, record_id, {0: "email", 1: "newsletters"}, consent="recorded", consent_detail="Messe")
-    read = imports._read_into_staging
-
-    def read_then_delete(session, record, on_progress):
-        read(session, record, on_progress)
-        other = create_engine(db.engine.url)  # another editor deletes the weekly newsletter meanwhile
-        with other.begin() as conn:
-            conn.execute(text("DELETE FROM newsletters WHERE id = :id"), {"id": weekly.id})
-        other.dispose()
-
-    monkeypatch.setattr(imports, "_read_into_staging", read_then_delete)
+    start(
+        editor, record_id, {0: "email"}, consent="recorded", consent_detail="Messe", newsletters=[weekly.id]
+    )
+    assert db.session.get(SubscriberImport, record_id).newsletter_ids == [weekly.id]
+    db.session.execute(text("DELETE FROM newsletters WHERE id = :id"), {"id": weekly.id})
+    db.session.commit()
     with pytest.raises(imports.ImportFileError, match="deleted while it ran"):
         jobs.run_subscriber_import(record_id)
     db.session.expire_all()
@@ -171,11 +184,11 @@ def test_settling_gives_the_same_readers_with_or_without_the_trigger_privilege(
     db.session.rollback()
 
 
-def test_a_reader_who_signs_up_while_the_import_settles_is_left_alone(
+def test_a_reader_who_signs_up_while_the_import_runs_is_left_alone(
     app, db, postgres, editor, lists, monkeypatch
 ):
-    """The address was unknown when the import looked, and a sign-up stores it just before the readers are
-    inserted: the import still finishes, counts it as existing, and the sign-up's reader stays as it is."""
+    """A sign-up stores one of the file's addresses after the import has started: the import still
+    finishes, counts it as existing, and the sign-up's reader stays as it is."""
     response = upload(editor, b"email\nanna@example.org\nben@example.org\n")
     record_id = int(response.headers["Location"].rsplit("/", 1)[1])
     start(editor, record_id, {0: "email"}, consent="recorded", consent_detail="Messe")

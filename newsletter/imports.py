@@ -521,6 +521,7 @@ class _StagingWriter:
         cursor = connection.connection.dbapi_connection.cursor()
         with cursor.copy(f"COPY {_CHUNK} ({', '.join(_STAGING_COLUMNS)}) FROM STDIN") as copy:
             copy.write(lines)
+        connection.execute(text(f"ANALYZE {_CHUNK}"))  # without statistics the planner nests loops here
         connection.execute(text(_SUPPRESS_CHUNK), {"suppressed": _SUPPRESSED})
         started = time.perf_counter()
         self.created += connection.execute(

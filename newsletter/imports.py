@@ -2,12 +2,12 @@
 
 An import goes: the upload is streamed to a file under the instance folder (:func:`save_upload`), its
 first kilobytes are sniffed for the delimiter and the header (:func:`inspect_file`), the editor maps the
-columns and states the consent basis (:func:`set_mapping`), and a job reads the file line by line into the
-staging table ``subscriber_import_rows`` in chunks (COPY on PostgreSQL, executemany elsewhere) and then
-settles every row in a few set-based statements (:func:`run_import`): duplicates within the file,
-suppressed addresses, readers already known, new readers, their newsletters and history. The staging rows
-are the per-row report. Readers without recorded consent get the opt-in mail, capped and paced
-(:func:`send_opt_ins`).
+columns and states the consent basis (:func:`set_mapping`), and a job reads the file and settles every
+row in a few set-based statements (:func:`run_import`): duplicates within the file, suppressed addresses,
+readers already known, new readers, their newsletters. On PostgreSQL that happens chunk by chunk while
+the file is read (COPY into a temporary table, settled by a second thread); elsewhere the rows go to the
+staging table ``subscriber_import_rows`` first. The rows kept there are the per-row report. Readers
+without recorded consent get the opt-in mail, capped and paced (:func:`send_opt_ins`).
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ def test_line_numbers_and_first_wins_across_blocks(app, db, editor, lists, monke
 @pytest.fixture
 def postgres(db):
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only: the set-based foreign-key check and the temporary work table")
+        pytest.skip("PostgreSQL only: chunked settling and the set-based foreign-key check")
 
 
 def test_a_newsletter_deleted_before_the_import_runs_fails_it_and_writes_nothing(

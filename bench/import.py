@@ -9,6 +9,7 @@ measured in the same run.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import tempfile
@@ -116,11 +117,20 @@ def app_import(app, path: Path) -> tuple[float, dict]:
     )
     db.session.commit()
     uploaded = time.perf_counter()
-    jobs.run_subscriber_import(record.id)
+    phases: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda entry: phases.append(entry.getMessage())
+    imports.log.addHandler(handler)
+    imports.log.setLevel(logging.INFO)
+    try:
+        jobs.run_subscriber_import(record.id)
+    finally:
+        imports.log.removeHandler(handler)
     elapsed = time.perf_counter() - started
     db.session.expire_all()
     record = db.session.get(SubscriberImport, record.id)
     figures = {
+        "phases": "; ".join(phases),
         "upload_s": round(uploaded - started, 3),
         "job_s": round(elapsed - (uploaded - started), 3),
         "rows_read": record.rows_read,
@@ -152,7 +162,7 @@ def main() -> None:
     ratio = rate / copy_rate
     print(
         f"Beitrag import (upload + job): {import_s:.2f} s ({rate:,.0f} rows/s); "
-        f"upload {figures['upload_s']} s, job {figures['job_s']} s"
+        f"upload {figures['upload_s']} s, job {figures['job_s']} s ({figures['phases']})"
     )
     print(
         f"  {figures['created']:,} new readers, {figures['duplicates']:,} duplicates, "

@@ -236,6 +236,8 @@ def test_wrong_column_maps_are_refused_and_nothing_starts(app, db, editor, lists
         "leser@bücher.example", "jürgen@example.org", "a..b@example.org", "a@localhost", "a@example.test",
         "a@mail.invalid", "a@example", "a@-bad.example", "a" * 65 + "@example.org", "x@" + "d" * 64 + ".org",
         "a@example.123", '"quoted"@example.org', "a@example.org\r\nBcc: b@example.org", "@example.org",
+        "a@b@example.org", "A.B@Example.ORG", ".a@example.org", "a.@example.org", "a@example.org.",
+        "a@exa_mple.org", "a@", "a@.example.org", "a@EXAMPLE.TEST", "a@sub.localhost", "a b@example.org",
     ],
 )  # fmt: skip
 def test_the_fast_address_check_agrees_with_the_full_one(raw):

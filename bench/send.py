@@ -85,7 +85,9 @@ class Sink:
 
     def messages(self) -> int:
         """Messages the sink has accepted since it started (its own counter)."""
-        found = re.findall(rb"mesg=(\d+)", self.counter_path.read_bytes()[-400:])
+        with open(self.counter_path, "rb") as counters:  # only the end: the file grows with every message
+            counters.seek(max(0, os.fstat(counters.fileno()).st_size - 200))
+            found = re.findall(rb"mesg=(\d+)", counters.read())
         return int(found[-1]) if found else 0
 
     def stop(self) -> None:
@@ -272,7 +274,7 @@ def _hwm_kb(pid: int) -> int:
 
 
 class PeakMemory(threading.Thread):
-    """Samples VmHWM of the workers and their work horses every 50 ms until stopped."""
+    """Samples VmHWM of the workers and their work horses every 100 ms until stopped."""
 
     def __init__(self, pids: list[int]):
         super().__init__(daemon=True)
@@ -289,7 +291,7 @@ class PeakMemory(threading.Thread):
             self.peak_kb[parent] = max(self.peak_kb[parent], _hwm_kb(child))
 
     def run(self) -> None:
-        while not self._halt.wait(0.05):
+        while not self._halt.wait(0.1):
             self.sample()
 
     def stop(self) -> None:

@@ -14,7 +14,7 @@ Makes 20,000 active readers and an issue of about 100 KB (digest layout, enough 
 Also the workers' peak memory: ``VmHWM`` of each worker process and of every work horse it forks (read
 from ``/proc`` while they live), the larger of the two per worker.
 
-    python -m bench.send [--quick] [--workers N]
+    python -m bench.send [--quick] [--workers N] [--rounds N] [--readers N] [--keep-logs DIR]
 """
 
 from __future__ import annotations
@@ -404,11 +404,13 @@ def main() -> None:
         __doc__.splitlines()[0],
         [(("--workers",), {"type": int, "default": 2, "help": "worker processes (and baseline pushers)"}),
          (("--readers",), {"type": int, "default": None, "help": "override the number of readers"}),
-         (("--rounds",), {"type": int, "default": 2, "help": "baseline and Beitrag, alternating"}),
+         (("--rounds",), {"type": int, "default": None,
+                          "help": "baseline and Beitrag, alternating (default 2, --quick 1)"}),
          (("--articles",), {"type": int, "default": 24, "help": "articles in the issue (~100 KB at 24)"}),
          (("--keep-logs",), {"metavar": "DIR", "help": "copy the workers' logs into DIR"})],
     )  # fmt: skip
     readers = args.readers or (2_000 if args.quick else 20_000)
+    args.rounds = args.rounds or (1 if args.quick else 2)
     print(f"send: {readers:,} readers, {args.workers} workers, {args.rounds} rounds, smtp-sink; "
           f"{common.machine()}")  # fmt: skip
     baselines, sends = [], []

@@ -7,11 +7,15 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from .mime import SMTPSafe
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -57,19 +61,24 @@ class SMTPTarget:
         )
 
 
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """Made once per process: loading the system's CA certificates takes about 60 ms."""
+    return ssl.create_default_context()
+
+
 def connect(target: SMTPTarget) -> smtplib.SMTP:
     """An open, greeted and (if configured) authenticated connection."""
-    context = ssl.create_default_context()
     try:
         if target.security == "tls":
             conn: smtplib.SMTP = smtplib.SMTP_SSL(
-                target.host, target.port, timeout=target.timeout, context=context
+                target.host, target.port, timeout=target.timeout, context=_tls_context()
             )
         else:
             conn = smtplib.SMTP(target.host, target.port, timeout=target.timeout)
         conn.ehlo()
         if target.security == "starttls":
-            conn.starttls(context=context)
+            conn.starttls(context=_tls_context())
             conn.ehlo()
         if target.username:
             conn.login(target.username, target.password or "")
@@ -120,17 +129,22 @@ def send_on(conn: smtplib.SMTP, mail_from: str, recipients: Sequence[str], messa
     return f"{code} {reply.decode(errors='replace')}"
 
 
-def _send_data(conn: smtplib.SMTP, message: bytes) -> tuple[int, bytes]:
-    """DATA without smtplib's per-message rewrite of the whole body, when the message needs none: its
-    lines already end in CRLF and none starts with a dot (newsletter skeletons guarantee both)."""
-    if message.startswith(b".") or b"\r\n." in message or b"\n" in message.replace(b"\r\n", b""):
-        return conn.data(message)
-    code, reply = conn.docmd("DATA")
-    if code != 354:
-        raise smtplib.SMTPDataError(code, reply)
-    conn.send(message if message.endswith(b"\r\n") else message + b"\r\n")
-    conn.send(b".\r\n")
-    return conn.getreply()
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+def _data_block(message: bytes) -> bytes:
+    """The message as it goes after DATA, with the closing ``.`` line. Bytes that vouch for themselves
+    (:class:`mime.SMTPSafe`: CRLF only, no line starting with a dot) are taken as they are; anything else
+    gets smtplib's treatment (line ends made CRLF, leading dots doubled), which reads the whole message."""
+    if message.__class__ is not SMTPSafe:
+        message = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", message))
+    return message + (b".\r\n" if message.endswith(b"\r\n") else b"\r\n.\r\n")
+
+
+def _plain_address(address: str) -> bool:
+    """An address that can go between angle brackets as it is (what ``quoteaddr`` would make of it)."""
+    return address.isascii() and address.isprintable() and not any(c in address for c in "<> ")
 
 
 class Relay:
@@ -138,6 +152,8 @@ class Relay:
 
     It connects on the first message, sends up to ``max_messages`` on the connection, then opens a new
     one; a broken connection or a 421 (the server closing) drops it, and the next message reconnects.
+    When the server offers PIPELINING, MAIL, RCPT and DATA go out together (RFC 2920) and the message
+    with its closing dot in one write: two round trips a message instead of four.
     Use it as a context manager so the connection is closed politely."""
 
     def __init__(self, target: SMTPTarget, *, max_messages: int = 500):
@@ -145,6 +161,7 @@ class Relay:
         self.max_messages = max_messages
         self.connections = 0
         self._conn: smtplib.SMTP | None = None
+        self._pipelining = False
         self._sent = 0
 
     def __enter__(self) -> Relay:
@@ -171,15 +188,12 @@ class Relay:
         if self._conn is None or self._sent >= self.max_messages:
             self.close()
             self._conn = connect(self.target)
+            self._pipelining = self._conn.has_extn("pipelining")
             self.connections += 1
             self._sent = 0
         conn = self._conn
         try:
-            code, reply = conn.mail(mail_from)
-            if code == 250:
-                code, reply = conn.rcpt(recipient)
-            if code in (250, 251):
-                code, reply = _send_data(conn, message)
+            code, reply = self._transaction(conn, mail_from, recipient, message)
         except smtplib.SMTPResponseException as exc:
             code, reply = exc.smtp_code, exc.smtp_error
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
@@ -197,3 +211,34 @@ class Relay:
             except (OSError, smtplib.SMTPException):
                 self._drop()
         raise DeliveryError(text, code=code, temporary=code < 500)
+
+    def _transaction(self, conn: smtplib.SMTP, mail_from: str, recipient: str, message: bytes):
+        """MAIL, RCPT, DATA and the message; the first refusal's (code, reply), else the final reply."""
+        if not (self._pipelining and _plain_address(mail_from) and _plain_address(recipient)):
+            code, reply = conn.mail(mail_from)
+            if code == 250:
+                code, reply = conn.rcpt(recipient)
+            if code in (250, 251):
+                code, reply = conn.docmd("DATA")
+                if code == 354:
+                    conn.send(_data_block(message))
+                    return conn.getreply()
+            return code, reply
+        conn.send(f"MAIL FROM:<{mail_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii"))
+        refusal = None
+        for accepted in ((250,), (250, 251)):
+            code, reply = conn.getreply()
+            if code == 421:
+                return code, reply  # the server is closing; the other replies never come
+            if refusal is None and code not in accepted:
+                refusal = (code, reply)
+        code, reply = conn.getreply()  # to DATA
+        if refusal is None and code == 354:
+            conn.send(_data_block(message))
+            return conn.getreply()
+        if code == 354:
+            # A server may say 354 although every recipient was refused (RFC 2920 asks it not to):
+            # an empty message ends the transaction, refused for want of recipients.
+            conn.send(b".\r\n")
+            conn.getreply()
+        return refusal or (code, reply)

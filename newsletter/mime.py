@@ -110,6 +110,14 @@ def _body_parts(body: str, context: str, slot_tokens: Mapping[str, str]) -> list
     return parts
 
 
+class SMTPSafe(bytes):
+    """Message bytes that go after SMTP's DATA as they are: every line ends in CRLF, none is longer than
+    998 characters and none starts with a dot. :meth:`Skeleton.assemble` makes them; anything built from
+    them (a signature put in front, say) is plain ``bytes`` again and is checked by the relay."""
+
+    __slots__ = ()
+
+
 class Skeleton:
     """One variant of one issue, encoded once; :meth:`assemble` makes a recipient's message bytes."""
 
@@ -129,7 +137,7 @@ class Skeleton:
         ``date``, ``list_unsubscribe`` and the body slots (e.g. ``unsubscribe_url``). Raises
         :class:`HeaderInjection` for a value with a line break, a NUL or (in headers) non-ASCII text."""
         encoded = {slot: _encode_slot(values[slot[0]], slot) for slot in self.slots}
-        return b"".join([p if p.__class__ is bytes else encoded[p] for p in self.parts])
+        return SMTPSafe(b"".join([p if p.__class__ is bytes else encoded[p] for p in self.parts]))
 
 
 def _encode_slot(value: str, slot: tuple[str, str]) -> bytes:
@@ -146,9 +154,13 @@ def _encode_slot(value: str, slot: tuple[str, str]) -> bytes:
     if context == "html" and ("&" in value or "<" in value or ">" in value or '"' in value or "'" in value):
         value = html_escape(value, quote=True)
     raw = value.encode("utf-8")
-    if raw.isascii() and b"=" not in raw and b" " not in raw:
+    if raw.isascii() and b"=" not in raw and b" " not in raw and not raw.startswith(b"."):
         return raw
-    return b"".join(bytes((b,)) if 33 <= b <= 126 and b != 61 else f"={b:02X}".encode("ascii") for b in raw)
+    # A body slot starts a line: a leading dot is encoded too, so the message needs no dot-stuffing.
+    return b"".join(
+        bytes((b,)) if 33 <= b <= 126 and b != 61 and (b != 46 or i) else f"={b:02X}".encode("ascii")
+        for i, b in enumerate(raw)
+    )
 
 
 def build_skeleton(

@@ -164,15 +164,25 @@ def run_worker(app: Flask, queue_names: tuple[str, ...] = QUEUE_NAMES, *, burst:
     """Work the queues inside an app context, with RQ's scheduler (retries with intervals, scheduled jobs).
 
     RQ forks a work horse per job; the horse must not share the parent's database connections, so the
-    engine's pool is dropped in the child (``close=False`` leaves the parent's sockets alone).
+    engine's pool is dropped in the child (``close=False`` leaves the parent's sockets alone). What every
+    job needs is loaded once here and inherited by the horses: the compiled e-mail templates (compiling
+    them took each newsletter batch about 0.3 s). Then the start-up objects leave the cyclic garbage
+    collector (``gc.freeze``), so a horse's collections neither walk them nor copy their pages.
     """
+    import gc
+
     from rq import Worker
 
     from db import db
 
+    from . import rendering
+
     with app.app_context():
         engine = db.engine
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+        rendering.get_renderer(app).compile_templates()
+        gc.collect()
+        gc.freeze()
         connection = get_redis(app)
         worker = Worker([Queue(n, connection=connection) for n in queue_names], connection=connection)
         return worker.work(burst=burst, with_scheduler=True)

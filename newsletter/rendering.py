@@ -83,6 +83,19 @@ class EmailRenderer:
         self.env.install_gettext_callables(_gettext, _ngettext, newstyle=True, pgettext=_pgettext)
         self.env.globals.update(globals_ or {})
 
+    def compile_templates(self) -> list[str]:
+        """Compile every e-mail template now; the names compiled. A worker does this once before it forks
+        its work horses, which inherit the compiled templates instead of compiling them for every job. A
+        template with a syntax error is left out here (rendering it says what is wrong)."""
+        compiled = []
+        for name in self.env.list_templates(filter_func=lambda name: name.startswith("email/")):
+            try:
+                self.env.get_template(name)
+            except jinja2.TemplateSyntaxError:
+                continue
+            compiled.append(name)
+        return compiled
+
     def render_template(self, name: str, context: Mapping[str, Any]) -> str:
         try:
             return self.env.get_template(name).render(context)

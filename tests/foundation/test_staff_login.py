@@ -43,6 +43,15 @@ def test_wrong_password_and_unknown_address_look_the_same(client, db):
     assert client.get("/staff/").status_code == 302  # still signed out
 
 
+def test_unknown_address_costs_a_full_password_check(client, db):
+    # The stored stand-in hash must carry the hasher's own parameters, or an unknown address would be
+    # answered faster than a wrong password (and the difference would tell which addresses exist).
+    assert not accounts._hasher.check_needs_rehash(accounts._DUMMY_HASH)
+    assert accounts._hasher.verify(accounts._DUMMY_HASH, "beitrag-timing-equaliser")
+    answer = login(client, "beitrag-timing-equaliser@example.org", "beitrag-timing-equaliser")
+    assert answer.status_code == 401
+
+
 def test_login_without_csrf_token_is_refused(client, db):
     staff_user(db)
     response = client.post("/staff/login", data={"email": "editor@example.org", "password": PASSWORD})

@@ -51,3 +51,24 @@ def test_embedded_redis_is_shared_by_every_process_of_a_checkout(tmp_path):
     finally:
         assert stop_embedded_redis(tmp_path)
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def test_a_worker_compiles_the_mail_templates_once_and_a_broken_one_does_not_stop_it(app, tmp_path):
+    # The worker compiles every e-mail template before it forks work horses, so a horse renders an issue
+    # without compiling templates again; a template with a syntax error is left for the render to report.
+    import shutil
+
+    from newsletter import rendering
+
+    folder = tmp_path / "templates"
+    shutil.copytree(Path(app.root_path) / "templates", folder)
+    (folder / "email/test_message/subject.txt").write_text("{% if %}kaputt")
+    renderer = rendering.EmailRenderer(
+        folder, {"newsroom_name": "KI", "postal_address": "B", "base_url": "x"}, auto_reload=False
+    )
+    compiled = renderer.compile_templates()
+    assert "email/issue_digest/body.mjml" in compiled and "email/_layout.mjml" in compiled
+    assert "email/test_message/subject.txt" not in compiled
+    assert all(name.startswith("email/") for name in compiled)
+    (folder / "email/issue_digest/subject.txt").unlink()  # compiled already: not read again
+    assert renderer.render_template("email/issue_digest/subject.txt", {"issue_subject": "Hallo"}) == "Hallo"

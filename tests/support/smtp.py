@@ -38,7 +38,17 @@ class _Handler:
         with self.capture.lock:
             self.capture.connections += 1
         session.host_name = hostname
+        if self.capture.pipelining:  # aiosmtpd reads pipelined commands but does not say so
+            responses.insert(1, "250-PIPELINING")
         return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self.capture.lock:
+            refusal = self.capture.rcpt_replies.get(address)
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.capture.lock:
@@ -57,6 +67,9 @@ class SMTPCapture:
         # Answers to give to the next DATA commands instead of accepting, e.g. "451 4.3.0 Try later".
         self.replies: list[str] = []
         self.connections = 0  # EHLO greetings seen: one per connection
+        self.pipelining = False  # offer PIPELINING (RFC 2920) in the EHLO answer
+        # Answers to RCPT TO for given addresses instead of accepting, e.g. {"x@example.org": "550 ..."}.
+        self.rcpt_replies: dict[str, str] = {}
         self.lock = threading.Lock()
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 

@@ -19,12 +19,16 @@ PERIODIC = (
     # Sign-ups write their confirmation mail to the outbox (reader_mails); this puts it on the queue.
     (jobs.sweep_reader_mails, "transactional", 2),
     (jobs.expire_pending_signups, "default", 3600),
+    # Scheduled issues whose time passed, rows of killed workers, batches Redis lost (see sending.py).
+    (jobs.sweep_sends, "default", "SEND_SWEEP_SECONDS"),
 )
 
 
 def scheduler(app: Flask) -> CronScheduler:
     clock = CronScheduler(connection=get_redis(app), logging_level=logging.WARNING)
     for job, queue_name, seconds in PERIODIC:
+        if isinstance(seconds, str):
+            seconds = int(app.config[seconds])
         # A sweep that has not run within a minute is superseded by the next one.
         clock.register(job, queue_name, interval=seconds, result_ttl=60, ttl=60)
     return clock

@@ -79,7 +79,9 @@ class Rate:
 
     def interval(self) -> float:
         """The seconds between two messages at the slower of the two limits (0 unlimited)."""
-        return max(1 / self.per_second if self.per_second else 0, 3600 / self.per_hour if self.per_hour else 0)
+        return max(
+            1 / self.per_second if self.per_second else 0, 3600 / self.per_hour if self.per_hour else 0
+        )
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC
+from zoneinfo import ZoneInfo
 
 import redis
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -430,7 +431,8 @@ def issue_schedule(issue_id: int):
     if not form.validate_on_submit():
         flash(_("Nothing was changed: %(reason)s", reason=_("enter a date and a time")), "error")
         return redirect(url_for("editorial.issue_edit", issue_id=issue_id, _anchor="sending"))
-    when = form.send_at.data.replace(tzinfo=get_timezone())
+    # ZoneInfo, not the pytz object: replace(tzinfo=pytz zone) would use its first offset (LMT, +00:53).
+    when = form.send_at.data.replace(tzinfo=ZoneInfo(str(get_timezone())))
     try:
         sending.schedule_send(db.session, issue, when)
         db.session.commit()

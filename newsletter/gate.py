@@ -111,9 +111,9 @@ class Gate:
         self.script = connection.register_script(_SCRIPT)
         second = int(1_000_000 / rate.per_second) if rate.per_second else 0
         hour = int(3_600_000_000 / rate.per_hour) if rate.per_hour else 0
-        # Up to one second's worth of messages may go at once; the hourly limit is spread evenly.
-        burst = max(0, 1_000_000 - second) if second else 0
-        self._rate_args = [second, burst, hour]
+        # No bursts: messages are spaced evenly at the slower limit, so no window of one second (or one
+        # hour) ever holds more than the limit allows, whichever worker sends them.
+        self._rate_args = [second, 0, hour]
         self._keys = [f"{PREFIX}:rate:second", f"{PREFIX}:rate:hour", "", control_key(issue_id),
                       heartbeat_key(job_id)]  # fmt: skip
         self._heartbeat = heartbeat

@@ -3,6 +3,7 @@ test's own, each started here and stopped by its process id (never by name)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -44,10 +45,8 @@ class Workers:
 
     def kill(self, process: subprocess.Popen) -> None:
         """``kill -9`` of the worker and its work horse (the process group this test started)."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait()
         self.processes.remove(process)
 
@@ -106,8 +105,9 @@ class RedisServer:
         return f"unix://{self.socket}"
 
     def start(self) -> None:
-        args = [redis_server_binary(), "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
-                "--save", "", "--appendonly", "no", "--dir", str(self.folder)]  # fmt: skip
+        args = [redis_server_binary(), "--port", "0", "--unixsocket", str(self.socket),
+                "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+                "--dir", str(self.folder)]  # fmt: skip
         log = open(self.folder / "redis.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         log.close()

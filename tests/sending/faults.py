@@ -15,7 +15,7 @@ from newsletter import jobs, sending
 from newsletter.models import Delivery, DeliveryStatus, Issue, IssueState, Subscriber
 
 
-def drive(issue_id: int, workers, relay, *, count: int = 2, timeout: float = 120, during=None) -> dict:
+def drive(issue_id: int, workers, relay, *, count: int = 2, timeout: float = 300, during=None) -> dict:
     """Keep ``count`` workers running (restart the ones that died, as a process manager does), run the
     clock's send sweep every second, and call ``during(received)`` on the way, until the issue is sent."""
     deadline = time.monotonic() + timeout

@@ -260,6 +260,8 @@ def send_issue(issue_id: int, wait: bool) -> None:
 
 
 def _control(issue_id: int, action: str) -> None:
+    import redis
+
     from . import jobs, sending
 
     change, word = {
@@ -276,7 +278,10 @@ def _control(issue_id: int, action: str) -> None:
         raise click.ClickException(str(exc)) from None
     jobs.signal_send(issue_id, word)
     if isinstance(result, sending.PreparedSend):
-        jobs.enqueue_send(result)
+        try:
+            jobs.enqueue_send(result)
+        except redis.RedisError:
+            click.echo("The queue is unreachable; the clock's sweep queues the waiting readers later.")
         sending.finish_if_done(db.session, issue_id)
     counts = sending.progress(db.session, issue_id)
     waiting = counts["queued"] + counts["sending"]

@@ -13,8 +13,8 @@ One Lua script, one round trip per message, atomic however many workers on howev
 * the job's heartbeat, so the sweeper can tell a running batch job from one whose worker died.
 
 Redis holds no truth here: the ledger does. If Redis loses these keys (flushed, restarted), the rate limit
-starts afresh, the control word is read again from the database at the next chunk, and a journal that was
-lost is marked so; rows it covered are then treated as possibly sent.
+starts afresh, the control word is read again from the database at the next chunk, and a worker whose
+journal is gone stops that claim at once (it records what it did and leaves the rest to be queued again).
 """
 
 from __future__ import annotations
@@ -29,8 +29,13 @@ JOURNAL_TTL = 7 * 24 * 3600  # a claim's journal outlives any lease by far
 # KEYS: rate-second, rate-hour, journal, control, heartbeat
 # ARGV: per-second interval (µs), per-second burst (µs), per-hour interval (µs), previous row id ("" for
 #       none), its outcome, next row id, heartbeat ttl (s), journal ttl (s)
-# Returns {wait in µs, control word or false, 1 when the journal had been lost}
+# Returns {wait in µs, control word or false, 1 when the journal is gone}. A journal that is gone was
+# either lost with Redis or taken over by the sweeper (the worker looked dead): the worker must stop and
+# send nothing more of that claim; nothing is booked or written then.
 _SCRIPT = """
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  return {0, redis.call('GET', KEYS[4]), 1}
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local wait = 0
@@ -53,16 +58,11 @@ booked(KEYS[2], per_hour, 0)
 book(KEYS[1], per_second)
 book(KEYS[2], per_hour)
 wait = send_at - now
-local lost = 0
-if redis.call('EXISTS', KEYS[3]) == 0 then
-  lost = 1
-  redis.call('HSET', KEYS[3], 'lost', '1')
-end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[3], ARGV[4], ARGV[5]) end
 redis.call('HSET', KEYS[3], 'flight', ARGV[6])
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[8]))
 redis.call('SET', KEYS[5], '1', 'EX', tonumber(ARGV[7]) + math.ceil(wait / 1000000))
-return {wait, redis.call('GET', KEYS[4]), lost}
+return {wait, redis.call('GET', KEYS[4]), 0}
 """
 
 

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import secrets
 import time
 from collections.abc import Callable
@@ -268,12 +270,18 @@ def _claim(session: Session, issue_id: int, first: int, last: int, claim: str, l
     return sorted(claimed, key=lambda row: row.id)
 
 
-def _release(session: Session, issue_id: int, ids: list[int]) -> None:
+def _still_sending(session: Session, issue_id: int) -> bool:
+    state = session.scalar(select(Issue.state).where(Issue.id == issue_id))
+    session.commit()
+    return state is IssueState.SENDING
+
+
+def _release(session: Session, issue_id: int, ids: list[int], claim: str) -> None:
     """Rows a worker claimed but did not send go back to the queue (or are cancelled with the issue)."""
     if ids:
         session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.SENDING)
+            .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.SENDING, Delivery.claim == claim)
             .values(
                 status=DeliveryStatus.QUEUED, lease_until=None, claim=None, attempts=Delivery.attempts - 1
             )
@@ -370,8 +378,15 @@ def _send_chunk(session, issue, rows, claim, lease, context, doorway, relay, dom
                 passage = doorway.enter(previous, previous_code, row.id)
             except redis.RedisError:
                 passage = None
-            if passage is None or passage.control is not None:
-                unsent = [r.id for r in rows[index:]]  # this one and the rest never reached the relay
+            if passage is not None and passage.control is not None and _still_sending(session, issue.id):
+                # A stale signal (resumed while Redis was away): the database says go on.
+                with contextlib.suppress(redis.RedisError):
+                    gate.set_control(context.redis, issue.id, None)
+                passage = dataclasses.replace(passage, control=None)
+            if passage is None or passage.control is not None or passage.journal_lost:
+                # Stopped (pause, cancel), Redis away, or the claim taken over by the sweeper: this row
+                # and the rest never reached the relay.
+                unsent = [r.id for r in rows[index:]]
                 stop = True
                 break
             if passage.wait > 0:
@@ -405,7 +420,7 @@ def _send_chunk(session, issue, rows, claim, lease, context, doorway, relay, dom
             session.execute(update(Delivery), [v for v in pending if tuple(sorted(v)) == shape])
         for subscriber_id in bounced:
             _hard_bounce(session, subscriber_id)
-        _release(session, issue.id, unsent)
+        _release(session, issue.id, unsent, claim)
         session.commit()
 
     _retrying(session, record)

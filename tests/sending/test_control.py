@@ -362,3 +362,24 @@ def test_the_shared_rate_limit_books_evenly_spaced_slots(app):
     unlimited = gate.Gate(connection, gate.Rate(), issue_id=1, job_id="j3", heartbeat=5)
     unlimited.open_journal("claim3")
     assert unlimited.enter(None, "", 1).wait == 0
+
+
+def test_a_stale_pause_signal_does_not_stop_a_send_the_database_says_is_running(app, db, relay):
+    """Resumed while Redis was away: the pause word is still in Redis, the ledger says sending."""
+    issue = make_issue(db, readers=6)
+    start(db, issue)
+    gate.set_control(get_redis(app), issue.id, "pause")
+    run_jobs(app)
+    assert len(relay.received) == 6 and state(db, issue.id) is IssueState.SENT
+    assert get_redis(app).get(gate.control_key(issue.id)) is None
+
+
+def test_a_worker_whose_claim_the_sweeper_took_over_sends_nothing_more(app, db):
+    """The journal is gone (the sweeper decided the claim, or Redis lost it): the gate says stop."""
+    connection = get_redis(app)
+    doorway = gate.Gate(connection, gate.Rate(), issue_id=1, job_id="send-y", heartbeat=5)
+    doorway.open_journal("beef")
+    assert not doorway.enter(None, "", 1).journal_lost
+    connection.delete(gate.journal_key("beef"))
+    assert doorway.enter(1, "s", 2).journal_lost
+    assert connection.exists(gate.journal_key("beef")) == 0  # nothing written for a claim that is gone

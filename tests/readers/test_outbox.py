@@ -35,6 +35,7 @@ def test_the_clock_sweeps_the_outbox_and_the_worker_sends_the_mail(app, client, 
     due = clock.scheduler(app).enqueue_jobs()  # the clock's first tick: every job is due
     assert {job.func_name for job in due} == {
         "newsletter.jobs.sweep_reader_mails", "newsletter.jobs.expire_pending_signups",
+        "newsletter.jobs.sweep_sends",
     }  # fmt: skip
     _work(app)
     [message] = relay.messages

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import redis
 
 from db import db
 from tests.support.processes import RedisServer, Workers
@@ -21,12 +22,16 @@ def own_redis(tmp_path):
 
 
 @pytest.fixture
-def fault_app(app, make_app, own_redis, relay):
-    """The app on the test's own Redis (which the test may flush or restart), mailing to ``relay``."""
-    faulty = make_app(REDIS_URL=own_redis.url, SMTP_URL=relay.url, MAIL_LEASE_SECONDS=float(LEASE_SECONDS))
-    with faulty.app_context():
-        yield faulty
-        db.session.remove()
+def fault_app(app, own_redis, relay, monkeypatch):
+    """The test app with its queue on the test's own Redis (which the test may flush or restart), mailing
+    to ``relay``. Not a second app: ``create_app`` would rebind the shared Flask-Limiter to the short-lived
+    server, and every later test's rate limits would fall back to memory."""
+    connection = redis.Redis.from_url(own_redis.url, socket_connect_timeout=2, socket_timeout=10)
+    monkeypatch.setitem(app.extensions, "beitrag.redis", connection)
+    monkeypatch.setitem(app.config, "MAIL_LEASE_SECONDS", float(LEASE_SECONDS))
+    yield app
+    db.session.remove()
+    connection.close()
 
 
 @pytest.fixture

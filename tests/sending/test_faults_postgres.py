@@ -91,13 +91,15 @@ def own_postgres():
 
 
 def test_a_postgres_restart_mid_send_loses_no_reader_and_sends_nobody_twice(
-    make_app, own_postgres, own_redis, relay, workers
+    make_app, redis_url, own_postgres, relay, workers
 ):
     from flask_migrate import upgrade
 
-    own = make_app(DATABASE_URL=own_postgres.url, REDIS_URL=own_redis.url, SMTP_URL=relay.url,
+    # A second app for the second database, on the tests' usual Redis (its rate-limit storage stays the
+    # same for the tests after this one).
+    own = make_app(DATABASE_URL=own_postgres.url, REDIS_URL=redis_url, SMTP_URL=relay.url,
                    MAIL_LEASE_SECONDS=2.0)  # fmt: skip
-    workers.env["DATABASE_URL"] = own_postgres.url
+    workers.env.update(DATABASE_URL=own_postgres.url, REDIS_URL=redis_url)
     with own.app_context():
         upgrade()
         issue = make_issue(db, readers=READERS)

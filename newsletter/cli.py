@@ -197,19 +197,56 @@ def init_app(app) -> None:
         app.cli.add_command(group)
 
 
-@newsletter_cli.command("send")
-@click.argument("issue_id", type=int)
-@click.option("--wait", is_flag=True, help="Show a progress bar until every reader is done.")
-def send_issue(issue_id: int, wait: bool) -> None:
-    """Send ISSUE_ID to its readers (a second call adds nothing)."""
-    import time
-
-    from . import jobs, sending
+def _issue_or_fail(issue_id: int):
     from .models import Issue
 
     issue = db.session.get(Issue, issue_id)
     if issue is None:
         raise click.ClickException(f"there is no issue {issue_id}")
+    return issue
+
+
+def _watch(issue_id: int) -> dict:
+    """A progress bar over the ledger until no row is open (or the send is paused or cancelled)."""
+    import time
+
+    from . import sending
+    from .models import Issue
+
+    counts = sending.progress(db.session, issue_id)
+
+    def info(_item) -> str:
+        eta = counts["eta_seconds"]
+        left = "?" if eta is None else f"{eta // 60}:{eta % 60:02d}"
+        return f"{counts['rate']:.1f}/s, {left} left"
+
+    bar_options = {"label": "Sending", "show_pos": True, "item_show_func": info}
+    with click.progressbar(length=counts["total"], **bar_options) as bar:
+        done = 0
+        while True:
+            db.session.rollback()  # a fresh snapshot each time
+            counts = sending.progress(db.session, issue_id)
+            finished = counts["total"] - counts["queued"] - counts["sending"]
+            bar.update(finished - done, current_item=issue_id)
+            done = finished
+            state = db.session.get(Issue, issue_id).state.value
+            if finished >= counts["total"] or state in ("paused", "cancelled"):
+                break
+            time.sleep(0.5)
+    click.echo(f"state {state}; " + ", ".join(
+        f"{key} {value}" for key, value in counts.items() if value and key not in ("rate", "eta_seconds")
+    ))  # fmt: skip
+    return counts
+
+
+@newsletter_cli.command("send")
+@click.argument("issue_id", type=int)
+@click.option("--wait", is_flag=True, help="Show a progress bar until every reader is done.")
+def send_issue(issue_id: int, wait: bool) -> None:
+    """Send ISSUE_ID to its readers (a second call adds nothing)."""
+    from . import jobs, sending
+
+    issue = _issue_or_fail(issue_id)
     try:
         prepared = sending.prepare_send(db.session, issue)
         db.session.commit()
@@ -218,21 +255,70 @@ def send_issue(issue_id: int, wait: bool) -> None:
         raise click.ClickException(str(exc)) from None
     batches = jobs.enqueue_send(prepared)
     click.echo(f"Issue {issue_id}: {prepared.added} new recipients, {batches} batches queued.")
-    if not wait:
-        return
+    if wait:
+        _watch(issue_id)
+
+
+def _control(issue_id: int, action: str) -> None:
+    import redis
+
+    from . import jobs, sending
+
+    change, word = {
+        "pause": (sending.pause_send, "pause"),
+        "resume": (sending.resume_send, None),
+        "cancel": (sending.cancel_send, "cancel"),
+    }[action]
+    issue = _issue_or_fail(issue_id)
+    try:
+        result = change(db.session, issue)
+        db.session.commit()
+    except sending.SendError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    jobs.signal_send(issue_id, word)
+    if isinstance(result, sending.PreparedSend):
+        try:
+            jobs.enqueue_send(result)
+        except redis.RedisError:
+            click.echo("The queue is unreachable; the clock's sweep queues the waiting readers later.")
+        sending.finish_if_done(db.session, issue_id)
     counts = sending.progress(db.session, issue_id)
-    with click.progressbar(length=counts["total"], label="Sending", show_pos=True) as bar:
-        done = 0
-        while True:
-            db.session.rollback()  # a fresh snapshot each time
-            counts = sending.progress(db.session, issue_id)
-            finished = counts["total"] - counts["queued"] - counts["sending"]
-            bar.update(finished - done)
-            done = finished
-            if finished >= counts["total"]:
-                break
-            time.sleep(0.5)
-    click.echo(", ".join(f"{key} {value}" for key, value in counts.items() if value))
+    waiting = counts["queued"] + counts["sending"]
+    click.echo(
+        f"Issue {issue_id} is {db.session.get(type(issue), issue_id).state.value}: "
+        f"{counts['sent']} sent, {waiting} waiting, {counts['cancelled']} cancelled."
+    )
+
+
+@newsletter_cli.command("pause")
+@click.argument("issue_id", type=int)
+def pause_issue(issue_id: int) -> None:
+    """Pause the send of ISSUE_ID: workers finish the message in hand and take no more."""
+    _control(issue_id, "pause")
+
+
+@newsletter_cli.command("resume")
+@click.argument("issue_id", type=int)
+def resume_issue(issue_id: int) -> None:
+    """Resume a paused send (its waiting rows are queued again)."""
+    _control(issue_id, "resume")
+
+
+@newsletter_cli.command("cancel")
+@click.argument("issue_id", type=int)
+def cancel_issue(issue_id: int) -> None:
+    """Cancel ISSUE_ID: waiting readers get nothing; nothing sent is sent again."""
+    _control(issue_id, "cancel")
+
+
+@newsletter_cli.command("sweep-sends")
+def sweep_sends_command() -> None:
+    """Run the clock's send sweep once (scheduled issues, rows of dead workers, lost batches)."""
+    from . import jobs
+
+    report = jobs.sweep_sends()
+    click.echo(", ".join(f"{key} {value}" for key, value in report.items()))
 
 
 bounces_cli = AppGroup("bounces", help="Bounce and complaint reports.")

@@ -21,12 +21,16 @@ PERIODIC = (
     (jobs.expire_pending_signups, "default", 3600),
     # Bounce and complaint reports in BOUNCE_MAILBOX_URL (a no-op without one).
     (jobs.poll_bounce_mailbox, "default", 60),
+    # Scheduled issues whose time passed, rows of killed workers, batches Redis lost (see sending.py).
+    (jobs.sweep_sends, "default", "SEND_SWEEP_SECONDS"),
 )
 
 
 def scheduler(app: Flask) -> CronScheduler:
     clock = CronScheduler(connection=get_redis(app), logging_level=logging.WARNING)
     for job, queue_name, seconds in PERIODIC:
+        if isinstance(seconds, str):
+            seconds = int(app.config[seconds])
         # A sweep that has not run within a minute is superseded by the next one.
         clock.register(job, queue_name, interval=seconds, result_ttl=60, ttl=60)
     return clock

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,6 +77,9 @@ def connect(target: SMTPTarget) -> smtplib.SMTP:
             )
         else:
             conn = smtplib.SMTP(target.host, target.port, timeout=target.timeout)
+        # Without this, the small ".\r\n" after a message body waits for the server's delayed ACK (Nagle):
+        # 40 ms a message on Linux.
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn.ehlo()
         if target.security == "starttls":
             conn.starttls(context=_tls_context())

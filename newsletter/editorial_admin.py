@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC
+from zoneinfo import ZoneInfo
 
 import redis
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, get_timezone
+from flask_babel import format_datetime, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,7 +20,16 @@ from db import db
 from . import articles, feeds, issues, jobs, sending
 from .access import guard_blueprint
 from .extensions import limiter
-from .forms import ActionForm, AddArticleForm, ArticleForm, FeedForm, IssueForm, RecentIssueForm, TestSendForm
+from .forms import (
+    ActionForm,
+    AddArticleForm,
+    ArticleForm,
+    FeedForm,
+    IssueForm,
+    RecentIssueForm,
+    ScheduleForm,
+    TestSendForm,
+)
 from .headers import sandboxed_html
 from .models import Article, Feed, Issue, IssueState, Newsletter, StaffRole
 from .queues import get_queue
@@ -39,6 +50,7 @@ STATE_LABELS = {
     IssueState.DRAFT: _l("Draft"),
     IssueState.SCHEDULED: _l("Scheduled"),
     IssueState.SENDING: _l("Sending"),
+    IssueState.PAUSED: _l("Paused"),
     IssueState.SENT: _l("Sent"),
     IssueState.CANCELLED: _l("Cancelled"),
 }
@@ -273,6 +285,7 @@ def issue_edit(issue_id: int):
         query=query,
         add_form=AddArticleForm(),
         action=ActionForm(),
+        schedule_form=ScheduleForm(),
         editable=issue.state == IssueState.DRAFT,
         progress=sending.progress(db.session, issue.id) if issue.state is not IssueState.DRAFT else None,
     ), status
@@ -318,13 +331,6 @@ def issue_move_down(issue_id: int, article_id: int):
     return _issue_change(issue_id, lambda issue: issues.move_article(db.session, issue, article_id, 1))
 
 
-@bp.post("/issues/<int:issue_id>/cancel")
-def issue_cancel(issue_id: int):
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    return _issue_change(issue_id, lambda issue: issues.cancel_issue(db.session, issue))
-
-
 @bp.post("/issues/<int:issue_id>/send")
 def issue_send(issue_id: int):
     """Send now: the ledger is written in one transaction, then the batch jobs are queued."""
@@ -353,7 +359,108 @@ def issue_send(issue_id: int):
 @bp.get("/issues/<int:issue_id>/progress.json")
 def issue_progress(issue_id: int):
     issue = db.get_or_404(Issue, issue_id)
-    return {"state": issue.state.value, **sending.progress(db.session, issue_id)}
+    return _progress_json(issue)
+
+
+def _progress_json(issue: Issue) -> dict:
+    return {"issue": issue.id, "state": issue.state.value, **sending.progress(db.session, issue.id)}
+
+
+def _wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+# Pause, resume, cancel: buttons on the issue page, and the same URLs as a JSON API (send the CSRF token
+# in the X-CSRFToken header and ask for application/json; the answer is the issue's progress).
+SEND_CONTROLS = {
+    "pause": (sending.pause_send, "pause", _l("Sending is paused. Messages on their way finish first.")),
+    "resume": (sending.resume_send, None, _l("Sending continues.")),
+    "cancel": (sending.cancel_send, "cancel", _l("The issue is cancelled. Nothing more is sent.")),
+}
+
+
+def _send_control(issue_id: int, action: str):
+    if not _wants_json() and not ActionForm().validate_on_submit():
+        abort(400)  # the global CSRF check has passed already; this also needs the form's own token
+    change, word, done = SEND_CONTROLS[action]
+    issue = db.get_or_404(Issue, issue_id)
+    try:
+        result = change(db.session, issue)
+        db.session.commit()
+    except sending.SendError as exc:
+        db.session.rollback()
+        if _wants_json():
+            return {"error": str(exc), **_progress_json(issue)}, 409
+        flash(_("Nothing was changed: %(reason)s", reason=str(exc)), "error")
+        return redirect(url_for("editorial.issue_edit", issue_id=issue_id, _anchor="sending"))
+    jobs.signal_send(issue_id, word)
+    queued = True
+    if isinstance(result, sending.PreparedSend):
+        try:
+            jobs.enqueue_send(result)
+            sending.finish_if_done(db.session, issue_id)
+        except redis.RedisError:
+            queued = False  # the clock's sweeper queues the batches once Redis is back
+    if _wants_json():
+        return _progress_json(issue)
+    flash(str(done) if queued else _("Sending continues once the queue is reachable again."),
+          "success" if queued else "error")  # fmt: skip
+    return redirect(url_for("editorial.issue_edit", issue_id=issue_id, _anchor="sending"))
+
+
+@bp.post("/issues/<int:issue_id>/pause")
+def issue_pause(issue_id: int):
+    return _send_control(issue_id, "pause")
+
+
+@bp.post("/issues/<int:issue_id>/resume")
+def issue_resume(issue_id: int):
+    return _send_control(issue_id, "resume")
+
+
+@bp.post("/issues/<int:issue_id>/cancel")
+def issue_cancel(issue_id: int):
+    return _send_control(issue_id, "cancel")
+
+
+@bp.post("/issues/<int:issue_id>/schedule")
+def issue_schedule(issue_id: int):
+    """Send at a time the editor picks in their own time zone; stored in UTC, fired by the scheduler
+    (and by the clock's sweep if Redis lost the job)."""
+    issue = db.get_or_404(Issue, issue_id)
+    form = ScheduleForm()
+    if not form.validate_on_submit():
+        flash(_("Nothing was changed: %(reason)s", reason=_("enter a date and a time")), "error")
+        return redirect(url_for("editorial.issue_edit", issue_id=issue_id, _anchor="sending"))
+    # ZoneInfo, not the pytz object: replace(tzinfo=pytz zone) would use its first offset (LMT, +00:53).
+    when = form.send_at.data.replace(tzinfo=ZoneInfo(str(get_timezone())))
+    try:
+        sending.schedule_send(db.session, issue, when)
+        db.session.commit()
+    except sending.SendError as exc:
+        db.session.rollback()
+        flash(_("Nothing was changed: %(reason)s", reason=str(exc)), "error")
+        return redirect(url_for("editorial.issue_edit", issue_id=issue_id, _anchor="sending"))
+    with contextlib.suppress(redis.RedisError):  # without Redis, the clock's sweep starts it on time
+        jobs.schedule_issue(issue_id, issue.scheduled_at)
+    flash(_("The issue will be sent on %(when)s.", when=format_datetime(issue.scheduled_at)), "success")
+    return redirect(url_for("editorial.issue_edit", issue_id=issue_id, _anchor="sending"))
+
+
+@bp.post("/issues/<int:issue_id>/unschedule")
+def issue_unschedule(issue_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    issue = db.get_or_404(Issue, issue_id)
+    try:
+        sending.unschedule_send(db.session, issue)
+        db.session.commit()
+    except sending.SendError as exc:
+        db.session.rollback()
+        flash(_("Nothing was changed: %(reason)s", reason=str(exc)), "error")
+    else:
+        flash(_("The issue is a draft again."), "success")
+    return redirect(url_for("editorial.issue_edit", issue_id=issue_id, _anchor="sending"))
 
 
 def _variant() -> str:

@@ -41,6 +41,12 @@ class ActionForm(FlaskForm):
     """A button that changes something: nothing but the CSRF token (sign out, send a test message)."""
 
 
+class ScheduleForm(FlaskForm):
+    """When to send an issue, in the editor's time zone (Europe/Berlin unless TIMEZONE says otherwise)."""
+
+    send_at = DateTimeLocalField(_l("Send at"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()

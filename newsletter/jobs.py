@@ -239,8 +239,11 @@ def send_issue_test(issue_id: int, to: str, variant: str = "default", locale: st
 # -- sending an issue ------------------------------------------------------------------------------
 
 
-def _send_context():
-    from . import delivery, sending
+def _send_context(job_id: str):
+    from datetime import timedelta
+
+    from . import delivery, gate, sending
+    from .queues import get_redis
 
     config = current_app.config
     return sending.SendContext(
@@ -249,6 +252,10 @@ def _send_context():
         unsubscribe_mailbox=config["MAIL_UNSUBSCRIBE_ADDRESS"]
         or f"unsubscribe@{config['MAIL_FROM'].rpartition('@')[2]}",
         dkim=config.get("DKIM_KEY"), bounce_domain=config.get("BOUNCE_DOMAIN"),
+        redis=get_redis(),
+        rate=gate.Rate(config["MAIL_RATE_PER_SECOND"], config["MAIL_RATE_PER_HOUR"]),
+        lease=timedelta(seconds=config["MAIL_LEASE_SECONDS"]),
+        job_id=job_id,
     )  # fmt: skip
 
 
@@ -263,7 +270,8 @@ def enqueue_send(prepared) -> int:
     queue = get_queue("mail")
     jobs = [
         Queue.prepare_data(send_issue_batch, (prepared.issue_id, first, last),
-                           job_id=sending.batch_job_id(prepared.issue_id, first, last), timeout=3600)
+                           job_id=sending.batch_job_id(prepared.issue_id, first, last), timeout=3600,
+                           result_ttl=3600, failure_ttl=7 * 86400)
         for first, last in prepared.batches
     ]  # fmt: skip
     if jobs:
@@ -273,10 +281,12 @@ def enqueue_send(prepared) -> int:
 
 def send_issue_batch(issue_id: int, first: int, last: int) -> dict[str, int]:
     """Send one batch of an issue (see ``sending.send_batch``); due retries come back as a later job."""
+    from rq import get_current_job
+
     from db import db
 
-    from . import sending
-    from .queues import get_queue
+    from . import gate, sending
+    from .queues import get_queue, get_redis
 
     def retry_at(when):
         get_queue("mail").enqueue_at(
@@ -284,8 +294,105 @@ def send_issue_batch(issue_id: int, first: int, last: int) -> dict[str, int]:
             job_id=f"{sending.batch_job_id(issue_id, first, last)}-at-{int(when.timestamp())}",
         )  # fmt: skip
 
+    job = get_current_job()
+    job_id = job.id if job is not None else sending.batch_job_id(issue_id, first, last)
+    context = _send_context(job_id)
+    # A heartbeat from the start, so the sweeper counts this job as alive before its first message.
+    get_redis().set(gate.heartbeat_key(job_id), "1", ex=int(context.lease.total_seconds()))
     db.session.rollback()  # start from what the database holds now, not from a session's earlier reads
-    return sending.send_batch(db.session, issue_id, first, last, _send_context(), on_retry=retry_at)
+    return sending.send_batch(db.session, issue_id, first, last, context, on_retry=retry_at)
+
+
+def _live_send_job_ids() -> set[str]:
+    """Jobs that hold send batches now: waiting in the mail queue, scheduled, or running with a heartbeat
+    (a job in the started registry whose worker was killed has none)."""
+    from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
+    from . import gate
+    from .queues import get_queue, get_redis
+
+    queue = get_queue("mail")
+    live = set(queue.get_job_ids()) | set(ScheduledJobRegistry(queue=queue).get_job_ids())
+    connection = get_redis()
+    for job_id in StartedJobRegistry(queue=queue).get_job_ids(cleanup=False):
+        if gate.job_alive(connection, job_id):
+            live.add(job_id)
+    return live
+
+
+def sweep_sends() -> dict[str, int]:
+    """The clock's sweep of the send path: start scheduled issues whose time has passed (the database is
+    the truth; Redis may have lost the scheduler's job), decide the rows of workers that died, and queue
+    again the batches of waiting rows that no job holds. Safe to run twice and on several hosts."""
+    from db import db, utcnow
+
+    from . import sending
+    from .queues import get_queue, get_redis
+
+    now = utcnow()
+    report = {"started": 0, "requeued_batches": 0}
+    db.session.rollback()
+    for issue_id in sending.due_scheduled_issues(db.session, now):
+        prepared = sending.fire_scheduled(db.session, issue_id, now=now)
+        db.session.commit()
+        if prepared is not None:
+            enqueue_send(prepared)
+            report["started"] += 1
+    report.update(sending.decide_lost_rows(db.session, get_redis(), now=now))
+    queue = get_queue("mail")
+    orphans = sending.orphaned_batches(db.session, _live_send_job_ids(), now=now)
+    for issue_id, first, last, not_before in orphans:
+        job_id = sending.batch_job_id(issue_id, first, last)
+        if not_before is None:
+            queue.enqueue(send_issue_batch, issue_id, first, last, job_id=job_id, job_timeout=3600,
+                          result_ttl=3600, failure_ttl=7 * 86400)  # fmt: skip
+        else:
+            queue.enqueue_at(not_before, send_issue_batch, issue_id, first, last,
+                             job_id=f"{job_id}-at-{int(not_before.timestamp())}")  # fmt: skip
+        report["requeued_batches"] += 1
+    db.session.commit()
+    return report
+
+
+def fire_scheduled_issue(issue_id: int) -> str:
+    """The scheduler's job for a scheduled issue. The clock's sweep does the same for a job Redis lost;
+    whichever comes second finds the issue sending and adds nothing."""
+    from db import db
+
+    from . import sending
+
+    db.session.rollback()
+    prepared = sending.fire_scheduled(db.session, issue_id)
+    db.session.commit()
+    if prepared is None:
+        return "nothing to do"
+    enqueue_send(prepared)
+    return f"issue {issue_id}: {prepared.added} recipients"
+
+
+def schedule_issue(issue_id: int, when) -> None:
+    """Put the scheduled issue's job on the scheduler; one job id per issue and time."""
+    from .queues import get_queue
+
+    get_queue("mail").enqueue_at(
+        when, fire_scheduled_issue, issue_id, job_id=f"issue-{issue_id}-at-{int(when.timestamp())}",
+        result_ttl=86400,
+    )  # fmt: skip
+
+
+def signal_send(issue_id: int, word: str | None) -> bool:
+    """Tell the workers at once that an issue was paused or cancelled (or clear it on resume). Only a
+    shortcut: the database already says so, and workers read it at their next chunk."""
+    import redis
+
+    from . import gate
+    from .queues import get_redis
+
+    try:
+        gate.set_control(get_redis(), issue_id, word)
+    except redis.RedisError:
+        return False
+    return True
 
 
 # -- bounces --------------------------------------------------------------------------------------------

@@ -382,6 +382,7 @@ class IssueState(enum.StrEnum):
     DRAFT = "draft"
     SCHEDULED = "scheduled"
     SENDING = "sending"
+    PAUSED = "paused"  # sending stopped by an editor: no worker claims its rows until it is resumed
     SENT = "sent"
     CANCELLED = "cancelled"
 
@@ -457,6 +458,7 @@ class DeliveryStatus(enum.StrEnum):
     BOUNCED = "bounced"  # a hard bounce came back after acceptance
     SKIPPED = "skipped"  # the reader left, paused or was suppressed before their turn
     UNCERTAIN = "uncertain"  # a worker died between the relay's answer and the ledger: see README
+    CANCELLED = "cancelled"  # still waiting when an editor cancelled the send
 
 
 class Delivery(Base):
@@ -480,6 +482,8 @@ class Delivery(Base):
     )
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None]
+    # The claim that holds a ``sending`` row: names the worker's journal in Redis (see sending.py).
+    claim: Mapped[str | None] = mapped_column(String(32))
     next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     reply: Mapped[str | None] = mapped_column(String(300))

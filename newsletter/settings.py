@@ -84,6 +84,19 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
 
 
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number, not {raw!r}") from None
+    if value < 0 or value != value or value == float("inf"):
+        raise ConfigError(f"{key} must be 0 or more, not {raw!r}")
+    return value
+
+
 def _origins(raw: str | None) -> tuple[str, ...]:
     """``EMBED_ORIGINS``: sites that may frame the subscribe form and call the JSON API, e.g.
     ``https://www.example.org https://blog.example.org`` (spaces or commas between them)."""
@@ -250,6 +263,13 @@ def load_config(
         "IMPORT_OPT_IN_BATCH": _int(merged_env, "IMPORT_OPT_IN_BATCH", 200),
         "IMPORT_OPT_IN_INTERVAL": _int(merged_env, "IMPORT_OPT_IN_INTERVAL", 60),
         "IMPORT_OPT_IN_CAP": _int(merged_env, "IMPORT_OPT_IN_CAP", 20_000),
+        # Sending: one rate limit for every worker together (0 = unlimited), and how long a claimed chunk
+        # of the ledger is held before the sweeper decides that its worker died (see README, Delivery
+        # guarantees). The clock runs the sweeper every SEND_SWEEP_SECONDS.
+        "MAIL_RATE_PER_SECOND": _float(merged_env, "MAIL_RATE_PER_SECOND", 0.0),
+        "MAIL_RATE_PER_HOUR": _float(merged_env, "MAIL_RATE_PER_HOUR", 0.0),
+        "MAIL_LEASE_SECONDS": _float(merged_env, "MAIL_LEASE_SECONDS", 120.0),
+        "SEND_SWEEP_SECONDS": _int(merged_env, "SEND_SWEEP_SECONDS", 15),
         "CHECK_SERVICES": True,
         **_mail_authentication(merged_env),
     }

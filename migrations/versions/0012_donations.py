@@ -1,7 +1,7 @@
 """donations: donors, donations, their payments, Stripe events, donor mail outbox
 
 Revision ID: 0012_donations
-Revises: 0009_send_ledger
+Revises: 0011_send_control
 Create Date: 2026-11-24 23:45:01.753745
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012_donations'
-down_revision = '0010_mail_auth'
+down_revision = '0011_send_control'
 branch_labels = None
 depends_on = None
 

@@ -13,7 +13,13 @@
           var key = cell.getAttribute("data-count");
           if (key in data) { cell.textContent = format.format(data[key]); }
         });
-        if (data.state === "sending") { window.setTimeout(update, 2000); }
+        var eta = box.querySelector("[data-eta]");
+        if (eta) {
+          var left = data.eta_seconds;
+          eta.textContent = left === null ? "–" : format.format(Math.floor(left / 60)) + " min " + format.format(left % 60) + " s";
+        }
+        if (data.state !== box.getAttribute("data-state")) { window.location.reload(); return; }
+        if (data.state === "sending" || data.state === "paused") { window.setTimeout(update, 2000); }
       })
       .catch(function () { window.setTimeout(update, 5000); });
   }

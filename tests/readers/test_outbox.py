@@ -36,6 +36,7 @@ def test_the_clock_sweeps_the_outbox_and_the_worker_sends_the_mail(app, client, 
     assert {job.func_name for job in due} == {
         "newsletter.jobs.sweep_reader_mails", "newsletter.jobs.expire_pending_signups",
         "newsletter.jobs.poll_bounce_mailbox",  # a no-op here: no BOUNCE_MAILBOX_URL
+        "newsletter.jobs.sweep_sends",
     }  # fmt: skip
     _work(app)
     [message] = relay.messages

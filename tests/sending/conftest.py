@@ -1,12 +1,15 @@
-"""Fixtures for the send path: an issue with readers, a DKIM key and dkimpy's verifier."""
+"""Fixtures for the send path: an issue with readers, a DKIM key and dkimpy's verifier, and for the fault
+tests a Redis server of the test's own, an app on it and real worker processes."""
 
 from __future__ import annotations
 
 import dkim
 import pytest
+import redis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from db import db
 from newsletter import jobs, sending, signing
 from newsletter.models import (
     Article,
@@ -17,9 +20,11 @@ from newsletter.models import (
     SubscriberStatus,
     Subscription,
 )
+from tests.support.processes import RedisServer, Workers
 
 DKIM_DOMAIN = "ki-kompass.example"
 DKIM_SELECTOR = "beitrag2026"
+LEASE_SECONDS = 2  # short, so that a killed worker's rows are decided within the test
 
 
 def add_reader(db, email, newsletters, status=SubscriberStatus.ACTIVE, **kw) -> Subscriber:
@@ -94,3 +99,40 @@ def signed_headers(raw: bytes) -> set[str]:
     value = message_from_bytes(raw)["DKIM-Signature"]
     tags = dict(part.strip().split("=", 1) for part in "".join(value.split()).split(";") if "=" in part)
     return {name.lower() for name in tags["h"].split(":")}
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = RedisServer(folder)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fault_app(app, own_redis, relay, monkeypatch):
+    """The test app with its queue on the test's own Redis (which the test may flush or restart), mailing
+    to ``relay``. Not a second app: ``create_app`` would rebind the shared Flask-Limiter to the short-lived
+    server, and every later test's rate limits would fall back to memory."""
+    connection = redis.Redis.from_url(own_redis.url, socket_connect_timeout=2, socket_timeout=10)
+    monkeypatch.setitem(app.extensions, "beitrag.redis", connection)
+    monkeypatch.setitem(app.config, "MAIL_LEASE_SECONDS", float(LEASE_SECONDS))
+    yield app
+    db.session.remove()
+    connection.close()
+
+
+@pytest.fixture
+def workers(fault_app, database_url, base_config, own_redis, relay, tmp_path):
+    """Real ``flask newsletter worker`` processes on the same database, Redis and SMTP server."""
+    env = {
+        "BEITRAG_ENV": "testing", "DATABASE_URL": database_url, "REDIS_URL": own_redis.url,
+        "SMTP_URL": relay.url, "SECRET_KEY": base_config["SECRET_KEY"], "BASE_URL": base_config["BASE_URL"],
+        "MAIL_LEASE_SECONDS": str(LEASE_SECONDS), "BEITRAG_INSTANCE": str(tmp_path / "instance"),
+    }  # fmt: skip
+    (tmp_path / "instance").mkdir()
+    pool = Workers(env, tmp_path)
+    yield pool
+    pool.stop()

@@ -153,12 +153,12 @@ def test_issues_that_cannot_be_sent_say_why_and_write_nothing(app, db, issue):
     nowhere = Issue(subject="Niemand", sender_name="KI", sender_address="a@ki.example")
     db.session.add_all([empty, nowhere])
     db.session.commit()
-    with pytest.raises(sending.SendError, match="at least one article"):
+    with pytest.raises(sending.SendError, match="mindestens einen Artikel"):
         sending.prepare_send(db.session, empty)
-    with pytest.raises(sending.SendError, match="at least one newsletter"):
+    with pytest.raises(sending.SendError, match="mindestens einen Newsletter"):
         sending.prepare_send(db.session, nowhere)
     issue.state = IssueState.SENT
-    with pytest.raises(sending.SendError, match="sent cannot be sent"):
+    with pytest.raises(sending.SendError, match="„sent“ kann nicht gesendet"):
         sending.prepare_send(db.session, issue)
     db.session.rollback()
     assert sending.progress(db.session, empty.id)["total"] == 0
@@ -193,6 +193,6 @@ def test_the_command_line_sends_and_reports(app, runner, db, relay, issue):
     run_jobs(app)
     relay.wait_for(27)
     waited = runner.invoke(args=["newsletter", "send", str(issue.id), "--wait"])
-    assert waited.exit_code == 1 and "sent cannot be sent" in waited.output
+    assert waited.exit_code == 1 and "„sent“ kann nicht gesendet" in waited.output
     missing = runner.invoke(args=["newsletter", "send", "999"])
     assert missing.exit_code == 1 and "no issue 999" in missing.output

@@ -45,7 +45,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # What an issue needs from payments comes in through a provider: newsletter never imports payments.
     from payments.supporters import ReaderSupport
 
-    newsletter.api.register_supporter_provider(app, ReaderSupport(base_url=app.config["BASE_URL"]))
+    provider = ReaderSupport(base_url=app.config["BASE_URL"], config=app.config)
+    newsletter.api.register_supporter_provider(app, provider)
     from payments.demo import load_demo_donations
 
     newsletter.api.register_demo_loader(app, load_demo_donations)

@@ -109,6 +109,8 @@ class SupporterProvider(Protocol):
 
     def donor_states(self, session) -> dict[str, str]: ...  # lower-cased address -> state, donors only
 
+    def goal(self, session) -> dict[str, int] | None: ...  # {"count": running monthly, "goal": target}
+
 
 def register_supporter_provider(app, provider: SupporterProvider) -> None:
     app.extensions[_SUPPORTER_PROVIDER] = provider
@@ -184,3 +186,9 @@ def supporter_erase(session, subscriber) -> None:
     provider = _provider()
     if provider is not None:
         provider.erase(session, subscriber)
+
+
+def supporter_goal(session) -> dict[str, int] | None:
+    """The monthly supporter counter for an issue's goal block; None without donations or without a goal."""
+    provider = _provider()
+    return provider.goal(session) if provider is not None else None

@@ -195,6 +195,7 @@ def _issue_input(form: IssueForm) -> issues.IssueInput:
         newsletter_ids=form.newsletters.data or [],
         sender_name=form.sender_name.data or "",
         sender_address=form.sender_address.data or "",
+        show_goal=bool(form.show_goal.data),
     )
 
 

@@ -212,6 +212,7 @@ class IssueForm(FlaskForm):
     newsletters = SelectMultipleField(_l("Newsletters"), coerce=int, validate_choice=True)
     sender_name = StringField(_l("Sender name"), validators=[DataRequired(), Length(max=200)])
     sender_address = StringField(_l("Sender address"), validators=[DataRequired(), Length(max=320)])
+    show_goal = BooleanField(_l("Show the monthly supporter goal under the ask"))
     submit = SubmitField(_l("Save issue"))
 
 

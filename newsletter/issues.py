@@ -17,7 +17,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from db import utcnow
 
@@ -45,6 +45,7 @@ class IssueInput:
     newsletter_ids: Sequence[int] = ()
     sender_name: str = ""
     sender_address: str = ""
+    show_goal: bool = False
 
 
 def _require_draft(issue: Issue) -> None:
@@ -80,6 +81,7 @@ def _apply(session: Session, issue: Issue, data: IssueInput) -> None:
     issue.sender_name = sender_name[:200]
     issue.sender_address = sender_address
     issue.newsletters = newsletters
+    issue.show_goal = bool(data.show_goal)
 
 
 def create_issue(session: Session, data: IssueInput, *, created_by_id: int | None = None) -> Issue:
@@ -195,6 +197,14 @@ def web_url(base_url: str, issue: Issue) -> str:
     return f"{base_url}/archive/{issue.id}"
 
 
+def _supporter_goal(issue: Issue) -> dict[str, int] | None:
+    """Running monthly donations against the configured goal, from the donations side; None without one."""
+    from .api import supporter_goal
+
+    session = object_session(issue)
+    return supporter_goal(session) if session is not None else None
+
+
 def issue_context(issue: Issue, variant: str, *, base_url: str) -> dict[str, Any]:
     """Plain values for the issue templates; the per-recipient values are slot tokens."""
     if variant not in VARIANTS:
@@ -219,6 +229,8 @@ def issue_context(issue: Issue, variant: str, *, base_url: str) -> dict[str, Any
         ],
         "variant": variant,
         "web_url": web_url(base_url, issue),
+        # Counted when the issue is rendered (once per variant of a send), not per reader.
+        "goal": _supporter_goal(issue) if issue.show_goal else None,
         # The donate page stores where a gift came from (issue, link, UTM) with the donation.
         "donate_url": f"{base_url}/spenden?issue={issue.id}&link=ask&utm_source=newsletter&utm_medium=email",
         **rendering.SLOTS,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -418,6 +419,8 @@ class Issue(Base):
     sender_address: Mapped[str] = mapped_column(String(320))
     scheduled_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # The "412 of 600 monthly supporters" counter as a block under the ask (when a goal is configured).
+    show_goal: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

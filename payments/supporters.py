@@ -11,7 +11,9 @@ A donor belongs to the reader with the same address, regardless of case.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -102,8 +104,17 @@ class ReaderSupport:
     """The provider the newsletter side asks about one reader (registered in ``app.py``): supporter state,
     what the preference page shows, the donations in the reader's data export, and erasure."""
 
-    def __init__(self, *, base_url: str):
+    def __init__(self, *, base_url: str, config: Mapping[str, Any] | None = None):
         self.base_url = base_url
+        self.config = config or {}  # the app's settings (DONATION_GOAL_MONTHLY, STRIPE_SECRET_KEY)
+
+    def goal(self, session: Session) -> dict[str, int] | None:
+        """The goal block's numbers: running monthly donations against the goal; None while donations are
+        not set up or no goal is set."""
+        target = self.config.get("DONATION_GOAL_MONTHLY") or 0
+        if target <= 0 or not self.config.get("STRIPE_SECRET_KEY"):
+            return None
+        return {"count": monthly_count(session), "goal": target}
 
     def state(self, session: Session, subscriber) -> str:
         return supporter_state(session, subscriber)

@@ -103,3 +103,42 @@ def test_each_reader_gets_the_ask_that_fits(app, client, db, stripe_api, relay):
     assert "Danke für Ihre Spende" in once and "kind=monthly" in once
     quiet = issue_mails["quiet@example.org"]
     assert "/spenden" not in quiet and "Unser Journalismus bleibt frei" not in quiet
+
+
+def test_the_goal_block_shows_running_monthly_supporters_only_when_the_editor_asks(
+    app, client, db, stripe_api, monkeypatch
+):
+    """An issue can carry the "N of GOAL monthly supporters" counter under its ask; it counts running
+    monthly donations when the issue is rendered, and stays away without a goal or without Stripe."""
+    from newsletter import issues
+
+    news = Newsletter(slug="ki-news", name="KI-News", is_default=True)
+    article = Article(slug="a", title="Sprachmodelle erklärt", teaser="Was steckt dahinter?", body="Text")
+    issue = Issue(subject="Die KI-Woche", sender_name="KI-Kompass",
+                  sender_address="redaktion@ki-kompass.example", newsletters=[news])  # fmt: skip
+    db.session.add_all([news, article, issue])
+    db.session.flush()
+    db.session.add(IssueArticle(issue_id=issue.id, article_id=article.id, position=0))
+    db.session.commit()
+    _give(client, db, "monthly@example.org", DonationKind.MONTHLY)
+    _give(client, db, "once@example.org", DonationKind.ONE_TIME)  # a one-time gift does not count
+    monkeypatch.setitem(app.config, "DONATION_GOAL_MONTHLY", 600)
+    counter = "1 von 600 monatlichen Unterstützerinnen und Unterstützern"
+
+    def text(variant: str = "default") -> str:
+        db.session.expire_all()
+        return issues.render_issue(db.session.get(Issue, issue.id), variant, base_url="http://localhost").text
+
+    assert counter not in text()  # the editor has not asked for it
+    issue = db.session.get(Issue, issue.id)
+    issue.show_goal = True
+    db.session.commit()
+    rendered = issues.render_issue(issue, "default", base_url="http://localhost")
+    assert counter in rendered.text and counter in rendered.html
+    assert counter in text("one_time")
+    assert counter not in text("no_ask")  # readers who asked never to be asked see no counter either
+    monkeypatch.setitem(app.config, "DONATION_GOAL_MONTHLY", 0)
+    assert "monatlichen Unterstützerinnen" not in text()
+    monkeypatch.setitem(app.config, "DONATION_GOAL_MONTHLY", 600)
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "")
+    assert "monatlichen Unterstützerinnen" not in text()

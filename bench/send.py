@@ -176,7 +176,8 @@ def _prebuilt_messages(db, issue_id: int) -> list[tuple[str, bytes]]:
 
     issue = db.session.get(Issue, issue_id)
     context = sending.SendContext(
-        base_url=BASE_URL, secret_key=SECRET, smtp=None, unsubscribe_mailbox="abmelden@ki-kompass.example"
+        base_url=BASE_URL, secret_key=SECRET, smtp=None, unsubscribe_mailbox="abmelden@ki-kompass.example",
+        redis=None,
     )  # fmt: skip
     skeleton = sending._skeleton(issue, "default", BASE_URL)
     newsletter_id = issue.newsletters[0].id

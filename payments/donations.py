@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from db import utcnow
 from newsletter import api as newsletter_api
 
-from . import donor_mails, stripe_gateway
+from . import donor_mails, gateway
 from .models import (
     PAYMENT_RANK,
     RANK,
@@ -135,13 +135,13 @@ def start_donation(
 
 
 def open_checkout(
-    session: Session, donation: Donation, settings: stripe_gateway.StripeSettings, *, base_url: str,
+    session: Session, donation: Donation, settings: gateway.StripeSettings, *, base_url: str,
     product_name: str,
 ) -> str:  # fmt: skip
     """Start Stripe's hosted checkout for ``donation``; returns the address to send the reader to. On a
-    gateway error the donation is marked ``start_failed`` and :class:`stripe_gateway.GatewayError` raised."""
+    gateway error the donation is marked ``start_failed`` and :class:`gateway.GatewayError` raised."""
     try:
-        checkout = stripe_gateway.create_checkout_session(
+        checkout = gateway.create_checkout_session(
             settings, donation_id=donation.id, reference=donation.reference,
             monthly=donation.kind is DonationKind.MONTHLY, amount_cents=donation.amount_cents,
             currency=donation.currency, product_name=product_name,
@@ -150,7 +150,7 @@ def open_checkout(
             email=donation.email, locale=donation.locale,
             idempotency_key=f"beitrag-donation-{donation.id}-{donation.reference}-checkout",
         )  # fmt: skip
-    except stripe_gateway.GatewayError:
+    except gateway.GatewayError:
         donation.status = DonationStatus.START_FAILED
         raise
     donation.stripe_session_id = checkout["id"]
@@ -399,7 +399,7 @@ def apply_subscription(
     return "monthly: ended"
 
 
-def _payment_for_intent(session: Session, settings: stripe_gateway.StripeSettings | None, intent: str | None,
+def _payment_for_intent(session: Session, settings: gateway.StripeSettings | None, intent: str | None,
                         customer: str | None, amount: int,
                         currency: str) -> DonationPayment | None:  # fmt: skip
     """The payment a charge or dispute concerns, by payment intent. A one-time payment not yet reported
@@ -417,8 +417,8 @@ def _payment_for_intent(session: Session, settings: stripe_gateway.StripeSetting
     )
     if donation is None and settings is not None:
         try:
-            found = stripe_gateway.retrieve_payment_intent(settings, intent)
-        except stripe_gateway.GatewayError as exc:
+            found = gateway.retrieve_payment_intent(settings, intent)
+        except gateway.GatewayError as exc:
             raise RetryLater(str(exc)) from exc
         donation = _donation_from_metadata(session, found.get("metadata"))
     if donation is None:

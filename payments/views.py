@@ -17,18 +17,18 @@ from db import db
 from newsletter import api as newsletter_api
 from newsletter.extensions import csrf, limiter
 
-from . import donations, donor_mails, stripe_gateway, supporters, webhooks
+from . import donations, donor_mails, gateway, supporters, webhooks
 from .forms import DonateForm
 from .models import Donation, DonationKind
 
 bp = Blueprint("donations", __name__)
 
 
-def stripe_settings() -> stripe_gateway.StripeSettings | None:
+def stripe_settings() -> gateway.StripeSettings | None:
     config = current_app.config
     if not config.get("STRIPE_SECRET_KEY"):
         return None
-    return stripe_gateway.StripeSettings(
+    return gateway.StripeSettings(
         secret_key=config["STRIPE_SECRET_KEY"], webhook_secret=config.get("STRIPE_WEBHOOK_SECRET"),
         api_base=config.get("STRIPE_API_BASE"), max_network_retries=config["STRIPE_MAX_NETWORK_RETRIES"],
     )  # fmt: skip
@@ -128,7 +128,7 @@ def donate():
             if donation.kind is DonationKind.ONE_TIME
             else _("Monthly donation to %(name)s", name=config["NEWSROOM_NAME"]),
         )  # fmt: skip
-    except stripe_gateway.GatewayError as exc:
+    except gateway.GatewayError as exc:
         db.session.commit()
         current_app.logger.warning("checkout could not start: %s", exc)
         return _page(form, 502, error=_(
@@ -147,8 +147,8 @@ def thanks():
     shown = None
     if settings is not None and session_id.startswith("cs_") and len(session_id) < 255:
         try:
-            checkout = stripe_gateway.retrieve_checkout_session(settings, session_id)
-        except stripe_gateway.GatewayError:
+            checkout = gateway.retrieve_checkout_session(settings, session_id)
+        except gateway.GatewayError:
             checkout = None
         reference = str((checkout or {}).get("client_reference_id") or "")
         donation = db.session.get(Donation, int(reference)) if reference.isdigit() else None
@@ -192,12 +192,12 @@ def manage(token: str):
         status = 200 if request.method == "GET" else 400
         return render_template("payments/manage.html", form=form, enabled=settings is not None), status
     try:
-        portal = stripe_gateway.create_portal_session(
+        portal = gateway.create_portal_session(
             settings, customer_id=donation.donor.stripe_customer_id,
             return_url=f"{current_app.config['BASE_URL']}/spenden", locale=donation.locale,
             idempotency_key=f"beitrag-portal-{donation.id}-{int(time.time() // 300)}",
         )  # fmt: skip
-    except stripe_gateway.GatewayError as exc:
+    except gateway.GatewayError as exc:
         current_app.logger.warning("portal could not start: %s", exc)
         return render_template(
             "payments/manage.html", form=form, enabled=True,

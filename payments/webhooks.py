@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import donations, stripe_gateway
+from . import donations, gateway
 from .models import StripeEvent
 
 log = logging.getLogger(__name__)
@@ -48,17 +48,17 @@ class Outcome:
     detail: str
 
 
-def read_event(payload: bytes, signature_header: str | None, settings: stripe_gateway.StripeSettings) -> dict:
+def read_event(payload: bytes, signature_header: str | None, settings: gateway.StripeSettings) -> dict:
     """The verified event as plain data, or :class:`BadEvent`."""
     if not settings.webhook_secret:
         raise BadEvent("STRIPE_WEBHOOK_SECRET is not set")
     if len(payload) > MAX_BODY_BYTES:
         raise BadEvent("the body is too large")
     try:
-        stripe_gateway.verify_webhook(
+        gateway.verify_webhook(
             payload, signature_header, settings.webhook_secret, tolerance=TOLERANCE_SECONDS
         )
-    except stripe_gateway.SignatureError as exc:
+    except gateway.SignatureError as exc:
         raise BadEvent(f"signature: {exc}") from None
     try:
         event = json.loads(payload)
@@ -76,7 +76,7 @@ def read_event(payload: bytes, signature_header: str | None, settings: stripe_ga
 
 
 def apply_event(
-    session: Session, event: dict[str, Any], settings: stripe_gateway.StripeSettings, *, base_url: str
+    session: Session, event: dict[str, Any], settings: gateway.StripeSettings, *, base_url: str
 ) -> str:
     """Record the event and apply it, in the caller's transaction. Raises IntegrityError when the event is
     already recorded (by this or a concurrent delivery), :class:`donations.RetryLater` when it cannot be
@@ -109,7 +109,7 @@ def is_recorded(session: Session, event_id: str) -> bool:
 
 
 def handle(
-    session: Session, event: dict[str, Any], settings: stripe_gateway.StripeSettings, *, base_url: str
+    session: Session, event: dict[str, Any], settings: gateway.StripeSettings, *, base_url: str
 ) -> Outcome:
     """Apply and commit one verified event; the answer for Stripe (200 applied, ignored or duplicate; 500
     retry). Nothing is half-written: any failure rolls the whole event back."""

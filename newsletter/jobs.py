@@ -21,25 +21,26 @@ def send_transactional_mail(template: str, to: str, context: dict[str, Any], loc
     except mime.HeaderInjection as exc:
         current_app.logger.warning("transactional mail %s not built: %s", template, exc)
         return f"refused: {exc}"
-    try:
-        return _deliver_one(config, to, message)
-    except delivery.DeliveryError as exc:
-        if exc.temporary:
-            raise
-        current_app.logger.warning("transactional mail %s to a reader was refused: %s", template, exc)
-        return f"refused: {exc}"
+    return _deliver_one(config, to, message, what=f"transactional mail {template} to a reader")
 
 
-def _deliver_one(config, to: str, message: bytes) -> str:
+def _deliver_one(config, to: str, message: bytes, *, what: str) -> str:
     """One transactional message through the same pipeline as a newsletter: DKIM when a key is set, the
-    signed bounce address as envelope sender, ``delivery.Relay``."""
+    signed bounce address as envelope sender, ``delivery.Relay``. A temporary refusal raises (RQ tries
+    again); a permanent one is logged as ``what`` and answered "refused: ..."."""
     from . import bounces, signing
 
     if config.get("DKIM_KEY") is not None:
         message = signing.sign(message, config["DKIM_KEY"])
     envelope = bounces.transactional_return_path(config["SECRET_KEY"], config["BOUNCE_DOMAIN"], to)
-    with delivery.Relay(delivery.SMTPTarget.from_url(config["SMTP_URL"]), max_messages=1) as relay:
-        return relay.send(envelope, to, message)
+    try:
+        with delivery.Relay(delivery.SMTPTarget.from_url(config["SMTP_URL"]), max_messages=1) as relay:
+            return relay.send(envelope, to, message)
+    except delivery.DeliveryError as exc:
+        if exc.temporary:
+            raise
+        current_app.logger.warning("%s was refused: %s", what, exc)
+        return f"refused: {exc}"
 
 
 def sweep_reader_mails(batch: int = 1000) -> int:
@@ -227,13 +228,7 @@ def send_issue_test(issue_id: int, to: str, variant: str = "default", locale: st
         )
     except mime.HeaderInjection as exc:
         return f"refused: {exc}"
-    try:
-        return _deliver_one(config, to, message)
-    except delivery.DeliveryError as exc:
-        if exc.temporary:
-            raise
-        current_app.logger.warning("test send of issue %s was refused: %s", issue_id, exc)
-        return f"refused: {exc}"
+    return _deliver_one(config, to, message, what=f"test send of issue {issue_id}")
 
 
 # -- sending an issue ------------------------------------------------------------------------------

@@ -322,18 +322,28 @@ def _donation_for_invoice(session: Session, obj: dict) -> Donation | None:
     return donation
 
 
-def apply_invoice_paid(session: Session, obj: dict, *, base_url: str) -> str:
-    """``invoice.paid``: a month of a monthly donation (the first one too)."""
+def _invoice_payment(session: Session, obj: dict, *, amount_key: str):
+    """The donation an invoice belongs to (donor linked) and the invoice's payment row, found or made
+    pending; None when the invoice is not for one of our donations."""
     donation = _donation_for_invoice(session, obj)
     if donation is None:
-        return "ignored: not a donation of ours"
+        return None
     _link_donor(session, donation, obj.get("customer_email"), obj.get("customer"))
     payment = _payment(
         session, donation, invoice_id=obj.get("id"), payment_intent_id=_invoice_payment_intent(obj),
-        amount_cents=obj.get("amount_paid") or donation.amount_cents,
+        amount_cents=obj.get(amount_key) or donation.amount_cents,
         currency=obj.get("currency") or donation.currency, status=PaymentStatus.PENDING,
         stripe_created=obj.get("created"),
     )  # fmt: skip
+    return donation, payment
+
+
+def apply_invoice_paid(session: Session, obj: dict, *, base_url: str) -> str:
+    """``invoice.paid``: a month of a monthly donation (the first one too)."""
+    found = _invoice_payment(session, obj, amount_key="amount_paid")
+    if found is None:
+        return "ignored: not a donation of ours"
+    donation, payment = found
     _forward(donation, DonationStatus.ACTIVE)
     paid_at = (obj.get("status_transitions") or {}).get("paid_at")
     _mark_paid(session, payment, _when(paid_at), base_url=base_url)
@@ -343,16 +353,10 @@ def apply_invoice_paid(session: Session, obj: dict, *, base_url: str) -> str:
 def apply_invoice_payment_failed(session: Session, obj: dict, *, base_url: str) -> str:
     """``invoice.payment_failed``: a renewal did not go through; the donor gets one friendly mail per
     invoice, however often Stripe retries it."""
-    donation = _donation_for_invoice(session, obj)
-    if donation is None:
+    found = _invoice_payment(session, obj, amount_key="amount_due")
+    if found is None:
         return "ignored: not a donation of ours"
-    _link_donor(session, donation, obj.get("customer_email"), obj.get("customer"))
-    payment = _payment(
-        session, donation, invoice_id=obj.get("id"), payment_intent_id=_invoice_payment_intent(obj),
-        amount_cents=obj.get("amount_due") or donation.amount_cents,
-        currency=obj.get("currency") or donation.currency, status=PaymentStatus.PENDING,
-        stripe_created=obj.get("created"),
-    )  # fmt: skip
+    donation, payment = found
     payment.failure_count = max(payment.failure_count, int(obj.get("attempt_count") or 1))
     if _forward_payment(payment, PaymentStatus.FAILED) and donation.status is not DonationStatus.ENDED:
         session.flush()

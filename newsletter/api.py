@@ -192,3 +192,11 @@ def supporter_goal(session) -> dict[str, int] | None:
     """The monthly supporter counter for an issue's goal block; None without donations or without a goal."""
     provider = _provider()
     return provider.goal(session) if provider is not None else None
+
+
+def link_clicks(session, issue_ids) -> dict[int, list[tuple[str, int]]]:
+    """Clicks per link of each issue, ``{issue_id: [(url, clicks), ...]}`` (click counting on; see
+    ``newsletter.clicks``). Issues sent without counting are absent."""
+    from .clicks import link_clicks as _link_clicks
+
+    return _link_clicks(session, issue_ids)

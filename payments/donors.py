@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from db import utcnow
@@ -76,47 +76,47 @@ def _first_gift_subquery():
 
 def state_expression(now: datetime):
     """``supporters.state_of_donations`` for the donor of the row, as SQL (never, one_time, monthly,
-    lapsed, failing)."""
-    running = aliased(Donation)
-    running_of_donor = and_(
-        running.donor_id == Donor.id, running.kind == DonationKind.MONTHLY, running.status.in_(_RUNNING)
-    )
-    failed = aliased(DonationPayment)
-    settled = aliased(DonationPayment)
-    latest_settled = (
-        select(func.coalesce(func.max(func.coalesce(settled.stripe_created, 0)), -1))
-        .where(settled.donation_id == running.id,
-               settled.status.in_((PaymentStatus.PAID, PaymentStatus.REFUNDED)))
-        .scalar_subquery()
-    )  # fmt: skip
-    failing = exists().where(
-        running_of_donor,
-        or_(
-            running.subscription_status.in_(_FAILING_SUBSCRIPTION),
-            exists().where(
-                failed.donation_id == running.id,
-                failed.status == PaymentStatus.FAILED,
-                func.coalesce(failed.stripe_created, 0) > latest_settled,
-            ),
-        ),
-    )
-    monthly = exists().where(running_of_donor, running.status == DonationStatus.ACTIVE)
+    lapsed, failing).
+
+    One correlated scalar subquery over the donor's donations and their payments, flags aggregated with
+    ``max``: PostgreSQL runs it once per donor row it reads (with the page's LIMIT that is a few dozen
+    rows), where EXISTS tests would be planned as hashed subplans over the whole table."""
     gift = aliased(Donation)
     paid = aliased(DonationPayment)
-    kept = and_(
-        paid.donation_id == gift.id, gift.donor_id == Donor.id, paid.paid_at.is_not(None),
-        paid.refunded_cents < paid.amount_cents,
+    settled = aliased(DonationPayment)
+    running = and_(gift.kind == DonationKind.MONTHLY, gift.status.in_(_RUNNING))
+    latest_settled = (
+        select(func.coalesce(func.max(func.coalesce(settled.stripe_created, 0)), -1))
+        .where(settled.donation_id == gift.id,
+               settled.status.in_((PaymentStatus.PAID, PaymentStatus.REFUNDED)))
+        .correlate(gift)
+        .scalar_subquery()
     )  # fmt: skip
-    recent = exists().where(kept, paid.paid_at >= now - timedelta(days=365))
-    ever = exists().where(kept)
-    ended = exists().where(gift.donor_id == Donor.id, gift.status == DonationStatus.ENDED)
-    return case(
-        (failing, literal("failing")),
-        (monthly, literal("monthly")),
-        (recent, literal("one_time")),
-        (or_(ever, ended), literal("lapsed")),
-        else_=literal("never"),
+    failed_last = and_(
+        paid.status == PaymentStatus.FAILED, func.coalesce(paid.stripe_created, 0) > latest_settled
     )
+    kept = and_(paid.paid_at.is_not(None), paid.refunded_cents < paid.amount_cents)
+
+    def flag(condition):
+        return func.max(case((condition, 1), else_=0))
+
+    return (
+        select(
+            case(
+                (flag(and_(running, or_(gift.subscription_status.in_(_FAILING_SUBSCRIPTION), failed_last)))
+                 == 1, literal("failing")),
+                (flag(and_(running, gift.status == DonationStatus.ACTIVE)) == 1, literal("monthly")),
+                (flag(and_(kept, paid.paid_at >= now - timedelta(days=365))) == 1, literal("one_time")),
+                (or_(flag(kept) == 1, flag(gift.status == DonationStatus.ENDED) == 1), literal("lapsed")),
+                else_=literal("never"),
+            )
+        )
+        .select_from(gift)
+        .outerjoin(paid, paid.donation_id == gift.id)
+        .where(gift.donor_id == Donor.id)
+        .correlate(Donor)
+        .scalar_subquery()
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from . import history as h
 
 @pytest.fixture
 def known(db):
-    """Six donors, one per supporter state and two edge cases; totals in cents."""
+    """Eight donors: every supporter state and the edge cases around them; totals in cents."""
     now = utcnow()
     reader = Subscriber(email="mara@example.org", status=SubscriberStatus.ACTIVE)
     db.session.add(reader)
@@ -58,6 +58,19 @@ def known(db):
     back = people["back"] = h.donor(db, "back@example.org")
     h.payment(db, h.donation(db, back, "one_time", 2500, now - timedelta(days=30), "refunded"), 2500,
               now - timedelta(days=30), status="refunded", refunded=2500)  # fmt: skip
+    # Monthly, its Stripe status still "active", but the latest payment failed: failing.
+    kai = people["kai"] = h.donor(db, "kai@example.org")
+    start = now - timedelta(days=40)
+    gift = h.donation(db, kai, "monthly", 1000, start, "active", subscription_status="active")
+    h.payment(db, gift, 1000, now - timedelta(days=40))
+    h.payment(db, gift, 1000, now - timedelta(days=10), status="failed", failures=1)
+    # Monthly with a failure that a later payment made good: monthly.
+    ben = people["ben"] = h.donor(db, "ben@example.org")
+    start = now - timedelta(days=45)
+    gift = h.donation(db, ben, "monthly", 700, start, "active", subscription_status="active")
+    h.payment(db, gift, 700, now - timedelta(days=45))
+    h.payment(db, gift, 700, now - timedelta(days=15), status="failed", failures=1)
+    h.payment(db, gift, 700, now - timedelta(days=12))
     db.session.commit()
     return {name: person.id for name, person in people.items()}
 
@@ -69,6 +82,8 @@ EXPECTED = {
     "old": ("lapsed", 5000),
     "none": ("never", 0),
     "back": ("never", 0),
+    "kai": ("failing", 1000),
+    "ben": ("monthly", 1400),
 }
 
 
@@ -107,7 +122,7 @@ def test_state_in_sql_agrees_with_the_preference_page(db, known):
 def _emails(client, query: str) -> list[str]:
     page = text_of(client.get(f"/staff/donations/donors?{query}"))
     everyone = ("Mara@Example.org", "jonas@example.org", "lea@example.org", "old_friend@example.org",
-                "oldest@example.org", "back@example.org")  # fmt: skip
+                "oldest@example.org", "back@example.org", "kai@example.org", "ben@example.org")  # fmt: skip
     return sorted(e for e in everyone if f">{e}<" in page)
 
 
@@ -121,8 +136,8 @@ def test_list_search_and_filters(client, db, known):
     assert _emails(client, "q=old") == ["old_friend@example.org", "oldest@example.org"]
     assert _emails(client, "q=old_") == ["old_friend@example.org"]  # "_" is a letter here, not a wildcard
     assert _emails(client, "q=%25") == []
-    assert _emails(client, "state=monthly") == ["Mara@Example.org"]
-    assert _emails(client, "state=failing") == ["lea@example.org"]
+    assert _emails(client, "state=monthly") == ["Mara@Example.org", "ben@example.org"]
+    assert _emails(client, "state=failing") == ["kai@example.org", "lea@example.org"]
     assert _emails(client, "state=one_time") == ["jonas@example.org"]
     assert _emails(client, "state=lapsed") == ["old_friend@example.org"]
     assert _emails(client, "state=never") == ["back@example.org", "oldest@example.org"]
@@ -166,4 +181,4 @@ def test_donor_page_shows_gifts_payments_state_total_and_reader(client, db, know
     reader_id = db.session.get(Donor, known["mara"]).subscriber_id
     assert f"/staff/subscribers/{reader_id}" in mara
     assert mara.count("<tr>") >= 4  # three payments and the header
-    assert db.session.query(Donation).count() == 7
+    assert db.session.query(Donation).count() == 9  # viewing changed nothing

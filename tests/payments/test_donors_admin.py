@@ -182,3 +182,21 @@ def test_donor_page_shows_gifts_payments_state_total_and_reader(client, db, know
     assert f"/staff/subscribers/{reader_id}" in mara
     assert mara.count("<tr>") >= 4  # three payments and the header
     assert db.session.query(Donation).count() == 9  # viewing changed nothing
+
+
+def test_a_rare_filter_searches_window_by_window_and_finds_every_match(db, known):
+    """With a window of three donors, "never" (two donors far apart) takes several pages; some say they
+    searched without filling a page, and following them finds both, each once."""
+    found, after, partial = [], None, 0
+    for _ in range(20):
+        never = donors.DonorFilter(state="never")
+        page = donors.list_donors(db.session, never, after=after, limit=50, window=3)
+        found += [row.id for row in page.rows]
+        partial += page.searched_to is not None
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert sorted(found) == sorted([known["none"], known["back"]])
+    assert partial >= 2
+    whole = donors.list_donors(db.session, donors.DonorFilter(state="never"))
+    assert [row.id for row in whole.rows] == sorted(found, reverse=True) and whole.next_after is None

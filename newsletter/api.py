@@ -111,6 +111,12 @@ class SupporterProvider(Protocol):
 
     def goal(self, session) -> dict[str, int] | None: ...  # {"count": running monthly, "goal": target}
 
+    def statement_years(self, session, subscriber) -> list[int]: ...  # years with gifts, newest first
+
+    def request_statement(self, session, subscriber, year: int, locale: str) -> str: ...  # written, ...
+
+    def send_mails(self, session) -> int: ...  # queue the donor mails committed so far
+
 
 def register_supporter_provider(app, provider: SupporterProvider) -> None:
     app.extensions[_SUPPORTER_PROVIDER] = provider
@@ -192,3 +198,31 @@ def supporter_goal(session) -> dict[str, int] | None:
     """The monthly supporter counter for an issue's goal block; None without donations or without a goal."""
     provider = _provider()
     return provider.goal(session) if provider is not None else None
+
+
+def link_clicks(session, issue_ids) -> dict[int, list[tuple[str, int]]]:
+    """Clicks per link of each issue, ``{issue_id: [(url, clicks), ...]}`` (click counting on; see
+    ``newsletter.clicks``). Issues sent without counting are absent."""
+    from .clicks import link_clicks as _link_clicks
+
+    return _link_clicks(session, issue_ids)
+
+
+def supporter_statement_years(session, subscriber) -> list[int]:
+    """The years the reader may ask a giving statement for (none without a donations side)."""
+    provider = _provider()
+    return provider.statement_years(session, subscriber) if provider is not None else []
+
+
+def request_giving_statement(session, subscriber, year: int, locale: str) -> str:
+    """Write the reader's giving statement mail for ``year``; the caller commits, then calls
+    :func:`send_supporter_mails`. ``written``, ``no_gifts`` or ``already_today`` (one a donor, year, day)."""
+    provider = _provider()
+    if provider is None:
+        return "no_gifts"
+    return provider.request_statement(session, subscriber, year, locale)
+
+
+def send_supporter_mails(session) -> int:
+    provider = _provider()
+    return provider.send_mails(session) if provider is not None else 0

@@ -248,7 +248,7 @@ def send_issue(issue_id: int, wait: bool) -> None:
 
     issue = _issue_or_fail(issue_id)
     try:
-        prepared = sending.prepare_send(db.session, issue)
+        prepared = sending.prepare_send(db.session, issue, **sending.click_options(current_app.config))
         db.session.commit()
     except sending.SendError as exc:
         db.session.rollback()

@@ -339,7 +339,7 @@ def issue_send(issue_id: int):
         abort(400)
     issue = db.get_or_404(Issue, issue_id)
     try:
-        prepared = sending.prepare_send(db.session, issue)
+        prepared = sending.prepare_send(db.session, issue, **sending.click_options(current_app.config))
         db.session.commit()
     except sending.SendError as exc:
         db.session.rollback()

@@ -41,6 +41,12 @@ class ActionForm(FlaskForm):
     """A button that changes something: nothing but the CSRF token (sign out, send a test message)."""
 
 
+class StatementForm(FlaskForm):
+    """A giving statement: the year, chosen from the reader's own years (the view sets the choices)."""
+
+    year = SelectField(_l("Year"), validators=[DataRequired()])
+
+
 class ScheduleForm(FlaskForm):
     """When to send an issue, in the editor's time zone (Europe/Berlin unless TIMEZONE says otherwise)."""
 

@@ -328,7 +328,9 @@ def sweep_sends() -> dict[str, int]:
     report = {"started": 0, "requeued_batches": 0}
     db.session.rollback()
     for issue_id in sending.due_scheduled_issues(db.session, now):
-        prepared = sending.fire_scheduled(db.session, issue_id, now=now)
+        prepared = sending.fire_scheduled(
+            db.session, issue_id, now=now, **sending.click_options(current_app.config)
+        )
         db.session.commit()
         if prepared is not None:
             enqueue_send(prepared)
@@ -357,7 +359,7 @@ def fire_scheduled_issue(issue_id: int) -> str:
     from . import sending
 
     db.session.rollback()
-    prepared = sending.fire_scheduled(db.session, issue_id)
+    prepared = sending.fire_scheduled(db.session, issue_id, **sending.click_options(current_app.config))
     db.session.commit()
     if prepared is None:
         return "nothing to do"

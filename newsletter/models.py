@@ -504,3 +504,16 @@ class BounceEvent(Base):
     kind: Mapped[str] = mapped_column(String(20))  # hard, soft, complaint, ignored
     delivery_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IssueLink(Base):
+    """A link in a sent issue, when the newsroom counts clicks (``CLICK_COUNTING``): numbered once per
+    issue when the send is prepared, the same number in every variant, counted per link and never per
+    reader (the rewritten address names the issue and the link, nothing else)."""
+
+    __tablename__ = "issue_links"
+
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    link_no: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    url: Mapped[str] = mapped_column(Text)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

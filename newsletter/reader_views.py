@@ -21,7 +21,7 @@ from db import db
 
 from . import links, signup_limits, subscribers, tokens
 from .extensions import csrf, limiter
-from .forms import ActionForm, EraseForm, PreferencesForm, PreferencesLinkForm, SubscribeForm
+from .forms import ActionForm, EraseForm, PreferencesForm, PreferencesLinkForm, StatementForm, SubscribeForm
 from .i18n import LANGUAGES
 from .models import AskFrequency, Newsletter, Subscriber
 
@@ -337,13 +337,22 @@ def _preferences_form(reader: Subscriber, formdata=None) -> PreferencesForm:
     return form
 
 
+def _statement_form(reader: Subscriber) -> StatementForm:
+    """The giving statement's form, offering only the years of this reader's own gifts."""
+    from .api import supporter_statement_years
+
+    form = StatementForm()
+    form.year.choices = [SelectChoice(str(y), str(y)) for y in supporter_statement_years(db.session, reader)]
+    return form
+
+
 def _render_preferences(token: str, reader: Subscriber, form: PreferencesForm, status: int = 200, **extra):
     from .api import supporter_details
 
     return render_template(
         "newsletter/preferences.html", token=token, reader=reader, form=form,
         action_form=ActionForm(), erase_form=EraseForm(), support=supporter_details(db.session, reader),
-        **extra,
+        statement_form=extra.pop("statement_form", None) or _statement_form(reader), **extra,
     ), status  # fmt: skip
 
 
@@ -366,6 +375,46 @@ def preferences(token: str):
     )  # fmt: skip
     db.session.commit()
     return _render_preferences(token, reader, _preferences_form(reader), saved=True)
+
+
+@bp.post("/preferences/<token>/statement")
+def giving_statement(token: str):
+    """Mail the reader's giving statement for a year of their own gifts to their address (one a day)."""
+    from .api import request_giving_statement, send_supporter_mails
+
+    reader = _reader_from_preferences_token(token)
+    form = _statement_form(reader)
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return _render_preferences(
+            token, reader, _preferences_form(reader), 400,
+            statement_message=_("Please choose one of the years listed."),
+        )  # fmt: skip
+    year = int(form.year.data)
+    outcome = request_giving_statement(db.session, reader, year, reader.locale)
+    if outcome != "written":
+        db.session.rollback()
+        message = (
+            _("The statement for %(year)s is already on its way today. Please check your inbox.", year=year)
+            if outcome == "already_today"
+            else _("Please choose one of the years listed.")
+        )
+        return _render_preferences(
+            token, reader, _preferences_form(reader), 429 if outcome == "already_today" else 400,
+            statement_message=message,
+        )  # fmt: skip
+    db.session.commit()
+    try:
+        send_supporter_mails(db.session)
+    except Exception as exc:  # stored: the next sweep of donor mails sends it
+        db.session.rollback()
+        current_app.logger.warning("giving statement not queued yet: %s", exc)
+    return _render_preferences(
+        token, reader, _preferences_form(reader),
+        statement_message=_("Your giving statement for %(year)s is on its way to %(address)s.",
+                            year=year, address=reader.email), statement_sent=True,
+    )  # fmt: skip
 
 
 @bp.post("/preferences/<token>/leave")

@@ -25,11 +25,11 @@ import redis
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, exists, func, literal, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from db import utcnow
 
-from . import bounces, delivery, gate, issues, links, mime, rendering, signing, subscribers
+from . import bounces, clicks, delivery, gate, issues, links, mime, rendering, signing, subscribers
 from .models import (
     AskFrequency,
     Delivery,
@@ -72,9 +72,14 @@ def _insert_ignoring_duplicates(session: Session, columns: list[str], rows: Sele
     return dialect_insert(Delivery).from_select(columns, rows).on_conflict_do_nothing()
 
 
-def prepare_send(session: Session, issue: Issue, *, now: datetime | None = None) -> PreparedSend:
+def prepare_send(
+    session: Session, issue: Issue, *, now: datetime | None = None, count_clicks: bool = False,
+    base_url: str | None = None,
+) -> PreparedSend:  # fmt: skip
     """Turn the issue to ``sending`` and write one ledger row per eligible reader: active, on one of the
-    issue's newsletters, not paused. Safe to run again: existing rows stay as they are."""
+    issue's newsletters, not paused. Safe to run again: existing rows stay as they are. With
+    ``count_clicks`` (and the ``base_url`` links are made for) the issue's links are numbered for click
+    counting (``clicks.register_links``); the workers then rewrite them in every variant."""
     now = now or utcnow()
     if issue.state not in (IssueState.DRAFT, IssueState.SCHEDULED, IssueState.SENDING):
         raise SendError(_l("an issue that is %(state)s cannot be sent", state=issue.state.value))
@@ -101,9 +106,16 @@ def prepare_send(session: Session, issue: Issue, *, now: datetime | None = None)
     columns = ["issue_id", "subscriber_id", "newsletter_id", "variant", "status", "attempts", "created_at"]
     added = session.scalars(_insert_ignoring_duplicates(session, columns, eligible).returning(Delivery.id))
     count = len(added.all())
+    if count_clicks and base_url:
+        clicks.register_links(session, issue, base_url=base_url)
     assign_ask_variants(session, issue)
     issue.state = IssueState.SENDING
     return PreparedSend(issue.id, count, batch_ranges(session, issue.id))
+
+
+def click_options(config: Any) -> dict[str, Any]:
+    """``prepare_send``'s click-counting arguments from the app's settings (``CLICK_COUNTING``)."""
+    return {"count_clicks": bool(config.get("CLICK_COUNTING")), "base_url": config.get("BASE_URL")}
 
 
 def ask_variant(state: str | None, ask_frequency: AskFrequency, issue_id: int) -> str:
@@ -198,12 +210,19 @@ class SendContext:
 _skeletons: dict[tuple[int, str, Any], mime.Skeleton] = {}
 
 
-def _skeleton(issue: Issue, variant: str, base_url: str) -> mime.Skeleton:
-    """The issue's variant encoded once per worker process (and again only when the issue changed)."""
+def _skeleton(issue: Issue, variant: str, base_url: str, secret_key: str | None = None) -> mime.Skeleton:
+    """The issue's variant encoded once per worker process (and again only when the issue changed). When
+    the send counted the issue's links (``issue_links``), they are rewritten here, once per variant."""
     key = (issue.id, variant, issue.updated_at)
     skeleton = _skeletons.get(key)
     if skeleton is None:
         rendered = issues.render_issue(issue, variant, base_url=base_url)
+        session = object_session(issue)
+        if secret_key and session is not None:
+            numbers = clicks.link_numbers(session, issue.id)
+            rendered = clicks.rewrite_links(
+                rendered, numbers, issue_id=issue.id, base_url=base_url, secret_key=secret_key
+            )
         first = issue.newsletters[0] if issue.newsletters else None
         list_name = first.name if first is not None else "Newsletter"
         list_key = first.slug if first is not None else "newsletter"
@@ -447,7 +466,7 @@ def _send_chunk(session, issue, rows, claim, lease, context, doorway, relay, dom
                 time.sleep(passage.wait)
             message_id = f"<{issue.id}.{row.id}.{secrets.token_hex(6)}@{domain}>"
             try:
-                skeleton = _skeleton(issue, row.variant, context.base_url)
+                skeleton = _skeleton(issue, row.variant, context.base_url, context.secret_key)
                 message = skeleton.assemble(_slot_values(context, reader, to, row, message_id, date))
                 if context.dkim is not None:
                     message = signing.sign(message, context.dkim)
@@ -594,7 +613,10 @@ def due_scheduled_issues(session: Session, now: datetime) -> list[int]:
     )
 
 
-def fire_scheduled(session: Session, issue_id: int, *, now: datetime | None = None) -> PreparedSend | None:
+def fire_scheduled(
+    session: Session, issue_id: int, *, now: datetime | None = None, count_clicks: bool = False,
+    base_url: str | None = None,
+) -> PreparedSend | None:  # fmt: skip
     """Start a scheduled issue whose time has come (the scheduler's job and the clock's sweep both call
     this; the second finds the issue sending and adds nothing). The caller commits and queues."""
     now = now or utcnow()
@@ -603,7 +625,7 @@ def fire_scheduled(session: Session, issue_id: int, *, now: datetime | None = No
         return None
     if issue.scheduled_at is None or issue.scheduled_at > now:
         return None  # moved to a later time: that time's job fires it
-    return prepare_send(session, issue, now=now)
+    return prepare_send(session, issue, now=now, count_clicks=count_clicks, base_url=base_url)
 
 
 # -- the sweeper: rows a dead worker left, batches Redis lost ------------------------------------------------

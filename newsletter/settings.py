@@ -84,6 +84,15 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
 
 
+def _flag(env: Mapping[str, str], key: str) -> bool:
+    raw = (env.get(key) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{key} must be true or false, not {raw!r}")
+
+
 def _float(env: Mapping[str, str], key: str, default: float) -> float:
     raw = env.get(key)
     if raw in (None, ""):
@@ -271,6 +280,10 @@ def load_config(
         "MAIL_LEASE_SECONDS": _float(merged_env, "MAIL_LEASE_SECONDS", 120.0),
         "SEND_SWEEP_SECONDS": _int(merged_env, "SEND_SWEEP_SECONDS", 15),
         "CHECK_SERVICES": True,
+        # Count clicks per link in sent issues (off by default): links are rewritten once per variant.
+        "CLICK_COUNTING": _flag(merged_env, "CLICK_COUNTING"),
+        # A line under a donor's yearly giving statement, e.g. the charity's tax exemption; empty: none.
+        "GIVING_STATEMENT_NOTE": merged_env.get("GIVING_STATEMENT_NOTE") or "",
         **_mail_authentication(merged_env),
     }
     config.update(overrides)

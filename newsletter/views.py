@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from db import db
 
-from . import subscribers, tokens
+from . import clicks, subscribers, tokens
 from .forms import ActionForm
 from .models import Article, Newsletter
 
@@ -51,3 +51,22 @@ def confirm_subscription(token: str):
         db.session.commit()
         return render_template("newsletter/confirm.html", state="done", subscriber=subscriber)
     return render_template("newsletter/confirm.html", state="ask", form=form, subscriber=subscriber)
+
+
+@bp.get("/l/<int:issue_id>/<int:link_no>/<signature>")
+def follow_link(issue_id: int, link_no: int, signature: str):
+    """A counted link from an issue: one click more for the link, then on to the article. A HEAD request
+    (link checkers, some mail scanners) is redirected without counting. A changed or unknown link counts
+    nothing and says so."""
+    url = clicks.follow_link(
+        db.session, current_app.config["SECRET_KEY"], issue_id, link_no, signature[:64],
+        count=request.method == "GET",
+    )  # fmt: skip
+    if url is None:
+        message = _(
+            "This link is incomplete or was changed. Please open the link from the newsletter again, "
+            "or find the article on our home page."
+        )
+        return render_template("newsletter/link_invalid.html", message=message, home=True), 404
+    db.session.commit()
+    return redirect(url, 302)

@@ -22,7 +22,12 @@ from newsletter import api as newsletter_api
 
 from .models import Donation, DonationKind, DonationPayment, DonorMail
 
-TEMPLATES = {"receipt": "donation_receipt", "card_failed": "donation_card_failed", "ended": "donation_ended"}
+TEMPLATES = {
+    "receipt": "donation_receipt",
+    "card_failed": "donation_card_failed",
+    "ended": "donation_ended",
+    "statement": "giving_statement",  # see payments/statements.py
+}
 PORTAL_PURPOSE = "donation-portal"
 PORTAL_LIFETIME = 30 * 24 * 3600
 
@@ -32,7 +37,7 @@ def portal_link(base_url: str, donation: Donation) -> str:
     return f"{base_url}/spenden/verwalten/{token}"
 
 
-def _add(session: Session, donation: Donation, kind: str, cause: str, context: dict[str, Any]) -> bool:
+def add_mail(session: Session, donation: Donation, kind: str, cause: str, context: dict[str, Any]) -> bool:
     """Write the mail unless this cause already has one (a savepoint keeps the caller's work)."""
     if session.scalar(select(DonorMail.id).where(DonorMail.cause == cause)) is not None:
         return False
@@ -70,18 +75,18 @@ def queue_receipt(session: Session, donation: Donation, payment: DonationPayment
     }
     if donation.kind is DonationKind.MONTHLY:
         context["manage_url"] = portal_link(base_url, donation)
-    return _add(session, donation, "receipt", f"receipt:payment:{payment.id}", context)
+    return add_mail(session, donation, "receipt", f"receipt:payment:{payment.id}", context)
 
 
 def queue_card_failed(
     session: Session, donation: Donation, payment: DonationPayment, *, base_url: str
 ) -> bool:
     context = _base_context(donation, base_url) | {"manage_url": portal_link(base_url, donation)}
-    return _add(session, donation, "card_failed", f"card_failed:payment:{payment.id}", context)
+    return add_mail(session, donation, "card_failed", f"card_failed:payment:{payment.id}", context)
 
 
 def queue_ended(session: Session, donation: Donation, *, base_url: str) -> bool:
-    return _add(
+    return add_mail(
         session, donation, "ended", f"ended:donation:{donation.id}", _base_context(donation, base_url)
     )
 
@@ -104,10 +109,13 @@ def queue_unsent(session: Session, *, limit: int = 200) -> int:
         mail = session.get(DonorMail, mail_id)
         donation = session.get(Donation, mail.donation_id)
         address = (donation.donor.email if donation.donor else None) or donation.email
+        if mail.kind == "statement":
+            address = mail.context.get("address") or address
         if address:
             try:
                 newsletter_api.send_transactional_mail(
-                    TEMPLATES[mail.kind], address, dict(mail.context), donation.locale,
+                    TEMPLATES[mail.kind], address, dict(mail.context),
+                    mail.context.get("locale") or donation.locale,
                     job_id=f"donor-mail-{mail.id}",
                 )  # fmt: skip
             except Exception:

@@ -93,7 +93,14 @@ class Donor(Base):
     donations: Mapped[list[Donation]] = relationship(back_populates="donor")
 
 
-Index("uq_donors_email_lower", func.lower(Donor.email), unique=True)
+# Unique regardless of case; on PostgreSQL with the pattern operator class, so that the same index serves
+# the staff donor list's prefix search (``lower(email) LIKE 'abc%'``) under any collation.
+Index(
+    "uq_donors_email_lower",
+    func.lower(Donor.email).label("email_lower"),
+    unique=True,
+    postgresql_ops={"email_lower": "text_pattern_ops"},
+)
 
 
 class Donation(Base):

@@ -149,6 +149,33 @@ class ReaderSupport:
             for d in donations_of_email(session, subscriber.email)
         ]  # fmt: skip
 
+    def _zone(self):
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Berlin")
+
+    def statement_years(self, session: Session, subscriber) -> list[int]:
+        """Years the reader can ask a giving statement for: those with a gift that counts, newest first."""
+        from .statements import statement_years
+
+        return statement_years(session, subscriber.email, self._zone())
+
+    def request_statement(self, session: Session, subscriber, year: int, locale: str) -> str:
+        """Write the reader's giving statement for ``year`` (the caller commits, then calls
+        :meth:`send_mails`): ``written``, ``no_gifts`` or ``already_today``."""
+        from .statements import request_statement
+
+        return request_statement(
+            session, subscriber.email, year, zone=self._zone(), locale=locale,
+            note=self.config.get("GIVING_STATEMENT_NOTE") or "",
+        )  # fmt: skip
+
+    def send_mails(self, session: Session) -> int:
+        """Queue the donor mails written and committed so far (a statement just asked for, among them)."""
+        from .donor_mails import queue_unsent
+
+        return queue_unsent(session)
+
     def donor_states(self, session: Session) -> dict[str, str]:
         by_email: dict[str, list[Donation]] = {}
         rows = session.execute(

@@ -1,0 +1,143 @@
+"""Click counting (``CLICK_COUNTING``): an issue sent with it on carries counting links in the HTML and the
+text of every captured mail, the same for every reader; following one counts it once and lands on the
+article; the reader's own links and the web version stay as they were. Off (the default), nothing is
+rewritten. Bad input tried: a link whose signature was changed, a link number that does not exist, a link
+of another issue, a HEAD request (not counted)."""
+
+from __future__ import annotations
+
+import re
+
+from db import db as _db
+from newsletter import api, jobs, sending
+from newsletter.models import Article, Issue, IssueArticle
+from tests.support.worker import run_jobs
+
+from .conftest import make_issue
+
+ARTICLE_URL = "https://www.ki-kompass.example/artikel/sprachmodelle?teil=1&quelle=nl"
+COUNTED = re.compile(r"http://localhost/l/(\d+)/(\d+)/([A-Za-z0-9_-]+)")
+
+
+def _issue_with_article_link(db) -> Issue:
+    intro = "Dazu auch [unser Dossier](https://www.ki-kompass.example/dossier)."
+    issue = make_issue(db, readers=("a@example.org", "b@example.org", "c@example.org"), intro=intro)
+    article = db.session.get(Article, issue.items[0].article_id)
+    article.canonical_url = ARTICLE_URL
+    db.session.commit()
+    return issue
+
+
+def _send(app, db, issue):
+    prepared = sending.prepare_send(db.session, issue, **sending.click_options(app.config))
+    db.session.commit()
+    jobs.enqueue_send(prepared)
+    run_jobs(app)
+
+
+def _parts(message):
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    return html, text
+
+
+def test_links_are_rewritten_once_for_everyone_and_count_per_link(app, client, db, relay, monkeypatch):
+    monkeypatch.setitem(app.config, "CLICK_COUNTING", True)
+    issue = _issue_with_article_link(db)
+    _send(app, db, issue)
+    messages = relay.wait_for(3)
+    assert len(messages) == 3
+
+    html, text = _parts(messages[0])
+    assert ARTICLE_URL not in html and ARTICLE_URL.replace("&", "&amp;") not in html
+    assert "https://www.ki-kompass.example/dossier" not in html
+    html_links = set(COUNTED.findall(html))
+    text_links = set(COUNTED.findall(text))
+    assert html_links and text_links
+    # The reader's own links and the web version are not rewritten.
+    assert f"http://localhost/archive/{issue.id}" in html and f"http://localhost/archive/{issue.id}" in text
+    assert "http://localhost/unsubscribe/" in html and "http://localhost/preferences/" in html
+    assert "http://localhost/unsubscribe/" in text
+
+    # No reader in the address: every reader's mail has the very same counting links.
+    for other in messages[1:]:
+        other_html, other_text = _parts(other)
+        assert set(COUNTED.findall(other_html)) == html_links
+        assert set(COUNTED.findall(other_text)) == text_links
+
+    stored = dict(api.link_clicks(db.session, [issue.id])[issue.id])
+    assert stored[ARTICLE_URL] == 0
+    article_link = next(
+        f"/l/{i}/{n}/{s}" for i, n, s in html_links
+        if client.head(f"/l/{i}/{n}/{s}").headers["Location"] == ARTICLE_URL
+    )  # fmt: skip
+    assert dict(api.link_clicks(db.session, [issue.id])[issue.id])[ARTICLE_URL] == 0  # HEAD counts nothing
+
+    # Two readers follow the article link (from two different mails): two clicks on that link.
+    for message in messages[:2]:
+        path = next(
+            f"/l/{i}/{n}/{s}" for i, n, s in COUNTED.findall(_parts(message)[0])
+            if f"/l/{i}/{n}/{s}" == article_link
+        )  # fmt: skip
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"] == ARTICLE_URL
+    _db.session.expire_all()
+    counts = dict(api.link_clicks(db.session, [issue.id])[issue.id])
+    assert counts[ARTICLE_URL] == 2
+    assert counts["https://www.ki-kompass.example/dossier"] == 0
+    # The donation ask is a counted link too; following it keeps the donate page's attribution.
+    ask = [url for url in counts if "/spenden?issue=" in url]
+    assert ask and f"issue={issue.id}" in ask[0]
+
+
+def test_tampered_and_unknown_links_show_a_clear_page_and_count_nothing(app, client, db, relay, monkeypatch):
+    monkeypatch.setitem(app.config, "CLICK_COUNTING", True)
+    issue = _issue_with_article_link(db)
+    _send(app, db, issue)
+    html, _ = _parts(relay.wait_for(3)[0])
+    issue_id, link_no, signature = next(iter(COUNTED.findall(html)))
+    forged = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    for path in (
+        f"/l/{issue_id}/{link_no}/{forged}",  # signature changed
+        f"/l/{issue_id}/999/{signature}",  # no such link
+        f"/l/{int(issue_id) + 1}/{link_no}/{signature}",  # another issue
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        page = response.get_data(as_text=True)
+        assert "Dieser Link funktioniert nicht" in page or "This link does not work" in page
+        assert "Location" not in response.headers
+    _db.session.expire_all()
+    assert all(clicks == 0 for _, clicks in api.link_clicks(db.session, [issue.id])[issue.id])
+
+
+def test_with_counting_off_links_are_untouched_and_nothing_is_registered(app, db, relay):
+    assert app.config["CLICK_COUNTING"] is False  # the default
+    issue = _issue_with_article_link(db)
+    _send(app, db, issue)
+    html, text = _parts(relay.wait_for(3)[0])
+    assert ARTICLE_URL.replace("&", "&amp;") in html
+    assert ARTICLE_URL in text
+    assert "https://www.ki-kompass.example/dossier" in html
+    assert not COUNTED.search(html) and not COUNTED.search(text)
+    assert api.link_clicks(db.session, [issue.id]) == {}
+
+
+def test_links_are_numbered_once_per_issue_across_variants(app, db, monkeypatch):
+    """Preparing the send twice (Send pressed twice) numbers nothing twice; a link that appears in several
+    variants (the article) has one number."""
+    monkeypatch.setitem(app.config, "CLICK_COUNTING", True)
+    issue = _issue_with_article_link(db)
+    sending.prepare_send(db.session, issue, **sending.click_options(app.config))
+    db.session.commit()
+    first = api.link_clicks(db.session, [issue.id])[issue.id]
+    sending.prepare_send(db.session, db.session.get(Issue, issue.id), **sending.click_options(app.config))
+    db.session.commit()
+    assert api.link_clicks(db.session, [issue.id])[issue.id] == first
+    urls = [url for url, _ in first]
+    assert len(urls) == len(set(urls))
+    assert ARTICLE_URL in urls
+    assert sum("/spenden?issue=" in url for url in urls) == 2  # the plain ask and "give monthly"
+    assert not any("/archive/" in url or "/unsubscribe" in url or "/preferences" in url for url in urls)
+    assert db.session.query(IssueArticle).count() == 1

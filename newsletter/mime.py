@@ -118,6 +118,18 @@ class SMTPSafe(bytes):
     __slots__ = ()
 
 
+# Bytes a slot value may hold to go into the message as it is, by where the slot stands. A value with
+# anything else (a space or "=" in the body, markup characters in HTML, a control character, non-ASCII)
+# takes the careful way, :func:`_encode_slot`, which encodes it or refuses it.
+_PRINTABLE = bytes(range(0x20, 0x7F))
+_AS_IS = {
+    "header": _PRINTABLE,
+    "text": _PRINTABLE.translate(None, b" ="),
+    "html": _PRINTABLE.translate(None, b" =&<>\"'"),
+}
+_AS_IS_TO = bytes(b for b in _PRINTABLE if not _NOT_ADDR_SPEC.search(chr(b)))
+
+
 class Skeleton:
     """One variant of one issue, encoded once; :meth:`assemble` makes a recipient's message bytes."""
 
@@ -131,13 +143,36 @@ class Skeleton:
         self.parts = tuple(merged)
         self.slots = tuple(dict.fromkeys(p for p in self.parts if isinstance(p, tuple)))
         self.static_size = sum(len(p) for p in self.parts if isinstance(p, bytes))
+        # Per recipient: a copy of the static pieces, and for each slot name the places its value goes,
+        # with the bytes it may hold there as it is (those allowed in every one of its places).
+        self._template = [p if isinstance(p, bytes) else b"" for p in self.parts]
+        plan: dict[str, tuple[bytes, list[tuple[int, tuple[str, str]]]]] = {}
+        for index, part in enumerate(self.parts):
+            if isinstance(part, tuple):
+                name, context = part
+                allowed = _AS_IS_TO if (name, context) == ("to", "header") else _AS_IS[context]
+                previous, places = plan.get(name, (allowed, []))
+                places.append((index, part))
+                plan[name] = (bytes(b for b in previous if b in allowed), places)
+        self._plan = tuple((name, allowed, tuple(places)) for name, (allowed, places) in plan.items())
 
     def assemble(self, values: Mapping[str, str]) -> bytes:
         """The message for one recipient. ``values`` holds every slot name: ``to``, ``message_id``,
         ``date``, ``list_unsubscribe`` and the body slots (e.g. ``unsubscribe_url``). Raises
         :class:`HeaderInjection` for a value with a line break, a NUL or (in headers) non-ASCII text."""
-        encoded = {slot: _encode_slot(values[slot[0]], slot) for slot in self.slots}
-        return SMTPSafe(b"".join([p if p.__class__ is bytes else encoded[p] for p in self.parts]))
+        pieces = self._template.copy()
+        for name, allowed, places in self._plan:
+            value = values[name]
+            if value.isascii():
+                raw = value.encode()
+                # Nothing but allowed bytes, not too long, no leading dot: the same bytes in every place.
+                if len(raw) <= MAX_SLOT_LENGTH and not raw.translate(None, allowed) and raw[:1] != b".":
+                    for index, _slot in places:
+                        pieces[index] = raw
+                    continue
+            for index, slot in places:
+                pieces[index] = _encode_slot(value, slot)
+        return SMTPSafe(b"".join(pieces))
 
 
 def _encode_slot(value: str, slot: tuple[str, str]) -> bytes:

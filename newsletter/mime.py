@@ -110,14 +110,6 @@ def _body_parts(body: str, context: str, slot_tokens: Mapping[str, str]) -> list
     return parts
 
 
-class SMTPSafe(bytes):
-    """Message bytes that go after SMTP's DATA as they are: every line ends in CRLF, none is longer than
-    998 characters and none starts with a dot. :meth:`Skeleton.assemble` makes them; anything built from
-    them (a signature put in front, say) is plain ``bytes`` again and is checked by the relay."""
-
-    __slots__ = ()
-
-
 # Bytes a slot value may hold to go into the message as it is, by where the slot stands. A value with
 # anything else (a space or "=" in the body, markup characters in HTML, a control character, non-ASCII)
 # takes the careful way, :func:`_encode_slot`, which encodes it or refuses it.
@@ -159,7 +151,12 @@ class Skeleton:
     def assemble(self, values: Mapping[str, str]) -> bytes:
         """The message for one recipient. ``values`` holds every slot name: ``to``, ``message_id``,
         ``date``, ``list_unsubscribe`` and the body slots (e.g. ``unsubscribe_url``). Raises
-        :class:`HeaderInjection` for a value with a line break, a NUL or (in headers) non-ASCII text."""
+        :class:`HeaderInjection` for a value with a line break, a NUL or (in headers) non-ASCII text.
+
+        The bytes go after SMTP's DATA as they are: every line ends in CRLF, none is longer than 998
+        characters and none starts with a dot. The send path tells the relay so
+        (``Relay.send(..., smtp_safe=True)``), which then skips its rescan and copy of 100 KB; they are
+        plain ``bytes``, not a subclass, because making a subclass instance copies them once more."""
         pieces = self._template.copy()
         for name, allowed, places in self._plan:
             value = values[name]
@@ -172,7 +169,7 @@ class Skeleton:
                     continue
             for index, slot in places:
                 pieces[index] = _encode_slot(value, slot)
-        return SMTPSafe(b"".join(pieces))
+        return b"".join(pieces)
 
 
 def _encode_slot(value: str, slot: tuple[str, str]) -> bytes:

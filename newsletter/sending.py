@@ -484,7 +484,7 @@ def _send_chunk(session, issue, rows, claim, lease, context, doorway, relay, dom
                     message = signing.sign(message, context.dkim)
                 envelope = sender if context.bounce_domain is None else \
                     bounces.return_path(context.secret_key, context.bounce_domain, issue.id, row.id)
-                reply = relay.send(envelope, to, message)
+                reply = relay.send(envelope, to, message, smtp_safe=True)
             except mime.HeaderInjection as exc:
                 values = {"status": DeliveryStatus.FAILED, "reply": f"not sent: {exc}"[:300]}
             except delivery.DeliveryError as exc:

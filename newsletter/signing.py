@@ -14,8 +14,6 @@ from pathlib import Path
 import dkim
 from dkim import crypto as dkim_crypto
 
-from .mime import SMTPSafe
-
 SIGNED_HEADERS = (
     b"From", b"To", b"Subject", b"Date", b"Message-ID", b"MIME-Version", b"Content-Type",
     b"List-Id", b"List-Unsubscribe", b"List-Unsubscribe-Post",
@@ -99,10 +97,8 @@ def sign(message: bytes, key: DKIMKey) -> bytes:
         canonicalize=(b"relaxed", b"relaxed"),
         include_headers=list(SIGNED_HEADERS),
     )
-    if isinstance(message, SMTPSafe):
-        # dkimpy folds its header with CRLF and indented continuation lines, so the whole stays safe to
-        # put after DATA as it is; the relay then skips its rescan of 100 KB per message.
-        return SMTPSafe(signature + message)
+    # dkimpy folds its header with CRLF and indented continuation lines, so a message that was safe to put
+    # after DATA as it is (``mime.Skeleton.assemble``) stays so with its signature in front.
     return signature + message
 
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bench import common
-from bench.assemble import _issue, _values
+from bench.assemble import _issue, _slots
 from newsletter import mime, signing
 from newsletter.rendering import SLOTS
 
@@ -44,10 +44,11 @@ def main() -> None:
         list_id="KI-News täglich <ki-news.ki-kompass.example>", feedback_id="7:ki-news:beitrag",
         slot_tokens=SLOTS,
     )  # fmt: skip
-    messages = [skeleton.assemble(_values(i)) for i in range(count)]
+    slots = _slots()
+    messages = [skeleton.assemble(slots(f"leser{i}@example.org", i, 1, i)) for i in range(count)]
     size = len(messages[0])
     print(f"dkim: {count:,} messages of {size / 1024:.1f} KB, one core")
-    unsigned = _rate(count * 20, lambda i: skeleton.assemble(_values(i)))
+    unsigned = _rate(count * 20, lambda i: skeleton.assemble(slots(f"leser{i}@example.org", i, 1, i)))
     result = {}
     for bits in (2048, 1024):
         private, key = _key(bits)

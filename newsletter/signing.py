@@ -95,7 +95,7 @@ def load_key(private_key: str, selector: str | None, domain: str | None) -> DKIM
     key = DKIMKey(selector=selector, domain=domain.lower(), private_key=pem)
     try:
         sign(b"From: a@example.org\r\nSubject: check\r\n\r\nbody\r\n", key)
-    except dkim.DKIMException as exc:
+    except (dkim.DKIMException, ValueError, TypeError) as exc:
         raise SigningError(f"DKIM_PRIVATE_KEY cannot sign: {exc}") from None
     return key
 

@@ -168,33 +168,21 @@ def _new_issue(db, newsletter_id: int, article_ids: list[int]) -> int:
 
 def _prebuilt_messages(db, issue_id: int) -> list[tuple[str, bytes]]:
     """Every reader's message as the worker would make it (same skeleton, same slot values)."""
-    from email.utils import format_datetime
-
-    from db import utcnow
-    from newsletter import sending
+    from newsletter import mime, sending
     from newsletter.models import Issue, Subscriber
 
     issue = db.session.get(Issue, issue_id)
-    context = sending.SendContext(
-        base_url=BASE_URL, secret_key=SECRET, smtp=None, unsubscribe_mailbox="abmelden@ki-kompass.example",
-        redis=None,
-    )  # fmt: skip
     skeleton = sending._skeleton(issue, "default", BASE_URL)
     newsletter_id = issue.newsletters[0].id
-    date = format_datetime(utcnow())
+    slots = sending.RecipientSlots(
+        base_url=BASE_URL, secret_key=SECRET, unsubscribe_mailbox="abmelden@ki-kompass.example",
+        issue_id=issue.id, domain=mime.sender_domain(issue.sender_address),
+    )  # fmt: skip
     messages = []
     for reader in db.session.execute(select(Subscriber.id, Subscriber.email).order_by(Subscriber.id)):
-        row = _Row(reader.id, newsletter_id)
-        message_id = f"<b.{reader.id}@ki-kompass.example>"
-        values = sending._slot_values(context, reader, reader.email, row, message_id, date)
+        values = slots(reader.email, reader.id, newsletter_id, reader.id)
         messages.append((reader.email, skeleton.assemble(values)))
     return messages
-
-
-class _Row:
-    def __init__(self, id_: int, newsletter_id: int):
-        self.id = id_
-        self.newsletter_id = newsletter_id
 
 
 # -- baseline: a bare smtplib loop ---------------------------------------------------------------------

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .mime import SMTPSafe
-
 DEFAULT_TIMEOUT = 30.0
 
 
@@ -137,11 +135,12 @@ _LINE_END = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 
-def _data_block(message: bytes) -> bytes:
-    """The message as it goes after DATA, with the closing ``.`` line. Bytes that vouch for themselves
-    (:class:`mime.SMTPSafe`: CRLF only, no line starting with a dot) are taken as they are; anything else
-    gets smtplib's treatment (line ends made CRLF, leading dots doubled), which reads the whole message."""
-    if message.__class__ is not SMTPSafe:
+def _data_block(message: bytes, smtp_safe: bool) -> bytes:
+    """The message as it goes after DATA, with the closing ``.`` line. ``smtp_safe`` messages (made by
+    ``mime.Skeleton.assemble``, signed or not: CRLF only, no line starting with a dot) are taken as they
+    are; anything else gets smtplib's treatment (line ends made CRLF, leading dots doubled), which reads
+    the whole message."""
+    if not smtp_safe:
         message = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", message))
     return message + (b".\r\n" if message.endswith(b"\r\n") else b"\r\n.\r\n")
 
@@ -187,8 +186,10 @@ class Relay:
         if conn is not None:
             conn.close()
 
-    def send(self, mail_from: str, recipient: str, message: bytes) -> str:
-        """The server's reply to an accepted message; :class:`DeliveryError` otherwise."""
+    def send(self, mail_from: str, recipient: str, message: bytes, *, smtp_safe: bool = False) -> str:
+        """The server's reply to an accepted message; :class:`DeliveryError` otherwise. ``smtp_safe``
+        only for bytes from ``mime.Skeleton.assemble`` (and their DKIM-signed form): they go out as they
+        are; any other message has its line ends and leading dots made safe first."""
         if self._conn is None or self._sent >= self.max_messages:
             self.close()
             self._conn = connect(self.target)
@@ -197,7 +198,7 @@ class Relay:
             self._sent = 0
         conn = self._conn
         try:
-            code, reply = self._transaction(conn, mail_from, recipient, message)
+            code, reply = self._transaction(conn, mail_from, recipient, message, smtp_safe)
         except smtplib.SMTPResponseException as exc:
             code, reply = exc.smtp_code, exc.smtp_error
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
@@ -216,7 +217,9 @@ class Relay:
                 self._drop()
         raise DeliveryError(text, code=code, temporary=code < 500)
 
-    def _transaction(self, conn: smtplib.SMTP, mail_from: str, recipient: str, message: bytes):
+    def _transaction(
+        self, conn: smtplib.SMTP, mail_from: str, recipient: str, message: bytes, smtp_safe: bool
+    ):
         """MAIL, RCPT, DATA and the message; the first refusal's (code, reply), else the final reply."""
         if not (self._pipelining and _plain_address(mail_from) and _plain_address(recipient)):
             code, reply = conn.mail(mail_from)
@@ -225,7 +228,7 @@ class Relay:
             if code in (250, 251):
                 code, reply = conn.docmd("DATA")
                 if code == 354:
-                    conn.send(_data_block(message))
+                    conn.send(_data_block(message, smtp_safe))
                     return conn.getreply()
             return code, reply
         conn.send(f"MAIL FROM:<{mail_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii"))
@@ -238,7 +241,7 @@ class Relay:
                 refusal = (code, reply)
         code, reply = conn.getreply()  # to DATA
         if refusal is None and code == 354:
-            conn.send(_data_block(message))
+            conn.send(_data_block(message, smtp_safe))
             return conn.getreply()
         if code == 354:
             # A server may say 354 although every recipient was refused (RFC 2920 asks it not to):

@@ -7,16 +7,18 @@
 
 The MAC is HMAC-SHA256 (truncated to 160 bits) under a key derived once per purpose from ``SECRET_KEY``,
 so a token made for one purpose is worthless for the other; it is checked in constant time. The sender
-makes two of these for every recipient of every issue, so they are computed with the standard library's
-one-shot ``hmac.digest`` (about 2 µs each) rather than itsdangerous's serializers (up to 19 µs), which
-stay in use for the rarer links (``tokens``).
+makes two of these for every recipient of every issue, so the keyed state is made once per key (the
+hashes of the key's inner and outer pads, RFC 2104 section 4) and each MAC only copies and finishes
+them (about 0.6 µs, against 1.6 µs for a one-shot ``hmac.digest`` and up to 19 µs for itsdangerous's
+serializers, which stay in use for the rarer links in ``tokens``). The MACs are the standard HMAC, so
+links made before stay valid. :class:`ReaderLinks` makes both links for many readers of one send.
 
 Both are pure functions of their arguments (plus the clock), safe to call from a worker.
 """
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import hmac
 import time
@@ -25,6 +27,32 @@ from functools import lru_cache
 from . import tokens
 
 _MAC_BYTES = 20
+_BLOCK = 64  # SHA-256's block size
+_INNER_PAD = bytes(b ^ 0x36 for b in range(256))
+_OUTER_PAD = bytes(b ^ 0x5C for b in range(256))
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+class _Signer:
+    """HMAC-SHA256 under one key, with the hashes of the padded key computed once."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes):
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        block = key.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(block.translate(_INNER_PAD))
+        self._outer = hashlib.sha256(block.translate(_OUTER_PAD))
+
+    def __call__(self, payload: bytes) -> str:
+        """The MAC of ``payload``: 160 bits as 27 characters of URL-safe base64 without padding."""
+        inner = self._inner.copy()
+        inner.update(payload)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        encoded = binascii.b2a_base64(outer.digest()[:_MAC_BYTES], newline=False)
+        return encoded[:-1].translate(_URLSAFE).decode()  # 28 characters, the last one padding
 
 
 @lru_cache(maxsize=16)
@@ -32,9 +60,13 @@ def _key(secret_key: str, purpose: str) -> bytes:
     return hmac.new(secret_key.encode("utf-8"), f"beitrag.links.{purpose}".encode(), hashlib.sha256).digest()
 
 
+@lru_cache(maxsize=16)
+def _signer(secret_key: str, purpose: str) -> _Signer:
+    return _Signer(_key(secret_key, purpose))
+
+
 def _mac(secret_key: str, purpose: str, payload: str) -> str:
-    digest = hmac.digest(_key(secret_key, purpose), payload.encode("ascii"), "sha256")[:_MAC_BYTES]
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return _signer(secret_key, purpose)(payload.encode("ascii"))
 
 
 def _payload(secret_key: str, purpose: str, token: str) -> str:
@@ -99,3 +131,36 @@ def read_preferences_token(secret_key: str, token: str) -> int:
     if time.time() - issued > tokens.LIFETIMES["preferences"]:
         raise tokens.TokenError("the link has expired", expired=True)
     return subscriber_id
+
+
+class ReaderLinks:
+    """Both links for many readers of one send (a worker's chunk): the keys, the base address and the
+    time of issue are looked up once, so a reader's two links cost two MACs and a few string joins.
+    The tokens are the same as :func:`unsubscribe_url` and :func:`preferences_url` make."""
+
+    __slots__ = ("_issued", "_preferences", "_preferences_base", "_unsubscribe", "_unsubscribe_base")
+
+    def __init__(self, base_url: str, secret_key: str, *, now: float | None = None):
+        self._unsubscribe = _signer(secret_key, "unsubscribe")
+        self._preferences = _signer(secret_key, "preferences")
+        self._unsubscribe_base = f"{base_url}/unsubscribe/"
+        self._preferences_base = f"{base_url}/preferences/"
+        self._issued = f".{int(time.time() if now is None else now)}"
+
+    def unsubscribe_token(self, subscriber_id: int, newsletter_id: int | None = None) -> str:
+        payload = f"{int(subscriber_id)}-{int(newsletter_id or 0)}"
+        return f"{payload}.{self._unsubscribe(payload.encode())}"
+
+    def unsubscribe_url(self, subscriber_id: int, newsletter_id: int | None = None) -> str:
+        return self._unsubscribe_base + self.unsubscribe_token(subscriber_id, newsletter_id)
+
+    def unsubscribe_url_and_token(
+        self, subscriber_id: int, newsletter_id: int | None = None
+    ) -> tuple[str, str]:
+        """Both, for a List-Unsubscribe header that carries the token in its mailto address too."""
+        token = self.unsubscribe_token(subscriber_id, newsletter_id)
+        return self._unsubscribe_base + token, token
+
+    def preferences_url(self, subscriber_id: int) -> str:
+        payload = f"{int(subscriber_id)}{self._issued}"
+        return f"{self._preferences_base}{payload}.{self._preferences(payload.encode())}"

@@ -110,12 +110,16 @@ def _body_parts(body: str, context: str, slot_tokens: Mapping[str, str]) -> list
     return parts
 
 
-class SMTPSafe(bytes):
-    """Message bytes that go after SMTP's DATA as they are: every line ends in CRLF, none is longer than
-    998 characters and none starts with a dot. :meth:`Skeleton.assemble` makes them; anything built from
-    them (a signature put in front, say) is plain ``bytes`` again and is checked by the relay."""
-
-    __slots__ = ()
+# Bytes a slot value may hold to go into the message as it is, by where the slot stands. A value with
+# anything else (a space or "=" in the body, markup characters in HTML, a control character, non-ASCII)
+# takes the careful way, :func:`_encode_slot`, which encodes it or refuses it.
+_PRINTABLE = bytes(range(0x20, 0x7F))
+_AS_IS = {
+    "header": _PRINTABLE,
+    "text": _PRINTABLE.translate(None, b" ="),
+    "html": _PRINTABLE.translate(None, b" =&<>\"'"),
+}
+_AS_IS_TO = bytes(b for b in _PRINTABLE if not _NOT_ADDR_SPEC.search(chr(b)))
 
 
 class Skeleton:
@@ -131,13 +135,41 @@ class Skeleton:
         self.parts = tuple(merged)
         self.slots = tuple(dict.fromkeys(p for p in self.parts if isinstance(p, tuple)))
         self.static_size = sum(len(p) for p in self.parts if isinstance(p, bytes))
+        # Per recipient: a copy of the static pieces, and for each slot name the places its value goes,
+        # with the bytes it may hold there as it is (those allowed in every one of its places).
+        self._template = [p if isinstance(p, bytes) else b"" for p in self.parts]
+        plan: dict[str, tuple[bytes, list[tuple[int, tuple[str, str]]]]] = {}
+        for index, part in enumerate(self.parts):
+            if isinstance(part, tuple):
+                name, context = part
+                allowed = _AS_IS_TO if (name, context) == ("to", "header") else _AS_IS[context]
+                previous, places = plan.get(name, (allowed, []))
+                places.append((index, part))
+                plan[name] = (bytes(b for b in previous if b in allowed), places)
+        self._plan = tuple((name, allowed, tuple(places)) for name, (allowed, places) in plan.items())
 
     def assemble(self, values: Mapping[str, str]) -> bytes:
         """The message for one recipient. ``values`` holds every slot name: ``to``, ``message_id``,
         ``date``, ``list_unsubscribe`` and the body slots (e.g. ``unsubscribe_url``). Raises
-        :class:`HeaderInjection` for a value with a line break, a NUL or (in headers) non-ASCII text."""
-        encoded = {slot: _encode_slot(values[slot[0]], slot) for slot in self.slots}
-        return SMTPSafe(b"".join([p if p.__class__ is bytes else encoded[p] for p in self.parts]))
+        :class:`HeaderInjection` for a value with a line break, a NUL or (in headers) non-ASCII text.
+
+        The bytes go after SMTP's DATA as they are: every line ends in CRLF, none is longer than 998
+        characters and none starts with a dot. The send path tells the relay so
+        (``Relay.send(..., smtp_safe=True)``), which then skips its rescan and copy of 100 KB; they are
+        plain ``bytes``, not a subclass, because making a subclass instance copies them once more."""
+        pieces = self._template.copy()
+        for name, allowed, places in self._plan:
+            value = values[name]
+            if value.isascii():
+                raw = value.encode()
+                # Nothing but allowed bytes, not too long, no leading dot: the same bytes in every place.
+                if len(raw) <= MAX_SLOT_LENGTH and not raw.translate(None, allowed) and raw[:1] != b".":
+                    for index, _slot in places:
+                        pieces[index] = raw
+                    continue
+            for index, slot in places:
+                pieces[index] = _encode_slot(value, slot)
+        return b"".join(pieces)
 
 
 def _encode_slot(value: str, slot: tuple[str, str]) -> bytes:

@@ -268,17 +268,44 @@ def _still_wanted(reader: Any, now: datetime) -> bool:
     )
 
 
-def _slot_values(context: SendContext, reader: Any, to: str, row: Any, message_id: str, date: str) -> dict:
-    unsubscribe = links.unsubscribe_url(context.base_url, context.secret_key, reader.id, row.newsletter_id)
-    mailto = f"mailto:{context.unsubscribe_mailbox}?subject=unsubscribe-{unsubscribe.rsplit('/', 1)[1]}"
-    return {
-        "to": to,
-        "message_id": message_id,
-        "date": date,
-        "list_unsubscribe": f"<{unsubscribe}>, <{mailto}>",
-        "unsubscribe_url": unsubscribe,
-        "preferences_url": links.preferences_url(context.base_url, context.secret_key, reader.id),
-    }
+class RecipientSlots:
+    """The per-recipient slot values of one chunk of a send (what :meth:`mime.Skeleton.assemble` takes):
+    the reader's two signed links, List-Unsubscribe (https and mailto), To, Date and Message-ID.
+
+    Everything that does not change from reader to reader is made once: the link keys and addresses,
+    the Date header (again only when the second changes, so a chunk slowed by the rate limit keeps a
+    true Date) and the Message-ID's random part, ``<issue.row.random@domain>``: unique because a row is
+    sent once per chunk, and a row sent again in a later chunk gets that chunk's random part."""
+
+    __slots__ = ("_date", "_links", "_mailto", "_message_id", "_second")
+
+    def __init__(
+        self, *, base_url: str, secret_key: str, unsubscribe_mailbox: str, issue_id: int, domain: str
+    ):
+        self._links = links.ReaderLinks(base_url, secret_key)
+        self._mailto = f">, <mailto:{unsubscribe_mailbox}?subject=unsubscribe-"
+        self._message_id = (f"<{int(issue_id)}.", f".{secrets.token_hex(6)}@{domain}>")
+        self._second = -1
+        self._date = ""
+
+    def date(self) -> str:
+        second = int(time.time())
+        if second != self._second:
+            self._second = second
+            self._date = format_datetime(datetime.fromtimestamp(second, UTC))
+        return self._date
+
+    def __call__(self, to: str, subscriber_id: int, newsletter_id: int | None, row_id: int) -> dict[str, str]:
+        unsubscribe, token = self._links.unsubscribe_url_and_token(subscriber_id, newsletter_id)
+        prefix, suffix = self._message_id
+        return {
+            "to": to,
+            "message_id": f"{prefix}{int(row_id)}{suffix}",
+            "date": self.date(),
+            "list_unsubscribe": f"<{unsubscribe}{self._mailto}{token}>",
+            "unsubscribe_url": unsubscribe,
+            "preferences_url": self._links.preferences_url(subscriber_id),
+        }
 
 
 def _after_refusal(row: Any, exc: delivery.DeliveryError, now: datetime) -> dict[str, Any]:
@@ -432,7 +459,10 @@ def _send_chunk(session, issue, rows, claim, lease, context, doorway, relay, dom
         )
     }
     session.commit()  # no transaction stays open while messages go out
-    date = format_datetime(now)
+    slots = RecipientSlots(
+        base_url=context.base_url, secret_key=context.secret_key,
+        unsubscribe_mailbox=context.unsubscribe_mailbox, issue_id=issue.id, domain=domain,
+    )  # fmt: skip
     pending: list[dict[str, Any]] = []
     unsent: list[int] = []
     previous, previous_code = None, ""
@@ -464,15 +494,16 @@ def _send_chunk(session, issue, rows, claim, lease, context, doorway, relay, dom
                 if passage.wait > 1:
                     _extend_lease(session, claim, lease + timedelta(seconds=passage.wait))
                 time.sleep(passage.wait)
-            message_id = f"<{issue.id}.{row.id}.{secrets.token_hex(6)}@{domain}>"
+            slot_values = slots(to, reader.id, row.newsletter_id, row.id)
+            message_id = slot_values["message_id"]
             try:
                 skeleton = _skeleton(issue, row.variant, context.base_url, context.secret_key)
-                message = skeleton.assemble(_slot_values(context, reader, to, row, message_id, date))
+                message = skeleton.assemble(slot_values)
                 if context.dkim is not None:
                     message = signing.sign(message, context.dkim)
                 envelope = sender if context.bounce_domain is None else \
                     bounces.return_path(context.secret_key, context.bounce_domain, issue.id, row.id)
-                reply = relay.send(envelope, to, message)
+                reply = relay.send(envelope, to, message, smtp_safe=True)
             except mime.HeaderInjection as exc:
                 values = {"status": DeliveryStatus.FAILED, "reply": f"not sent: {exc}"[:300]}
             except delivery.DeliveryError as exc:

@@ -14,8 +14,6 @@ from pathlib import Path
 import dkim
 from dkim import crypto as dkim_crypto
 
-from .mime import SMTPSafe
-
 SIGNED_HEADERS = (
     b"From", b"To", b"Subject", b"Date", b"Message-ID", b"MIME-Version", b"Content-Type",
     b"List-Id", b"List-Unsubscribe", b"List-Unsubscribe-Post",
@@ -84,13 +82,15 @@ def load_key(private_key: str, selector: str | None, domain: str | None) -> DKIM
     key = DKIMKey(selector=selector, domain=domain.lower(), private_key=pem)
     try:
         sign(b"From: a@example.org\r\nSubject: check\r\n\r\nbody\r\n", key)
-    except dkim.DKIMException as exc:
+    except (dkim.DKIMException, ValueError, TypeError) as exc:
         raise SigningError(f"DKIM_PRIVATE_KEY cannot sign: {exc}") from None
     return key
 
 
 def sign(message: bytes, key: DKIMKey) -> bytes:
-    """``message`` with a ``DKIM-Signature`` header in front (relaxed/relaxed, rsa-sha256)."""
+    """``message`` with a ``DKIM-Signature`` header in front (relaxed/relaxed, rsa-sha256). dkimpy folds
+    its header, like ours, with CRLF and indented continuation lines, so a message that was safe to put
+    after DATA as it is (``mime.Skeleton.assemble``) stays so with its signature in front."""
     signature = dkim.sign(
         message,
         key.selector.encode("ascii"),
@@ -99,10 +99,6 @@ def sign(message: bytes, key: DKIMKey) -> bytes:
         canonicalize=(b"relaxed", b"relaxed"),
         include_headers=list(SIGNED_HEADERS),
     )
-    if isinstance(message, SMTPSafe):
-        # dkimpy folds its header with CRLF and indented continuation lines, so the whole stays safe to
-        # put after DATA as it is; the relay then skips its rescan of 100 KB per message.
-        return SMTPSafe(signature + message)
     return signature + message
 
 

@@ -1,8 +1,12 @@
 """The per-recipient links the sender signs. Bad inputs tried: a token of the other purpose, another
-key, a changed reader id, a changed issue time, non-ASCII and over-long tokens, an expired link."""
+key, a changed reader id, a changed issue time, non-ASCII and over-long tokens, an expired link, links
+made by the sender's batch maker under another key."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import time
 
 import pytest
@@ -45,3 +49,39 @@ def test_preference_links_expire_after_their_lifetime():
     assert info.value.expired
     fresh = links.preferences_token(KEY, 42, now=time.time() - tokens.LIFETIMES["preferences"] + 60)
     assert links.read_preferences_token(KEY, fresh) == 42
+
+
+def _standard_mac(key: str, purpose: str, payload: str) -> str:
+    """The MAC as the standard library's one-shot HMAC makes it (how links were signed before)."""
+    derived = hmac.new(key.encode(), f"beitrag.links.{purpose}".encode(), hashlib.sha256).digest()
+    digest = hmac.digest(derived, payload.encode(), "sha256")[:20]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def test_links_in_newsletters_mailed_before_still_open():
+    issued = int(time.time()) - 86400
+    old_unsubscribe = f"42-7.{_standard_mac(KEY, 'unsubscribe', '42-7')}"
+    old_preferences = f"42.{issued}.{_standard_mac(KEY, 'preferences', f'42.{issued}')}"
+    assert links.read_unsubscribe_token(KEY, old_unsubscribe) == (42, 7)
+    assert links.read_preferences_token(KEY, old_preferences) == 42
+    assert links.unsubscribe_token(KEY, 42, 7) == old_unsubscribe
+    assert links.preferences_token(KEY, 42, now=issued) == old_preferences
+
+
+def test_the_senders_batch_links_open_the_same_pages_and_only_under_their_key():
+    now = time.time()
+    batch = links.ReaderLinks("https://news.example.org", KEY, now=now)
+    url, token = batch.unsubscribe_url_and_token(42, 7)
+    single = links.unsubscribe_url("https://news.example.org", KEY, 42, 7)
+    assert url == batch.unsubscribe_url(42, 7) == single
+    assert url == f"https://news.example.org/unsubscribe/{token}"
+    assert links.read_unsubscribe_token(KEY, token) == (42, 7)
+    assert links.read_unsubscribe_token(KEY, batch.unsubscribe_token(42)) == (42, None)
+    preferences = batch.preferences_url(42)
+    assert preferences == f"https://news.example.org/preferences/{links.preferences_token(KEY, 42, now=now)}"
+    assert links.read_preferences_token(KEY, preferences.rsplit("/", 1)[1]) == 42
+    other = links.ReaderLinks("https://news.example.org", "another-key-another-key-another-key-0", now=now)
+    with pytest.raises(tokens.TokenError):
+        links.read_unsubscribe_token(KEY, other.unsubscribe_token(42, 7))
+    with pytest.raises(tokens.TokenError):
+        links.read_preferences_token(KEY, other.preferences_url(42).rsplit("/", 1)[1])

@@ -87,7 +87,7 @@ def test_an_address_that_needs_quoting_goes_one_command_at_a_time(pipelining):
     assert received.mail_from == '"a b"@ki.example'
 
 
-def test_skeleton_messages_vouch_for_themselves_and_a_leading_dot_in_a_slot_is_encoded(pipelining):
+def test_skeleton_messages_go_out_as_they_are_and_a_leading_dot_in_a_slot_is_encoded(pipelining):
     rendered = RenderedEmail(subject="Hallo", html="<p>SLOT_U</p>", text="Abmelden:\nSLOT_U\n")
     skeleton = mime.build_skeleton(
         rendered, sender_name="KI", sender_address="a@ki.example", list_id="KI <ki.ki.example>",
@@ -97,11 +97,9 @@ def test_skeleton_messages_vouch_for_themselves_and_a_leading_dot_in_a_slot_is_e
         "to": "leser@example.org", "message_id": "<1@ki.example>", "date": "Tue, 24 Nov 2026 07:00:00 +0000",
         "list_unsubscribe": "<https://ki.example/u>", "unsubscribe_url": ".punkt/abmelden",
     })  # fmt: skip
-    assert isinstance(message, mime.SMTPSafe)
     assert b"\r\n.punkt" not in message and b"\r\n=2Epunkt" in message
-    assert not isinstance(message + b"", mime.SMTPSafe)  # anything built from it is checked again
     with _relay(pipelining) as relay:
-        relay.send("a@ki.example", "leser@example.org", message)
+        relay.send("a@ki.example", "leser@example.org", message, smtp_safe=True)  # the worker's call
     [received] = pipelining.wait_for(1)
     text, html = (part.get_content() for part in received.iter_parts())
     assert text.replace("\r\n", "\n") == "Abmelden:\n.punkt/abmelden\n"

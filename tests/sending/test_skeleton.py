@@ -1,10 +1,12 @@
 """Newsletter skeletons: encoded once, filled per recipient. What arrives must parse cleanly and read exactly
 like the rendered issue with the reader's own links. Bad inputs tried: CR/LF and NUL in every
 per-recipient value, non-ASCII header values, an over-long value, lines that start with a dot, long
-lines without spaces, umlauts and emoji in subject, sender name and body."""
+lines without spaces, umlauts and emoji in subject, sender name and body; link values with a space, "=",
+markup characters, a leading dot, umlauts, exactly 900 and 901 characters."""
 
 from __future__ import annotations
 
+import html as html_module
 from email import policy
 from email.parser import BytesParser
 
@@ -123,3 +125,36 @@ def test_a_message_without_slots_still_encodes():
     )  # fmt: skip
     message = BytesParser(policy=policy.default).parsebytes(skeleton.assemble(VALUES))
     assert _lines(message.get_body(preferencelist=("plain",)).get_content()) == "Hallo\n"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://ki.example/unsubscribe/7-1.kAl0wcvwDh97-eC9jjWZRdkyAYw",  # what the sender makes
+        "https://ki.example/a b",
+        "https://ki.example/?a=b&c=d",
+        'https://ki.example/"><script>x</script>',
+        ".punkt/abmelden",
+        "https://ki.example/grüße",
+        "https://ki.example/" + "x" * 881,  # 900 characters, the most a slot takes
+    ],
+)
+def test_every_link_value_reads_back_exactly_in_text_and_html(link):
+    values = {**VALUES, "unsubscribe_url": link}
+    raw = _skeleton().assemble(values)
+    lines = raw.split(b"\r\n")
+    assert max(len(line) for line in lines) <= 998 and not any(line.startswith(b".") for line in lines)
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    text_part, html_part = message.iter_parts()
+    expected = fill_slots(RENDERED, {name: values[name] for name in SLOTS})
+    assert _lines(text_part.get_content()) == expected.text
+    # In the HTML the value is text, never markup: escaped, and read back exactly.
+    html = _lines(html_part.get_content())
+    assert html == expected.html.replace(link, html_module.escape(link, quote=True)) + "\n"
+    assert html_module.unescape(html) == html_module.unescape(expected.html) + "\n"
+    assert message.defects == [] and text_part.defects == [] and html_part.defects == []
+
+
+def test_a_link_one_character_too_long_is_refused():
+    with pytest.raises(mime.HeaderInjection):
+        _skeleton().assemble({**VALUES, "preferences_url": "https://ki.example/" + "x" * 882})

@@ -1,0 +1,46 @@
+"""What the worker fills in per reader (``sending.RecipientSlots``): each message its own Message-ID, a
+true Date, the reader's own signed links, and a List-Unsubscribe whose https and mailto addresses carry
+the same token. Bad inputs tried: the same ledger row sent again in a later chunk, a reader id changed
+in the token."""
+
+from __future__ import annotations
+
+import time
+from email.utils import parsedate_to_datetime
+
+import pytest
+
+from newsletter import links, sending, tokens
+
+KEY = "a-secret-key-for-slots-a-secret-key-for-slots"
+
+
+def _slots() -> sending.RecipientSlots:
+    return sending.RecipientSlots(
+        base_url="https://news.example.org", secret_key=KEY, unsubscribe_mailbox="abmelden@news.example.org",
+        issue_id=12, domain="news.example.org",
+    )  # fmt: skip
+
+
+def test_every_message_gets_its_own_message_id_even_when_a_row_is_sent_again():
+    chunk = _slots()
+    first, second = chunk("a@example.org", 5, 1, 100), chunk("b@example.org", 6, 1, 101)
+    again = _slots()("a@example.org", 5, 1, 100)  # the same ledger row retried in a later chunk
+    ids = {first["message_id"], second["message_id"], again["message_id"]}
+    assert len(ids) == 3
+    assert all(i.startswith("<12.") and i.endswith("@news.example.org>") for i in ids)
+
+
+def test_the_date_is_now_and_the_links_are_the_readers_own():
+    values = _slots()("leserin@example.org", 42, 7, 100)
+    assert values["to"] == "leserin@example.org"
+    assert abs(parsedate_to_datetime(values["date"]).timestamp() - time.time()) < 5
+    https, mailto = (part.strip(" <>") for part in values["list_unsubscribe"].split(","))
+    assert https == values["unsubscribe_url"]
+    token = https.removeprefix("https://news.example.org/unsubscribe/")
+    assert mailto == f"mailto:abmelden@news.example.org?subject=unsubscribe-{token}"
+    assert links.read_unsubscribe_token(KEY, token) == (42, 7)
+    preferences = values["preferences_url"].removeprefix("https://news.example.org/preferences/")
+    assert links.read_preferences_token(KEY, preferences) == 42
+    with pytest.raises(tokens.TokenError):
+        links.read_unsubscribe_token(KEY, token.replace("42-", "43-", 1))

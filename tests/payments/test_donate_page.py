@@ -32,7 +32,7 @@ def test_one_time_preset_goes_to_stripe_checkout(client, db, stripe_api):
     response = _post(client, email="Leser@Example.org", message="Weiter so!")
     assert response.status_code == 303
     donation = db.session.scalars(select(Donation)).one()
-    assert response.headers["Location"] == f"https://checkout.stripe.test/c/pay/{donation.stripe_session_id}"
+    assert response.headers["Location"] == f"{stripe_api.url}/c/pay/{donation.stripe_session_id}"
     assert (donation.kind, donation.amount_cents, donation.currency) == (DonationKind.ONE_TIME, 500, "eur")
     assert donation.status is DonationStatus.OPEN and donation.message == "Weiter so!"
     (call,) = stripe_api.calls("POST", "/v1/checkout/sessions")

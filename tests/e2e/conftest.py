@@ -12,6 +12,7 @@ with ``staff["admin"]`` or ``staff["editor"]``; call ``eyes.look("name")`` on ea
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,13 +99,26 @@ def eyes(request, browser, stack, artifacts):
     context = browser.new_context(base_url=stack.base_url, locale="de-DE", accept_downloads=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
-    watcher = Eyes(page, stack.base_url, artifacts, journey=request.node.name.removeprefix("test_"))
+    watcher = Eyes(page, stack.base_url, artifacts, journey=_journey_name(request))
     yield watcher
     try:
-        if not request.node.rep_call.failed if hasattr(request.node, "rep_call") else True:
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            print("What the browser saw besides:", *watcher.problems, sep="\n  ")
+        else:
             watcher.verdict()
     finally:
         context.close()
+
+
+def _journey_name(request) -> str:
+    """The screenshots' prefix: the module's ``JOURNEY`` (else the test's name) and the parameter id,
+    e.g. ``donor-once``."""
+    name = getattr(request.module, "JOURNEY", request.node.originalname.removeprefix("test_"))
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None:
+        name = f"{name}-{callspec.id}"
+    return re.sub(r"[^A-Za-z0-9_]+", "-", name).strip("-")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

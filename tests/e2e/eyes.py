@@ -124,7 +124,7 @@ class Eyes:
         self.page.set_viewport_size(DESKTOP)
 
     def _console(self, message) -> None:
-        if message.type == "error":
+        if message.type == "error" and self.page.url.startswith(self.base_url):
             self.problems.append(f"console error on {self.page.url}: {message.text}")
 
     def _request(self, request: Request) -> None:

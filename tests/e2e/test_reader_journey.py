@@ -12,6 +12,8 @@ from tests.e2e.journeys import links, list_unsubscribe_url, send_issue_behind_th
 
 READER = "lea.leserin@example.org"
 
+JOURNEY = "reader"  # the screenshots' prefix
+
 
 def test_reader_subscribes_confirms_chooses_exports_and_leaves(eyes, stack, e2e_app):
     page = eyes.page

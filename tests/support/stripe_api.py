@@ -262,7 +262,8 @@ def _checkout_page(session: dict) -> str:
     sid = escape(session["id"])
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Checkout (test stand-in)</title>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'></head><body>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><link rel='icon' href='data:,'>"
+        "</head><body>"
         f"<h1>Pay {escape(amount)}{every}</h1><p>Stripe Checkout stand-in for tests.</p>"
         f"<form method='post' action='/c/pay/{sid}/pay'><button type='submit'>Pay</button></form>"
         f"<form method='post' action='/c/pay/{sid}/cancel'><button type='submit'>Back</button></form>"

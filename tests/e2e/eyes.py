@@ -124,8 +124,11 @@ class Eyes:
         self.page.set_viewport_size(DESKTOP)
 
     def _console(self, message) -> None:
-        if message.type == "error" and self.page.url.startswith(self.base_url):
-            self.problems.append(f"console error on {self.page.url}: {message.text}")
+        if message.type != "error" or not self.page.url.startswith(self.base_url):
+            return
+        if message.text.startswith("Failed to load resource") and message.location.get("url") == self.page.url:
+            return  # the page itself answered 4xx (a refusal the journey asked for); its own checks decide
+        self.problems.append(f"console error on {self.page.url}: {message.text}")
 
     def _request(self, request: Request) -> None:
         if request.resource_type == "document" or request.url.startswith(("data:", "blob:")):

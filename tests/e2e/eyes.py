@@ -163,25 +163,31 @@ class Eyes:
             self.shoot(name)
 
     def _check_focus(self, where: str) -> None:
-        """Tab to the first links and buttons: each must look different focused than unfocused."""
+        """Tab through the page: the first two links and the first button must each look different focused
+        than unfocused (outline, shadow, background, underline or border)."""
         page = self.page
         page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
-        checked = 0
-        for _ in range(6):
+        links = buttons = 0
+        for _ in range(60):
             page.keyboard.press("Tab")
-            handle = page.evaluate_handle("() => document.activeElement")
-            element = handle.as_element()
-            if element is None or element.evaluate("e => !['A', 'BUTTON'].includes(e.tagName)"):
+            element = page.evaluate_handle("() => document.activeElement").as_element()
+            if element is None:
                 continue
-            focused = element.evaluate(_FOCUS_STYLE)
-            element.evaluate("e => e.blur()")
-            plain = element.evaluate(_FOCUS_STYLE)
-            if focused == plain:
-                label = element.evaluate("e => e.outerHTML.slice(0, 100)")
-                self.problems.append(f"{where}: keyboard focus is not visible on {label}")
-            element.focus()
-            checked += 1
-            if checked == 2:
+            kind = element.evaluate(
+                "e => e.tagName === 'A' ? 'link' : (e.tagName === 'BUTTON' || "
+                "(e.tagName === 'INPUT' && ['submit', 'button'].includes(e.type))) ? 'button' : ''"
+            )
+            if (kind == "link" and links < 2) or (kind == "button" and buttons < 1):
+                focused = element.evaluate(_FOCUS_STYLE)
+                element.evaluate("e => e.blur()")
+                plain = element.evaluate(_FOCUS_STYLE)
+                if focused == plain:
+                    label = element.evaluate("e => e.outerHTML.slice(0, 100)")
+                    self.problems.append(f"{where}: keyboard focus is not visible on {label}")
+                element.focus()
+                links += kind == "link"
+                buttons += kind == "button"
+            if links >= 2 and buttons >= 1:
                 break
         page.evaluate("() => document.activeElement && document.activeElement.blur()")
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Page, Request, Response
+from playwright.sync_api import Page, Request, Response, expect
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -225,3 +225,8 @@ class Eyes:
 def text(page: Page) -> str:
     """What the reader sees on the page: the visible text, whitespace collapsed."""
     return re.sub(r"\s+", " ", page.inner_text("body"))
+
+
+def sees(page: Page, wanted: str | re.Pattern) -> None:
+    """The reader sees ``wanted`` on the page (waits for it while the page is still coming)."""
+    expect(page.locator("body")).to_contain_text(wanted)

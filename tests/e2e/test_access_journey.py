@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from newsletter.access import endpoint_role
 from newsletter.models import StaffRole
-from tests.e2e.eyes import text
+from tests.e2e.eyes import sees, text
 
 JOURNEY = "access"  # the screenshots' prefix
 
@@ -53,7 +53,7 @@ def test_editor_is_refused_the_admin_pages(eyes, stack, e2e_app, staff, sign_in)
         else:
             assert answer.status in (200, 404), f"an editor was refused {url} ({answer.status})"
     page.goto("/staff/donations/")
-    assert "Nicht erlaubt" in text(page)
+    sees(page, "Nicht erlaubt")
     eyes.look("refused")
     page.goto("/staff/")
     assert "/staff/users" not in page.content() and "/staff/donations" not in page.content()

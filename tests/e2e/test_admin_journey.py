@@ -4,7 +4,9 @@ monthly gifts) and the staff accounts. The statistics dashboard joins this journ
 
 from __future__ import annotations
 
-from tests.e2e.eyes import text
+from playwright.sync_api import expect
+
+from tests.e2e.eyes import sees
 
 JOURNEY = "admin"  # the screenshots' prefix
 
@@ -17,11 +19,11 @@ def test_admin_sees_donations_and_staff(eyes, stack, staff, sign_in):
     eyes.look("overview", shots=False)
 
     page.get_by_role("link", name="Donations").click()
-    seen = text(page)
-    assert "Running monthly donations" in seen and "Received in the last 30 days" in seen
-    assert page.locator("table tbody tr").count() > 0  # the demo history
+    sees(page, "Running monthly donations")
+    sees(page, "Received in the last 30 days")
+    expect(page.locator("table tbody tr").first).to_be_visible()  # the demo history
     eyes.look("donations")
 
     page.get_by_role("link", name="Staff").click()
-    assert staff["editor"] in text(page) and "Editor" in text(page)
+    sees(page, staff["editor"])
     eyes.look("staff", shots=False)

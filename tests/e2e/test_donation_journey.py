@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.eyes import text
+from tests.e2e.eyes import sees
 
 JOURNEY = "donor"  # the screenshots' prefix
 
@@ -22,7 +22,7 @@ JOURNEY = "donor"  # the screenshots' prefix
 def test_reader_gives_ten_euros(eyes, stack, kind, donor, shown):
     page = eyes.page
     page.goto("/donate?lang=en")
-    assert "Support our journalism" in text(page)
+    sees(page, "Support our journalism")
     eyes.look(f"donate-{kind.lower()}", shots=kind == "Once")
     page.get_by_label(kind, exact=True).check()
     page.get_by_label("€10.00", exact=True).check()
@@ -30,13 +30,13 @@ def test_reader_gives_ten_euros(eyes, stack, kind, donor, shown):
     page.get_by_role("button", name="Continue to payment").click()
 
     page.wait_for_url(f"{stack.stripe.url}/c/pay/*")
-    assert "10.00 EUR" in text(page)
+    sees(page, "10.00 EUR")
     if kind == "Monthly":
-        assert "/ month" in text(page)
+        sees(page, "/ month")
     page.get_by_role("button", name="Pay").click()
 
     page.wait_for_url("**/spenden/danke*")
-    assert shown in text(page)
+    sees(page, shown)
     eyes.look(f"thanks-{kind.lower()}", shots=kind == "Monthly")
     assert stack.stripe.webhook_answers and set(stack.stripe.webhook_answers) == {200}
 

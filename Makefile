@@ -12,7 +12,8 @@ DEV_ENV := BEITRAG_ENV=development
 
 help:
 	@echo "make run     start web server, worker and mail capture on http://127.0.0.1:$(PORT) with demo data"
-	@echo "make test    run the test suite"
+	@echo "make test    run the test suite (browser journeys included)"
+	@echo "make e2e     run only the browser journeys (Playwright + /usr/bin/chromium; screenshots in E2E_ARTIFACTS)"
 	@echo "make lint    ruff"
 	@echo "make messages  extract translatable strings and update the catalogues"
 
@@ -41,6 +42,10 @@ run: install
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The browser journeys alone: the app under gunicorn with a worker and the clock, driven by Debian's chromium.
+e2e: install
+	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

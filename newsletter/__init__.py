@@ -30,6 +30,10 @@ def init_app(app: Flask) -> None:
 
     login_manager.login_view = "staff.login"
     login_manager.login_message_category = "info"
+    # Flask-Login's own message is English only; this one is translated when shown.
+    from flask_babel import lazy_gettext
+
+    login_manager.login_message = lazy_gettext("Please sign in to see this page.")
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader

@@ -15,6 +15,7 @@ from .models import StaffRole
 
 _ROUTE_ROLE_ATTR = "_beitrag_role"
 PUBLIC_STAFF_ENDPOINTS_ATTR = "_beitrag_public"
+_BLUEPRINT_ROLES: dict[str, StaffRole] = {}  # blueprint name -> the role its guard asks for
 
 
 def _check(role: StaffRole):
@@ -50,6 +51,7 @@ def open_to_everyone(view: Callable) -> Callable:
 
 def guard_blueprint(blueprint: Blueprint, role: StaffRole) -> None:
     """Every route of ``blueprint`` needs at least ``role``, unless marked :func:`open_to_everyone`."""
+    _BLUEPRINT_ROLES[blueprint.name] = role
 
     @blueprint.before_request
     def _guard():
@@ -63,3 +65,16 @@ def guard_blueprint(blueprint: Blueprint, role: StaffRole) -> None:
 
 def required_role(view: Callable) -> StaffRole | None:
     return getattr(view, _ROUTE_ROLE_ATTR, None)
+
+
+def endpoint_role(app, endpoint: str) -> StaffRole | None:
+    """The least role an endpoint asks for (the route's own, else its blueprint's guard), None when it is
+    open to everyone: what the access tests walk, so that a new staff page is checked without a list."""
+    view = app.view_functions.get(endpoint)
+    if view is None or getattr(view, PUBLIC_STAFF_ENDPOINTS_ATTR, False):
+        return None
+    roles = [required_role(view), _BLUEPRINT_ROLES.get(endpoint.rpartition(".")[0])]
+    ranked = [r for r in roles if r is not None]
+    if not ranked:
+        return None
+    return max(ranked, key=lambda role: role.rank)

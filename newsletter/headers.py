@@ -1,5 +1,7 @@
 """Security headers on every response. A view can loosen ``frame-ancestors`` for itself by setting
-``g.frame_ancestors`` (the embeddable subscribe form does)."""
+``g.frame_ancestors`` (the embeddable subscribe form does), and ``form-action`` by setting
+``g.form_action`` (the donate form does: browsers apply ``form-action`` to the redirect after the POST too,
+so a form whose answer sends the reader on to Stripe Checkout must name Checkout's origin)."""
 
 from __future__ import annotations
 
@@ -9,16 +11,17 @@ from flask import Flask, g, request
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action {form_action}; "
     "frame-ancestors {frame_ancestors}"
 )
 
 
 @functools.lru_cache(maxsize=32)
-def _policy_headers(ancestors: str) -> tuple[tuple[str, str, str], ...]:
-    """(name, lower-case name, value) of the headers every answer gets, made once per framing policy."""
+def _policy_headers(ancestors: str, form_action: str = "'self'") -> tuple[tuple[str, str, str], ...]:
+    """(name, lower-case name, value) of the headers every answer gets, made once per policy."""
+    policy = CONTENT_SECURITY_POLICY.format(frame_ancestors=ancestors, form_action=form_action)
     headers = [
-        ("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(frame_ancestors=ancestors)),
+        ("Content-Security-Policy", policy),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "strict-origin-when-cross-origin"),
         ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
@@ -32,8 +35,9 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _security_headers(response):
         ancestors = getattr(g, "frame_ancestors", "'none'")
+        form_action = getattr(g, "form_action", "'self'")
         present = {name.lower() for name, _ in response.headers.items()}  # a header the view set wins
-        for name, lower, value in _policy_headers(ancestors):
+        for name, lower, value in _policy_headers(ancestors, form_action):
             if lower not in present:
                 response.headers.add(name, value)
         if request.is_secure:

@@ -3,10 +3,12 @@ Thin: parse input, call a service, answer."""
 
 from __future__ import annotations
 
+import re
 import time
 from decimal import Decimal
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request
 from flask_babel import format_currency, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,6 +24,25 @@ from .forms import DonateForm
 from .models import Donation, DonationKind
 
 bp = Blueprint("donations", __name__)
+
+
+# Stripe's own pages that our forms redirect to: Checkout (donate) and the customer portal (manage).
+STRIPE_PAGES = ("https://checkout.stripe.com", "https://billing.stripe.com")
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.:\[\]-]+")
+
+
+def _forms_may_go_to_stripe() -> None:
+    """Browsers apply CSP ``form-action`` to the redirect that answers a form, so the page whose form
+    leads to Checkout or the portal names their origins (and a stand-in's, where STRIPE_API_BASE points
+    the SDK at one, as the browser tests do). Everything else keeps ``form-action 'self'``."""
+    origins = list(STRIPE_PAGES)
+    base = current_app.config.get("STRIPE_API_BASE")
+    if base:
+        parts = urlsplit(base)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if _ORIGIN.fullmatch(origin):
+            origins.append(origin)
+    g.form_action = " ".join(["'self'", *origins])
 
 
 def stripe_settings() -> gateway.StripeSettings | None:
@@ -87,6 +108,7 @@ def _donate_limit() -> str:
 @bp.route("/spenden", methods=["GET", "POST"])  # registered first: the address url_for gives
 @limiter.limit(_donate_limit, methods=["POST"])
 def donate():
+    _forms_may_go_to_stripe()
     if request.method == "GET":
         return _page(_form())
     settings = stripe_settings()
@@ -185,6 +207,7 @@ def _donation_from_portal_token(token: str) -> Donation:
 def manage(token: str):
     """From the mail's signed link: GET shows a button (mail scanners open links), POST opens Stripe's
     customer portal, where the donor changes the card or the amount, or ends the monthly donation."""
+    _forms_may_go_to_stripe()
     donation = _donation_from_portal_token(token)
     settings = stripe_settings()
     form = FlaskForm()  # the CSRF token only

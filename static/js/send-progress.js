@@ -13,6 +13,10 @@
           var key = cell.getAttribute("data-count");
           if (key in data) { cell.textContent = format.format(data[key]); }
         });
+        var settled = data.total - data.queued - data.sending;
+        var percent = data.total ? Math.floor(100 * settled / data.total) : 100;
+        document.querySelectorAll("[data-percent]").forEach(function (cell) { cell.textContent = percent; });
+        document.querySelectorAll("[data-percent-bar]").forEach(function (bar) { bar.value = percent; });
         var eta = box.querySelector("[data-eta]");
         if (eta) {
           var left = data.eta_seconds;

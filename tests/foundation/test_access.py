@@ -56,3 +56,24 @@ def test_editor_sees_no_link_to_admin_pages(client, db):
     staff_user(db, role=StaffRole.EDITOR)
     login(client, "editor@example.org", PASSWORD)
     assert "/staff/users" not in client.get("/staff/").get_data(as_text=True)
+
+
+def test_every_staff_route_names_the_role_it_asks_for(app):
+    """endpoint_role, which the browser tests walk: login and logout are open, admin pages say admin, the
+    rest editor."""
+    from newsletter.access import endpoint_role
+
+    roles = {rule.endpoint: endpoint_role(app, rule.endpoint) for rule in _staff_rules(app)}
+    assert endpoint_role(app, "staff.login") is None and roles.pop("staff.logout") is None
+    assert roles["staff.staff_users"] is StaffRole.ADMIN
+    assert roles["donations_admin.donation_list"] is StaffRole.ADMIN
+    assert roles["editorial.issue_list"] is StaffRole.EDITOR
+    assert all(role is not None for role in roles.values())
+
+
+def test_signed_out_visitor_sees_one_message_however_often_refused(client):
+    """Tried: five staff pages in a row while signed out; the login page shows the message once."""
+    for url in ("/staff/", "/staff/users", "/staff/issues", "/staff/feeds", "/staff/articles"):
+        client.get(url)
+    page = client.get("/staff/login?lang=en").get_data(as_text=True)
+    assert page.count("Please sign in to see this page.") == 1

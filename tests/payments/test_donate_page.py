@@ -32,7 +32,7 @@ def test_one_time_preset_goes_to_stripe_checkout(client, db, stripe_api):
     response = _post(client, email="Leser@Example.org", message="Weiter so!")
     assert response.status_code == 303
     donation = db.session.scalars(select(Donation)).one()
-    assert response.headers["Location"] == f"https://checkout.stripe.test/c/pay/{donation.stripe_session_id}"
+    assert response.headers["Location"] == f"{stripe_api.url}/c/pay/{donation.stripe_session_id}"
     assert (donation.kind, donation.amount_cents, donation.currency) == (DonationKind.ONE_TIME, 500, "eur")
     assert donation.status is DonationStatus.OPEN and donation.message == "Weiter so!"
     (call,) = stripe_api.calls("POST", "/v1/checkout/sessions")
@@ -177,3 +177,17 @@ def test_without_stripe_keys_readers_see_soon_and_staff_see_how(app, client, db)
     login(client, "chefin@example.org", PASSWORD)
     page = text_of(client.get("/spenden"))
     assert "STRIPE_SECRET_KEY" in page and "sk_test_" in page and "/webhooks/stripe" in page
+
+
+def test_donate_form_may_continue_to_checkout_and_nowhere_else(client, stripe_api):
+    """Browsers apply form-action to the redirect after the POST: the donate page names Stripe's pages (and
+    the stand-in the SDK is pointed at); other pages keep form-action 'self'. Tried: a forged STRIPE_API_BASE
+    with a quote and a semicolon never reaches the header."""
+    csp = client.get("/spenden").headers["Content-Security-Policy"]
+    form_action = next(d.strip() for d in csp.split(";") if d.strip().startswith("form-action"))
+    stripe_pages = f"https://checkout.stripe.com https://billing.stripe.com {stripe_api.url}"
+    assert form_action == f"form-action 'self' {stripe_pages}"
+    assert "form-action 'self';" in client.get("/").headers["Content-Security-Policy"]
+    client.application.config["STRIPE_API_BASE"] = "http://x.example';script-src *;"
+    csp = client.get("/spenden").headers["Content-Security-Policy"]
+    assert "x.example" not in csp and csp.count("script-src") == 1

@@ -5,6 +5,11 @@ the parameters a checkout needs, idempotency keys: the same key with other param
 same ones it answers the first object again), records every request, and answers with objects shaped like
 Stripe's (API 2026-10-28). ``fail_next`` makes the next answers errors. Webhook events for the tests are
 built and signed here too, with Stripe's scheme computed independently of the SDK.
+
+A session's ``url`` is a Checkout page a browser can open on this server (``/c/pay/<id>``): its "Pay"
+button completes the session, posts the signed webhooks Stripe would send to ``webhook_url``
+(``checkout.session.completed``, and ``invoice.paid`` for a subscription) and redirects to the session's
+``success_url``, as Stripe does; "Back" goes to the ``cancel_url``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ import itertools
 import json
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -40,6 +47,8 @@ class StripeStandIn:
     sessions: dict[str, dict] = field(default_factory=dict)
     payment_intents: dict[str, dict] = field(default_factory=dict)
     fail_next: list[tuple[int, dict]] = field(default_factory=list)  # (status, error object)
+    webhook_url: str | None = None  # where the Checkout page's "Pay" posts the signed events
+    webhook_answers: list[int] = field(default_factory=list)  # the app's status for each event posted
     _idempotent: dict[str, tuple[dict, int, dict]] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -71,10 +80,34 @@ class StripeStandIn:
                 status, body = standin.route(recorded)
                 self._answer(status, body)
 
+            def _page(self, status: int, html: str, location: str | None = None) -> None:
+                data = html.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                if location:
+                    self.send_header("Location", location)
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_GET(self):
+                if self.path.startswith("/c/pay/"):
+                    found = standin.sessions.get(urlsplit(self.path).path.rsplit("/", 1)[1])
+                    if found is None:
+                        return self._page(404, "<h1>No such Checkout Session</h1>")
+                    return self._page(200, _checkout_page(found))
                 self._handle("GET")
 
             def do_POST(self):
+                if self.path.startswith("/c/pay/"):
+                    length = int(self.headers.get("Content-Length") or 0)
+                    self.rfile.read(length)
+                    session_id = urlsplit(self.path).path.rsplit("/", 2)[1]
+                    if self.path.endswith("/cancel"):
+                        found = standin.sessions.get(session_id)
+                        return self._page(303, "", location=found["cancel_url"] if found else "/")
+                    target = standin.pay(session_id)
+                    return self._page(303, "", location=target) if target else self._page(404, "<h1>?</h1>")
                 self._handle("POST")
 
             def log_message(self, *args):
@@ -174,10 +207,86 @@ class StripeStandIn:
             "success_url": p.get("success_url"), "cancel_url": p.get("cancel_url"), "livemode": False,
             "locale": p.get("locale"), "created": int(time.time()), "expires_at": int(time.time()) + 86400,
             "payment_intent": None, "subscription": None, "invoice": None,
-            "url": f"https://checkout.stripe.test/c/pay/cs_test_standin{n}",
+            "url": f"{self.url}/c/pay/cs_test_standin{n}",
         }  # fmt: skip
         self.sessions[session["id"]] = session
         return 200, session
+
+
+    # -- the Checkout page's "Pay" ---------------------------------------------------------------
+
+    def pay(self, session_id: str, email: str = "leser@example.org") -> str | None:
+        """Complete the session as a paying reader would, post the webhooks Stripe sends for it to
+        ``webhook_url`` (signed), and return the address Checkout redirects to (``success_url``)."""
+        with self.lock:
+            session = self.sessions.get(session_id)
+            if session is None:
+                return None
+            n = next(self._ids)
+            monthly = session["mode"] == "subscription"
+            session.update({
+                "status": "complete", "payment_status": "paid", "customer": f"cus_standin_{n}",
+                "customer_details": {"email": session.get("customer_email") or email, "name": "Lea Leserin"},
+                "payment_intent": None if monthly else f"pi_standin_{n}",
+                "subscription": f"sub_standin_{n}" if monthly else None,
+                "invoice": f"in_standin_{n}" if monthly else None,
+            })  # fmt: skip
+            if not monthly:
+                self.payment_intents[session["payment_intent"]] = {
+                    "id": session["payment_intent"], "object": "payment_intent", "status": "succeeded",
+                    "amount": session["amount_total"], "currency": session["currency"],
+                    "customer": session["customer"], "metadata": session["metadata"], "livemode": False,
+                }  # fmt: skip
+            events = [event("checkout.session.completed", dict(session))]
+            if monthly:
+                events.append(event("invoice.paid", _invoice_for(session)))
+        for evt in events:
+            self.webhook_answers.append(self.deliver(evt))
+        return session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id)
+
+    def deliver(self, evt: dict) -> int:
+        """POST one event to ``webhook_url`` with a valid ``Stripe-Signature``; the app's status code."""
+        payload = json.dumps(evt).encode()
+        headers = {"Content-Type": "application/json", "Stripe-Signature": sign(payload)}
+        request = urllib.request.Request(self.webhook_url or "", data=payload, method="POST", headers=headers)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (a test's own URL)
+                return answer.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+
+def _checkout_page(session: dict) -> str:
+    amount = f"{session['amount_total'] / 100:.2f} {str(session['currency']).upper()}"
+    every = " / month" if session["mode"] == "subscription" else ""
+    sid = escape(session["id"])
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Checkout (test stand-in)</title>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><link rel='icon' href='data:,'>"
+        "</head><body>"
+        f"<h1>Pay {escape(amount)}{every}</h1><p>Stripe Checkout stand-in for tests.</p>"
+        f"<form method='post' action='/c/pay/{sid}/pay'><button type='submit'>Pay</button></form>"
+        f"<form method='post' action='/c/pay/{sid}/cancel'><button type='submit'>Back</button></form>"
+        "</body></html>"
+    )
+
+
+def _invoice_for(session: dict) -> dict:
+    """The first invoice of a Checkout subscription, shaped as the current API shapes it."""
+    now = int(time.time())
+    return {
+        "id": session["invoice"], "object": "invoice", "customer": session["customer"],
+        "customer_email": session["customer_details"]["email"], "amount_due": session["amount_total"],
+        "amount_paid": session["amount_total"], "amount_remaining": 0, "currency": session["currency"],
+        "attempt_count": 1, "attempted": True, "billing_reason": "subscription_create", "status": "paid",
+        "created": now, "livemode": False, "status_transitions": {"paid_at": now, "finalized_at": now},
+        "parent": {
+            "type": "subscription_details", "quote_details": None,
+            "subscription_details": {
+                "subscription": session["subscription"], "metadata": session["metadata"],
+            },
+        },
+    }  # fmt: skip
 
 
 def _error(kind: str, message: str, **extra: Any) -> dict:

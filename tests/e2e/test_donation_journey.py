@@ -1,0 +1,46 @@
+"""A reader gives 10 EUR, once and then monthly, in English: the donate page sends the browser to Stripe
+Checkout (the stand-in's page), "Pay" returns to the thank-you page while Stripe's signed webhooks reach
+the app, and the receipt arrives by mail."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.eyes import sees
+
+JOURNEY = "donor"  # the screenshots' prefix
+
+
+@pytest.mark.parametrize(
+    ("kind", "donor", "shown"),
+    [
+        ("Once", "once@example.org", "Your donation of €10.00 has arrived."),
+        ("Monthly", "monthly@example.org", "Your monthly donation of €10.00 has started."),
+    ],
+    ids=["once", "monthly"],
+)
+def test_reader_gives_ten_euros(eyes, stack, kind, donor, shown):
+    page = eyes.page
+    page.goto("/donate?lang=en")
+    sees(page, "Support our journalism")
+    eyes.look(f"donate-{kind.lower()}", shots=kind == "Once")
+    page.get_by_label(kind, exact=True).check()
+    page.get_by_label("€10.00", exact=True).check()
+    page.get_by_label("E-mail address for the receipt").fill(donor)
+    page.get_by_role("button", name="Continue to payment").click()
+
+    page.wait_for_url(f"{stack.stripe.url}/c/pay/*")
+    sees(page, "10.00 EUR")
+    if kind == "Monthly":
+        sees(page, "/ month")
+    page.get_by_role("button", name="Pay").click()
+
+    page.wait_for_url("**/spenden/danke*")
+    sees(page, shown)
+    eyes.look(f"thanks-{kind.lower()}", shots=kind == "Monthly")
+    assert stack.stripe.webhook_answers and set(stack.stripe.webhook_answers) == {200}
+
+    (receipt,) = stack.mails_to(donor)
+    assert "receipt" in receipt["Subject"].lower() or "quittung" in receipt["Subject"].lower()
+    body = receipt.get_body(preferencelist=("plain",)).get_content()
+    assert "10" in body

@@ -360,13 +360,19 @@ def subscribe(
     New address: a pending reader with the chosen newsletters and a confirmation mail. Pending,
     unsubscribed, bounced or complained: the choice is updated and a fresh confirmation goes out (capped
     per day); the status and any suppression stay until the reader confirms. Active: nothing changes and
-    nothing is mailed, so nobody can use the form to pester a reader. The caller commits."""
+    nothing is mailed, so nobody can use the form to pester a reader.
+
+    SQLite: the caller commits. PostgreSQL: the sign-up is one statement (new address) or two (known
+    address), each complete in itself, run on a pooled connection of its own in autocommit: one round trip
+    each and nothing for the caller to commit (a transaction around one statement would cost a BEGIN and
+    a COMMIT round trip more). Every write of a sign-up is in that one statement, so it stands or falls
+    whole; the answer goes out after PostgreSQL has made it durable."""
     source = clean_source(source)
+    if session.get_bind().dialect.name == "postgresql":
+        return _subscribe_postgresql(session, email, newsletters, locale, source, detail)
     new_id = _insert_new_reader(session, email, newsletters, locale, source, detail)
     if new_id is not None:
         return SignupOutcome(new_id, "created", True)
-    if session.get_bind().dialect.name == "postgresql":
-        return _renew_known_reader(session, email, newsletters, locale, source, detail)
     reader = find_subscriber(session, email)
     if reader is None:  # the address was erased between the insert and the select: let the caller retry
         raise SubscriberError("please try again")
@@ -392,13 +398,10 @@ def _insert_new_reader(
     source: str | None,
     detail: dict[str, Any],
 ) -> int | None:
-    """The fast path for a new address: the reader, their subscriptions, two history lines and the
-    confirmation mail in the outbox, without the ORM's unit of work (the sign-up form is the busiest write).
-    Returns None, having written nothing, when the address is known (``ON CONFLICT DO NOTHING`` on the
-    case-insensitive unique index), so known and new addresses both pay for the insert attempt.
-
-    PostgreSQL: one statement (data-modifying CTEs hang the other rows on the ``RETURNING`` of the reader),
-    so a sign-up is two round trips with the commit. SQLite: four statements."""
+    """SQLite: a new address's reader, subscriptions, two history lines and the confirmation mail in the
+    outbox, without the ORM's unit of work (four statements). Returns None, having written nothing, when
+    the address is known (``ON CONFLICT DO NOTHING`` on the case-insensitive unique index), so known and
+    new addresses both pay for the insert attempt."""
     from sqlalchemy.dialects import sqlite
 
     now = utcnow()
@@ -406,17 +409,6 @@ def _insert_new_reader(
         ("subscribed", {"source": source, "newsletters": [n.slug for n in newsletters], **detail}),
         ("confirmation_sent", {}),
     ]
-    if session.get_bind().dialect.name == "postgresql":
-        parameters = {
-            "email": email, "status": SubscriberStatus.PENDING.value, "locale": locale, "source": source,
-            "now": now, "ask_frequency": AskFrequency.NORMAL.value,
-            "newsletter_ids": [n.id for n in newsletters], "detail": json.dumps(events[0][1]),
-        }  # fmt: skip
-        # Straight to the driver, inside the session's transaction (the caller commits): SQLAlchemy's
-        # statement cache, events and result wrapping cost more than this one prepared statement.
-        driver = session.connection().connection.driver_connection
-        row = driver.execute(_NEW_READER_SQL, parameters, prepare=True).fetchone()
-        return row[0] if row is not None else None
     reader_insert = (
         sqlite.insert(Subscriber.__table__)
         .values(email=email, status=SubscriberStatus.PENDING, locale=locale, source=source,
@@ -439,6 +431,40 @@ def _insert_new_reader(
         insert(ReaderMail.__table__), [{"subscriber_id": new_id, "kind": "confirm", "created_at": now}]
     )
     return new_id
+
+
+def _subscribe_postgresql(
+    session: Session,
+    email: str,
+    newsletters: list[Any],
+    locale: str,
+    source: str | None,
+    detail: dict[str, Any],
+) -> SignupOutcome:
+    """PostgreSQL's half of :func:`subscribe`: :data:`_NEW_READER_SQL`, and for a known address
+    :data:`_RENEW_READER_SQL`, each in autocommit on the driver's connection (prepared; SQLAlchemy's
+    statement cache, events and result wrapping cost more than the statement)."""
+    now = utcnow()
+    told = {"source": source, "newsletters": [n.slug for n in newsletters], **detail}
+    pooled = session.get_bind().raw_connection()
+    try:
+        driver = pooled.driver_connection
+        driver.autocommit = True
+        try:
+            parameters = {
+                "email": email, "status": SubscriberStatus.PENDING.value, "locale": locale, "source": source,
+                "now": now, "ask_frequency": AskFrequency.NORMAL.value,
+                "newsletter_ids": [n.id for n in newsletters],
+                "detail": json.dumps(told),
+            }  # fmt: skip
+            row = driver.execute(_NEW_READER_SQL, parameters, prepare=True).fetchone()
+            if row is not None:
+                return SignupOutcome(row[0], "created", True)
+            return _renew_known_reader(driver, now, parameters)
+        finally:
+            driver.autocommit = False
+    finally:
+        pooled.close()
 
 
 # PostgreSQL: a new reader with everything that goes with them in one statement. When the reader's
@@ -470,26 +496,14 @@ _NEW_READER_SQL = (
 )
 
 
-def _renew_known_reader(
-    session: Session,
-    email: str,
-    newsletters: list[Any],
-    locale: str,
-    source: str | None,
-    detail: dict[str, Any],
-) -> SignupOutcome:
+def _renew_known_reader(driver: Any, now: datetime, parameters: dict[str, Any]) -> SignupOutcome:
     """PostgreSQL: the known-address half of :func:`subscribe` in one statement (the same changes as the
-    ORM path below it, which SQLite runs), so that a sign-up for a known address costs about as many round
-    trips as one for a new address and the answer floor has less to hide."""
-    now = utcnow()
+    ORM path SQLite runs), so that a sign-up for a known address costs about as many round trips as one
+    for a new address and the answer floor has less to hide."""
     parameters = {
-        "email": email, "locale": locale, "source": source, "now": now,
-        "since": now - timedelta(days=1), "cap": MAILS_PER_DAY,
-        "newsletter_ids": [n.id for n in newsletters],
-        "detail": json.dumps({"source": source, "newsletters": [n.slug for n in newsletters], **detail}),
+        **parameters, "since": now - timedelta(days=1), "cap": MAILS_PER_DAY,
         "held": json.dumps({"mail": "confirm", "reason": "daily limit reached"}),
     }  # fmt: skip
-    driver = session.connection().connection.driver_connection
     row = driver.execute(_RENEW_READER_SQL, parameters, prepare=True).fetchone()
     if row is None:  # the address was erased between the insert and now: let the caller retry
         raise SubscriberError("please try again")

@@ -35,7 +35,7 @@ from bench import common
 
 GOAL_P99_MS = 25.0
 WORKERS = 2
-THREADS = 6
+THREADS = 16
 
 
 def _free_port() -> int:

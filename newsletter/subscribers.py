@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import redis
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from sqlalchemy import delete, event, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from db import utcnow
 
@@ -305,14 +305,18 @@ def offered_newsletters(session: Session) -> list[OfferedNewsletter]:
     ):
         return cached[2]
     version = _newsletters_version
-    rows = [
-        OfferedNewsletter(*row)
-        for row in session.execute(
-            select(Newsletter.id, Newsletter.slug, Newsletter.name, Newsletter.is_default)
-            .where(Newsletter.is_public.is_(True))
-            .order_by(Newsletter.position, Newsletter.id)
-        )
-    ]
+    query = (
+        select(Newsletter.id, Newsletter.slug, Newsletter.name, Newsletter.is_default)
+        .where(Newsletter.is_public.is_(True))
+        .order_by(Newsletter.position, Newsletter.id)
+    )
+    actual = session() if isinstance(session, scoped_session) else session
+    if actual.in_transaction():  # the caller's transaction may hold changes of its own: read inside it
+        rows = [OfferedNewsletter(*row) for row in session.execute(query)]
+    else:  # a connection for this read only, back in the pool at once: a sign-up thread holds none while
+        # it waits out the answer floor, and its statement (see _subscribe_postgresql) takes its own
+        with session.get_bind().connect() as connection:
+            rows = [OfferedNewsletter(*row) for row in connection.execute(query)]
     _offered[key] = (now, version, rows)
     return rows
 

@@ -277,7 +277,7 @@ class OfferedNewsletter(NamedTuple):
 
 
 OFFERED_NEWSLETTERS_SECONDS = 5.0  # how long a process reuses the list of public newsletters
-_offered: dict[str, tuple[float, int, list[OfferedNewsletter]]] = {}  # database URL -> (time, version, list)
+_offered: dict[Any, tuple[float, int, list[OfferedNewsletter]]] = {}  # database URL -> (time, version, list)
 _newsletters_version = 0  # bumped whenever this process changes a newsletter
 
 
@@ -295,7 +295,7 @@ def offered_newsletters(session: Session) -> list[OfferedNewsletter]:
     """The public newsletters as plain tuples for the sign-up form and API, which need them on every
     request. They change rarely: each process keeps them for :data:`OFFERED_NEWSLETTERS_SECONDS` (a change
     made by staff in this process shows at once, one made elsewhere within those seconds)."""
-    key = str(session.get_bind().url)
+    key = session.get_bind().url  # hashable; rendering it as text on every sign-up cost more than the lookup
     now = monotonic()
     cached = _offered.get(key)
     if (

@@ -18,10 +18,10 @@ from wtforms.fields.choices import SelectChoice
 
 from db import db
 
-from . import links, signup_limits, subscribers, tokens
+from . import i18n, links, signup_limits, subscribers, tokens
 from .extensions import csrf, limiter
 from .forms import ActionForm, EraseForm, PreferencesForm, PreferencesLinkForm, SubscribeForm
-from .i18n import LANGUAGES, select_locale
+from .i18n import LANGUAGES
 from .models import AskFrequency, Newsletter, Subscriber
 
 bp = Blueprint("readers", __name__)
@@ -69,7 +69,7 @@ def _pad(started: float) -> None:
 def _current_language() -> str:
     # The locale selector itself (a language on offer, always): Flask-Babel's get_locale would parse it
     # into a Locale first, which the sign-up answer does not need.
-    return select_locale()
+    return i18n.select_locale()
 
 
 def subscribe_form(newsletters: list | None = None, formdata=None) -> SubscribeForm:

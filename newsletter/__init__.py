@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, cli, errors, reader_views, rendering, signup_limits, views
+    from . import admin, cli, errors, reader_views, rendering, session_cookie, signup_limits, views
     from .accounts import load_staff_user
     from .extensions import login_manager
 
@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     rendering.init_app(app)
     signup_limits.init_app(app)
+    session_cookie.init_app(app)
 
     login_manager.login_view = "staff.login"
     login_manager.login_message_category = "info"

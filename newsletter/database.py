@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import fcntl
+import select
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError, OperationalError
 
 from db import db
 
@@ -41,7 +42,30 @@ def upgrade_schema(app: Flask) -> None:
             upgrade()
 
 
+def _idle_socket_is_quiet(dbapi_connection, _record, _proxy) -> None:
+    """Checkout check for PostgreSQL: an idle connection's socket has nothing to read unless the server
+    has hung up (a restart sends its FATAL message and closes; a killed server's kernel closes the
+    socket). Polling it costs no round trip, where a pre-ping costs one on every request; a connection
+    found readable or broken is dropped and the pool takes another (SQLAlchemy retries the checkout)."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise DisconnectionError("the connection was closed")
+    poller = select.poll()
+    poller.register(dbapi_connection.pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+    if poller.poll(0):
+        raise DisconnectionError("the server closed the connection (restart or shutdown)")
+
+
+def watch_idle_connections(app: Flask) -> None:
+    """PostgreSQL: every checkout runs :func:`_idle_socket_is_quiet` (the settings leave the pre-ping off
+    there; SQLite keeps it)."""
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "checkout", _idle_socket_is_quiet)
+
+
 def init_database(app: Flask) -> None:
+    watch_idle_connections(app)
     if app.config.get("CHECK_SERVICES", True):
         check_connection(app)
     if app.config.get("AUTO_MIGRATE"):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
-import functools
 import hashlib
 import io
 import itertools
@@ -27,7 +26,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -54,15 +52,6 @@ SNIFF_BYTES = 64 * 1024
 CHUNK_ROWS = 10_000
 REPORT_CHUNK = 5_000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# The common case, checked fast: an ASCII dot-atom local part and an ASCII domain of letters, digits and
-# hyphens with an alphabetic top-level domain. For these, email-validator's normalised form is the
-# address with its domain lower-cased. Everything else (IDN, xn--, quoted, odd) goes to
-# ``subscribers.normalize_email``, so both paths accept and store exactly the same.
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_PLAIN_LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
-_PLAIN_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
-_SPECIAL_SUFFIXES = tuple(SPECIAL_USE_DOMAIN_NAMES)
-_SPECIAL_TLDS = frozenset(s for s in SPECIAL_USE_DOMAIN_NAMES if "." not in s)
 
 
 class ImportFileError(subscribers.SubscriberError):
@@ -73,33 +62,9 @@ class ImportFileError(subscribers.SubscriberError):
 
 
 def normalize_address(raw: str) -> str:
-    """``subscribers.normalize_email`` with a fast path for the plain addresses most files hold: the part
-    before the first ``@`` is checked with one small pattern, the domain once per distinct domain."""
-    candidate = raw.strip()
-    local, _, domain = candidate.partition("@")
-    if len(local) <= 64 and len(candidate) <= subscribers.MAX_EMAIL_LENGTH and _PLAIN_LOCAL.fullmatch(local):
-        plain = _plain_domain(domain)
-        if plain is not None:
-            return f"{local}@{plain}"
+    """``subscribers.normalize_email`` (plain addresses on its fast path, the domain checked once per
+    distinct domain)."""
     return subscribers.normalize_email(raw)
-
-
-@functools.lru_cache(maxsize=4096)  # a file holds few distinct domains: each is checked once
-def _plain_domain(domain: str) -> str | None:
-    """The domain lower-cased if it is a plain ASCII one that email-validator leaves as it is, else None
-    (an ``@`` in it, IDN, ``xn--``, special use)."""
-    if not _PLAIN_DOMAIN.fullmatch(domain):
-        return None
-    lower = domain.lower()
-    if "--" in lower or _is_special(lower):
-        return None
-    return lower
-
-
-def _is_special(domain: str) -> bool:
-    if domain.rpartition(".")[2] in _SPECIAL_TLDS:
-        return True
-    return any(domain == s or domain.endswith("." + s) for s in _SPECIAL_SUFFIXES if "." in s)
 
 
 def _decoded_lines(

@@ -12,14 +12,13 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from db import db
 
-from . import links, signup_limits, subscribers, tokens
+from . import i18n, links, signup_limits, subscribers, tokens
 from .extensions import csrf, limiter
 from .forms import ActionForm, EraseForm, PreferencesForm, PreferencesLinkForm, StatementForm, SubscribeForm
 from .i18n import LANGUAGES
@@ -68,8 +67,9 @@ def _pad(started: float) -> None:
 
 
 def _current_language() -> str:
-    locale = str(get_locale() or "de")
-    return locale if locale in LANGUAGES else "de"
+    # The locale selector itself (a language on offer, always): Flask-Babel's get_locale would parse it
+    # into a Locale first, which the sign-up answer does not need.
+    return i18n.select_locale()
 
 
 def subscribe_form(newsletters: list | None = None, formdata=None) -> SubscribeForm:
@@ -135,7 +135,8 @@ def _run_signup(
         raise _SignupError(
             "try_again", _("Something changed at the same moment. Please send it again.")
         ) from None
-    db.session.commit()
+    if db.session().in_transaction():  # SQLite; on PostgreSQL the sign-up committed itself
+        db.session.commit()
     return outcome
 
 

@@ -207,14 +207,16 @@ def load_config(
         raise ConfigError(f"BASE_URL must start with http:// or https://, not {base_url!r}")
     https = base_url.startswith("https://")
     capture_port = _int(merged_env, "MAIL_CAPTURE_PORT", 1025)
+    database_url = _database_url(merged_env.get("DATABASE_URL"), instance)
 
     config: dict[str, Any] = {
         "BEITRAG_ENV": environment,
         "DEVELOPMENT": environment == "development",
         "TESTING": environment == "testing",
         "SECRET_KEY": _secret_key(merged_env, environment, instance),
-        "SQLALCHEMY_DATABASE_URI": _database_url(merged_env.get("DATABASE_URL"), instance),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # PostgreSQL: no pre-ping round trip; newsletter/database.py looks at the idle socket instead.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("postgresql")},
         "REDIS_URL": _redis_url(merged_env.get("REDIS_URL")),
         "SMTP_URL": _smtp_url(merged_env.get("SMTP_URL"), capture_port),
         "MAIL_CAPTURE_PORT": capture_port,

@@ -4,6 +4,7 @@ purpose is worthless for another; itsdangerous compares signatures in constant t
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 from flask import current_app
@@ -44,9 +45,28 @@ def read_token(purpose: str, token: str, *, max_age: int | None = None, secret_k
     if not token or len(token) > 2000:
         raise TokenError("the link is broken")
     age = max_age if max_age is not None else LIFETIMES.get(purpose)
+    secret_key = secret_key or current_app.config["SECRET_KEY"]
+    key = (secret_key, purpose, token)
+    known = _verified.get(key)
+    if known is not None:  # signature checked before: only its age is left to check
+        payload, signed_at = known
+        if age is None or 0 <= time.time() - signed_at <= age:
+            return payload
+        raise TokenError("the link has expired", expired=True)
     try:
-        return _serializer(purpose, secret_key).loads(token, max_age=age)
+        payload, signed_at = _serializer(purpose, secret_key).loads(token, max_age=age, return_timestamp=True)
     except SignatureExpired:
         raise TokenError("the link has expired", expired=True) from None
     except BadSignature:
         raise TokenError("the link is not valid") from None
+    if isinstance(payload, str):  # immutable: safe to hand out again (the subscribe form's token)
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[key] = (payload, signed_at.timestamp())
+    return payload
+
+
+# Tokens whose signature was found good, with the time they were signed: the subscribe form's token is
+# read on every sign-up, and one page's token is sent by many. Only the age is checked again.
+_VERIFIED_MAX = 4096
+_verified: dict[tuple[str, str, str], tuple[Any, float]] = {}

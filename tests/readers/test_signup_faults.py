@@ -10,10 +10,11 @@ old sign-up that was renewed yesterday."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from db import utcnow
 from newsletter import jobs, subscribers
@@ -118,3 +119,29 @@ def test_an_expired_sign_up_can_start_again(app, client, db, newsletters, relay)
     assert sign_up(client, "spaet@example.org").status_code == 200
     run_jobs(app)
     assert [m["To"] for m in relay.messages] == ["spaet@example.org"]
+
+
+def test_a_database_restart_costs_no_sign_up(app, client, db, newsletters):
+    """The database server drops every connection between two sign-ups, as a restart does (each of the
+    app's backends terminated), so every connection in the app's pool is dead. Bad input tried: a sign-up
+    right after the drop. The reader gets the usual answer and is stored: the pool finds the closed
+    sockets at checkout, without a ping round trip, and takes fresh connections."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no server to restart")
+    assert sign_up(client, "vorher@example.org").status_code == 200
+    db.session.remove()
+    killer = create_engine(db.engine.url, isolation_level="AUTOCOMMIT")
+    with killer.connect() as conn:
+        dropped = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    killer.dispose()
+    assert dropped >= 1
+    time.sleep(0.5)  # the backends exit and close their sockets
+
+    response = sign_up(client, "nachher@example.org")
+    assert response.status_code == 200 and "Fast geschafft" in text_of(response)
+    assert subscribers.find_subscriber(db.session, "nachher@example.org") is not None

@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 
 from db import db
 
-from . import articles, feeds, issues, jobs, sending
+from . import articles, feeds, issues, jobs, rendering, sending
 from .access import guard_blueprint
 from .extensions import limiter
 from .forms import (
@@ -470,9 +470,11 @@ def _variant() -> str:
 
 
 def _render(issue: Issue, variant: str):
-    return issues.render_issue(
-        issue, variant, base_url=current_app.config["BASE_URL"], locale=str(get_locale() or "de")
-    )
+    """The issue as a reader would see it, its per-reader links filled with the test send's harmless ones
+    (the editor sees working links, never a slot placeholder)."""
+    base_url = current_app.config["BASE_URL"]
+    rendered = issues.render_issue(issue, variant, base_url=base_url, locale=str(get_locale() or "de"))
+    return rendering.fill_slots(rendered, issues.editor_slot_values(base_url))
 
 
 @bp.get("/issues/<int:issue_id>/preview")

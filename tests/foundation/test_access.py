@@ -75,5 +75,5 @@ def test_signed_out_visitor_sees_one_message_however_often_refused(client):
     """Tried: five staff pages in a row while signed out; the login page shows the message once."""
     for url in ("/staff/", "/staff/users", "/staff/issues", "/staff/feeds", "/staff/articles"):
         client.get(url)
-    page = client.get("/staff/login?lang=en").get_data(as_text=True)
-    assert page.count("Please sign in to see this page.") == 1
+    page = client.get("/staff/login").get_data(as_text=True)
+    assert page.count("Bitte melden Sie sich an, um diese Seite zu sehen.") == 1  # in the reader's German

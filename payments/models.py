@@ -100,7 +100,12 @@ class Donation(Base):
     """One gift as the reader chose it on the donate page: once, or monthly until it ends."""
 
     __tablename__ = "donations"
-    __table_args__ = (Index("ix_donations_status_kind", "status", "kind"),)
+    __table_args__ = (
+        Index("ix_donations_status_kind", "status", "kind"),
+        # The statistics: monthly donations running at a month's end, and donations per issue.
+        Index("ix_donations_kind_paid_at", "kind", "paid_at"),
+        Index("ix_donations_issue_id", "issue_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Random, public: names the donation in return addresses and idempotency keys (ids may be guessed).
@@ -145,6 +150,7 @@ class DonationPayment(Base):
     one. Refunds and disputes are kept on the payment they concern."""
 
     __tablename__ = "donation_payments"
+    __table_args__ = (Index("ix_donation_payments_paid_at", "paid_at"),)  # revenue per month
 
     id: Mapped[int] = mapped_column(primary_key=True)
     donation_id: Mapped[int] = mapped_column(ForeignKey("donations.id", ondelete="CASCADE"), index=True)

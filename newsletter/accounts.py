@@ -142,3 +142,8 @@ def staff_for_api_token(session: Session, token: str) -> StaffUser | None:
         return None
     row.last_used_at = utcnow()
     return row.staff_user
+
+
+def api_tokens(session: Session) -> list[StaffApiToken]:
+    """Every token, newest first (for the token page and ``token list``)."""
+    return list(session.scalars(select(StaffApiToken).order_by(StaffApiToken.id.desc())))

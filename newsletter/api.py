@@ -196,6 +196,8 @@ def supporter_goal(session) -> dict[str, int] | None:
 
 # -- for the statistics (issue 7) ---------------------------------------------------------------------
 
+from .access import requires_role as requires_role  # noqa: E402
+from .periods import PRESETS as PRESETS  # noqa: E402
 from .periods import Period as Period  # noqa: E402
 from .periods import PeriodError as PeriodError  # noqa: E402
 from .periods import edges_of as edges_of  # noqa: E402

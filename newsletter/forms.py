@@ -41,6 +41,13 @@ class ActionForm(FlaskForm):
     """A button that changes something: nothing but the CSRF token (sign out, send a test message)."""
 
 
+class ApiTokenForm(FlaskForm):
+    """A new staff API token: for whom, and what it is for."""
+
+    staff_user_id = SelectField(_l("Staff member"), coerce=int, validators=[DataRequired()])
+    name = StringField(_l("What it is for"), validators=[Optional(), Length(max=100)])
+
+
 class ScheduleForm(FlaskForm):
     """When to send an issue, in the editor's time zone (Europe/Berlin unless TIMEZONE says otherwise)."""
 

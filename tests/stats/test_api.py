@@ -119,7 +119,8 @@ def test_admin_makes_and_revokes_a_token_on_the_page(client, db):
     staff_user(db, "chefin@example.org", role=StaffRole.ADMIN)
     editor = staff_user(db, "redakteur@example.org", role=StaffRole.EDITOR)
     login(client, "chefin@example.org", PASSWORD)
-    form = {"csrf_token": csrf_token(client, "/staff/tokens"), "staff_user_id": editor.id, "name": "Dashboard TV"}
+    token_page = csrf_token(client, "/staff/tokens")
+    form = {"csrf_token": token_page, "staff_user_id": editor.id, "name": "Dashboard TV"}
     page = client.post("/staff/tokens", data=form)
     token = re.search(r'<code class="token">(btr_[^<]+)</code>', text_of(page)).group(1)
     assert _get(client, token).status_code == 200

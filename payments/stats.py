@@ -14,6 +14,7 @@ was refunded, not when.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, func, literal, select
@@ -55,31 +56,70 @@ def _half_up(numerator: int, denominator: int) -> int:
     return quotient if numerator >= 0 else -quotient
 
 
-def revenue_by_month(session: Session, period, currency: str) -> list[dict]:
+PREVIOUS = 0  # bucket of the comparison period; -1 is everything before it, 1.. the period's months
+
+
+def _buckets(column, period):
+    """-1 before the previous period, 0 the previous period, 1.. each month of the period."""
+    months = period.months()
+    whens = [(column < _at(period.previous().start), -1), (column < _at(period.start), PREVIOUS)]
+    whens += [(column < _at(m.end), index) for index, m in enumerate(months, 1)]
+    return case(*whens, else_=len(months))
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The payments received up to the end of the period, aggregated in ONE scan of the ledger: per bucket
+    (see :func:`_buckets`), currency, kind, amount and whether a failed attempt came first, the number of
+    payments and the sums refunded and lost in disputes. Every payment figure below is read from it, so a
+    page, the API and the CSV cost one pass over the payments, however many figures they show."""
+
+    rows: tuple  # (bucket, currency, monthly, amount_cents, recovered, payments, refunded, lost)
+
+    def select(self, buckets, currency: str | None = None):
+        return [r for r in self.rows if r[0] in buckets and (currency is None or r[1] == currency)]
+
+
+def payment_ledger(session: Session, period) -> Ledger:
+    bucket = _buckets(DonationPayment.paid_at, period).label("bucket")
+    monthly_ids = select(Donation.id).where(Donation.kind == DonationKind.MONTHLY)
+    monthly = case((DonationPayment.donation_id.in_(monthly_ids), 1), else_=0).label("monthly")
+    recovered_flag = case((DonationPayment.failure_count > 0, 1), else_=0).label("recovered")
+    rows = session.execute(
+        select(bucket, DonationPayment.currency, monthly, DonationPayment.amount_cents, recovered_flag,
+               func.count(), func.sum(DonationPayment.refunded_cents), func.sum(_lost()))
+        .where(DonationPayment.status.in_(RECEIVED), DonationPayment.paid_at < period.end)
+        .group_by(bucket, DonationPayment.currency, monthly, DonationPayment.amount_cents, recovered_flag)
+    ).all()  # fmt: skip
+    return Ledger(tuple(
+        (int(b), c, int(m), int(a), int(r), int(n), int(ref or 0), int(lost or 0))
+        for b, c, m, a, r, n, ref, lost in rows
+    ))  # fmt: skip
+
+
+def _period_buckets(period, previous: bool) -> set[int]:
+    return {PREVIOUS} if previous else set(range(1, len(period.months()) + 1))
+
+
+def revenue_by_month(session: Session, period, currency: str, ledger: Ledger | None = None) -> list[dict]:
     """Per calendar month: money received from one-time and monthly gifts (gross), minus refunds, minus
     lost disputes, giving ``net``. In cents, in ``currency`` only."""
-    months = period.months()
-    edges = newsletter_api.edges_of(months)
-    bucket = newsletter_api.month_bucket(DonationPayment.paid_at, edges).label("bucket")
-    monthly = case((Donation.kind == DonationKind.MONTHLY, DonationPayment.amount_cents), else_=0)
-    rows = session.execute(
-        select(bucket, func.sum(DonationPayment.amount_cents), func.sum(monthly),
-               func.sum(DonationPayment.refunded_cents), func.sum(_lost()), func.count())
-        .join(Donation, Donation.id == DonationPayment.donation_id)
-        .where(DonationPayment.status.in_(RECEIVED), DonationPayment.currency == currency,
-               DonationPayment.paid_at >= period.start, DonationPayment.paid_at < period.end)
-        .group_by(bucket)
-    )  # fmt: skip
-    found = {int(r[0]): [int(v or 0) for v in r[1:]] for r in rows}
+    ledger = ledger or payment_ledger(session, period)
     result = []
-    for index, month in enumerate(months):
-        gross, monthly_gross, refunded, lost, payments = found.get(index, [0, 0, 0, 0, 0])
-        result.append({
-            "month": month.label, "payments": payments, "gross_cents": gross,
-            "one_time_cents": gross - monthly_gross, "monthly_cents": monthly_gross,
-            "refunded_cents": refunded, "disputes_lost_cents": lost, "net_cents": gross - refunded - lost,
-        })  # fmt: skip
+    for index, month in enumerate(period.months(), 1):
+        result.append({"month": month.label, **_revenue(ledger.select({index}, currency))})
     return result
+
+
+def _revenue(rows) -> dict:
+    gross = sum(r[3] * r[5] for r in rows)
+    monthly = sum(r[3] * r[5] for r in rows if r[2])
+    refunded, lost = sum(r[6] for r in rows), sum(r[7] for r in rows)
+    return {
+        "payments": sum(r[5] for r in rows), "gross_cents": gross, "one_time_cents": gross - monthly,
+        "monthly_cents": monthly, "refunded_cents": refunded, "disputes_lost_cents": lost,
+        "net_cents": gross - refunded - lost,
+    }  # fmt: skip
 
 
 def revenue_totals(rows: list[dict]) -> dict:
@@ -89,15 +129,22 @@ def revenue_totals(rows: list[dict]) -> dict:
     return {key: sum(row[key] for row in rows) for key in keys}
 
 
-def other_currencies(session: Session, period, currency: str) -> list[dict]:
+def previous_revenue_total(session: Session, period, currency: str, ledger: Ledger | None = None) -> dict:
+    """:func:`revenue_totals` of the period before (the comparison)."""
+    ledger = ledger or payment_ledger(session, period)
+    return _revenue(ledger.select({PREVIOUS}, currency))
+
+
+def other_currencies(session: Session, period, currency: str, ledger: Ledger | None = None) -> list[dict]:
     """Payments received in the period in a currency other than ``currency``: counted apart, never added."""
-    rows = session.execute(
-        select(DonationPayment.currency, func.count(), func.sum(DonationPayment.amount_cents))
-        .where(DonationPayment.status.in_(RECEIVED), DonationPayment.currency != currency,
-               DonationPayment.paid_at >= period.start, DonationPayment.paid_at < period.end)
-        .group_by(DonationPayment.currency).order_by(DonationPayment.currency)
-    )  # fmt: skip
-    return [{"currency": c.upper(), "payments": int(n), "gross_cents": int(s or 0)} for c, n, s in rows]
+    ledger = ledger or payment_ledger(session, period)
+    found: dict[str, list[int]] = {}
+    for r in ledger.select(_period_buckets(period, False)):
+        if r[1] != currency:
+            total = found.setdefault(r[1], [0, 0])
+            total[0] += r[5]
+            total[1] += r[3] * r[5]
+    return [{"currency": c.upper(), "payments": n, "gross_cents": g} for c, (n, g) in sorted(found.items())]
 
 
 def _running_monthly(session: Session, column, edges: list[datetime], currency: str) -> list[tuple[int, int]]:
@@ -149,26 +196,41 @@ def mrr_at(session: Session, moment: datetime, currency: str) -> dict:
     return {"mrr_cents": int(cents or 0), "supporters": int(count)}
 
 
-def new_supporters(session: Session, period, currency: str) -> dict:
+def first_gifts(session: Session, period, currency: str) -> dict[int, int]:
+    """Donors by the bucket (see :func:`_buckets`) of their first gift in ``currency`` (the first donation
+    paid or started), for donors whose first gift came before the end of the period: one aggregate."""
+    first = (
+        select(func.min(Donation.paid_at).label("first"))
+        .where(Donation.paid_at.is_not(None), Donation.donor_id.is_not(None), Donation.currency == currency,
+               Donation.paid_at < period.end)
+        .group_by(Donation.donor_id)
+        .subquery()
+    )  # fmt: skip
+    bucket = _buckets(first.c.first, period).label("bucket")
+    return {int(b): int(n) for b, n in session.execute(select(bucket, func.count()).group_by(bucket))}
+
+
+def new_supporters(session: Session, period, currency: str, firsts: dict[int, int] | None = None,
+                   previous: bool = False) -> dict:  # fmt: skip
     """Donors whose first gift ever (a donation paid or started) falls in the period, and the monthly
     donations started in the period."""
-    first = (
-        select(Donation.donor_id)
-        .where(Donation.paid_at.is_not(None), Donation.donor_id.is_not(None), Donation.paid_at < period.end)
-        .group_by(Donation.donor_id)
-        .having(func.min(Donation.paid_at) >= period.start)
-        .subquery()
-    )
-    donors = session.scalar(select(func.count()).select_from(first)) or 0
-    monthly = session.scalar(
+    firsts = firsts if firsts is not None else first_gifts(session, period, currency)
+    span = period.previous() if previous else period
+    donors = sum(n for b, n in firsts.items() if b in _period_buckets(period, previous))
+    return {"donors": donors, "monthly_started": monthly_started(session, span, currency)}
+
+
+def monthly_started(session: Session, span, currency: str) -> int:
+    """Monthly donations whose first payment arrived in ``span``."""
+    return session.scalar(
         select(func.count()).where(Donation.kind == DonationKind.MONTHLY,
                                    Donation.status.in_(STARTED_MONTHLY), Donation.currency == currency,
-                                   Donation.paid_at >= period.start, Donation.paid_at < period.end)
+                                   Donation.paid_at >= span.start, Donation.paid_at < span.end)
     ) or 0  # fmt: skip
-    return {"donors": int(donors), "monthly_started": int(monthly)}
 
 
-def churn(session: Session, period, currency: str) -> dict:
+def churn(session: Session, period, currency: str, running_at_start: int | None = None,
+          started: int | None = None) -> dict:  # fmt: skip
     """Monthly donations that ended in the period: cancelled by the donor, lost to failed payments (Stripe
     gave up retrying), or ended otherwise (a dispute, staff); with the monthly amounts lost. ``rate`` is
     the ended ones over those running at the start plus those started in the period, in per cent."""
@@ -189,64 +251,56 @@ def churn(session: Session, period, currency: str) -> dict:
     for key in ("cancelled", "failed", "other"):
         result[f"{key}_count"], result[f"{key}_mrr_cents"] = found.get(key, (0, 0))
     ended = sum(found.get(k, (0, 0))[0] for k in ("cancelled", "failed", "other"))
-    base = (
-        mrr_at(session, period.start, currency)["supporters"]
-        + new_supporters(session, period, currency)["monthly_started"]
-    )
+    if running_at_start is None:
+        running_at_start = mrr_at(session, period.start, currency)["supporters"]
+    if started is None:
+        started = monthly_started(session, period, currency)
+    base = running_at_start + started
     result["ended_count"] = ended
     result["rate_percent"] = round(100 * ended / base, 1) if base else 0.0
     return result
 
 
-def recovered(session: Session, period, currency: str) -> dict:
+def recovered(session: Session, period, currency: str, ledger: Ledger | None = None,
+              previous: bool = False) -> dict:  # fmt: skip
     """Payments received in the period after at least one failed attempt (Stripe's retry or the donor's
     new card worked): the money recovered."""
-    count, cents = session.execute(
-        select(func.count(), func.sum(DonationPayment.amount_cents))
-        .where(DonationPayment.status.in_(RECEIVED), DonationPayment.failure_count > 0,
-               DonationPayment.currency == currency,
-               DonationPayment.paid_at >= period.start, DonationPayment.paid_at < period.end)
-    ).one()  # fmt: skip
-    return {"payments": int(count), "cents": int(cents or 0)}
+    ledger = ledger or payment_ledger(session, period)
+    rows = [r for r in ledger.select(_period_buckets(period, previous), currency) if r[4]]
+    return {"payments": sum(r[5] for r in rows), "cents": sum(r[3] * r[5] for r in rows)}
 
 
-def gifts(session: Session, period, currency: str) -> dict:
+def gifts(session: Session, period, currency: str, ledger: Ledger | None = None,
+          previous: bool = False) -> dict:  # fmt: skip
     """Every payment received in the period is a gift (a one-time gift or one month of a monthly one):
     how many, the average (rounded to the cent) and the median (the middle gift; with an even number, the
     lower of the two middle ones), before refunds."""
-    rows = session.execute(
-        select(DonationPayment.amount_cents, func.count())
-        .where(DonationPayment.status.in_(RECEIVED), DonationPayment.currency == currency,
-               DonationPayment.paid_at >= period.start, DonationPayment.paid_at < period.end)
-        .group_by(DonationPayment.amount_cents).order_by(DonationPayment.amount_cents)
-    ).all()  # fmt: skip
-    count = sum(int(n) for _, n in rows)
-    total = sum(int(a) * int(n) for a, n in rows)
+    ledger = ledger or payment_ledger(session, period)
+    histogram: dict[int, int] = {}
+    for r in ledger.select(_period_buckets(period, previous), currency):
+        histogram[r[3]] = histogram.get(r[3], 0) + r[5]
+    count = sum(histogram.values())
+    total = sum(amount * n for amount, n in histogram.items())
     median, seen, middle = 0, 0, (count + 1) // 2
-    for amount, n in rows:  # distinct amounts only: the histogram, not the rows
-        seen += int(n)
+    for amount in sorted(histogram):  # distinct amounts only: the histogram, not the payments
+        seen += histogram[amount]
         if seen >= middle:
-            median = int(amount)
+            median = amount
             break
-    return {
-        "count": count,
-        "total_cents": total,
-        "average_cents": _half_up(total, count),
-        "median_cents": median,
-    }
+    average = _half_up(total, count)
+    return {"count": count, "total_cents": total, "average_cents": average, "median_cents": median}
 
 
-def lifetime_value(session: Session, period, currency: str) -> dict:
+def lifetime_value(session: Session, period, currency: str, ledger: Ledger | None = None,
+                   firsts: dict[int, int] | None = None, previous: bool = False) -> dict:  # fmt: skip
     """Donor lifetime value at the end of the period: everything donors gave since their first gift, net
     of refunds and lost disputes, divided by the number of donors who gave at least once by then."""
-    net, donors = session.execute(
-        select(func.sum(DonationPayment.amount_cents - DonationPayment.refunded_cents - _lost()),
-               func.count(func.distinct(Donation.donor_id)))
-        .join(Donation, Donation.id == DonationPayment.donation_id)
-        .where(DonationPayment.status.in_(RECEIVED), DonationPayment.currency == currency,
-               DonationPayment.paid_at < period.end, Donation.donor_id.is_not(None))
-    ).one()  # fmt: skip
-    net, donors = int(net or 0), int(donors)
+    ledger = ledger or payment_ledger(session, period)
+    firsts = firsts if firsts is not None else first_gifts(session, period, currency)
+    upto = {-1, PREVIOUS} if previous else {-1, PREVIOUS} | _period_buckets(period, False)
+    rows = ledger.select(upto, currency)
+    net = sum(r[3] * r[5] - r[6] - r[7] for r in rows)
+    donors = sum(n for b, n in firsts.items() if b in upto)
     return {"donors": donors, "net_cents": net, "ltv_cents": _half_up(net, donors)}
 
 
@@ -333,26 +387,30 @@ def dashboard(session: Session, period, *, currency: str, money: bool = True) ->
     }
     if not money:
         return figures
-    revenue = revenue_by_month(session, period, currency)
-    previous_revenue = revenue_by_month(session, previous, currency)
+    ledger = payment_ledger(session, period)
+    firsts = first_gifts(session, period, currency)
+    revenue = revenue_by_month(session, period, currency, ledger)
     mrr = mrr_by_month(session, period, currency)
+    start, previous_start = mrr_at(session, period.start, currency), mrr_at(session, previous.start, currency)
+    new = new_supporters(session, period, currency, firsts)
+    previous_new = new_supporters(session, period, currency, firsts, previous=True)
     figures.update({
         "currency": currency.upper(),
-        "other_currencies": other_currencies(session, period, currency),
+        "other_currencies": other_currencies(session, period, currency, ledger),
         "revenue": {"months": revenue, "total": revenue_totals(revenue),
-                    "previous_total": revenue_totals(previous_revenue)},
-        "mrr": {"months": mrr, "start": mrr_at(session, period.start, currency),
-                "previous_start": mrr_at(session, previous.start, currency)},
-        "new_supporters": new_supporters(session, period, currency),
-        "previous_new_supporters": new_supporters(session, previous, currency),
-        "churn": churn(session, period, currency),
-        "previous_churn": churn(session, previous, currency),
-        "recovered": recovered(session, period, currency),
-        "previous_recovered": recovered(session, previous, currency),
-        "gifts": gifts(session, period, currency),
-        "previous_gifts": gifts(session, previous, currency),
-        "lifetime_value": lifetime_value(session, period, currency),
-        "previous_lifetime_value": lifetime_value(session, previous, currency),
+                    "previous_total": previous_revenue_total(session, period, currency, ledger)},
+        "mrr": {"months": mrr, "start": start, "previous_start": previous_start},
+        "new_supporters": new,
+        "previous_new_supporters": previous_new,
+        "churn": churn(session, period, currency, start["supporters"], new["monthly_started"]),
+        "previous_churn": churn(session, previous, currency, previous_start["supporters"],
+                                previous_new["monthly_started"]),
+        "recovered": recovered(session, period, currency, ledger),
+        "previous_recovered": recovered(session, period, currency, ledger, previous=True),
+        "gifts": gifts(session, period, currency, ledger),
+        "previous_gifts": gifts(session, period, currency, ledger, previous=True),
+        "lifetime_value": lifetime_value(session, period, currency, ledger, firsts),
+        "previous_lifetime_value": lifetime_value(session, period, currency, ledger, firsts, previous=True),
         "conversion": conversion(session, period),
         "issue_donations": issue_donations(
             session, period, currency,

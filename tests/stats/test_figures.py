@@ -95,7 +95,7 @@ def test_mrr_and_supporters_at_each_month_end(db):
 
 def test_new_supporters_churn_and_recovered_money(db):
     build(db.session)
-    assert stats.new_supporters(db.session, period(), "eur") == {"donors": 7, "monthly_started": 1}
+    assert stats.new_supporters(db.session, period(), "eur") == {"donors": 6, "monthly_started": 1}
     assert stats.churn(db.session, period(), "eur") == {
         "cancelled_count": 1, "cancelled_mrr_cents": 1000, "failed_count": 1, "failed_mrr_cents": 300,
         "other_count": 0, "other_mrr_cents": 0, "ended_count": 2, "rate_percent": 66.7,
@@ -169,3 +169,18 @@ def test_dashboard_without_money_has_no_donor_figures(db):
     full = stats.dashboard(db.session, period(), currency="eur")
     assert full["revenue"]["total"]["net_cents"] == 9300
     assert full["issues"] == figures["issues"]
+
+
+def test_the_previous_period_comes_from_the_same_aggregates(db):
+    """The comparison: 30 September to 30 November 2025 in Berlin (the same length before)."""
+    build(db.session)
+    figures = stats.dashboard(db.session, period(), currency="eur")
+    assert figures["revenue"]["previous_total"]["gross_cents"] == 3800
+    assert figures["previous_gifts"] == {"count": 4, "total_cents": 3800, "average_cents": 950,
+                                         "median_cents": 500}
+    assert figures["previous_new_supporters"] == {"donors": 3, "monthly_started": 2}
+    assert figures["previous_lifetime_value"] == {"donors": 3, "net_cents": 3800, "ltv_cents": 1267}
+    assert figures["previous_recovered"] == {"payments": 0, "cents": 0}
+    assert figures["mrr"]["start"] == {"mrr_cents": 800, "supporters": 2}
+    assert figures["previous_churn"]["ended_count"] == 0
+    assert figures["subscribers"]["previous_total"]["new"] == 0

@@ -350,7 +350,8 @@ def main() -> None:
           f"p95 {baseline['p95_ms']:.0f} ms; ratio {ratio:.2f}")  # fmt: skip
     verdict = "met" if met else "not met"
     print(f"goal p95 <= {GOAL_P95_MS:.0f} ms: {verdict if not args.quick else verdict + ' (quick size)'}")
-    shown = {k: v for k, v in size.items() if k != "repeats"} | {"payments": counts[1], "deliveries": counts[3]}
+    shown = {k: v for k, v in size.items() if k != "repeats"}
+    shown |= {"payments": counts[1], "deliveries": counts[3]}
     common.emit({
         "bench": "stats", "size": shown,
         "p95_ms": dashboard["p95_ms"], "p50_ms": dashboard["p50_ms"],

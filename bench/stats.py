@@ -29,7 +29,7 @@ from bench import common
 GOAL_P95_MS = 300.0
 DATABASE = "beitrag_bench_stats"
 SIZES = {
-    "full": {"donations": 1_000_000, "subscribers": 200_000, "issues": 100, "repeats": 30},
+    "full": {"donations": 1_000_000, "subscribers": 200_000, "issues": 100, "repeats": 10},
     "quick": {"donations": 50_000, "subscribers": 20_000, "issues": 20, "repeats": 10},
 }
 HISTORY_DAYS = 3 * 365

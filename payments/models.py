@@ -105,6 +105,7 @@ class Donation(Base):
         # The statistics: monthly donations running at a month's end, and donations per issue.
         Index("ix_donations_kind_paid_at", "kind", "paid_at"),
         Index("ix_donations_issue_id", "issue_id"),
+        Index("ix_donations_donor_id_paid_at", "donor_id", "paid_at"),  # first gifts, donors who gave
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -305,12 +305,13 @@ def lifetime_value(session: Session, period, currency: str, ledger: Ledger | Non
 
 
 def _givers(end: datetime):
-    """Subscriber ids of donors with a gift received before ``end``."""
-    return (
-        select(Donor.subscriber_id)
-        .join(Donation, Donation.donor_id == Donor.id)
-        .where(Donor.subscriber_id.is_not(None), Donation.paid_at.is_not(None), Donation.paid_at < end)
+    """Subscriber ids of donors with a gift received before ``end`` (a semi-join: each donor once)."""
+    gave = (
+        select(Donation.id)
+        .where(Donation.donor_id == Donor.id, Donation.paid_at.is_not(None), Donation.paid_at < end)
+        .exists()
     )
+    return select(Donor.subscriber_id).where(Donor.subscriber_id.is_not(None), gave)
 
 
 def conversion(session: Session, period) -> dict:

@@ -16,6 +16,7 @@ INDEXES = (
     ("ix_donation_payments_paid_at", "donation_payments", ["paid_at"]),
     ("ix_donations_kind_paid_at", "donations", ["kind", "paid_at"]),
     ("ix_donations_issue_id", "donations", ["issue_id"]),
+    ("ix_donations_donor_id_paid_at", "donations", ["donor_id", "paid_at"]),
     ("ix_subscriber_events_kind_created_at", "subscriber_events", ["kind", "created_at"]),
     ("ix_subscribers_created_at", "subscribers", ["created_at"]),
     ("ix_subscribers_confirmed_at", "subscribers", ["confirmed_at"]),

@@ -222,7 +222,7 @@ def _generate(url: str, size: dict, now: datetime) -> float:
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                f"(SELECT coalesce(max(id), 1) FROM {table}))")  # fmt: skip
             cursor.execute("CREATE TABLE bench_marker (size text)")
-            cursor.execute("INSERT INTO bench_marker VALUES (%s)", (repr(sorted(size.items())),))
+            cursor.execute("INSERT INTO bench_marker VALUES (%s)", (_marker(size),))
         driver.commit()
         driver.autocommit = True
         with driver.cursor() as cursor:
@@ -233,14 +233,16 @@ def _generate(url: str, size: dict, now: datetime) -> float:
     return time.perf_counter() - started
 
 
+def _marker(size: dict) -> str:
+    return repr(sorted((k, v) for k, v in size.items() if k != "repeats"))
+
+
 def _has_data(url: str, size: dict) -> bool:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
             found = conn.execute(text("SELECT to_regclass('bench_marker') IS NOT NULL")).scalar()
-            return bool(found) and conn.execute(text("SELECT size FROM bench_marker")).scalar() == repr(
-                sorted(size.items())
-            )
+            return bool(found) and conn.execute(text("SELECT size FROM bench_marker")).scalar() == _marker(size)
     finally:
         engine.dispose()
 

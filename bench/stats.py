@@ -242,7 +242,8 @@ def _has_data(url: str, size: dict) -> bool:
     try:
         with engine.connect() as conn:
             found = conn.execute(text("SELECT to_regclass('bench_marker') IS NOT NULL")).scalar()
-            return bool(found) and conn.execute(text("SELECT size FROM bench_marker")).scalar() == _marker(size)
+            stored = conn.execute(text("SELECT size FROM bench_marker")).scalar() if found else None
+            return stored == _marker(size)
     finally:
         engine.dispose()
 

@@ -5,7 +5,7 @@ One source of truth per figure: each figure is one function here, computed with 
 ledgers (``donations``, ``donation_payments``); the dashboard, the staff JSON API and the CSV export all
 call :func:`dashboard`, which calls them. Money is integer cents in one currency (the configured
 ``DONATION_CURRENCY``); payments in any other currency are never added in: they are listed apart
-(:func:`other_currencies`) so nobody misses them.
+(:func:`other_currencies`) so nobody misses them, and donors are counted by their gifts in that currency.
 
 A payment counts in the month (newsroom time zone) it was received (``paid_at``). Refunds and lost
 disputes are deducted from the payment they concern, in that payment's month: the ledger keeps how much

@@ -285,6 +285,28 @@ def _reset(url: str) -> None:
     engine.dispose()
 
 
+def _slowest_queries(engine, call, top: int = 6) -> list[tuple[float, str]]:
+    """Each statement of one call with its time, the slowest first: where the page's time goes."""
+    from sqlalchemy import event
+
+    timings: list[tuple[float, str]] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["bench_started"] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        timings.append((time.perf_counter() - conn.info["bench_started"], " ".join(statement.split())[:90]))
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+    return sorted(timings, reverse=True)[:top]
+
+
 def _time(call, repeats: int) -> list[float]:
     call()  # warm: plans and pages in the cache, as on a page looked at twice
     samples = []
@@ -345,6 +367,10 @@ def main() -> None:
                 session.rollback()
 
             baseline = common.summary_ms(_time(scan, size["repeats"]))
+            slowest = _slowest_queries(db.engine, page)
+    print("slowest queries of one page:")
+    for seconds, statement in slowest:
+        print(f"  {seconds * 1000:7.0f} ms  {statement}")
     ratio = dashboard["p95_ms"] / baseline["p95_ms"]
     met = dashboard["p95_ms"] <= GOAL_P95_MS
     print(f"dashboard (every figure, 12 months + the previous period): p50 {dashboard['p50_ms']:.0f} ms, "

@@ -529,3 +529,17 @@ class BounceEvent(Base):
     kind: Mapped[str] = mapped_column(String(20))  # hard, soft, complaint, ignored
     delivery_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IssueTally(Base):
+    """An issue's send ledger counted once, when the issue became sent (``sending.finish_if_done``), and
+    kept in step by a bounce that changes a row later (``bounces``), in the same transaction. Issues
+    without one (still sending, or made sent otherwise) are counted from the ledger."""
+
+    __tablename__ = "issue_tallies"
+
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    recipients: Mapped[int]
+    accepted: Mapped[int]  # sent or bounced: the relay took it
+    failed: Mapped[int]
+    bounced: Mapped[int]

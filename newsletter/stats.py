@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Interval, Select, case, func, literal, select
+from sqlalchemy import Interval, Select, case, delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from .models import (
     Delivery,
     DeliveryStatus,
     Issue,
+    IssueTally,
     Newsletter,
     Subscriber,
     SubscriberEvent,
@@ -117,9 +118,48 @@ def unsubscribes_by_issue(session: Session, issue_ids: list[int], since: datetim
     return {int(i): int(n) for i, n in rows}
 
 
-def issue_rows(session: Session, period: Period) -> list[dict]:
+def _ledger_counts(ids):
+    def count(*statuses):
+        return func.sum(case((Delivery.status.in_(statuses), 1), else_=0))
+
+    return (
+        select(Delivery.issue_id, func.count(), count(*ACCEPTED), count(DeliveryStatus.FAILED),
+               count(DeliveryStatus.BOUNCED))
+        .where(Delivery.issue_id.in_(ids))
+        .group_by(Delivery.issue_id)
+    )  # fmt: skip
+
+
+def tally_issue(session: Session, issue_id: int) -> None:
+    """Count the issue's send ledger into ``issue_tallies`` (once, when it has become sent: in the same
+    transaction, see ``sending.finish_if_done``); later bounces bump it (:func:`count_bounce`)."""
+    counts = session.execute(_ledger_counts([issue_id])).first()
+    recipients, accepted, failed, bounced = (int(v or 0) for v in counts[1:]) if counts else (0, 0, 0, 0)
+    session.execute(delete(IssueTally).where(IssueTally.issue_id == issue_id))
+    session.add(IssueTally(issue_id=issue_id, recipients=recipients, accepted=accepted, failed=failed,
+                           bounced=bounced))  # fmt: skip
+    session.flush()
+
+
+def count_bounce(session: Session, delivery: Delivery, old_status: DeliveryStatus) -> None:
+    """A delivery row became bounced: move it in the issue's tally, if the issue has one. The issue row
+    is locked first, so a tally being written by a concurrent ``finish_if_done`` is committed (and then
+    bumped here) or is written after this transaction (and then counts this row itself)."""
+    session.execute(select(Issue.id).where(Issue.id == delivery.issue_id).with_for_update())
+    accepted = 0 if old_status in ACCEPTED else 1
+    session.execute(
+        update(IssueTally)
+        .where(IssueTally.issue_id == delivery.issue_id)
+        .values(bounced=IssueTally.bounced + 1, accepted=IssueTally.accepted + accepted)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def issue_rows(session: Session, period: Period, *, from_ledger: bool = False) -> list[dict]:
     """Each issue sent in the period (by its send time): recipients (ledger rows), sent (accepted by the
-    relay), failed, bounced, unsubscribed because of it, and ``clicks`` (None: click counting is separate)."""
+    relay), failed, bounced, unsubscribed because of it, and ``clicks`` (None: click counting is separate).
+    Sent issues are read from ``issue_tallies``; issues without one (or all, ``from_ledger``) are counted
+    from the ledger."""
     issues = session.execute(
         select(Issue.id, Issue.subject, Issue.sent_at)
         .where(Issue.sent_at >= period.start, Issue.sent_at < period.end)
@@ -127,18 +167,16 @@ def issue_rows(session: Session, period: Period) -> list[dict]:
     ).all()
     ids = [i.id for i in issues]
     counts: dict[int, tuple] = {}
-    if ids:
-
-        def count(*statuses):
-            return func.sum(case((Delivery.status.in_(statuses), 1), else_=0))
-
+    if ids and not from_ledger:
+        t = IssueTally
         rows = session.execute(
-            select(Delivery.issue_id, func.count(), count(*ACCEPTED), count(DeliveryStatus.FAILED),
-                   count(DeliveryStatus.BOUNCED))
-            .where(Delivery.issue_id.in_(ids))
-            .group_by(Delivery.issue_id)
-        )  # fmt: skip
-        counts = {int(r[0]): tuple(int(v or 0) for v in r[1:]) for r in rows}
+            select(t.issue_id, t.recipients, t.accepted, t.failed, t.bounced).where(t.issue_id.in_(ids))
+        )
+        counts = {int(r[0]): tuple(int(v) for v in r[1:]) for r in rows}
+    live = [i for i in ids if i not in counts]
+    if live:
+        rows = session.execute(_ledger_counts(live))
+        counts.update({int(r[0]): tuple(int(v or 0) for v in r[1:]) for r in rows})
     unsubscribed = unsubscribes_by_issue(session, ids, period.start) if ids else {}
     result = []
     for issue in issues:

@@ -19,7 +19,7 @@ DEFAULTS = {
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, cli, models, stats_admin, views  # noqa: F401  (models: the tables join the metadata)
+    from . import admin, cli, models, stats_admin, tallies, views  # noqa: F401  (tables join the metadata)
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)

@@ -1,4 +1,6 @@
-"""statistics: staff API tokens, and the indexes the statistics' aggregates read by
+"""statistics: staff API tokens, the indexes the statistics' aggregates read by, and the summaries kept
+in the ledgers' own transactions (payment_tallies, donor_first_gifts, issue_tallies), filled from the
+ledgers here by ``backfill`` (bench/stats.py runs the same function after its bulk load)
 
 Revision ID: 0014_stats
 Revises: 0013_issue_goal_block
@@ -24,6 +26,47 @@ INDEXES = (
 )
 
 
+HOUR = {  # the UTC hour of donation_payments.paid_at, as the ORM writes it (payments/tallies.py)
+    "postgresql": "date_trunc('hour', p.paid_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
+    "sqlite": "strftime('%Y-%m-%d %H:00:00.000000', p.paid_at)",
+}
+
+BACKFILL = (
+    """
+    INSERT INTO payment_tallies (hour, currency, monthly, amount_cents, recovered, payments, refunded_cents,
+                                 lost_cents)
+    SELECT {hour}, p.currency, d.kind = 'monthly', p.amount_cents, p.failure_count > 0, count(*),
+           sum(p.refunded_cents),
+           sum(CASE WHEN p.dispute_status = 'lost' THEN p.amount_cents - p.refunded_cents ELSE 0 END)
+    FROM donation_payments p JOIN donations d ON d.id = p.donation_id
+    WHERE p.status IN ('paid', 'refunded') AND p.paid_at IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5
+    """,
+    """
+    INSERT INTO donor_first_gifts (donor_id, currency, first_at)
+    SELECT donor_id, currency, min(paid_at) FROM donations
+    WHERE donor_id IS NOT NULL AND paid_at IS NOT NULL
+    GROUP BY donor_id, currency
+    """,
+    """
+    INSERT INTO issue_tallies (issue_id, recipients, accepted, failed, bounced)
+    SELECT d.issue_id, count(*),
+           sum(CASE WHEN d.status IN ('sent', 'bounced') THEN 1 ELSE 0 END),
+           sum(CASE WHEN d.status = 'failed' THEN 1 ELSE 0 END),
+           sum(CASE WHEN d.status = 'bounced' THEN 1 ELSE 0 END)
+    FROM deliveries d JOIN issues i ON i.id = d.issue_id
+    WHERE i.state = 'sent'
+    GROUP BY d.issue_id
+    """,
+)
+
+
+def backfill(execute, dialect: str) -> None:
+    """Fill the (empty) summaries from the ledgers, set-based: ``execute(sql)`` runs one statement."""
+    for statement in BACKFILL:
+        execute(statement.format(hour=HOUR[dialect]))
+
+
 def upgrade():
     op.create_table(
         "staff_api_tokens",
@@ -43,9 +86,49 @@ def upgrade():
     op.create_index(op.f("ix_staff_api_tokens_staff_user_id"), "staff_api_tokens", ["staff_user_id"])
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
+    op.create_table(
+        "payment_tallies",
+        sa.Column("hour", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("monthly", sa.Boolean(), nullable=False),
+        sa.Column("amount_cents", sa.Integer(), nullable=False),
+        sa.Column("recovered", sa.Boolean(), nullable=False),
+        sa.Column("payments", sa.Integer(), nullable=False),
+        sa.Column("refunded_cents", sa.BigInteger(), nullable=False),
+        sa.Column("lost_cents", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("hour", "currency", "monthly", "amount_cents", "recovered",
+                                name=op.f("pk_payment_tallies")),
+    )
+    op.create_table(
+        "donor_first_gifts",
+        sa.Column("donor_id", sa.Integer(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["donor_id"], ["donors.id"], name=op.f("fk_donor_first_gifts_donor_id_donors"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("donor_id", "currency", name=op.f("pk_donor_first_gifts")),
+    )
+    op.create_index("ix_donor_first_gifts_currency_first_at", "donor_first_gifts", ["currency", "first_at"])
+    op.create_table(
+        "issue_tallies",
+        sa.Column("issue_id", sa.Integer(), nullable=False),
+        sa.Column("recipients", sa.Integer(), nullable=False),
+        sa.Column("accepted", sa.Integer(), nullable=False),
+        sa.Column("failed", sa.Integer(), nullable=False),
+        sa.Column("bounced", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["issue_id"], ["issues.id"], name=op.f("fk_issue_tallies_issue_id_issues"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("issue_id", name=op.f("pk_issue_tallies")),
+    )
+    bind = op.get_bind()
+    backfill(lambda sql: bind.execute(sa.text(sql)), bind.dialect.name)
 
 
 def downgrade():
+    op.drop_table("issue_tallies")
+    op.drop_index("ix_donor_first_gifts_currency_first_at", table_name="donor_first_gifts")
+    op.drop_table("donor_first_gifts")
+    op.drop_table("payment_tallies")
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     op.drop_index(op.f("ix_staff_api_tokens_staff_user_id"), table_name="staff_api_tokens")

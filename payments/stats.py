@@ -15,9 +15,9 @@ was refunded, not when.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from db import UTCDateTime
@@ -39,6 +39,7 @@ RECEIVED = (PaymentStatus.PAID, PaymentStatus.REFUNDED)  # the money arrived (so
 STARTED_MONTHLY = (DonationStatus.ACTIVE, DonationStatus.ENDED)
 BY_DONOR = ("cancellation_requested",)  # Stripe's cancellation_details.reason when the donor cancelled
 BY_FAILURE = ("payment_failed",)  # Stripe gave up after failed payments
+HOUR = timedelta(hours=1)
 
 
 def _at(moment: datetime):
@@ -82,34 +83,48 @@ class Ledger:
         return [r for r in self.rows if r[0] in buckets and (currency is None or r[1] == currency)]
 
 
-def _whole_hours(period) -> bool:
-    """Whether every edge the ledger is cut at is a whole UTC hour (any whole-hour time zone's months)."""
+def _split_hours(period) -> list[datetime]:
+    """The UTC hours that an edge of the ledger's buckets cuts inside (a time zone with a half-hour
+    offset, a period ending now): their payments are read one by one, all other hours from the tallies."""
     edges = [period.previous().start, period.start, *(m.end for m in period.months()), period.end]
-    return all(e.minute == 0 and e.second == 0 and e.microsecond == 0 for e in edges)
+    return sorted({e.replace(minute=0, second=0, microsecond=0) for e in edges
+                   if (e.minute, e.second, e.microsecond) != (0, 0, 0)})  # fmt: skip
 
 
 def payment_ledger(session: Session, period, *, from_ledger: bool = False) -> Ledger:
-    """The :class:`Ledger` of the period, read from ``payment_tallies`` (the payments summed per hour,
+    """The :class:`Ledger` of the period, read from ``payment_tallies`` (the payments summed per UTC hour,
     kept in the ledger's own transactions by :mod:`payments.tallies`): a few rows per hour instead of
-    every payment. From the payments themselves when asked (the tests compare both) or when an edge is
-    not a whole hour (a time zone with a half-hour offset)."""
-    if from_ledger or not _whole_hours(period):
+    every payment. An hour that a bucket edge cuts inside is read from its payments; ``from_ledger``
+    reads every payment (the tests compare both)."""
+    if from_ledger:
         return _payment_ledger_scan(session, period)
+    split = _split_hours(period)
     t = PaymentTally
     bucket = _buckets(t.hour, period).label("bucket")
+    where = [t.hour < _at(period.end)]
+    if split:
+        where.append(t.hour.not_in([_at(h) for h in split]))
     rows = session.execute(
         select(bucket, t.currency, t.monthly, t.amount_cents, t.recovered, func.sum(t.payments),
                func.sum(t.refunded_cents), func.sum(t.lost_cents))
-        .where(t.hour < _at(period.end))
+        .where(*where)
         .group_by(bucket, t.currency, t.monthly, t.amount_cents, t.recovered)
     ).all()  # fmt: skip
-    return Ledger(tuple(
-        (int(b), c, int(bool(m)), int(a), int(bool(r)), int(n or 0), int(ref or 0), int(lost or 0))
-        for b, c, m, a, r, n, ref, lost in rows if n
-    ))  # fmt: skip
+    merged: dict[tuple, list[int]] = {}
+    for b, c, m, a, r, n, ref, lost in rows:
+        if n:
+            merged[(int(b), c, int(bool(m)), int(a), int(bool(r)))] = [int(n), int(ref or 0), int(lost or 0)]
+    if split:
+        hours = or_(*((DonationPayment.paid_at >= _at(h)) & (DonationPayment.paid_at < _at(h + HOUR))
+                      for h in split))  # fmt: skip
+        for row in _payment_ledger_scan(session, period, hours).rows:
+            total = merged.setdefault(row[:5], [0, 0, 0])
+            for i, value in enumerate(row[5:]):
+                total[i] += value
+    return Ledger(tuple((*key, *values) for key, values in sorted(merged.items())))
 
 
-def _payment_ledger_scan(session: Session, period) -> Ledger:
+def _payment_ledger_scan(session: Session, period, *where) -> Ledger:
     bucket = _buckets(DonationPayment.paid_at, period).label("bucket")
     monthly_ids = select(Donation.id).where(Donation.kind == DonationKind.MONTHLY)
     monthly = case((DonationPayment.donation_id.in_(monthly_ids), 1), else_=0).label("monthly")
@@ -117,7 +132,7 @@ def _payment_ledger_scan(session: Session, period) -> Ledger:
     rows = session.execute(
         select(bucket, DonationPayment.currency, monthly, DonationPayment.amount_cents, recovered_flag,
                func.count(), func.sum(DonationPayment.refunded_cents), func.sum(_lost()))
-        .where(DonationPayment.status.in_(RECEIVED), DonationPayment.paid_at < period.end)
+        .where(DonationPayment.status.in_(RECEIVED), DonationPayment.paid_at < period.end, *where)
         .group_by(bucket, DonationPayment.currency, monthly, DonationPayment.amount_cents, recovered_flag)
     ).all()  # fmt: skip
     return Ledger(tuple(

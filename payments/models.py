@@ -103,8 +103,14 @@ class Donation(Base):
     __table_args__ = (
         Index("ix_donations_status_kind", "status", "kind"),
         # The statistics: monthly donations running at a month's end, and donations per issue.
-        Index("ix_donations_kind_paid_at", "kind", "paid_at"),
-        Index("ix_donations_issue_id", "issue_id"),
+        # Covering on PostgreSQL (INCLUDE): the month-end MRR, starts, ends and churn, and the donations per
+        # issue, are read from the index alone, without visiting the table.
+        Index("ix_donations_kind_paid_at", "kind", "paid_at",
+              postgresql_include=["currency", "status", "amount_cents", "ended_at"]),
+        Index("ix_donations_kind_ended_at", "kind", "ended_at",
+              postgresql_include=["currency", "status", "amount_cents", "paid_at", "cancel_reason"]),
+        Index("ix_donations_issue_id", "issue_id",
+              postgresql_include=["paid_at", "currency", "kind", "amount_cents", "source_link"]),
         Index("ix_donations_donor_id_paid_at", "donor_id", "paid_at"),  # first gifts, donors who gave
     )
 

@@ -17,6 +17,7 @@ depends_on = None
 INDEXES = (
     ("ix_donation_payments_paid_at", "donation_payments", ["paid_at"]),
     ("ix_donations_kind_paid_at", "donations", ["kind", "paid_at"]),
+    ("ix_donations_kind_ended_at", "donations", ["kind", "ended_at"]),
     ("ix_donations_issue_id", "donations", ["issue_id"]),
     ("ix_donations_donor_id_paid_at", "donations", ["donor_id", "paid_at"]),
     ("ix_subscriber_events_kind_created_at", "subscriber_events", ["kind", "created_at"]),
@@ -25,6 +26,12 @@ INDEXES = (
     ("ix_deliveries_subscriber_id_sent_at", "deliveries", ["subscriber_id", "sent_at"]),
 )
 
+# Covering on PostgreSQL: MRR, starts, ends, churn and donations per issue read the index alone.
+INCLUDE = {
+    "ix_donations_kind_paid_at": ["currency", "status", "amount_cents", "ended_at"],
+    "ix_donations_kind_ended_at": ["currency", "status", "amount_cents", "paid_at", "cancel_reason"],
+    "ix_donations_issue_id": ["paid_at", "currency", "kind", "amount_cents", "source_link"],
+}
 
 HOUR = {  # the UTC hour of donation_payments.paid_at, as the ORM writes it (payments/tallies.py)
     "postgresql": "date_trunc('hour', p.paid_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
@@ -85,7 +92,7 @@ def upgrade():
     )
     op.create_index(op.f("ix_staff_api_tokens_staff_user_id"), "staff_api_tokens", ["staff_user_id"])
     for name, table, columns in INDEXES:
-        op.create_index(name, table, columns)
+        op.create_index(name, table, columns, postgresql_include=INCLUDE.get(name, []))
     op.create_table(
         "payment_tallies",
         sa.Column("hour", sa.DateTime(timezone=True), nullable=False),

@@ -89,6 +89,9 @@ class Donor(Base):
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     locale: Mapped[str] = mapped_column(String(8), default="de")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The earliest paid_at of the donor's donations in any currency: kept by payments.tallies in the flush
+    # that pays a donation (readers who give are the donors with one, without reading the donations).
+    first_gift_at: Mapped[datetime | None]
 
     donations: Mapped[list[Donation]] = relationship(back_populates="donor")
 

@@ -363,11 +363,8 @@ def _givers(end: datetime, from_ledger: bool = False):
             .where(Donation.donor_id == Donor.id, Donation.paid_at.is_not(None), Donation.paid_at < end)
             .exists()
         )
-    else:
-        gave = select(DonorFirstGift.donor_id).where(
-            DonorFirstGift.donor_id == Donor.id, DonorFirstGift.first_at < _at(end)
-        ).exists()
-    return select(Donor.subscriber_id).where(Donor.subscriber_id.is_not(None), gave)
+        return select(Donor.subscriber_id).where(Donor.subscriber_id.is_not(None), gave)
+    return select(Donor.subscriber_id).where(Donor.subscriber_id.is_not(None), Donor.first_gift_at < _at(end))
 
 
 def conversion(session: Session, period, *, from_ledger: bool = False) -> dict:

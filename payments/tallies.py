@@ -9,7 +9,7 @@ transaction) as the ledger change they sum.
   (``payments.donations``, ``payments.demo``), so every write passes here.
 - ``donor_first_gifts``: a donor's earliest ``paid_at`` per currency: ``first_at = least(stored, new)``
   when a donation is paid (it never becomes unpaid); recomputed from the donations when a paid donation
-  changes donor, currency or payment time.
+  changes donor, currency or payment time. ``donors.first_gift_at`` is the least of them (any currency).
 
 ``backfill`` in migration ``0014_stats`` fills both (and ``issue_tallies``) from the ledgers with
 set-based SQL; the benchmark's generator runs the same function after its bulk load, so an upgraded or
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import case, delete, event, func, inspect, select
+from sqlalchemy import case, delete, event, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -29,6 +29,7 @@ from .models import (
     Donation,
     DonationKind,
     DonationPayment,
+    Donor,
     DonorFirstGift,
     PaymentStatus,
     PaymentTally,
@@ -150,13 +151,19 @@ def _first_gift_changes(session: Session) -> tuple[list[tuple[int, str, datetime
 
 def _apply_first_gifts(session: Session, earlier, recompute) -> None:
     table = DonorFirstGift.__table__
+    donors = Donor.__table__
+    connection = session.connection()
     for donor_id, currency, paid_at in sorted(earlier, key=lambda r: (r[0], r[1], r[2])):
         _upsert(
             session, table, ["donor_id", "currency"],
             {"donor_id": donor_id, "currency": currency, "first_at": paid_at},
             {"first_at": lambda c, e: case((e < c, e), else_=c)},
         )  # fmt: skip
-    connection = session.connection()
+        first = donors.c.first_gift_at
+        connection.execute(
+            update(donors).where(donors.c.id == donor_id)
+            .values(first_gift_at=case((first.is_(None) | (first > paid_at), paid_at), else_=first))
+        )  # fmt: skip
     for donor_id, currency in sorted(recompute):
         first = connection.scalar(
             select(func.min(Donation.paid_at)).where(
@@ -170,6 +177,9 @@ def _apply_first_gifts(session: Session, earlier, recompute) -> None:
             _upsert(session, table, ["donor_id", "currency"],
                     {"donor_id": donor_id, "currency": currency, "first_at": first},
                     {"first_at": lambda c, e: e})  # fmt: skip
+    for donor_id in sorted({donor for donor, _ in recompute}):
+        first = select(func.min(table.c.first_at)).where(table.c.donor_id == donor_id).scalar_subquery()
+        connection.execute(update(donors).where(donors.c.id == donor_id).values(first_gift_at=first))
 
 
 @event.listens_for(Session, "after_flush")

@@ -1,5 +1,5 @@
 """statistics: staff API tokens, the indexes the statistics' aggregates read by, and the summaries kept
-in the ledgers' own transactions (payment_tallies, donor_first_gifts, issue_tallies), filled from the
+in the ledgers' own transactions (payment_tallies, donor_first_gifts, donors.first_gift_at, issue_tallies), filled from the
 ledgers here by ``backfill`` (bench/stats.py runs the same function after its bulk load)
 
 Revision ID: 0014_stats
@@ -54,6 +54,10 @@ BACKFILL = (
     SELECT donor_id, currency, min(paid_at) FROM donations
     WHERE donor_id IS NOT NULL AND paid_at IS NOT NULL
     GROUP BY donor_id, currency
+    """,
+    """
+    UPDATE donors SET first_gift_at = (SELECT min(f.first_at) FROM donor_first_gifts f WHERE f.donor_id = donors.id)
+    WHERE id IN (SELECT donor_id FROM donor_first_gifts)
     """,
     """
     INSERT INTO issue_tallies (issue_id, recipients, accepted, failed, bounced)
@@ -116,6 +120,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("donor_id", "currency", name=op.f("pk_donor_first_gifts")),
     )
     op.create_index("ix_donor_first_gifts_currency_first_at", "donor_first_gifts", ["currency", "first_at"])
+    op.add_column("donors", sa.Column("first_gift_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "issue_tallies",
         sa.Column("issue_id", sa.Integer(), nullable=False),
@@ -134,6 +139,7 @@ def upgrade():
 def downgrade():
     op.drop_table("issue_tallies")
     op.drop_index("ix_donor_first_gifts_currency_first_at", table_name="donor_first_gifts")
+    op.drop_column("donors", "first_gift_at")
     op.drop_table("donor_first_gifts")
     op.drop_table("payment_tallies")
     for name, table, _columns in reversed(INDEXES):

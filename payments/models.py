@@ -215,14 +215,15 @@ class DonorMail(Base):
 
 
 class PaymentTally(Base):
-    """The payments received, summed per UTC hour (of ``paid_at``), currency, kind, amount and whether a
+    """The payments received, summed per span of ``paid_at`` (its UTC hour on a month's first and last day,
+    else its UTC day: ``payments.tallies.span_of``), currency, kind, amount and whether a
     failed attempt came first: how many, and how much of them was refunded or lost in disputes. Written
     by :mod:`payments.tallies` in the flush that changes a payment, so it always says what the ledger
     says; the statistics read months (in any whole-hour time zone) and the median gift from it."""
 
     __tablename__ = "payment_tallies"
 
-    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     monthly: Mapped[bool] = mapped_column(primary_key=True)
     amount_cents: Mapped[int] = mapped_column(primary_key=True)

@@ -15,7 +15,7 @@ was refunded, not when.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from db import UTCDateTime
 from newsletter import api as newsletter_api
 
+from . import tallies
 from .models import (
     DisputeStatus,
     Donation,
@@ -39,7 +40,6 @@ RECEIVED = (PaymentStatus.PAID, PaymentStatus.REFUNDED)  # the money arrived (so
 STARTED_MONTHLY = (DonationStatus.ACTIVE, DonationStatus.ENDED)
 BY_DONOR = ("cancellation_requested",)  # Stripe's cancellation_details.reason when the donor cancelled
 BY_FAILURE = ("payment_failed",)  # Stripe gave up after failed payments
-HOUR = timedelta(hours=1)
 
 
 def _at(moment: datetime):
@@ -83,27 +83,27 @@ class Ledger:
         return [r for r in self.rows if r[0] in buckets and (currency is None or r[1] == currency)]
 
 
-def _split_hours(period) -> list[datetime]:
-    """The UTC hours that an edge of the ledger's buckets cuts inside (a time zone with a half-hour
-    offset, a period ending now): their payments are read one by one, all other hours from the tallies."""
+def _split_spans(period) -> list[datetime]:
+    """The tally spans that an edge of the ledger's buckets cuts inside (a time zone with a half-hour
+    offset, a period ending now, a custom period starting mid-month): their payments are read one by one,
+    all other spans from the tallies."""
     edges = [period.previous().start, period.start, *(m.end for m in period.months()), period.end]
-    return sorted({e.replace(minute=0, second=0, microsecond=0) for e in edges
-                   if (e.minute, e.second, e.microsecond) != (0, 0, 0)})  # fmt: skip
+    return sorted({tallies.span_of(e) for e in edges if tallies.span_of(e) != e})
 
 
 def payment_ledger(session: Session, period, *, from_ledger: bool = False) -> Ledger:
-    """The :class:`Ledger` of the period, read from ``payment_tallies`` (the payments summed per UTC hour,
-    kept in the ledger's own transactions by :mod:`payments.tallies`): a few rows per hour instead of
-    every payment. An hour that a bucket edge cuts inside is read from its payments; ``from_ledger``
-    reads every payment (the tests compare both)."""
+    """The :class:`Ledger` of the period, read from ``payment_tallies`` (the payments summed per UTC day,
+    or hour on a month's first and last day, kept in the ledger's own transactions by
+    :mod:`payments.tallies`): a few rows per span instead of every payment. A span that a bucket edge cuts
+    inside is read from its payments; ``from_ledger`` reads every payment (the tests compare both)."""
     if from_ledger:
         return _payment_ledger_scan(session, period)
-    split = _split_hours(period)
+    split = _split_spans(period)
     t = PaymentTally
-    bucket = _buckets(t.hour, period).label("bucket")
-    where = [t.hour < _at(period.end)]
+    bucket = _buckets(t.starts_at, period).label("bucket")
+    where = [t.starts_at < _at(period.end)]
     if split:
-        where.append(t.hour.not_in([_at(h) for h in split]))
+        where.append(t.starts_at.not_in([_at(h) for h in split]))
     rows = session.execute(
         select(bucket, t.currency, t.monthly, t.amount_cents, t.recovered, func.sum(t.payments),
                func.sum(t.refunded_cents), func.sum(t.lost_cents))
@@ -115,9 +115,9 @@ def payment_ledger(session: Session, period, *, from_ledger: bool = False) -> Le
         if n:
             merged[(int(b), c, int(bool(m)), int(a), int(bool(r)))] = [int(n), int(ref or 0), int(lost or 0)]
     if split:
-        hours = or_(*((DonationPayment.paid_at >= _at(h)) & (DonationPayment.paid_at < _at(h + HOUR))
-                      for h in split))  # fmt: skip
-        for row in _payment_ledger_scan(session, period, hours).rows:
+        paid = DonationPayment.paid_at
+        spans = or_(*((paid >= _at(h)) & (paid < _at(tallies.span_end(h))) for h in split))
+        for row in _payment_ledger_scan(session, period, spans).rows:
             total = merged.setdefault(row[:5], [0, 0, 0])
             for i, value in enumerate(row[5:]):
                 total[i] += value

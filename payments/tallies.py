@@ -1,12 +1,13 @@
 """The statistics' summaries of the payment ledger, kept exact: written in the same flush (so the same
 transaction) as the ledger change they sum.
 
-- ``payment_tallies``: per UTC hour of ``paid_at``, currency, kind, amount and "a failed attempt came
-  first", the payments received, refunded and lost in disputes. After every flush, each payment inserted,
-  changed or deleted gives back what it counted for under its old values and adds what it counts for under
-  its new ones, as ``INSERT ... ON CONFLICT DO UPDATE SET n = n + delta`` (row-locked, so two concurrent
-  transactions both count). Every write of ``donation_payments`` in this package goes through the ORM
-  (``payments.donations``, ``payments.demo``), so every write passes here.
+- ``payment_tallies``: per span of ``paid_at`` (its UTC hour on a month's first and last day, else its UTC
+  day: :func:`span_of`), currency, kind, amount and "a failed attempt came first", the payments received,
+  refunded and lost in disputes. After every flush, each payment inserted, changed or deleted gives back
+  what it counted for under its old values and adds what it counts for under its new ones, as ``INSERT ...
+  ON CONFLICT DO UPDATE SET n = n + delta`` (row-locked, so two concurrent transactions both count). Every
+  write of ``donation_payments`` in this package goes through the ORM (``payments.donations``,
+  ``payments.demo``), so every write passes here.
 - ``donor_first_gifts``: a donor's earliest ``paid_at`` per currency: ``first_at = least(stored, new)``
   when a donation is paid (it never becomes unpaid); recomputed from the donations when a paid donation
   changes donor, currency or payment time. ``donors.first_gift_at`` is the least of them (any currency).
@@ -19,7 +20,7 @@ bulk-loaded database is exact at once.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, event, func, inspect, select, update
 from sqlalchemy.orm import Session
@@ -38,8 +39,21 @@ from .models import (
 RECEIVED = (PaymentStatus.PAID, PaymentStatus.REFUNDED)  # the money arrived (some may have gone back)
 
 
-def hour_of(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
+def _hourly(moment: datetime) -> bool:
+    return moment.day == 1 or (moment + timedelta(days=1)).day == 1
+
+
+def span_of(moment: datetime) -> datetime:
+    """The start of the tally span a payment time (UTC) falls in: its hour on the first and last day of a
+    month (where a local month starts, in any whole-hour time zone from UTC-12 to UTC+14), else its whole
+    day: months in any such zone are whole spans, with far fewer rows than hours."""
+    hour = moment.replace(minute=0, second=0, microsecond=0)
+    return hour if _hourly(moment) else hour.replace(hour=0)
+
+
+def span_end(start: datetime) -> datetime:
+    """The end of the span that ``start`` (a :func:`span_of`) begins."""
+    return start + (timedelta(hours=1) if _hourly(start) else timedelta(days=1))
 
 
 def _old(state, name: str):
@@ -56,7 +70,7 @@ def _counts(status, paid_at, amount, refunded, dispute, failures, currency, mont
     if status not in RECEIVED or paid_at is None:
         return None
     lost = amount - refunded if dispute == DisputeStatus.LOST else 0
-    key = (hour_of(paid_at), currency, monthly, amount, (failures or 0) > 0)
+    key = (span_of(paid_at), currency, monthly, amount, (failures or 0) > 0)
     return key, (1, refunded or 0, lost)
 
 
@@ -87,14 +101,14 @@ def _upsert(session: Session, table, index: list[str], values: dict, set_: dict)
 
 def _apply_payments(session: Session, deltas: dict) -> None:
     table = PaymentTally.__table__
-    for (hour, currency, monthly, amount, recovered), (n, refunded, lost) in sorted(
+    for (starts_at, currency, monthly, amount, recovered), (n, refunded, lost) in sorted(
         deltas.items(), key=lambda item: (item[0][0], item[0][1], item[0][2], item[0][3], item[0][4])
     ):  # a fixed order: two transactions lock the same rows in the same order, never a deadlock
         if n == 0 and refunded == 0 and lost == 0:
             continue
         _upsert(
-            session, table, ["hour", "currency", "monthly", "amount_cents", "recovered"],
-            {"hour": hour, "currency": currency, "monthly": monthly, "amount_cents": amount,
+            session, table, ["starts_at", "currency", "monthly", "amount_cents", "recovered"],
+            {"starts_at": starts_at, "currency": currency, "monthly": monthly, "amount_cents": amount,
              "recovered": recovered, "payments": n, "refunded_cents": refunded, "lost_cents": lost},
             {"payments": lambda c, e: c + e, "refunded_cents": lambda c, e: c + e,
              "lost_cents": lambda c, e: c + e},

@@ -33,16 +33,21 @@ INCLUDE = {
     "ix_donations_issue_id": ["paid_at", "currency", "kind", "amount_cents", "source_link"],
 }
 
-HOUR = {  # the UTC hour of donation_payments.paid_at, as the ORM writes it (payments/tallies.py)
-    "postgresql": "date_trunc('hour', p.paid_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
-    "sqlite": "strftime('%Y-%m-%d %H:00:00.000000', p.paid_at)",
-}
+SPAN = {  # payments.tallies.span_of(paid_at): the UTC hour on a month's first and last day, else the UTC day
+    "postgresql": "(CASE WHEN extract(day FROM p.paid_at AT TIME ZONE 'UTC') = 1"
+                  " OR extract(day FROM (p.paid_at AT TIME ZONE 'UTC') + interval '1 day') = 1"
+                  " THEN date_trunc('hour', p.paid_at AT TIME ZONE 'UTC')"
+                  " ELSE date_trunc('day', p.paid_at AT TIME ZONE 'UTC') END) AT TIME ZONE 'UTC'",
+    "sqlite": "CASE WHEN strftime('%d', p.paid_at) = '01' OR strftime('%d', p.paid_at, '+1 day') = '01'"
+              " THEN strftime('%Y-%m-%d %H:00:00.000000', p.paid_at)"
+              " ELSE strftime('%Y-%m-%d 00:00:00.000000', p.paid_at) END",
+}  # fmt: skip
 
 BACKFILL = (
     """
-    INSERT INTO payment_tallies (hour, currency, monthly, amount_cents, recovered, payments, refunded_cents,
+    INSERT INTO payment_tallies (starts_at, currency, monthly, amount_cents, recovered, payments, refunded_cents,
                                  lost_cents)
-    SELECT {hour}, p.currency, d.kind = 'monthly', p.amount_cents, p.failure_count > 0, count(*),
+    SELECT {span}, p.currency, d.kind = 'monthly', p.amount_cents, p.failure_count > 0, count(*),
            sum(p.refunded_cents),
            sum(CASE WHEN p.dispute_status = 'lost' THEN p.amount_cents - p.refunded_cents ELSE 0 END)
     FROM donation_payments p JOIN donations d ON d.id = p.donation_id
@@ -75,7 +80,7 @@ BACKFILL = (
 def backfill(execute, dialect: str) -> None:
     """Fill the (empty) summaries from the ledgers, set-based: ``execute(sql)`` runs one statement."""
     for statement in BACKFILL:
-        execute(statement.format(hour=HOUR[dialect]))
+        execute(statement.format(span=SPAN[dialect]))
 
 
 def upgrade():
@@ -99,7 +104,7 @@ def upgrade():
         op.create_index(name, table, columns, postgresql_include=INCLUDE.get(name, []))
     op.create_table(
         "payment_tallies",
-        sa.Column("hour", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("monthly", sa.Boolean(), nullable=False),
         sa.Column("amount_cents", sa.Integer(), nullable=False),
@@ -107,7 +112,7 @@ def upgrade():
         sa.Column("payments", sa.Integer(), nullable=False),
         sa.Column("refunded_cents", sa.BigInteger(), nullable=False),
         sa.Column("lost_cents", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("hour", "currency", "monthly", "amount_cents", "recovered",
+        sa.PrimaryKeyConstraint("starts_at", "currency", "monthly", "amount_cents", "recovered",
                                 name=op.f("pk_payment_tallies")),
     )
     op.create_table(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
@@ -10,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from db import utcnow
 
-from .models import StaffRole, StaffUser
+from .models import StaffApiToken, StaffRole, StaffUser
 
 _hasher = PasswordHasher()
 # Verified when the address is unknown, so that a wrong address costs as long as a wrong password. A
@@ -96,3 +99,51 @@ def load_staff_user(session: Session, user_id: str) -> StaffUser | None:
     if user is None or not user.active or user.session_version != int(version):
         return None
     return user
+
+
+# -- API tokens for the staff JSON API ---------------------------------------------------------------
+
+API_TOKEN_PREFIX = "btr_"  # noqa: S105  (a prefix that tells the token apart, not a secret)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_api_token(session: Session, user: StaffUser, name: str = "") -> tuple[StaffApiToken, str]:
+    """A new token for ``user``: the row (which keeps only a hash) and the token itself, to be shown once.
+    256 random bits, so a fast hash is enough to keep the stored form useless to a reader of the table."""
+    if not user.active:
+        raise AccountError(f"{user.email} is deactivated")
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = StaffApiToken(staff_user=user, name=name.strip()[:100], token_hash=_token_hash(token),
+                        hint=token[: len(API_TOKEN_PREFIX) + 4])  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def revoke_api_token(session: Session, token_id: int) -> bool:
+    """Revoke a token; False when there is no such token or it was revoked already."""
+    row = session.get(StaffApiToken, token_id)
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    return True
+
+
+def staff_for_api_token(session: Session, token: str) -> StaffUser | None:
+    """The active user of a valid, unrevoked token, or None. Looked up by hash (a unique index), so the
+    time taken says nothing about how much of a guessed token was right."""
+    if not token or not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = session.scalar(select(StaffApiToken).where(StaffApiToken.token_hash == _token_hash(token)))
+    if row is None or row.revoked_at is not None or not row.staff_user.active:
+        return None
+    row.last_used_at = utcnow()
+    return row.staff_user
+
+
+def api_tokens(session: Session) -> list[StaffApiToken]:
+    """Every token, newest first (for the token page and ``token list``)."""
+    return list(session.scalars(select(StaffApiToken).order_by(StaffApiToken.id.desc())))

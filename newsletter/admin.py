@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from db import db
 
-from . import api, mailcapture
+from . import accounts, api, mailcapture
 from .access import guard_blueprint, open_to_everyone, requires_role
 from .accounts import authenticate_staff
 from .extensions import limiter
-from .forms import ActionForm, LoginForm
+from .forms import ActionForm, ApiTokenForm, LoginForm
 from .headers import sandboxed_html
 from .models import Article, Newsletter, StaffRole, StaffUser, Subscriber, SubscriberStatus
 
@@ -96,6 +96,34 @@ def dashboard():
 def staff_users():
     users = db.session.scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.email)).all()
     return render_template("admin/staff_users.html", users=users)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@requires_role(StaffRole.ADMIN)
+def api_tokens():
+    """Staff API tokens: made here by an admin (shown once, on this answer only), listed, revoked."""
+    form = ApiTokenForm()
+    users = db.session.scalars(
+        select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.email)
+    ).all()
+    form.staff_user_id.choices = [(u.id, f"{u.email} ({u.role.value})") for u in users]
+    made = None
+    if form.validate_on_submit():
+        user = db.session.get(StaffUser, form.staff_user_id.data)
+        row, token = accounts.create_api_token(db.session, user, form.name.data or "")
+        db.session.commit()
+        made = {"token": token, "row": row}
+    return render_template("admin/api_tokens.html", form=form, made=made, revoke_form=ActionForm(),
+                           tokens=accounts.api_tokens(db.session))  # fmt: skip
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@requires_role(StaffRole.ADMIN)
+def revoke_api_token(token_id: int):
+    if ActionForm().validate_on_submit() and accounts.revoke_api_token(db.session, token_id):
+        db.session.commit()
+        flash(_("The token was revoked; it no longer opens the API."), "success")
+    return redirect(url_for("staff.api_tokens"))
 
 
 @bp.post("/test-mail")

@@ -226,3 +226,35 @@ def request_giving_statement(session, subscriber, year: int, locale: str) -> str
 def send_supporter_mails(session) -> int:
     provider = _provider()
     return provider.send_mails(session) if provider is not None else 0
+
+
+# -- for the statistics (issue 7) ---------------------------------------------------------------------
+
+from .access import requires_role as requires_role  # noqa: E402
+from .periods import PRESETS as PRESETS  # noqa: E402
+from .periods import Period as Period  # noqa: E402
+from .periods import PeriodError as PeriodError  # noqa: E402
+from .periods import edges_of as edges_of  # noqa: E402
+from .periods import month_bucket as month_bucket  # noqa: E402
+from .periods import parse_period as parse_period  # noqa: E402
+from .stats import active_readers as active_readers  # noqa: E402
+from .stats import issue_recipients as issue_recipients  # noqa: E402
+from .stats import issue_rows as issue_rows  # noqa: E402
+from .stats import readers_by_newsletter as readers_by_newsletter  # noqa: E402
+from .stats import readers_by_source as readers_by_source  # noqa: E402
+from .stats import subscriber_months as subscriber_months  # noqa: E402
+from .stats import subscriber_totals as subscriber_totals  # noqa: E402
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (as the subscriber export writes them)."""
+    from .imports import neutralize
+
+    return neutralize(value)
+
+
+def staff_for_api_token(session, token: str):
+    """The active staff user a bearer token belongs to, or None (unknown, revoked, user deactivated)."""
+    from .accounts import staff_for_api_token as lookup
+
+    return lookup(session, token)

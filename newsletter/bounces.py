@@ -192,6 +192,9 @@ def _apply(session: Session, report: Report, delivery: Delivery | None, readers:
             outcome.counted.append(reader.email)
         return outcome
     if delivery is not None and delivery.status in (DeliveryStatus.SENT, DeliveryStatus.UNCERTAIN):
+        from .stats import count_bounce
+
+        count_bounce(session, delivery, delivery.status)  # the statistics, in this transaction
         delivery.status = DeliveryStatus.BOUNCED
         delivery.reply = (f"{report.kind}: {report.detail}")[:300]
     complaint = report.kind == COMPLAINT

@@ -111,6 +111,46 @@ def demo_status() -> None:
     click.echo("Demo data is loaded.")
 
 
+token_cli = AppGroup("token", help="Staff API tokens (Authorization: Bearer ...) for the statistics API.")
+newsletter_cli.add_command(token_cli)
+
+
+@token_cli.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="What the token is for, shown in the token list.")
+def create_token(email: str, name: str) -> None:
+    """Make an API token for the staff user EMAIL; it is printed once and only its hash is kept."""
+    user = accounts.find_staff_user(db.session, email)
+    if user is None:
+        raise click.ClickException(f"no staff user {email}")
+    try:
+        row, token = accounts.create_api_token(db.session, user, name)
+        db.session.commit()
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Token {row.id} for {user.email} ({user.role.value}); it is shown only now:")
+    click.echo(token)
+
+
+@token_cli.command("revoke")
+@click.argument("token_id", type=int)
+def revoke_token(token_id: int) -> None:
+    """Revoke the token with TOKEN_ID (see ``token list``)."""
+    if not accounts.revoke_api_token(db.session, token_id):
+        raise click.ClickException(f"no active token {token_id}")
+    db.session.commit()
+    click.echo(f"Token {token_id} revoked.")
+
+
+@token_cli.command("list")
+def list_tokens() -> None:
+    """Every token: id, user, name, first characters, state."""
+    for row in accounts.api_tokens(db.session):
+        state = "revoked" if row.revoked_at else "active"
+        click.echo(f"{row.id}\t{row.staff_user.email}\t{row.name}\t{row.hint}…\t{state}")
+
+
 @newsletter_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option(

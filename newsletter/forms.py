@@ -47,6 +47,13 @@ class StatementForm(FlaskForm):
     year = SelectField(_l("Year"), validators=[DataRequired()])
 
 
+class ApiTokenForm(FlaskForm):
+    """A new staff API token: for whom, and what it is for."""
+
+    staff_user_id = SelectField(_l("Staff member"), coerce=int, validators=[DataRequired()])
+    name = StringField(_l("What it is for"), validators=[Optional(), Length(max=100)])
+
+
 class ScheduleForm(FlaskForm):
     """When to send an issue, in the editor's time zone (Europe/Berlin unless TIMEZONE says otherwise)."""
 

@@ -93,6 +93,25 @@ class StaffUser(Base):
 Index("uq_staff_users_email_lower", func.lower(StaffUser.email), unique=True)
 
 
+class StaffApiToken(Base):
+    """A bearer token for the staff JSON API, made by an admin for a staff user. Only the SHA-256 of the
+    token is kept (it is shown once, when made); the token acts with its user's current role and stops
+    working when revoked or when the user is deactivated."""
+
+    __tablename__ = "staff_api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(12))  # the first characters, to tell tokens apart in the list
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    staff_user: Mapped[StaffUser] = relationship()
+
+
 class Newsletter(Base):
     """A list readers can subscribe to, e.g. "KI-News täglich"."""
 
@@ -281,6 +300,10 @@ class ReaderMail(Base):
 # Prefix search on the address in the staff list is served by ``uq_subscribers_email_lower`` (above).
 # Filtering the staff list by source, newest first, page by page.
 Index("ix_subscribers_source_id", Subscriber.source, Subscriber.id)
+# The statistics count readers new and confirmed per month, and leavers and bounces from the history.
+Index("ix_subscribers_created_at", Subscriber.created_at)
+Index("ix_subscribers_confirmed_at", Subscriber.confirmed_at)
+Index("ix_subscriber_events_kind_created_at", SubscriberEvent.kind, SubscriberEvent.created_at)
 
 
 class ImportState(enum.StrEnum):
@@ -472,6 +495,8 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("issue_id", "subscriber_id"),
         Index("ix_deliveries_issue_id_status_id", "issue_id", "status", "id"),
+        # The statistics blame an unsubscribe on the reader's last issue: their rows by send time.
+        Index("ix_deliveries_subscriber_id_sent_at", "subscriber_id", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
@@ -517,3 +542,17 @@ class IssueLink(Base):
     link_no: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     url: Mapped[str] = mapped_column(Text)
     clicks: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class IssueTally(Base):
+    """An issue's send ledger counted once, when the issue became sent (``sending.finish_if_done``), and
+    kept in step by a bounce that changes a row later (``bounces``), in the same transaction. Issues
+    without one (still sending, or made sent otherwise) are counted from the ledger."""
+
+    __tablename__ = "issue_tallies"
+
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    recipients: Mapped[int]
+    accepted: Mapped[int]  # sent or bounced: the relay took it
+    failed: Mapped[int]
+    bounced: Mapped[int]

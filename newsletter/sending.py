@@ -567,6 +567,10 @@ def finish_if_done(session: Session, issue_id: int) -> bool:
         .values(state=IssueState.SENT, sent_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    if done.rowcount:
+        from .stats import tally_issue
+
+        tally_issue(session, issue_id)  # the statistics' counts, in the transaction that makes it sent
     session.commit()
     return bool(done.rowcount)
 

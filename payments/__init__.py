@@ -19,12 +19,13 @@ DEFAULTS = {
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, cli, models, views  # noqa: F401  (models: the tables join the metadata)
+    from . import admin, cli, models, stats_admin, tallies, views  # noqa: F401  (tables join the metadata)
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
     app.extensions["beitrag.payments"] = {"stripe_enabled": bool(app.config.get("STRIPE_SECRET_KEY"))}
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
+    stats_admin.init_app(app)
     app.jinja_env.filters["money"] = views.money
     cli.init_app(app)

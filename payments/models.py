@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db import Base, utcnow
@@ -89,6 +89,9 @@ class Donor(Base):
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     locale: Mapped[str] = mapped_column(String(8), default="de")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The earliest paid_at of the donor's donations in any currency: kept by payments.tallies in the flush
+    # that pays a donation (readers who give are the donors with one, without reading the donations).
+    first_gift_at: Mapped[datetime | None]
 
     donations: Mapped[list[Donation]] = relationship(back_populates="donor")
 
@@ -107,15 +110,30 @@ class Donation(Base):
     """One gift as the reader chose it on the donate page: once, or monthly until it ends."""
 
     __tablename__ = "donations"
-    __table_args__ = (Index("ix_donations_status_kind", "status", "kind"),)
+    __table_args__ = (
+        Index("ix_donations_status_kind", "status", "kind"),
+        # The statistics: monthly donations running at a month's end, and donations per issue.
+        # Covering on PostgreSQL (INCLUDE): the month-end MRR, starts, ends and churn, and the donations per
+        # issue, are read from the index alone, without visiting the table.
+        Index("ix_donations_kind_paid_at", "kind", "paid_at",
+              postgresql_include=["currency", "status", "amount_cents", "ended_at"]),
+        Index("ix_donations_kind_ended_at", "kind", "ended_at",
+              postgresql_include=["currency", "status", "amount_cents", "paid_at", "cancel_reason"]),
+        Index("ix_donations_issue_id", "issue_id",
+              postgresql_include=["paid_at", "currency", "kind", "amount_cents", "source_link"]),
+        Index("ix_donations_donor_id_paid_at", "donor_id", "paid_at"),  # first gifts, donors who gave
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Random, public: names the donation in return addresses and idempotency keys (ids may be guessed).
     reference: Mapped[str] = mapped_column(String(40), unique=True)
-    donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id", ondelete="SET NULL"), index=True)
+    # active_history on what payments.tallies sums: the old value is at hand in the flush that changes it
+    donor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("donors.id", ondelete="SET NULL"), index=True, active_history=True
+    )
     kind: Mapped[DonationKind] = mapped_column(_enum(DonationKind, "donation_kind"))
     amount_cents: Mapped[int]
-    currency: Mapped[str] = mapped_column(String(3), default="eur")
+    currency: Mapped[str] = mapped_column(String(3), default="eur", active_history=True)
     status: Mapped[DonationStatus] = mapped_column(
         _enum(DonationStatus, "donation_status"), default=DonationStatus.OPEN
     )
@@ -138,7 +156,7 @@ class Donation(Base):
     subscription_status_at: Mapped[int | None]  # Unix time of the event that set it (older events lose)
     cancel_reason: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    paid_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None] = mapped_column(active_history=True)
     ended_at: Mapped[datetime | None]
 
     donor: Mapped[Donor | None] = relationship(back_populates="donations")
@@ -152,20 +170,24 @@ class DonationPayment(Base):
     one. Refunds and disputes are kept on the payment they concern."""
 
     __tablename__ = "donation_payments"
+    __table_args__ = (Index("ix_donation_payments_paid_at", "paid_at"),)  # revenue per month
 
     id: Mapped[int] = mapped_column(primary_key=True)
     donation_id: Mapped[int] = mapped_column(ForeignKey("donations.id", ondelete="CASCADE"), index=True)
     stripe_invoice_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
-    amount_cents: Mapped[int]
-    currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"))
-    refunded_cents: Mapped[int] = mapped_column(default=0)
-    dispute_status: Mapped[DisputeStatus | None] = mapped_column(_enum(DisputeStatus, "dispute_status"))
-    failure_count: Mapped[int] = mapped_column(default=0)
+    # active_history on what payments.tallies sums: the old value is at hand in the flush that changes it
+    amount_cents: Mapped[int] = mapped_column(active_history=True)
+    currency: Mapped[str] = mapped_column(String(3), active_history=True)
+    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"), active_history=True)
+    refunded_cents: Mapped[int] = mapped_column(default=0, active_history=True)
+    dispute_status: Mapped[DisputeStatus | None] = mapped_column(
+        _enum(DisputeStatus, "dispute_status"), active_history=True
+    )
+    failure_count: Mapped[int] = mapped_column(default=0, active_history=True)
     stripe_created: Mapped[int | None]  # Stripe's Unix time of the invoice or payment: orders the months
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    paid_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None] = mapped_column(active_history=True)
 
     donation: Mapped[Donation] = relationship(back_populates="payments")
 
@@ -197,3 +219,34 @@ class DonorMail(Base):
     context: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     enqueued_at: Mapped[datetime | None]
+
+
+class PaymentTally(Base):
+    """The payments received, summed per span of ``paid_at`` (its UTC hour on a month's first and last day,
+    else its UTC day: ``payments.tallies.span_of``), currency, kind, amount and whether a
+    failed attempt came first: how many, and how much of them was refunded or lost in disputes. Written
+    by :mod:`payments.tallies` in the flush that changes a payment, so it always says what the ledger
+    says; the statistics read months (in any whole-hour time zone) and the median gift from it."""
+
+    __tablename__ = "payment_tallies"
+
+    starts_at: Mapped[datetime] = mapped_column(primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    monthly: Mapped[bool] = mapped_column(primary_key=True)
+    amount_cents: Mapped[int] = mapped_column(primary_key=True)
+    recovered: Mapped[bool] = mapped_column(primary_key=True)
+    payments: Mapped[int] = mapped_column(default=0)
+    refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    lost_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DonorFirstGift(Base):
+    """When a donor's first gift in a currency arrived (the earliest ``paid_at`` of their donations in
+    it). Written by :mod:`payments.tallies` in the flush that changes a donation."""
+
+    __tablename__ = "donor_first_gifts"
+    __table_args__ = (Index("ix_donor_first_gifts_currency_first_at", "currency", "first_at"),)
+
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id", ondelete="CASCADE"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    first_at: Mapped[datetime]

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_donors_clicks"
-down_revision = "0013_issue_goal_block"
+down_revision = "0014_stats"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,9 @@ import re
 
 from db import db as _db
 from newsletter import api, jobs, sending
-from newsletter.models import Article, Issue, IssueArticle
+from newsletter.models import Article, Issue, IssueArticle, StaffRole
+from tests.support.factories import PASSWORD, staff_user
+from tests.support.web import login, text_of
 from tests.support.worker import run_jobs
 
 from .conftest import make_issue
@@ -89,6 +91,16 @@ def test_links_are_rewritten_once_for_everyone_and_count_per_link(app, client, d
     # The donation ask is a counted link too; following it keeps the donate page's attribution.
     ask = [url for url in counts if "/spenden?issue=" in url]
     assert ask and f"issue={issue.id}" in ask[0]
+
+    # The editor's issue statistics show the two clicks, in all and on the article's link.
+    staff_user(db, "editor-clicks@example.org", role=StaffRole.EDITOR)
+    login(client, "editor-clicks@example.org", PASSWORD)
+    page = text_of(client.get("/staff/stats/issues?period=this_month&lang=en"))
+    assert f"Clicks per link: {issue.subject}" in page
+    link_row = page.split(ARTICLE_URL.replace("&", "&amp;"), 1)[1].split("</tr>", 1)[0]
+    assert re.search(r">\s*2\s*<", link_row)
+    exported = client.get("/staff/stats/export/clicks.csv?period=this_month").get_data(as_text=True)
+    assert f"{issue.id},{issue.subject},{ARTICLE_URL},2" in exported.replace("\r", "")
 
 
 def test_tampered_and_unknown_links_show_a_clear_page_and_count_nothing(app, client, db, relay, monkeypatch):

@@ -1,0 +1,242 @@
+"""Read-only figures of the newsletter side for the statistics pages, the staff API and the CSV export.
+
+Each figure is one function, computed with SQL aggregates over the tables that hold the facts: readers
+(``subscribers``), their history (``subscriber_events``) and the send ledger (``deliveries``). The pages,
+the API and the CSV all call these functions, so they always show the same numbers. No money here: the
+donations side adds its own figures through ``newsletter.api``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Interval, Select, case, delete, func, literal, select, update
+from sqlalchemy.orm import Session
+
+from . import clicks
+from .models import (
+    Delivery,
+    DeliveryStatus,
+    Issue,
+    IssueTally,
+    Newsletter,
+    Subscriber,
+    SubscriberEvent,
+    SubscriberStatus,
+    Subscription,
+)
+from .periods import Period, edges_of, month_bucket
+
+UNSUBSCRIBE_WINDOW = timedelta(days=7)  # an unsubscribe is blamed on the last issue sent within this
+LEAVING_KINDS = ("unsubscribed",)
+BOUNCE_KINDS = ("bounced", "complained")
+ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.BOUNCED)  # the relay took it (a bounce came later)
+
+
+def _count_by_month(session: Session, column, period: Period, *where) -> dict[int, int]:
+    months = period.months()
+    edges = edges_of(months)
+    bucket = month_bucket(column, edges).label("bucket")
+    rows = session.execute(
+        select(bucket, func.count())
+        .where(column >= period.start, column < period.end, *where)
+        .group_by(bucket)
+    )
+    return {int(b): int(n) for b, n in rows}
+
+
+def subscriber_months(session: Session, period: Period) -> list[dict]:
+    """Per calendar month of the period: readers new (signed up or imported), confirmed (opt-in
+    confirmed, or imported with recorded consent), unsubscribed, bounced (hard bounce or complaint), and
+    net growth = confirmed - unsubscribed - bounced. Erased readers are gone from every count."""
+    new = _count_by_month(session, Subscriber.created_at, period)
+    confirmed = _count_by_month(session, Subscriber.confirmed_at, period)
+    left = _count_by_month(
+        session, SubscriberEvent.created_at, period, SubscriberEvent.kind.in_(LEAVING_KINDS)
+    )
+    bounced = _count_by_month(
+        session, SubscriberEvent.created_at, period, SubscriberEvent.kind.in_(BOUNCE_KINDS)
+    )
+    rows = []
+    for index, month in enumerate(period.months()):
+        row = {
+            "month": month.label,
+            "new": new.get(index, 0),
+            "confirmed": confirmed.get(index, 0),
+            "unsubscribed": left.get(index, 0),
+            "bounced": bounced.get(index, 0),
+        }
+        row["net"] = row["confirmed"] - row["unsubscribed"] - row["bounced"]
+        rows.append(row)
+    return rows
+
+
+def subscriber_totals(rows: list[dict]) -> dict:
+    """The sums of :func:`subscriber_months` over the period (the page's headline figures)."""
+    keys = ("new", "confirmed", "unsubscribed", "bounced", "net")
+    return {key: sum(row[key] for row in rows) for key in keys}
+
+
+def active_readers(session: Session) -> int:
+    """Readers who receive newsletters now (status active)."""
+    return session.scalar(select(func.count()).where(Subscriber.status == SubscriberStatus.ACTIVE)) or 0
+
+
+def _days_before(session: Session, column, delta: timedelta):
+    if session.get_bind().dialect.name == "sqlite":
+        return func.datetime(column, f"-{int(delta.total_seconds())} seconds")
+    return column - literal(delta, Interval())
+
+
+def unsubscribes_by_issue(session: Session, issue_ids: list[int], since: datetime) -> dict[int, int]:
+    """Unsubscribes blamed on each issue: a reader who leaves is counted for the last issue they were sent
+    before leaving, if it was sent within the 7 days before; later leavers are not blamed on any issue."""
+    if not issue_ids:
+        return {}
+    event = SubscriberEvent
+    last_issue = (
+        select(Delivery.issue_id)
+        .where(
+            Delivery.subscriber_id == event.subscriber_id,
+            Delivery.sent_at.is_not(None),
+            Delivery.sent_at <= event.created_at,
+            Delivery.sent_at >= _days_before(session, event.created_at, UNSUBSCRIBE_WINDOW),
+        )
+        .order_by(Delivery.sent_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    blamed = (
+        select(last_issue.label("issue_id"))
+        .where(event.kind.in_(LEAVING_KINDS), event.created_at >= since)
+        .subquery()
+    )
+    rows = session.execute(
+        select(blamed.c.issue_id, func.count())
+        .where(blamed.c.issue_id.in_(issue_ids))
+        .group_by(blamed.c.issue_id)
+    )
+    return {int(i): int(n) for i, n in rows}
+
+
+def _ledger_counts(ids):
+    def count(*statuses):
+        return func.sum(case((Delivery.status.in_(statuses), 1), else_=0))
+
+    return (
+        select(Delivery.issue_id, func.count(), count(*ACCEPTED), count(DeliveryStatus.FAILED),
+               count(DeliveryStatus.BOUNCED))
+        .where(Delivery.issue_id.in_(ids))
+        .group_by(Delivery.issue_id)
+    )  # fmt: skip
+
+
+def tally_issue(session: Session, issue_id: int) -> None:
+    """Count the issue's send ledger into ``issue_tallies`` (once, when it has become sent: in the same
+    transaction, see ``sending.finish_if_done``); later bounces bump it (:func:`count_bounce`)."""
+    counts = session.execute(_ledger_counts([issue_id])).first()
+    recipients, accepted, failed, bounced = (int(v or 0) for v in counts[1:]) if counts else (0, 0, 0, 0)
+    session.execute(delete(IssueTally).where(IssueTally.issue_id == issue_id))
+    session.add(IssueTally(issue_id=issue_id, recipients=recipients, accepted=accepted, failed=failed,
+                           bounced=bounced))  # fmt: skip
+    session.flush()
+
+
+def count_bounce(session: Session, delivery: Delivery, old_status: DeliveryStatus) -> None:
+    """A delivery row became bounced: move it in the issue's tally, if the issue has one. The issue row
+    is locked first, so a tally being written by a concurrent ``finish_if_done`` is committed (and then
+    bumped here) or is written after this transaction (and then counts this row itself)."""
+    session.execute(select(Issue.id).where(Issue.id == delivery.issue_id).with_for_update())
+    accepted = 0 if old_status in ACCEPTED else 1
+    session.execute(
+        update(IssueTally)
+        .where(IssueTally.issue_id == delivery.issue_id)
+        .values(bounced=IssueTally.bounced + 1, accepted=IssueTally.accepted + accepted)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def issue_rows(session: Session, period: Period, *, from_ledger: bool = False) -> list[dict]:
+    """Each issue sent in the period (by its send time): recipients (ledger rows), sent (accepted by the
+    relay), failed, bounced, unsubscribed because of it, ``clicks`` (all its links together; None when it was
+    sent without click counting) and ``links``, ``[(url, clicks), ...]`` in the order they appear.
+    Sent issues are read from ``issue_tallies``; issues without one (or all, ``from_ledger``) are counted
+    from the ledger."""
+    issues = session.execute(
+        select(Issue.id, Issue.subject, Issue.sent_at)
+        .where(Issue.sent_at >= period.start, Issue.sent_at < period.end)
+        .order_by(Issue.sent_at, Issue.id)
+    ).all()
+    ids = [i.id for i in issues]
+    counts: dict[int, tuple] = {}
+    if ids and not from_ledger:
+        t = IssueTally
+        rows = session.execute(
+            select(t.issue_id, t.recipients, t.accepted, t.failed, t.bounced).where(t.issue_id.in_(ids))
+        )
+        counts = {int(r[0]): tuple(int(v) for v in r[1:]) for r in rows}
+    live = [i for i in ids if i not in counts]
+    if live:
+        rows = session.execute(_ledger_counts(live))
+        counts.update({int(r[0]): tuple(int(v or 0) for v in r[1:]) for r in rows})
+    unsubscribed = unsubscribes_by_issue(session, ids, period.start) if ids else {}
+    links = clicks.link_clicks(session, ids)  # only issues sent with click counting on have links
+    result = []
+    for issue in issues:
+        recipients, sent, failed, bounced = counts.get(issue.id, (0, 0, 0, 0))
+        result.append({
+            "issue_id": issue.id, "subject": issue.subject, "sent_at": issue.sent_at,
+            "recipients": recipients, "sent": sent, "failed": failed, "bounced": bounced,
+            "unsubscribed": unsubscribed.get(issue.id, 0),
+            "clicks": sum(n for _, n in links[issue.id]) if issue.id in links else None,
+            "links": links.get(issue.id, []),
+        })  # fmt: skip
+    return result
+
+
+def issue_recipients(session: Session, period: Period) -> list[dict]:
+    """``issue_id``, subject, send time and recipients of the issues sent in the period (for the
+    donations side's "per 1,000 recipients")."""
+    return [
+        {key: row[key] for key in ("issue_id", "subject", "sent_at", "recipients")}
+        for row in issue_rows(session, period)
+    ]
+
+
+def _readers_given(end: datetime, givers: Select, group_by: tuple, order_column, join=None):
+    """Active readers who signed up before ``end`` per group, and how many of them are ``givers`` (a SELECT
+    of distinct subscriber ids): joined, so the database hashes the set once."""
+    gave_ids = givers.subquery("givers")
+    gave_id = next(iter(gave_ids.c))
+    query = select(*group_by, func.count(), func.count(gave_id)).select_from(Subscriber)
+    if join is not None:
+        query = join(query)
+    return (
+        query.outerjoin(gave_ids, gave_id == Subscriber.id)
+        .where(Subscriber.status == SubscriberStatus.ACTIVE, Subscriber.created_at < end)
+        .group_by(*group_by)
+        .order_by(func.count().desc(), order_column)
+    )
+
+
+def readers_by_newsletter(session: Session, end: datetime, givers: Select) -> list[dict]:
+    """Per newsletter: active readers who signed up before ``end``, and how many of them are in
+    ``givers`` (a SELECT of subscriber ids from the caller)."""
+    def join(query):
+        return query.join(Subscription, Subscription.subscriber_id == Subscriber.id).join(
+            Newsletter, Newsletter.id == Subscription.newsletter_id
+        )
+
+    query = _readers_given(end, givers, (Newsletter.id, Newsletter.name), Newsletter.name, join)
+    return [
+        {"newsletter_id": nid, "newsletter": name, "readers": int(n), "givers": int(g or 0)}
+        for nid, name, n, g in session.execute(query)
+    ]
+
+
+def readers_by_source(session: Session, end: datetime, givers: Select) -> list[dict]:
+    """Per signup source (the form or import the reader came from; empty when unknown): active readers
+    who signed up before ``end``, and how many of them are in ``givers``."""
+    source = func.coalesce(Subscriber.source, "")
+    query = _readers_given(end, givers, (source,), source)
+    return [{"source": src, "readers": int(n), "givers": int(g or 0)} for src, n, g in session.execute(query)]

@@ -1,0 +1,476 @@
+"""Read-only money figures for the admin statistics: revenue, monthly recurring revenue, supporters, churn,
+gifts, donor lifetime value, conversion and donations per issue.
+
+One source of truth per figure: each figure is one function here, computed with SQL aggregates over the
+ledgers (``donations``, ``donation_payments``); the dashboard, the staff JSON API and the CSV export all
+call :func:`dashboard`, which calls them. Money is integer cents in one currency (the configured
+``DONATION_CURRENCY``); payments in any other currency are never added in: they are listed apart
+(:func:`other_currencies`) so nobody misses them, and donors are counted by their gifts in that currency.
+
+A payment counts in the month (newsroom time zone) it was received (``paid_at``). Refunds and lost
+disputes are deducted from the payment they concern, in that payment's month: the ledger keeps how much
+was refunded, not when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from db import UTCDateTime
+from newsletter import api as newsletter_api
+
+from . import tallies
+from .models import (
+    DisputeStatus,
+    Donation,
+    DonationKind,
+    DonationPayment,
+    DonationStatus,
+    Donor,
+    DonorFirstGift,
+    PaymentStatus,
+    PaymentTally,
+)
+
+RECEIVED = (PaymentStatus.PAID, PaymentStatus.REFUNDED)  # the money arrived (some may have gone back)
+STARTED_MONTHLY = (DonationStatus.ACTIVE, DonationStatus.ENDED)
+BY_DONOR = ("cancellation_requested",)  # Stripe's cancellation_details.reason when the donor cancelled
+BY_FAILURE = ("payment_failed",)  # Stripe gave up after failed payments
+
+
+def _at(moment: datetime):
+    return literal(moment, UTCDateTime())
+
+
+def _lost(p=DonationPayment):
+    """What a lost dispute took back: the part of the payment not refunded already."""
+    return case((p.dispute_status == DisputeStatus.LOST, p.amount_cents - p.refunded_cents), else_=0)
+
+
+def _half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded to the nearest integer, halves away from zero (cents)."""
+    if denominator == 0:
+        return 0
+    quotient = (abs(numerator) * 2 + denominator) // (denominator * 2)
+    return quotient if numerator >= 0 else -quotient
+
+
+PREVIOUS = 0  # bucket of the comparison period; -1 is everything before it, 1.. the period's months
+
+
+def _buckets(column, period):
+    """-1 before the previous period, 0 the previous period, 1.. each month of the period."""
+    months = period.months()
+    whens = [(column < _at(period.previous().start), -1), (column < _at(period.start), PREVIOUS)]
+    whens += [(column < _at(m.end), index) for index, m in enumerate(months, 1)]
+    return case(*whens, else_=len(months))
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The payments received up to the end of the period, aggregated in ONE scan of the ledger: per bucket
+    (see :func:`_buckets`), currency, kind, amount and whether a failed attempt came first, the number of
+    payments and the sums refunded and lost in disputes. Every payment figure below is read from it, so a
+    page, the API and the CSV cost one pass over the payments, however many figures they show."""
+
+    rows: tuple  # (bucket, currency, monthly, amount_cents, recovered, payments, refunded, lost)
+
+    def select(self, buckets, currency: str | None = None):
+        return [r for r in self.rows if r[0] in buckets and (currency is None or r[1] == currency)]
+
+
+def _split_spans(period) -> list[datetime]:
+    """The tally spans that an edge of the ledger's buckets cuts inside (a time zone with a half-hour
+    offset, a period ending now, a custom period starting mid-month): their payments are read one by one,
+    all other spans from the tallies."""
+    edges = [period.previous().start, period.start, *(m.end for m in period.months()), period.end]
+    return sorted({tallies.span_of(e) for e in edges if tallies.span_of(e) != e})
+
+
+def payment_ledger(session: Session, period, *, from_ledger: bool = False) -> Ledger:
+    """The :class:`Ledger` of the period, read from ``payment_tallies`` (the payments summed per UTC day,
+    or hour on a month's first and last day, kept in the ledger's own transactions by
+    :mod:`payments.tallies`): a few rows per span instead of every payment. A span that a bucket edge cuts
+    inside is read from its payments; ``from_ledger`` reads every payment (the tests compare both)."""
+    if from_ledger:
+        return _payment_ledger_scan(session, period)
+    split = _split_spans(period)
+    t = PaymentTally
+    bucket = _buckets(t.starts_at, period).label("bucket")
+    where = [t.starts_at < _at(period.end)]
+    if split:
+        where.append(t.starts_at.not_in([_at(h) for h in split]))
+    rows = session.execute(
+        select(bucket, t.currency, t.monthly, t.amount_cents, t.recovered, func.sum(t.payments),
+               func.sum(t.refunded_cents), func.sum(t.lost_cents))
+        .where(*where)
+        .group_by(bucket, t.currency, t.monthly, t.amount_cents, t.recovered)
+    ).all()  # fmt: skip
+    merged: dict[tuple, list[int]] = {}
+    for b, c, m, a, r, n, ref, lost in rows:
+        if n:
+            merged[(int(b), c, int(bool(m)), int(a), int(bool(r)))] = [int(n), int(ref or 0), int(lost or 0)]
+    if split:
+        paid = DonationPayment.paid_at
+        spans = or_(*((paid >= _at(h)) & (paid < _at(tallies.span_end(h))) for h in split))
+        for row in _payment_ledger_scan(session, period, spans).rows:
+            total = merged.setdefault(row[:5], [0, 0, 0])
+            for i, value in enumerate(row[5:]):
+                total[i] += value
+    return Ledger(tuple((*key, *values) for key, values in sorted(merged.items())))
+
+
+def _payment_ledger_scan(session: Session, period, *where) -> Ledger:
+    bucket = _buckets(DonationPayment.paid_at, period).label("bucket")
+    monthly_ids = select(Donation.id).where(Donation.kind == DonationKind.MONTHLY)
+    monthly = case((DonationPayment.donation_id.in_(monthly_ids), 1), else_=0).label("monthly")
+    recovered_flag = case((DonationPayment.failure_count > 0, 1), else_=0).label("recovered")
+    rows = session.execute(
+        select(bucket, DonationPayment.currency, monthly, DonationPayment.amount_cents, recovered_flag,
+               func.count(), func.sum(DonationPayment.refunded_cents), func.sum(_lost()))
+        .where(DonationPayment.status.in_(RECEIVED), DonationPayment.paid_at < period.end, *where)
+        .group_by(bucket, DonationPayment.currency, monthly, DonationPayment.amount_cents, recovered_flag)
+    ).all()  # fmt: skip
+    return Ledger(tuple(
+        (int(b), c, int(m), int(a), int(r), int(n), int(ref or 0), int(lost or 0))
+        for b, c, m, a, r, n, ref, lost in rows
+    ))  # fmt: skip
+
+
+def _period_buckets(period, previous: bool) -> set[int]:
+    return {PREVIOUS} if previous else set(range(1, len(period.months()) + 1))
+
+
+def revenue_by_month(session: Session, period, currency: str, ledger: Ledger | None = None) -> list[dict]:
+    """Per calendar month: money received from one-time and monthly gifts (gross), minus refunds, minus
+    lost disputes, giving ``net``. In cents, in ``currency`` only."""
+    ledger = ledger or payment_ledger(session, period)
+    result = []
+    for index, month in enumerate(period.months(), 1):
+        result.append({"month": month.label, **_revenue(ledger.select({index}, currency))})
+    return result
+
+
+def _revenue(rows) -> dict:
+    gross = sum(r[3] * r[5] for r in rows)
+    monthly = sum(r[3] * r[5] for r in rows if r[2])
+    refunded, lost = sum(r[6] for r in rows), sum(r[7] for r in rows)
+    return {
+        "payments": sum(r[5] for r in rows), "gross_cents": gross, "one_time_cents": gross - monthly,
+        "monthly_cents": monthly, "refunded_cents": refunded, "disputes_lost_cents": lost,
+        "net_cents": gross - refunded - lost,
+    }  # fmt: skip
+
+
+def revenue_totals(rows: list[dict]) -> dict:
+    """The period's sums of :func:`revenue_by_month` (the same rows, so the same figures)."""
+    keys = ("payments", "gross_cents", "one_time_cents", "monthly_cents", "refunded_cents",
+            "disputes_lost_cents", "net_cents")  # fmt: skip
+    return {key: sum(row[key] for row in rows) for key in keys}
+
+
+def previous_revenue_total(session: Session, period, currency: str, ledger: Ledger | None = None) -> dict:
+    """:func:`revenue_totals` of the period before (the comparison)."""
+    ledger = ledger or payment_ledger(session, period)
+    return _revenue(ledger.select({PREVIOUS}, currency))
+
+
+def other_currencies(session: Session, period, currency: str, ledger: Ledger | None = None) -> list[dict]:
+    """Payments received in the period in a currency other than ``currency``: counted apart, never added."""
+    ledger = ledger or payment_ledger(session, period)
+    found: dict[str, list[int]] = {}
+    for r in ledger.select(_period_buckets(period, False)):
+        if r[1] != currency:
+            total = found.setdefault(r[1], [0, 0])
+            total[0] += r[5]
+            total[1] += r[3] * r[5]
+    return [{"currency": c.upper(), "payments": n, "gross_cents": g} for c, (n, g) in sorted(found.items())]
+
+
+def _running_monthly(session: Session, column, edges: list[datetime], currency: str) -> list[tuple[int, int]]:
+    """(cents, donations) of monthly donations whose ``column`` lies before each month end edges[1:]."""
+    before = case((column < _at(edges[0]), -1), else_=newsletter_api.month_bucket(column, edges)).label("b")
+    rows = session.execute(
+        select(before, func.sum(Donation.amount_cents), func.count())
+        .where(Donation.kind == DonationKind.MONTHLY, Donation.status.in_(STARTED_MONTHLY),
+               Donation.paid_at.is_not(None), Donation.currency == currency, column < _at(edges[-1]))
+        .group_by(before)
+    )  # fmt: skip
+    found = {int(b): (int(s or 0), int(n)) for b, s, n in rows}
+    result, cents, count = [], 0, 0
+    for index in range(-1, len(edges) - 1):
+        add = found.get(index, (0, 0))
+        cents, count = cents + add[0], count + add[1]
+        if index >= 0:
+            result.append((cents, count))
+    return result
+
+
+def mrr_by_month(session: Session, period, currency: str) -> list[dict]:
+    """At the end of each month of the period (or at the period's end): monthly recurring revenue = the
+    sum of the monthly amounts of all monthly donations that have started (first payment received) and
+    not ended by then, failing ones included until Stripe ends them; ``supporters`` counts those
+    donations."""
+    months = period.months()
+    edges = newsletter_api.edges_of(months)
+    if not edges:
+        return []
+    started = _running_monthly(session, Donation.paid_at, edges, currency)
+    ended = _running_monthly(session, Donation.ended_at, edges, currency)
+    return [
+        {"month": m.label, "at": m.end, "mrr_cents": s[0] - e[0], "supporters": s[1] - e[1]}
+        for m, s, e in zip(months, started, ended, strict=True)
+    ]
+
+
+def mrr_at(session: Session, moment: datetime, currency: str) -> dict:
+    """MRR and running monthly donations at one instant (the comparison's start)."""
+    running = (Donation.paid_at < _at(moment)) & (
+        Donation.ended_at.is_(None) | (Donation.ended_at >= _at(moment))
+    )
+    cents, count = session.execute(
+        select(func.sum(Donation.amount_cents), func.count())
+        .where(Donation.kind == DonationKind.MONTHLY, Donation.status.in_(STARTED_MONTHLY),
+               Donation.currency == currency, running)
+    ).one()  # fmt: skip
+    return {"mrr_cents": int(cents or 0), "supporters": int(count)}
+
+
+def first_gifts(session: Session, period, currency: str, *, from_ledger: bool = False) -> dict[int, int]:
+    """Donors by the bucket (see :func:`_buckets`) of their first gift in ``currency`` (the first donation
+    paid or started), for donors whose first gift came before the end of the period: one count over
+    ``donor_first_gifts`` (kept by :mod:`payments.tallies`), or over the donations when asked."""
+    if from_ledger:
+        first = (
+            select(func.min(Donation.paid_at).label("first"))
+            .where(Donation.paid_at.is_not(None), Donation.donor_id.is_not(None),
+                   Donation.currency == currency, Donation.paid_at < period.end)
+            .group_by(Donation.donor_id)
+            .subquery()
+        )  # fmt: skip
+        column, where = first.c.first, ()
+    else:
+        column = DonorFirstGift.first_at
+        where = (DonorFirstGift.currency == currency, DonorFirstGift.first_at < _at(period.end))
+    bucket = _buckets(column, period).label("bucket")
+    rows = session.execute(select(bucket, func.count()).where(*where).group_by(bucket))
+    return {int(b): int(n) for b, n in rows}
+
+
+def new_supporters(session: Session, period, currency: str, firsts: dict[int, int] | None = None,
+                   previous: bool = False) -> dict:  # fmt: skip
+    """Donors whose first gift ever (a donation paid or started) falls in the period, and the monthly
+    donations started in the period."""
+    firsts = firsts if firsts is not None else first_gifts(session, period, currency)
+    span = period.previous() if previous else period
+    donors = sum(n for b, n in firsts.items() if b in _period_buckets(period, previous))
+    return {"donors": donors, "monthly_started": monthly_started(session, span, currency)}
+
+
+def monthly_started(session: Session, span, currency: str) -> int:
+    """Monthly donations whose first payment arrived in ``span``."""
+    return session.scalar(
+        select(func.count()).where(Donation.kind == DonationKind.MONTHLY,
+                                   Donation.status.in_(STARTED_MONTHLY), Donation.currency == currency,
+                                   Donation.paid_at >= span.start, Donation.paid_at < span.end)
+    ) or 0  # fmt: skip
+
+
+def churn(session: Session, period, currency: str, running_at_start: int | None = None,
+          started: int | None = None) -> dict:  # fmt: skip
+    """Monthly donations that ended in the period: cancelled by the donor, lost to failed payments (Stripe
+    gave up retrying), or ended otherwise (a dispute, staff); with the monthly amounts lost. ``rate`` is
+    the ended ones over those running at the start plus those started in the period, in per cent."""
+    category = case(
+        (Donation.cancel_reason.in_(BY_DONOR), "cancelled"),
+        (Donation.cancel_reason.in_(BY_FAILURE), "failed"),
+        else_="other",
+    ).label("category")
+    rows = session.execute(
+        select(category, func.count(), func.sum(Donation.amount_cents))
+        .where(Donation.kind == DonationKind.MONTHLY, Donation.status == DonationStatus.ENDED,
+               Donation.paid_at.is_not(None), Donation.currency == currency,
+               Donation.ended_at >= period.start, Donation.ended_at < period.end)
+        .group_by(category)
+    )  # fmt: skip
+    found = {c: (int(n), int(s or 0)) for c, n, s in rows}
+    result = {}
+    for key in ("cancelled", "failed", "other"):
+        result[f"{key}_count"], result[f"{key}_mrr_cents"] = found.get(key, (0, 0))
+    ended = sum(found.get(k, (0, 0))[0] for k in ("cancelled", "failed", "other"))
+    if running_at_start is None:
+        running_at_start = mrr_at(session, period.start, currency)["supporters"]
+    if started is None:
+        started = monthly_started(session, period, currency)
+    base = running_at_start + started
+    result["ended_count"] = ended
+    result["rate_percent"] = round(100 * ended / base, 1) if base else 0.0
+    return result
+
+
+def recovered(session: Session, period, currency: str, ledger: Ledger | None = None,
+              previous: bool = False) -> dict:  # fmt: skip
+    """Payments received in the period after at least one failed attempt (Stripe's retry or the donor's
+    new card worked): the money recovered."""
+    ledger = ledger or payment_ledger(session, period)
+    rows = [r for r in ledger.select(_period_buckets(period, previous), currency) if r[4]]
+    return {"payments": sum(r[5] for r in rows), "cents": sum(r[3] * r[5] for r in rows)}
+
+
+def gifts(session: Session, period, currency: str, ledger: Ledger | None = None,
+          previous: bool = False) -> dict:  # fmt: skip
+    """Every payment received in the period is a gift (a one-time gift or one month of a monthly one):
+    how many, the average (rounded to the cent) and the median (the middle gift; with an even number, the
+    lower of the two middle ones), before refunds."""
+    ledger = ledger or payment_ledger(session, period)
+    histogram: dict[int, int] = {}
+    for r in ledger.select(_period_buckets(period, previous), currency):
+        histogram[r[3]] = histogram.get(r[3], 0) + r[5]
+    count = sum(histogram.values())
+    total = sum(amount * n for amount, n in histogram.items())
+    median, seen, middle = 0, 0, (count + 1) // 2
+    for amount in sorted(histogram):  # distinct amounts only: the histogram, not the payments
+        seen += histogram[amount]
+        if seen >= middle:
+            median = amount
+            break
+    average = _half_up(total, count)
+    return {"count": count, "total_cents": total, "average_cents": average, "median_cents": median}
+
+
+def lifetime_value(session: Session, period, currency: str, ledger: Ledger | None = None,
+                   firsts: dict[int, int] | None = None, previous: bool = False) -> dict:  # fmt: skip
+    """Donor lifetime value at the end of the period: everything donors gave since their first gift, net
+    of refunds and lost disputes, divided by the number of donors who gave at least once by then."""
+    ledger = ledger or payment_ledger(session, period)
+    firsts = firsts if firsts is not None else first_gifts(session, period, currency)
+    upto = {-1, PREVIOUS} if previous else {-1, PREVIOUS} | _period_buckets(period, False)
+    rows = ledger.select(upto, currency)
+    net = sum(r[3] * r[5] - r[6] - r[7] for r in rows)
+    donors = sum(n for b, n in firsts.items() if b in upto)
+    return {"donors": donors, "net_cents": net, "ltv_cents": _half_up(net, donors)}
+
+
+def _givers(end: datetime, from_ledger: bool = False):
+    """Subscriber ids of donors with a gift received before ``end`` (a semi-join: each donor once)."""
+    if from_ledger:
+        gave = (
+            select(Donation.id)
+            .where(Donation.donor_id == Donor.id, Donation.paid_at.is_not(None), Donation.paid_at < end)
+            .exists()
+        )
+        return select(Donor.subscriber_id).where(Donor.subscriber_id.is_not(None), gave)
+    return select(Donor.subscriber_id).where(Donor.subscriber_id.is_not(None), Donor.first_gift_at < _at(end))
+
+
+def conversion(session: Session, period, *, from_ledger: bool = False) -> dict:
+    """The share of readers who give: active readers who signed up before the end of the period, and how
+    many of them have given at least once by then, per newsletter and per signup source."""
+    givers = _givers(period.end, from_ledger)
+    by_newsletter = newsletter_api.readers_by_newsletter(session, period.end, givers)
+    by_source = newsletter_api.readers_by_source(session, period.end, givers)
+    for row in by_newsletter + by_source:
+        row["percent"] = round(100 * row["givers"] / row["readers"], 1) if row["readers"] else 0.0
+    return {"by_newsletter": by_newsletter, "by_source": by_source}
+
+
+def issue_donations(session: Session, period, currency: str, issues: list[dict] | None = None) -> dict:
+    """Donations started from a link in an issue sent in the period (paid, or monthly and started): how
+    many, and their amount (a one-time gift, or one month of a monthly one), in total and per 1,000
+    recipients of the issue; and the same by link within the issue."""
+    if issues is None:
+        issues = newsletter_api.issue_recipients(session, period)
+    ids = [i["issue_id"] for i in issues]
+    rows = []
+    if ids:
+        link = func.coalesce(Donation.source_link, "")
+        rows = session.execute(
+            select(Donation.issue_id, link, func.count(),
+                   func.sum(case((Donation.kind == DonationKind.MONTHLY, 1), else_=0)),
+                   func.sum(Donation.amount_cents))
+            .where(Donation.issue_id.in_(ids), Donation.paid_at.is_not(None), Donation.currency == currency)
+            .group_by(Donation.issue_id, link).order_by(Donation.issue_id, link)
+        ).all()  # fmt: skip
+    per_issue: dict[int, dict] = {}
+    links = []
+    for issue_id, source_link, count, monthly, cents in rows:
+        total = per_issue.setdefault(issue_id, {"donations": 0, "monthly": 0, "cents": 0})
+        total["donations"] += int(count)
+        total["monthly"] += int(monthly or 0)
+        total["cents"] += int(cents or 0)
+        links.append({"issue_id": issue_id, "link": source_link, "donations": int(count),
+                      "monthly": int(monthly or 0), "amount_cents": int(cents or 0)})  # fmt: skip
+    result = []
+    for issue in issues:
+        total = per_issue.get(issue["issue_id"], {"donations": 0, "monthly": 0, "cents": 0})
+        recipients = issue["recipients"]
+        result.append({
+            "issue_id": issue["issue_id"], "subject": issue["subject"], "sent_at": issue["sent_at"],
+            "recipients": recipients, "donations": total["donations"], "monthly": total["monthly"],
+            "amount_cents": total["cents"],
+            "donations_per_1000": round(1000 * total["donations"] / recipients, 2) if recipients else None,
+            "cents_per_1000": _half_up(1000 * total["cents"], recipients) if recipients else None,
+        })  # fmt: skip
+    subjects = {i["issue_id"]: i["subject"] for i in issues}
+    for row in links:
+        row["subject"] = subjects.get(row["issue_id"], "")
+    return {"issues": result, "links": links}
+
+
+def dashboard(session: Session, period, *, currency: str, money: bool = True,
+              from_ledger: bool = False) -> dict:  # fmt: skip
+    """Every figure of the statistics page, for the period and the one before it. ``money=False`` (an
+    editor) leaves out everything about donors and money. ``from_ledger`` reads every figure from the
+    ledgers instead of the summaries (the tests prove both agree)."""
+    previous = period.previous()
+    subscribers = newsletter_api.subscriber_months(session, period)
+    previous_subscribers = newsletter_api.subscriber_months(session, previous)
+    issues = newsletter_api.issue_rows(session, period, from_ledger=from_ledger)
+    figures: dict = {
+        "period": period.as_dict(),
+        "previous_period": previous.as_dict(),
+        "subscribers": {
+            "months": subscribers,
+            "total": newsletter_api.subscriber_totals(subscribers),
+            "previous_total": newsletter_api.subscriber_totals(previous_subscribers),
+            "active_now": newsletter_api.active_readers(session),
+        },
+        "issues": issues,
+    }
+    if not money:
+        return figures
+    ledger = payment_ledger(session, period, from_ledger=from_ledger)
+    firsts = first_gifts(session, period, currency, from_ledger=from_ledger)
+    revenue = revenue_by_month(session, period, currency, ledger)
+    mrr = mrr_by_month(session, period, currency)
+    start, previous_start = mrr_at(session, period.start, currency), mrr_at(session, previous.start, currency)
+    new = new_supporters(session, period, currency, firsts)
+    previous_new = new_supporters(session, period, currency, firsts, previous=True)
+    figures.update({
+        "currency": currency.upper(),
+        "other_currencies": other_currencies(session, period, currency, ledger),
+        "revenue": {"months": revenue, "total": revenue_totals(revenue),
+                    "previous_total": previous_revenue_total(session, period, currency, ledger)},
+        "mrr": {"months": mrr, "start": start, "previous_start": previous_start},
+        "new_supporters": new,
+        "previous_new_supporters": previous_new,
+        "churn": churn(session, period, currency, start["supporters"], new["monthly_started"]),
+        "previous_churn": churn(session, previous, currency, previous_start["supporters"],
+                                previous_new["monthly_started"]),
+        "recovered": recovered(session, period, currency, ledger),
+        "previous_recovered": recovered(session, period, currency, ledger, previous=True),
+        "gifts": gifts(session, period, currency, ledger),
+        "previous_gifts": gifts(session, period, currency, ledger, previous=True),
+        "lifetime_value": lifetime_value(session, period, currency, ledger, firsts),
+        "previous_lifetime_value": lifetime_value(session, period, currency, ledger, firsts, previous=True),
+        "conversion": conversion(session, period, from_ledger=from_ledger),
+        "issue_donations": issue_donations(
+            session, period, currency,
+            [{k: i[k] for k in ("issue_id", "subject", "sent_at", "recipients")} for i in issues],
+        ),
+    })  # fmt: skip
+    return figures

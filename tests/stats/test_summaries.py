@@ -1,0 +1,235 @@
+"""The statistics' summaries (payment_tallies, donor_first_gifts, issue_tallies) always say what the ledgers
+say: every figure of the dashboard read from the summaries equals the same figure computed from the
+ledgers, on the known history and on a random one made of signed Stripe webhook events; the migration's
+set-based backfill gives exactly the rows the flush hook wrote; an issue's tally is written when its send
+finishes and follows a later bounce. Bad input tried: refunds (part and all), lost and won disputes, a
+failed invoice paid on the retry, a cancelled monthly donation, a gift in another currency, a redelivered
+event, a time zone with a half-hour offset (months not cut at whole hours), a bounce for a sent issue."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, select, update
+
+from newsletter import bounces, sending
+from newsletter import stats as newsletter_stats
+from newsletter.models import Delivery, IssueTally, Subscriber, SubscriberStatus
+from newsletter.periods import parse_period
+from payments import donations, stats
+from payments.models import (
+    DisputeStatus,
+    Donation,
+    DonationKind,
+    DonationPayment,
+    Donor,
+    DonorFirstGift,
+    PaymentStatus,
+    PaymentTally,
+)
+from tests.sending.conftest import make_issue, start_send
+from tests.support import stripe_api as s
+from tests.support.worker import run_jobs
+
+from .history import build
+from .test_figures import NOW, period
+
+
+def _migration():
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0014_stats.py"
+    spec = importlib.util.spec_from_file_location("migration_0014_stats", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tallies(db) -> dict:
+    return {
+        (t.starts_at, t.currency, bool(t.monthly), t.amount_cents, bool(t.recovered)):
+            (t.payments, t.refunded_cents, t.lost_cents)
+        for t in db.session.scalars(select(PaymentTally))
+        if (t.payments, t.refunded_cents, t.lost_cents) != (0, 0, 0)
+    }  # fmt: skip
+
+
+def _span(moment: datetime) -> datetime:
+    """The UTC hour on the first and last day of a month, else the UTC day."""
+    hour = moment.replace(minute=0, second=0, microsecond=0)
+    return hour if moment.day == 1 or (moment + timedelta(days=1)).day == 1 else hour.replace(hour=0)
+
+
+def _tallies_from_ledger(db) -> dict:
+    """What the tallies must hold, summed here in Python from every payment row."""
+    expected: dict = {}
+    for p in db.session.scalars(select(DonationPayment)):
+        if p.status not in (PaymentStatus.PAID, PaymentStatus.REFUNDED) or p.paid_at is None:
+            continue
+        key = (_span(p.paid_at), p.currency,
+               p.donation.kind is DonationKind.MONTHLY, p.amount_cents, p.failure_count > 0)  # fmt: skip
+        lost = p.amount_cents - p.refunded_cents if p.dispute_status is DisputeStatus.LOST else 0
+        n, refunded, lost_sum = expected.get(key, (0, 0, 0))
+        expected[key] = (n + 1, refunded + p.refunded_cents, lost_sum + lost)
+    return expected
+
+
+def _firsts(db) -> dict:
+    firsts = {(f.donor_id, f.currency): f.first_at for f in db.session.scalars(select(DonorFirstGift))}
+    for donor in db.session.scalars(select(Donor).where(Donor.first_gift_at.is_not(None))):
+        firsts[(donor.id, None)] = donor.first_gift_at  # any currency
+    return firsts
+
+
+def _firsts_from_ledger(db) -> dict:
+    expected: dict = {}
+    for d in db.session.scalars(select(Donation).where(Donation.paid_at.is_not(None))):
+        if d.donor_id is not None:
+            key = (d.donor_id, d.currency)
+            expected[key] = min(expected.get(key, d.paid_at), d.paid_at)
+            expected[(d.donor_id, None)] = min(expected.get((d.donor_id, None), d.paid_at), d.paid_at)
+    return expected
+
+
+def _same_figures(db, periods):
+    for p in periods:
+        from_summaries = stats.dashboard(db.session, p, currency="eur")
+        from_ledger = stats.dashboard(db.session, p, currency="eur", from_ledger=True)
+        assert from_summaries == from_ledger, p.as_dict()
+
+
+def test_the_known_history_reads_the_same_from_the_summaries_and_the_ledger(db):
+    build(db.session)
+    db.session.commit()
+    assert _tallies(db) == _tallies_from_ledger(db) and _tallies(db)
+    assert _firsts(db) == _firsts_from_ledger(db) and _firsts(db)
+    p = period()
+    half_hour = parse_period("custom", "2025-12-01", "2026-01-31", zone="Asia/Kolkata", now=NOW)
+    new_york = parse_period("custom", "2025-11-01", "2026-02-28", zone="America/New_York", now=NOW)
+    _same_figures(db, [p, p.previous(), half_hour, new_york])
+    figures = stats.dashboard(db.session, p, currency="eur")
+    assert figures["revenue"]["total"]["net_cents"] == stats.dashboard(
+        db.session, p, currency="eur", from_ledger=True)["revenue"]["total"]["net_cents"]  # fmt: skip
+
+
+def _donation(db, kind: DonationKind, amount: int, currency: str = "eur") -> Donation:
+    donation = donations.start_donation(
+        db.session, kind=kind, amount_cents=amount, currency=currency, locale="de", email=None, message=None,
+        public_name=None, attribution=donations.Attribution(),
+    )  # fmt: skip
+    db.session.commit()
+    return donation
+
+
+def _post(client, evt):
+    assert s.post_event(client, evt).status_code == 200
+
+
+def _random_history(client, db, rng: random.Random) -> None:
+    """One-time and monthly donations of eight people (five of them readers), through the webhook."""
+    emails = [f"person{i}@example.org" for i in range(8)]
+    for email in emails[:5]:
+        db.session.add(Subscriber(email=email, status=SubscriberStatus.ACTIVE, source="web",
+                                  created_at=datetime(2024, 6, 1, tzinfo=UTC)))  # fmt: skip
+    db.session.commit()
+    now = int(time.time())
+    for _ in range(40):
+        email = rng.choice(emails)
+        customer = "cus_" + email.split("@")[0]
+        currency = "usd" if rng.random() < 0.1 else "eur"
+        if rng.random() < 0.6:
+            donation = _donation(db, DonationKind.ONE_TIME, rng.choice((300, 500, 1000, 2500)), currency)
+            paid = rng.random() < 0.85
+            session = s.completed_session(donation, customer=customer, email=email,
+                                          payment_status="paid" if paid else "unpaid")  # fmt: skip
+            _post(client, s.event("checkout.session.completed", session))
+            if not paid:
+                continue
+            roll = rng.random()
+            if roll < 0.2:
+                refunded = rng.choice((100, donation.amount_cents))
+                _post(client, s.event("charge.refunded", s.charge(donation, amount_refunded=refunded,
+                                                                  customer=customer)))  # fmt: skip
+            if rng.random() < 0.2:
+                _post(client, s.event("charge.dispute.closed",
+                                      s.dispute(donation, status=rng.choice(("lost", "won")))))  # fmt: skip
+            continue
+        donation = _donation(db, DonationKind.MONTHLY, rng.choice((500, 1000)), currency)
+        start = now - rng.randrange(20, 400) * 86400 + rng.randrange(86400)
+        _post(client, s.event("checkout.session.completed",
+                              s.completed_session(donation, customer=customer, email=email), created=start))
+        for month in range(rng.randrange(1, 5)):
+            created = start + month * 30 * 86400
+            invoice_id = f"in_{donation.id}_{month}"
+            attempts = 1
+            if rng.random() < 0.25:
+                failed = s.invoice(donation, invoice_id, created=created, paid=False, customer=customer)
+                _post(client, s.event("invoice.payment_failed", failed, created=created))
+                attempts = 2
+            paid = s.invoice(donation, invoice_id, created=created, customer=customer, attempt_count=attempts)
+            evt = s.event("invoice.paid", paid, created=created + 3600)
+            _post(client, evt)
+            if rng.random() < 0.1:
+                _post(client, evt)  # redelivered: counted once
+        if rng.random() < 0.4:
+            reason = rng.choice(("cancellation_requested", "payment_failed"))
+            ended = s.subscription(donation, status="canceled", customer=customer, reason=reason)
+            _post(client, s.event("customer.subscription.deleted", ended))
+
+
+def test_a_random_webhook_history_reads_the_same_from_the_summaries_and_the_ledger(client, db, stripe_api):
+    _random_history(client, db, random.Random(7))
+    db.session.expire_all()
+    expected = _tallies_from_ledger(db)
+    assert _tallies(db) == expected and len(expected) > 10
+    assert _firsts(db) == _firsts_from_ledger(db)
+    now = datetime.now(UTC)
+    periods = [parse_period(name, None, None, zone=zone, now=now)
+               for name in ("last_12_months", "this_year", "this_month", "last_30_days")
+               for zone in ("Europe/Berlin", "America/New_York", "Asia/Kolkata")]  # fmt: skip
+    mid_month = (now - timedelta(days=200)).date().isoformat(), (now - timedelta(days=20)).date().isoformat()
+    periods.append(parse_period("custom", *mid_month, zone="Europe/Berlin", now=now))  # days cut mid-month
+    _same_figures(db, periods)
+    assert stats.dashboard(db.session, periods[0], currency="eur")["gifts"]["count"] > 0
+
+    # The migration's set-based backfill gives exactly what the flush hook wrote.
+    db.session.execute(delete(PaymentTally))
+    db.session.execute(delete(DonorFirstGift))
+    db.session.execute(delete(IssueTally))
+    db.session.execute(update(Donor).values(first_gift_at=None))
+    connection = db.session.connection()
+    _migration().backfill(lambda sql: connection.exec_driver_sql(sql), connection.dialect.name)
+    db.session.expire_all()
+    assert _tallies(db) == expected
+    assert _firsts(db) == _firsts_from_ledger(db)
+    _same_figures(db, periods[:3] + periods[-1:])
+
+
+def test_an_issue_is_counted_when_its_send_finishes_and_a_later_bounce_moves_it(app, db, relay):
+    issue = make_issue(db, readers=("a@example.org", "b@example.org", "c@example.org"))
+    start_send(db, issue)
+    run_jobs(app)
+    relay.wait_for(3)
+    db.session.expire_all()
+    tally = db.session.get(IssueTally, issue.id)
+    assert (tally.recipients, tally.accepted, tally.failed, tally.bounced) == (3, 3, 0, 0)
+    p = parse_period("this_month", None, None, zone="Europe/Berlin", now=datetime.now(UTC))
+    row = newsletter_stats.issue_rows(db.session, p)[0]
+    assert (row["recipients"], row["sent"], row["bounced"]) == (3, 3, 0)
+
+    delivery = db.session.scalars(select(Delivery).where(Delivery.issue_id == issue.id)).first()
+    secret = app.config["SECRET_KEY"]
+    signed = bounces.return_path(secret, "example.org", issue.id, delivery.id)
+    address = bounces.read_return_path(secret, signed)
+    report = bounces.Report(key="bounce-1", kind=bounces.HARD, address=address, detail="550 5.1.1 no user")
+    assert bounces.apply_report(db.session, report, secret_key=secret, via="test").applied
+    db.session.commit()
+    assert not bounces.apply_report(db.session, report, secret_key=secret, via="test").applied  # once
+    db.session.commit()
+    db.session.expire_all()
+    from_tally = newsletter_stats.issue_rows(db.session, p)
+    assert from_tally == newsletter_stats.issue_rows(db.session, p, from_ledger=True)
+    assert (from_tally[0]["recipients"], from_tally[0]["sent"], from_tally[0]["bounced"]) == (3, 3, 1)
+    assert sending.progress(db.session, issue.id)["sent"] >= 2

@@ -59,7 +59,7 @@ def test_presets_follow_the_local_calendar():
 def test_bad_periods_are_refused_with_a_reason(app, start, end, message):
     """Bad input: from after to, words, an impossible day, a missing date, a century ago, 25 years,
     SQL in the date."""
-    with app.test_request_context():
+    with app.test_request_context("/?lang=en"):  # the reasons in English; German is the default
         with pytest.raises(PeriodError, match=message):
             parse_period("custom", start, end, zone=ZONE, now=NOW)
         with pytest.raises(PeriodError, match="Unknown period"):

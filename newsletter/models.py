@@ -301,8 +301,9 @@ class ReaderMail(Base):
 # Filtering the staff list by source, newest first, page by page.
 Index("ix_subscribers_source_id", Subscriber.source, Subscriber.id)
 # The statistics count readers new and confirmed per month, and leavers and bounces from the history.
-Index("ix_subscribers_created_at", Subscriber.created_at)
-Index("ix_subscribers_confirmed_at", Subscriber.confirmed_at)
+# BRIN on PostgreSQL: readers arrive in time order, a million at once in an import (migration 0014).
+Index("ix_subscribers_created_at", Subscriber.created_at, postgresql_using="brin")
+Index("ix_subscribers_confirmed_at", Subscriber.confirmed_at, postgresql_using="brin")
 Index("ix_subscriber_events_kind_created_at", SubscriberEvent.kind, SubscriberEvent.created_at)
 
 

@@ -80,13 +80,6 @@ def find_subscriber_id(session, email: str) -> int | None:
     return subscriber.id if subscriber is not None else None
 
 
-def subscriber_email(session, subscriber_id: int) -> str | None:
-    from .models import Subscriber
-
-    subscriber = session.get(Subscriber, subscriber_id)
-    return subscriber.email if subscriber is not None else None
-
-
 def issue_exists(session, issue_id: int) -> bool:
     from .models import Issue
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from db import utcnow
 
-from .models import Donation, DonationKind, DonationPayment, DonationStatus, Donor, PaymentStatus
+from .models import Donation, DonationKind, DonationStatus, Donor, PaymentStatus
 
 STATES = ("never", "one_time", "monthly", "lapsed", "failing")
 _FAILING_SUBSCRIPTION = ("past_due", "unpaid")
@@ -90,10 +90,6 @@ def monthly_count(session: Session) -> int:
         select(func.count()).select_from(Donation)
         .where(Donation.kind == DonationKind.MONTHLY, Donation.status == DonationStatus.ACTIVE)
     ) or 0  # fmt: skip
-
-
-def payments_of(session: Session, donation_id: int) -> list[DonationPayment]:
-    return list(session.scalars(select(DonationPayment).where(DonationPayment.donation_id == donation_id)))
 
 
 def _iso(value) -> str | None:

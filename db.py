@@ -74,3 +74,49 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+class Beside:
+    """Read-only work started beside the caller's own: on PostgreSQL, ``fn(session)`` runs in a thread on
+    a second connection whose REPEATABLE READ, READ ONLY transaction imports the snapshot of the caller's
+    transaction at the start (``pg_export_snapshot``), so it sees exactly the committed data the caller
+    saw at that instant while the caller goes on with its own queries on the other core. Elsewhere
+    (SQLite, one writer and a file) ``fn`` runs at once, in the caller's session. ``result()`` waits for it
+    and re-raises what it raised. Only for reading: the second transaction cannot write."""
+
+    def __init__(self, session, fn) -> None:
+        from sqlalchemy.orm import Session
+
+        self._value = self._error = None
+        self._thread = None
+        connection = session.connection()
+        if connection.dialect.name != "postgresql":
+            self._value = fn(session)
+            return
+        snapshot = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+        engine = connection.engine
+
+        def work() -> None:
+            try:
+                with engine.connect().execution_options(isolation_level="REPEATABLE READ") as side:
+                    side.exec_driver_sql("SET TRANSACTION READ ONLY")
+                    side.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+                    side.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                    with Session(bind=side) as reader:
+                        self._value = fn(reader)
+                    side.rollback()
+            except BaseException as error:  # handed to the caller by result()
+                self._error = error
+
+        import threading
+
+        self._thread = threading.Thread(target=work, name="beside", daemon=True)
+        self._thread.start()
+
+    def result(self):
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+        return self._value

@@ -236,18 +236,20 @@ def _generate(url: str, size: dict, now: datetime) -> float:
 
 
 def _backfill(cursor) -> None:
-    """The summaries the dashboard reads (payment_tallies, donor_first_gifts, issue_tallies), filled from
-    the bulk-loaded ledgers by the same set-based SQL as migration 0014's backfill (COPY passes no ORM
-    flush, so nothing kept them while loading)."""
+    """The summaries the dashboard reads (payment_tallies, donor_first_gifts, issue_tallies, the issue each
+    leaving reader is blamed on), filled from the bulk-loaded ledgers by the same set-based SQL as
+    migrations 0014's and 0016's backfills (COPY passes no ORM flush, so nothing kept them while
+    loading)."""
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "0014_stats.py"
-    spec = importlib.util.spec_from_file_location("migration_0014_stats", path)
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
     started = time.perf_counter()
-    migration.backfill(cursor.execute, "postgresql")
+    for name in ("0014_stats", "0016_unsubscribe_blame"):
+        path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"migration_{name}", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.backfill(cursor.execute, "postgresql")
     print(f"summaries filled from the ledgers in {time.perf_counter() - started:.1f} s")
 
 

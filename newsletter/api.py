@@ -227,12 +227,13 @@ from .access import requires_role as requires_role  # noqa: E402
 from .periods import PRESETS as PRESETS  # noqa: E402
 from .periods import Period as Period  # noqa: E402
 from .periods import PeriodError as PeriodError  # noqa: E402
+from .periods import edge_index as edge_index  # noqa: E402
 from .periods import edges_of as edges_of  # noqa: E402
 from .periods import month_bucket as month_bucket  # noqa: E402
 from .periods import parse_period as parse_period  # noqa: E402
-from .stats import active_readers as active_readers  # noqa: E402
 from .stats import issue_recipients as issue_recipients  # noqa: E402
 from .stats import issue_rows as issue_rows  # noqa: E402
+from .stats import reader_figures as reader_figures  # noqa: E402
 from .stats import readers_by_newsletter as readers_by_newsletter  # noqa: E402
 from .stats import readers_by_source as readers_by_source  # noqa: E402
 from .stats import subscriber_months as subscriber_months  # noqa: E402

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from db import utcnow
 
-from . import accounts, demo_content
+from . import accounts, demo_content, stats
 from .models import Article, Newsletter, StaffRole, Subscriber, SubscriberStatus, Subscription
 
 DEMO_STAFF = (
@@ -163,6 +163,7 @@ def load_demo(session: Session, *, subscribers: int = 3000, seed: int = 2026) ->
     _add_reader_records(session, rng, now)
     result.subscribers = len(ids)
     _load_demo_issues(session, default, now)
+    stats.blame_unsubscribes(session)  # the history was written in bulk: blame leavers on issues now
     from .api import run_demo_loaders
 
     result.donations = run_demo_loaders(session, seed=seed, now=now)

@@ -222,13 +222,19 @@ class SubscriberEvent(Base):
     """One line of a reader's history: subscribed, confirmed, preferences changed, left, imported."""
 
     __tablename__ = "subscriber_events"
-    __table_args__ = (Index("ix_subscriber_events_subscriber_id_id", "subscriber_id", "id"),)
+    __table_args__ = (
+        Index("ix_subscriber_events_subscriber_id_id", "subscriber_id", "id"),
+        Index("ix_subscriber_events_issue_id_kind", "issue_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # For a reader leaving: the issue blamed for it (the last one they were sent in the 7 days before),
+    # decided when the event is written (``newsletter.stats``), so the statistics count, not search.
+    issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id", ondelete="SET NULL"))
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="events")
 

@@ -149,5 +149,19 @@ def month_bucket(column, edges: list[datetime]):
     return case(*whens, else_=len(edges) - 2)
 
 
+def edge_index(column, edges: list[datetime]):
+    """A SQL expression: how many of ``edges`` (ascending) lie at or before ``column`` (NULL stays NULL),
+    so ``column < edges[k]`` exactly when it is ``<= k``, and ``edges[k] <= column < edges[k + 1]`` when
+    it is ``k + 1``. Only comparisons: the same on both databases."""
+    whens = [(column < literal(edge, UTCDateTime()), index) for index, edge in enumerate(edges)]
+    return case((column.is_(None), None), *whens, else_=len(edges))
+
+
+def month_edges(*periods: Period) -> list[datetime]:
+    """Every start and end of the months of ``periods``, ascending: a month ``m`` holds the instants whose
+    :func:`edge_index` is ``edges.index(m.start) + 1``."""
+    return sorted({e for p in periods for m in p.months() for e in (m.start, m.end)})
+
+
 def edges_of(months: list[Month]) -> list[datetime]:
     return [m.start for m in months] + [months[-1].end] if months else []

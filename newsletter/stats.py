@@ -8,10 +8,14 @@ donations side adds its own figures through ``newsletter.api``.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import Interval, Select, case, delete, func, literal, select, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
+
+from db import UTCDateTime, utcnow
 
 from . import clicks
 from .models import (
@@ -25,7 +29,7 @@ from .models import (
     SubscriberStatus,
     Subscription,
 )
-from .periods import Period, edges_of, month_bucket
+from .periods import Period, edge_index, month_edges
 
 UNSUBSCRIBE_WINDOW = timedelta(days=7)  # an unsubscribe is blamed on the last issue sent within this
 LEAVING_KINDS = ("unsubscribed",)
@@ -33,42 +37,56 @@ BOUNCE_KINDS = ("bounced", "complained")
 ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.BOUNCED)  # the relay took it (a bounce came later)
 
 
-def _count_by_month(session: Session, column, period: Period, *where) -> dict[int, int]:
-    months = period.months()
-    edges = edges_of(months)
-    bucket = month_bucket(column, edges).label("bucket")
-    rows = session.execute(
-        select(bucket, func.count())
-        .where(column >= period.start, column < period.end, *where)
-        .group_by(bucket)
-    )
-    return {int(b): int(n) for b, n in rows}
+def reader_figures(session: Session, period: Period) -> dict:
+    """Readers per calendar month of the period and of the one before (``months``, ``previous_months``:
+    see :func:`subscriber_months`) and ``active_now``, the readers who receive newsletters now (status
+    active): the readers are counted in ONE scan of ``subscribers`` (by the months their sign-up and
+    confirmation fall in, and whether they are active), their leaving and bouncing in one of their
+    history."""
+    previous = period.previous()
+    edges = month_edges(previous, period)
+    created, confirmed = edge_index(Subscriber.created_at, edges), edge_index(Subscriber.confirmed_at, edges)
+    active = (Subscriber.status == SubscriberStatus.ACTIVE).label("active")
+    readers = session.execute(
+        select(created.label("created"), confirmed.label("confirmed"), active, func.count())
+        .group_by(created, confirmed, active)
+    ).all()  # fmt: skip
+    kinds = LEAVING_KINDS + BOUNCE_KINDS
+    when = edge_index(SubscriberEvent.created_at, edges).label("at")
+    events = session.execute(
+        select(when, SubscriberEvent.kind, func.count())
+        .where(SubscriberEvent.kind.in_(kinds), SubscriberEvent.created_at >= edges[0],
+               SubscriberEvent.created_at < edges[-1])
+        .group_by(when, SubscriberEvent.kind)
+    ).all() if edges else []  # fmt: skip
+    new, confirmations, left, bounced = (defaultdict(int) for _ in range(4))
+    active_now = 0
+    for created_at, confirmed_at, is_active, n in readers:
+        new[created_at] += n
+        if confirmed_at is not None:
+            confirmations[confirmed_at] += n
+        active_now += n if is_active else 0
+    for at, kind, n in events:
+        (left if kind in LEAVING_KINDS else bounced)[at] += n
+
+    def rows(of: Period) -> list[dict]:
+        result = []
+        for month in of.months():
+            k = edges.index(month.start) + 1
+            row = {"month": month.label, "new": new[k], "confirmed": confirmations[k],
+                   "unsubscribed": left[k], "bounced": bounced[k]}  # fmt: skip
+            row["net"] = row["confirmed"] - row["unsubscribed"] - row["bounced"]
+            result.append(row)
+        return result
+
+    return {"months": rows(period), "previous_months": rows(previous), "active_now": active_now}
 
 
 def subscriber_months(session: Session, period: Period) -> list[dict]:
     """Per calendar month of the period: readers new (signed up or imported), confirmed (opt-in
     confirmed, or imported with recorded consent), unsubscribed, bounced (hard bounce or complaint), and
     net growth = confirmed - unsubscribed - bounced. Erased readers are gone from every count."""
-    new = _count_by_month(session, Subscriber.created_at, period)
-    confirmed = _count_by_month(session, Subscriber.confirmed_at, period)
-    left = _count_by_month(
-        session, SubscriberEvent.created_at, period, SubscriberEvent.kind.in_(LEAVING_KINDS)
-    )
-    bounced = _count_by_month(
-        session, SubscriberEvent.created_at, period, SubscriberEvent.kind.in_(BOUNCE_KINDS)
-    )
-    rows = []
-    for index, month in enumerate(period.months()):
-        row = {
-            "month": month.label,
-            "new": new.get(index, 0),
-            "confirmed": confirmed.get(index, 0),
-            "unsubscribed": left.get(index, 0),
-            "bounced": bounced.get(index, 0),
-        }
-        row["net"] = row["confirmed"] - row["unsubscribed"] - row["bounced"]
-        rows.append(row)
-    return rows
+    return reader_figures(session, period)["months"]
 
 
 def subscriber_totals(rows: list[dict]) -> dict:
@@ -77,46 +95,92 @@ def subscriber_totals(rows: list[dict]) -> dict:
     return {key: sum(row[key] for row in rows) for key in keys}
 
 
-def active_readers(session: Session) -> int:
-    """Readers who receive newsletters now (status active)."""
-    return session.scalar(select(func.count()).where(Subscriber.status == SubscriberStatus.ACTIVE)) or 0
-
-
 def _days_before(session: Session, column, delta: timedelta):
     if session.get_bind().dialect.name == "sqlite":
         return func.datetime(column, f"-{int(delta.total_seconds())} seconds")
     return column - literal(delta, Interval())
 
 
-def unsubscribes_by_issue(session: Session, issue_ids: list[int], since: datetime) -> dict[int, int]:
-    """Unsubscribes blamed on each issue: a reader who leaves is counted for the last issue they were sent
-    before leaving, if it was sent within the 7 days before; later leavers are not blamed on any issue."""
-    if not issue_ids:
-        return {}
-    event = SubscriberEvent
-    last_issue = (
+def _last_issue(session: Session, subscriber_id, moment):
+    """The issue last sent to the reader at or before ``moment`` and within the 7 days before it: the one
+    a reader leaving at ``moment`` is blamed on (a scalar subquery; None when there is none)."""
+    return (
         select(Delivery.issue_id)
         .where(
-            Delivery.subscriber_id == event.subscriber_id,
+            Delivery.subscriber_id == subscriber_id,
             Delivery.sent_at.is_not(None),
-            Delivery.sent_at <= event.created_at,
-            Delivery.sent_at >= _days_before(session, event.created_at, UNSUBSCRIBE_WINDOW),
+            Delivery.sent_at <= moment,
+            Delivery.sent_at >= _days_before(session, moment, UNSUBSCRIBE_WINDOW),
         )
         .order_by(Delivery.sent_at.desc())
         .limit(1)
         .scalar_subquery()
     )
-    blamed = (
-        select(last_issue.label("issue_id"))
-        .where(event.kind.in_(LEAVING_KINDS), event.created_at >= since)
-        .subquery()
-    )
-    rows = session.execute(
-        select(blamed.c.issue_id, func.count())
-        .where(blamed.c.issue_id.in_(issue_ids))
-        .group_by(blamed.c.issue_id)
-    )
-    return {int(i): int(n) for i, n in rows}
+
+
+def blame_unsubscribes(session: Session) -> int:
+    """Set the blamed issue on every leaving event that has none yet, set-based (the migration that added
+    the column, the demo data and the benchmark's bulk load; events written through the ORM are blamed as
+    they are flushed, by :func:`_blame_on_flush`). Returns the number of events looked at."""
+    event = SubscriberEvent
+    return session.execute(
+        update(event)
+        .where(event.kind.in_(LEAVING_KINDS), event.issue_id.is_(None))
+        .values(issue_id=_last_issue(session, event.subscriber_id, event.created_at))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _blame_on_flush(session: Session, flush_context, instances) -> None:
+    """A reader leaving is blamed on an issue in the same flush that writes the event (the same
+    transaction): one index look-up then, instead of one per leaver each time the statistics are read."""
+    leaving = [o for o in session.new if isinstance(o, SubscriberEvent) and o.kind in LEAVING_KINDS
+               and o.issue_id is None]  # fmt: skip
+    if not leaving:
+        return
+    with session.no_autoflush:
+        for event in leaving:
+            reader = (
+                event.subscriber_id
+                if event.subscriber_id is not None
+                else getattr(event.subscriber, "id", None)
+            )
+            if reader is None:  # a reader written in this same flush has been sent nothing yet
+                continue
+            if event.created_at is None:
+                event.created_at = utcnow()
+            event.issue_id = session.scalar(
+                select(_last_issue(session, reader, literal(event.created_at, UTCDateTime())))
+            )
+
+
+def unsubscribes_by_issue(
+    session: Session, issue_ids: list[int], since: datetime, until: datetime | None = None, *,
+    from_ledger: bool = False,
+) -> dict[int, int]:  # fmt: skip
+    """Unsubscribes blamed on each issue: a reader who leaves is counted for the last issue they were sent
+    before leaving, if it was sent within the 7 days before; later leavers are not blamed on any issue.
+    Read from the blame each leaving event got when it was written; ``from_ledger`` looks the last issue
+    up in the send ledger for every leaver from ``since`` (the first of the issues' send times) until
+    ``until`` (7 days after the last), once each."""
+    if not issue_ids:
+        return {}
+    event = SubscriberEvent
+    if not from_ledger:
+        rows = session.execute(
+            select(event.issue_id, func.count())
+            .where(event.issue_id.in_(issue_ids), event.kind.in_(LEAVING_KINDS))
+            .group_by(event.issue_id)
+        )
+        return {int(i): int(n) for i, n in rows}
+    last_issue = _last_issue(session, event.subscriber_id, event.created_at).label("issue_id")
+    window = [event.kind.in_(LEAVING_KINDS), event.created_at >= since]
+    if until is not None:
+        window.append(event.created_at <= until)
+    rows = session.execute(select(last_issue, func.count()).where(*window).group_by(last_issue))
+    wanted = set(issue_ids)
+    return {int(i): int(n) for i, n in rows if i is not None and i in wanted}
 
 
 def _ledger_counts(ids):
@@ -179,7 +243,11 @@ def issue_rows(session: Session, period: Period, *, from_ledger: bool = False) -
     if live:
         rows = session.execute(_ledger_counts(live))
         counts.update({int(r[0]): tuple(int(v or 0) for v in r[1:]) for r in rows})
-    unsubscribed = unsubscribes_by_issue(session, ids, period.start) if ids else {}
+    unsubscribed = {}
+    if ids:
+        sent = [i.sent_at for i in issues]
+        until = max(sent) + UNSUBSCRIBE_WINDOW
+        unsubscribed = unsubscribes_by_issue(session, ids, min(sent), until, from_ledger=from_ledger)
     links = clicks.link_clicks(session, ids)  # only issues sent with click counting on have links
     result = []
     for issue in issues:
@@ -222,6 +290,7 @@ def _readers_given(end: datetime, givers: Select, group_by: tuple, order_column,
 def readers_by_newsletter(session: Session, end: datetime, givers: Select) -> list[dict]:
     """Per newsletter: active readers who signed up before ``end``, and how many of them are in
     ``givers`` (a SELECT of subscriber ids from the caller)."""
+
     def join(query):
         return query.join(Subscription, Subscription.subscriber_id == Subscriber.id).join(
             Newsletter, Newsletter.id == Subscription.newsletter_id

@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from db import UTCDateTime
+from db import Beside, UTCDateTime
 from newsletter import api as newsletter_api
 
 from . import tallies
@@ -191,53 +191,95 @@ def other_currencies(session: Session, period, currency: str, ledger: Ledger | N
     return [{"currency": c.upper(), "payments": n, "gross_cents": g} for c, (n, g) in sorted(found.items())]
 
 
-def _running_monthly(session: Session, column, edges: list[datetime], currency: str) -> list[tuple[int, int]]:
-    """(cents, donations) of monthly donations whose ``column`` lies before each month end edges[1:]."""
-    before = case((column < _at(edges[0]), -1), else_=newsletter_api.month_bucket(column, edges)).label("b")
+@dataclass(frozen=True)
+class MonthlyLedger:
+    """The monthly donations that have started (first payment received), in ONE scan of ``donations``:
+    counted per edge index (see :func:`_edge_index`) of their start (``paid_at``) and end (``ended_at``),
+    status and why they ended. MRR at any edge, the monthly donations started and ended between two edges
+    and the churn by reason are all read from it, so the page costs one pass over the monthly donations."""
+
+    edges: tuple[datetime, ...]
+    rows: tuple  # (started index, ended index or None, ended?, reason category, donations, monthly cents)
+
+    def index(self, moment: datetime) -> int:
+        return self.edges.index(moment)
+
+    def running(self, moment: datetime) -> tuple[int, int]:
+        """(monthly cents, donations) started before ``moment`` and not ended by then."""
+        k = self.index(moment)
+        rows = [r for r in self.rows if r[0] <= k and (r[1] is None or r[1] > k)]
+        return sum(r[5] for r in rows), sum(r[4] for r in rows)
+
+    def running_by_subtraction(self, moment: datetime) -> tuple[int, int]:
+        """(cents, donations) started before ``moment`` minus those ended before it (the month-end MRR:
+        a donation counts from its first payment until Stripe ends it)."""
+        k = self.index(moment)
+        started = [r for r in self.rows if r[0] <= k]
+        ended = [r for r in self.rows if r[1] is not None and r[1] <= k]
+        return (sum(r[5] for r in started) - sum(r[5] for r in ended),
+                sum(r[4] for r in started) - sum(r[4] for r in ended))  # fmt: skip
+
+    def started_in(self, span) -> int:
+        a, b = self.index(span.start), self.index(span.end)
+        return sum(r[4] for r in self.rows if a < r[0] <= b)
+
+    def ended_in(self, span) -> dict[str, tuple[int, int]]:
+        """Per reason category: (donations, monthly cents) of those that ended (status ended) in span."""
+        a, b = self.index(span.start), self.index(span.end)
+        found: dict[str, tuple[int, int]] = {}
+        for r in self.rows:
+            if r[2] and r[1] is not None and a < r[1] <= b:
+                n, cents = found.get(r[3], (0, 0))
+                found[r[3]] = (n + r[4], cents + r[5])
+        return found
+
+
+def monthly_ledger(session: Session, moments, currency: str) -> MonthlyLedger:
+    """The :class:`MonthlyLedger` of the monthly donations in ``currency``, cut at ``moments``."""
+    edges = sorted(set(moments))
+    started = newsletter_api.edge_index(Donation.paid_at, edges).label("started")
+    ended = newsletter_api.edge_index(Donation.ended_at, edges).label("ended")
+    done = (Donation.status == DonationStatus.ENDED).label("done")
+    category = case(
+        (Donation.cancel_reason.in_(BY_DONOR), "cancelled"),
+        (Donation.cancel_reason.in_(BY_FAILURE), "failed"),
+        else_="other",
+    ).label("category")
     rows = session.execute(
-        select(before, func.sum(Donation.amount_cents), func.count())
+        select(started, ended, done, category, func.count(), func.sum(Donation.amount_cents))
         .where(Donation.kind == DonationKind.MONTHLY, Donation.status.in_(STARTED_MONTHLY),
-               Donation.paid_at.is_not(None), Donation.currency == currency, column < _at(edges[-1]))
-        .group_by(before)
-    )  # fmt: skip
-    found = {int(b): (int(s or 0), int(n)) for b, s, n in rows}
-    result, cents, count = [], 0, 0
-    for index in range(-1, len(edges) - 1):
-        add = found.get(index, (0, 0))
-        cents, count = cents + add[0], count + add[1]
-        if index >= 0:
-            result.append((cents, count))
-    return result
+               Donation.paid_at.is_not(None), Donation.currency == currency)
+        .group_by(started, ended, done, category)
+    ).all()  # fmt: skip
+    return MonthlyLedger(tuple(edges), tuple(
+        (int(s), None if e is None else int(e), bool(d), c, int(n), int(cents or 0))
+        for s, e, d, c, n, cents in rows
+    ))  # fmt: skip
 
 
-def mrr_by_month(session: Session, period, currency: str) -> list[dict]:
+def _monthly_edges(period) -> list[datetime]:
+    previous = period.previous()
+    return [previous.start, previous.end, period.start, *(m.end for m in period.months()), period.end]
+
+
+def mrr_by_month(session: Session, period, currency: str, ledger: MonthlyLedger | None = None) -> list[dict]:
     """At the end of each month of the period (or at the period's end): monthly recurring revenue = the
     sum of the monthly amounts of all monthly donations that have started (first payment received) and
     not ended by then, failing ones included until Stripe ends them; ``supporters`` counts those
     donations."""
-    months = period.months()
-    edges = newsletter_api.edges_of(months)
-    if not edges:
-        return []
-    started = _running_monthly(session, Donation.paid_at, edges, currency)
-    ended = _running_monthly(session, Donation.ended_at, edges, currency)
-    return [
-        {"month": m.label, "at": m.end, "mrr_cents": s[0] - e[0], "supporters": s[1] - e[1]}
-        for m, s, e in zip(months, started, ended, strict=True)
-    ]
+    ledger = ledger or monthly_ledger(session, _monthly_edges(period), currency)
+    result = []
+    for m in period.months():
+        cents, count = ledger.running_by_subtraction(m.end)
+        result.append({"month": m.label, "at": m.end, "mrr_cents": cents, "supporters": count})
+    return result
 
 
-def mrr_at(session: Session, moment: datetime, currency: str) -> dict:
+def mrr_at(session: Session, moment: datetime, currency: str, ledger: MonthlyLedger | None = None) -> dict:
     """MRR and running monthly donations at one instant (the comparison's start)."""
-    running = (Donation.paid_at < _at(moment)) & (
-        Donation.ended_at.is_(None) | (Donation.ended_at >= _at(moment))
-    )
-    cents, count = session.execute(
-        select(func.sum(Donation.amount_cents), func.count())
-        .where(Donation.kind == DonationKind.MONTHLY, Donation.status.in_(STARTED_MONTHLY),
-               Donation.currency == currency, running)
-    ).one()  # fmt: skip
-    return {"mrr_cents": int(cents or 0), "supporters": int(count)}
+    ledger = ledger or monthly_ledger(session, [moment], currency)
+    cents, count = ledger.running(moment)
+    return {"mrr_cents": cents, "supporters": count}
 
 
 def first_gifts(session: Session, period, currency: str, *, from_ledger: bool = False) -> dict[int, int]:
@@ -262,50 +304,36 @@ def first_gifts(session: Session, period, currency: str, *, from_ledger: bool = 
 
 
 def new_supporters(session: Session, period, currency: str, firsts: dict[int, int] | None = None,
-                   previous: bool = False) -> dict:  # fmt: skip
+                   previous: bool = False, ledger: MonthlyLedger | None = None) -> dict:  # fmt: skip
     """Donors whose first gift ever (a donation paid or started) falls in the period, and the monthly
     donations started in the period."""
     firsts = firsts if firsts is not None else first_gifts(session, period, currency)
     span = period.previous() if previous else period
     donors = sum(n for b, n in firsts.items() if b in _period_buckets(period, previous))
-    return {"donors": donors, "monthly_started": monthly_started(session, span, currency)}
+    return {"donors": donors, "monthly_started": monthly_started(session, span, currency, ledger)}
 
 
-def monthly_started(session: Session, span, currency: str) -> int:
+def monthly_started(session: Session, span, currency: str, ledger: MonthlyLedger | None = None) -> int:
     """Monthly donations whose first payment arrived in ``span``."""
-    return session.scalar(
-        select(func.count()).where(Donation.kind == DonationKind.MONTHLY,
-                                   Donation.status.in_(STARTED_MONTHLY), Donation.currency == currency,
-                                   Donation.paid_at >= span.start, Donation.paid_at < span.end)
-    ) or 0  # fmt: skip
+    ledger = ledger or monthly_ledger(session, [span.start, span.end], currency)
+    return ledger.started_in(span)
 
 
 def churn(session: Session, period, currency: str, running_at_start: int | None = None,
-          started: int | None = None) -> dict:  # fmt: skip
+          started: int | None = None, ledger: MonthlyLedger | None = None) -> dict:  # fmt: skip
     """Monthly donations that ended in the period: cancelled by the donor, lost to failed payments (Stripe
     gave up retrying), or ended otherwise (a dispute, staff); with the monthly amounts lost. ``rate`` is
     the ended ones over those running at the start plus those started in the period, in per cent."""
-    category = case(
-        (Donation.cancel_reason.in_(BY_DONOR), "cancelled"),
-        (Donation.cancel_reason.in_(BY_FAILURE), "failed"),
-        else_="other",
-    ).label("category")
-    rows = session.execute(
-        select(category, func.count(), func.sum(Donation.amount_cents))
-        .where(Donation.kind == DonationKind.MONTHLY, Donation.status == DonationStatus.ENDED,
-               Donation.paid_at.is_not(None), Donation.currency == currency,
-               Donation.ended_at >= period.start, Donation.ended_at < period.end)
-        .group_by(category)
-    )  # fmt: skip
-    found = {c: (int(n), int(s or 0)) for c, n, s in rows}
+    ledger = ledger or monthly_ledger(session, [period.start, period.end], currency)
+    found = ledger.ended_in(period)
     result = {}
     for key in ("cancelled", "failed", "other"):
         result[f"{key}_count"], result[f"{key}_mrr_cents"] = found.get(key, (0, 0))
     ended = sum(found.get(k, (0, 0))[0] for k in ("cancelled", "failed", "other"))
     if running_at_start is None:
-        running_at_start = mrr_at(session, period.start, currency)["supporters"]
+        running_at_start = mrr_at(session, period.start, currency, ledger)["supporters"]
     if started is None:
-        started = monthly_started(session, period, currency)
+        started = monthly_started(session, period, currency, ledger)
     base = running_at_start + started
     result["ended_count"] = ended
     result["rate_percent"] = round(100 * ended / base, 1) if base else 0.0
@@ -427,17 +455,19 @@ def dashboard(session: Session, period, *, currency: str, money: bool = True,
     editor) leaves out everything about donors and money. ``from_ledger`` reads every figure from the
     ledgers instead of the summaries (the tests prove both agree)."""
     previous = period.previous()
-    subscribers = newsletter_api.subscriber_months(session, period)
-    previous_subscribers = newsletter_api.subscriber_months(session, previous)
+    beside = None
+    if money:  # the heaviest figure, readers who give, is read on a second connection meanwhile
+        beside = Beside(session, lambda reader: conversion(reader, period, from_ledger=from_ledger))
+    readers = newsletter_api.reader_figures(session, period)
     issues = newsletter_api.issue_rows(session, period, from_ledger=from_ledger)
     figures: dict = {
         "period": period.as_dict(),
         "previous_period": previous.as_dict(),
         "subscribers": {
-            "months": subscribers,
-            "total": newsletter_api.subscriber_totals(subscribers),
-            "previous_total": newsletter_api.subscriber_totals(previous_subscribers),
-            "active_now": newsletter_api.active_readers(session),
+            "months": readers["months"],
+            "total": newsletter_api.subscriber_totals(readers["months"]),
+            "previous_total": newsletter_api.subscriber_totals(readers["previous_months"]),
+            "active_now": readers["active_now"],
         },
         "issues": issues,
     }
@@ -446,10 +476,12 @@ def dashboard(session: Session, period, *, currency: str, money: bool = True,
     ledger = payment_ledger(session, period, from_ledger=from_ledger)
     firsts = first_gifts(session, period, currency, from_ledger=from_ledger)
     revenue = revenue_by_month(session, period, currency, ledger)
-    mrr = mrr_by_month(session, period, currency)
-    start, previous_start = mrr_at(session, period.start, currency), mrr_at(session, previous.start, currency)
-    new = new_supporters(session, period, currency, firsts)
-    previous_new = new_supporters(session, period, currency, firsts, previous=True)
+    monthly = monthly_ledger(session, _monthly_edges(period), currency)
+    mrr = mrr_by_month(session, period, currency, monthly)
+    start = mrr_at(session, period.start, currency, monthly)
+    previous_start = mrr_at(session, previous.start, currency, monthly)
+    new = new_supporters(session, period, currency, firsts, ledger=monthly)
+    previous_new = new_supporters(session, period, currency, firsts, previous=True, ledger=monthly)
     figures.update({
         "currency": currency.upper(),
         "other_currencies": other_currencies(session, period, currency, ledger),
@@ -458,16 +490,16 @@ def dashboard(session: Session, period, *, currency: str, money: bool = True,
         "mrr": {"months": mrr, "start": start, "previous_start": previous_start},
         "new_supporters": new,
         "previous_new_supporters": previous_new,
-        "churn": churn(session, period, currency, start["supporters"], new["monthly_started"]),
+        "churn": churn(session, period, currency, start["supporters"], new["monthly_started"], monthly),
         "previous_churn": churn(session, previous, currency, previous_start["supporters"],
-                                previous_new["monthly_started"]),
+                                previous_new["monthly_started"], monthly),
         "recovered": recovered(session, period, currency, ledger),
         "previous_recovered": recovered(session, period, currency, ledger, previous=True),
         "gifts": gifts(session, period, currency, ledger),
         "previous_gifts": gifts(session, period, currency, ledger, previous=True),
         "lifetime_value": lifetime_value(session, period, currency, ledger, firsts),
         "previous_lifetime_value": lifetime_value(session, period, currency, ledger, firsts, previous=True),
-        "conversion": conversion(session, period, from_ledger=from_ledger),
+        "conversion": beside.result(),
         "issue_donations": issue_donations(
             session, period, currency,
             [{k: i[k] for k in ("issue_id", "subject", "sent_at", "recipients")} for i in issues],

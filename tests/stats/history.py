@@ -172,11 +172,6 @@ def build(session) -> dict:
         newsletter=morning,
         confirmed="2025-06-01T08:00:00",
     )
-    session.add_all([
-        SubscriberEvent(subscriber_id=r6.id, kind="unsubscribed", created_at=at("2025-12-20T10:00:00")),
-        SubscriberEvent(subscriber_id=r5.id, kind="unsubscribed", created_at=at("2026-01-22T10:00:00")),
-        SubscriberEvent(subscriber_id=r8.id, kind="bounced", created_at=at("2026-01-21T08:00:00")),
-    ])  # fmt: skip
     issue1 = _issue(session, "Advent issue", "2025-12-10T06:00:00")
     issue2 = _issue(session, "January issue", "2026-01-20T06:00:00")
     old = _issue(session, "Autumn issue", "2025-10-10T06:00:00")  # the previous period: not in the table
@@ -193,6 +188,12 @@ def build(session) -> dict:
     for reader, status in ((r1, S.SENT), (r8, S.BOUNCED), (r5, S.SENT)):
         _deliver(session, issue2, reader, status)
     _deliver(session, old, r1, S.SENT)
+    session.flush()  # the issues went out before the readers left (who is blamed is decided as they leave)
+    session.add_all([
+        SubscriberEvent(subscriber_id=r6.id, kind="unsubscribed", created_at=at("2025-12-20T10:00:00")),
+        SubscriberEvent(subscriber_id=r5.id, kind="unsubscribed", created_at=at("2026-01-22T10:00:00")),
+        SubscriberEvent(subscriber_id=r8.id, kind="bounced", created_at=at("2026-01-21T08:00:00")),
+    ])  # fmt: skip
 
     ONE, MONTHLY = DonationKind.ONE_TIME, DonationKind.MONTHLY
     P = DonationStatus

@@ -237,14 +237,14 @@ def _generate(url: str, size: dict, now: datetime) -> float:
 
 def _backfill(cursor) -> None:
     """The summaries the dashboard reads (payment_tallies, donor_first_gifts, issue_tallies, the issue each
-    leaving reader is blamed on), filled from the bulk-loaded ledgers by the same set-based SQL as
-    migrations 0014's and 0016's backfills (COPY passes no ORM flush, so nothing kept them while
-    loading)."""
+    leaving reader is blamed on, each reader's first gift), filled from the bulk-loaded ledgers by the
+    same set-based SQL as the backfills of migrations 0014, 0016 and 0017 (COPY passes no ORM flush, so
+    nothing kept them while loading)."""
     import importlib.util
     from pathlib import Path
 
     started = time.perf_counter()
-    for name in ("0014_stats", "0016_unsubscribe_blame"):
+    for name in ("0014_stats", "0016_unsubscribe_blame", "0017_reader_first_gift"):
         path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / f"{name}.py"
         spec = importlib.util.spec_from_file_location(f"migration_{name}", path)
         migration = importlib.util.module_from_spec(spec)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 from rq import Retry
@@ -78,6 +79,22 @@ def find_subscriber_id(session, email: str) -> int | None:
 
     subscriber = find_subscriber(session, email)
     return subscriber.id if subscriber is not None else None
+
+
+def set_first_gifts(session, first_gifts: dict[int, datetime | None]) -> None:
+    """Record when each of these readers first gave (None: not, or no longer, linked to a gift), as the
+    donations side computed it, in the caller's transaction (see ``Subscriber.first_gift_at``)."""
+    from sqlalchemy import bindparam, update
+
+    from .models import Subscriber
+
+    if not first_gifts:
+        return
+    table = Subscriber.__table__
+    session.connection().execute(
+        update(table).where(table.c.id == bindparam("reader")).values(first_gift_at=bindparam("at")),
+        [{"reader": reader, "at": at} for reader, at in sorted(first_gifts.items())],
+    )
 
 
 def issue_exists(session, issue_id: int) -> bool:
@@ -228,8 +245,6 @@ from .periods import PRESETS as PRESETS  # noqa: E402
 from .periods import Period as Period  # noqa: E402
 from .periods import PeriodError as PeriodError  # noqa: E402
 from .periods import edge_index as edge_index  # noqa: E402
-from .periods import edges_of as edges_of  # noqa: E402
-from .periods import month_bucket as month_bucket  # noqa: E402
 from .periods import parse_period as parse_period  # noqa: E402
 from .stats import issue_recipients as issue_recipients  # noqa: E402
 from .stats import issue_rows as issue_rows  # noqa: E402

@@ -179,6 +179,10 @@ class Subscriber(Base):
     )
     # Temporary delivery failures reported after the fact (mailbox full, greylisted): counted, not acted on.
     soft_bounces: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When the reader first gave: the earliest first gift of the donors linked to them (any currency). The
+    # donations side keeps it through ``newsletter.api.set_first_gifts`` in the flush that changes a donor's
+    # first gift or link, so "readers who give" is a column of the reader scan, not a join with the donors.
+    first_gift_at: Mapped[datetime | None]
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True

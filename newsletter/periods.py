@@ -2,7 +2,7 @@
 newsroom's time zone, cut into calendar months of that zone.
 
 Every boundary is computed here, in Python, as an aware UTC instant; the SQL only compares columns with
-these instants (``month_bucket``), so the figures are the same on PostgreSQL and SQLite and midnight in
+these instants (``edge_index``), so the figures are the same on PostgreSQL and SQLite and midnight in
 Berlin is midnight in Berlin whatever the database's own time zone.
 """
 
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, literal
+from sqlalchemy import Integer, case, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from db import UTCDateTime
 
@@ -140,28 +142,37 @@ def parse_period(preset: str | None, start: str | None, end: str | None, *, zone
     return Period(_midnight(first_day, tz), _midnight(last_day + timedelta(days=1), tz), zone, "custom")
 
 
-def month_bucket(column, edges: list[datetime]):
-    """A SQL expression giving the index ``i`` of the span ``edges[i] <= column < edges[i + 1]``; the
-    caller keeps ``column`` within ``[edges[0], edges[-1])`` with a WHERE. Portable: only comparisons."""
-    whens = [(column < literal(edge, UTCDateTime()), index) for index, edge in enumerate(edges[1:-1])]
-    if not whens:
-        return literal(0)
-    return case(*whens, else_=len(edges) - 2)
-
-
-def edge_index(column, edges: list[datetime]):
+class edge_index(FunctionElement):  # lower case: it reads like the SQL function it is
     """A SQL expression: how many of ``edges`` (ascending) lie at or before ``column`` (NULL stays NULL),
     so ``column < edges[k]`` exactly when it is ``<= k``, and ``edges[k] <= column < edges[k + 1]`` when
-    it is ``k + 1``. Only comparisons: the same on both databases."""
-    whens = [(column < literal(edge, UTCDateTime()), index) for index, edge in enumerate(edges)]
-    return case((column.is_(None), None), *whens, else_=len(edges))
+    it is ``k + 1``. PostgreSQL has this very function, ``width_bucket(value, thresholds)``, a binary
+    search in C; elsewhere it is a CASE of comparisons (:func:`_edge_index_case`)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "edge_index"
+
+    def __init__(self, column, edges: list[datetime]) -> None:
+        super().__init__(column, *(literal(edge, UTCDateTime()) for edge in edges))
+
+
+@compiles(edge_index)
+def _edge_index_case(element: edge_index, compiler, **kw) -> str:
+    column, *edges = element.clauses.clauses
+    whens = [(column < edge, index) for index, edge in enumerate(edges)]
+    return compiler.process(case((column.is_(None), None), *whens, else_=len(edges)), **kw)
+
+
+@compiles(edge_index, "postgresql")
+def _edge_index_width_bucket(element: edge_index, compiler, **kw) -> str:
+    column, *edges = element.clauses.clauses
+    if not edges:
+        return _edge_index_case(element, compiler, **kw)
+    thresholds = ", ".join(compiler.process(edge, **kw) for edge in edges)
+    return f"width_bucket({compiler.process(column, **kw)}, ARRAY[{thresholds}])"
 
 
 def month_edges(*periods: Period) -> list[datetime]:
     """Every start and end of the months of ``periods``, ascending: a month ``m`` holds the instants whose
     :func:`edge_index` is ``edges.index(m.start) + 1``."""
     return sorted({e for p in periods for m in p.months() for e in (m.start, m.end)})
-
-
-def edges_of(months: list[Month]) -> list[datetime]:
-    return [m.start for m in months] + [months[-1].end] if months else []

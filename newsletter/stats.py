@@ -37,20 +37,30 @@ BOUNCE_KINDS = ("bounced", "complained")
 ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.BOUNCED)  # the relay took it (a bounce came later)
 
 
-def reader_figures(session: Session, period: Period) -> dict:
+def reader_figures(session: Session, period: Period, *, conversion: bool = False,
+                   givers: Select | None = None) -> dict:  # fmt: skip
     """Readers per calendar month of the period and of the one before (``months``, ``previous_months``:
     see :func:`subscriber_months`) and ``active_now``, the readers who receive newsletters now (status
-    active): the readers are counted in ONE scan of ``subscribers`` (by the months their sign-up and
-    confirmation fall in, and whether they are active), their leaving and bouncing in one of their
-    history."""
+    active); with ``conversion`` also ``by_source``: see :func:`readers_by_source` (and
+    :func:`_with_givers` for ``givers``).
+
+    The readers are counted in ONE scan of ``subscribers`` grouped by one small integer that packs the
+    month of their sign-up, the month of their confirmation, whether they are active and whether they
+    gave (hashing one integer per reader costs far less than hashing four columns), and their source;
+    their leaving and bouncing in one scan of their history."""
     previous = period.previous()
     edges = month_edges(previous, period)
-    created, confirmed = edge_index(Subscriber.created_at, edges), edge_index(Subscriber.confirmed_at, edges)
-    active = (Subscriber.status == SubscriberStatus.ACTIVE).label("active")
-    readers = session.execute(
-        select(created.label("created"), confirmed.label("confirmed"), active, func.count())
-        .group_by(created, confirmed, active)
-    ).all()  # fmt: skip
+    if not edges:
+        return {"months": [], "previous_months": [], "active_now": 0, "by_source": []}
+    width = len(edges) + 2  # edge indexes run 0 .. len(edges); len(edges) + 1 stands for "not confirmed"
+    created = edge_index(Subscriber.created_at, edges)
+    confirmed = func.coalesce(edge_index(Subscriber.confirmed_at, edges), width - 1)
+    active = case((Subscriber.status == SubscriberStatus.ACTIVE, 1), else_=0)
+    query, gave = select(Subscriber.source).select_from(Subscriber), literal(0)
+    if conversion:
+        query, gave = _with_givers(query, period.end, givers)
+    key = (((created * width + confirmed) * 2 + active) * 2 + gave).label("k")
+    readers = session.execute(query.add_columns(key, func.count()).group_by(key, Subscriber.source)).all()
     kinds = LEAVING_KINDS + BOUNCE_KINDS
     when = edge_index(SubscriberEvent.created_at, edges).label("at")
     events = session.execute(
@@ -58,14 +68,24 @@ def reader_figures(session: Session, period: Period) -> dict:
         .where(SubscriberEvent.kind.in_(kinds), SubscriberEvent.created_at >= edges[0],
                SubscriberEvent.created_at < edges[-1])
         .group_by(when, SubscriberEvent.kind)
-    ).all() if edges else []  # fmt: skip
+    ).all()  # fmt: skip
     new, confirmations, left, bounced = (defaultdict(int) for _ in range(4))
+    sources: dict[str, list[int]] = {}
+    before_end = edges.index(period.end)  # created before the end: an edge index at most this
     active_now = 0
-    for created_at, confirmed_at, is_active, n in readers:
+    for source, packed, n in readers:
+        rest, gave_flag = divmod(packed, 2)
+        rest, is_active = divmod(rest, 2)
+        created_at, confirmed_at = divmod(rest, width)
         new[created_at] += n
-        if confirmed_at is not None:
+        if confirmed_at != width - 1:
             confirmations[confirmed_at] += n
-        active_now += n if is_active else 0
+        if is_active:
+            active_now += n
+            if created_at <= before_end:
+                counts = sources.setdefault(source or "", [0, 0])
+                counts[0] += n
+                counts[1] += n * gave_flag
     for at, kind, n in events:
         (left if kind in LEAVING_KINDS else bounced)[at] += n
 
@@ -79,7 +99,12 @@ def reader_figures(session: Session, period: Period) -> dict:
             result.append(row)
         return result
 
-    return {"months": rows(period), "previous_months": rows(previous), "active_now": active_now}
+    by_source = [
+        {"source": source, "readers": n, "givers": g}
+        for source, (n, g) in sorted(sources.items(), key=lambda item: (-item[1][0], item[0]))
+    ] if conversion else []  # fmt: skip
+    return {"months": rows(period), "previous_months": rows(previous), "active_now": active_now,
+            "by_source": by_source}  # fmt: skip
 
 
 def subscriber_months(session: Session, period: Period) -> list[dict]:
@@ -271,25 +296,34 @@ def issue_recipients(session: Session, period: Period) -> list[dict]:
     ]
 
 
-def _readers_given(end: datetime, givers: Select, group_by: tuple, order_column, join=None):
-    """Active readers who signed up before ``end`` per group, and how many of them are ``givers`` (a SELECT
-    of distinct subscriber ids): joined, so the database hashes the set once."""
+def _with_givers(query: Select, end: datetime, givers: Select | None):
+    """``query`` over the readers, and a 1/0 expression: did the reader give before ``end``? Read from the
+    reader's own ``first_gift_at`` (kept by the donations side), or, with ``givers`` (a SELECT of the
+    subscriber ids of readers who gave before ``end``, each once: the ledger's answer), by joining them."""
+    if givers is None:
+        return query, case((Subscriber.first_gift_at < literal(end, UTCDateTime()), 1), else_=0)
     gave_ids = givers.subquery("givers")
     gave_id = next(iter(gave_ids.c))
-    query = select(*group_by, func.count(), func.count(gave_id)).select_from(Subscriber)
+    return query.outerjoin(gave_ids, gave_id == Subscriber.id), case((gave_id.is_not(None), 1), else_=0)
+
+
+def _readers_given(end: datetime, givers: Select | None, group_by: tuple, order_column, join=None):
+    """Active readers who signed up before ``end`` per group, and how many of them gave before then."""
+    query = select(*group_by).select_from(Subscriber)
     if join is not None:
         query = join(query)
+    query, gave = _with_givers(query, end, givers)
     return (
-        query.outerjoin(gave_ids, gave_id == Subscriber.id)
+        query.add_columns(func.count(), func.sum(gave))
         .where(Subscriber.status == SubscriberStatus.ACTIVE, Subscriber.created_at < end)
         .group_by(*group_by)
         .order_by(func.count().desc(), order_column)
     )
 
 
-def readers_by_newsletter(session: Session, end: datetime, givers: Select) -> list[dict]:
-    """Per newsletter: active readers who signed up before ``end``, and how many of them are in
-    ``givers`` (a SELECT of subscriber ids from the caller)."""
+def readers_by_newsletter(session: Session, end: datetime, givers: Select | None = None) -> list[dict]:
+    """Per newsletter: active readers who signed up before ``end``, and how many of them gave before then
+    (see :func:`_with_givers` for ``givers``)."""
 
     def join(query):
         return query.join(Subscription, Subscription.subscriber_id == Subscriber.id).join(
@@ -303,9 +337,9 @@ def readers_by_newsletter(session: Session, end: datetime, givers: Select) -> li
     ]
 
 
-def readers_by_source(session: Session, end: datetime, givers: Select) -> list[dict]:
+def readers_by_source(session: Session, end: datetime, givers: Select | None = None) -> list[dict]:
     """Per signup source (the form or import the reader came from; empty when unknown): active readers
-    who signed up before ``end``, and how many of them are in ``givers``."""
+    who signed up before ``end``, and how many of them gave before then."""
     source = func.coalesce(Subscriber.source, "")
     query = _readers_given(end, givers, (source,), source)
     return [{"source": src, "readers": int(n), "givers": int(g or 0)} for src, n, g in session.execute(query)]

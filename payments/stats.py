@@ -63,11 +63,10 @@ PREVIOUS = 0  # bucket of the comparison period; -1 is everything before it, 1..
 
 
 def _buckets(column, period):
-    """-1 before the previous period, 0 the previous period, 1.. each month of the period."""
-    months = period.months()
-    whens = [(column < _at(period.previous().start), -1), (column < _at(period.start), PREVIOUS)]
-    whens += [(column < _at(m.end), index) for index, m in enumerate(months, 1)]
-    return case(*whens, else_=len(months))
+    """-1 before the previous period, 0 the previous period, 1.. each month of the period (the callers
+    keep ``column`` before the period's end)."""
+    edges = [period.previous().start, period.start, *(m.end for m in period.months())]
+    return newsletter_api.edge_index(column, edges) - 1
 
 
 @dataclass(frozen=True)
@@ -384,23 +383,33 @@ def lifetime_value(session: Session, period, currency: str, ledger: Ledger | Non
 
 
 def _givers(end: datetime, from_ledger: bool = False):
-    """Subscriber ids of donors with a gift received before ``end`` (a semi-join: each donor once)."""
-    if from_ledger:
-        gave = (
-            select(Donation.id)
-            .where(Donation.donor_id == Donor.id, Donation.paid_at.is_not(None), Donation.paid_at < end)
-            .exists()
-        )
-        return select(Donor.subscriber_id).where(Donor.subscriber_id.is_not(None), gave)
-    return select(Donor.subscriber_id).where(Donor.subscriber_id.is_not(None), Donor.first_gift_at < _at(end))
+    """None: each reader's own ``first_gift_at`` says whether they gave before ``end`` (kept by
+    :mod:`payments.tallies`). ``from_ledger``: the subscriber ids of readers with a gift received before
+    ``end``, from the donations, each once (two donor records may name the same reader)."""
+    if not from_ledger:
+        return None
+    gave = (
+        select(Donation.id)
+        .where(Donation.donor_id == Donor.id, Donation.paid_at.is_not(None), Donation.paid_at < end)
+        .exists()
+    )
+    readers = select(Donor.subscriber_id).where(Donor.subscriber_id.is_not(None), gave)
+    return readers.group_by(Donor.subscriber_id)
 
 
-def conversion(session: Session, period, *, from_ledger: bool = False) -> dict:
+def conversion(session: Session, period, *, from_ledger: bool = False, readers: dict | None = None,
+               by_newsletter: list[dict] | None = None) -> dict:  # fmt: skip
     """The share of readers who give: active readers who signed up before the end of the period, and how
-    many of them have given at least once by then, per newsletter and per signup source."""
+    many of them have given at least once by then, per newsletter and per signup source. ``readers``
+    (:func:`newsletter.api.reader_figures` with these givers) and ``by_newsletter`` are passed in by the
+    dashboard, which reads them beside its other figures."""
     givers = _givers(period.end, from_ledger)
-    by_newsletter = newsletter_api.readers_by_newsletter(session, period.end, givers)
-    by_source = newsletter_api.readers_by_source(session, period.end, givers)
+    if by_newsletter is None:
+        by_newsletter = newsletter_api.readers_by_newsletter(session, period.end, givers)
+    if readers is not None:
+        by_source = readers["by_source"]
+    else:
+        by_source = newsletter_api.readers_by_source(session, period.end, givers)
     for row in by_newsletter + by_source:
         row["percent"] = round(100 * row["givers"] / row["readers"], 1) if row["readers"] else 0.0
     return {"by_newsletter": by_newsletter, "by_source": by_source}
@@ -455,28 +464,28 @@ def dashboard(session: Session, period, *, currency: str, money: bool = True,
     editor) leaves out everything about donors and money. ``from_ledger`` reads every figure from the
     ledgers instead of the summaries (the tests prove both agree)."""
     previous = period.previous()
-    beside = None
-    if money:  # the heaviest figure, readers who give, is read on a second connection meanwhile
-        beside = Beside(session, lambda reader: conversion(reader, period, from_ledger=from_ledger))
-    readers = newsletter_api.reader_figures(session, period)
-    issues = newsletter_api.issue_rows(session, period, from_ledger=from_ledger)
+    givers = _givers(period.end, from_ledger)
+    if money:
+        # Every newsletter membership and the monthly donations are read on a second connection meanwhile,
+        # in the same snapshot (about half the page's database time on each core).
+        beside = Beside(session, lambda side: (
+            newsletter_api.readers_by_newsletter(side, period.end, givers),
+            monthly_ledger(side, _monthly_edges(period), currency),
+        ))  # fmt: skip
+    readers = newsletter_api.reader_figures(session, period, conversion=money, givers=givers)
     figures: dict = {
         "period": period.as_dict(),
         "previous_period": previous.as_dict(),
-        "subscribers": {
-            "months": readers["months"],
-            "total": newsletter_api.subscriber_totals(readers["months"]),
-            "previous_total": newsletter_api.subscriber_totals(readers["previous_months"]),
-            "active_now": readers["active_now"],
-        },
-        "issues": issues,
+        "subscribers": _subscribers(readers),
+        "issues": newsletter_api.issue_rows(session, period, from_ledger=from_ledger),
     }
     if not money:
         return figures
+    issues = figures["issues"]
     ledger = payment_ledger(session, period, from_ledger=from_ledger)
     firsts = first_gifts(session, period, currency, from_ledger=from_ledger)
     revenue = revenue_by_month(session, period, currency, ledger)
-    monthly = monthly_ledger(session, _monthly_edges(period), currency)
+    by_newsletter, monthly = beside.result()
     mrr = mrr_by_month(session, period, currency, monthly)
     start = mrr_at(session, period.start, currency, monthly)
     previous_start = mrr_at(session, previous.start, currency, monthly)
@@ -499,10 +508,20 @@ def dashboard(session: Session, period, *, currency: str, money: bool = True,
         "previous_gifts": gifts(session, period, currency, ledger, previous=True),
         "lifetime_value": lifetime_value(session, period, currency, ledger, firsts),
         "previous_lifetime_value": lifetime_value(session, period, currency, ledger, firsts, previous=True),
-        "conversion": beside.result(),
+        "conversion": None,  # below: read beside
         "issue_donations": issue_donations(
             session, period, currency,
             [{k: i[k] for k in ("issue_id", "subject", "sent_at", "recipients")} for i in issues],
         ),
     })  # fmt: skip
+    figures["conversion"] = conversion(session, period, readers=readers, by_newsletter=by_newsletter)
     return figures
+
+
+def _subscribers(readers: dict) -> dict:
+    return {
+        "months": readers["months"],
+        "total": newsletter_api.subscriber_totals(readers["months"]),
+        "previous_total": newsletter_api.subscriber_totals(readers["previous_months"]),
+        "active_now": readers["active_now"],
+    }

@@ -12,6 +12,10 @@ transaction) as the ledger change they sum.
   when a donation is paid (it never becomes unpaid); recomputed from the donations when a paid donation
   changes donor, currency or payment time. ``donors.first_gift_at`` is the least of them (any currency).
 
+- ``subscribers.first_gift_at``: the least ``donors.first_gift_at`` of the donors linked to a reader,
+  recomputed for every reader whose donor's first gift or link changed in the flush, and handed to the
+  newsletter side (``newsletter.api.set_first_gifts``): "readers who give" counts it in the reader scan.
+
 ``backfill`` in migration ``0014_stats`` fills both (and ``issue_tallies``) from the ledgers with
 set-based SQL; the benchmark's generator runs the same function after its bulk load, so an upgraded or
 bulk-loaded database is exact at once.
@@ -24,6 +28,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, event, func, inspect, select, update
 from sqlalchemy.orm import Session
+
+from newsletter import api as newsletter_api
 
 from .models import (
     DisputeStatus,
@@ -196,11 +202,40 @@ def _apply_first_gifts(session: Session, earlier, recompute) -> None:
         connection.execute(update(donors).where(donors.c.id == donor_id).values(first_gift_at=first))
 
 
+def _relinked_readers(session: Session) -> set[int]:
+    """Readers a donor was linked to or unlinked from in this flush (or whose donor went)."""
+    readers = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, Donor):
+            continue
+        state = inspect(obj)
+        history = state.attrs["subscriber_id"].history
+        if obj in session.new or obj in session.deleted or history.has_changes():
+            readers.update(r for r in (*history.deleted, *history.unchanged, obj.subscriber_id) if r)
+    return readers
+
+
+def _apply_reader_first_gifts(session: Session, donor_ids: set[int], readers: set[int]) -> None:
+    """Recompute ``subscribers.first_gift_at`` of the readers of these donors, and of these readers."""
+    connection = session.connection()
+    if donor_ids:
+        linked = select(Donor.subscriber_id).where(Donor.id.in_(sorted(donor_ids)))
+        readers |= {reader for reader in connection.scalars(linked) if reader is not None}
+    if not readers:
+        return
+    found = dict(connection.execute(
+        select(Donor.subscriber_id, func.min(Donor.first_gift_at))
+        .where(Donor.subscriber_id.in_(sorted(readers)))
+        .group_by(Donor.subscriber_id)
+    ).all())  # fmt: skip
+    newsletter_api.set_first_gifts(session, {reader: found.get(reader) for reader in readers})
+
+
 @event.listens_for(Session, "after_flush")
 def _keep_tallies(session: Session, flush_context) -> None:
     """After the flush wrote the ledger rows, before the commit: history still holds the old values."""
     touched = [o for o in (*session.new, *session.dirty, *session.deleted)
-               if isinstance(o, DonationPayment | Donation)]  # fmt: skip
+               if isinstance(o, DonationPayment | Donation | Donor)]  # fmt: skip
     if not touched:
         return
     deltas = _payment_deltas(session, flush_context)
@@ -209,3 +244,7 @@ def _keep_tallies(session: Session, flush_context) -> None:
     earlier, recompute = _first_gift_changes(session)
     if earlier or recompute:
         _apply_first_gifts(session, earlier, recompute)
+    donors = {donor for donor, *_ in earlier} | {donor for donor, _ in recompute}
+    relinked = _relinked_readers(session)
+    if donors or relinked:
+        _apply_reader_first_gifts(session, donors, relinked)

@@ -132,6 +132,16 @@ def test_conversion_by_newsletter_and_by_source(db):
     ]
 
 
+def test_the_dashboard_reads_readers_who_give_in_its_reader_scan_with_the_same_result(db):
+    """The page counts readers per source in the same scan as the monthly reader figures (one packed
+    integer per reader, read on a second connection); the plain query gives the same rows."""
+    build(db.session)
+    figures = stats.dashboard(db.session, period(), currency="eur")
+    assert figures["conversion"] == stats.conversion(db.session, period())
+    assert figures["subscribers"]["months"] == newsletter_api.subscriber_months(db.session, period())
+    assert figures["subscribers"]["active_now"] == 5  # r1 to r4 and r7; r5, r6 left, r8 bounced
+
+
 def test_issue_rows_and_donations_per_issue_and_link(db):
     ids = build(db.session)
     issues = newsletter_api.issue_rows(db.session, period())

@@ -39,9 +39,9 @@ from .history import build
 from .test_figures import NOW, period
 
 
-def _migration():
-    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0014_stats.py"
-    spec = importlib.util.spec_from_file_location("migration_0014_stats", path)
+def _migration(name: str = "0014_stats"):
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"migration_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -93,6 +93,22 @@ def _firsts_from_ledger(db) -> dict:
     return expected
 
 
+def _reader_firsts(db) -> dict:
+    return {r.id: r.first_gift_at for r in db.session.scalars(select(Subscriber)) if r.first_gift_at}
+
+
+def _reader_firsts_from_ledger(db) -> dict:
+    """Per reader: the first gift received from any donor linked to them, read from the donations."""
+    expected: dict = {}
+    rows = db.session.execute(
+        select(Donor.subscriber_id, Donation.paid_at).join(Donation, Donation.donor_id == Donor.id)
+        .where(Donor.subscriber_id.is_not(None), Donation.paid_at.is_not(None))
+    )  # fmt: skip
+    for reader, paid_at in rows:
+        expected[reader] = min(expected.get(reader, paid_at), paid_at)
+    return expected
+
+
 def _same_figures(db, periods):
     for p in periods:
         from_summaries = stats.dashboard(db.session, p, currency="eur")
@@ -105,6 +121,7 @@ def test_the_known_history_reads_the_same_from_the_summaries_and_the_ledger(db):
     db.session.commit()
     assert _tallies(db) == _tallies_from_ledger(db) and _tallies(db)
     assert _firsts(db) == _firsts_from_ledger(db) and _firsts(db)
+    assert _reader_firsts(db) == _reader_firsts_from_ledger(db) and _reader_firsts(db)
     p = period()
     half_hour = parse_period("custom", "2025-12-01", "2026-01-31", zone="Asia/Kolkata", now=NOW)
     new_york = parse_period("custom", "2025-11-01", "2026-02-28", zone="America/New_York", now=NOW)
@@ -185,6 +202,7 @@ def test_a_random_webhook_history_reads_the_same_from_the_summaries_and_the_ledg
     expected = _tallies_from_ledger(db)
     assert _tallies(db) == expected and len(expected) > 10
     assert _firsts(db) == _firsts_from_ledger(db)
+    assert _reader_firsts(db) == _reader_firsts_from_ledger(db) and _reader_firsts(db)
     now = datetime.now(UTC)
     periods = [parse_period(name, None, None, zone=zone, now=now)
                for name in ("last_12_months", "this_year", "this_month", "last_30_days")
@@ -199,12 +217,48 @@ def test_a_random_webhook_history_reads_the_same_from_the_summaries_and_the_ledg
     db.session.execute(delete(DonorFirstGift))
     db.session.execute(delete(IssueTally))
     db.session.execute(update(Donor).values(first_gift_at=None))
+    db.session.execute(update(Subscriber).values(first_gift_at=None))
     connection = db.session.connection()
-    _migration().backfill(lambda sql: connection.exec_driver_sql(sql), connection.dialect.name)
+    for name in ("0014_stats", "0017_reader_first_gift"):
+        _migration(name).backfill(lambda sql: connection.exec_driver_sql(sql), connection.dialect.name)
     db.session.expire_all()
     assert _tallies(db) == expected
     assert _firsts(db) == _firsts_from_ledger(db)
+    assert _reader_firsts(db) == _reader_firsts_from_ledger(db)
     _same_figures(db, periods[:3] + periods[-1:])
+
+
+def test_a_reader_gives_from_the_first_gift_of_the_donor_linked_to_them(db):
+    """The reader's first gift follows the donor's: set when the donor is linked or pays earlier, moved
+    to the new reader when staff relink a donor, cleared when the reader's last donor goes."""
+    build(db.session)
+    db.session.commit()
+    readers = db.session.scalars(select(Subscriber).order_by(Subscriber.id)).all()
+    linked = select(Donor).where(Donor.subscriber_id.is_not(None)).order_by(Donor.id)
+    donor = db.session.scalars(linked).first()
+    giver = donor.subscriber_id
+    other = next(r for r in readers if r.first_gift_at is None)
+    assert db.session.get(Subscriber, giver).first_gift_at == donor.first_gift_at
+
+    donor.subscriber_id = other.id  # relinked: one reader no longer gives, the other does
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Subscriber, other.id).first_gift_at == donor.first_gift_at
+    assert db.session.get(Subscriber, giver).first_gift_at == _reader_firsts_from_ledger(db).get(giver)
+
+    earlier = donor.first_gift_at - timedelta(days=40)  # a gift found to have come before
+    donation = db.session.scalars(select(Donation).where(Donation.donor_id == donor.id,
+                                                         Donation.paid_at.is_not(None))).first()  # fmt: skip
+    donation.paid_at = earlier
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Subscriber, other.id).first_gift_at == earlier
+
+    db.session.delete(db.session.get(Donor, donor.id))  # the donor record goes (its donations stay)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Subscriber, other.id).first_gift_at is None
+    assert _reader_firsts(db) == _reader_firsts_from_ledger(db)
 
 
 def test_an_issue_is_counted_when_its_send_finishes_and_a_later_bounce_moves_it(app, db, relay):

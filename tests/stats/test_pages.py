@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime
 
 import pytest
 
 from newsletter.models import Issue, StaffRole
+from newsletter.periods import parse_period
+from payments import stats
 from tests.support.factories import PASSWORD, staff_user
 from tests.support.web import login, text_of
 
@@ -118,3 +121,9 @@ def test_the_demo_history_renders_with_charts(client, db, runner):
     assert net and float(net.group(1).replace(",", "")) > 100, net
     mrr = re.search(r"MRR at the end of the period</dt><dd>€([0-9,.]+)<", html)
     assert mrr and float(mrr.group(1).replace(",", "")) > 10, mrr
+    # Readers who give: the demo's donors are readers too, and the page reads each reader's first gift,
+    # which must say what the donations say.
+    p = parse_period("last_12_months", None, None, zone="Europe/Berlin", now=datetime.now(UTC))
+    shown = stats.dashboard(db.session, p, currency="eur")["conversion"]
+    assert shown == stats.dashboard(db.session, p, currency="eur", from_ledger=True)["conversion"]
+    assert sum(row["givers"] for row in shown["by_source"]) > 10, shown

@@ -141,6 +141,38 @@ def test_import_without_consent_sends_paced_opt_in_mails(app, db, editor, lists,
     assert sorted(m["To"] for m in messages) == [f"leser{i}@example.org" for i in range(3)]
 
 
+def test_a_known_address_in_a_later_chunk_is_left_alone_and_the_rest_imported(app, db, editor, lists,
+                                                                              monkeypatch):  # fmt: skip
+    """On PostgreSQL the file is settled in chunks, the first ones by a plain INSERT while no address is
+    known; the chunk that meets a known reader goes back to its savepoint and is settled checking each
+    address, as are the chunks after it. Chunks of two rows here: new, new | new, known | new, new."""
+    from newsletter import imports
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(imports, "SETTLE_ROWS", 2)
+    daily, weekly = lists
+    known = Subscriber(email="Bekannt@example.org", status=SubscriberStatus.UNSUBSCRIBED, locale="en")
+    db.session.add(known)
+    db.session.commit()
+    lines = ["email;newsletter", "a@example.org;woche", "b@example.org;", "c@example.org;woche",
+             "BEKANNT@example.org;woche", "d@example.org;", "e@example.org;woche"]  # fmt: skip
+    upload(editor, ("\n".join(lines) + "\n").encode())
+    record = db.session.scalars(select(SubscriberImport)).one()
+    start(editor, record.id, {0: "email", 1: "newsletters"}, consent="recorded", consent_detail="Liste")
+    run_jobs(app)
+    db.session.expire_all()
+    record = db.session.get(SubscriberImport, record.id)
+    assert record.state is ImportState.DONE
+    assert (record.created_count, record.existing_count, record.error_count) == (5, 1, 0)
+    readers = {r.email: r for r in db.session.scalars(select(Subscriber))}
+    assert set(readers) == {"Bekannt@example.org", *(f"{x}@example.org" for x in "abcde")}
+    again = readers["Bekannt@example.org"]
+    assert (again.status, again.locale, again.subscriptions) == (SubscriberStatus.UNSUBSCRIBED, "en", [])
+    for name, expected in (("a", weekly), ("b", daily), ("c", weekly), ("d", daily), ("e", weekly)):
+        assert [s.newsletter_id for s in readers[f"{name}@example.org"].subscriptions] == [expected.id]
+    assert [r[2] for r in report(editor, record.id)[1:]] == ["existing"]
+
+
 def test_mixed_encodings_are_reported_per_line(app, db, editor, lists):
     content = b"email,source\n" + "anna@example.org,Straße\n".encode()
     content += "ben@example.org,Stra\xdfe\n".encode("latin-1") + b"carla@example.org,ok\n"

@@ -466,11 +466,12 @@ def dashboard(session: Session, period, *, currency: str, money: bool = True,
     previous = period.previous()
     givers = _givers(period.end, from_ledger)
     if money:
-        # Every newsletter membership and the monthly donations are read on a second connection meanwhile,
-        # in the same snapshot (about half the page's database time on each core).
+        # The newsletter memberships, the monthly donations and the first gifts are read on a second
+        # connection meanwhile, in the same snapshot (about half the page's database time on each core).
         beside = Beside(session, lambda side: (
             newsletter_api.readers_by_newsletter(side, period.end, givers),
             monthly_ledger(side, _monthly_edges(period), currency),
+            first_gifts(side, period, currency, from_ledger=from_ledger),
         ))  # fmt: skip
     readers = newsletter_api.reader_figures(session, period, conversion=money, givers=givers)
     figures: dict = {
@@ -483,9 +484,12 @@ def dashboard(session: Session, period, *, currency: str, money: bool = True,
         return figures
     issues = figures["issues"]
     ledger = payment_ledger(session, period, from_ledger=from_ledger)
-    firsts = first_gifts(session, period, currency, from_ledger=from_ledger)
     revenue = revenue_by_month(session, period, currency, ledger)
-    by_newsletter, monthly = beside.result()
+    by_issue = issue_donations(
+        session, period, currency,
+        [{k: i[k] for k in ("issue_id", "subject", "sent_at", "recipients")} for i in issues],
+    )  # fmt: skip
+    by_newsletter, monthly, firsts = beside.result()
     mrr = mrr_by_month(session, period, currency, monthly)
     start = mrr_at(session, period.start, currency, monthly)
     previous_start = mrr_at(session, previous.start, currency, monthly)
@@ -509,10 +513,7 @@ def dashboard(session: Session, period, *, currency: str, money: bool = True,
         "lifetime_value": lifetime_value(session, period, currency, ledger, firsts),
         "previous_lifetime_value": lifetime_value(session, period, currency, ledger, firsts, previous=True),
         "conversion": None,  # below: read beside
-        "issue_donations": issue_donations(
-            session, period, currency,
-            [{k: i[k] for k in ("issue_id", "subject", "sent_at", "recipients")} for i in issues],
-        ),
+        "issue_donations": by_issue,
     })  # fmt: skip
     figures["conversion"] = conversion(session, period, readers=readers, by_newsletter=by_newsletter)
     return figures

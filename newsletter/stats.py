@@ -4,6 +4,9 @@ Each figure is one function, computed with SQL aggregates over the tables that h
 (``subscribers``), their history (``subscriber_events``) and the send ledger (``deliveries``). The pages,
 the API and the CSV all call these functions, so they always show the same numbers. No money here: the
 donations side adds its own figures through ``newsletter.api``.
+
+One rule is applied when data is written rather than read: a reader who leaves is blamed on an issue in
+the flush that records it (:func:`_blame_on_flush`), so the issue table counts instead of searching.
 """
 
 from __future__ import annotations

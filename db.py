@@ -82,13 +82,14 @@ class Beside:
     transaction at the start (``pg_export_snapshot``), so it sees exactly the committed data the caller
     saw at that instant while the caller goes on with its own queries on the other core. Elsewhere
     (SQLite, one writer and a file) ``fn`` runs at once, in the caller's session. ``result()`` waits for it
-    and re-raises what it raised. Only for reading: the second transaction cannot write.
+    and re-raises what it raised. Only for reading: the second transaction cannot write, and it does not
+    see what the caller's own transaction has written and not yet committed.
 
     The second transaction runs without parallel workers (it is itself the parallel part) and tells the
     planner that random page reads cost little more than sequential ones (``random_page_cost`` 1.1, the
-    usual setting for data in memory or on SSD): the statistics' joins then merge ordered indexes (readers
-    by id, memberships by reader, donors by reader) instead of hashing a table per join, about twice as
-    fast at 200,000 readers."""
+    usual setting for data in memory or on SSD): the statistics' join of memberships and readers then
+    merges two indexes in reader order instead of hashing one table, about twice as fast at 200,000
+    readers."""
 
     def __init__(self, session, fn) -> None:
         from sqlalchemy.orm import Session

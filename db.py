@@ -5,12 +5,13 @@ Flask-SQLAlchemy binds one engine and one scoped session per app; Flask-Migrate 
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, Session, registry
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -92,8 +93,6 @@ class Beside:
     readers."""
 
     def __init__(self, session, fn) -> None:
-        from sqlalchemy.orm import Session
-
         self._value = self._error = None
         self._thread = None
         connection = session.connection()
@@ -115,8 +114,6 @@ class Beside:
                     side.rollback()
             except BaseException as error:  # handed to the caller by result()
                 self._error = error
-
-        import threading
 
         self._thread = threading.Thread(target=work, name="beside", daemon=True)
         self._thread.start()

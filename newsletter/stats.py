@@ -310,17 +310,6 @@ def _with_givers(query: Select, end: datetime, givers: Select | None):
     return query.outerjoin(gave_ids, gave_id == Subscriber.id), case((gave_id.is_not(None), 1), else_=0)
 
 
-def _readers_given(end: datetime, givers: Select | None, group_by: tuple, order_column):
-    """Active readers who signed up before ``end`` per group, and how many of them gave before then."""
-    query, gave = _with_givers(select(*group_by).select_from(Subscriber), end, givers)
-    return (
-        query.add_columns(func.count(), func.sum(gave))
-        .where(Subscriber.status == SubscriberStatus.ACTIVE, Subscriber.created_at < end)
-        .group_by(*group_by)
-        .order_by(func.count().desc(), order_column)
-    )
-
-
 def readers_by_newsletter(session: Session, end: datetime, givers: Select | None = None) -> list[dict]:
     """Per newsletter: active readers who signed up before ``end``, and how many of them gave before then
     (see :func:`_with_givers` for ``givers``). Counted per newsletter id over the memberships, and only
@@ -350,5 +339,11 @@ def readers_by_source(session: Session, end: datetime, givers: Select | None = N
     """Per signup source (the form or import the reader came from; empty when unknown): active readers
     who signed up before ``end``, and how many of them gave before then."""
     source = func.coalesce(Subscriber.source, "")
-    query = _readers_given(end, givers, (source,), source)
-    return [{"source": src, "readers": int(n), "givers": int(g or 0)} for src, n, g in session.execute(query)]
+    query, gave = _with_givers(select(source).select_from(Subscriber), end, givers)
+    rows = session.execute(
+        query.add_columns(func.count(), func.sum(gave))
+        .where(Subscriber.status == SubscriberStatus.ACTIVE, Subscriber.created_at < end)
+        .group_by(source)
+        .order_by(func.count().desc(), source)
+    )
+    return [{"source": src, "readers": int(n), "givers": int(g or 0)} for src, n, g in rows]

@@ -193,9 +193,10 @@ def other_currencies(session: Session, period, currency: str, ledger: Ledger | N
 @dataclass(frozen=True)
 class MonthlyLedger:
     """The monthly donations that have started (first payment received), in ONE scan of ``donations``:
-    counted per edge index (see :func:`_edge_index`) of their start (``paid_at``) and end (``ended_at``),
-    status and why they ended. MRR at any edge, the monthly donations started and ended between two edges
-    and the churn by reason are all read from it, so the page costs one pass over the monthly donations."""
+    counted per edge index (``newsletter.api.edge_index``) of their start (``paid_at``) and end
+    (``ended_at``), status and why they ended. MRR at any edge, the monthly donations started and ended
+    between two edges and the churn by reason are all read from it, so the page costs one pass over the
+    monthly donations."""
 
     edges: tuple[datetime, ...]
     rows: tuple  # (started index, ended index or None, ended?, reason category, donations, monthly cents)

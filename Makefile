@@ -8,13 +8,14 @@ FLASK := $(BIN)/flask --app app
 # The embedded defaults are development defaults; production sets BEITRAG_ENV=production (the default).
 DEV_ENV := BEITRAG_ENV=development
 
-.PHONY: run test e2e lint install translations messages demo clean help
+.PHONY: run test test-fast e2e lint install translations messages demo clean help
 
 help:
 	@echo "make run     start web server, worker and mail capture on http://127.0.0.1:$(PORT) with demo data"
 	@echo "make test    run the test suite (browser journeys included)"
+	@echo "make test-fast  the inner loop: every test but the slow ones (real processes, faults, browser)"
 	@echo "make e2e     run only the browser journeys (Playwright + /usr/bin/chromium; screenshots in E2E_ARTIFACTS)"
-	@echo "make lint    ruff"
+	@echo "make lint    ruff, and lint-imports for the dependency rule (README, Layout)"
 	@echo "make messages  extract translatable strings and update the catalogues"
 
 $(BIN)/python:
@@ -43,12 +44,16 @@ run: install
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+test-fast: install
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
 # The browser journeys alone: the app under gunicorn with a worker and the clock, driven by Debian's chromium.
 e2e: install
 	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

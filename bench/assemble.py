@@ -17,8 +17,9 @@ from __future__ import annotations
 import time
 
 from bench import common
-from newsletter import mime, sending
-from newsletter.rendering import SLOTS, RenderedEmail, fill_slots
+from newsletter.mail import mime
+from newsletter.mail.rendering import SLOTS, RenderedEmail, fill_slots
+from newsletter.sending import slots, worker
 
 SECRET = "bench-secret-key-bench-secret-key-0123456789"  # noqa: S105 (a benchmark key)
 BASE = "https://newsletter.ki-kompass.example"
@@ -49,14 +50,14 @@ def _issue(target_kb: int = 88) -> RenderedEmail:
     return RenderedEmail(subject="Die KI-Woche: Ämter, Schulen und Sprachmodelle", html=html, text=text)
 
 
-def _slots() -> sending.RecipientSlots:
-    return sending.RecipientSlots(
+def _slots() -> slots.RecipientSlots:
+    return slots.RecipientSlots(
         base_url=BASE, secret_key=SECRET, unsubscribe_mailbox="abmelden@ki-kompass.example", issue_id=7,
         domain="ki-kompass.example",
     )  # fmt: skip
 
 
-def _values(i: int, slots: sending.RecipientSlots | None = None) -> dict[str, str]:
+def _values(i: int, slots: slots.RecipientSlots | None = None) -> dict[str, str]:
     """Reader ``i``'s slot values, as the worker makes them (ledger row ``i``, newsletter 1)."""
     return (slots or _slots())(f"leser{i}@example.org", i, 1, i)
 
@@ -93,7 +94,7 @@ def main() -> None:
     size = len(skeleton.assemble(_values(0)))
     print(f"assemble: {count:,} recipients, message {size / 1024:.1f} KB, one core")
 
-    chunk = sending.CLAIM_SIZE  # the worker makes its RecipientSlots once per claimed chunk
+    chunk = worker.CLAIM_SIZE  # the worker makes its RecipientSlots once per claimed chunk
     values = [_values(i) for i in range(count)]
 
     def assembly_only() -> None:

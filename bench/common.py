@@ -90,7 +90,7 @@ def redis_server() -> Iterator[str]:
     if given:
         yield given
         return
-    from newsletter.queues import start_embedded_redis, stop_embedded_redis
+    from newsletter.platform.redis_server import start_embedded_redis, stop_embedded_redis
 
     with tempfile.TemporaryDirectory(prefix="beitrag-bench-") as folder:
         url = start_embedded_redis(folder, persist=False)

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bench import common
 from bench.assemble import _issue, _slots
-from newsletter import mime, signing
-from newsletter.rendering import SLOTS
+from newsletter.mail import mime, signing
+from newsletter.mail.rendering import SLOTS
 
 PKCS1, SHA256 = padding.PKCS1v15(), hashes.SHA256()
 

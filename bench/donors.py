@@ -67,7 +67,7 @@ def _populate(db, donors_n: int, donations_n: int) -> None:
 
 def _cases(donors_n: int):
     from db import utcnow
-    from payments.donors import DonorFilter
+    from payments.supporters.donors import DonorFilter
 
     now = utcnow()
     middle = donors_n // 2
@@ -99,7 +99,7 @@ def _naive(db, after: int) -> float:
 
 
 def _measure(db, donors_n: int) -> tuple[dict[str, dict], list[float], float]:
-    from payments import donors
+    from payments.supporters import donors
 
     samples: dict[str, list[float]] = {}
     every: list[float] = []

@@ -16,7 +16,7 @@ import time
 import redis
 
 from bench.common import arguments, emit, redis_server, summary_ms
-from newsletter import gate
+from newsletter.sending import gate
 
 
 def main() -> None:

@@ -101,8 +101,10 @@ def app_import(app, path: Path) -> tuple[float, dict]:
     from sqlalchemy import func, select
 
     from db import db
-    from newsletter import imports, jobs, newsletters
-    from newsletter.models import ImportConsent, Subscriber, SubscriberImport
+    from newsletter.readers import newsletters
+    from newsletter.readers import tasks as readers_tasks
+    from newsletter.readers.imports import files
+    from newsletter.readers.models import ImportConsent, Subscriber, SubscriberImport
 
     newsletters.save_newsletter(
         db.session,
@@ -127,7 +129,7 @@ def app_import(app, path: Path) -> tuple[float, dict]:
     db.session.commit()
     started = time.perf_counter()
     with open(path, "rb") as fh:
-        record = imports.save_upload(
+        record = files.save_upload(
             db.session,
             fh,
             path.name,
@@ -135,7 +137,7 @@ def app_import(app, path: Path) -> tuple[float, dict]:
             staff_user_id=None,
             max_bytes=app.config["IMPORT_MAX_BYTES"],
         )
-    imports.set_mapping(
+    files.set_mapping(
         db.session,
         record,
         {"0": "email", "2": "locale", "3": "newsletters", "4": "source"},
@@ -148,12 +150,12 @@ def app_import(app, path: Path) -> tuple[float, dict]:
     phases: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda entry: phases.append(entry.getMessage())
-    imports.log.addHandler(handler)
-    imports.log.setLevel(logging.INFO)
+    files.log.addHandler(handler)
+    files.log.setLevel(logging.INFO)
     try:
-        jobs.run_subscriber_import(record.id)
+        readers_tasks.run_subscriber_import(record.id)
     finally:
-        imports.log.removeHandler(handler)
+        files.log.removeHandler(handler)
     elapsed = time.perf_counter() - started
     db.session.expire_all()
     record = db.session.get(SubscriberImport, record.id)

@@ -20,7 +20,8 @@ GOAL_SECONDS = 10.0
 
 
 def _populate(db, readers: int) -> int:
-    from newsletter.models import Article, Issue, IssueArticle, Newsletter
+    from newsletter.editorial.models import Article, Issue, IssueArticle
+    from newsletter.readers.models import Newsletter
 
     ki = Newsletter(slug="ki-news", name="KI-News täglich", is_default=True)
     weekly = Newsletter(slug="woche", name="Wochenrückblick")
@@ -59,7 +60,9 @@ def _populate(db, readers: int) -> int:
 
 def _naive(db, issue_id: int, sample: int) -> float:
     """One ORM object per reader, as a first version would do it; rows per second."""
-    from newsletter.models import Delivery, Issue, Subscriber, SubscriberStatus
+    from newsletter.editorial.models import Issue
+    from newsletter.readers.models import Subscriber, SubscriberStatus
+    from newsletter.sending.models import Delivery
 
     other = Issue(subject="Naiv", sender_name="KI", sender_address="a@ki.example")
     db.session.add(other)
@@ -77,15 +80,15 @@ def _naive(db, issue_id: int, sample: int) -> float:
 
 def _measure(app, readers: int, sample: int) -> tuple[int, int, float, float]:
     from db import db
-    from newsletter import jobs, sending
-    from newsletter.models import Issue
-    from newsletter.queues import get_queue
+    from newsletter.editorial.models import Issue
+    from newsletter.platform.queues import get_queue
+    from newsletter.sending import control, ledger
 
     issue_id = _populate(db, readers)
     started = time.perf_counter()
-    prepared = sending.prepare_send(db.session, db.session.get(Issue, issue_id))
+    prepared = ledger.prepare_send(db.session, db.session.get(Issue, issue_id))
     db.session.commit()
-    queued_jobs = jobs.enqueue_send(prepared)
+    queued_jobs = control.queue_batches(prepared.issue_id, prepared.batches)
     seconds = time.perf_counter() - started
     assert prepared.added == readers, prepared.added
     assert get_queue("mail", app).count == queued_jobs

@@ -23,7 +23,7 @@ GOAL_P99_MS = 5.0
 
 def _issue(n_articles: int):
     from db import utcnow
-    from newsletter.models import Article, Issue, IssueArticle, IssueLayout, IssueState
+    from newsletter.editorial.models import Article, Issue, IssueArticle, IssueLayout, IssueState
 
     issue = Issue(
         id=42,
@@ -59,7 +59,8 @@ def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     rounds = 200 if args.quick else 2000
     from app import create_app
-    from newsletter import issues, rendering
+    from newsletter.editorial import issues
+    from newsletter.mail import rendering
 
     with tempfile.TemporaryDirectory(prefix="beitrag-bench-") as instance:
         os.environ.setdefault("BEITRAG_INSTANCE", instance)

@@ -107,7 +107,8 @@ class Sink:
 def _populate(db, readers: int, articles: int) -> tuple[int, list[int]]:
     """Readers on one newsletter and the articles of the issue; (newsletter id, article ids)."""
     from db import utcnow
-    from newsletter.models import Article, Newsletter
+    from newsletter.editorial.models import Article
+    from newsletter.readers.models import Newsletter
 
     ki = Newsletter(slug="ki-news", name="KI-News täglich", is_default=True)
     db.session.add(ki)
@@ -150,7 +151,8 @@ def _populate(db, readers: int, articles: int) -> tuple[int, list[int]]:
 
 def _new_issue(db, newsletter_id: int, article_ids: list[int]) -> int:
     """A draft issue of the articles for the newsletter's readers (one per round)."""
-    from newsletter.models import Issue, IssueArticle, IssueLayout, Newsletter
+    from newsletter.editorial.models import Issue, IssueArticle, IssueLayout
+    from newsletter.readers.models import Newsletter
 
     issue = Issue(
         subject="Die KI-Woche: Ämter, Schulen und Sprachmodelle", preheader="Die Woche in fünf Minuten",
@@ -168,13 +170,15 @@ def _new_issue(db, newsletter_id: int, article_ids: list[int]) -> int:
 
 def _prebuilt_messages(db, issue_id: int) -> list[tuple[str, bytes]]:
     """Every reader's message as the worker would make it (same skeleton, same slot values)."""
-    from newsletter import mime, sending
-    from newsletter.models import Issue, Subscriber
+    from newsletter.editorial.models import Issue
+    from newsletter.mail import mime
+    from newsletter.readers.models import Subscriber
+    from newsletter.sending import slots
 
     issue = db.session.get(Issue, issue_id)
-    skeleton = sending._skeleton(issue, "default", BASE_URL)
+    skeleton = slots._skeleton(issue, "default", BASE_URL)
     newsletter_id = issue.newsletters[0].id
-    slots = sending.RecipientSlots(
+    slots = slots.RecipientSlots(
         base_url=BASE_URL, secret_key=SECRET, unsubscribe_mailbox="abmelden@ki-kompass.example",
         issue_id=issue.id, domain=mime.sender_domain(issue.sender_address),
     )  # fmt: skip
@@ -320,7 +324,7 @@ def _workers(count: int, env: dict[str, str], folder: str, redis) -> Iterator[li
 
 
 def _ledger(db, issue_id: int) -> dict[str, int]:
-    from newsletter.models import Delivery
+    from newsletter.sending.models import Delivery
 
     rows = db.session.execute(
         select(Delivery.status, func.count()).where(Delivery.issue_id == issue_id).group_by(Delivery.status)
@@ -350,14 +354,14 @@ def _worker_env(sink: Sink, database_url: str, redis_url: str, folder: str) -> d
 
 def _beitrag(db, issue_id: int, readers: int, sink: Sink, pids: list[int], folder: str) -> dict:
     """Press Send on the issue and wait until the ledger has every row done."""
-    from newsletter import jobs, sending
-    from newsletter.models import Issue
+    from newsletter.editorial.models import Issue
+    from newsletter.sending import control, ledger
 
     before, cpu = sink.messages(), _cpu_of(pids)
     started = time.perf_counter()
-    prepared = sending.prepare_send(db.session, db.session.get(Issue, issue_id))
+    prepared = ledger.prepare_send(db.session, db.session.get(Issue, issue_id))
     db.session.commit()
-    batches = jobs.enqueue_send(prepared)
+    batches = control.queue_batches(prepared.issue_id, prepared.batches)
     queued = time.perf_counter() - started
     # Watch the sink's counter (a file read) while the messages flow, then the ledger (a query over the
     # issue's rows, which would take database time from the workers if it ran every few milliseconds).
@@ -410,7 +414,7 @@ def main() -> None:
         common.bench_app(database_url, redis_url, BASE_URL=BASE_URL) as app,
     ):
         from db import db
-        from newsletter.queues import get_redis
+        from newsletter.platform.queues import get_redis
 
         sink = Sink(folder)
         try:

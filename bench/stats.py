@@ -358,8 +358,8 @@ def main() -> None:
             print(f"generated in {generated:.1f} s")
         with common.bench_app(url, redis_url) as app:
             from db import db
-            from newsletter.periods import parse_period
-            from payments import stats
+            from newsletter.stats.periods import parse_period
+            from payments.reports import money
 
             period = parse_period("last_12_months", None, None, zone="Europe/Berlin", now=now)
             session = db.session
@@ -372,9 +372,9 @@ def main() -> None:
                   f"{counts[3]:,} ledger rows; {counts[4]} issues in the period")  # fmt: skip
 
             def page():
-                figures = stats.dashboard(session, period, currency=app.config["DONATION_CURRENCY"])
+                shown = money.dashboard(session, period, currency=app.config["DONATION_CURRENCY"])
                 session.rollback()
-                return figures
+                return shown
 
             figures = page()
             print(f"last 12 months: net {figures['revenue']['total']['net_cents'] / 100:,.2f} EUR, "

@@ -67,7 +67,7 @@ def gunicorn(
 ):  # fmt: skip
     port = _free_port()
     args = [
-        sys.executable, "-m", "gunicorn", "-c", "python:newsletter.gunicorn_config",
+        sys.executable, "-m", "gunicorn", "-c", "python:newsletter.platform.gunicorn_config",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
         "--worker-class", worker_class, "--threads", str(threads), "--log-level", "warning", target,
     ]  # fmt: skip
@@ -218,7 +218,7 @@ def main() -> None:
 
         with common.bench_app(database_url, redis_url):
             from db import db
-            from newsletter.models import Newsletter
+            from newsletter.readers.models import Newsletter
 
             db.session.add(Newsletter(slug="ki-news", name="KI-News täglich", is_default=True))
             db.session.commit()

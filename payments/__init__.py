@@ -1,31 +1,37 @@
-"""The donations side of Beitrag: Stripe checkout, webhooks, supporters and their statistics.
+"""The donations side of Beitrag: Stripe Checkout (``checkout``), Stripe's events (``events``), donors and
+their mails (``supporters``) and the money figures of the statistics (``reports``).
 
-It reaches the newsletter side only through ``newsletter.api``; the newsletter side never imports it.
+It reaches the newsletter side only through ``newsletter.api`` and ``newsletter.platform``; the newsletter
+side never imports it, and asks what it needs through the providers registered here (``newsletter.ports``).
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
-DEFAULTS = {
-    "DONATION_CURRENCY": "eur",
-    "DONATION_PRESETS_CENTS": (300, 500, 1000, 2500),
-    "DONATION_MIN_CENTS": 100,  # 1 EUR: below it, card fees eat the gift
-    "DONATION_MAX_CENTS": 100_000,  # 1,000 EUR at once online
-    "DONATION_GOAL_MONTHLY": 600,  # "412 of 600 monthly supporters"; 0 hides the counter
-    "DONATE_RATE_LIMIT": "10 per minute;60 per hour",
-    "STRIPE_MAX_NETWORK_RETRIES": 2,
-}
+from newsletter import api as newsletter_api
+from newsletter.platform import clock, queues
+from payments import cli, demo
+from payments.checkout import views as checkout_views
+from payments.events import views as events_views
+from payments.provider import MoneyFigures, ReaderSupport
+from payments.reports import summaries, tables
+from payments.settings import DEFAULTS
+from payments.supporters import staff_views as supporters_staff_views
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, cli, models, stats_admin, tallies, views  # noqa: F401  (tables join the metadata)
-
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
     app.extensions["beitrag.payments"] = {"stripe_enabled": bool(app.config.get("STRIPE_SECRET_KEY"))}
-    app.register_blueprint(views.bp)
-    app.register_blueprint(admin.bp)
-    stats_admin.init_app(app)
-    app.jinja_env.filters["money"] = views.money
-    cli.init_app(app)
+    app.register_blueprint(checkout_views.bp)
+    app.register_blueprint(events_views.bp)
+    app.register_blueprint(supporters_staff_views.bp)
+    app.cli.add_command(cli.group)
+    tables.init_app(app)
+    summaries.register_hooks()
+    clock.register(app, queues.SWEEP_DONOR_MAILS, 2)
+    support = ReaderSupport(base_url=app.config["BASE_URL"], config=app.config)
+    newsletter_api.register_supporter_provider(app, support)
+    newsletter_api.register_money_report(app, MoneyFigures(app.config["DONATION_CURRENCY"]))
+    newsletter_api.register_demo_loader(app, demo.load_demo_donations)

@@ -15,8 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from newsletter import api as newsletter_api
-
-from .models import (
+from payments.models import (
     DisputeStatus,
     Donation,
     DonationKind,

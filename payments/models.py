@@ -9,18 +9,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from db import Base, utcnow
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    """A portable enum column: VARCHAR plus a CHECK constraint, the same on PostgreSQL and SQLite."""
-    return Enum(
-        cls, name=name, native_enum=False, create_constraint=True, length=32,
-        values_callable=lambda members: [m.value for m in members], validate_strings=True,
-    )  # fmt: skip
+from db import Base, enum_column, utcnow
 
 
 class DonationKind(enum.StrEnum):
@@ -131,11 +123,11 @@ class Donation(Base):
     donor_id: Mapped[int | None] = mapped_column(
         ForeignKey("donors.id", ondelete="SET NULL"), index=True, active_history=True
     )
-    kind: Mapped[DonationKind] = mapped_column(_enum(DonationKind, "donation_kind"))
+    kind: Mapped[DonationKind] = mapped_column(enum_column(DonationKind, "donation_kind"))
     amount_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3), default="eur", active_history=True)
     status: Mapped[DonationStatus] = mapped_column(
-        _enum(DonationStatus, "donation_status"), default=DonationStatus.OPEN
+        enum_column(DonationStatus, "donation_status"), default=DonationStatus.OPEN
     )
     locale: Mapped[str] = mapped_column(String(8), default="de")
     email: Mapped[str | None] = mapped_column(String(320))  # as given on the page or by Stripe
@@ -179,10 +171,12 @@ class DonationPayment(Base):
     # active_history on what payments.tallies sums: the old value is at hand in the flush that changes it
     amount_cents: Mapped[int] = mapped_column(active_history=True)
     currency: Mapped[str] = mapped_column(String(3), active_history=True)
-    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"), active_history=True)
+    status: Mapped[PaymentStatus] = mapped_column(
+        enum_column(PaymentStatus, "payment_status"), active_history=True
+    )
     refunded_cents: Mapped[int] = mapped_column(default=0, active_history=True)
     dispute_status: Mapped[DisputeStatus | None] = mapped_column(
-        _enum(DisputeStatus, "dispute_status"), active_history=True
+        enum_column(DisputeStatus, "dispute_status"), active_history=True
     )
     failure_count: Mapped[int] = mapped_column(default=0, active_history=True)
     stripe_created: Mapped[int | None]  # Stripe's Unix time of the invoice or payment: orders the months

@@ -17,8 +17,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from db import db
-from newsletter import subscribers
-from newsletter.queues import start_embedded_redis, stop_embedded_redis
+from newsletter.platform.redis_server import start_embedded_redis, stop_embedded_redis
+from newsletter.readers import signup
+from tests.support.processes import RedisServer
 from tests.support.smtp import SMTPCapture
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -125,7 +126,7 @@ def _clean_database(app) -> None:
                     conn.execute(table.delete())
                 if conn.execute(text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first():
                     conn.execute(text("DELETE FROM sqlite_sequence"))
-    subscribers.forget_offered_newsletters()  # the tables were emptied behind the ORM's back
+    signup.forget_offered_newsletters()  # the tables were emptied behind the ORM's back
 
 
 @pytest.fixture
@@ -185,3 +186,26 @@ def stripe_api(app, monkeypatch):
     monkeypatch.setitem(app.config, "STRIPE_MAX_NETWORK_RETRIES", 0)
     yield standin
     standin.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis server of this test alone (tests/support/processes.py), which the test may flush or stop."""
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = RedisServer(folder)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_redis_app(app, own_redis, relay, monkeypatch):
+    """The test app with its queue on the test's own Redis, mailing to ``relay``. Not a second app:
+    ``create_app`` would rebind the shared Flask-Limiter to the short-lived server, and every later test's
+    rate limits would fall back to memory."""
+    connection = redis.Redis.from_url(own_redis.url, socket_connect_timeout=2, socket_timeout=10)
+    monkeypatch.setitem(app.extensions, "beitrag.redis", connection)
+    yield app
+    db.session.remove()
+    connection.close()

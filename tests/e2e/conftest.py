@@ -60,11 +60,12 @@ def e2e_app(make_app, redis_url):
 def staff(e2e_app) -> dict[str, str]:
     """Demo data (newsletters, articles, readers in every state, donations) and two staff accounts."""
     from db import db
-    from newsletter import accounts, demo
-    from newsletter.models import StaffRole
+    from newsletter.demo import loader
+    from newsletter.platform.access import StaffRole
+    from newsletter.staff import accounts
 
     with e2e_app.app_context():
-        demo.load_demo(db.session, subscribers=DEMO_READERS)
+        loader.load_demo(db.session, subscribers=DEMO_READERS)
         for role in (StaffRole.ADMIN, StaffRole.EDITOR):
             accounts.create_staff_user(db.session, f"e2e-{role.value}@example.org", PASSWORD, role)
         db.session.commit()

@@ -31,8 +31,10 @@ def send_issue_behind_the_scenes(app, subject: str, newsletter_slug: str) -> int
     from sqlalchemy import select
 
     from db import db
-    from newsletter import issues, jobs, sending
-    from newsletter.models import Article, Newsletter
+    from newsletter.editorial import issues
+    from newsletter.editorial.models import Article
+    from newsletter.readers.models import Newsletter
+    from newsletter.sending import control, ledger
 
     with app.app_context():
         newsletter = db.session.scalars(select(Newsletter).where(Newsletter.slug == newsletter_slug)).one()
@@ -47,9 +49,9 @@ def send_issue_behind_the_scenes(app, subject: str, newsletter_slug: str) -> int
         db.session.flush()
         issues.add_article(db.session, issue, article.id)
         db.session.commit()
-        prepared = sending.prepare_send(db.session, issue)
+        prepared = ledger.prepare_send(db.session, issue)
         db.session.commit()
-        jobs.enqueue_send(prepared)
+        control.queue_batches(prepared.issue_id, prepared.batches)
         issue_id = issue.id
         db.session.remove()
     return issue_id

@@ -100,16 +100,20 @@ class Stack:
         env = self.env()
         flask = [str(BIN / "flask"), "--app", FACTORY]
         self.processes = [
-            Process("web", [str(BIN / "gunicorn"), "-c", "python:newsletter.gunicorn_config",
+            Process("web", [str(BIN / "gunicorn"), "-c", "python:newsletter.platform.gunicorn_config",
                             "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread", "--workers", "1",
                             "--threads", "6", "--access-logfile", "-", FACTORY],
                     self.folder / "web.log"),
             Process("worker", [*flask, "newsletter", "worker"], self.folder / "worker.log"),
             Process("clock", [*flask, "newsletter", "clock"], self.folder / "clock.log"),
         ]  # fmt: skip
-        for process in self.processes:
-            process.start(env)
-        self._wait_until_up()
+        try:
+            for process in self.processes:
+                process.start(env)
+            self._wait_until_up()
+        except BaseException:
+            self.stop()  # no process outlives a stack that did not start (it would work another run's jobs)
+            raise
         return self
 
     def _wait_until_up(self, timeout: float = 60.0) -> None:

@@ -5,8 +5,7 @@ dashboard) is checked without touching this test. Bad input tried: ids that do n
 
 from __future__ import annotations
 
-from newsletter.access import endpoint_role
-from newsletter.models import StaffRole
+from newsletter.platform.access import StaffRole, endpoint_role
 from tests.e2e.eyes import sees, text
 
 JOURNEY = "access"  # the screenshots' prefix

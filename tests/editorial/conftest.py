@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from db import utcnow
-from newsletter import articles
-from newsletter.models import Newsletter
+from newsletter.editorial import articles
+from newsletter.readers.models import Newsletter
 from tests.support.factories import PASSWORD, staff_user
 from tests.support.feedserver import FeedServer
 from tests.support.web import login

@@ -9,8 +9,8 @@ from datetime import timedelta
 import feedparser
 
 from db import utcnow
-from newsletter import issues
-from newsletter.models import Issue, IssueState
+from newsletter.editorial import issues
+from newsletter.editorial.models import Issue, IssueState
 from tests.editorial.conftest import make_article
 from tests.support.web import text_of
 

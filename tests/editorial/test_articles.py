@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter import articles
-from newsletter.models import Article
+from newsletter.editorial import articles
+from newsletter.editorial.models import Article
 from tests.editorial.conftest import make_article
 from tests.support.web import csrf_token, text_of
 

@@ -4,7 +4,7 @@ must not reach the mail."""
 
 from __future__ import annotations
 
-from newsletter.models import Article, Issue
+from newsletter.editorial.models import Article, Issue
 from tests.editorial.conftest import rss, rss_item
 from tests.support.feedserver import Route
 from tests.support.web import csrf_token, text_of

@@ -13,9 +13,9 @@ import pytest
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
-from newsletter import feeds
-from newsletter.models import Article, Feed
-from newsletter.queues import get_queue
+from newsletter.editorial import feeds
+from newsletter.editorial.models import Article, Feed
+from newsletter.platform.queues import get_queue
 from tests.editorial.conftest import rss, rss_item
 from tests.support.feedserver import Route
 from tests.support.web import csrf_token, text_of
@@ -85,14 +85,14 @@ def test_known_link_without_guid_match_is_updated_not_doubled(app, db, feed_serv
     feed = Feed(url=feed_server.url("/f"))
     db.session.add(feed)
     db.session.commit()
-    from newsletter import jobs
+    from newsletter.editorial import tasks as editorial_tasks
 
-    assert jobs.import_feed(feed.id) == "0 new, 1 updated"
+    assert editorial_tasks.import_feed(feed.id) == "0 new, 1 updated"
     assert [a.title for a in db.session.query(Article)] == ["Neuer Titel"]
 
 
 def test_hostile_feed_items_are_cleaned(app, db, feed_server, loopback_allowed):
-    from newsletter import jobs
+    from newsletter.editorial import tasks as editorial_tasks
 
     hostile = (
         '<p onclick="x()">Text</p><script>alert(1)</script><a href="javascript:alert(2)">a</a>'
@@ -102,7 +102,7 @@ def test_hostile_feed_items_are_cleaned(app, db, feed_server, loopback_allowed):
     feed = Feed(url=feed_server.url("/f"))
     db.session.add(feed)
     db.session.commit()
-    jobs.import_feed(feed.id)
+    editorial_tasks.import_feed(feed.id)
     article = db.session.query(Article).one()
     assert article.title == "Fett und"
     stored = (article.body + article.teaser).lower()
@@ -212,13 +212,13 @@ def test_public_addresses_pass_and_the_exemption_is_for_listed_loopback_only():
 def test_broken_feeds_are_reported_and_import_nothing(
     app, client, db, editor, feed_server, loopback_allowed, route, message
 ):
-    from newsletter import jobs
+    from newsletter.editorial import tasks as editorial_tasks
 
     feed_server.routes["/f"] = Route(**route)
     feed = Feed(url=feed_server.url("/f"))
     db.session.add(feed)
     db.session.commit()
-    outcome = jobs.import_feed(feed.id)
+    outcome = editorial_tasks.import_feed(feed.id)
     assert message in outcome
     db.session.expire_all()
     assert db.session.query(Article).count() == 0
@@ -238,7 +238,7 @@ def test_schedule_feeds_command_queues_each_active_feed_once(app, db, runner):
 
 
 def test_feed_slots_are_multiples_of_the_interval_and_strictly_later():
-    from newsletter.jobs import next_feed_slot
+    from newsletter.editorial.tasks import next_feed_slot
 
     assert next_feed_slot(60, 7200) == 10800  # exactly on a slot: the next one, never the same
     assert next_feed_slot(60, 7201) == 10800

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import issues, rendering
-from newsletter.models import Issue, IssueLayout, IssueState
+from newsletter.editorial import issues
+from newsletter.editorial.models import Issue, IssueLayout, IssueState
+from newsletter.mail import rendering
 from tests.editorial.conftest import make_article
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
@@ -305,7 +306,7 @@ def test_broken_mjml_reaches_the_editor_and_sends_nothing(make_app, db, tmp_path
 
 
 def test_test_sends_are_rate_limited_per_staff_member(app, client, db, editor):
-    from newsletter.queues import get_queue
+    from newsletter.platform.queues import get_queue
 
     make_article(db, "Ein Artikel")
     issue = issues.create_issue_from_recent(db.session, 7, sender_name="KI", sender_address="r@ki.example")

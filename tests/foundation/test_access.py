@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.models import StaffRole
+from newsletter.platform.access import StaffRole
 from tests.support.factories import PASSWORD, staff_user
 from tests.support.web import csrf_token, login
 
@@ -61,13 +61,13 @@ def test_editor_sees_no_link_to_admin_pages(client, db):
 def test_every_staff_route_names_the_role_it_asks_for(app):
     """endpoint_role, which the browser tests walk: login and logout are open, admin pages say admin, the
     rest editor."""
-    from newsletter.access import endpoint_role
+    from newsletter.platform.access import endpoint_role
 
     roles = {rule.endpoint: endpoint_role(app, rule.endpoint) for rule in _staff_rules(app)}
     assert endpoint_role(app, "staff.login") is None and roles.pop("staff.logout") is None
     assert roles["staff.staff_users"] is StaffRole.ADMIN
-    assert roles["donations_admin.donation_list"] is StaffRole.ADMIN
-    assert roles["editorial.issue_list"] is StaffRole.EDITOR
+    assert roles["supporters_staff.donation_list"] is StaffRole.ADMIN
+    assert roles["editorial_staff.issue_list"] is StaffRole.EDITOR
     assert all(role is not None for role in roles.values())
 
 

@@ -6,15 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from newsletter.models import (
-    Article,
-    Newsletter,
-    StaffRole,
-    StaffUser,
-    Subscriber,
-    SubscriberStatus,
-    Subscription,
-)
+from newsletter.editorial.models import Article
+from newsletter.platform.access import StaffRole
+from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
+from newsletter.staff.models import StaffUser
 from tests.support.factories import PASSWORD, staff_user
 
 

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 
-from newsletter.models import Newsletter, Subscriber
+from newsletter.readers.models import Newsletter, Subscriber
 
 
 # SQLite cannot reflect expression indexes (lower(email)); PostgreSQL compares them too.

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from newsletter import mailcapture
+from newsletter.mail import capture as mail_capture
 from tests.support.factories import PASSWORD, staff_user
 from tests.support.smtp import free_port
 from tests.support.web import login, text_of
@@ -16,7 +16,7 @@ from tests.support.web import login, text_of
 @pytest.fixture
 def capture(tmp_path):
     port = free_port()
-    controller = mailcapture.serve(tmp_path / "mail", port=port)
+    controller = mail_capture.serve(tmp_path / "mail", port=port)
     yield tmp_path / "mail", port
     controller.stop()
 
@@ -44,7 +44,7 @@ def test_captured_mail_is_readable_by_staff(app, make_app, capture):
         login(client, "editor@example.org", PASSWORD)
         index = text_of(client.get("/staff/dev/mail"))
         assert "Bitte bestätigen Sie Ihre Anmeldung" in index and "leserin@example.org" in index
-        name = mailcapture.list_messages(folder)[0].name
+        name = mail_capture.list_messages(folder)[0].name
         page = text_of(client.get(f"/staff/dev/mail/{name}"))
         assert "Hallo im Klartext" in page
         assert "sandbox" in page

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from newsletter.models import Article, Newsletter
+from newsletter.editorial.models import Article
+from newsletter.readers.models import Newsletter
 from tests.support.web import text_of
 
 

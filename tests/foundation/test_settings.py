@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.settings import ConfigError, load_config
+from newsletter.platform.settings import ConfigError, load_config
 
 
 def test_production_without_secret_key_refuses_with_a_clear_message(tmp_path):

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 
-from newsletter import accounts
-from newsletter.models import StaffRole, StaffUser
+from newsletter.platform.access import StaffRole
+from newsletter.staff import accounts
+from newsletter.staff.models import StaffUser
 from tests.support.factories import PASSWORD, staff_user
 from tests.support.web import csrf_token, login, text_of
 

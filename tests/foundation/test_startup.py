@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from newsletter.database import DatabaseUnavailable
-from newsletter.queues import RedisUnavailable
-from newsletter.settings import ConfigError
+from newsletter.platform.database import DatabaseUnavailable
+from newsletter.platform.redis_server import RedisUnavailable
+from newsletter.platform.settings import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 

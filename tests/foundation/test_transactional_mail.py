@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 from rq.registry import ScheduledJobRegistry
 
-from newsletter import mime, rendering
-from newsletter.queues import get_queue
+from newsletter.mail import mime, rendering
+from newsletter.mail.tasks import queue_transactional_mail
+from newsletter.platform.queues import get_queue
 from tests.support.factories import PASSWORD, staff_user
 from tests.support.web import csrf_token, login, text_of
 from tests.support.worker import run_jobs
@@ -48,10 +49,8 @@ def test_english_staff_get_the_message_in_english(app, client, db, relay):
 
 
 def test_a_temporary_refusal_is_retried_later_not_lost(app, relay):
-    from newsletter import api
-
     relay.replies.append("451 4.3.0 Try again later")
-    job = api.send_transactional_mail("test_message", "leser@example.org", {})
+    job = queue_transactional_mail("test_message", "leser@example.org", {})
     run_jobs(app)
     assert relay.received == []
     assert job.id in ScheduledJobRegistry(queue=get_queue("transactional")).get_job_ids()

@@ -7,8 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from newsletter.models import Newsletter
-from newsletter.queues import get_queue, get_redis, start_embedded_redis
+from newsletter.platform.queues import get_queue, get_redis
+from newsletter.platform.redis_server import start_embedded_redis
+from newsletter.readers.models import Newsletter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,14 +34,14 @@ def test_worker_runs_jobs_in_the_app_context(app, db, base_config, instance_dir,
 
 
 def test_transactional_queue_is_served_before_bulk_mail(app):
-    from newsletter.queues import QUEUE_NAMES
+    from newsletter.platform.queues import QUEUE_NAMES
 
     assert QUEUE_NAMES[0] == "transactional"
     assert get_redis().ping()
 
 
 def test_embedded_redis_is_shared_by_every_process_of_a_checkout(tmp_path):
-    from newsletter.queues import stop_embedded_redis
+    from newsletter.platform.redis_server import stop_embedded_redis
 
     first = start_embedded_redis(tmp_path, persist=False)
     try:
@@ -58,7 +59,7 @@ def test_a_worker_compiles_the_mail_templates_once_and_a_broken_one_does_not_sto
     # without compiling templates again; a template with a syntax error is left for the render to report.
     import shutil
 
-    from newsletter import rendering
+    from newsletter.mail import rendering
 
     folder = tmp_path / "templates"
     shutil.copytree(Path(app.root_path) / "templates", folder)

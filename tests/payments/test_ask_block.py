@@ -9,19 +9,11 @@ import time
 
 from sqlalchemy import select
 
-from newsletter import jobs, sending
-from newsletter.models import (
-    Article,
-    AskFrequency,
-    Delivery,
-    Issue,
-    IssueArticle,
-    Newsletter,
-    Subscriber,
-    SubscriberStatus,
-    Subscription,
-)
-from payments import donations
+from newsletter.editorial.models import Article, Issue, IssueArticle
+from newsletter.readers.models import AskFrequency, Newsletter, Subscriber, SubscriberStatus, Subscription
+from newsletter.sending import control, ledger
+from newsletter.sending.models import Delivery
+from payments.checkout import donations
 from payments.models import DonationKind
 from tests.support import stripe_api as s
 from tests.support.worker import run_jobs
@@ -78,7 +70,7 @@ def test_each_reader_gets_the_ask_that_fits(app, client, db, stripe_api, relay):
     before = len(relay.wait_for(4))
     assert before == 4
 
-    prepared = sending.prepare_send(db.session, db.session.get(Issue, issue.id))
+    prepared = ledger.prepare_send(db.session, db.session.get(Issue, issue.id))
     db.session.commit()
     variants = dict(db.session.execute(
         select(Subscriber.email, Delivery.variant).join(Delivery, Delivery.subscriber_id == Subscriber.id)
@@ -87,7 +79,7 @@ def test_each_reader_gets_the_ask_that_fits(app, client, db, stripe_api, relay):
         "plain@example.org": "default", "monthly@example.org": "monthly", "failing@example.org": "failing",
         "ONCE@EXAMPLE.ORG": "one_time", "quiet@example.org": "no_ask",
     }  # fmt: skip
-    jobs.enqueue_send(prepared)
+    control.queue_batches(prepared.issue_id, prepared.batches)
     run_jobs(app)
     issue_mails = {m["To"].lower(): m.get_body(("plain",)).get_content()
                    for m in relay.wait_for(before + 5)[before:]}  # fmt: skip
@@ -110,7 +102,7 @@ def test_the_goal_block_shows_running_monthly_supporters_only_when_the_editor_as
 ):
     """An issue can carry the "N of GOAL monthly supporters" counter under its ask; it counts running
     monthly donations when the issue is rendered, and stays away without a goal or without Stripe."""
-    from newsletter import issues
+    from newsletter.editorial import issues
 
     news = Newsletter(slug="ki-news", name="KI-News", is_default=True)
     article = Article(slug="a", title="Sprachmodelle erklärt", teaser="Was steckt dahinter?", body="Text")

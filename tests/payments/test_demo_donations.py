@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from db import utcnow
-from newsletter import api as newsletter_api
-from newsletter.models import Subscriber
+from newsletter import ports
+from newsletter.readers.models import Subscriber
 from payments.models import Donation, DonationKind, DonationPayment, DonationStatus, PaymentStatus
 
 
@@ -30,5 +30,5 @@ def test_demo_donations_cover_every_state(runner, db):
     assert utcnow() - oldest > timedelta(days=365)
     assert all(p.paid_at <= utcnow() for p in payments if p.paid_at)
     readers = db.session.scalars(select(Subscriber))
-    states = {newsletter_api.supporter_state(db.session, reader) for reader in readers}
+    states = {ports.supporter_state(db.session, reader) for reader in readers}
     assert states == {"never", "one_time", "monthly", "lapsed", "failing"}

@@ -11,9 +11,10 @@ from datetime import timedelta
 import pytest
 
 from db import utcnow
-from newsletter.models import StaffRole, Subscriber, SubscriberStatus
-from payments import donors, supporters
+from newsletter.platform.access import StaffRole
+from newsletter.readers.models import Subscriber, SubscriberStatus
 from payments.models import Donation, Donor
+from payments.supporters import donors, states
 from tests.support.factories import PASSWORD, staff_user
 from tests.support.web import login, text_of
 
@@ -115,7 +116,7 @@ def test_state_in_sql_agrees_with_the_preference_page(db, known):
     by_id = {row.id: row for row in page.rows}
     for name, donor_id in known.items():
         gifts = list(db.session.get(Donor, donor_id).donations)
-        assert by_id[donor_id].state == supporters.state_of_donations(gifts), name
+        assert by_id[donor_id].state == states.state_of_donations(gifts), name
         assert (by_id[donor_id].state, by_id[donor_id].total_cents) == EXPECTED[name], name
 
 

@@ -8,7 +8,7 @@ import time
 
 from sqlalchemy import select
 
-from payments import donations
+from payments.checkout import donations
 from payments.models import (
     DisputeStatus,
     Donation,
@@ -18,7 +18,7 @@ from payments.models import (
     DonorMail,
     PaymentStatus,
 )
-from payments.supporters import state_of_donations
+from payments.supporters.states import state_of_donations
 from tests.support import stripe_api as s
 
 

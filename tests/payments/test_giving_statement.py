@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from newsletter import links
-from newsletter.models import Subscriber, SubscriberStatus
+from newsletter.readers import links
+from newsletter.readers.models import Subscriber, SubscriberStatus
 from payments.models import DonorMail
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs

@@ -10,8 +10,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from db import utcnow
-from newsletter import links
-from newsletter.models import Subscriber, SubscriberStatus
+from newsletter.readers import links
+from newsletter.readers.models import Subscriber, SubscriberStatus
 from payments.models import Donation, DonationPayment, Donor
 from tests.support import stripe_api as s
 from tests.support.web import csrf_token, text_of
@@ -116,8 +116,8 @@ def test_export_holds_the_donations_and_erasure_removes_name_and_message(app, cl
 
 
 def test_a_gift_from_an_issues_ask_block_is_attributed_to_the_issue(app, client, db, stripe_api):
-    from newsletter import issues
-    from newsletter.models import Article, Issue, IssueArticle
+    from newsletter.editorial import issues
+    from newsletter.editorial.models import Article, Issue, IssueArticle
 
     issue = Issue(subject="KI-Woche", sender_name="KI-Kompass", sender_address="redaktion@ki-kompass.example")
     article = Article(slug="ki-recht", title="KI und Recht", canonical_url="https://example.org/ki-recht")

@@ -14,7 +14,8 @@ from sqlalchemy.exc import OperationalError
 
 from db import db as _db
 from newsletter import api as newsletter_api
-from newsletter.models import Subscriber, SubscriberStatus
+from newsletter import ports
+from newsletter.readers.models import Subscriber, SubscriberStatus
 from payments.models import (
     DisputeStatus,
     Donation,
@@ -109,7 +110,7 @@ def test_paid_checkout_thanks_the_donor_by_mail_and_links_the_reader(app, client
     assert donation.status is DonationStatus.PAID and donation.paid_at is not None
     donor = db.session.scalars(select(Donor)).one()
     assert donor.subscriber_id == reader.id and donor.stripe_customer_id == "cus_test_1"
-    assert newsletter_api.supporter_state(db.session, db.session.get(Subscriber, reader.id)) == "one_time"
+    assert ports.supporter_state(db.session, db.session.get(Subscriber, reader.id)) == "one_time"
     run_jobs(app)
     (message,) = relay.wait_for(1)
     assert message["To"] == "leser@example.org"
@@ -287,7 +288,7 @@ def test_monthly_renewals_a_failed_card_and_the_end(app, client, db, stripe_api,
     s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation), created=t0))
     s.post_event(client, s.event("invoice.paid", s.invoice(donation, "in_1", created=t0), created=t0))
     assert _fresh(db, donation.id).status is DonationStatus.ACTIVE
-    state = lambda: newsletter_api.supporter_state(db.session, db.session.get(Subscriber, reader.id))  # noqa: E731
+    state = lambda: ports.supporter_state(db.session, db.session.get(Subscriber, reader.id))  # noqa: E731
     assert state() == "monthly"
     t1 = t0 + 30 * 86400
     failed = s.invoice(donation, "in_2", created=t1, paid=False)

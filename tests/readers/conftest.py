@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from newsletter.models import Newsletter
+from newsletter.readers.models import Newsletter
 from tests.support.web import text_of
 
 _FORM_TOKEN = re.compile(r'name="form_token" type="hidden" value="([^"]+)"')

@@ -8,8 +8,9 @@ import re
 
 import pytest
 
-from newsletter import subscribers, tokens
-from newsletter.models import ConsentBasis, Subscriber, SubscriberStatus, SuppressionReason
+from newsletter.platform import tokens
+from newsletter.readers import addresses, outbox, subscribers
+from newsletter.readers.models import ConsentBasis, Subscriber, SubscriberStatus, SuppressionReason
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 
@@ -18,7 +19,7 @@ def _pending(db, email="leserin@example.org", locale="de") -> Subscriber:
     reader = Subscriber(email=email, status=SubscriberStatus.PENDING, locale=locale)
     db.session.add(reader)
     db.session.flush()
-    subscribers.request_confirmation(db.session, reader)
+    outbox.request_confirmation(db.session, reader)
     db.session.commit()
     return reader
 
@@ -102,7 +103,7 @@ def test_a_token_of_another_purpose_is_refused(app, client, db):
     reader = Subscriber(email="leserin@example.org")
     db.session.add(reader)
     db.session.commit()
-    other = tokens.make_token("preferences", {"s": reader.id, "h": subscribers.email_hash(reader.email)[:16]})
+    other = tokens.make_token("preferences", {"s": reader.id, "h": addresses.email_hash(reader.email)[:16]})
     assert client.get(f"/confirm/{other}").status_code == 400
 
 
@@ -112,10 +113,10 @@ def test_own_confirmation_lifts_an_earlier_unsubscribe(app, client, db, relay):
     db.session.flush()
     subscribers.unsubscribe(db.session, reader, via="test")
     reader.status = SubscriberStatus.PENDING
-    subscribers.request_confirmation(db.session, reader)
+    outbox.request_confirmation(db.session, reader)
     db.session.commit()
-    assert subscribers.suppression_reason(db.session, reader.email) is SuppressionReason.UNSUBSCRIBED
+    assert addresses.suppression_reason(db.session, reader.email) is SuppressionReason.UNSUBSCRIBED
     run_jobs(app)
     path = _link(relay.messages[0])
     client.post(path, data={"csrf_token": csrf_token(client, path)})
-    assert not subscribers.is_suppressed(db.session, "zurueck@example.org")
+    assert not addresses.is_suppressed(db.session, "zurueck@example.org")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from newsletter import subscribers
-from newsletter.models import ConsentBasis, Subscriber, SubscriberEvent, SubscriberStatus
+from newsletter.readers import addresses
+from newsletter.readers.models import ConsentBasis, Subscriber, SubscriberEvent, SubscriberStatus
 
 
 def test_demo_readers_have_consent_history_and_suppressions(runner, db):
@@ -23,6 +23,6 @@ def test_demo_readers_have_consent_history_and_suppressions(runner, db):
             SubscriberStatus.BOUNCED,
             SubscriberStatus.COMPLAINED,
         )
-        assert subscribers.is_suppressed(db.session, reader.email) is gone, reader.status
+        assert addresses.is_suppressed(db.session, reader.email) is gone, reader.status
     assert db.session.scalar(select(func.count()).select_from(SubscriberEvent)) >= 2 * len(readers)
     assert any(r.paused_until is not None for r in readers)

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from newsletter import links, tokens
+from newsletter.platform import tokens
+from newsletter.readers import links
 
 KEY = "a-secret-key-for-links-a-secret-key-for-links"
 

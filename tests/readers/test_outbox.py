@@ -12,9 +12,11 @@ from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter import clock, jobs, subscribers
-from newsletter.models import Newsletter, ReaderMail
-from newsletter.queues import QUEUE_NAMES, get_queue, get_redis
+from newsletter.platform import clock
+from newsletter.platform.queues import QUEUE_NAMES, get_queue, get_redis
+from newsletter.readers import outbox
+from newsletter.readers import tasks as readers_tasks
+from newsletter.readers.models import Newsletter, ReaderMail
 from tests.readers.conftest import sign_up
 from tests.support.web import text_of
 
@@ -34,9 +36,9 @@ def test_the_clock_sweeps_the_outbox_and_the_worker_sends_the_mail(app, client, 
 
     due = clock.scheduler(app).enqueue_jobs()  # the clock's first tick: every job is due
     assert {job.func_name for job in due} == {
-        "newsletter.jobs.sweep_reader_mails", "newsletter.jobs.expire_pending_signups",
-        "newsletter.jobs.poll_bounce_mailbox",  # a no-op here: no BOUNCE_MAILBOX_URL
-        "newsletter.jobs.sweep_sends",
+        "newsletter.readers.tasks.sweep_reader_mails", "newsletter.readers.tasks.expire_pending_signups",
+        "newsletter.sending.tasks.poll_bounce_mailbox",  # a no-op here: no BOUNCE_MAILBOX_URL
+        "newsletter.sending.tasks.sweep_sends", "payments.supporters.tasks.sweep_donor_mails",
     }  # fmt: skip
     _work(app)
     [message] = relay.messages
@@ -58,13 +60,14 @@ def test_two_sweeps_at_once_queue_each_mail_once(app, client, db, newsletters, r
     first = Session(db.engine)
     try:
         # The first sweep has claimed and queued the rows but not committed yet: they are locked.
-        assert subscribers.send_unqueued_reader_mails(first, base_url="http://localhost") == 3
-        assert subscribers.send_unqueued_reader_mails(db.session, base_url="http://localhost") == 0
+        where = {"base_url": "http://localhost", "secret_key": app.secret_key}
+        assert outbox.send_unqueued_reader_mails(first, **where) == 3
+        assert outbox.send_unqueued_reader_mails(db.session, **where) == 0
         first.commit()
     finally:
         first.close()
     db.session.commit()
-    assert jobs.sweep_reader_mails() == 0
+    assert readers_tasks.sweep_reader_mails() == 0
     _work(app)
     assert sorted(m["To"] for m in relay.messages) == [f"leser{i}@example.org" for i in range(3)]
 

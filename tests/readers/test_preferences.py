@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import func, select
 
 from db import utcnow
-from newsletter import links, subscribers, tokens
-from newsletter.models import (
+from newsletter.platform import tokens
+from newsletter.readers import addresses, links, subscribers
+from newsletter.readers.models import (
     AskFrequency,
     ConsentBasis,
     Subscriber,
@@ -156,7 +157,7 @@ def test_leave_everything(app, client, db, reader):
     assert response.status_code == 200 and "Sie sind abgemeldet" in text_of(response)
     db.session.expire_all()
     assert db.session.get(Subscriber, reader.id).status is SubscriberStatus.UNSUBSCRIBED
-    assert subscribers.suppression_reason(db.session, "lena@example.org") is SuppressionReason.UNSUBSCRIBED
+    assert addresses.suppression_reason(db.session, "lena@example.org") is SuppressionReason.UNSUBSCRIBED
 
 
 def test_download_holds_everything_about_the_reader(app, client, reader):
@@ -182,6 +183,6 @@ def test_erase_deletes_everything_and_the_link_is_dead_afterwards(app, client, d
     db.session.expire_all()
     for model in (Subscriber, Subscription, SubscriberEvent):
         assert db.session.scalar(select(func.count()).select_from(model)) == 0
-    assert subscribers.suppression_reason(db.session, "LENA@example.org") is SuppressionReason.ERASED
+    assert addresses.suppression_reason(db.session, "LENA@example.org") is SuppressionReason.ERASED
     replay = client.get(path)
     assert replay.status_code == 400 and "keine Daten mehr" in text_of(replay)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import redis
 from sqlalchemy import func, select
 
-from newsletter import subscribers
-from newsletter.models import ReaderMail, Subscriber
+from newsletter.readers import subscribers
+from newsletter.readers.models import ReaderMail, Subscriber
 from tests.readers.conftest import form_token, sign_up
 from tests.support.worker import run_jobs
 

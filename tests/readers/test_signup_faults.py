@@ -17,9 +17,10 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from db import utcnow
-from newsletter import jobs, subscribers
-from newsletter.models import ReaderMail, Subscriber, SubscriberStatus
-from newsletter.queues import limiter_storage_uri
+from newsletter.platform.redis_server import limiter_storage_uri
+from newsletter.readers import subscribers
+from newsletter.readers import tasks as readers_tasks
+from newsletter.readers.models import ReaderMail, Subscriber, SubscriberStatus
 from tests.readers.conftest import form_token, sign_up
 from tests.support.smtp import free_port
 from tests.support.web import csrf_token, text_of
@@ -49,7 +50,7 @@ def test_redis_down_the_reader_is_stored_and_the_mail_goes_out_later(
     assert mail.enqueued_at is None
 
     with redis_down_app.app_context():  # the clock's sweep while Redis is still down
-        assert jobs.sweep_reader_mails() == 0
+        assert readers_tasks.sweep_reader_mails() == 0
     db.session.expire_all()
     assert db.session.scalars(select(ReaderMail.enqueued_at)).all() == [None]  # not claimed
 
@@ -75,7 +76,7 @@ def test_redis_down_the_link_request_waits_for_the_sweeper(app, client, db, rela
     response = down.post("/preferences", data={"email": "leser@example.org", "csrf_token": token})
     assert response.status_code == 200 and "Wenn wir diese Adresse kennen" in text_of(response)
     with redis_down_app.app_context():
-        assert jobs.sweep_reader_mails() == 0
+        assert readers_tasks.sweep_reader_mails() == 0
     assert relay.messages == []
     runner.invoke(args=["newsletter", "sweep-reader-mails"])
     run_jobs(app)
@@ -114,7 +115,7 @@ def test_unconfirmed_sign_ups_expire_after_a_week(app, db, runner, newsletters):
 def test_an_expired_sign_up_can_start_again(app, client, db, newsletters, relay):
     _pending(db, "spaet@example.org", 9)
     db.session.commit()
-    assert jobs.expire_pending_signups() == 1
+    assert readers_tasks.expire_pending_signups() == 1
     assert db.session.scalar(select(func.count()).select_from(Subscriber)) == 0
     assert sign_up(client, "spaet@example.org").status_code == 200
     run_jobs(app)

@@ -13,8 +13,8 @@ import json
 import redis
 from sqlalchemy import func, select
 
-from newsletter import signup_limits, subscribers
-from newsletter.models import Subscriber
+from newsletter.readers import limits, subscribers
+from newsletter.readers.models import Subscriber
 from tests.readers.conftest import form_token, sign_up
 from tests.support.smtp import free_port
 from tests.support.web import csrf_token, text_of
@@ -84,7 +84,7 @@ def test_a_refusal_says_when_to_come_back_and_answers_carry_the_clients_window(
 def test_the_limits_hold_in_memory_while_the_limiters_redis_is_down(
     app, client, db, newsletters, relay, monkeypatch, caplog
 ):
-    dead = signup_limits._Counters(f"redis://127.0.0.1:{free_port()}/0", "beitrag-limits")
+    dead = limits._Counters(f"redis://127.0.0.1:{free_port()}/0", "beitrag-limits")
     monkeypatch.setitem(app.extensions, "beitrag.signup_limits", dead)
     token = form_token(client)
     answers = [sign_up(client, f"still{i}@example.org", token=token).status_code for i in range(11)]

@@ -13,9 +13,16 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from newsletter import subscribers, tokens
-from newsletter.models import ReaderMail, Subscriber, SubscriberStatus, Subscription, SuppressionReason
-from newsletter.queues import get_queue
+from newsletter.platform import tokens
+from newsletter.platform.queues import get_queue
+from newsletter.readers import addresses, subscribers
+from newsletter.readers.models import (
+    ReaderMail,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SuppressionReason,
+)
 from tests.readers.conftest import form_token, sign_up
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
@@ -92,8 +99,8 @@ def test_the_answer_is_the_same_for_every_kind_of_address(app, client, db, newsl
     for email, status in states.items():
         db.session.add(Subscriber(email=email, status=status))
     db.session.flush()
-    subscribers.suppress(db.session, "left@example.org", SuppressionReason.UNSUBSCRIBED)
-    subscribers.suppress(db.session, "bounced@example.org", SuppressionReason.BOUNCED)
+    addresses.suppress(db.session, "left@example.org", SuppressionReason.UNSUBSCRIBED)
+    addresses.suppress(db.session, "bounced@example.org", SuppressionReason.BOUNCED)
     db.session.commit()
 
     answers = {}
@@ -109,14 +116,14 @@ def test_the_answer_is_the_same_for_every_kind_of_address(app, client, db, newsl
     # Leaving and bouncing stay on record (and suppressed) until the reader's own confirmation.
     left = subscribers.find_subscriber(db.session, "left@example.org")
     assert left.status is SubscriberStatus.UNSUBSCRIBED
-    assert subscribers.is_suppressed(db.session, "left@example.org")
+    assert addresses.is_suppressed(db.session, "left@example.org")
     assert subscribers.find_subscriber(db.session, "active@example.org").status is SubscriberStatus.ACTIVE
 
     path = _confirm_path(next(m for m in relay.messages if m["To"] == "left@example.org"))
     client.post(path, data={"csrf_token": csrf_token(client, path)})
     db.session.expire_all()
     assert subscribers.find_subscriber(db.session, "left@example.org").status is SubscriberStatus.ACTIVE
-    assert not subscribers.is_suppressed(db.session, "left@example.org")
+    assert not addresses.is_suppressed(db.session, "left@example.org")
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from newsletter import subscribers
-from newsletter.models import Subscriber, SubscriberStatus
+from newsletter.readers import subscribers
+from newsletter.readers.models import Subscriber, SubscriberStatus
 from tests.support.worker import run_jobs
 
 

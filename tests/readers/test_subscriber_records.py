@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from newsletter import subscribers
-from newsletter.models import (
+from newsletter.readers import addresses, subscribers
+from newsletter.readers.models import (
     Newsletter,
     Subscriber,
     SubscriberEvent,
@@ -33,23 +33,23 @@ from newsletter.models import (
     ],
 )
 def test_hostile_and_malformed_addresses_are_refused(raw):
-    with pytest.raises(subscribers.InvalidEmail):
-        subscribers.normalize_email(raw)
+    with pytest.raises(addresses.InvalidEmail):
+        addresses.normalize_email(raw)
 
 
 def test_addresses_are_normalised_but_the_local_part_is_kept():
-    assert subscribers.normalize_email("  Lena.Brandt@EXAMPLE.org ") == "Lena.Brandt@example.org"
-    assert subscribers.normalize_email("leser@bücher.example") == "leser@bücher.example"
-    assert subscribers.normalize_email("leser@xn--bcher-kva.example") == "leser@bücher.example"
+    assert addresses.normalize_email("  Lena.Brandt@EXAMPLE.org ") == "Lena.Brandt@example.org"
+    assert addresses.normalize_email("leser@bücher.example") == "leser@bücher.example"
+    assert addresses.normalize_email("leser@xn--bcher-kva.example") == "leser@bücher.example"
 
 
 def test_suppression_keeps_only_a_hash(db):
-    subscribers.suppress(db.session, "Leser@Example.org", SuppressionReason.BOUNCED)
+    addresses.suppress(db.session, "Leser@Example.org", SuppressionReason.BOUNCED)
     db.session.commit()
     row = db.session.scalars(select(Suppression)).one()
     assert "example" not in row.email_hash and len(row.email_hash) == 64
-    assert subscribers.is_suppressed(db.session, "leser@example.ORG")
-    assert not subscribers.is_suppressed(db.session, "other@example.org")
+    assert addresses.is_suppressed(db.session, "leser@example.ORG")
+    assert not addresses.is_suppressed(db.session, "other@example.org")
 
 
 def test_unsubscribe_is_idempotent_and_suppresses(db):
@@ -60,7 +60,7 @@ def test_unsubscribe_is_idempotent_and_suppresses(db):
     assert subscribers.unsubscribe(db.session, reader, via="test") is False
     db.session.commit()
     assert reader.status is SubscriberStatus.UNSUBSCRIBED and reader.unsubscribed_at is not None
-    assert subscribers.suppression_reason(db.session, "leser@example.org") is SuppressionReason.UNSUBSCRIBED
+    assert addresses.suppression_reason(db.session, "leser@example.org") is SuppressionReason.UNSUBSCRIBED
     assert [e.kind for e in reader.events] == ["unsubscribed"]
 
 
@@ -78,4 +78,4 @@ def test_erase_deletes_the_reader_and_keeps_the_hash(db):
     for model in (Subscriber, Subscription, SubscriberEvent):
         assert db.session.scalar(select(func.count()).select_from(model)) == 0, model
     assert db.session.get(Suppression, key).reason is SuppressionReason.ERASED
-    assert subscribers.is_suppressed(db.session, "LESER@example.org")
+    assert addresses.is_suppressed(db.session, "LESER@example.org")

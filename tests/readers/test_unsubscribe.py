@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from db import utcnow
-from newsletter import links, subscribers
-from newsletter.models import Subscriber, SubscriberStatus, Subscription, SuppressionReason
+from newsletter.readers import addresses, links, subscribers
+from newsletter.readers.models import Subscriber, SubscriberStatus, Subscription, SuppressionReason
 from tests.support.web import text_of
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
@@ -54,7 +54,7 @@ def test_one_click_post_unsubscribes_at_once_without_cookie_or_token(app, db, re
     assert response.status_code == 200 and "Location" not in response.headers
     assert "Sie sind abgemeldet" in text_of(response)
     assert _status(db, reader) is SubscriberStatus.UNSUBSCRIBED
-    assert subscribers.suppression_reason(db.session, "leser@example.org") is SuppressionReason.UNSUBSCRIBED
+    assert addresses.suppression_reason(db.session, "leser@example.org") is SuppressionReason.UNSUBSCRIBED
     again = client.post(_path(app, reader), data=ONE_CLICK, **kwargs)  # replayed: still 200, nothing new
     assert again.status_code == 200
     reader = db.session.get(Subscriber, reader.id)

@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import dkim
 import pytest
-import redis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from db import db
-from newsletter import jobs, sending, signing
-from newsletter.models import (
-    Article,
-    Issue,
-    IssueArticle,
-    Newsletter,
-    Subscriber,
-    SubscriberStatus,
-    Subscription,
-)
-from tests.support.processes import RedisServer, Workers
+from newsletter.editorial.models import Article, Issue, IssueArticle
+from newsletter.mail import signing
+from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
+from newsletter.sending import control, ledger
+from tests.support.processes import Workers
 
 DKIM_DOMAIN = "ki-kompass.example"
 DKIM_SELECTOR = "beitrag2026"
@@ -54,9 +46,9 @@ def make_issue(db, readers=("a@example.org", "b@example.org", "c@example.org"), 
 
 
 def start_send(db, issue):
-    prepared = sending.prepare_send(db.session, issue)
+    prepared = ledger.prepare_send(db.session, issue)
     db.session.commit()
-    jobs.enqueue_send(prepared)
+    control.queue_batches(prepared.issue_id, prepared.batches)
     return prepared
 
 
@@ -102,26 +94,11 @@ def signed_headers(raw: bytes) -> set[str]:
 
 
 @pytest.fixture
-def own_redis(tmp_path):
-    folder = tmp_path / "redis"
-    folder.mkdir()
-    server = RedisServer(folder)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fault_app(app, own_redis, relay, monkeypatch):
-    """The test app with its queue on the test's own Redis (which the test may flush or restart), mailing
-    to ``relay``. Not a second app: ``create_app`` would rebind the shared Flask-Limiter to the short-lived
-    server, and every later test's rate limits would fall back to memory."""
-    connection = redis.Redis.from_url(own_redis.url, socket_connect_timeout=2, socket_timeout=10)
-    monkeypatch.setitem(app.extensions, "beitrag.redis", connection)
-    monkeypatch.setitem(app.config, "MAIL_LEASE_SECONDS", float(LEASE_SECONDS))
-    yield app
-    db.session.remove()
-    connection.close()
+def fault_app(own_redis_app, monkeypatch):
+    """The app on the test's own Redis, with a short lease so that a killed worker's rows are decided
+    within the test."""
+    monkeypatch.setitem(own_redis_app.config, "MAIL_LEASE_SECONDS", float(LEASE_SECONDS))
+    return own_redis_app
 
 
 @pytest.fixture

@@ -11,8 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from db import db
-from newsletter import jobs, sending
-from newsletter.models import Delivery, DeliveryStatus, Issue, IssueState, Subscriber
+from newsletter.editorial.models import Issue, IssueState
+from newsletter.readers.models import Subscriber
+from newsletter.sending import progress
+from newsletter.sending import tasks as sending_tasks
+from newsletter.sending.models import Delivery, DeliveryStatus
 
 
 def drive(issue_id: int, workers, relay, *, count: int = 2, timeout: float = 300, during=None) -> dict:
@@ -30,9 +33,9 @@ def drive(issue_id: int, workers, relay, *, count: int = 2, timeout: float = 300
         try:
             if time.monotonic() - last_sweep > 1:
                 last_sweep = time.monotonic()
-                jobs.sweep_sends()
+                sending_tasks.sweep_sends()
             db.session.rollback()
-            counts = sending.progress(db.session, issue_id)
+            counts = progress.progress(db.session, issue_id)
             if db.session.get(Issue, issue_id).state is IssueState.SENT:
                 return counts
         except (redis.RedisError, DBAPIError) as exc:

@@ -13,8 +13,11 @@ from email.utils import make_msgid
 import pytest
 from sqlalchemy import select
 
-from newsletter import bounces, jobs, mailbox, subscribers
-from newsletter.models import Delivery, DeliveryStatus, SubscriberStatus, SuppressionReason
+from newsletter.mail import mailbox, return_paths
+from newsletter.readers import addresses, outbox, subscribers
+from newsletter.readers.models import SubscriberStatus, SuppressionReason
+from newsletter.sending import tasks as sending_tasks
+from newsletter.sending.models import Delivery, DeliveryStatus
 from tests.sending.conftest import make_issue, start_send
 from tests.support import dovecot as dovecot_support
 from tests.support.worker import run_jobs
@@ -134,7 +137,7 @@ def test_bounces_and_complaints_from_the_mailbox_suppress_count_and_are_deleted(
     soft_id = make_msgid(domain="mx.example.org")
     secret = app.config["SECRET_KEY"]
     forged = senders["bleibt@example.org"].replace(senders["bleibt@example.org"].split("@")[0][-4:], "aaaa")
-    assert bounces.read_return_path(secret, forged) is None
+    assert return_paths.read_return_path(secret, forged) is None
     dovecot.deliver(dsn(senders["weg@example.org"], "weg@example.org"))
     dovecot.deliver(dsn(senders["voll@example.org"], "voll@example.org", action="delayed", status="4.2.2",
                         message_id=soft_id))  # fmt: skip
@@ -144,18 +147,18 @@ def test_bounces_and_complaints_from_the_mailbox_suppress_count_and_are_deleted(
                     + b"\r\nSubject: Abwesenheitsnotiz\r\n\r\nIch bin im Urlaub.\r\n")  # fmt: skip
     assert dovecot.count() == 5
 
-    assert jobs.poll_bounce_mailbox() == "5 messages: 1 complaint, 1 hard, 2 ignored, 1 soft"
+    assert sending_tasks.poll_bounce_mailbox() == "5 messages: 1 complaint, 1 hard, 2 ignored, 1 soft"
     assert dovecot.count() == 0
 
     weg = _status(db, "weg@example.org")
     assert weg.status is SubscriberStatus.BOUNCED
-    assert subscribers.suppression_reason(db.session, "weg@example.org") is SuppressionReason.BOUNCED
+    assert addresses.suppression_reason(db.session, "weg@example.org") is SuppressionReason.BOUNCED
     genervt = _status(db, "genervt@example.org")
     assert genervt.status is SubscriberStatus.COMPLAINED
-    assert subscribers.suppression_reason(db.session, "genervt@example.org") is SuppressionReason.COMPLAINED
+    assert addresses.suppression_reason(db.session, "genervt@example.org") is SuppressionReason.COMPLAINED
     voll = _status(db, "voll@example.org")
     assert voll.status is SubscriberStatus.ACTIVE and voll.soft_bounces == 1
-    assert not subscribers.is_suppressed(db.session, "voll@example.org")
+    assert not addresses.is_suppressed(db.session, "voll@example.org")
     bleibt = _status(db, "bleibt@example.org")
     assert bleibt.status is SubscriberStatus.ACTIVE and bleibt.soft_bounces == 0
     rows = {d.subscriber_id: d.status for d in db.session.scalars(select(Delivery))}
@@ -165,8 +168,8 @@ def test_bounces_and_complaints_from_the_mailbox_suppress_count_and_are_deleted(
     # The same soft bounce again (a second copy from the remote MTA) and a poll of an empty box: no change.
     dovecot.deliver(dsn(senders["voll@example.org"], "voll@example.org", action="delayed", status="4.2.2",
                         message_id=soft_id))  # fmt: skip
-    assert jobs.poll_bounce_mailbox() == "1 messages: 1 ignored"
-    assert jobs.poll_bounce_mailbox() == "0 messages"
+    assert sending_tasks.poll_bounce_mailbox() == "1 messages: 1 ignored"
+    assert sending_tasks.poll_bounce_mailbox() == "0 messages"
     assert _status(db, "voll@example.org").soft_bounces == 1
 
 
@@ -206,8 +209,9 @@ def test_an_unreadable_message_is_deleted_and_does_not_block_the_rest(app, db, r
             raise ValueError("a detector crashed")
         return real(message)
 
-    monkeypatch.setattr("newsletter.bounces.all_failures", failing_on_the_broken_one)  # a library fault
-    assert jobs.poll_bounce_mailbox() == "2 messages: 1 hard, 1 ignored"
+    # A fault of the detecting library:
+    monkeypatch.setattr("newsletter.sending.bounces.all_failures", failing_on_the_broken_one)
+    assert sending_tasks.poll_bounce_mailbox() == "2 messages: 1 hard, 1 ignored"
     assert dovecot.count() == 0
     assert _status(db, "weg@example.org").status is SubscriberStatus.BOUNCED
 
@@ -227,13 +231,13 @@ def test_a_wrong_password_is_a_clear_error_and_changes_nothing(app, db, relay, d
 
 
 def test_a_bounced_confirmation_suppresses_only_the_vouched_address(app, db, relay, dovecot, monkeypatch):
-    from newsletter.models import Subscriber
+    from newsletter.readers.models import Subscriber
 
     for email in ("tippfehler@example.org", "andere@example.org"):
         reader = Subscriber(email=email, status=SubscriberStatus.PENDING)
         db.session.add(reader)
         db.session.flush()
-        subscribers.request_confirmation(db.session, reader)
+        outbox.request_confirmation(db.session, reader)
     db.session.commit()
     run_jobs(app)
     relay.wait_for(2)
@@ -241,8 +245,8 @@ def test_a_bounced_confirmation_suppresses_only_the_vouched_address(app, db, rel
     monkeypatch.setitem(app.config, "BOUNCE_MAILBOX_URL", dovecot.url("pop3"))
     dovecot.deliver(dsn(sender, "tippfehler@example.org"))
     dovecot.deliver(dsn(sender, "andere@example.org"))  # the bounce address was not made for this one
-    jobs.poll_bounce_mailbox()
-    assert subscribers.suppression_reason(db.session, "tippfehler@example.org") is SuppressionReason.BOUNCED
+    sending_tasks.poll_bounce_mailbox()
+    assert addresses.suppression_reason(db.session, "tippfehler@example.org") is SuppressionReason.BOUNCED
     assert _status(db, "tippfehler@example.org").status is SubscriberStatus.BOUNCED
-    assert not subscribers.is_suppressed(db.session, "andere@example.org")
+    assert not addresses.is_suppressed(db.session, "andere@example.org")
     assert _status(db, "andere@example.org").status is SubscriberStatus.PENDING

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 from db import db as _db
-from newsletter import api, jobs, sending
-from newsletter.models import Article, Issue, IssueArticle, StaffRole
+from newsletter.editorial.models import Article, Issue, IssueArticle
+from newsletter.platform.access import StaffRole
+from newsletter.sending import clicks, control, ledger
 from tests.support.factories import PASSWORD, staff_user
 from tests.support.web import login, text_of
 from tests.support.worker import run_jobs
@@ -31,9 +32,9 @@ def _issue_with_article_link(db) -> Issue:
 
 
 def _send(app, db, issue):
-    prepared = sending.prepare_send(db.session, issue, **sending.click_options(app.config))
+    prepared = ledger.prepare_send(db.session, issue, **ledger.click_options(app.config))
     db.session.commit()
-    jobs.enqueue_send(prepared)
+    control.queue_batches(prepared.issue_id, prepared.batches)
     run_jobs(app)
 
 
@@ -67,13 +68,13 @@ def test_links_are_rewritten_once_for_everyone_and_count_per_link(app, client, d
         assert set(COUNTED.findall(other_html)) == html_links
         assert set(COUNTED.findall(other_text)) == text_links
 
-    stored = dict(api.link_clicks(db.session, [issue.id])[issue.id])
+    stored = dict(clicks.link_clicks(db.session, [issue.id])[issue.id])
     assert stored[ARTICLE_URL] == 0
     article_link = next(
         f"/l/{i}/{n}/{s}" for i, n, s in html_links
         if client.head(f"/l/{i}/{n}/{s}").headers["Location"] == ARTICLE_URL
     )  # fmt: skip
-    assert dict(api.link_clicks(db.session, [issue.id])[issue.id])[ARTICLE_URL] == 0  # HEAD counts nothing
+    assert dict(clicks.link_clicks(db.session, [issue.id])[issue.id])[ARTICLE_URL] == 0  # HEAD counts nothing
 
     # Two readers follow the article link (from two different mails): two clicks on that link.
     for message in messages[:2]:
@@ -85,7 +86,7 @@ def test_links_are_rewritten_once_for_everyone_and_count_per_link(app, client, d
         assert response.status_code == 302
         assert response.headers["Location"] == ARTICLE_URL
     _db.session.expire_all()
-    counts = dict(api.link_clicks(db.session, [issue.id])[issue.id])
+    counts = dict(clicks.link_clicks(db.session, [issue.id])[issue.id])
     assert counts[ARTICLE_URL] == 2
     assert counts["https://www.ki-kompass.example/dossier"] == 0
     # The donation ask is a counted link too; following it keeps the donate page's attribution.
@@ -121,7 +122,7 @@ def test_tampered_and_unknown_links_show_a_clear_page_and_count_nothing(app, cli
         assert "Dieser Link funktioniert nicht" in page or "This link does not work" in page
         assert "Location" not in response.headers
     _db.session.expire_all()
-    assert all(clicks == 0 for _, clicks in api.link_clicks(db.session, [issue.id])[issue.id])
+    assert all(clicks == 0 for _, clicks in clicks.link_clicks(db.session, [issue.id])[issue.id])
 
 
 def test_with_counting_off_links_are_untouched_and_nothing_is_registered(app, db, relay):
@@ -133,7 +134,7 @@ def test_with_counting_off_links_are_untouched_and_nothing_is_registered(app, db
     assert ARTICLE_URL in text
     assert "https://www.ki-kompass.example/dossier" in html
     assert not COUNTED.search(html) and not COUNTED.search(text)
-    assert api.link_clicks(db.session, [issue.id]) == {}
+    assert clicks.link_clicks(db.session, [issue.id]) == {}
 
 
 def test_links_are_numbered_once_per_issue_across_variants(app, db, monkeypatch):
@@ -141,12 +142,12 @@ def test_links_are_numbered_once_per_issue_across_variants(app, db, monkeypatch)
     variants (the article) has one number."""
     monkeypatch.setitem(app.config, "CLICK_COUNTING", True)
     issue = _issue_with_article_link(db)
-    sending.prepare_send(db.session, issue, **sending.click_options(app.config))
+    ledger.prepare_send(db.session, issue, **ledger.click_options(app.config))
     db.session.commit()
-    first = api.link_clicks(db.session, [issue.id])[issue.id]
-    sending.prepare_send(db.session, db.session.get(Issue, issue.id), **sending.click_options(app.config))
+    first = clicks.link_clicks(db.session, [issue.id])[issue.id]
+    ledger.prepare_send(db.session, db.session.get(Issue, issue.id), **ledger.click_options(app.config))
     db.session.commit()
-    assert api.link_clicks(db.session, [issue.id])[issue.id] == first
+    assert clicks.link_clicks(db.session, [issue.id])[issue.id] == first
     urls = [url for url, _ in first]
     assert len(urls) == len(set(urls))
     assert ARTICLE_URL in urls

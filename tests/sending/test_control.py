@@ -18,20 +18,12 @@ from sqlalchemy import insert, select
 
 from db import db as database
 from db import utcnow
-from newsletter import gate, jobs, sending
-from newsletter.models import (
-    Article,
-    Delivery,
-    DeliveryStatus,
-    Issue,
-    IssueArticle,
-    IssueState,
-    Newsletter,
-    Subscriber,
-    SubscriberStatus,
-    Subscription,
-)
-from newsletter.queues import get_queue, get_redis
+from newsletter.editorial.models import Article, Issue, IssueArticle, IssueState
+from newsletter.platform.queues import get_queue, get_redis
+from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
+from newsletter.sending import control, gate, ledger, progress, sweeper
+from newsletter.sending import tasks as sending_tasks
+from newsletter.sending.models import Delivery, DeliveryStatus
 from tests.support.factories import PASSWORD, staff_user
 from tests.support.web import csrf_token, login, text_of
 from tests.support.worker import run_jobs
@@ -60,13 +52,13 @@ def make_issue(db, readers: int = READERS, prefix: str = "leser") -> Issue:
     return issue
 
 
-def start(db, issue, batch_size: int = 10) -> sending.PreparedSend:
-    prepared = sending.prepare_send(db.session, issue)
+def start(db, issue, batch_size: int = 10) -> ledger.PreparedSend:
+    prepared = ledger.prepare_send(db.session, issue)
     db.session.commit()
-    prepared = sending.PreparedSend(
-        issue.id, prepared.added, sending.batch_ranges(db.session, issue.id, batch_size)
+    prepared = ledger.PreparedSend(
+        issue.id, prepared.added, ledger.batch_ranges(db.session, issue.id, batch_size)
     )
-    jobs.enqueue_send(prepared)
+    control.queue_batches(prepared.issue_id, prepared.batches)
     return prepared
 
 
@@ -98,7 +90,7 @@ def in_other_session(app, change) -> None:
             issue = database.session.get(Issue, change.issue_id)
             result = change(database.session, issue)
             database.session.commit()
-            jobs.signal_send(issue.id, change.word)
+            control.signal_send(issue.id, change.word)
             change.result = result
             database.session.remove()
 
@@ -118,11 +110,11 @@ class Change:
 def test_pause_stops_after_the_message_in_flight_and_resume_finishes_without_repeats(app, db, relay, runner):
     issue = make_issue(db)
     start(db, issue)
-    after_messages(relay, 7, lambda: in_other_session(app, Change(issue.id, sending.pause_send, "pause")))
+    after_messages(relay, 7, lambda: in_other_session(app, Change(issue.id, control.pause_send, "pause")))
     run_jobs(app)
     # The seventh message was on its way when the editor paused: it finished and is recorded.
     assert len(relay.received) == 7
-    counts = sending.progress(db.session, issue.id)
+    counts = progress.progress(db.session, issue.id)
     assert counts["sent"] == 7 and counts["queued"] == READERS - 7 and counts["sending"] == 0
     assert state(db, issue.id) is IssueState.PAUSED
     run_jobs(app)  # a stray worker run while paused sends nothing
@@ -142,16 +134,16 @@ def test_pause_stops_after_the_message_in_flight_and_resume_finishes_without_rep
 def test_cancel_mid_send_leaves_sent_rows_alone_and_sends_nothing_more(app, db, relay, runner):
     issue = make_issue(db)
     start(db, issue)
-    after_messages(relay, 12, lambda: in_other_session(app, Change(issue.id, sending.cancel_send, "cancel")))
+    after_messages(relay, 12, lambda: in_other_session(app, Change(issue.id, control.cancel_send, "cancel")))
     run_jobs(app)
     assert len(relay.received) == 12
-    counts = sending.progress(db.session, issue.id)
+    counts = progress.progress(db.session, issue.id)
     assert counts["sent"] == 12 and counts["cancelled"] == READERS - 12
     assert counts["queued"] == counts["sending"] == 0
     assert state(db, issue.id) is IssueState.CANCELLED
     # Nothing brings it back: not a worker, not the sweeper, not Send.
-    jobs.enqueue_send(sending.PreparedSend(issue.id, 0, [(1, 10_000)]))
-    jobs.sweep_sends()
+    control.queue_batches(issue.id, [(1, 10_000)])
+    sending_tasks.sweep_sends()
     run_jobs(app)
     assert len(relay.received) == 12
     sent = runner.invoke(args=["newsletter", "send", str(issue.id)])
@@ -230,15 +222,16 @@ def test_schedule_in_berlin_time_stored_in_utc_and_fired_once(app, client, db, r
     assert job_ids == [f"issue-{issue.id}-at-{int(issue.scheduled_at.timestamp())}"]
 
     # The scheduler's job fires before the time (a moved schedule): nothing happens.
-    assert jobs.fire_scheduled_issue(issue.id) == "nothing to do"
+    assert sending_tasks.fire_scheduled_issue(issue.id) == "nothing to do"
     # The time passes; Redis lost the job; the clock's sweep starts the issue from the database.
     issue.scheduled_at = utcnow() - timedelta(seconds=5)
     db.session.commit()
     get_redis(app).flushdb()
-    report = jobs.sweep_sends()
+    report = sending_tasks.sweep_sends()
     assert report["started"] == 1
-    assert jobs.fire_scheduled_issue(issue.id) == "nothing to do"  # the scheduler's job, late: nothing
-    assert jobs.sweep_sends()["started"] == 0
+    # The scheduler's job, late: nothing.
+    assert sending_tasks.fire_scheduled_issue(issue.id) == "nothing to do"
+    assert sending_tasks.sweep_sends()["started"] == 0
     run_jobs(app)
     assert sorted(r.rcpt_tos[0] for r in relay.received) == sorted(f"leser{i}@example.org" for i in range(5))
     assert state(db, issue.id) is IssueState.SENT
@@ -251,12 +244,12 @@ def test_unschedule_goes_back_to_draft_and_the_job_then_does_nothing(app, client
     )
     db.session.add(empty)
     db.session.commit()
-    with pytest.raises(sending.SendError):
-        sending.schedule_send(db.session, empty, utcnow() + timedelta(hours=1))
-    with pytest.raises(sending.SendError):
-        sending.unschedule_send(db.session, issue)  # a draft is not scheduled
-    with pytest.raises(sending.SendError):
-        sending.schedule_send(db.session, issue, datetime(2030, 1, 1, 10, 0))  # no time zone
+    with pytest.raises(ledger.SendError):
+        control.schedule_send(db.session, empty, utcnow() + timedelta(hours=1))
+    with pytest.raises(ledger.SendError):
+        control.unschedule_send(db.session, issue)  # a draft is not scheduled
+    with pytest.raises(ledger.SendError):
+        control.schedule_send(db.session, issue, datetime(2030, 1, 1, 10, 0))  # no time zone
     db.session.rollback()
 
     staff_user(db, "eda@example.org")
@@ -278,14 +271,14 @@ def test_unschedule_goes_back_to_draft_and_the_job_then_does_nothing(app, client
         .values(scheduled_at=utcnow() - timedelta(minutes=1))
     )
     db.session.commit()
-    assert jobs.fire_scheduled_issue(issue_id) == "nothing to do"
-    assert jobs.sweep_sends()["started"] == 0
+    assert sending_tasks.fire_scheduled_issue(issue_id) == "nothing to do"
+    assert sending_tasks.sweep_sends()["started"] == 0
     run_jobs(app)
     assert relay.received == []
 
 
 def _claimed_rows(db, issue, claim: str, count: int) -> list[int]:
-    sending.prepare_send(db.session, issue)
+    ledger.prepare_send(db.session, issue)
     db.session.commit()
     ids = db.session.scalars(
         select(Delivery.id).where(Delivery.issue_id == issue.id).order_by(Delivery.id)
@@ -312,7 +305,7 @@ def test_the_sweeper_decides_a_dead_workers_rows_from_its_journal(app, db):
     doorway.enter(rows[0], "s", rows[1])
     doorway.enter(rows[1], "s", rows[2])
     doorway.enter(rows[2], "r", rows[3])
-    decided = sending.decide_lost_rows(db.session, connection)
+    decided = sweeper.decide_lost_rows(db.session, connection)
     assert decided == {"queued": 3, "sent": 2, "failed": 0, "skipped": 0, "uncertain": 1}
     statuses = dict(
         db.session.execute(select(Delivery.id, Delivery.status).where(Delivery.id.in_(rows))).all()
@@ -320,15 +313,15 @@ def test_the_sweeper_decides_a_dead_workers_rows_from_its_journal(app, db):
     assert [statuses[r] for r in rows] == ["sent", "sent", "queued", "uncertain", "queued", "queued"]
     assert connection.exists(gate.journal_key("c0ffee")) == 0
     # Deciding again changes nothing.
-    assert sum(sending.decide_lost_rows(db.session, connection).values()) == 0
-    progress = sending.progress(db.session, issue.id)
-    assert progress["uncertain"] == 1 and progress["sent"] == 2 and progress["queued"] == 5
+    assert sum(sweeper.decide_lost_rows(db.session, connection).values()) == 0
+    counts = progress.progress(db.session, issue.id)
+    assert counts["uncertain"] == 1 and counts["sent"] == 2 and counts["queued"] == 5
 
 
 def test_rows_whose_journal_redis_lost_are_uncertain_not_resent(app, db):
     issue = make_issue(db, readers=4)
     rows = _claimed_rows(db, issue, "deadbeef", 3)
-    decided = sending.decide_lost_rows(db.session, get_redis(app))
+    decided = sweeper.decide_lost_rows(db.session, get_redis(app))
     assert decided["uncertain"] == 3 and decided["queued"] == 0
     statuses = db.session.scalars(select(Delivery.status).where(Delivery.id.in_(rows))).all()
     assert set(statuses) == {DeliveryStatus.UNCERTAIN}
@@ -337,10 +330,12 @@ def test_rows_whose_journal_redis_lost_are_uncertain_not_resent(app, db):
 def test_the_sweeper_queues_batches_that_redis_lost_and_leaves_live_ones(app, db, relay):
     issue = make_issue(db, readers=30)
     start(db, issue, batch_size=10)
-    assert jobs.sweep_sends()["requeued_batches"] == 0  # three jobs wait in the queue: nothing to add
+    # Three jobs wait in the queue: nothing to add.
+    assert sending_tasks.sweep_sends()["requeued_batches"] == 0
     get_redis(app).flushdb()  # the queue is gone; the ledger still says 30 readers wait
-    assert jobs.sweep_sends()["requeued_batches"] == 1
-    assert jobs.sweep_sends()["requeued_batches"] == 0  # the same job id: the second sweep adds nothing
+    assert sending_tasks.sweep_sends()["requeued_batches"] == 1
+    # The same job id: the second sweep adds nothing.
+    assert sending_tasks.sweep_sends()["requeued_batches"] == 0
     run_jobs(app)
     assert sorted(r.rcpt_tos[0] for r in relay.received) == sorted(f"leser{i}@example.org" for i in range(30))
     assert state(db, issue.id) is IssueState.SENT

@@ -11,9 +11,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from newsletter import bounces, sending, subscribers
-from newsletter.models import Delivery, Subscriber, SubscriberStatus
-from newsletter.settings import ConfigError, load_config
+from newsletter.mail import return_paths, signing
+from newsletter.platform.settings import ConfigError, load_config
+from newsletter.readers import outbox, subscribers
+from newsletter.readers.models import Subscriber, SubscriberStatus
+from newsletter.sending import progress
+from newsletter.sending.models import Delivery
 from tests.sending.conftest import dkim_verifies, make_issue, signed_headers, start_send
 from tests.support.worker import run_jobs
 
@@ -53,24 +56,24 @@ def test_the_envelope_sender_names_issue_and_row_and_is_signed(app, db, relay):
         sender = received.mail_from
         assert sender.startswith(f"bounces+i{issue.id}-d{rows[reader.id]}-")
         assert sender.endswith("@ki-kompass.example") and len(sender.split("@")[0]) <= 64
-        address = bounces.read_return_path(secret, sender)
+        address = return_paths.read_return_path(secret, sender)
         assert (address.issue_id, address.delivery_id) == (issue.id, rows[reader.id])
         # Some systems lower- or upper-case the local part of the address they bounce to.
-        assert bounces.read_return_path(secret, sender.upper()) == address
+        assert return_paths.read_return_path(secret, sender.upper()) == address
     sender = relay.received[0].mail_from
-    row = bounces.read_return_path(secret, sender).delivery_id
+    row = return_paths.read_return_path(secret, sender).delivery_id
     mac = sender.split("@")[0].rsplit("-", 1)[1]
     forged_mac = sender.replace(mac, ("b" if mac[0] == "a" else "a") + mac[1:])
-    assert bounces.read_return_path(secret, sender.replace(f"-d{row}-", f"-d{row + 1}-")) is None
-    assert bounces.read_return_path(secret, forged_mac) is None
-    assert bounces.read_return_path("another-secret-key-of-some-other-site", sender) is None
+    assert return_paths.read_return_path(secret, sender.replace(f"-d{row}-", f"-d{row + 1}-")) is None
+    assert return_paths.read_return_path(secret, forged_mac) is None
+    assert return_paths.read_return_path("another-secret-key-of-some-other-site", sender) is None
 
 
 def test_transactional_mail_is_signed_and_has_a_signed_bounce_address(app, db, relay, signed):
     reader = Subscriber(email="neu@example.org", status=SubscriberStatus.PENDING)
     db.session.add(reader)
     db.session.flush()
-    subscribers.request_confirmation(db.session, reader)
+    outbox.request_confirmation(db.session, reader)
     db.session.commit()
     run_jobs(app)
     relay.wait_for(1)
@@ -78,17 +81,20 @@ def test_transactional_mail_is_signed_and_has_a_signed_bounce_address(app, db, r
     assert received.rcpt_tos == ["neu@example.org"]
     assert dkim_verifies(received.raw, signed)
     assert {"from", "to", "subject", "date", "message-id"} <= signed_headers(received.raw)
-    address = bounces.read_return_path(app.config["SECRET_KEY"], received.mail_from)
+    address = return_paths.read_return_path(app.config["SECRET_KEY"], received.mail_from)
     assert received.mail_from.startswith("bounces+t-") and address is not None
-    assert bounces.vouches_for(app.config["SECRET_KEY"], address, "NEU@example.org")
-    assert not bounces.vouches_for(app.config["SECRET_KEY"], address, "other@example.org")
+    assert return_paths.vouches_for(app.config["SECRET_KEY"], address, "NEU@example.org")
+    assert not return_paths.vouches_for(app.config["SECRET_KEY"], address, "other@example.org")
 
 
 BROKEN_PEM = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"
 
 
 def _config(tmp_path, **env):
-    return load_config({"BEITRAG_ENV": "testing", "SECRET_KEY": "x" * 40, **env}, tmp_path)
+    """The settings as the app starts with them: read, then the DKIM key loaded by the mail package."""
+    config = load_config({"BEITRAG_ENV": "testing", "SECRET_KEY": "x" * 40, **env}, tmp_path)
+    config["DKIM_KEY"] = signing.key_from_config(config)
+    return config
 
 
 def test_start_up_refuses_a_bad_dkim_key_with_a_clear_message(tmp_path, dkim_key_file):
@@ -124,4 +130,4 @@ def test_no_signature_without_a_key(app, db, relay):
     run_jobs(app)
     relay.wait_for(1)
     assert b"DKIM-Signature" not in relay.received[0].raw
-    assert sending.progress(db.session, issue.id)["sent"] == 1
+    assert progress.progress(db.session, issue.id)["sent"] == 1

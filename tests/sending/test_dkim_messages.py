@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter import signing
+from newsletter.mail import signing
 from tests.sending.conftest import DKIM_DOMAIN, DKIM_SELECTOR, dkim_verifies
 
 HEAD = (

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from db import db
-from newsletter import sending
+from newsletter.sending import ledger
 from tests.conftest import TEST_DATABASE_URL
 from tests.sending.faults import compare_ledger_with_capture, drive
 from tests.sending.test_control import make_issue, start
@@ -103,7 +103,7 @@ def test_a_postgres_restart_mid_send_loses_no_reader_and_sends_nobody_twice(
     with own.app_context():
         upgrade()
         issue = make_issue(db, readers=READERS)
-        start(db, issue, batch_size=sending.BATCH_SIZE)
+        start(db, issue, batch_size=ledger.BATCH_SIZE)
         restarted = []
 
         def restart(received: int) -> None:

@@ -13,7 +13,7 @@ import time
 import redis
 
 from db import db
-from newsletter import sending
+from newsletter.sending import ledger
 from tests.sending.faults import compare_ledger_with_capture, drive
 from tests.sending.test_control import make_issue, start
 
@@ -30,7 +30,7 @@ def _finished_cleanly(issue_id, relay, counts, workers) -> None:
 
 def test_flushall_mid_send_loses_no_reader_and_sends_nobody_twice(fault_app, workers, relay, own_redis):
     issue = make_issue(db, readers=READERS)
-    start(db, issue, batch_size=sending.BATCH_SIZE)
+    start(db, issue, batch_size=ledger.BATCH_SIZE)
     flushed = []
 
     def flush(received: int) -> None:
@@ -48,7 +48,7 @@ def test_a_redis_restart_mid_send_loses_no_reader_and_sends_nobody_twice(
     fault_app, workers, relay, own_redis
 ):
     issue = make_issue(db, readers=READERS)
-    start(db, issue, batch_size=sending.BATCH_SIZE)
+    start(db, issue, batch_size=ledger.BATCH_SIZE)
     restarted = []
 
     def restart(received: int) -> None:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from newsletter import issues, newsletters, sending
-from newsletter.models import Delivery, DeliveryStatus, Newsletter, Subscriber, SubscriberStatus, Subscription
+from newsletter.editorial import issues
+from newsletter.readers import newsletters
+from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
+from newsletter.sending import progress
+from newsletter.sending.models import Delivery, DeliveryStatus
 from tests.sending.conftest import dkim_verifies, make_issue, start_send
 from tests.support.worker import run_jobs
 
@@ -65,18 +68,18 @@ def test_hostile_reader_addresses_are_refused_and_everyone_else_gets_a_clean_mes
     assert sorted(r.rcpt_tos[0] for r in relay.received) == ["also-fine@example.org", "fine@example.org"]
     for received in relay.received:
         _check_clean(received, signed)
-    counts = sending.progress(db.session, issue.id)
+    counts = progress.progress(db.session, issue.id)
     assert counts["sent"] == 2 and counts["failed"] == len(hostile) and counts["queued"] == 0
     replies = db.session.scalars(select(Delivery.reply).where(Delivery.status == DeliveryStatus.FAILED)).all()
     assert all(reply.startswith("not sent:") for reply in replies)
 
 
 def test_transactional_mail_to_a_hostile_address_is_refused_and_nothing_is_sent(app, relay):
-    from newsletter import jobs
+    from newsletter.mail import tasks as mail_tasks
 
     for address in HOSTILE_ADDRESSES[:6]:
-        assert jobs.send_transactional_mail("test_message", address, {}).startswith("refused:")
-    assert jobs.send_transactional_mail("test_message", "fine@example.org", {}).startswith("250")
+        assert mail_tasks.send_transactional_mail("test_message", address, {}).startswith("refused:")
+    assert mail_tasks.send_transactional_mail("test_message", "fine@example.org", {}).startswith("250")
     (message,) = relay.wait_for(1)
     assert relay.received[0].rcpt_tos == ["fine@example.org"] and message["To"] == "fine@example.org"
 
@@ -110,7 +113,7 @@ def test_a_newsletter_name_with_a_line_break_in_the_database_stops_the_message_n
     start_send(db, issue)
     run_jobs(app)
     assert relay.received == []
-    counts = sending.progress(db.session, issue.id)
+    counts = progress.progress(db.session, issue.id)
     assert counts["failed"] == 2 and counts["sending"] == 0 and counts["queued"] == 0
     reply = db.session.scalars(select(Delivery.reply)).first()
     assert "List-Id" in reply

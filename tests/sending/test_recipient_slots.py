@@ -10,13 +10,15 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from newsletter import links, sending, tokens
+from newsletter.platform import tokens
+from newsletter.readers import links
+from newsletter.sending import slots
 
 KEY = "a-secret-key-for-slots-a-secret-key-for-slots"
 
 
-def _slots() -> sending.RecipientSlots:
-    return sending.RecipientSlots(
+def _slots() -> slots.RecipientSlots:
+    return slots.RecipientSlots(
         base_url="https://news.example.org", secret_key=KEY, unsubscribe_mailbox="abmelden@news.example.org",
         issue_id=12, domain="news.example.org",
     )  # fmt: skip

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter import delivery
+from newsletter.mail import smtp as mail_smtp
 from tests.support.smtp import free_port
 
 MESSAGE = b"From: a@ki.example\r\nTo: b@example.org\r\nSubject: Hallo\r\n\r\nZeile eins\r\nZeile zwei\r\n"
 
 
-def _relay(smtp, **kw) -> delivery.Relay:
-    return delivery.Relay(delivery.SMTPTarget.from_url(smtp.url), **kw)
+def _relay(smtp, **kw) -> mail_smtp.Relay:
+    return mail_smtp.Relay(mail_smtp.SMTPTarget.from_url(smtp.url), **kw)
 
 
 def test_many_messages_share_one_connection(smtp):
@@ -38,9 +38,9 @@ def test_a_new_connection_after_the_per_connection_limit(smtp):
 def test_temporary_and_permanent_refusals_leave_the_connection_usable(smtp):
     smtp.replies.extend(["451 4.3.0 Try again later", "550 5.1.1 No such user"])
     with _relay(smtp) as relay:
-        with pytest.raises(delivery.DeliveryError) as soft:
+        with pytest.raises(mail_smtp.DeliveryError) as soft:
             relay.send("a@ki.example", "eins@example.org", MESSAGE)
-        with pytest.raises(delivery.DeliveryError) as hard:
+        with pytest.raises(mail_smtp.DeliveryError) as hard:
             relay.send("a@ki.example", "zwei@example.org", MESSAGE)
         assert relay.send("a@ki.example", "drei@example.org", MESSAGE).startswith("250")
     assert soft.value.temporary and soft.value.code == 451
@@ -52,7 +52,7 @@ def test_temporary_and_permanent_refusals_leave_the_connection_usable(smtp):
 def test_a_closing_server_is_left_and_the_next_message_reconnects(smtp):
     smtp.replies.append("421 4.3.2 Service shutting down")
     with _relay(smtp) as relay:
-        with pytest.raises(delivery.DeliveryError) as closing:
+        with pytest.raises(mail_smtp.DeliveryError) as closing:
             relay.send("a@ki.example", "eins@example.org", MESSAGE)
         assert relay.send("a@ki.example", "eins@example.org", MESSAGE).startswith("250")
     assert closing.value.temporary
@@ -69,7 +69,7 @@ def test_lines_starting_with_a_dot_arrive_intact(smtp):
 
 
 def test_an_unreachable_relay_is_a_temporary_failure():
-    target = delivery.SMTPTarget.from_url(f"smtp://127.0.0.1:{free_port()}?timeout=2")
-    with delivery.Relay(target) as relay, pytest.raises(delivery.DeliveryError) as info:
+    target = mail_smtp.SMTPTarget.from_url(f"smtp://127.0.0.1:{free_port()}?timeout=2")
+    with mail_smtp.Relay(target) as relay, pytest.raises(mail_smtp.DeliveryError) as info:
         relay.send("a@ki.example", "leser@example.org", MESSAGE)
     assert info.value.temporary

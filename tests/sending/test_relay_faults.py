@@ -13,9 +13,13 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select, update
 
 from db import utcnow
-from newsletter import jobs, sending, subscribers
-from newsletter.models import Delivery, DeliveryStatus, Issue, IssueState, SuppressionReason
-from newsletter.queues import get_queue
+from newsletter.editorial.models import Issue, IssueState
+from newsletter.platform.queues import get_queue
+from newsletter.readers import addresses, subscribers
+from newsletter.readers.models import SuppressionReason
+from newsletter.sending import ledger, progress, worker
+from newsletter.sending import tasks as sending_tasks
+from newsletter.sending.models import Delivery, DeliveryStatus
 from tests.sending.conftest import make_issue, start_send
 from tests.support.faulty_smtp import FaultySMTP
 from tests.support.worker import run_jobs
@@ -40,8 +44,8 @@ def _retry_due_rows_now(app, db, issue_id):
         .values(next_attempt_at=utcnow() - timedelta(seconds=1))
     )
     db.session.commit()
-    for first, last in sending.batch_ranges(db.session, issue_id):
-        jobs.send_issue_batch(issue_id, first, last)
+    for first, last in ledger.batch_ranges(db.session, issue_id):
+        sending_tasks.send_issue_batch(issue_id, first, last)
 
 
 def _row(db, email) -> Delivery:
@@ -63,7 +67,7 @@ def test_temporary_faults_are_retried_after_a_backoff_and_nobody_gets_two(app, d
     start_send(db, issue)
     run_jobs(app)
 
-    counts = sending.progress(db.session, issue.id)
+    counts = progress.progress(db.session, issue.id)
     assert counts["sent"] == 2 and counts["queued"] == 1, counts
     assert faulty.recipients() == ["b@example.org", "c@example.org"]
     waiting = _row(db, "a@example.org")
@@ -75,11 +79,11 @@ def test_temporary_faults_are_retried_after_a_backoff_and_nobody_gets_two(app, d
 
     _retry_due_rows_now(app, db, issue.id)
     assert faulty.recipients() == sorted(READERS)  # everyone once, no duplicates
-    assert sending.progress(db.session, issue.id)["sent"] == 3
+    assert progress.progress(db.session, issue.id)["sent"] == 3
     assert _row(db, "a@example.org").attempts == 2
     db.session.expire_all()
     assert db.session.get(Issue, issue.id).state is IssueState.SENT
-    assert not subscribers.is_suppressed(db.session, "a@example.org")
+    assert not addresses.is_suppressed(db.session, "a@example.org")
     for received in faulty.received:
         assert received.message.defects == []
 
@@ -90,14 +94,14 @@ def test_permanent_refusals_fail_the_row_and_only_5_1_x_suppresses(app, db, faul
     issue = make_issue(db, readers=READERS)
     start_send(db, issue)
     run_jobs(app)
-    counts = sending.progress(db.session, issue.id)
+    counts = progress.progress(db.session, issue.id)
     assert counts["sent"] == 2 and counts["failed"] == 1 and counts["queued"] == 0, counts
     assert faulty.recipients() == ["b@example.org", "c@example.org"]
     row = _row(db, "a@example.org")
     assert row.status is DeliveryStatus.FAILED and row.reply.startswith(fault[:3])
     db.session.expire_all()
     assert db.session.get(Issue, issue.id).state is IssueState.SENT
-    reason = subscribers.suppression_reason(db.session, "a@example.org")
+    reason = addresses.suppression_reason(db.session, "a@example.org")
     assert reason is (SuppressionReason.BOUNCED if "5.1.1" in fault else None)
     assert faulty.attempts == 3  # nothing was tried twice
 
@@ -112,21 +116,21 @@ def test_refusals_at_rcpt_are_handled_like_refusals_at_data(app, db, faulty, fau
     start_send(db, issue)
     run_jobs(app)
     temporary = fault.startswith("4")
-    counts = sending.progress(db.session, issue.id)
+    counts = progress.progress(db.session, issue.id)
     assert counts["sent"] == 2 and counts["queued" if temporary else "failed"] == 1, counts
-    assert subscribers.is_suppressed(db.session, "a@example.org") is not temporary
+    assert addresses.is_suppressed(db.session, "a@example.org") is not temporary
     if temporary:
         _retry_due_rows_now(app, db, issue.id)
     assert faulty.recipients() == (sorted(READERS) if temporary else ["b@example.org", "c@example.org"])
 
 
 def test_the_backoff_grows_and_ends_in_failed_after_the_last_attempt(app, db, faulty):
-    faulty.script.extend(["451 4.3.0 Greylisted"] * sending.MAX_ATTEMPTS)
+    faulty.script.extend(["451 4.3.0 Greylisted"] * worker.MAX_ATTEMPTS)
     issue = make_issue(db, readers=("a@example.org",))
     start_send(db, issue)
     run_jobs(app)
     waits = []
-    for _ in range(sending.MAX_ATTEMPTS - 1):
+    for _ in range(worker.MAX_ATTEMPTS - 1):
         row = _row(db, "a@example.org")
         assert row.status is DeliveryStatus.QUEUED
         tried_at = utcnow()
@@ -134,9 +138,9 @@ def test_the_backoff_grows_and_ends_in_failed_after_the_last_attempt(app, db, fa
         _retry_due_rows_now(app, db, issue.id)
     assert waits == [1, 5, 15, 60, 240]  # minutes: 60 s, 5 min, 15 min, 1 h, 4 h
     row = _row(db, "a@example.org")
-    assert row.status is DeliveryStatus.FAILED and row.attempts == sending.MAX_ATTEMPTS
+    assert row.status is DeliveryStatus.FAILED and row.attempts == worker.MAX_ATTEMPTS
     assert "Greylisted" in row.reply
-    assert faulty.received == [] and faulty.attempts == sending.MAX_ATTEMPTS
+    assert faulty.received == [] and faulty.attempts == worker.MAX_ATTEMPTS
     db.session.expire_all()
     assert db.session.get(Issue, issue.id).state is IssueState.SENT
 
@@ -146,8 +150,8 @@ def test_a_relay_that_is_down_then_back(app, db, faulty, monkeypatch):
     issue = make_issue(db, readers=READERS)
     start_send(db, issue)
     run_jobs(app)
-    assert sending.progress(db.session, issue.id)["queued"] == 3
+    assert progress.progress(db.session, issue.id)["queued"] == 3
     monkeypatch.setitem(app.config, "SMTP_URL", faulty.url(timeout=1))
     _retry_due_rows_now(app, db, issue.id)
     assert faulty.recipients() == sorted(READERS)
-    assert sending.progress(db.session, issue.id)["sent"] == 3
+    assert progress.progress(db.session, issue.id)["sent"] == 3

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter import delivery, mime
-from newsletter.rendering import RenderedEmail
+from newsletter.mail import mime
+from newsletter.mail import smtp as mail_smtp
+from newsletter.mail.rendering import RenderedEmail
 
 MESSAGE = b"From: a@ki.example\r\nTo: b@example.org\r\nSubject: Hallo\r\n\r\nZeile eins\r\nZeile zwei\r\n"
 
@@ -20,8 +21,8 @@ def pipelining(smtp):
     return smtp
 
 
-def _relay(smtp) -> delivery.Relay:
-    return delivery.Relay(delivery.SMTPTarget.from_url(smtp.url))
+def _relay(smtp) -> mail_smtp.Relay:
+    return mail_smtp.Relay(mail_smtp.SMTPTarget.from_url(smtp.url))
 
 
 def test_messages_arrive_over_one_pipelining_connection(pipelining):
@@ -40,11 +41,11 @@ def test_refusals_in_a_pipeline_are_reported_and_the_connection_goes_on(pipelini
     pipelining.rcpt_replies["voll@example.org"] = "450 4.2.2 Mailbox full"
     pipelining.replies.append("451 4.3.0 Try again later")  # the first message that reaches DATA's end
     with _relay(pipelining) as relay:
-        with pytest.raises(delivery.DeliveryError) as gone:
+        with pytest.raises(mail_smtp.DeliveryError) as gone:
             relay.send("a@ki.example", "weg@example.org", MESSAGE)
-        with pytest.raises(delivery.DeliveryError) as full:
+        with pytest.raises(mail_smtp.DeliveryError) as full:
             relay.send("a@ki.example", "voll@example.org", MESSAGE)
-        with pytest.raises(delivery.DeliveryError) as later:
+        with pytest.raises(mail_smtp.DeliveryError) as later:
             relay.send("a@ki.example", "eins@example.org", MESSAGE)
         ok = relay.send("a@ki.example", "zwei@example.org", MESSAGE)
     assert (gone.value.code, gone.value.temporary) == (550, False) and "5.1.1" in str(gone.value)
@@ -60,7 +61,7 @@ def test_refusals_in_a_pipeline_are_reported_and_the_connection_goes_on(pipelini
 def test_a_server_closing_in_a_pipeline_is_left_and_the_next_message_reconnects(pipelining):
     pipelining.rcpt_replies["eins@example.org"] = "421 4.3.2 Service shutting down"
     with _relay(pipelining) as relay:
-        with pytest.raises(delivery.DeliveryError) as closing:
+        with pytest.raises(mail_smtp.DeliveryError) as closing:
             relay.send("a@ki.example", "eins@example.org", MESSAGE)
         assert relay.send("a@ki.example", "zwei@example.org", MESSAGE).startswith("250")
     assert closing.value.temporary and closing.value.code == 421

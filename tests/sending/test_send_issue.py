@@ -14,19 +14,17 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from db import utcnow
-from newsletter import jobs, sending, subscribers
-from newsletter.models import (
-    Article,
-    Issue,
-    IssueArticle,
-    IssueState,
+from newsletter.editorial.models import Article, Issue, IssueArticle, IssueState
+from newsletter.platform.queues import get_queue
+from newsletter.readers import addresses, subscribers
+from newsletter.readers.models import (
     Newsletter,
     Subscriber,
     SubscriberStatus,
     Subscription,
     SuppressionReason,
 )
-from newsletter.queues import get_queue
+from newsletter.sending import control, ledger, progress
 from tests.support.worker import run_jobs
 
 
@@ -67,11 +65,11 @@ def issue(db):
 
 
 def _send(app, db, issue, batch_size=500):
-    prepared = sending.prepare_send(db.session, issue)
+    prepared = ledger.prepare_send(db.session, issue)
     db.session.commit()
-    prepared = sending.PreparedSend(prepared.issue_id, prepared.added,
-                                    sending.batch_ranges(db.session, issue.id, batch_size))  # fmt: skip
-    jobs.enqueue_send(prepared)
+    prepared = ledger.PreparedSend(prepared.issue_id, prepared.added,
+                                    ledger.batch_ranges(db.session, issue.id, batch_size))  # fmt: skip
+    control.queue_batches(prepared.issue_id, prepared.batches)
     return prepared
 
 
@@ -90,7 +88,7 @@ def test_every_eligible_reader_gets_exactly_one_message(app, client, db, relay, 
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert "KI-News" in message["List-Id"] or "Wochenr" in message["List-Id"]
         assert message.defects == []
-    assert sending.progress(db.session, issue.id)["sent"] == 27
+    assert progress.progress(db.session, issue.id)["sent"] == 27
     db.session.expire_all()
     assert db.session.get(Issue, issue.id).state is IssueState.SENT
 
@@ -113,7 +111,7 @@ def test_pressing_send_twice_sends_nothing_twice(app, db, relay, issue):
     assert again.added == 0
     run_jobs(app)
     relay.wait_for(27)
-    jobs.enqueue_send(sending.PreparedSend(issue.id, 0, [(1, 10_000)]))  # a stray job for the whole range
+    control.queue_batches(issue.id, [(1, 10_000)])  # a stray job for the whole range
     run_jobs(app)
     assert len(relay.received) == 27
 
@@ -126,7 +124,7 @@ def test_an_unsubscribe_after_send_was_pressed_is_honoured(app, client, db, rela
     run_jobs(app)
     relay.wait_for(26)
     assert "leser5@example.org" not in [r.rcpt_tos[0] for r in relay.received]
-    assert sending.progress(db.session, issue.id)["skipped"] == 1
+    assert progress.progress(db.session, issue.id)["skipped"] == 1
 
 
 def test_temporary_refusals_are_retried_later_and_hard_bounces_suppress(app, db, relay, issue):
@@ -134,7 +132,7 @@ def test_temporary_refusals_are_retried_later_and_hard_bounces_suppress(app, db,
     _send(app, db, issue)
     run_jobs(app)
     relay.wait_for(25)
-    counts = sending.progress(db.session, issue.id)
+    counts = progress.progress(db.session, issue.id)
     assert counts["sent"] == 25 and counts["queued"] == 1 and counts["failed"] == 1
     scheduled = ScheduledJobRegistry(queue=get_queue("mail")).get_job_ids()
     assert len(scheduled) == 1 and scheduled[0].startswith(f"send-{issue.id}-")
@@ -143,7 +141,7 @@ def test_temporary_refusals_are_retried_later_and_hard_bounces_suppress(app, db,
     bounced = db.session.scalars(
         select(Subscriber).where(Subscriber.status == SubscriberStatus.BOUNCED)
     ).one()
-    assert subscribers.suppression_reason(db.session, bounced.email) is SuppressionReason.BOUNCED
+    assert addresses.suppression_reason(db.session, bounced.email) is SuppressionReason.BOUNCED
 
 
 def test_issues_that_cannot_be_sent_say_why_and_write_nothing(app, db, issue):
@@ -153,15 +151,15 @@ def test_issues_that_cannot_be_sent_say_why_and_write_nothing(app, db, issue):
     nowhere = Issue(subject="Niemand", sender_name="KI", sender_address="a@ki.example")
     db.session.add_all([empty, nowhere])
     db.session.commit()
-    with pytest.raises(sending.SendError, match="mindestens einen Artikel"):
-        sending.prepare_send(db.session, empty)
-    with pytest.raises(sending.SendError, match="mindestens einen Newsletter"):
-        sending.prepare_send(db.session, nowhere)
+    with pytest.raises(ledger.SendError, match="mindestens einen Artikel"):
+        ledger.prepare_send(db.session, empty)
+    with pytest.raises(ledger.SendError, match="mindestens einen Newsletter"):
+        ledger.prepare_send(db.session, nowhere)
     issue.state = IssueState.SENT
-    with pytest.raises(sending.SendError, match="„sent“ kann nicht gesendet"):
-        sending.prepare_send(db.session, issue)
+    with pytest.raises(ledger.SendError, match="„sent“ kann nicht gesendet"):
+        ledger.prepare_send(db.session, issue)
     db.session.rollback()
-    assert sending.progress(db.session, empty.id)["total"] == 0
+    assert progress.progress(db.session, empty.id)["total"] == 0
 
 
 def test_an_editor_sends_from_the_issue_page_and_watches_progress(app, client, db, relay, issue):

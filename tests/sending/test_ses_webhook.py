@@ -21,8 +21,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy import func, select
 
-from newsletter import sns, subscribers
-from newsletter.models import BounceEvent, Delivery, DeliveryStatus, SubscriberStatus, SuppressionReason
+from newsletter.mail import sns
+from newsletter.readers import addresses, subscribers
+from newsletter.readers.models import SubscriberStatus, SuppressionReason
+from newsletter.sending.models import BounceEvent, Delivery, DeliveryStatus
 from tests.sending.conftest import make_issue, start_send
 from tests.support.feedserver import FeedServer, Route
 from tests.support.worker import run_jobs
@@ -144,12 +146,12 @@ def test_ses_bounces_and_complaints_apply_once(app, client, db, relay, sns_host,
 
     hart = _reader(db, "hart@example.org")
     assert hart.status is SubscriberStatus.BOUNCED
-    assert subscribers.suppression_reason(db.session, "hart@example.org") is SuppressionReason.BOUNCED
+    assert addresses.suppression_reason(db.session, "hart@example.org") is SuppressionReason.BOUNCED
     weich = _reader(db, "weich@example.org")
     assert weich.status is SubscriberStatus.ACTIVE and weich.soft_bounces == 1
     beschwert = _reader(db, "beschwert@example.org")
     assert beschwert.status is SubscriberStatus.COMPLAINED
-    assert subscribers.suppression_reason(db.session, "beschwert@example.org") is SuppressionReason.COMPLAINED
+    assert addresses.suppression_reason(db.session, "beschwert@example.org") is SuppressionReason.COMPLAINED
     rows = {d.subscriber_id: d.status for d in db.session.scalars(select(Delivery))}
     assert rows[hart.id] is DeliveryStatus.BOUNCED and rows[beschwert.id] is DeliveryStatus.BOUNCED
     assert rows[weich.id] is DeliveryStatus.SENT
@@ -192,7 +194,7 @@ def test_forged_or_tampered_messages_get_403_and_change_nothing(app, client, db,
     for email in senders:
         reader = _reader(db, email)
         assert reader.status is SubscriberStatus.ACTIVE and reader.soft_bounces == 0
-        assert not subscribers.is_suppressed(db.session, email)
+        assert not addresses.is_suppressed(db.session, email)
     assert db.session.scalar(select(func.count()).select_from(BounceEvent)) == 0
     assert {d.status for d in db.session.scalars(select(Delivery))} == {DeliveryStatus.SENT}
     # The untouched original is still accepted: the refusals above were about the changes.

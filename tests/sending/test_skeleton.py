@@ -12,8 +12,8 @@ from email.parser import BytesParser
 
 import pytest
 
-from newsletter import mime
-from newsletter.rendering import SLOTS, RenderedEmail, fill_slots
+from newsletter.mail import mime
+from newsletter.mail.rendering import SLOTS, RenderedEmail, fill_slots
 
 VALUES = {
     "to": "leserin@example.org",

@@ -10,8 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from newsletter import api, bounces, sending, signing
-from newsletter.jobs import enqueue_send
+from newsletter.mail import return_paths, signing
+from newsletter.mail.tasks import queue_transactional_mail
+from newsletter.sending import ledger, progress
+from newsletter.sending.control import queue_batches
 from tests.sending.conftest import DKIM_DOMAIN, DKIM_SELECTOR, dkim_verifies, make_issue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,11 +23,11 @@ def test_a_worker_sends_transactional_mail_first_and_signs_everything(
     app, db, relay, base_config, instance_dir, dkim_key_file
 ):
     issue = make_issue(db, readers=[f"leser{i}@example.org" for i in range(6)])
-    prepared = sending.prepare_send(db.session, issue)
+    ledger.prepare_send(db.session, issue)
     db.session.commit()
-    batches = sending.batch_ranges(db.session, issue.id, size=2)
-    enqueue_send(sending.PreparedSend(issue.id, prepared.added, batches))  # three newsletter jobs wait
-    api.send_transactional_mail("test_message", "eilig@example.org", {}, locale="de")  # queued after them
+    batches = ledger.batch_ranges(db.session, issue.id, size=2)
+    queue_batches(issue.id, batches)  # three newsletter jobs wait
+    queue_transactional_mail("test_message", "eilig@example.org", {}, locale="de")  # queued after them
 
     env = {**os.environ, "BEITRAG_ENV": "testing", "BEITRAG_INSTANCE": str(instance_dir),
            "DATABASE_URL": base_config["DATABASE_URL"], "REDIS_URL": base_config["REDIS_URL"],
@@ -45,10 +47,10 @@ def test_a_worker_sends_transactional_mail_first_and_signs_everything(
     for received in relay.received:
         assert dkim_verifies(received.raw, key), received.rcpt_tos
         assert received.mail_from.endswith("@bounces.ki-kompass.example")
-        address = bounces.read_return_path(secret, received.mail_from)
+        address = return_paths.read_return_path(secret, received.mail_from)
         assert address is not None
         if received.rcpt_tos == ["eilig@example.org"]:
-            assert bounces.vouches_for(secret, address, "eilig@example.org")
+            assert return_paths.vouches_for(secret, address, "eilig@example.org")
         else:
             assert address.issue_id == issue.id
-    assert sending.progress(db.session, issue.id)["sent"] == 6
+    assert progress.progress(db.session, issue.id)["sent"] == 6

@@ -8,17 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from newsletter.models import (
-    Delivery,
-    DeliveryStatus,
-    Issue,
-    IssueState,
-    Newsletter,
-    Subscriber,
-    SubscriberEvent,
-    SubscriberStatus,
-    Subscription,
-)
+from newsletter.editorial.models import Issue, IssueState
+from newsletter.readers.models import Newsletter, Subscriber, SubscriberEvent, SubscriberStatus, Subscription
+from newsletter.sending.models import Delivery, DeliveryStatus
 from payments.models import (
     DisputeStatus,
     Donation,

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from newsletter import accounts
-from newsletter.models import StaffApiToken, StaffRole
+from newsletter.platform.access import StaffRole
+from newsletter.staff import accounts
+from newsletter.staff.models import StaffApiToken
 from tests.support.factories import PASSWORD, staff_user
 from tests.support.web import csrf_token, login, text_of
 

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from newsletter.models import Issue, StaffRole
-from newsletter.periods import parse_period
-from payments import stats
+from newsletter.editorial.models import Issue
+from newsletter.platform.access import StaffRole
+from newsletter.stats.periods import parse_period
+from payments.reports import money
 from tests.support.factories import PASSWORD, staff_user
 from tests.support.web import login, text_of
 
@@ -124,6 +125,6 @@ def test_the_demo_history_renders_with_charts(client, db, runner):
     # Readers who give: the demo's donors are readers too, and the page reads each reader's first gift,
     # which must say what the donations say.
     p = parse_period("last_12_months", None, None, zone="Europe/Berlin", now=datetime.now(UTC))
-    shown = stats.dashboard(db.session, p, currency="eur")["conversion"]
-    assert shown == stats.dashboard(db.session, p, currency="eur", from_ledger=True)["conversion"]
+    shown = money.dashboard(db.session, p, currency="eur")["conversion"]
+    assert shown == money.dashboard(db.session, p, currency="eur", from_ledger=True)["conversion"]
     assert sum(row["givers"] for row in shown["by_source"]) > 10, shown

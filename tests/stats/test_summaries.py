@@ -16,11 +16,13 @@ from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
-from newsletter import bounces, sending
-from newsletter import stats as newsletter_stats
-from newsletter.models import Delivery, IssueTally, Subscriber, SubscriberStatus
-from newsletter.periods import parse_period
-from payments import donations, stats
+from newsletter.mail import return_paths
+from newsletter.readers.models import Subscriber, SubscriberStatus
+from newsletter.sending import bounces, progress
+from newsletter.sending.models import Delivery, IssueTally
+from newsletter.stats import figures
+from newsletter.stats.periods import parse_period
+from payments.checkout import donations
 from payments.models import (
     DisputeStatus,
     Donation,
@@ -31,6 +33,7 @@ from payments.models import (
     PaymentStatus,
     PaymentTally,
 )
+from payments.reports import money
 from tests.sending.conftest import make_issue, start_send
 from tests.support import stripe_api as s
 from tests.support.worker import run_jobs
@@ -111,8 +114,8 @@ def _reader_firsts_from_ledger(db) -> dict:
 
 def _same_figures(db, periods):
     for p in periods:
-        from_summaries = stats.dashboard(db.session, p, currency="eur")
-        from_ledger = stats.dashboard(db.session, p, currency="eur", from_ledger=True)
+        from_summaries = money.dashboard(db.session, p, currency="eur")
+        from_ledger = money.dashboard(db.session, p, currency="eur", from_ledger=True)
         assert from_summaries == from_ledger, p.as_dict()
 
 
@@ -126,8 +129,8 @@ def test_the_known_history_reads_the_same_from_the_summaries_and_the_ledger(db):
     half_hour = parse_period("custom", "2025-12-01", "2026-01-31", zone="Asia/Kolkata", now=NOW)
     new_york = parse_period("custom", "2025-11-01", "2026-02-28", zone="America/New_York", now=NOW)
     _same_figures(db, [p, p.previous(), half_hour, new_york])
-    figures = stats.dashboard(db.session, p, currency="eur")
-    assert figures["revenue"]["total"]["net_cents"] == stats.dashboard(
+    shown = money.dashboard(db.session, p, currency="eur")
+    assert shown["revenue"]["total"]["net_cents"] == money.dashboard(
         db.session, p, currency="eur", from_ledger=True)["revenue"]["total"]["net_cents"]  # fmt: skip
 
 
@@ -210,7 +213,7 @@ def test_a_random_webhook_history_reads_the_same_from_the_summaries_and_the_ledg
     mid_month = (now - timedelta(days=200)).date().isoformat(), (now - timedelta(days=20)).date().isoformat()
     periods.append(parse_period("custom", *mid_month, zone="Europe/Berlin", now=now))  # days cut mid-month
     _same_figures(db, periods)
-    assert stats.dashboard(db.session, periods[0], currency="eur")["gifts"]["count"] > 0
+    assert money.dashboard(db.session, periods[0], currency="eur")["gifts"]["count"] > 0
 
     # The migration's set-based backfill gives exactly what the flush hook wrote.
     db.session.execute(delete(PaymentTally))
@@ -270,20 +273,20 @@ def test_an_issue_is_counted_when_its_send_finishes_and_a_later_bounce_moves_it(
     tally = db.session.get(IssueTally, issue.id)
     assert (tally.recipients, tally.accepted, tally.failed, tally.bounced) == (3, 3, 0, 0)
     p = parse_period("this_month", None, None, zone="Europe/Berlin", now=datetime.now(UTC))
-    row = newsletter_stats.issue_rows(db.session, p)[0]
+    row = figures.issue_rows(db.session, p)[0]
     assert (row["recipients"], row["sent"], row["bounced"]) == (3, 3, 0)
 
     delivery = db.session.scalars(select(Delivery).where(Delivery.issue_id == issue.id)).first()
     secret = app.config["SECRET_KEY"]
-    signed = bounces.return_path(secret, "example.org", issue.id, delivery.id)
-    address = bounces.read_return_path(secret, signed)
+    signed = return_paths.return_path(secret, "example.org", issue.id, delivery.id)
+    address = return_paths.read_return_path(secret, signed)
     report = bounces.Report(key="bounce-1", kind=bounces.HARD, address=address, detail="550 5.1.1 no user")
     assert bounces.apply_report(db.session, report, secret_key=secret, via="test").applied
     db.session.commit()
     assert not bounces.apply_report(db.session, report, secret_key=secret, via="test").applied  # once
     db.session.commit()
     db.session.expire_all()
-    from_tally = newsletter_stats.issue_rows(db.session, p)
-    assert from_tally == newsletter_stats.issue_rows(db.session, p, from_ledger=True)
+    from_tally = figures.issue_rows(db.session, p)
+    assert from_tally == figures.issue_rows(db.session, p, from_ledger=True)
     assert (from_tally[0]["recipients"], from_tally[0]["sent"], from_tally[0]["bounced"]) == (3, 3, 1)
-    assert sending.progress(db.session, issue.id)["sent"] >= 2
+    assert progress.progress(db.session, issue.id)["sent"] >= 2

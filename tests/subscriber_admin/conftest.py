@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter import newsletters
-from newsletter.models import StaffRole
+from newsletter.platform.access import StaffRole
+from newsletter.readers import newsletters
 from tests.support.factories import PASSWORD, staff_user
 from tests.support.web import login
 

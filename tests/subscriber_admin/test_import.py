@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from newsletter import subscribers
-from newsletter.models import (
+from newsletter.readers import addresses, subscribers
+from newsletter.readers.imports import rows as import_rows
+from newsletter.readers.imports import staging
+from newsletter.readers.models import (
     ImportRow,
     ImportState,
     Subscriber,
@@ -56,7 +58,7 @@ def test_import_with_recorded_consent_dedupes_and_reports(app, db, editor, lists
     monkeypatch.setitem(app.config, "SMTP_URL", smtp.url)
     daily, weekly = lists
     db.session.add(Subscriber(email="Bekannt@example.org", status=SubscriberStatus.ACTIVE))
-    subscribers.suppress(db.session, "weg@example.org", SuppressionReason.UNSUBSCRIBED)
+    addresses.suppress(db.session, "weg@example.org", SuppressionReason.UNSUBSCRIBED)
     db.session.commit()
     content = (
         "\ufeffE-Mail;Name;Sprache;Newsletter;Quelle\n"
@@ -131,11 +133,11 @@ def test_import_without_consent_sends_paced_opt_in_mails(app, db, editor, lists,
     assert sorted(m["To"] for m in messages) == ["leser0@example.org", "leser1@example.org"]
     assert "/confirm/" in messages[0].get_body(("plain",)).get_content()
     # Running the job again sends the rest, and nobody twice.
-    from newsletter import jobs
+    from newsletter.readers import tasks as readers_tasks
 
-    jobs.send_import_opt_ins(record_id)
+    readers_tasks.send_import_opt_ins(record_id)
     run_jobs(app)
-    jobs.send_import_opt_ins(record_id)
+    readers_tasks.send_import_opt_ins(record_id)
     run_jobs(app)
     messages = smtp.wait_for(3)
     assert sorted(m["To"] for m in messages) == [f"leser{i}@example.org" for i in range(3)]
@@ -146,10 +148,8 @@ def test_a_known_address_in_a_later_chunk_is_left_alone_and_the_rest_imported(ap
     """On PostgreSQL the file is settled in chunks, the first ones by a plain INSERT while no address is
     known; the chunk that meets a known reader goes back to its savepoint and is settled checking each
     address, as are the chunks after it. Chunks of two rows here: new, new | new, known | new, new."""
-    from newsletter import imports
-
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
-    monkeypatch.setattr(imports, "SETTLE_ROWS", 2)
+    monkeypatch.setattr(import_rows, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(staging, "SETTLE_ROWS", 2)
     daily, weekly = lists
     known = Subscriber(email="Bekannt@example.org", status=SubscriberStatus.UNSUBSCRIBED, locale="en")
     db.session.add(known)
@@ -252,9 +252,9 @@ def test_wrong_column_maps_are_refused_and_nothing_starts(app, db, editor, lists
     run_jobs(app)
     assert db.session.scalar(select(func.count()).select_from(Subscriber)) == 1
     # Running the job a second time adds nothing and mails nobody twice.
-    from newsletter import jobs
+    from newsletter.readers import tasks as readers_tasks
 
-    jobs.run_subscriber_import(record_id)
+    readers_tasks.run_subscriber_import(record_id)
     assert db.session.scalar(select(func.count()).select_from(Subscriber)) == 1
     assert db.session.scalar(select(func.count()).select_from(SubscriberEvent)) == 1  # confirmation sent
     assert db.session.scalar(select(func.count()).select_from(Subscription)) == 1
@@ -281,15 +281,15 @@ def test_the_fast_address_check_agrees_with_the_full_one(raw):
     email-validator alone. Tried: upper case, IDN and xn-- domains, non-ASCII local parts, quoted local
     parts, doubled and leading/trailing dots, trailing dot on the domain, special-use and numeric TLDs,
     over-long labels and local parts, CR/LF, a trailing newline, spaces, underscores, two @."""
-    from newsletter.imports import normalize_address
+    from newsletter.readers.imports.files import normalize_address
 
     try:
-        expected = subscribers.normalize_email_by_validator(raw)
-    except subscribers.InvalidEmail:
-        with pytest.raises(subscribers.InvalidEmail):
-            subscribers.normalize_email(raw)
-        with pytest.raises(subscribers.InvalidEmail):
+        expected = addresses.normalize_email_by_validator(raw)
+    except addresses.InvalidEmail:
+        with pytest.raises(addresses.InvalidEmail):
+            addresses.normalize_email(raw)
+        with pytest.raises(addresses.InvalidEmail):
             normalize_address(raw)
     else:
-        assert subscribers.normalize_email(raw) == expected
+        assert addresses.normalize_email(raw) == expected
         assert normalize_address(raw) == expected

@@ -15,8 +15,11 @@ import io
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from newsletter import imports, jobs, subscribers
-from newsletter.models import (
+from newsletter.readers import addresses, subscribers
+from newsletter.readers import tasks as readers_tasks
+from newsletter.readers.imports import files, staging
+from newsletter.readers.imports import rows as import_rows
+from newsletter.readers.models import (
     ImportRow,
     ImportState,
     Subscriber,
@@ -57,7 +60,7 @@ def _reference(content: bytes, delimiter: str) -> tuple[list[tuple[int, list[str
 def _block_read(content: bytes, delimiter: str) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str]]]:
     errors: list[tuple[int, str]] = []
     position = [0]
-    rows = imports._file_rows(io.BytesIO(content), delimiter, errors, position)
+    rows = files._file_rows(io.BytesIO(content), delimiter, errors, position)
     return [(position[0], row) for row in rows], errors
 
 
@@ -83,7 +86,7 @@ PLAIN = "".join(f"leser.{i}@example.org;Leser {i};de;woche;messe\n" for i in ran
 )  # fmt: skip
 @pytest.mark.parametrize("block_bytes", [37, 200, 1024 * 1024])
 def test_block_reader_reads_like_the_csv_module(content, block_bytes, monkeypatch):
-    monkeypatch.setattr(imports, "_BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(files, "_BLOCK_BYTES", block_bytes)
     assert _block_read(content, ";") == _reference(content, ";")
 
 
@@ -91,11 +94,11 @@ def test_line_numbers_and_first_wins_across_blocks(app, db, editor, lists, monke
     """Small blocks, so the file spans many: each refused line is reported with its own number, and a
     duplicate is refused in favour of the first line even when that line was in an earlier block; a
     quoted address after the fast blocks is still read."""
-    monkeypatch.setattr(imports, "_BLOCK_BYTES", 64)
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 4)  # rows handed to the writer at a time
-    monkeypatch.setattr(imports, "SETTLE_ROWS", 7)  # PostgreSQL: rows settled at a time, in the thread
+    monkeypatch.setattr(files, "_BLOCK_BYTES", 64)
+    monkeypatch.setattr(import_rows, "CHUNK_ROWS", 4)  # rows handed to the writer at a time
+    monkeypatch.setattr(staging, "SETTLE_ROWS", 7)  # PostgreSQL: rows settled at a time, in the thread
     db.session.add(Subscriber(email="Leser20@example.org", source="form"))
-    subscribers.suppress(db.session, "leser21@example.org", SuppressionReason.UNSUBSCRIBED)
+    addresses.suppress(db.session, "leser21@example.org", SuppressionReason.UNSUBSCRIBED)
     db.session.commit()
     lines = ["email;quelle"] + [f"leser{i}@example.org;q{i}" for i in range(30)]
     lines[25] = "LESER3@Example.org;again"  # line 26 repeats line 5
@@ -142,8 +145,8 @@ def test_a_newsletter_deleted_before_the_import_runs_fails_it_and_writes_nothing
     assert db.session.get(SubscriberImport, record_id).newsletter_ids == [weekly.id]
     db.session.execute(text("DELETE FROM newsletters WHERE id = :id"), {"id": weekly.id})
     db.session.commit()
-    with pytest.raises(imports.ImportFileError, match="deleted while it ran"):
-        jobs.run_subscriber_import(record_id)
+    with pytest.raises(files.ImportFileError, match="deleted while it ran"):
+        readers_tasks.run_subscriber_import(record_id)
     db.session.expire_all()
     record = db.session.get(SubscriberImport, record_id)
     assert record.state is ImportState.FAILED and "ImportFileError" in record.failure
@@ -160,7 +163,7 @@ def test_settling_gives_the_same_readers_with_or_without_the_trigger_privilege(
     and the session is back to normal trigger behaviour afterwards."""
     daily, weekly = lists
     if not may_switch_triggers_off:
-        monkeypatch.setattr(imports, "_foreign_keys_checked_per_statement", lambda session: False)
+        monkeypatch.setattr(staging, "_foreign_keys_checked_per_statement", lambda session: False)
     content = "email;newsletter\n" + "".join(
         f"leser{i}@example.org;{'woche|ki-taeglich' if i % 2 else ''}\n" for i in range(20)
     )
@@ -192,7 +195,7 @@ def test_a_reader_who_signs_up_while_the_import_runs_is_left_alone(
     response = upload(editor, b"email\nanna@example.org\nben@example.org\n")
     record_id = int(response.headers["Location"].rsplit("/", 1)[1])
     start(editor, record_id, {0: "email"}, consent="recorded", consent_detail="Messe")
-    check = imports._foreign_keys_checked_per_statement
+    check = staging._foreign_keys_checked_per_statement
 
     def sign_up_meanwhile(session):
         other = create_engine(db.engine.url)
@@ -207,7 +210,7 @@ def test_a_reader_who_signs_up_while_the_import_runs_is_left_alone(
         other.dispose()
         return check(session)
 
-    monkeypatch.setattr(imports, "_foreign_keys_checked_per_statement", sign_up_meanwhile)
+    monkeypatch.setattr(staging, "_foreign_keys_checked_per_statement", sign_up_meanwhile)
     run_jobs(app)
     record = db.session.get(SubscriberImport, record_id)
     assert record.state is ImportState.DONE

@@ -14,10 +14,10 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from newsletter import subscribers
-from newsletter.models import (
+from newsletter.platform.access import StaffRole
+from newsletter.readers import addresses, subscribers
+from newsletter.readers.models import (
     Newsletter,
-    StaffRole,
     Subscriber,
     SubscriberStatus,
     Subscription,
@@ -135,7 +135,7 @@ def test_bad_additions_change_nothing_and_send_nothing(
 ):
     monkeypatch.setitem(app.config, "SMTP_URL", smtp.url)
     db.session.add(Subscriber(email="aktiv@example.org", status=SubscriberStatus.ACTIVE))
-    subscribers.suppress(db.session, "weg@example.org", SuppressionReason.ERASED)
+    addresses.suppress(db.session, "weg@example.org", SuppressionReason.ERASED)
     db.session.commit()
     response = post_form(editor, "/staff/subscribers/new", {"locale": "de", **data})
     assert response.status_code == 422
@@ -164,7 +164,7 @@ def test_edit_unsubscribe_and_erase(app, db, client, lists):
     assert post_form(client, f"{url}/unsubscribe", {}, form_url=url).status_code == 302
     db.session.expire_all()
     assert db.session.get(Subscriber, reader_id).status is SubscriberStatus.UNSUBSCRIBED
-    assert subscribers.is_suppressed(db.session, "leser@example.org")
+    assert addresses.is_suppressed(db.session, "leser@example.org")
     response = post_form(client, f"{url}/erase", {"confirm_email": "falsch@example.org"})
     assert response.status_code == 422 and db.session.get(Subscriber, reader_id) is not None
     response = post_form(client, f"{url}/erase", {"confirm_email": "LESER@example.org"})
@@ -206,7 +206,7 @@ EDITOR_PAGES = [
 
 @pytest.mark.parametrize(("role", "admin_status"), [(StaffRole.EDITOR, 403), (StaffRole.ADMIN, 200)])
 def test_roles_on_every_page(app, db, client, lists, role, admin_status):
-    from newsletter.imports import save_upload
+    from newsletter.readers.imports.files import save_upload
 
     staff_user(db, "someone@example.org", role=role)
     reader = Subscriber(email="leser@example.org", status=SubscriberStatus.ACTIVE)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from newsletter import accounts
-from newsletter.models import StaffRole, StaffUser
+from newsletter.platform.access import StaffRole
+from newsletter.staff import accounts
+from newsletter.staff.models import StaffUser
 
 PASSWORD = "correct horse battery staple"
 

@@ -10,7 +10,7 @@ def record_app_context(path: str) -> str:
     from sqlalchemy import func, select
 
     from db import db
-    from newsletter.models import Newsletter
+    from newsletter.readers.models import Newsletter
 
     count = db.session.scalar(select(func.count()).select_from(Newsletter))
     line = f"{current_app.config['BEITRAG_ENV']} newsletters={count}"

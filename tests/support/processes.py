@@ -125,3 +125,36 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+
+class Clock:
+    """``flask --app app newsletter clock``: the periodic jobs put on their queues, as in production. Like
+    a process manager, :meth:`revive` starts it again when it ended (its Redis went away, say)."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path):
+        self.env = {**os.environ, **env}
+        self.log = log_dir / "clock.log"
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [FLASK, "--app", "app", "newsletter", "clock"], cwd=ROOT, env=self.env, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+
+    def revive(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process = None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rq import SimpleWorker
 
-from newsletter import jobs
-from newsletter.queues import QUEUE_NAMES, get_queue, get_redis
+from newsletter.platform.queues import QUEUE_NAMES, get_queue, get_redis
+from newsletter.readers import tasks as readers_tasks
 
 
 def run_jobs(app, queue_names=QUEUE_NAMES) -> None:
@@ -13,6 +13,6 @@ def run_jobs(app, queue_names=QUEUE_NAMES) -> None:
     outbox), then a burst worker over the queues, so a test sees request -> sweeper -> worker -> SMTP."""
     connection = get_redis(app)
     if "transactional" in queue_names:
-        get_queue("transactional", app).enqueue(jobs.sweep_reader_mails)
+        get_queue("transactional", app).enqueue(readers_tasks.sweep_reader_mails)
     worker = SimpleWorker([get_queue(n, app) for n in queue_names], connection=connection)
     worker.work(burst=True)

@@ -1,0 +1,82 @@
+"""Forms of the editor's desk."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+
+class ArticleForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    teaser = TextAreaField(_l("Teaser"), validators=[Length(max=2000)])
+    body = TextAreaField(_l("Text (Markdown)"), validators=[Length(max=200_000)])
+    author = StringField(_l("Author"), validators=[Length(max=200)])
+    image_url = URLField(_l("Image URL"), validators=[Optional(), Length(max=2000)])
+    image_credit = StringField(_l("Image credit"), validators=[Length(max=300)])
+    canonical_url = URLField(_l("Article URL"), validators=[Optional(), Length(max=2000)])
+    tags = StringField(_l("Tags (separated by commas)"), validators=[Length(max=500)])
+    published_at = DateTimeLocalField(_l("Published"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    sponsored = BooleanField(_l("Advertisement (sponsored content, marked as such)"))
+    submit = SubmitField(_l("Save article"))
+
+
+class FeedForm(FlaskForm):
+    url = URLField(_l("Feed URL (RSS or Atom)"), validators=[DataRequired(), Length(max=2000)])
+    interval_minutes = IntegerField(
+        _l("Import every … minutes"), default=60, validators=[DataRequired(), NumberRange(5, 10080)]
+    )
+    submit = SubmitField(_l("Add feed and import"))
+
+
+class IssueForm(FlaskForm):
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
+    preheader = StringField(_l("Preheader (preview line)"), validators=[Length(max=300)])
+    intro = TextAreaField(_l("Editorial (Markdown)"), validators=[Length(max=50_000)])
+    layout = SelectField(
+        _l("Layout"),
+        choices=[
+            SelectChoice("digest", _l("Digest: every article with its teaser")),
+            SelectChoice("feature", _l("Feature: one lead story, then links")),
+        ],
+    )
+    newsletters = SelectMultipleField(_l("Newsletters"), coerce=int, validate_choice=True)
+    sender_name = StringField(_l("Sender name"), validators=[DataRequired(), Length(max=200)])
+    sender_address = StringField(_l("Sender address"), validators=[DataRequired(), Length(max=320)])
+    show_goal = BooleanField(_l("Show the monthly supporter goal under the ask"))
+    submit = SubmitField(_l("Save issue"))
+
+
+class RecentIssueForm(FlaskForm):
+    days = IntegerField(
+        _l("Articles of the last … days"), default=7, validators=[DataRequired(), NumberRange(1, 90)]
+    )
+    submit = SubmitField(_l("Start a new issue"))
+
+
+class AddArticleForm(FlaskForm):
+    article_id = IntegerField(_l("Article"), validators=[DataRequired()])
+    submit = SubmitField(_l("Add"))
+
+
+class TestSendForm(FlaskForm):
+    variant = SelectField(_l("Variant"), default="default")
+    submit = SubmitField(_l("Send a test to me"))
+
+
+class ScheduleForm(FlaskForm):
+    """When to send an issue, in the editor's time zone (Europe/Berlin unless TIMEZONE says otherwise)."""
+
+    send_at = DateTimeLocalField(_l("Send at"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])

@@ -1,0 +1,260 @@
+"""Issues: compose (subject, intro, articles in order, newsletters, layout, sender), render, preview.
+
+Sending is the sending package's; here an issue moves only between draft and cancelled, and the
+states scheduled, sending and sent are modelled for it. Rendering is once per issue and variant: the
+per-recipient values are slots (``rendering.SLOTS``) filled later.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
+
+from db import utcnow
+from newsletter.editorial.articles import markdown_text, render_markdown
+from newsletter.editorial.models import Article, Issue, IssueArticle, IssueLayout, IssueState
+from newsletter.mail import rendering
+from newsletter.ports import supporter_goal
+from newsletter.readers.models import Newsletter
+
+# Supporter states that change the donation ask; "default" for everyone else, "no_ask" for readers who asked
+# never to be asked (see ``sending.assign_ask_variants``).
+VARIANTS = ("default", "never_gave", "one_time", "monthly", "failing", "no_ask")
+MAX_ARTICLES = 200
+EDITABLE = (IssueState.DRAFT,)
+
+
+class IssueError(ValueError):
+    """A change an issue cannot take; the message says why."""
+
+
+@dataclass
+class IssueInput:
+    subject: str
+    preheader: str = ""
+    intro: str = ""
+    layout: str = IssueLayout.DIGEST.value
+    newsletter_ids: Sequence[int] = ()
+    sender_name: str = ""
+    sender_address: str = ""
+    show_goal: bool = False
+
+
+def _require_draft(issue: Issue) -> None:
+    if issue.state not in EDITABLE:
+        raise IssueError(_l("only a draft can be changed"))
+
+
+def _apply(session: Session, issue: Issue, data: IssueInput) -> None:
+    subject = " ".join((data.subject or "").split())
+    if not subject:
+        raise IssueError(_l("an issue needs a subject"))
+    if len(subject) > 200:
+        raise IssueError(_l("the subject is longer than 200 characters"))
+    try:
+        layout = IssueLayout(data.layout)
+    except ValueError:
+        raise IssueError(_l("there is no layout %(name)s", name=data.layout)) from None
+    sender_name = " ".join((data.sender_name or "").split())
+    if not sender_name:
+        raise IssueError(_l("the sender needs a name"))
+    try:
+        sender_address = validate_email(data.sender_address or "", check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise IssueError(_l("the sender address is not valid (%(reason)s)", reason=str(exc))) from None
+    ids = list(dict.fromkeys(int(i) for i in data.newsletter_ids))
+    newsletters = list(session.scalars(select(Newsletter).where(Newsletter.id.in_(ids)))) if ids else []
+    if len(newsletters) != len(ids):
+        raise IssueError(_l("a chosen newsletter does not exist"))
+    issue.subject = subject
+    issue.preheader = " ".join((data.preheader or "").split())[:300]
+    issue.intro = data.intro or ""
+    issue.layout = layout
+    issue.sender_name = sender_name[:200]
+    issue.sender_address = sender_address
+    issue.newsletters = newsletters
+    issue.show_goal = bool(data.show_goal)
+
+
+def create_issue(session: Session, data: IssueInput, *, created_by_id: int | None = None) -> Issue:
+    issue = Issue(state=IssueState.DRAFT, created_by_id=created_by_id)
+    _apply(session, issue, data)
+    session.add(issue)
+    session.flush()
+    return issue
+
+
+def update_issue(session: Session, issue: Issue, data: IssueInput) -> Issue:
+    _require_draft(issue)
+    _apply(session, issue, data)
+    session.flush()
+    return issue
+
+
+def _renumber(issue: Issue) -> None:
+    for position, item in enumerate(issue.items):
+        item.position = position
+
+
+def add_article(session: Session, issue: Issue, article_id: int) -> None:
+    _require_draft(issue)
+    article = session.get(Article, article_id)
+    if article is None:
+        raise IssueError(_l("this article does not exist"))
+    if any(item.article_id == article_id for item in issue.items):
+        raise IssueError(_l("this article is already in the issue"))
+    if len(issue.items) >= MAX_ARTICLES:
+        raise IssueError(_l("an issue holds at most %(count)d articles", count=MAX_ARTICLES))
+    issue.items.append(IssueArticle(article=article, position=len(issue.items)))
+    session.flush()
+
+
+def remove_article(session: Session, issue: Issue, article_id: int) -> None:
+    _require_draft(issue)
+    item = next((i for i in issue.items if i.article_id == article_id), None)
+    if item is None:
+        raise IssueError(_l("this article is not in the issue"))
+    issue.items.remove(item)
+    _renumber(issue)
+    session.flush()
+
+
+def move_article(session: Session, issue: Issue, article_id: int, offset: int) -> None:
+    """Move an article ``offset`` places (-1 up, +1 down); at either end it stays where it is."""
+    _require_draft(issue)
+    items = list(issue.items)
+    index = next((n for n, i in enumerate(items) if i.article_id == article_id), None)
+    if index is None:
+        raise IssueError(_l("this article is not in the issue"))
+    target = max(0, min(len(items) - 1, index + offset))
+    items.insert(target, items.pop(index))
+    for position, item in enumerate(items):
+        item.position = position
+    session.flush()
+    session.expire(issue, ["items"])
+
+
+def cancel_issue(session: Session, issue: Issue) -> None:
+    if issue.state not in (IssueState.DRAFT, IssueState.SCHEDULED):
+        raise IssueError(_l("only a draft or a scheduled issue can be cancelled"))
+    issue.state = IssueState.CANCELLED
+    issue.scheduled_at = None
+    session.flush()
+
+
+def create_issue_from_recent(
+    session: Session,
+    days: int,
+    *,
+    sender_name: str,
+    sender_address: str,
+    newsletter_ids: Sequence[int] = (),
+    created_by_id: int | None = None,
+    now: datetime | None = None,
+) -> Issue:
+    """A draft with every article of the last ``days`` days, newest first, and a subject to edit."""
+    if not 1 <= days <= 90:
+        raise IssueError(_l("choose between 1 and 90 days"))
+    now = now or utcnow()
+    articles = session.scalars(
+        select(Article)
+        .where(Article.published_at >= now - timedelta(days=days), Article.published_at <= now)
+        .order_by(Article.published_at.desc(), Article.id.desc())
+        .limit(MAX_ARTICLES)
+    ).all()
+    subject = articles[0].title if articles else f"Newsletter {now:%d.%m.%Y}"
+    issue = create_issue(
+        session,
+        IssueInput(
+            subject=subject[:200],
+            newsletter_ids=newsletter_ids,
+            sender_name=sender_name,
+            sender_address=sender_address,
+        ),
+        created_by_id=created_by_id,
+    )
+    issue.items = [IssueArticle(article=a, position=n) for n, a in enumerate(articles)]
+    session.flush()
+    return issue
+
+
+# --- Rendering ----------------------------------------------------------------------------------------
+
+# An issue's intro is the same for all its variants and previews: rendered once. A pure function of the
+# text; the intro is at most 50,000 characters (IssueForm), so the cache stays small.
+_intro_html = functools.lru_cache(maxsize=32)(render_markdown)
+
+
+def web_url(base_url: str, issue: Issue) -> str:
+    return f"{base_url}/archive/{issue.id}"
+
+
+def _supporter_goal(issue: Issue) -> dict[str, int] | None:
+    """Running monthly donations against the configured goal, from the donations side; None without one."""
+    session = object_session(issue)
+    return supporter_goal(session) if session is not None else None
+
+
+def issue_context(issue: Issue, variant: str, *, base_url: str) -> dict[str, Any]:
+    """Plain values for the issue templates; the per-recipient values are slot tokens."""
+    if variant not in VARIANTS:
+        raise IssueError(_l("there is no variant %(name)s", name=variant))
+    intro_html = _intro_html(issue.intro or "")
+    return {
+        "issue_subject": issue.subject,
+        "preheader": issue.preheader,
+        "intro_html": Markup(intro_html),  # noqa: S704 (sanitised by nh3)
+        "intro_text": markdown_text(issue.intro, intro_html),
+        "articles": [
+            {
+                "title": a.title,
+                "teaser": a.teaser,
+                "author": a.author,
+                "url": a.canonical_url,
+                "image_url": a.image_url,
+                "image_credit": a.image_credit,
+                "sponsored": a.sponsored,
+            }
+            for a in issue.articles
+        ],
+        "variant": variant,
+        "web_url": web_url(base_url, issue),
+        # Counted when the issue is rendered (once per variant of a send), not per reader.
+        "goal": _supporter_goal(issue) if issue.show_goal else None,
+        # The donate page stores where a gift came from (issue, link, UTM) with the donation.
+        "donate_url": f"{base_url}/spenden?issue={issue.id}&link=ask&utm_source=newsletter&utm_medium=email",
+        **rendering.SLOTS,
+    }
+
+
+def render_issue(issue: Issue, variant: str = "default", *, base_url: str, locale: str = "de"):
+    """Subject, HTML and text of the issue for one variant, slots unfilled. Raises RenderError."""
+    return rendering.render_email(
+        f"issue_{issue.layout.value}", issue_context(issue, variant, base_url=base_url), locale
+    )
+
+
+def editor_slot_values(base_url: str) -> dict[str, str]:
+    """What a test send puts in the per-recipient slots: harmless links, no reader's token."""
+    return {"unsubscribe_url": f"{base_url}/", "preferences_url": f"{base_url}/"}
+
+
+def html_size(html: str) -> int:
+    return len(html.encode("utf-8"))
+
+
+def sent_issues(session: Session, *, limit: int = 50) -> list[Issue]:
+    return list(
+        session.scalars(
+            select(Issue).where(Issue.state == IssueState.SENT).order_by(Issue.sent_at.desc()).limit(limit)
+        )
+    )

@@ -1,0 +1,124 @@
+"""Editorial tables: articles, feeds, issues and the articles in them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db import Base, enum_column, utcnow
+from newsletter.readers.models import Newsletter
+
+
+class Article(Base):
+    """A piece the newsroom published; issues are composed from these."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    teaser: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")  # Markdown; rendered and sanitised on output
+    author: Mapped[str] = mapped_column(String(200), default="")
+    image_url: Mapped[str | None] = mapped_column(String(2000))
+    image_credit: Mapped[str | None] = mapped_column(String(300))
+    canonical_url: Mapped[str | None] = mapped_column(String(2000))
+    guid: Mapped[str | None] = mapped_column(String(2000), unique=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sponsored: Mapped[bool] = mapped_column(default=False)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Feed(Base):
+    """An RSS or Atom feed of the newsroom, imported on demand and every ``interval_minutes``."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    interval_minutes: Mapped[int] = mapped_column(default=60)
+    active: Mapped[bool] = mapped_column(default=True)
+    last_fetched_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    last_new: Mapped[int] = mapped_column(default=0)
+    last_updated: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IssueState(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"  # sending stopped by an editor: no worker claims its rows until it is resumed
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class IssueLayout(enum.StrEnum):
+    DIGEST = "digest"  # every article as a teaser card
+    FEATURE = "feature"  # the first article large, the others as short links
+
+
+issue_newsletters = Table(
+    "issue_newsletters",
+    Base.metadata,
+    Column("issue_id", ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+    Column("newsletter_id", ForeignKey("newsletters.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Issue(Base):
+    """One newsletter issue: what is said (subject, intro, articles), to whom, how it looks, and its state."""
+
+    __tablename__ = "issues"
+    __table_args__ = (Index("ix_issues_state_sent_at", "state", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    preheader: Mapped[str] = mapped_column(String(300), default="")
+    intro: Mapped[str] = mapped_column(Text, default="")  # Markdown; rendered and sanitised on output
+    layout: Mapped[IssueLayout] = mapped_column(
+        enum_column(IssueLayout, "issue_layout"), default=IssueLayout.DIGEST
+    )
+    state: Mapped[IssueState] = mapped_column(
+        enum_column(IssueState, "issue_state"), default=IssueState.DRAFT
+    )
+    sender_name: Mapped[str] = mapped_column(String(200))
+    sender_address: Mapped[str] = mapped_column(String(320))
+    scheduled_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    # The "412 of 600 monthly supporters" counter as a block under the ask (when a goal is configured).
+    show_goal: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    items: Mapped[list[IssueArticle]] = relationship(
+        back_populates="issue", cascade="all, delete-orphan", order_by="IssueArticle.position"
+    )
+    newsletters: Mapped[list[Newsletter]] = relationship(
+        secondary=issue_newsletters, order_by="Newsletter.id"
+    )
+
+    @property
+    def articles(self) -> list[Article]:
+        return [item.article for item in self.items]
+
+
+class IssueArticle(Base):
+    """An article in an issue, at a position the editor chose."""
+
+    __tablename__ = "issue_articles"
+
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    issue: Mapped[Issue] = relationship(back_populates="items")
+    article: Mapped[Article] = relationship()

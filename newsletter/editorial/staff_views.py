@@ -1,0 +1,389 @@
+"""Staff pages of the editor's desk: articles, feeds, issues (compose, preview, test send). The send
+controls on the issue page are the sending package's (``sending.staff_views``). Thin views."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, get_timezone
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from db import db
+from newsletter.editorial import articles, feeds, issues
+from newsletter.editorial import tasks as editorial_tasks
+from newsletter.editorial.forms import (
+    AddArticleForm,
+    ArticleForm,
+    FeedForm,
+    IssueForm,
+    RecentIssueForm,
+    ScheduleForm,
+    TestSendForm,
+)
+from newsletter.editorial.models import Article, Feed, Issue, IssueState
+from newsletter.mail import rendering
+from newsletter.mail.rendering import GMAIL_CLIP_BYTES, RenderError
+from newsletter.platform.access import StaffRole, guard_blueprint
+from newsletter.platform.extensions import limiter
+from newsletter.platform.forms import ActionForm
+from newsletter.platform.headers import sandboxed_html
+from newsletter.readers.models import Newsletter
+
+bp = Blueprint("editorial_staff", __name__, url_prefix="/staff")
+guard_blueprint(bp, StaffRole.EDITOR)
+
+VARIANT_LABELS = {
+    "default": _l("Everyone (default)"),
+    "never_gave": _l("Never gave"),
+    "one_time": _l("Gave once"),
+    "monthly": _l("Monthly supporter"),
+    "failing": _l("Payment failing"),
+    "no_ask": _l("Asked not to be asked"),
+}
+STATE_LABELS = {
+    IssueState.DRAFT: _l("Draft"),
+    IssueState.SCHEDULED: _l("Scheduled"),
+    IssueState.SENDING: _l("Sending"),
+    IssueState.PAUSED: _l("Paused"),
+    IssueState.SENT: _l("Sent"),
+    IssueState.CANCELLED: _l("Cancelled"),
+}
+
+
+@bp.app_context_processor
+def _editorial_context():
+    return {"issue_state_labels": STATE_LABELS, "variant_labels": VARIANT_LABELS}
+
+
+def _article_input(form: ArticleForm) -> articles.ArticleInput:
+    published = form.published_at.data
+    if published is not None:
+        published = published.replace(tzinfo=get_timezone()).astimezone(UTC)
+    return articles.ArticleInput(
+        title=form.title.data or "",
+        teaser=form.teaser.data or "",
+        body=form.body.data or "",
+        author=form.author.data or "",
+        image_url=form.image_url.data,
+        image_credit=form.image_credit.data,
+        canonical_url=form.canonical_url.data,
+        tags=articles.parse_tags(form.tags.data or ""),
+        sponsored=bool(form.sponsored.data),
+        published_at=published,
+    )
+
+
+@bp.get("/articles")
+def article_list():
+    query = (request.args.get("q") or "").strip()[:200]
+    found = articles.search_articles(db.session, query, limit=100)
+    return render_template("admin/articles/index.html", articles=found, query=query)
+
+
+@bp.route("/articles/new", methods=["GET", "POST"])
+def article_new():
+    form = ArticleForm()
+    if form.validate_on_submit():
+        try:
+            article = articles.create_article(db.session, _article_input(form))
+            db.session.commit()
+        except articles.ArticleError as exc:
+            db.session.rollback()
+            flash(_("The article was not saved: %(reason)s", reason=str(exc)), "error")
+        else:
+            flash(_("The article is saved."), "success")
+            return redirect(url_for("editorial_staff.article_edit", article_id=article.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/articles/form.html", form=form, article=None), status
+
+
+@bp.route("/articles/<int:article_id>", methods=["GET", "POST"])
+def article_edit(article_id: int):
+    article = db.get_or_404(Article, article_id)
+    form = ArticleForm(obj=article)
+    if request.method == "GET":
+        form.tags.data = ", ".join(article.tags)
+        form.published_at.data = article.published_at.astimezone(get_timezone()).replace(tzinfo=None)
+    if form.validate_on_submit():
+        try:
+            articles.update_article(db.session, article, _article_input(form))
+            db.session.commit()
+        except articles.ArticleError as exc:
+            db.session.rollback()
+            flash(_("The article was not saved: %(reason)s", reason=str(exc)), "error")
+        else:
+            flash(_("The article is saved."), "success")
+            return redirect(url_for("editorial_staff.article_edit", article_id=article.id))
+        return render_template("admin/articles/form.html", form=form, article=article), 400
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "admin/articles/form.html",
+        form=form,
+        article=article,
+        body_html=articles.render_markdown(article.body),
+    ), status
+
+
+@bp.route("/feeds", methods=["GET", "POST"])
+def feed_list():
+    form = FeedForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            feed = articles.add_feed(db.session, form.url.data or "", form.interval_minutes.data or 60)
+            db.session.commit()
+        except (articles.FeedError, feeds.FetchRefused) as exc:
+            db.session.rollback()
+            flash(_("The feed was not added: %(reason)s", reason=str(exc)), "error")
+            status = 400
+        else:
+            editorial_tasks.queue_feed_import(feed.id)
+            editorial_tasks.schedule_feed(feed.id, feed.interval_minutes)
+            flash(_("The feed is added; its articles are being imported."), "success")
+            return redirect(url_for("editorial_staff.feed_list"))
+    elif request.method == "POST":
+        status = 400
+    all_feeds = db.session.scalars(select(Feed).order_by(Feed.id)).all()
+    return render_template(
+        "admin/articles/feeds.html", form=form, feeds=all_feeds, action=ActionForm()
+    ), status
+
+
+@bp.post("/feeds/<int:feed_id>/import")
+def feed_import(feed_id: int):
+    feed = db.get_or_404(Feed, feed_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    editorial_tasks.queue_feed_import(feed.id)
+    flash(_("The import of %(url)s is queued.", url=feed.url), "success")
+    return redirect(url_for("editorial_staff.feed_list"))
+
+
+def _newsletter_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice(str(n.id), n.name)
+        for n in db.session.scalars(select(Newsletter).order_by(Newsletter.position, Newsletter.id))
+    ]
+
+
+def _issue_input(form: IssueForm) -> issues.IssueInput:
+    return issues.IssueInput(
+        subject=form.subject.data or "",
+        preheader=form.preheader.data or "",
+        intro=form.intro.data or "",
+        layout=form.layout.data or "digest",
+        newsletter_ids=form.newsletters.data or [],
+        sender_name=form.sender_name.data or "",
+        sender_address=form.sender_address.data or "",
+        show_goal=bool(form.show_goal.data),
+    )
+
+
+@bp.get("/issues")
+def issue_list():
+    all_issues = db.session.scalars(select(Issue).order_by(Issue.id.desc()).limit(200)).all()
+    return render_template("admin/issues/index.html", issues=all_issues, recent_form=RecentIssueForm())
+
+
+@bp.route("/issues/new", methods=["GET", "POST"])
+def issue_new():
+    form = IssueForm()
+    form.newsletters.choices = _newsletter_choices()
+    if request.method == "GET":
+        form.sender_name.data = current_app.config["NEWSROOM_NAME"]
+        form.sender_address.data = current_app.config["MAIL_FROM"]
+        form.newsletters.data = [
+            n.id for n in db.session.scalars(select(Newsletter).where(Newsletter.is_default))
+        ]
+    if form.validate_on_submit():
+        try:
+            issue = issues.create_issue(db.session, _issue_input(form), created_by_id=current_user.id)
+            db.session.commit()
+        except issues.IssueError as exc:
+            db.session.rollback()
+            flash(_("The issue was not saved: %(reason)s", reason=str(exc)), "error")
+        else:
+            flash(_("The issue is saved as a draft."), "success")
+            return redirect(url_for("editorial_staff.issue_edit", issue_id=issue.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/issues/new.html", form=form), status
+
+
+@bp.post("/issues/from-recent")
+def issue_from_recent():
+    form = RecentIssueForm()
+    if not form.validate_on_submit():
+        flash(_("Choose between 1 and 90 days."), "error")
+        return redirect(url_for("editorial_staff.issue_list"))
+    defaults = [n.id for n in db.session.scalars(select(Newsletter).where(Newsletter.is_default))]
+    try:
+        issue = issues.create_issue_from_recent(
+            db.session,
+            form.days.data or 7,
+            sender_name=current_app.config["NEWSROOM_NAME"],
+            sender_address=current_app.config["MAIL_FROM"],
+            newsletter_ids=defaults,
+            created_by_id=current_user.id,
+        )
+        db.session.commit()
+    except issues.IssueError as exc:
+        db.session.rollback()
+        flash(_("The issue was not saved: %(reason)s", reason=str(exc)), "error")
+        return redirect(url_for("editorial_staff.issue_list"))
+    flash(_("A new draft with %(count)d articles is ready.", count=len(issue.items)), "success")
+    return redirect(url_for("editorial_staff.issue_edit", issue_id=issue.id))
+
+
+@bp.route("/issues/<int:issue_id>", methods=["GET", "POST"])
+def issue_edit(issue_id: int):
+    issue = db.get_or_404(Issue, issue_id)
+    form = IssueForm(obj=issue)
+    form.newsletters.choices = _newsletter_choices()
+    if request.method == "GET":
+        form.layout.data = issue.layout.value
+        form.newsletters.data = [n.id for n in issue.newsletters]
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                issues.update_issue(db.session, issue, _issue_input(form))
+                db.session.commit()
+            except issues.IssueError as exc:
+                db.session.rollback()
+                flash(_("The issue was not saved: %(reason)s", reason=str(exc)), "error")
+            else:
+                flash(_("The issue is saved."), "success")
+                return redirect(url_for("editorial_staff.issue_edit", issue_id=issue.id))
+    query = (request.args.get("q") or "").strip()[:200]
+    in_issue = {item.article_id for item in issue.items}
+    candidates = [a for a in articles.search_articles(db.session, query, limit=40) if a.id not in in_issue]
+    return render_template(
+        "admin/issues/edit.html",
+        issue=issue,
+        form=form,
+        candidates=candidates,
+        query=query,
+        add_form=AddArticleForm(),
+        action=ActionForm(),
+        schedule_form=ScheduleForm(),
+        editable=issue.state == IssueState.DRAFT,
+    ), status
+
+
+def _issue_change(issue_id: int, change) -> object:
+    issue = db.get_or_404(Issue, issue_id)
+    try:
+        change(issue)
+        db.session.commit()
+    except issues.IssueError as exc:
+        db.session.rollback()
+        flash(_("Nothing was changed: %(reason)s", reason=str(exc)), "error")
+    return redirect(url_for("editorial_staff.issue_edit", issue_id=issue_id, _anchor="articles"))
+
+
+@bp.post("/issues/<int:issue_id>/articles")
+def issue_add_article(issue_id: int):
+    form = AddArticleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _issue_change(issue_id, lambda issue: issues.add_article(db.session, issue, form.article_id.data))
+
+
+@bp.post("/issues/<int:issue_id>/articles/<int:article_id>/remove")
+def issue_remove_article(issue_id: int, article_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _issue_change(issue_id, lambda issue: issues.remove_article(db.session, issue, article_id))
+
+
+@bp.post("/issues/<int:issue_id>/articles/<int:article_id>/up")
+def issue_move_up(issue_id: int, article_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _issue_change(issue_id, lambda issue: issues.move_article(db.session, issue, article_id, -1))
+
+
+@bp.post("/issues/<int:issue_id>/articles/<int:article_id>/down")
+def issue_move_down(issue_id: int, article_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _issue_change(issue_id, lambda issue: issues.move_article(db.session, issue, article_id, 1))
+
+
+def _variant() -> str:
+    variant = request.args.get("variant", "default")
+    return variant if variant in issues.VARIANTS else "default"
+
+
+def _render(issue: Issue, variant: str):
+    """The issue as a reader would see it, its per-reader links filled with the test send's harmless ones
+    (the editor sees working links, never a slot placeholder)."""
+    base_url = current_app.config["BASE_URL"]
+    rendered = issues.render_issue(issue, variant, base_url=base_url, locale=str(get_locale() or "de"))
+    return rendering.fill_slots(rendered, issues.editor_slot_values(base_url))
+
+
+@bp.get("/issues/<int:issue_id>/preview")
+def issue_preview(issue_id: int):
+    issue = db.get_or_404(Issue, issue_id)
+    variant = _variant()
+    rendered, error, size = None, None, 0
+    try:
+        rendered = _render(issue, variant)
+        size = issues.html_size(rendered.html)
+    except RenderError as exc:
+        error = str(exc)
+    test_form = TestSendForm(variant=variant)
+    test_form.variant.choices = [SelectChoice(v, str(VARIANT_LABELS[v])) for v in issues.VARIANTS]
+    return render_template(
+        "admin/issues/preview.html",
+        issue=issue,
+        variant=variant,
+        variants=issues.VARIANTS,
+        rendered=rendered,
+        error=error,
+        size=size,
+        too_large=size > GMAIL_CLIP_BYTES,
+        limit_kb=GMAIL_CLIP_BYTES // 1024,
+        test_form=test_form,
+    ), 200 if error is None else 422
+
+
+@bp.get("/issues/<int:issue_id>/preview/frame")
+def issue_preview_frame(issue_id: int):
+    """The issue's HTML alone for the sandboxed preview iframe, under its own strict policy."""
+    issue = db.get_or_404(Issue, issue_id)
+    try:
+        rendered = _render(issue, _variant())
+    except RenderError:
+        abort(422)
+    return sandboxed_html(rendered.html)
+
+
+def _test_send_key() -> str:
+    return f"issue-test-send:{current_user.get_id()}"
+
+
+@bp.post("/issues/<int:issue_id>/test-send")
+@limiter.limit("30 per hour", key_func=_test_send_key)
+def issue_test_send(issue_id: int):
+    issue = db.get_or_404(Issue, issue_id)
+    form = TestSendForm()
+    form.variant.choices = [SelectChoice(v, v) for v in issues.VARIANTS]
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        _render(issue, form.variant.data)  # refuse now, with the reason, rather than fail in the worker
+    except RenderError as exc:
+        flash(_("The issue cannot be rendered: %(reason)s", reason=str(exc)), "error")
+        return redirect(url_for(".issue_preview", issue_id=issue.id, variant=form.variant.data))
+    locale = str(get_locale() or "de")
+    editorial_tasks.queue_issue_test(issue.id, current_user.email, form.variant.data, locale)
+    flash(_("A test of this issue to %(address)s is on its way.", address=current_user.email), "success")
+    return redirect(url_for("editorial_staff.issue_preview", issue_id=issue.id, variant=form.variant.data))

@@ -1,0 +1,167 @@
+"""E-mail rendering: Jinja, then MJML (mjml-python), to HTML and a plain-text part.
+
+The only module that imports ``mjml``. Templates live in ``templates/email/``: a message ``NAME`` is the
+folder ``email/NAME/`` with ``subject.txt``, ``body.mjml`` and ``body.txt``; shared parts are
+``email/_layout.mjml`` and ``email/_partials/``. Undefined variables fail loudly (StrictUndefined): a
+half-rendered mail is never sent.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import mjml
+from flask import Flask, current_app
+from flask_babel import force_locale, get_translations
+
+_EXTENSION_KEY = "beitrag.email_renderer"
+
+# The catalogue of the message being rendered, looked up once per message rather than once per string
+# (a 20-article issue asks for ~80 strings; Flask-Babel's own gettext finds the catalogue each time).
+_translations: contextvars.ContextVar = contextvars.ContextVar("beitrag_email_translations")
+
+
+def _catalogue():
+    return _translations.get(None) or get_translations()
+
+
+def _gettext(message: str) -> str:
+    return _catalogue().ugettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return _catalogue().ungettext(singular, plural, n)
+
+
+def _pgettext(context: str, message: str) -> str:
+    return _catalogue().upgettext(context, message)
+
+
+class RenderError(ValueError):
+    """A template could not be rendered; the message says which one, where, and why."""
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+
+
+def mjml_to_html(source: str, *, origin: str = "template") -> str:
+    """MJML to HTML. No web fonts are imported, so the message loads nothing from elsewhere."""
+    try:
+        return mjml.mjml2html(source, disable_comments=True, fonts={})
+    except ValueError as exc:
+        raise RenderError(f"{origin}: the MJML is not valid ({exc})") from None
+
+
+class EmailRenderer:
+    def __init__(
+        self,
+        template_folder: str | Path,
+        globals_: Mapping[str, Any] | None = None,
+        *,
+        auto_reload: bool = True,
+    ):
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(template_folder)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=jinja2.select_autoescape(enabled_extensions=("mjml", "html"), default=False),
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+            # Outside development the files do not change while the app runs: no stat() per template use.
+            auto_reload=auto_reload,
+        )
+        self.env.install_gettext_callables(_gettext, _ngettext, newstyle=True, pgettext=_pgettext)
+        self.env.globals.update(globals_ or {})
+
+    def compile_templates(self) -> list[str]:
+        """Compile every e-mail template now; the names compiled. A worker does this once before it forks
+        its work horses, which inherit the compiled templates instead of compiling them for every job. A
+        template with a syntax error is left out here (rendering it says what is wrong)."""
+        compiled = []
+        for name in self.env.list_templates(filter_func=lambda name: name.startswith("email/")):
+            try:
+                self.env.get_template(name)
+            except jinja2.TemplateSyntaxError:
+                continue
+            compiled.append(name)
+        return compiled
+
+    def render_template(self, name: str, context: Mapping[str, Any]) -> str:
+        try:
+            return self.env.get_template(name).render(context)
+        except jinja2.TemplateNotFound as exc:
+            raise RenderError(f"the e-mail template {exc.name} does not exist") from None
+        except jinja2.UndefinedError as exc:
+            raise RenderError(f"{name}: {exc.message}") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(f"{exc.filename or name}, line {exc.lineno}: {exc.message}") from None
+
+    def render(self, name: str, context: Mapping[str, Any], locale: str = "de") -> RenderedEmail:
+        """Render the message ``email/NAME/`` in ``locale``: subject, HTML and text."""
+        with force_locale(locale):
+            token = _translations.set(get_translations())
+            try:
+                return self._render(name, {"locale": locale, **context})
+            finally:
+                _translations.reset(token)
+
+    def _render(self, name: str, ctx: dict[str, Any]) -> RenderedEmail:
+        subject = " ".join(self.render_template(f"email/{name}/subject.txt", ctx).split())
+        ctx["subject"] = subject
+        mjml_source = self.render_template(f"email/{name}/body.mjml", ctx)
+        html = mjml_to_html(mjml_source, origin=f"email/{name}/body.mjml")
+        text = self.render_template(f"email/{name}/body.txt", ctx).strip() + "\n"
+        return RenderedEmail(subject=subject, html=html, text=text)
+
+
+# Per-recipient slots in a rendered issue. Rendering happens once per issue and variant, never per
+# reader: these tokens stand where a reader's own values go, and the send path replaces them in
+# the finished HTML and text. They are plain ASCII letters and underscores, so Jinja's escaping and MJML
+# leave them whole; fill them (or place them) before a transfer encoding, since quoted-printable may fold a
+# long line inside one. The web version and the archive never contain them.
+SLOTS: dict[str, str] = {
+    "unsubscribe_url": "__BEITRAG_SLOT_UNSUBSCRIBE_URL__",
+    "preferences_url": "__BEITRAG_SLOT_PREFERENCES_URL__",
+}
+
+# Gmail clips a message whose HTML passes about 102 KB ("[Message clipped]").
+GMAIL_CLIP_BYTES = 102 * 1024
+
+
+def fill_slots(rendered: RenderedEmail, values: Mapping[str, str]) -> RenderedEmail:
+    """The rendered message with each slot replaced by ``values[name]`` (every slot must be given)."""
+    html, text = rendered.html, rendered.text
+    for name, token in SLOTS.items():
+        html = html.replace(token, values[name])
+        text = text.replace(token, values[name])
+    return RenderedEmail(subject=rendered.subject, html=html, text=text)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[_EXTENSION_KEY] = EmailRenderer(
+        app.config.get("EMAIL_TEMPLATE_FOLDER") or Path(app.root_path) / "templates",
+        {
+            "newsroom_name": app.config["NEWSROOM_NAME"],
+            "postal_address": app.config["POSTAL_ADDRESS"],
+            "base_url": app.config["BASE_URL"],
+        },
+        auto_reload=bool(app.config.get("DEVELOPMENT")),
+    )
+
+
+def get_renderer(app: Flask | None = None) -> EmailRenderer:
+    return (app or current_app).extensions[_EXTENSION_KEY]
+
+
+def render_email(name: str, context: Mapping[str, Any], locale: str = "de") -> RenderedEmail:
+    return get_renderer().render(name, context, locale)

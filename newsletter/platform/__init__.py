@@ -1,0 +1,30 @@
+"""What every package stands on: settings, the Flask extensions, the database and Redis connections, the
+queues and the clock, languages, security headers, error pages, the session cookie, staff access rules,
+signed tokens and CSV cells. It imports nothing of the domain packages."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from db import db
+from newsletter.platform import cli, errors, headers, i18n, queues, redis_server, session_cookie, views
+from newsletter.platform.extensions import csrf, limiter, login_manager, migrate
+
+
+def init_app(app: Flask) -> None:
+    """Bind the extensions and the platform's own hooks, pages and command groups to ``app``."""
+    queues.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_server.limiter_storage_uri(app.config["REDIS_URL"]))
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    headers.init_app(app)
+    errors.init_app(app)
+    session_cookie.init_app(app)
+    app.register_blueprint(views.bp)
+    cli.init_app(app)

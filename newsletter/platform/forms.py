@@ -1,0 +1,46 @@
+"""What every form shares: the bare CSRF-checked action, multi-checkboxes, WTForms' own messages in the
+reader's language."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from babel import support
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField
+from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import messages_path
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: nothing but the CSRF token (sign out, send a test message)."""
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+@cache
+def _wtforms_catalogue(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _WTFormsMessages:
+    """WTForms' own messages ("This field is required.") in the request's language, each catalogue read
+    once per process (Flask-WTF reads it again for every request: a cost on the busiest public form)."""
+
+    def gettext(self, string: str) -> str:
+        return _wtforms_catalogue(str(get_locale() or "de")).ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalogue(str(get_locale() or "de")).ungettext(singular, plural, n)
+
+
+_wtforms_messages = _WTFormsMessages()
+
+
+LANGUAGE_CHOICES = [SelectChoice("de", _l("German")), SelectChoice("en", _l("English"))]

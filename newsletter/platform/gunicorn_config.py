@@ -1,0 +1,12 @@
+"""gunicorn settings for the web role: `gunicorn -c python:newsletter.platform.gunicorn_config ...` (the
+Procfile's
+``web`` role and ``bench/subscribe.py``); the command line adds the bind address, workers and threads."""
+
+import gc
+
+
+def post_worker_init(worker):
+    # The ~130,000 objects a worker creates at start-up (modules, templates, the app) live as long as the
+    # worker. Frozen, they are out of the cyclic collector's sight: a full collection then takes well under a
+    # millisecond instead of 40-100 ms, a pause that every request in flight waits out (the p99 of sign-ups).
+    gc.freeze()

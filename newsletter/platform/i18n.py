@@ -1,0 +1,64 @@
+"""Languages: German by default, English on request; the reader's choice is kept in a cookie."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Flask, has_request_context, request
+from flask_babel import format_date, format_datetime, format_decimal, format_number, get_locale
+
+from newsletter.platform.extensions import babel
+
+LANGUAGES = {"de": "Deutsch", "en": "English"}
+DEFAULT_LOCALE = "de"
+COOKIE = "beitrag_lang"
+COOKIE_MAX_AGE = 60 * 60 * 24 * 365
+
+
+def select_locale() -> str:
+    """A ``?lang=`` on the request wins, then the remembered choice, then German (also outside a request:
+    jobs and commands write in the newsroom's language)."""
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    remembered = request.cookies.get(COOKIE)
+    if remembered in LANGUAGES:
+        return remembered
+    return DEFAULT_LOCALE
+
+
+def remember_locale(response, locale: str, secure: bool):
+    response.set_cookie(COOKIE, locale, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax", secure=secure)
+    return response
+
+
+def month_label(value: str) -> str:
+    """``2026-01`` as the reader's language writes a month: "Jan. 2026", "Jan 2026"."""
+    year, month = value.split("-")
+    return format_date(date(int(year), int(month), 1), "MMM yyyy")
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(app.root_path + "/newsletter/translations"),
+    )
+
+    app.jinja_env.filters.update(
+        format_date=format_date, format_datetime=format_datetime, format_number=format_number,
+        format_decimal=format_decimal, month_label=month_label,
+    )  # fmt: skip
+
+    @app.context_processor
+    def _languages():
+        return {"languages": LANGUAGES, "current_locale": str(get_locale() or DEFAULT_LOCALE)}
+
+    @app.after_request
+    def _keep_asked_language(response):
+        asked = request.args.get("lang")
+        if asked in LANGUAGES and request.cookies.get(COOKIE) != asked:
+            remember_locale(response, asked, app.config["SESSION_COOKIE_SECURE"])
+        return response

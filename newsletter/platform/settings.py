@@ -1,0 +1,286 @@
+"""Configuration: embedded defaults, then the environment, then the mapping a test passes.
+
+Nothing here runs at import time; :func:`load_config` is a pure function of its arguments so that every
+rule (refusals included) can be tested without touching ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message says which one and how to fix it."""
+
+
+def _database_url(raw: str | None, instance_path: Path) -> str:
+    if not raw:
+        return f"sqlite:///{instance_path / 'beitrag.db'}"
+    # Hosting platforms still hand out postgres:// URLs; SQLAlchemy wants the dialect and driver named.
+    if raw.startswith("postgres://"):
+        raw = "postgresql+psycopg://" + raw[len("postgres://") :]
+    elif raw.startswith("postgresql://"):
+        raw = "postgresql+psycopg://" + raw[len("postgresql://") :]
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise ConfigError(
+            f"DATABASE_URL is malformed ({exc}). Expected for example "
+            "postgresql+psycopg://user:password@host:5432/beitrag or sqlite:////absolute/path/beitrag.db"
+        ) from None
+    if url.get_backend_name() not in ("postgresql", "sqlite"):
+        raise ConfigError(
+            f"DATABASE_URL names the database {url.get_backend_name()!r}; "
+            "Beitrag runs on PostgreSQL or SQLite."
+        )
+    return raw
+
+
+def _redis_url(raw: str | None) -> str | None:
+    """The configured Redis URL, or None for the embedded server (started on demand under instance/)."""
+    if not raw:
+        return None
+    scheme = urlsplit(raw).scheme
+    if scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(
+            f"REDIS_URL has the scheme {scheme!r}; expected redis://host:6379/0, rediss://... or "
+            "unix:///path/to/redis.sock"
+        )
+    return raw
+
+
+def _smtp_url(raw: str | None, capture_port: int) -> str:
+    if not raw:
+        return f"smtp://127.0.0.1:{capture_port}"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("smtp", "smtps", "smtp+starttls"):
+        raise ConfigError(
+            f"SMTP_URL has the scheme {parts.scheme!r}; expected smtp://, smtp+starttls:// or smtps://, "
+            "for example smtp+starttls://user:password@mail.example.org:587"
+        )
+    if not parts.hostname:
+        raise ConfigError("SMTP_URL names no host, for example smtp://127.0.0.1:25")
+    return raw
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
+
+
+def _flag(env: Mapping[str, str], key: str) -> bool:
+    raw = (env.get(key) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{key} must be true or false, not {raw!r}")
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number, not {raw!r}") from None
+    if value < 0 or value != value or value == float("inf"):
+        raise ConfigError(f"{key} must be 0 or more, not {raw!r}")
+    return value
+
+
+def _origins(raw: str | None) -> tuple[str, ...]:
+    """``EMBED_ORIGINS``: sites that may frame the subscribe form and call the JSON API, e.g.
+    ``https://www.example.org https://blog.example.org`` (spaces or commas between them)."""
+    origins = []
+    for item in (raw or "").replace(",", " ").split():
+        parts = urlsplit(item)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+                or parts.query or parts.fragment or parts.username or "'" in item or ";" in item:  # fmt: skip
+            raise ConfigError(
+                f"EMBED_ORIGINS holds {item!r}; expected origins such as https://www.example.org "
+                "(scheme and host, no path), separated by spaces"
+            )
+        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return tuple(origins)
+
+
+def _secret_key(env: Mapping[str, str], environment: str, instance_path: Path) -> str:
+    key = env.get("SECRET_KEY", "")
+    if key:
+        if environment == "production" and len(key) < 32:
+            raise ConfigError("SECRET_KEY is too short: use at least 32 random characters.")
+        return key
+    if environment == "production":
+        raise ConfigError(
+            "SECRET_KEY is not set. Beitrag refuses to start in production without it, because it signs "
+            "sessions and every link in every e-mail. Generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and set it in the environment "
+            "of every web and worker process (the same value everywhere)."
+        )
+    # Development and tests: made once and kept under instance/, so sessions and links survive restarts.
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def _mail_authentication(env: Mapping[str, str]) -> dict[str, Any]:
+    """DKIM, the bounce address and the two bounce intakes (mailbox, Amazon SES via SNS). The DKIM key
+    itself is read and checked when the mail package starts (``mail.signing.key_from_config``)."""
+    mail_from = env.get("MAIL_FROM") or "redaktion@ki-kompass.example"
+    mail_domain = mail_from.rpartition("@")[2].lower()
+    if env.get("DKIM_SELECTOR") and not env.get("DKIM_PRIVATE_KEY"):
+        raise ConfigError("DKIM_SELECTOR is set but DKIM_PRIVATE_KEY is not; set both or neither")
+    bounce_domain = (env.get("BOUNCE_DOMAIN") or mail_domain).strip().lower()
+    if not bounce_domain.replace("-", "").replace(".", "").isalnum() or not bounce_domain.isascii():
+        raise ConfigError(
+            f"BOUNCE_DOMAIN must be a domain name such as bounces.example.org, not {bounce_domain!r}"
+        )
+    mailbox = env.get("BOUNCE_MAILBOX_URL") or None
+    if mailbox and urlsplit(mailbox).scheme not in ("imap", "imaps", "pop3", "pop3s"):
+        raise ConfigError(
+            "BOUNCE_MAILBOX_URL must start with imaps://, imap://, pop3s:// or pop3://, for example "
+            "imaps://bounces:secret@mail.example.org/INBOX"
+        )
+    cert_host = env.get("SNS_CERT_HOST") or r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?"
+    try:
+        re.compile(cert_host)
+    except re.error as exc:
+        raise ConfigError(f"SNS_CERT_HOST is not a valid regular expression ({exc})") from None
+    return {
+        "DKIM_PRIVATE_KEY": env.get("DKIM_PRIVATE_KEY") or None,  # a path to a PEM file, or the PEM text
+        "DKIM_SELECTOR": env.get("DKIM_SELECTOR") or None,
+        "DKIM_DOMAIN": env.get("DKIM_DOMAIN") or mail_domain,
+        "DKIM_KEY": None,  # the loaded key (mail.signing.DKIMKey), set when the mail package starts
+        "BOUNCE_DOMAIN": bounce_domain,
+        "BOUNCE_MAILBOX_URL": mailbox,
+        # Amazon SNS: the host a SigningCertURL must name (a regular expression) and, for tests only, a CA
+        # file to trust for that fetch. SNS_TOPIC_ARNS (spaces or commas) limits the accepted topics.
+        "SNS_CERT_HOST": cert_host,
+        "SNS_CA_FILE": env.get("SNS_CA_FILE") or None,
+        "SNS_TOPIC_ARNS": tuple((env.get("SNS_TOPIC_ARNS") or "").replace(",", " ").split()),
+    }
+
+
+def load_config(
+    env: Mapping[str, str], instance_path: str | Path, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Build the app's configuration. Raises :class:`ConfigError` with a clear message on bad settings."""
+    overrides = dict(overrides or {})
+    instance = Path(instance_path)
+    environment = overrides.pop("BEITRAG_ENV", None) or env.get("BEITRAG_ENV") or "production"
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"BEITRAG_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
+    merged_env = {**env, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
+
+    base_url = (merged_env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    if urlsplit(base_url).scheme not in ("http", "https"):
+        raise ConfigError(f"BASE_URL must start with http:// or https://, not {base_url!r}")
+    https = base_url.startswith("https://")
+    capture_port = _int(merged_env, "MAIL_CAPTURE_PORT", 1025)
+    database_url = _database_url(merged_env.get("DATABASE_URL"), instance)
+
+    config: dict[str, Any] = {
+        "BEITRAG_ENV": environment,
+        "DEVELOPMENT": environment == "development",
+        "TESTING": environment == "testing",
+        "SECRET_KEY": _secret_key(merged_env, environment, instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # PostgreSQL: no pre-ping round trip; newsletter/database.py looks at the idle socket instead.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("postgresql")},
+        "REDIS_URL": _redis_url(merged_env.get("REDIS_URL")),
+        "SMTP_URL": _smtp_url(merged_env.get("SMTP_URL"), capture_port),
+        "MAIL_CAPTURE_PORT": capture_port,
+        "MAIL_CAPTURE_DIR": str(instance / "mail"),
+        # The capture viewer is a development tool: it shows every message the app sent.
+        "MAIL_CAPTURE_VIEWER": environment == "development" and not merged_env.get("SMTP_URL"),
+        "BASE_URL": base_url,
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "NEWSROOM_NAME": merged_env.get("NEWSROOM_NAME") or "KI-Kompass",
+        "MAIL_FROM": merged_env.get("MAIL_FROM") or "redaktion@ki-kompass.example",
+        # The mailto: half of List-Unsubscribe; None means unsubscribe@ the MAIL_FROM domain.
+        "MAIL_UNSUBSCRIBE_ADDRESS": merged_env.get("MAIL_UNSUBSCRIBE_ADDRESS") or None,
+        "POSTAL_ADDRESS": merged_env.get("POSTAL_ADDRESS")
+        or "KI-Kompass gUG (haftungsbeschränkt), Musterstraße 12, 10115 Berlin",
+        "TRUSTED_PROXIES": _int(merged_env, "TRUSTED_PROXIES", 0),
+        "STRIPE_SECRET_KEY": merged_env.get("STRIPE_SECRET_KEY") or None,
+        "STRIPE_PUBLISHABLE_KEY": merged_env.get("STRIPE_PUBLISHABLE_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": merged_env.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_API_BASE": merged_env.get("STRIPE_API_BASE") or None,
+        # Sessions: HttpOnly and SameSite=Lax always, Secure when the public address is https.
+        "SESSION_COOKIE_NAME": "beitrag_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": https,
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
+        "WTF_CSRF_TIME_LIMIT": 60 * 60 * 4,
+        "BABEL_DEFAULT_LOCALE": "de",
+        "BABEL_DEFAULT_TIMEZONE": merged_env.get("TIMEZONE") or "Europe/Berlin",
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "beitrag-limits",
+        # While Redis is unreachable, limits are counted in memory rather than failing every request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "LOGIN_RATE_LIMIT": merged_env.get("LOGIN_RATE_LIMIT") or "10 per minute;60 per hour",
+        # Public sign-up forms (site form, embed, JSON API, "send me my link"): per client address and
+        # per e-mail address. The database also caps confirmation mails at 3 an address a day.
+        "SUBSCRIBE_RATE_LIMIT": merged_env.get("SUBSCRIBE_RATE_LIMIT") or "10 per minute;100 per day",
+        "SUBSCRIBE_ADDRESS_RATE_LIMIT": merged_env.get("SUBSCRIBE_ADDRESS_RATE_LIMIT") or "5 per hour",
+        # Every sign-up answer takes at least this long, so that new and known addresses look alike.
+        "SUBSCRIBE_MIN_SECONDS": float(merged_env.get("SUBSCRIBE_MIN_SECONDS") or 0.012),
+        "EMBED_ORIGINS": _origins(merged_env.get("EMBED_ORIGINS")),
+        # Feed import: the guarded fetch (newsletter/feeds.py). FEED_ALLOWED_LOOPBACK exempts exact loopback
+        # addresses from the public-address rule; only tests set it.
+        "FEED_TIMEOUT": 10.0,
+        "FEED_MAX_BYTES": 5 * 1024 * 1024,
+        "FEED_ALLOWED_LOOPBACK": (),
+        "AUTO_MIGRATE": environment == "development",
+        # CSV imports: the largest upload, and the opt-in mails for readers without recorded consent,
+        # sent in batches (IMPORT_OPT_IN_BATCH every IMPORT_OPT_IN_INTERVAL seconds, at most
+        # IMPORT_OPT_IN_CAP per import) so that an import does not flood the relay or look like spam.
+        "IMPORT_MAX_BYTES": _int(merged_env, "IMPORT_MAX_BYTES", 2 * 1024**3),
+        "IMPORT_OPT_IN_BATCH": _int(merged_env, "IMPORT_OPT_IN_BATCH", 200),
+        "IMPORT_OPT_IN_INTERVAL": _int(merged_env, "IMPORT_OPT_IN_INTERVAL", 60),
+        "IMPORT_OPT_IN_CAP": _int(merged_env, "IMPORT_OPT_IN_CAP", 20_000),
+        # Sending: one rate limit for every worker together (0 = unlimited), and how long a claimed chunk
+        # of the ledger is held before the sweeper decides that its worker died (see README, Delivery
+        # guarantees). The clock runs the sweeper every SEND_SWEEP_SECONDS.
+        "MAIL_RATE_PER_SECOND": _float(merged_env, "MAIL_RATE_PER_SECOND", 0.0),
+        "MAIL_RATE_PER_HOUR": _float(merged_env, "MAIL_RATE_PER_HOUR", 0.0),
+        "MAIL_LEASE_SECONDS": _float(merged_env, "MAIL_LEASE_SECONDS", 120.0),
+        "SEND_SWEEP_SECONDS": _int(merged_env, "SEND_SWEEP_SECONDS", 15),
+        "CHECK_SERVICES": True,
+        # Count clicks per link in sent issues (off by default): links are rewritten once per variant.
+        "CLICK_COUNTING": _flag(merged_env, "CLICK_COUNTING"),
+        # A line under a donor's yearly giving statement, e.g. the charity's tax exemption; empty: none.
+        "GIVING_STATEMENT_NOTE": merged_env.get("GIVING_STATEMENT_NOTE") or "",
+        **_mail_authentication(merged_env),
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,268 @@
+"""The uploaded file: saved, sniffed (encoding, delimiter, header), its columns guessed and mapped, and
+read line by line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import logging
+import os
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter.readers import addresses
+from newsletter.readers.models import ImportConsent, ImportState, Newsletter, SubscriberImport
+
+log = logging.getLogger(__name__)
+
+FIELDS = ("email", "locale", "newsletters", "source")
+SNIFF_BYTES = 64 * 1024
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class ImportFileError(addresses.SubscriberError):
+    """The file or the column map cannot be used; the message says why."""
+
+
+def normalize_address(raw: str) -> str:
+    """``subscribers.normalize_email`` (plain addresses on its fast path, the domain checked once per
+    distinct domain)."""
+    return addresses.normalize_email(raw)
+
+
+def _decoded_lines(
+    lines: Iterable[bytes], errors: list[tuple[int, str]], position: list[int]
+) -> Iterator[str]:
+    """The lines as text, one at a time. A line that is not UTF-8 is reported and skipped, not fatal.
+    ``position[0]`` is the number of the line last read (1-based)."""
+    for raw in lines:
+        position[0] += 1
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append((position[0], "the line is not valid UTF-8 (saved in another encoding?)"))
+
+
+_BLOCK_BYTES = 1024 * 1024
+
+
+def _file_rows(
+    handle: IO[bytes], delimiter: str, errors: list[tuple[int, str]], position: list[int]
+) -> Iterator[list[str]]:
+    """The file's rows as lists of cells, exactly as ``csv.reader`` reads them line by line, with
+    ``position[0]`` the number of the (last) line of the row just given. Lines that are not UTF-8 and
+    rows the csv module refuses are appended to ``errors`` and skipped.
+
+    The file is read in blocks of whole lines. A block that decodes as UTF-8 and holds no quote, no NUL
+    and no carriage return outside a CRLF is split on line ends and delimiters (there the csv module
+    would do nothing else); from the first block that does not, the rest of the file goes line by line
+    through the csv module, which then also sees quoted fields that span lines."""
+    block = handle.read(_BLOCK_BYTES)
+    if block.startswith(b"\xef\xbb\xbf"):
+        block = block[3:]
+    while block:
+        if not block.endswith(b"\n"):
+            block += handle.readline()  # whole lines only
+        try:
+            text_block = block.decode("utf-8")
+        except UnicodeDecodeError:
+            text_block = None
+        if (
+            text_block is None
+            or '"' in text_block
+            or "\0" in text_block
+            or text_block.count("\r") != text_block.count("\r\n")
+        ):
+            yield from _careful_rows(itertools.chain(io.BytesIO(block), handle), delimiter, errors, position)
+            return
+        lines = text_block.replace("\r\n", "\n").split("\n")
+        if lines[-1] == "":
+            lines.pop()  # the block ended with a line end
+        number = position[0]
+        for line in lines:
+            number += 1
+            position[0] = number
+            yield line.split(delimiter) if line else []  # csv.reader: [] for an empty line
+        block = handle.read(_BLOCK_BYTES)
+
+
+def _careful_rows(
+    lines: Iterable[bytes], delimiter: str, errors: list[tuple[int, str]], position: list[int]
+) -> Iterator[list[str]]:
+    """Rows through the csv module, line by line (see :func:`_file_rows`)."""
+    reader = csv.reader(_decoded_lines(lines, errors, position), delimiter=delimiter)
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors.append((position[0], f"the line cannot be read as CSV: {exc}"[:300]))
+
+
+def inspect_file(path: str | Path) -> tuple[str, bool, list[str], list[list[str]]]:
+    """Delimiter, whether the first row is a header, the column names and a few sample rows.
+    Raises :class:`ImportFileError` for an empty file or one that is not CSV text."""
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    if not head.strip():
+        raise ImportFileError("the file is empty")
+    if b"\0" in head:
+        raise ImportFileError("this is not a CSV file: it holds binary data")
+    sample = head.decode("utf-8", errors="replace")
+    if len(head) == SNIFF_BYTES and "\n" in sample:
+        sample = sample[: sample.rindex("\n") + 1]  # whole lines only
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\r\n\t")
+    if controls > len(sample) // 100 or sample.count("\ufffd") > len(sample) // 10:
+        raise ImportFileError("this is not a CSV file: it does not read as text")
+    first_line = sample.splitlines()[0] if sample.splitlines() else ""
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;").delimiter
+    except csv.Error:
+        delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    rows = [
+        row for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if any(c.strip() for c in row)
+    ]
+    rows = rows[:8]
+    if not rows:
+        raise ImportFileError("the file is empty")
+    if not any("@" in cell for row in rows for cell in row):
+        raise ImportFileError("no e-mail address in the first lines of the file: is this the right file?")
+    has_header = not any(_looks_like_address(cell) for cell in rows[0])
+    width = max(len(r) for r in rows)
+    if has_header:
+        columns = [c.strip()[:80] or f"#{i + 1}" for i, c in enumerate(rows[0])]
+        columns += [f"#{i + 1}" for i in range(len(columns), width)]
+        samples = rows[1:6]
+    else:
+        columns = [f"#{i + 1}" for i in range(width)]
+        samples = rows[:5]
+    return delimiter, has_header, columns, samples
+
+
+def _looks_like_address(cell: str) -> bool:
+    try:
+        normalize_address(cell)
+        return True
+    except addresses.InvalidEmail:
+        return False
+
+
+_GUESSES = {
+    "email": ("email", "e-mail", "mail", "e-mail-adresse", "email address", "e-mail address", "adresse"),
+    "locale": ("locale", "language", "lang", "sprache"),
+    "newsletters": ("newsletter", "newsletters", "lists", "list", "listen", "liste"),
+    "source": ("source", "quelle", "herkunft", "utm_source"),
+}
+
+
+def guess_mapping(columns: Sequence[str], samples: Sequence[Sequence[str]]) -> dict[str, str]:
+    """A first column map from the header names (or, without a header, the column holding addresses)."""
+    mapping: dict[str, str] = {}
+    for index, name in enumerate(columns):
+        key = name.strip().lower()
+        for field, names in _GUESSES.items():
+            if key in names and field not in mapping.values():
+                mapping[str(index)] = field
+    if "email" not in mapping.values():
+        for index in range(len(columns)):
+            if any(index < len(r) and _looks_like_address(r[index]) for r in samples):
+                mapping[str(index)] = "email"
+                break
+    return mapping
+
+
+def save_upload(
+    session: Session,
+    stream: IO[bytes],
+    filename: str,
+    folder: str | Path,
+    *,
+    staff_user_id: int | None,
+    max_bytes: int,
+) -> SubscriberImport:
+    """Copy the upload to a file under ``folder`` in 1 MB pieces (never whole into memory), check that it
+    reads as CSV and create the import record. A refused file is deleted again."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.csv"
+    size = 0
+    try:
+        with open(path, "wb") as out:
+            while piece := stream.read(1024 * 1024):
+                size += len(piece)
+                if size > max_bytes:
+                    raise ImportFileError(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+                out.write(piece)
+        delimiter, has_header, columns, samples = inspect_file(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    record = SubscriberImport(
+        staff_user_id=staff_user_id,
+        filename=_CONTROL.sub(" ", os.path.basename(filename or "upload.csv"))[:255],
+        stored_path=str(path),
+        size_bytes=size,
+        delimiter=delimiter,
+        has_header=has_header,
+        columns=columns,
+        mapping=guess_mapping(columns, samples),
+        state=ImportState.UPLOADED,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def sample_rows(record: SubscriberImport) -> list[list[str]]:
+    return inspect_file(record.stored_path)[3]
+
+
+def set_mapping(
+    session: Session,
+    record: SubscriberImport,
+    mapping: dict[str, str],
+    *,
+    newsletter_ids: Sequence[int],
+    consent: ImportConsent,
+    consent_detail: str,
+) -> None:
+    """Check and keep the editor's column map and consent statement; the import is then ready to run.
+    A wrong map is refused with a message and nothing is kept."""
+    if record.state is not ImportState.UPLOADED:
+        raise ImportFileError("this import has already started")
+    chosen = {k: v for k, v in mapping.items() if v and v != "ignore"}
+    for key, field in chosen.items():
+        if field not in FIELDS or not key.isdigit() or int(key) >= len(record.columns):
+            raise ImportFileError("the column map names a column or a field that does not exist")
+    fields = list(chosen.values())
+    if fields.count("email") != 1:
+        raise ImportFileError("choose exactly one column that holds the e-mail addresses")
+    for field in FIELDS:
+        if fields.count(field) > 1:
+            raise ImportFileError("each field can come from one column only")
+    email_index = int(next(k for k, v in chosen.items() if v == "email"))
+    samples = sample_rows(record)
+    if samples and not any(email_index < len(r) and _looks_like_address(r[email_index]) for r in samples):
+        raise ImportFileError(
+            f"the column “{record.columns[email_index]}” holds no e-mail addresses in the first rows"
+        )
+    if consent is ImportConsent.RECORDED and not consent_detail.strip():
+        raise ImportFileError("say where and when the readers gave their consent")
+    known = set(session.scalars(select(Newsletter.id).where(Newsletter.id.in_(list(newsletter_ids)))))
+    record.mapping = chosen
+    record.newsletter_ids = sorted(known)
+    record.consent = consent
+    record.consent_detail = _CONTROL.sub(" ", consent_detail.strip())[:400]
+    record.state = ImportState.QUEUED

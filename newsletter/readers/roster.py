@@ -1,0 +1,220 @@
+"""The staff's view of the readers: search and filters with keyset pages, adding one reader, changing one.
+Plain functions; the caller owns the transaction. Suppression is checked here as everywhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import Session
+
+from db import utcnow
+from newsletter.readers import addresses, outbox, subscribers
+from newsletter.readers.models import (
+    ConsentBasis,
+    ImportRow,
+    Newsletter,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+)
+
+PAGE_SIZE = 50
+LOCALES = ("de", "en")
+# Staff change a reader's status only in the ways that make sense: unsubscribe them (any state), send a
+# pending reader the opt-in mail again, or erase them. Confirming belongs to the reader, bounces and
+# complaints to the mail system; nobody but the reader lifts a suppression.
+
+
+@dataclass(frozen=True)
+class SubscriberFilter:
+    """What the staff list shows. Every field is optional; ``supporter`` waits for the donations side."""
+
+    query: str = ""  # a prefix of the address, any case
+    status: SubscriberStatus | None = None
+    newsletter_id: int | None = None
+    source: str = ""
+    # The supporter state lives on the donations side: the list ignores it until ``newsletter.ports``
+    # offers a filter for it.
+    supporter: str = ""
+
+    def as_args(self) -> dict[str, str]:
+        args = {
+            "q": self.query,
+            "status": self.status.value if self.status else "",
+            "newsletter": str(self.newsletter_id or ""),
+            "source": self.source,
+        }
+        return {k: v for k, v in args.items() if v}
+
+
+@dataclass
+class Page:
+    rows: list[Subscriber]
+    next_after: int | None  # the id to continue after, or None on the last page
+    newsletters: dict[int, list[int]] = field(default_factory=dict)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filtered(flt: SubscriberFilter) -> Select:
+    """The readers matching ``flt``, newest first (by id). No OFFSET anywhere: pages continue by id."""
+    stmt = select(Subscriber)
+    query = flt.query.strip().lower()
+    if query:
+        stmt = stmt.where(func.lower(Subscriber.email).like(_escape_like(query) + "%", escape="\\"))
+    if flt.status is not None:
+        stmt = stmt.where(Subscriber.status == flt.status)
+    if flt.source:
+        stmt = stmt.where(Subscriber.source == flt.source)
+    if flt.newsletter_id is not None:
+        stmt = stmt.where(
+            select(Subscription.subscriber_id)
+            .where(
+                Subscription.subscriber_id == Subscriber.id, Subscription.newsletter_id == flt.newsletter_id
+            )
+            .exists()
+        )
+    return stmt.order_by(Subscriber.id.desc())
+
+
+def page(session: Session, flt: SubscriberFilter, *, after: int | None = None, size: int = PAGE_SIZE) -> Page:
+    stmt = filtered(flt)
+    if after is not None:
+        stmt = stmt.where(Subscriber.id < after)
+    rows = list(session.scalars(stmt.limit(size + 1)))
+    next_after = rows[size - 1].id if len(rows) > size else None
+    rows = rows[:size]
+    memberships: dict[int, list[int]] = {}
+    if rows:
+        for sid, nid in session.execute(
+            select(Subscription.subscriber_id, Subscription.newsletter_id).where(
+                Subscription.subscriber_id.in_([r.id for r in rows])
+            )
+        ):
+            memberships.setdefault(sid, []).append(nid)
+    return Page(rows=rows, next_after=next_after, newsletters=memberships)
+
+
+def iter_filtered(session: Session, flt: SubscriberFilter, *, chunk: int = 2000) -> Iterator[Subscriber]:
+    """Every matching reader, in keyset chunks (for the CSV export): memory stays flat at any size."""
+    after = None
+    while True:
+        result = page(session, flt, after=after, size=chunk)
+        yield from result.rows
+        session.expunge_all()
+        if result.next_after is None:
+            return
+        after = result.next_after
+
+
+def sources(session: Session, limit: int = 100) -> list[str]:
+    """Sources readers came from, for the filter's choices (the most common ones)."""
+    rows = session.execute(
+        select(Subscriber.source, func.count())
+        .where(Subscriber.source.is_not(None))
+        .group_by(Subscriber.source)
+        .order_by(func.count().desc())
+        .limit(limit)
+    )
+    return [source for source, _n in rows]
+
+
+def _set_newsletters(session: Session, subscriber: Subscriber, newsletter_ids: Sequence[int]) -> None:
+    known = set(session.scalars(select(Newsletter.id).where(Newsletter.id.in_(list(newsletter_ids)))))
+    current = {s.newsletter_id for s in subscriber.subscriptions}
+    for sub in list(subscriber.subscriptions):
+        if sub.newsletter_id not in known:
+            subscriber.subscriptions.remove(sub)
+    for nid in sorted(known - current):
+        subscriber.subscriptions.append(Subscription(newsletter_id=nid))
+
+
+def add_subscriber(
+    session: Session,
+    email: str,
+    *,
+    newsletter_ids: Sequence[int],
+    locale: str,
+    source: str | None,
+    recorded_consent: bool,
+    consent_detail: str,
+    staff_email: str,
+) -> Subscriber:
+    """A reader added by staff. With recorded consent they are active at once; otherwise they are
+    pending and get the opt-in mail. A suppressed or already known address is refused."""
+    address = addresses.normalize_email(email)
+    if addresses.is_suppressed(session, address):
+        raise addresses.Suppressed(
+            "this address is on the suppression list (it left, bounced, complained or was erased); "
+            "only the reader can subscribe it again, from their own mailbox"
+        )
+    if subscribers.find_subscriber(session, address) is not None:
+        raise addresses.SubscriberError("a reader with this address already exists")
+    if locale not in LOCALES:
+        raise addresses.SubscriberError("unknown language")
+    reader = Subscriber(email=address, locale=locale, source=(source or "").strip() or None)
+    session.add(reader)
+    if recorded_consent:
+        if not consent_detail.strip():
+            raise addresses.SubscriberError("say where and when the reader gave consent")
+        now = utcnow()
+        reader.status = SubscriberStatus.ACTIVE
+        reader.confirmed_at = now
+        reader.consent_basis = ConsentBasis.RECORDED
+        reader.consent_at = now
+        reader.consent_detail = f"{consent_detail.strip()[:400]} (added by {staff_email})"
+    else:
+        reader.status = SubscriberStatus.PENDING
+    _set_newsletters(session, reader, newsletter_ids)
+    session.flush()
+    subscribers.record_event(
+        session, reader, "added_by_staff", staff=staff_email, consent=bool(recorded_consent)
+    )
+    if not recorded_consent:
+        outbox.request_confirmation(session, reader)
+    return reader
+
+
+def update_subscriber(
+    session: Session,
+    reader: Subscriber,
+    *,
+    newsletter_ids: Sequence[int],
+    locale: str,
+    staff_email: str,
+) -> list[str]:
+    """Change newsletters and language. Returns what changed (also written to the history)."""
+    if locale not in LOCALES:
+        raise addresses.SubscriberError("unknown language")
+    changed = []
+    before = sorted(s.newsletter_id for s in reader.subscriptions)
+    _set_newsletters(session, reader, newsletter_ids)
+    session.flush()
+    after = sorted(s.newsletter_id for s in reader.subscriptions)
+    if before != after:
+        changed.append("newsletters")
+    if locale != reader.locale:
+        reader.locale = locale
+        changed.append("locale")
+    if changed:
+        subscribers.record_event(
+            session,
+            reader,
+            "changed_by_staff",
+            staff=staff_email,
+            fields=changed,
+            newsletters=after,
+            locale=reader.locale,
+        )
+    return changed
+
+
+def erase_subscriber(session: Session, reader: Subscriber, *, staff_email: str) -> str:
+    """Erase the reader (see ``subscribers.erase``) and their lines in import reports."""
+    lower = reader.email.lower()
+    session.execute(delete(ImportRow).where(ImportRow.email_lower == lower))
+    return subscribers.erase(session, reader, via=f"staff:{staff_email}")

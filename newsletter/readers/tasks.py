@@ -1,0 +1,72 @@
+"""The readers' jobs: the outbox sweep, expiry of unconfirmed sign-ups, CSV imports and their opt-ins.
+Jobs take ids and plain values, own their transaction, and are safe to run twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+
+from db import db
+from newsletter.mail import outbox as mail_outbox
+from newsletter.platform import queues
+from newsletter.readers import outbox, subscribers
+from newsletter.readers.imports import records, settle
+from newsletter.readers.models import ImportConsent, ImportState
+
+
+def sweep_reader_mails(batch: int = 1000) -> int:
+    """Queue the confirmation and preference-link mails that sign-ups wrote to the outbox, batch by batch
+    (run every 2 s by the clock, ``flask --app app newsletter clock``; also ``flask --app app newsletter
+    sweep-reader-mails``). Safe to run twice and on several hosts: rows are claimed."""
+    config = current_app.config
+
+    def sweep_once(limit: int) -> int:
+        return outbox.send_unqueued_reader_mails(
+            db.session, base_url=config["BASE_URL"], secret_key=config["SECRET_KEY"], limit=limit
+        )
+
+    return mail_outbox.sweep_all(db.session, sweep_once, batch=batch)
+
+
+def expire_pending_signups() -> int:
+    """Delete sign-ups never confirmed within a week (also ``flask --app app newsletter expire-pending``)."""
+    deleted = subscribers.expire_pending_signups(db.session)
+    db.session.commit()
+    return deleted
+
+
+def run_subscriber_import(import_id: int) -> str:
+    """Read, check and settle a CSV import; progress is committed chunk by chunk for the progress page.
+    Safe to run twice (see ``settle.run_import``). Then the opt-in mails start, paced."""
+    try:
+        record = settle.run_import(db.session, import_id, on_progress=db.session.commit)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        settle.fail_import(db.session, import_id, f"the import stopped: {type(exc).__name__}")
+        db.session.commit()
+        raise
+    if record is None or record.state is not ImportState.DONE:
+        return "nothing to do"
+    if record.consent is ImportConsent.NONE and record.created_count:
+        send_import_opt_ins(import_id)
+    return f"import {import_id}: {record.created_count} new"
+
+
+def queue_subscriber_import(import_id: int) -> None:
+    queues.enqueue(queues.SUBSCRIBER_IMPORT, import_id, job_id=queues.subscriber_import_id(import_id))
+
+
+def send_import_opt_ins(import_id: int) -> int:
+    """One paced batch of opt-in mails for an import; schedules the next batch while readers wait."""
+    config = current_app.config
+    waiting = records.send_opt_ins(
+        db.session, import_id, batch=config["IMPORT_OPT_IN_BATCH"], cap=config["IMPORT_OPT_IN_CAP"]
+    )
+    db.session.commit()
+    sweep_reader_mails()  # the batch's mails are in the outbox; no need to wait for the clock
+    if waiting:
+        pause = timedelta(seconds=config["IMPORT_OPT_IN_INTERVAL"])
+        queues.enqueue(queues.IMPORT_OPT_INS, import_id, after=pause)
+    return waiting

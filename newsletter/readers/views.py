@@ -1,0 +1,501 @@
+"""Reader pages: subscribe (site form, embeddable page, JSON API), the confirmation link, the "send me my
+link" form, the preference center and the one-click unsubscribe. Thin: parse input, call a service, answer.
+
+Every sign-up answer is the same, and takes at least ``SUBSCRIBE_MIN_SECONDS``, whether the address is
+new, pending, active or has left: nobody learns from it who reads us.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
+
+from db import db
+from newsletter.platform import i18n, tokens
+from newsletter.platform.extensions import csrf, limiter
+from newsletter.platform.forms import ActionForm
+from newsletter.platform.i18n import LANGUAGES
+from newsletter.ports import (
+    request_giving_statement,
+    send_supporter_mails,
+    supporter_details,
+    supporter_statement_years,
+)
+from newsletter.readers import addresses, limits, links, outbox, preference_center, signup, subscribers
+from newsletter.readers.forms import (
+    EraseForm,
+    PreferencesForm,
+    PreferencesLinkForm,
+    StatementForm,
+    SubscribeForm,
+)
+from newsletter.readers.models import AskFrequency, Newsletter, Subscriber
+
+bp = Blueprint("readers", __name__)
+
+ASK_CHOICES = (
+    (AskFrequency.NORMAL.value, _l("Now and then, as for every reader")),
+    (AskFrequency.LESS.value, _l("Less often")),
+    (AskFrequency.NEVER.value, _l("Never")),
+)
+
+
+def _submitted_address() -> str:
+    if request.is_json:
+        body = request.get_json(silent=True)
+        raw = body.get("email") if isinstance(body, dict) else None
+    else:
+        raw = request.form.get("email")
+    return raw.strip().lower()[:320] if isinstance(raw, str) else ""
+
+
+# Per client address and per e-mail address, one Redis round trip for both (newsletter/signup_limits.py).
+signup_limited = limits.limited(_submitted_address)
+
+
+_SIGNUP_ENDPOINTS = frozenset({"readers.subscribe", "readers.api_subscribe", "readers.preferences_link"})
+
+
+@limiter.request_filter
+def _counted_by_signup_limits() -> bool:
+    """Flask-Limiter has nothing to count on the sign-up forms: let it step aside before it looks."""
+    return request.endpoint in _SIGNUP_ENDPOINTS
+
+
+def _pad(started: float) -> None:
+    """Answer no sooner than ``SUBSCRIBE_MIN_SECONDS`` after the request began."""
+    remaining = current_app.config["SUBSCRIBE_MIN_SECONDS"] - (time.perf_counter() - started)
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+def _current_language() -> str:
+    # The locale selector itself (a language on offer, always): Flask-Babel's get_locale would parse it
+    # into a Locale first, which the sign-up answer does not need.
+    return i18n.select_locale()
+
+
+def subscribe_form(newsletters: list | None = None, formdata=None) -> SubscribeForm:
+    """The sign-up form with today's choices; the default newsletters are ticked."""
+    newsletters = newsletters if newsletters is not None else signup.offered_newsletters(db.session)
+    form = SubscribeForm(formdata=formdata) if formdata is not None else SubscribeForm()
+    form.newsletters.choices = [SelectChoice(n.slug, n.name) for n in newsletters]
+    form.language.choices = [SelectChoice(code, label) for code, label in LANGUAGES.items()]
+    if formdata is None:
+        form.newsletters.data = [n.slug for n in newsletters if n.is_default]
+        form.language.data = _current_language()
+        form.source.data = signup.clean_source(
+            request.args.get("source") or request.args.get("utm_campaign")
+        )
+        form.form_token.data = tokens.make_token("subscribe-form", "s")
+    return form
+
+
+def _embed_ancestors() -> str:
+    return " ".join(["'self'", *current_app.config["EMBED_ORIGINS"]])
+
+
+def _signup_message() -> str:
+    return _(
+        "Thank you! If this address can receive our newsletter, a message is on its way to it now. "
+        "Please open it and confirm with the button – only then do we write to you."
+    )
+
+
+class _SignupError(addresses.SubscriberError):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def _run_signup(
+    email: str, slugs: list[str] | None, language: str, source: str | None, honeypot: str,
+    available: list[Any] | None = None,
+):  # fmt: skip
+    """Shared by the form and the API. Raises SubscriberError with a message for the reader."""
+    if language not in LANGUAGES:
+        raise _SignupError("invalid_language", _("Please choose one of the offered languages."))
+    try:
+        address = addresses.normalize_email(email)
+    except addresses.InvalidEmail:
+        raise _SignupError(
+            "invalid_email",
+            _("This e-mail address is not valid. Please check it (for example name@example.org)."),
+        ) from None
+    try:
+        chosen = signup.choose_newsletters(db.session, slugs, available)
+    except addresses.SubscriberError:
+        raise _SignupError("invalid_newsletters", _("Please choose among the newsletters offered.")) from None
+    if honeypot:
+        return None  # a bot: the same answer, nothing stored, nothing sent
+    try:
+        outcome = signup.subscribe(
+            db.session, address, newsletters=chosen, locale=language, source=source,
+            via="web" if not request.is_json else "api",
+            ip=request.remote_addr,
+        )  # fmt: skip
+    except addresses.SubscriberError:  # the address changed under us (erased in the same moment)
+        raise _SignupError(
+            "try_again", _("Something changed at the same moment. Please send it again.")
+        ) from None
+    if db.session().in_transaction():  # SQLite; on PostgreSQL the sign-up committed itself
+        db.session.commit()
+    return outcome
+
+
+@bp.route("/subscribe", methods=["GET", "POST"])
+@csrf.exempt  # the form carries its own signed form_token (see SubscribeForm)
+@limiter.exempt
+@signup_limited
+def subscribe():
+    started = time.perf_counter()
+    g.frame_ancestors = _embed_ancestors()
+    embed = request.args.get("embed") == "1"
+    if request.method == "GET":
+        return render_template("newsletter/subscribe.html", form=subscribe_form(), embed=embed)
+    offered = signup.offered_newsletters(db.session)
+    fields = _fields_as_sent(request.form, offered)
+    form = None if fields is not None else subscribe_form(offered, formdata=request.form)
+    error = None
+    try:
+        tokens.read_token("subscribe-form", request.form.get("form_token") or "")
+    except tokens.TokenError:
+        error = _("The form has expired. Please reload the page and send it again.")
+    if error is None and form is not None:  # something looked off: the form checks it and says what
+        if form.validate():
+            fields = (
+                form.email.data, form.newsletters.data or None, form.language.data, form.source.data,
+                form.website.data or "",
+            )  # fmt: skip
+        else:
+            error = _("Please check the highlighted fields.")
+    if error is None:
+        try:
+            _run_signup(*fields, offered)
+        except _SignupError as exc:
+            db.session.rollback()
+            error = str(exc)
+    if error is not None:
+        form = form or subscribe_form(offered, formdata=request.form)
+        form.form_token.data = tokens.make_token("subscribe-form", "s")
+        return render_template("newsletter/subscribe.html", form=form, embed=embed, error=error), 400
+    _pad(started)
+    return _signup_done_page(embed)
+
+
+def _fields_as_sent(formdata, offered: list) -> tuple | None:
+    """The sign-up form's fields as :class:`SubscribeForm` would accept them (e-mail present and at most
+    320 characters, an offered language, only offered newsletters), read without building the form: the
+    busiest public form skips WTForms when nothing is wrong. None when anything is off; the form then
+    checks the request and says what."""
+    email, language = formdata.get("email"), formdata.get("language")
+    slugs = formdata.getlist("newsletters")
+    if not email or not email.strip() or len(email) > 320 or language not in LANGUAGES:
+        return None
+    if slugs and not set(slugs) <= {n.slug for n in offered}:
+        return None
+    return email, slugs or None, language, formdata.get("source"), formdata.get("website") or ""
+
+
+def _signup_done_page(embed: bool) -> str:
+    """The answer to an accepted sign-up: one page for everyone, so it is rendered once per language and
+    layout and then kept by the process (outside development, where templates change while it runs)."""
+    pages = current_app.extensions.setdefault("beitrag.signup_done_pages", {})
+    key = (_current_language(), embed)
+    page = pages.get(key)
+    if page is None:
+        page = render_template("newsletter/subscribe.html", form=None, embed=embed, message=_signup_message())
+        if not current_app.jinja_env.auto_reload:
+            pages[key] = page
+    return page
+
+
+def _cors(response: Response) -> Response:
+    origin = request.headers.get("Origin")
+    if origin and origin in current_app.config["EMBED_ORIGINS"]:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "POST"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    response.headers.add("Vary", "Origin")
+    return response
+
+
+def _api_error(code: str, message: str, status: int = 400) -> Response:
+    return _cors(
+        Response(json.dumps({"error": code, "message": message}), status, mimetype="application/json")
+    )
+
+
+@bp.route("/api/subscribe", methods=["POST", "OPTIONS"])
+@csrf.exempt  # no cookies are involved; abuse is held by the rate limits and the daily mail cap
+@limiter.exempt
+@signup_limited
+def api_subscribe():
+    """JSON: ``{"email": ..., "newsletters": [slug, ...], "language": "de", "source": ...}``.
+    202 with the same answer for every address; 400 with ``{"error", "message"}`` for bad input."""
+    if request.method == "OPTIONS":
+        return _cors(Response(status=204))
+    started = time.perf_counter()
+    if not request.is_json:
+        return _api_error("unsupported_media_type", _("Send the request as JSON (application/json)."), 415)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _api_error("invalid_json", _("The request body is not a JSON object."))
+    email, slugs = body.get("email"), body.get("newsletters")
+    language, source = body.get("language", "de"), body.get("source")
+    if not isinstance(email, str) or not email.strip():
+        return _api_error("invalid_email", _("The field 'email' is missing."))
+    if slugs is not None and (not isinstance(slugs, list) or not all(isinstance(s, str) for s in slugs)):
+        return _api_error("invalid_newsletters", _("'newsletters' must be a list of newsletter names."))
+    if source is not None and not isinstance(source, str):
+        return _api_error("invalid_source", _("'source' must be text."))
+    if not isinstance(language, str):
+        return _api_error("invalid_language", _("Please choose one of the offered languages."))
+    try:
+        _run_signup(email, slugs or None, language, source, str(body.get("website") or ""))
+    except _SignupError as exc:
+        db.session.rollback()
+        return _api_error(exc.code, str(exc))
+    _pad(started)
+    return _cors(
+        Response(
+            json.dumps({"status": "accepted", "message": _signup_message()}), 202, mimetype="application/json"
+        )
+    )
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@limiter.exempt
+@signup_limited
+def preferences_link():
+    """ "Send me my link": the same answer for every address; known readers get a mail (capped)."""
+    started = time.perf_counter()
+    form = PreferencesLinkForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("newsletter/preferences_link.html", form=form), status
+    if not form.website.data:
+        try:
+            address = addresses.normalize_email(form.email.data)
+        except addresses.InvalidEmail:
+            form.email.errors.append(_("This e-mail address is not valid. Please check it."))
+            return render_template("newsletter/preferences_link.html", form=form), 400
+        reader = subscribers.find_subscriber(db.session, address)
+        if reader is not None:
+            outbox.request_preferences_link(db.session, reader)
+            db.session.commit()
+    _pad(started)
+    message = _(
+        "If we know this address, a link to your settings is on its way to it now. It is valid for 30 days."
+    )
+    return render_template("newsletter/preferences_link.html", form=None, message=message)
+
+
+class _BadLink(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@bp.errorhandler(_BadLink)
+def _bad_link(error: _BadLink):
+    return render_template("newsletter/link_invalid.html", message=error.message), 400
+
+
+def _reader_from_preferences_token(token: str) -> Subscriber:
+    try:
+        subscriber_id = links.read_preferences_token(current_app.config["SECRET_KEY"], token)
+    except tokens.TokenError as exc:
+        raise _BadLink(
+            _("This link has expired. Ask for a new one below; it comes by e-mail.")
+            if exc.expired
+            else _("This link is not valid. Please copy the whole link from the e-mail.")
+        ) from None
+    reader = db.session.get(Subscriber, subscriber_id)
+    if reader is None:
+        raise _BadLink(_("We hold no data for this link any more."))
+    return reader
+
+
+def _preferences_form(reader: Subscriber, formdata=None) -> PreferencesForm:
+    offered = signup.public_newsletters(db.session)
+    mine = [s.newsletter for s in reader.subscriptions]
+    choices = offered + [n for n in mine if n not in offered]  # hidden ones the reader is on
+    form = PreferencesForm(formdata=formdata) if formdata is not None else PreferencesForm()
+    form.newsletters.choices = [SelectChoice(n.slug, n.name) for n in choices]
+    form.language.choices = [SelectChoice(code, label) for code, label in LANGUAGES.items()]
+    form.ask_frequency.choices = [SelectChoice(value, str(label)) for value, label in ASK_CHOICES]
+    if formdata is None:
+        form.newsletters.data = [n.slug for n in mine]
+        form.language.data = reader.locale
+        form.paused_until.data = reader.paused_until.date() if reader.paused_until else None
+        form.ask_frequency.data = reader.ask_frequency.value
+    form.available = {n.slug: n for n in choices}
+    return form
+
+
+def _statement_form(reader: Subscriber) -> StatementForm:
+    """The giving statement's form, offering only the years of this reader's own gifts."""
+    form = StatementForm()
+    form.year.choices = [SelectChoice(str(y), str(y)) for y in supporter_statement_years(db.session, reader)]
+    return form
+
+
+def _render_preferences(token: str, reader: Subscriber, form: PreferencesForm, status: int = 200, **extra):
+    return render_template(
+        "newsletter/preferences.html", token=token, reader=reader, form=form,
+        action_form=ActionForm(), erase_form=EraseForm(), support=supporter_details(db.session, reader),
+        statement_form=extra.pop("statement_form", None) or _statement_form(reader), **extra,
+    ), status  # fmt: skip
+
+
+@bp.route("/preferences/<token>", methods=["GET", "POST"])
+def preferences(token: str):
+    reader = _reader_from_preferences_token(token)
+    if request.method == "GET":
+        return _render_preferences(token, reader, _preferences_form(reader))
+    form = _preferences_form(reader, formdata=request.form)
+    if not form.validate():
+        return _render_preferences(token, reader, form, 400)
+    try:
+        paused = preference_center.parse_pause(form.paused_until.data)
+    except addresses.SubscriberError:
+        form.paused_until.errors.append(_("Choose a day in the future, at most a year from now."))
+        return _render_preferences(token, reader, form, 400)
+    preference_center.update_preferences(
+        db.session, reader, newsletters=[form.available[s] for s in form.newsletters.data or []],
+        locale=form.language.data, paused_until=paused, ask_frequency=AskFrequency(form.ask_frequency.data),
+    )  # fmt: skip
+    db.session.commit()
+    return _render_preferences(token, reader, _preferences_form(reader), saved=True)
+
+
+@bp.post("/preferences/<token>/statement")
+def giving_statement(token: str):
+    """Mail the reader's giving statement for a year of their own gifts to their address (one a day)."""
+    reader = _reader_from_preferences_token(token)
+    form = _statement_form(reader)
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return _render_preferences(
+            token, reader, _preferences_form(reader), 400,
+            statement_message=_("Please choose one of the years listed."),
+        )  # fmt: skip
+    year = int(form.year.data)
+    outcome = request_giving_statement(db.session, reader, year, reader.locale)
+    if outcome != "written":
+        db.session.rollback()
+        message = (
+            _("The statement for %(year)s is already on its way today. Please check your inbox.", year=year)
+            if outcome == "already_today"
+            else _("Please choose one of the years listed.")
+        )
+        return _render_preferences(
+            token, reader, _preferences_form(reader), 429 if outcome == "already_today" else 400,
+            statement_message=message,
+        )  # fmt: skip
+    db.session.commit()
+    try:
+        send_supporter_mails(db.session)
+    except Exception as exc:  # stored: the next sweep of donor mails sends it
+        db.session.rollback()
+        current_app.logger.warning("giving statement not queued yet: %s", exc)
+    return _render_preferences(
+        token, reader, _preferences_form(reader),
+        statement_message=_("Your giving statement for %(year)s is on its way to %(address)s.",
+                            year=year, address=reader.email), statement_sent=True,
+    )  # fmt: skip
+
+
+@bp.post("/preferences/<token>/leave")
+def leave(token: str):
+    reader = _reader_from_preferences_token(token)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    subscribers.unsubscribe(db.session, reader, via="preference center")
+    db.session.commit()
+    return render_template("newsletter/left.html", reader=reader, token=token)
+
+
+@bp.post("/preferences/<token>/export")
+def export(token: str):
+    reader = _reader_from_preferences_token(token)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    data = preference_center.export_data(db.session, reader)
+    response = Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="beitrag-my-data.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/preferences/<token>/erase")
+def erase(token: str):
+    reader = _reader_from_preferences_token(token)
+    form = EraseForm()
+    if not form.validate_on_submit():
+        return _render_preferences(token, reader, _preferences_form(reader), 400, erase_error=True)
+    subscribers.erase(db.session, reader, via="preference center")
+    db.session.commit()
+    return render_template("newsletter/erased.html")
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm_subscription(token: str):
+    """GET shows a button and changes nothing (mail scanners open every link); POST confirms."""
+    try:
+        subscriber = subscribers.subscriber_for_confirmation(db.session, token)
+    except tokens.TokenError as exc:
+        message = (
+            _("This confirmation link has expired. Please sign up again; it only takes a moment.")
+            if exc.expired
+            else _("This confirmation link is not valid. Please copy the whole link from the e-mail.")
+        )
+        return render_template("newsletter/confirm.html", state="invalid", message=message), 400
+    form = ActionForm()
+    if form.validate_on_submit():
+        subscribers.confirm(db.session, subscriber, via="confirmation link")
+        db.session.commit()
+        return render_template("newsletter/confirm.html", state="done", subscriber=subscriber)
+    return render_template("newsletter/confirm.html", state="ask", form=form, subscriber=subscriber)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: mail providers POST without cookies or form tokens; the signed URL is the key
+def unsubscribe(token: str):
+    """GET shows a button and changes nothing; a POST whose body holds ``List-Unsubscribe=One-Click``
+    (urlencoded or multipart) unsubscribes at once and answers 200, every time it is repeated."""
+    try:
+        subscriber_id, newsletter_id = links.read_unsubscribe_token(current_app.config["SECRET_KEY"], token)
+    except tokens.TokenError:
+        message = _("This link is not valid. Please copy the whole link from the e-mail.")
+        return render_template("newsletter/link_invalid.html", message=message), 400
+    reader = db.session.get(Subscriber, subscriber_id)
+    newsletter = db.session.get(Newsletter, newsletter_id) if newsletter_id else None
+    if request.method == "GET":
+        return render_template(
+            "newsletter/unsubscribe.html", state="ask", reader=reader, newsletter=newsletter
+        )
+    if request.form.get("List-Unsubscribe") != "One-Click":
+        message = _("This request does not say what to do. Please use the button on the page.")
+        return render_template("newsletter/link_invalid.html", message=message), 400
+    if reader is not None:
+        subscribers.leave_newsletter(db.session, reader, newsletter_id, via="one-click")
+        db.session.commit()
+    preferences_url = (
+        links.preferences_url(current_app.config["BASE_URL"], current_app.config["SECRET_KEY"], reader.id)
+        if reader is not None
+        else None
+    )
+    return render_template(
+        "newsletter/unsubscribe.html", state="done", reader=reader, newsletter=newsletter,
+        preferences_url=preferences_url,
+    )  # fmt: skip

@@ -1,0 +1,170 @@
+"""The send ledger: one ``Delivery`` row per reader of an issue, written in one ``INSERT ... SELECT`` when
+the send starts (unique on issue and reader: pressing Send twice adds nothing), each reader's variant of the
+ask block, the batches the workers get, and the moment the issue becomes sent. Plain functions; the caller
+owns the transaction, except :func:`finish_if_done`, which commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, exists, func, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from db import utcnow
+from newsletter.editorial.models import Issue, IssueState, issue_newsletters
+from newsletter.ports import donor_states
+from newsletter.readers.models import AskFrequency, Subscriber, SubscriberStatus, Subscription
+from newsletter.sending import clicks
+from newsletter.sending.models import Delivery, DeliveryStatus
+from newsletter.sending.tallies import tally_issue
+
+BATCH_SIZE = 500
+
+
+class SendError(ValueError):
+    """The issue cannot be sent as asked; the message is meant for the editor."""
+
+
+@dataclass(frozen=True)
+class PreparedSend:
+    issue_id: int
+    added: int  # ledger rows written now (0 when Send was pressed before)
+    batches: list[tuple[int, int]]  # (first id, last id) of each batch job
+
+
+def _insert_ignoring_duplicates(session: Session, columns: list[str], rows: Select):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(Delivery).from_select(columns, rows).on_conflict_do_nothing()
+
+
+def prepare_send(
+    session: Session, issue: Issue, *, now: datetime | None = None, count_clicks: bool = False,
+    base_url: str | None = None,
+) -> PreparedSend:  # fmt: skip
+    """Turn the issue to ``sending`` and write one ledger row per eligible reader: active, on one of the
+    issue's newsletters, not paused. Safe to run again: existing rows stay as they are. With
+    ``count_clicks`` (and the ``base_url`` links are made for) the issue's links are numbered for click
+    counting (``clicks.register_links``); the workers then rewrite them in every variant."""
+    now = now or utcnow()
+    if issue.state not in (IssueState.DRAFT, IssueState.SCHEDULED, IssueState.SENDING):
+        raise SendError(_l("an issue that is %(state)s cannot be sent", state=issue.state.value))
+    check_sendable(issue)
+    eligible = (
+        select(
+            literal(issue.id, Delivery.issue_id.type),
+            Subscriber.id,
+            func.min(Subscription.newsletter_id),
+            literal("default", Delivery.variant.type),
+            literal(DeliveryStatus.QUEUED, Delivery.status.type),
+            literal(0, Delivery.attempts.type),
+            literal(now, Delivery.created_at.type),
+        )
+        .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+        .join(issue_newsletters, issue_newsletters.c.newsletter_id == Subscription.newsletter_id)
+        .where(
+            issue_newsletters.c.issue_id == issue.id,
+            Subscriber.status == SubscriberStatus.ACTIVE,
+            or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now),
+        )
+        .group_by(Subscriber.id)
+    )
+    columns = ["issue_id", "subscriber_id", "newsletter_id", "variant", "status", "attempts", "created_at"]
+    added = session.scalars(_insert_ignoring_duplicates(session, columns, eligible).returning(Delivery.id))
+    count = len(added.all())
+    if count_clicks and base_url:
+        clicks.register_links(session, issue, base_url=base_url)
+    assign_ask_variants(session, issue)
+    issue.state = IssueState.SENDING
+    return PreparedSend(issue.id, count, batch_ranges(session, issue.id))
+
+
+def click_options(config: Any) -> dict[str, Any]:
+    """``prepare_send``'s click-counting arguments from the app's settings (``CLICK_COUNTING``)."""
+    return {"count_clicks": bool(config.get("CLICK_COUNTING")), "base_url": config.get("BASE_URL")}
+
+
+def ask_variant(state: str | None, ask_frequency: AskFrequency, issue_id: int) -> str:
+    """The ask block a reader gets: thanks for monthly supporters, a private "update your card" when their
+    payment fails, nothing for readers who asked never to be asked (and, for "less often", in two issues
+    of three), an invitation to go monthly after a one-time gift, the plain ask for everyone else."""
+    if state in ("failing", "monthly"):
+        return state
+    if ask_frequency is AskFrequency.NEVER or (ask_frequency is AskFrequency.LESS and issue_id % 3):
+        return "no_ask"
+    return "one_time" if state == "one_time" else "default"
+
+
+def assign_ask_variants(session: Session, issue: Issue, *, chunk: int = 1000) -> None:
+    """Choose each queued reader's variant of the issue at send time: readers who asked to be asked less
+    or never, in one UPDATE; donors (few beside the readers) by their supporter state from the donations
+    side (``api.donor_states``), by primary key in bulk."""
+    quiet = [AskFrequency.NEVER] + ([AskFrequency.LESS] if issue.id % 3 else [])
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.issue_id == issue.id,
+            Delivery.status == DeliveryStatus.QUEUED,
+            Delivery.subscriber_id.in_(select(Subscriber.id).where(Subscriber.ask_frequency.in_(quiet))),
+        )
+        .values(variant="no_ask"),
+        execution_options={"synchronize_session": False},
+    )
+    states = donor_states(session)
+    emails = list(states)
+    for start in range(0, len(emails), chunk):
+        rows = session.execute(
+            select(Delivery.id, func.lower(Subscriber.email), Subscriber.ask_frequency)
+            .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+            .where(
+                Delivery.issue_id == issue.id,
+                Delivery.status == DeliveryStatus.QUEUED,
+                func.lower(Subscriber.email).in_(emails[start : start + chunk]),
+            )
+        ).all()
+        changes = [
+            {"id": delivery_id, "variant": ask_variant(states[email], frequency, issue.id)}
+            for delivery_id, email, frequency in rows
+        ]
+        if changes:
+            session.execute(update(Delivery), changes)
+
+
+def check_sendable(issue: Issue) -> None:
+    if not issue.newsletters:
+        raise SendError(_l("choose at least one newsletter to send the issue to"))
+    if not issue.items:
+        raise SendError(_l("add at least one article before sending"))
+
+
+def batch_ranges(session: Session, issue_id: int, size: int = BATCH_SIZE) -> list[tuple[int, int]]:
+    """Consecutive id ranges of the issue's queued rows, ``size`` rows each."""
+    ids = session.scalars(
+        select(Delivery.id)
+        .where(Delivery.issue_id == issue_id, Delivery.status == DeliveryStatus.QUEUED)
+        .order_by(Delivery.id)
+    ).all()
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
+def finish_if_done(session: Session, issue_id: int) -> bool:
+    """Mark the issue sent once no row is queued or being sent: one statement, so a row that is open at
+    that moment always keeps the issue from being marked sent."""
+    open_rows = exists().where(
+        Delivery.issue_id == issue_id, Delivery.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING])
+    )
+    done = session.execute(
+        update(Issue)
+        .where(Issue.id == issue_id, Issue.state == IssueState.SENDING, ~open_rows)
+        .values(state=IssueState.SENT, sent_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount:
+        tally_issue(session, issue_id)  # the statistics' counts, in the transaction that makes it sent
+    session.commit()
+    return bool(done.rowcount)

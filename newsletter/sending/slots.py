@@ -1,0 +1,110 @@
+"""What a worker fills per reader: the issue's variant encoded once per process (the skeleton), and the
+per-recipient slot values."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.orm import object_session
+
+from newsletter.editorial import issues
+from newsletter.editorial.models import Issue
+from newsletter.mail import mime, rendering
+from newsletter.readers import links
+from newsletter.sending import clicks
+
+_skeletons: dict[tuple[int, str, Any], mime.Skeleton] = {}
+
+
+def skeleton_for(issue: Issue, variant: str, base_url: str, secret_key: str | None = None) -> mime.Skeleton:
+    """The issue's variant encoded once per worker process (and again only when the issue changed). When
+    the send counted the issue's links (``issue_links``), they are rewritten here, once per variant."""
+    key = (issue.id, variant, issue.updated_at)
+    skeleton = _skeletons.get(key)
+    if skeleton is None:
+        rendered = issues.render_issue(issue, variant, base_url=base_url)
+        session = object_session(issue)
+        if secret_key and session is not None:
+            numbers = clicks.link_numbers(session, issue.id)
+            rendered = clicks.rewrite_links(
+                rendered, numbers, issue_id=issue.id, base_url=base_url, secret_key=secret_key
+            )
+        first = issue.newsletters[0] if issue.newsletters else None
+        list_name = first.name if first is not None else "Newsletter"
+        list_key = first.slug if first is not None else "newsletter"
+        domain = mime.sender_domain(issue.sender_address)
+        skeleton = mime.build_skeleton(
+            rendered, sender_name=issue.sender_name, sender_address=issue.sender_address,
+            list_id=f"{list_name} <{list_key}.{domain}>", feedback_id=f"{issue.id}:{list_key}:beitrag",
+            slot_tokens=rendering.SLOTS,
+        )  # fmt: skip
+        if len(_skeletons) > 32:
+            _skeletons.clear()
+        _skeletons[key] = skeleton
+    return skeleton
+
+
+@lru_cache(maxsize=4096)
+def _ascii_domain(domain: str) -> str | None:
+    """IDNA form of a domain, once per domain per process (readers share a handful of domains)."""
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+
+
+def header_address(email: str) -> str | None:
+    """The address for the To header: the domain IDNA-encoded; None when the local part is not ASCII
+    (that needs SMTPUTF8, which the relay may not offer)."""
+    local, _, domain = email.rpartition("@")
+    ascii_domain = _ascii_domain(domain)
+    if not local.isascii() or ascii_domain is None:
+        return None
+    return f"{local}@{ascii_domain}"
+
+
+class RecipientSlots:
+    """The per-recipient slot values of one chunk of a send (what :meth:`mime.Skeleton.assemble` takes):
+    the reader's two signed links, List-Unsubscribe (https and mailto), To, Date and Message-ID.
+
+    Everything that does not change from reader to reader is made once: the link keys and addresses,
+    the Date header (again only when the second changes, so a chunk slowed by the rate limit keeps a
+    true Date) and the Message-ID's random part, ``<issue.row.random@domain>``: unique because a row is
+    sent once per chunk, and a row sent again in a later chunk gets that chunk's random part."""
+
+    __slots__ = ("_date", "_links", "_mailto", "_message_id", "_second")
+
+    def __init__(
+        self, *, base_url: str, secret_key: str, unsubscribe_mailbox: str, issue_id: int, domain: str
+    ):
+        self._links = links.ReaderLinks(base_url, secret_key)
+        self._mailto = f">, <mailto:{unsubscribe_mailbox}?subject=unsubscribe-"
+        self._message_id = (f"<{int(issue_id)}.", f".{secrets.token_hex(6)}@{domain}>")
+        self._second = -1
+        self._date = ""
+
+    def date(self) -> str:
+        second = int(time.time())
+        if second != self._second:
+            self._second = second
+            self._date = format_datetime(datetime.fromtimestamp(second, UTC))
+        return self._date
+
+    def __call__(self, to: str, subscriber_id: int, newsletter_id: int | None, row_id: int) -> dict[str, str]:
+        unsubscribe, token = self._links.unsubscribe_url_and_token(subscriber_id, newsletter_id)
+        prefix, suffix = self._message_id
+        return {
+            "to": to,
+            "message_id": f"{prefix}{int(row_id)}{suffix}",
+            "date": self.date(),
+            "list_unsubscribe": f"<{unsubscribe}{self._mailto}{token}>",
+            "unsubscribe_url": unsubscribe,
+            "preferences_url": self._links.preferences_url(subscriber_id),
+        }

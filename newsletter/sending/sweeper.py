@@ -1,0 +1,158 @@
+"""The sweeper, run by the clock every ``SEND_SWEEP_SECONDS`` (and by ``flask --app app newsletter
+sweep-sends``): it starts scheduled issues whose time has passed (the database is the truth; Redis may have
+lost the scheduler's job), decides the rows of workers that died (from their journals in Redis), and queues
+again the batches of waiting rows that no job holds (Redis restarted or was flushed). Safe to run twice and
+on several hosts at once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import redis
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from db import utcnow
+from newsletter.editorial.models import Issue, IssueState
+from newsletter.platform import queues
+from newsletter.sending import control, gate
+from newsletter.sending.ledger import BATCH_SIZE, finish_if_done
+from newsletter.sending.models import Delivery, DeliveryStatus
+from newsletter.sending.worker import BACKOFF, cancel_waiting_if_cancelled
+
+
+def sweep(
+    session: Session, connection: redis.Redis, config: Any, *, now: datetime | None = None
+) -> dict[str, int]:
+    """One sweep of the send path (see above); commits as it goes and returns what it did."""
+    now = now or utcnow()
+    report = {"started": 0, "requeued_batches": 0}
+    session.rollback()  # start from what the database holds now
+    for issue_id in control.due_scheduled_issues(session, now):
+        if control.start_scheduled(session, issue_id, config, now=now) is not None:
+            report["started"] += 1
+    report.update(decide_lost_rows(session, connection, now=now))
+    live = live_send_job_ids(connection)
+    for issue_id, first, last, not_before in orphaned_batches(session, live, now=now):
+        if not_before is None:
+            control.queue_batches(issue_id, [(first, last)])
+        else:
+            control.queue_batch_at(issue_id, first, last, not_before)
+        report["requeued_batches"] += 1
+    session.commit()
+    return report
+
+
+def live_send_job_ids(connection: redis.Redis) -> set[str]:
+    """Jobs that hold send batches now: waiting in the mail queue, scheduled, or running with a heartbeat
+    (a job in the started registry whose worker was killed has none)."""
+    queue = queues.get_queue(queues.SEND_BATCH.queue)
+    live = set(queue.get_job_ids()) | set(ScheduledJobRegistry(queue=queue).get_job_ids())
+    for job_id in StartedJobRegistry(queue=queue).get_job_ids(cleanup=False):
+        if gate.job_alive(connection, job_id):
+            live.add(job_id)
+    return live
+
+
+def decide_lost_rows(
+    session: Session, connection: redis.Redis, *, now: datetime | None = None
+) -> dict[str, int]:
+    """Decide rows still ``sending`` after their lease ran out (their worker died), from its journal:
+
+    * a row whose outcome the journal holds gets that outcome (sent, failed, queued again, skipped);
+    * the row that was in flight, with no outcome, may have been accepted by the relay: ``uncertain``,
+      never sent again (at most one per killed connection);
+    * every other row never reached the relay: ``queued`` again;
+    * if the journal was lost with Redis, no row can be told apart: all are ``uncertain``.
+    """
+    now = now or utcnow()
+    decided = {"queued": 0, "sent": 0, "failed": 0, "skipped": 0, "uncertain": 0}
+    active = select(Issue.id).where(
+        Issue.state.in_([IssueState.SENDING, IssueState.PAUSED, IssueState.CANCELLED])
+    )
+    stale = session.execute(
+        select(Delivery.id, Delivery.claim, Delivery.issue_id)
+        .where(
+            Delivery.issue_id.in_(active.scalar_subquery()),
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.lease_until < now,
+        )
+        .order_by(Delivery.id)
+    ).all()
+    claims: dict[str | None, list[Any]] = {}
+    for row in stale:
+        claims.setdefault(row.claim, []).append(row)
+    issue_ids = {row.issue_id for row in stale}
+    for claim, rows in claims.items():
+        journal = gate.read_journal(connection, claim) if claim else None
+        for row in rows:
+            values = _decision(row.id, journal, now)
+            status = values["status"]
+            changed = session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id == row.id, Delivery.status == DeliveryStatus.SENDING, Delivery.claim == claim
+                )
+                .values(lease_until=None, claim=None, **values)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if changed:
+                decided[status.value] += 1
+        session.commit()
+        if claim:
+            connection.delete(gate.journal_key(claim))
+    for issue_id in issue_ids:
+        cancel_waiting_if_cancelled(session, issue_id)
+        session.commit()
+        finish_if_done(session, issue_id)
+    return decided
+
+
+def _decision(row_id: int, journal: dict[str, str] | None, now: datetime) -> dict[str, Any]:
+    if journal is None or "lost" in journal:
+        return {"status": DeliveryStatus.UNCERTAIN, "reply": "worker lost; the relay may have accepted it"}
+    code = journal.get(str(row_id))
+    if code == "s":
+        return {"status": DeliveryStatus.SENT, "sent_at": now, "reply": "accepted (recorded by the sweeper)"}
+    if code == "f":
+        return {"status": DeliveryStatus.FAILED, "reply": "refused (recorded by the sweeper)"}
+    if code == "k":
+        return {"status": DeliveryStatus.SKIPPED}
+    if code == "r":
+        return {"status": DeliveryStatus.QUEUED, "next_attempt_at": now + timedelta(seconds=BACKOFF[0])}
+    if journal.get("flight") == str(row_id):
+        return {"status": DeliveryStatus.UNCERTAIN, "reply": "worker died while the relay had it"}
+    return {"status": DeliveryStatus.QUEUED, "attempts": Delivery.attempts - 1}
+
+
+def orphaned_batches(
+    session: Session, live_job_ids: set[str], *, now: datetime | None = None
+) -> list[tuple[int, int, int, datetime | None]]:
+    """Batches to queue again for rows that wait while no live job covers them (Redis restarted or was
+    flushed, or a worker died holding the job): ``(issue, first, last, not before)``. ``live_job_ids``
+    are the ids of the jobs that are waiting, scheduled or running with a heartbeat."""
+    now = now or utcnow()
+    covered: dict[int, list[tuple[int, int]]] = {}
+    for job_id in live_job_ids:
+        batch = queues.read_send_batch_id(job_id)
+        if batch is not None:
+            covered.setdefault(batch[0], []).append(batch[1:])
+    result = []
+    for issue_id in session.scalars(select(Issue.id).where(Issue.state == IssueState.SENDING)):
+        ranges = covered.get(issue_id, [])
+        waiting = session.execute(
+            select(Delivery.id, Delivery.next_attempt_at)
+            .where(Delivery.issue_id == issue_id, Delivery.status == DeliveryStatus.QUEUED)
+            .order_by(Delivery.id)
+        ).all()
+        loose = [row for row in waiting if not any(a <= row.id <= b for a, b in ranges)]
+        for i in range(0, len(loose), BATCH_SIZE):
+            chunk = loose[i : i + BATCH_SIZE]
+            later = [
+                r.next_attempt_at for r in chunk if r.next_attempt_at is not None and r.next_attempt_at > now
+            ]
+            not_before = min(later) if len(later) == len(chunk) else None
+            result.append((issue_id, chunk[0].id, chunk[-1].id, not_before))
+    return result

@@ -1,0 +1,88 @@
+"""The send path's jobs: a batch of an issue, a scheduled issue's start, the sweep and the bounce mailbox.
+Jobs take ids and plain values, and are safe to run twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from rq import get_current_job
+
+from db import db
+from newsletter.mail import mailbox, smtp
+from newsletter.platform import queues
+from newsletter.sending import bounces, control, gate, sweeper, worker
+
+
+def _send_context(job_id: str) -> worker.SendContext:
+    config = current_app.config
+    return worker.SendContext(
+        base_url=config["BASE_URL"], secret_key=config["SECRET_KEY"],
+        smtp=smtp.SMTPTarget.from_url(config["SMTP_URL"]),
+        unsubscribe_mailbox=config["MAIL_UNSUBSCRIBE_ADDRESS"]
+        or f"unsubscribe@{config['MAIL_FROM'].rpartition('@')[2]}",
+        dkim=config.get("DKIM_KEY"), bounce_domain=config.get("BOUNCE_DOMAIN"),
+        redis=queues.get_redis(),
+        rate=gate.Rate(config["MAIL_RATE_PER_SECOND"], config["MAIL_RATE_PER_HOUR"]),
+        lease=timedelta(seconds=config["MAIL_LEASE_SECONDS"]),
+        job_id=job_id,
+    )  # fmt: skip
+
+
+def send_issue_batch(issue_id: int, first: int, last: int) -> dict[str, int]:
+    """Send one batch of an issue (see ``worker.send_batch``); due retries come back as a later job."""
+    job = get_current_job()
+    job_id = job.id if job is not None else queues.send_batch_id(issue_id, first, last)
+    context = _send_context(job_id)
+    # A heartbeat from the start, so the sweeper counts this job as alive before its first message.
+    context.redis.set(gate.heartbeat_key(job_id), "1", ex=int(context.lease.total_seconds()))
+    db.session.rollback()  # start from what the database holds now, not from a session's earlier reads
+    return worker.send_batch(
+        db.session, issue_id, first, last, context,
+        on_retry=lambda when: control.queue_batch_at(issue_id, first, last, when),
+    )  # fmt: skip
+
+
+def fire_scheduled_issue(issue_id: int) -> str:
+    """The scheduler's job for a scheduled issue. The clock's sweep does the same for a job Redis lost;
+    whichever comes second finds the issue sending and adds nothing."""
+    db.session.rollback()
+    started = control.start_scheduled(db.session, issue_id, current_app.config)
+    if started is None:
+        return "nothing to do"
+    return f"issue {issue_id}: {started.added} recipients"
+
+
+def sweep_sends() -> dict[str, int]:
+    """The clock's sweep of the send path (see ``sweeper``)."""
+    return sweeper.sweep(db.session, queues.get_redis(), current_app.config)
+
+
+def poll_bounce_mailbox(limit: int = 500) -> str:
+    """Read the bounce mailbox (``BOUNCE_MAILBOX_URL``), apply each report and delete the message after
+    its effect is committed (run every minute by the clock; also ``flask --app app newsletter bounces
+    poll``). Does nothing when no mailbox is configured."""
+    config = current_app.config
+    if not config.get("BOUNCE_MAILBOX_URL"):
+        return "no bounce mailbox configured"
+    counts: dict[str, int] = {}
+
+    def handle(raw: bytes) -> None:
+        try:
+            report = bounces.read_bounce_message(raw, config["SECRET_KEY"])
+        except Exception as exc:  # a message no detector can read must not block the mailbox for good
+            current_app.logger.warning("bounce mailbox: a message could not be read (%s); deleted", exc)
+            report = bounces.unreadable_report(raw)
+        try:
+            outcome = bounces.apply_report(db.session, report, secret_key=config["SECRET_KEY"], via="mailbox")
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        key = (outcome.kind or "ignored") if outcome.applied else "ignored"
+        counts[key] = counts.get(key, 0) + 1
+
+    target = mailbox.MailboxTarget.from_url(config["BOUNCE_MAILBOX_URL"])
+    handled = mailbox.process(target, handle, limit=limit)
+    detail = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    return f"{handled} messages" + (f": {detail}" if detail else "")

@@ -1,0 +1,26 @@
+"""Staff: the newsroom's accounts (editors, admins), signing in and out, API tokens, the staff pages of
+their own, and the captured-mail viewer of development."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext
+
+from db import db
+from newsletter.platform.extensions import login_manager
+from newsletter.staff import accounts, cli, views
+
+
+def _load_user(user_id: str):
+    return accounts.load_staff_user(db.session, user_id)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(views.bp)
+    app.cli.add_command(cli.users_cli)
+    login_manager.login_view = "staff.login"
+    login_manager.login_message_category = "info"
+    # Flask-Login's own message is English only; this one is translated when shown.
+    login_manager.login_message = lazy_gettext("Please sign in to see this page.")
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(_load_user)

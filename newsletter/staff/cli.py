@@ -1,0 +1,115 @@
+"""``flask --app app users ...`` and ``flask --app app newsletter token ...``: staff accounts and API
+tokens."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from db import db
+from newsletter.platform.access import StaffRole
+from newsletter.platform.cli import newsletter_cli
+from newsletter.staff import accounts
+from newsletter.staff.models import StaffUser
+
+users_cli = AppGroup("users", help="Staff accounts.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in StaffRole]), default=StaffRole.EDITOR.value)
+@click.option("--name", default="", help="Shown in the staff pages.")
+@click.password_option(help="Asked for when not given.")
+def create_user(email: str, role: str, name: str, password: str) -> None:
+    """Create a staff user with EMAIL and ROLE; asks for the password."""
+    try:
+        user = accounts.create_staff_user(db.session, email, password, role, name=name)
+        db.session.commit()
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {user.role.value} {user.email}.")
+
+
+def _staff_or_fail(email: str):
+    user = accounts.find_staff_user(db.session, email)
+    if user is None:
+        raise click.ClickException(f"there is no staff user with the address {email}")
+    return user
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.password_option(help="Asked for when not given.")
+def set_password(email: str, password: str) -> None:
+    """Give EMAIL a new password; every session of that account ends."""
+    user = _staff_or_fail(email)
+    try:
+        accounts.set_staff_password(db.session, user, password)
+        db.session.commit()
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"New password set for {user.email}; existing sessions are signed out.")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def deactivate(email: str) -> None:
+    """Lock EMAIL out at once (the account and its history stay)."""
+    user = _staff_or_fail(email)
+    user.active = False
+    user.session_version += 1
+    db.session.commit()
+    click.echo(f"{user.email} is deactivated.")
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """List staff users."""
+    from sqlalchemy import select
+
+
+    for user in db.session.scalars(select(StaffUser).order_by(StaffUser.id)):
+        state = "active" if user.active else "deactivated"
+        click.echo(f"{user.id:>4}  {user.role.value:<7} {state:<11} {user.email}")
+
+
+token_cli = AppGroup("token", help="Staff API tokens (Authorization: Bearer ...) for the statistics API.")
+newsletter_cli.add_command(token_cli)
+
+
+@token_cli.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="What the token is for, shown in the token list.")
+def create_token(email: str, name: str) -> None:
+    """Make an API token for the staff user EMAIL; it is printed once and only its hash is kept."""
+    user = accounts.find_staff_user(db.session, email)
+    if user is None:
+        raise click.ClickException(f"no staff user {email}")
+    try:
+        row, token = accounts.create_api_token(db.session, user, name)
+        db.session.commit()
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Token {row.id} for {user.email} ({user.role.value}); it is shown only now:")
+    click.echo(token)
+
+
+@token_cli.command("revoke")
+@click.argument("token_id", type=int)
+def revoke_token(token_id: int) -> None:
+    """Revoke the token with TOKEN_ID (see ``token list``)."""
+    if not accounts.revoke_api_token(db.session, token_id):
+        raise click.ClickException(f"no active token {token_id}")
+    db.session.commit()
+    click.echo(f"Token {token_id} revoked.")
+
+
+@token_cli.command("list")
+def list_tokens() -> None:
+    """Every token: id, user, name, first characters, state."""
+    for row in accounts.api_tokens(db.session):
+        state = "revoked" if row.revoked_at else "active"
+        click.echo(f"{row.id}\t{row.staff_user.email}\t{row.name}\t{row.hint}…\t{state}")

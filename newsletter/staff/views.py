@@ -1,0 +1,155 @@
+"""Staff pages of the staff package: sign in and out, staff users, API tokens, the test message, and (in
+development) the captured mail."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from db import db
+from newsletter.mail import capture
+from newsletter.mail.tasks import queue_transactional_mail
+from newsletter.platform.access import StaffRole, guard_blueprint, open_to_everyone, requires_role
+from newsletter.platform.extensions import limiter
+from newsletter.platform.forms import ActionForm
+from newsletter.platform.headers import sandboxed_html
+from newsletter.staff import accounts
+from newsletter.staff.accounts import authenticate_staff
+from newsletter.staff.forms import ApiTokenForm, LoginForm
+from newsletter.staff.models import StaffUser
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+guard_blueprint(bp, StaffRole.EDITOR)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_address_key() -> str:
+    return "login-address:" + (request.form.get("email") or "").strip().lower()[:320]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this site: no scheme, no host, no protocol-relative ``//evil``."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("stats.overview")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@open_to_everyone
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit("30 per hour", key_func=_login_address_key, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("stats.overview"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate_staff(db.session, form.email.data or "", form.password.data or "")
+        if user is not None:
+            db.session.commit()
+            login_user(user, remember=bool(form.remember.data))
+            return redirect(_safe_next(request.args.get("next")))
+        db.session.rollback()
+        # One message for an unknown address and a wrong password: nobody learns who has an account.
+        flash(_("The e-mail address or the password is not right."), "error")
+        return render_template("admin/login.html", form=form), 401
+    return render_template("admin/login.html", form=form)
+
+
+@bp.post("/logout")
+@open_to_everyone
+def logout():
+    form = ActionForm()
+    if form.validate_on_submit():
+        logout_user()
+        flash(_("You are signed out."), "info")
+    return redirect(url_for("staff.login"))
+
+
+@bp.get("/users")
+@requires_role(StaffRole.ADMIN)
+def staff_users():
+    users = db.session.scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.email)).all()
+    return render_template("admin/staff_users.html", users=users)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@requires_role(StaffRole.ADMIN)
+def api_tokens():
+    """Staff API tokens: made here by an admin (shown once, on this answer only), listed, revoked."""
+    form = ApiTokenForm()
+    users = db.session.scalars(
+        select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.email)
+    ).all()
+    form.staff_user_id.choices = [(u.id, f"{u.email} ({u.role.value})") for u in users]
+    made = None
+    if form.validate_on_submit():
+        user = db.session.get(StaffUser, form.staff_user_id.data)
+        row, token = accounts.create_api_token(db.session, user, form.name.data or "")
+        db.session.commit()
+        made = {"token": token, "row": row}
+    return render_template("admin/api_tokens.html", form=form, made=made, revoke_form=ActionForm(),
+                           tokens=accounts.api_tokens(db.session))  # fmt: skip
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@requires_role(StaffRole.ADMIN)
+def revoke_api_token(token_id: int):
+    if ActionForm().validate_on_submit() and accounts.revoke_api_token(db.session, token_id):
+        db.session.commit()
+        flash(_("The token was revoked; it no longer opens the API."), "success")
+    return redirect(url_for("staff.api_tokens"))
+
+
+@bp.post("/test-mail")
+def send_test_mail():
+    """Queue a test message to the signed-in staff member: proves queue, worker and relay work together."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    queue_transactional_mail("test_message", current_user.email, {}, locale=str(get_locale() or "de"))
+    flash(_("A test message to %(address)s is on its way.", address=current_user.email), "success")
+    return redirect(url_for("stats.overview"))
+
+
+def _capture_dir() -> str:
+    if not current_app.config.get("MAIL_CAPTURE_VIEWER"):
+        abort(404)
+    return current_app.config["MAIL_CAPTURE_DIR"]
+
+
+@bp.get("/dev/mail")
+def captured_mail():
+    messages = capture.list_messages(_capture_dir())
+    return render_template("admin/mail_index.html", messages=messages)
+
+
+@bp.get("/dev/mail/<name>")
+def captured_message(name: str):
+    message = capture.read_message(_capture_dir(), name)
+    if message is None:
+        abort(404)
+    return render_template("admin/mail_show.html", message=message)
+
+
+@bp.get("/dev/mail/<name>/html")
+def captured_message_html(name: str):
+    """The HTML part alone, shown in a sandboxed iframe of the message page."""
+    message = capture.read_message(_capture_dir(), name)
+    if message is None or message.html is None:
+        abort(404)
+    return sandboxed_html(message.html)
+
+
+@bp.app_context_processor
+def _staff_context():
+    return {"logout_form": ActionForm() if current_user.is_authenticated else None}

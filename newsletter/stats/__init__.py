@@ -1,0 +1,14 @@
+"""Statistics: reporting periods, the readers' and issues' figures, the statistics pages, their CSV export
+and the staff JSON API. Read-only: the summaries the figures read are written where the facts change
+(``sending.tallies``, and the donations side's own)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from newsletter.stats import api_views, views
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api_views.bp)

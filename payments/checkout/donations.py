@@ -1,0 +1,107 @@
+"""A donation begins: the amount a reader chose, where they came from, and Stripe Checkout."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter import api as newsletter_api
+from payments import gateway
+from payments.amounts import DonationError
+from payments.models import Donation, DonationKind, DonationStatus
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Where a donation came from: an issue and the link in it, UTM parameters, the referring article."""
+
+    issue_id: int | None = None
+    link: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    article: str | None = None
+
+
+_TOKEN_CHARS = re.compile(r"[^A-Za-z0-9._~:/-]")
+
+
+def clean_tag(raw: Any, length: int = 100) -> str | None:
+    """A short attribution value: printable ASCII without spaces, at most ``length`` characters."""
+    if not isinstance(raw, str):
+        return None
+    value = _TOKEN_CHARS.sub("", raw.strip())[:length]
+    return value or None
+
+
+def attribution_from(values: Any) -> Attribution:
+    """Attribution from a request's parameters (``issue``, ``link``, ``utm_*``, ``article``); anything
+    malformed is dropped, never refused: attribution must not stand between a reader and a gift."""
+    raw_issue = values.get("issue")
+    issue_id = (
+        int(raw_issue) if isinstance(raw_issue, str) and raw_issue.isdigit() and len(raw_issue) < 10 else None
+    )
+    return Attribution(
+        issue_id=issue_id,
+        link=clean_tag(values.get("link")),
+        utm_source=clean_tag(values.get("utm_source")),
+        utm_medium=clean_tag(values.get("utm_medium")),
+        utm_campaign=clean_tag(values.get("utm_campaign")),
+        article=clean_tag(values.get("article"), 200),
+    )
+
+
+def find_donation_by_reference(session: Session, reference: str) -> Donation | None:
+    if not reference or len(reference) > 40:
+        return None
+    return session.scalar(select(Donation).where(Donation.reference == reference))
+
+
+def start_donation(
+    session: Session, *, kind: DonationKind, amount_cents: int, currency: str, locale: str,
+    email: str | None, message: str | None, public_name: str | None, attribution: Attribution,
+) -> Donation:  # fmt: skip
+    """A new donation row, waiting for its checkout. Flushed, so it has its id."""
+    if amount_cents <= 0:
+        raise DonationError("amount_too_small")
+    issue_id = attribution.issue_id
+    if issue_id is not None and not newsletter_api.issue_exists(session, issue_id):
+        issue_id = None
+    donation = Donation(
+        reference=secrets.token_urlsafe(18), kind=kind, amount_cents=amount_cents, currency=currency,
+        locale=locale, email=email or None, message=message or None, public_name=public_name or None,
+        issue_id=issue_id, source_link=attribution.link, utm_source=attribution.utm_source,
+        utm_medium=attribution.utm_medium, utm_campaign=attribution.utm_campaign,
+        article_slug=attribution.article, status=DonationStatus.OPEN,
+    )  # fmt: skip
+    session.add(donation)
+    session.flush()
+    return donation
+
+
+def open_checkout(
+    session: Session, donation: Donation, settings: gateway.StripeSettings, *, base_url: str,
+    product_name: str,
+) -> str:  # fmt: skip
+    """Start Stripe's hosted checkout for ``donation``; returns the address to send the reader to. On a
+    gateway error the donation is marked ``start_failed`` and :class:`gateway.GatewayError` raised."""
+    try:
+        checkout = gateway.create_checkout_session(
+            settings, donation_id=donation.id, reference=donation.reference,
+            monthly=donation.kind is DonationKind.MONTHLY, amount_cents=donation.amount_cents,
+            currency=donation.currency, product_name=product_name,
+            success_url=f"{base_url}/spenden/danke?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=f"{base_url}/spenden/abgebrochen?ref={donation.reference}",
+            email=donation.email, locale=donation.locale,
+            idempotency_key=f"beitrag-donation-{donation.id}-{donation.reference}-checkout",
+        )  # fmt: skip
+    except gateway.GatewayError:
+        donation.status = DonationStatus.START_FAILED
+        raise
+    donation.stripe_session_id = checkout["id"]
+    return checkout["url"]

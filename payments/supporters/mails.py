@@ -1,0 +1,116 @@
+"""Mails to donors: thank-you and receipt, "please update your card", "your monthly donation has ended".
+
+A mail is first a ``DonorMail`` row, written in the transaction of the event that causes it and unique
+per cause; :func:`queue_unsent` puts it on the transactional queue: right after the webhook's commit, and
+every 2 s from the clock's sweep (``payments.supporters.tasks``; also ``flask --app app payments
+sweep-mails``). A redelivered or concurrent event cannot write the row twice, and Redis being away only
+delays the mail until it is back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babel.dates import format_date
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db import utcnow
+from newsletter import api as newsletter_api
+from newsletter.platform.queues import donor_mail_id
+from payments.amounts import money_in
+from payments.models import Donation, DonationKind, DonationPayment, DonorMail
+
+TEMPLATES = {
+    "receipt": "donation_receipt",
+    "card_failed": "donation_card_failed",
+    "ended": "donation_ended",
+    "statement": "giving_statement",  # see payments/statements.py
+}
+PORTAL_PURPOSE = "donation-portal"
+PORTAL_LIFETIME = 30 * 24 * 3600
+
+
+def portal_link(base_url: str, donation: Donation) -> str:
+    token = newsletter_api.make_token(PORTAL_PURPOSE, donation.id)
+    return f"{base_url}/spenden/verwalten/{token}"
+
+
+def add_mail(session: Session, donation: Donation, kind: str, cause: str, context: dict[str, Any]) -> bool:
+    """Write the mail unless this cause already has one (a savepoint keeps the caller's work)."""
+    if session.scalar(select(DonorMail.id).where(DonorMail.cause == cause)) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(DonorMail(donation_id=donation.id, kind=kind, cause=cause, context=context))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _base_context(donation: Donation, base_url: str) -> dict[str, Any]:
+    return {
+        "amount": money_in(donation.amount_cents, donation.currency, donation.locale),
+        "amount_cents": donation.amount_cents,
+        "currency": donation.currency,
+        "monthly": donation.kind is DonationKind.MONTHLY,
+        "reference": donation.reference,
+        "donate_url": f"{base_url}/spenden",
+    }
+
+
+def queue_receipt(session: Session, donation: Donation, payment: DonationPayment, *, base_url: str) -> bool:
+    context = _base_context(donation, base_url) | {
+        "amount": money_in(payment.amount_cents, payment.currency, donation.locale),
+        "amount_cents": payment.amount_cents,
+        "currency": payment.currency,
+        "paid_on": format_date((payment.paid_at or utcnow()).date(), "long", locale=donation.locale),
+        "receipt_number": f"B-{donation.id}-{payment.id}",
+        "first": len([p for p in donation.payments if p.paid_at is not None]) <= 1,
+    }
+    if donation.kind is DonationKind.MONTHLY:
+        context["manage_url"] = portal_link(base_url, donation)
+    return add_mail(session, donation, "receipt", f"receipt:payment:{payment.id}", context)
+
+
+def queue_card_failed(
+    session: Session, donation: Donation, payment: DonationPayment, *, base_url: str
+) -> bool:
+    context = _base_context(donation, base_url) | {"manage_url": portal_link(base_url, donation)}
+    return add_mail(session, donation, "card_failed", f"card_failed:payment:{payment.id}", context)
+
+
+def queue_ended(session: Session, donation: Donation, *, base_url: str) -> bool:
+    return add_mail(
+        session, donation, "ended", f"ended:donation:{donation.id}", _base_context(donation, base_url)
+    )
+
+
+def _messages(session: Session, claimed) -> list[newsletter_api.Message]:
+    """The claimed rows ``(id, donation_id, kind, context)`` as messages; a mail whose donation has no
+    address is dropped (a statement goes to the address it was asked for)."""
+    wanted = select(Donation).where(Donation.id.in_({row.donation_id for row in claimed}))
+    donations = {donation.id: donation for donation in session.scalars(wanted)}
+    messages = []
+    for mail_id, donation_id, kind, context in claimed:
+        donation = donations.get(donation_id)
+        if donation is None:
+            continue
+        address = (donation.donor.email if donation.donor else None) or donation.email
+        if kind == "statement":
+            address = context.get("address") or address
+        if address:
+            locale = context.get("locale") or donation.locale
+            messages.append(((TEMPLATES[kind], address, dict(context), locale), donor_mail_id(mail_id)))
+    return messages
+
+
+def queue_unsent(session: Session, *, limit: int = 200) -> int:
+    """Put written, not yet queued donor mails on the transactional queue, through the outbox every mail of
+    Beitrag shares (``newsletter.api.sweep_outbox``: claimed, queued in one round trip, undone when Redis is
+    away). Returns how many were queued; the caller commits."""
+    return newsletter_api.sweep_outbox(
+        session, DonorMail.__table__, _messages, returning=("id", "donation_id", "kind", "context"),
+        limit=limit,
+    )

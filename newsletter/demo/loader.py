@@ -74,6 +74,30 @@ def is_loaded(session: Session) -> bool:
 
 def load_demo(session: Session, *, subscribers: int = 3000, seed: int = 2026) -> DemoResult:
     """Fill an empty database. Refuses a database that already has newsletters or these staff users."""
+    _refuse_unless_empty(session)
+    rng = random.Random(seed)
+    now = utcnow()
+    result = DemoResult()
+    for email, role, name in DEMO_STAFF:
+        password = secrets.token_urlsafe(12)
+        accounts.create_staff_user(session, email, password, role, name=name)
+        result.staff.append((email, role.value, password))
+    newsletters = _add_newsletters(session)
+    result.newsletters = len(newsletters)
+    result.articles = _add_articles(session, rng, now)
+    session.execute(insert(Subscriber), _reader_rows(rng, now, subscribers))
+    ids = session.scalars(select(Subscriber.id).order_by(Subscriber.id)).all()
+    default = next(n for n in newsletters if n.is_default)
+    session.execute(insert(Subscription), _memberships(rng, now, ids, newsletters, default))
+    _add_reader_records(session, rng, now)
+    result.subscribers = len(ids)
+    _load_demo_issues(session, default, now)
+    tallies.blame_unsubscribes(session)  # the history was written in bulk: blame leavers on issues now
+    result.donations = run_demo_loaders(session, seed=seed, now=now)
+    return result
+
+
+def _refuse_unless_empty(session: Session) -> None:
     if is_loaded(session):
         raise DemoError("the database already has newsletters; demo data goes only into an empty database")
     for email, _role, _name in DEMO_STAFF:
@@ -81,15 +105,9 @@ def load_demo(session: Session, *, subscribers: int = 3000, seed: int = 2026) ->
             raise DemoError(
                 f"the staff user {email} exists already; demo data goes only into an empty database"
             )
-    rng = random.Random(seed)
-    now = utcnow()
-    result = DemoResult()
 
-    for email, role, name in DEMO_STAFF:
-        password = secrets.token_urlsafe(12)
-        accounts.create_staff_user(session, email, password, role, name=name)
-        result.staff.append((email, role.value, password))
 
+def _add_newsletters(session: Session) -> list[Newsletter]:
     newsletters = []
     for position, spec in enumerate(newsroom.NEWSLETTERS):
         newsletter = Newsletter(
@@ -103,8 +121,10 @@ def load_demo(session: Session, *, subscribers: int = 3000, seed: int = 2026) ->
         session.add(newsletter)
         newsletters.append(newsletter)
     session.flush()
-    result.newsletters = len(newsletters)
+    return newsletters
 
+
+def _add_articles(session: Session, rng: random.Random, now) -> int:
     domain = newsroom.NEWSROOM["domain"]
     for spec in newsroom.ARTICLES:
         published = (now - timedelta(days=spec["days_ago"], hours=rng.randint(0, 10))).replace(microsecond=0)
@@ -125,11 +145,14 @@ def load_demo(session: Session, *, subscribers: int = 3000, seed: int = 2026) ->
                 updated_at=published,
             )
         )
-    result.articles = len(newsroom.ARTICLES)
+    return len(newsroom.ARTICLES)
 
+
+def _reader_rows(rng: random.Random, now, count: int) -> list[dict]:
+    """``count`` readers with made-up German names, in every state, signed up over the last two years."""
     rows, seen = [], set()
     statuses, weights = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
-    while len(rows) < subscribers:
+    while len(rows) < count:
         first = rng.choice(newsroom.FIRST_NAMES)
         last = rng.choice(newsroom.LAST_NAMES)
         local = rng.choice(
@@ -159,9 +182,12 @@ def load_demo(session: Session, *, subscribers: int = 3000, seed: int = 2026) ->
                 else None,
             }
         )
-    session.execute(insert(Subscriber), rows)
-    ids = session.scalars(select(Subscriber.id).order_by(Subscriber.id)).all()
-    default = next(n for n in newsletters if n.is_default)
+    return rows
+
+
+def _memberships(rng: random.Random, now, ids, newsletters: list[Newsletter],
+                 default: Newsletter) -> list[dict]:  # fmt: skip
+    """Most readers on the default newsletter, a third on each other public one, a few on the hidden."""
     public = [n for n in newsletters if n.is_public and n is not default]
     hidden = [n for n in newsletters if not n.is_public]
     links = []
@@ -174,14 +200,7 @@ def load_demo(session: Session, *, subscribers: int = 3000, seed: int = 2026) ->
         links.extend(
             {"subscriber_id": subscriber_id, "newsletter_id": nid, "created_at": now} for nid in chosen
         )
-    session.execute(insert(Subscription), links)
-    _add_reader_records(session, rng, now)
-    result.subscribers = len(ids)
-    _load_demo_issues(session, default, now)
-    tallies.blame_unsubscribes(session)  # the history was written in bulk: blame leavers on issues now
-
-    result.donations = run_demo_loaders(session, seed=seed, now=now)
-    return result
+    return links
 
 
 def _add_reader_records(session: Session, rng: random.Random, now) -> None:

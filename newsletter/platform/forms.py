@@ -40,7 +40,7 @@ class _WTFormsMessages:
         return _wtforms_catalogue(str(get_locale() or "de")).ungettext(singular, plural, n)
 
 
-_wtforms_messages = _WTFormsMessages()
+wtforms_messages = _WTFormsMessages()
 
 
 LANGUAGE_CHOICES = [SelectChoice("de", _l("German")), SelectChoice("en", _l("English"))]

@@ -195,42 +195,67 @@ def load_config(
     if environment not in ENVIRONMENTS:
         raise ConfigError(f"BEITRAG_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
     merged_env = {**env, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
+    config: dict[str, Any] = {
+        **_site(merged_env, environment, instance),
+        **_sessions(merged_env),
+        **_limits(merged_env),
+        **_work(merged_env),
+        **_mail_authentication(merged_env),
+    }
+    config.update(overrides)
+    return config
 
-    base_url = (merged_env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+
+def _base_url(env: Mapping[str, str]) -> str:
+    base_url = (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
     if urlsplit(base_url).scheme not in ("http", "https"):
         raise ConfigError(f"BASE_URL must start with http:// or https://, not {base_url!r}")
-    https = base_url.startswith("https://")
-    capture_port = _int(merged_env, "MAIL_CAPTURE_PORT", 1025)
-    database_url = _database_url(merged_env.get("DATABASE_URL"), instance)
+    return base_url
 
-    config: dict[str, Any] = {
+
+def _site(env: Mapping[str, str], environment: str, instance: Path) -> dict[str, Any]:
+    """Where Beitrag runs and what it connects to, and who the newsroom is."""
+    base_url = _base_url(env)
+    capture_port = _int(env, "MAIL_CAPTURE_PORT", 1025)
+    database_url = _database_url(env.get("DATABASE_URL"), instance)
+    return {
         "BEITRAG_ENV": environment,
         "DEVELOPMENT": environment == "development",
         "TESTING": environment == "testing",
-        "SECRET_KEY": _secret_key(merged_env, environment, instance),
+        "SECRET_KEY": _secret_key(env, environment, instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        # PostgreSQL: no pre-ping round trip; newsletter/database.py looks at the idle socket instead.
+        # PostgreSQL: no pre-ping round trip; platform/database.py looks at the idle socket instead.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("postgresql")},
-        "REDIS_URL": _redis_url(merged_env.get("REDIS_URL")),
-        "SMTP_URL": _smtp_url(merged_env.get("SMTP_URL"), capture_port),
+        "REDIS_URL": _redis_url(env.get("REDIS_URL")),
+        "SMTP_URL": _smtp_url(env.get("SMTP_URL"), capture_port),
         "MAIL_CAPTURE_PORT": capture_port,
         "MAIL_CAPTURE_DIR": str(instance / "mail"),
         # The capture viewer is a development tool: it shows every message the app sent.
-        "MAIL_CAPTURE_VIEWER": environment == "development" and not merged_env.get("SMTP_URL"),
+        "MAIL_CAPTURE_VIEWER": environment == "development" and not env.get("SMTP_URL"),
         "BASE_URL": base_url,
-        "PREFERRED_URL_SCHEME": "https" if https else "http",
-        "NEWSROOM_NAME": merged_env.get("NEWSROOM_NAME") or "KI-Kompass",
-        "MAIL_FROM": merged_env.get("MAIL_FROM") or "redaktion@ki-kompass.example",
+        "PREFERRED_URL_SCHEME": "https" if base_url.startswith("https://") else "http",
+        "NEWSROOM_NAME": env.get("NEWSROOM_NAME") or "KI-Kompass",
+        "MAIL_FROM": env.get("MAIL_FROM") or "redaktion@ki-kompass.example",
         # The mailto: half of List-Unsubscribe; None means unsubscribe@ the MAIL_FROM domain.
-        "MAIL_UNSUBSCRIBE_ADDRESS": merged_env.get("MAIL_UNSUBSCRIBE_ADDRESS") or None,
-        "POSTAL_ADDRESS": merged_env.get("POSTAL_ADDRESS")
+        "MAIL_UNSUBSCRIBE_ADDRESS": env.get("MAIL_UNSUBSCRIBE_ADDRESS") or None,
+        "POSTAL_ADDRESS": env.get("POSTAL_ADDRESS")
         or "KI-Kompass gUG (haftungsbeschränkt), Musterstraße 12, 10115 Berlin",
-        "TRUSTED_PROXIES": _int(merged_env, "TRUSTED_PROXIES", 0),
-        "STRIPE_SECRET_KEY": merged_env.get("STRIPE_SECRET_KEY") or None,
-        "STRIPE_PUBLISHABLE_KEY": merged_env.get("STRIPE_PUBLISHABLE_KEY") or None,
-        "STRIPE_WEBHOOK_SECRET": merged_env.get("STRIPE_WEBHOOK_SECRET") or None,
-        "STRIPE_API_BASE": merged_env.get("STRIPE_API_BASE") or None,
-        # Sessions: HttpOnly and SameSite=Lax always, Secure when the public address is https.
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        "BABEL_DEFAULT_LOCALE": "de",
+        "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE") or "Europe/Berlin",
+        "AUTO_MIGRATE": environment == "development",
+        "CHECK_SERVICES": True,
+    }
+
+
+def _sessions(env: Mapping[str, str]) -> dict[str, Any]:
+    """Sessions: HttpOnly and SameSite=Lax always, Secure when the public address is https."""
+    https = _base_url(env).startswith("https://")
+    return {
         "SESSION_COOKIE_NAME": "beitrag_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -240,47 +265,52 @@ def load_config(
         "REMEMBER_COOKIE_SECURE": https,
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
         "WTF_CSRF_TIME_LIMIT": 60 * 60 * 4,
-        "BABEL_DEFAULT_LOCALE": "de",
-        "BABEL_DEFAULT_TIMEZONE": merged_env.get("TIMEZONE") or "Europe/Berlin",
+    }
+
+
+def _limits(env: Mapping[str, str]) -> dict[str, Any]:
+    """The rate limits of sign-in and of the public sign-up forms, and the embeddable form's origins."""
+    return {
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": "beitrag-limits",
         # While Redis is unreachable, limits are counted in memory rather than failing every request.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "LOGIN_RATE_LIMIT": merged_env.get("LOGIN_RATE_LIMIT") or "10 per minute;60 per hour",
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute;60 per hour",
         # Public sign-up forms (site form, embed, JSON API, "send me my link"): per client address and
         # per e-mail address. The database also caps confirmation mails at 3 an address a day.
-        "SUBSCRIBE_RATE_LIMIT": merged_env.get("SUBSCRIBE_RATE_LIMIT") or "10 per minute;100 per day",
-        "SUBSCRIBE_ADDRESS_RATE_LIMIT": merged_env.get("SUBSCRIBE_ADDRESS_RATE_LIMIT") or "5 per hour",
+        "SUBSCRIBE_RATE_LIMIT": env.get("SUBSCRIBE_RATE_LIMIT") or "10 per minute;100 per day",
+        "SUBSCRIBE_ADDRESS_RATE_LIMIT": env.get("SUBSCRIBE_ADDRESS_RATE_LIMIT") or "5 per hour",
         # Every sign-up answer takes at least this long, so that new and known addresses look alike.
-        "SUBSCRIBE_MIN_SECONDS": float(merged_env.get("SUBSCRIBE_MIN_SECONDS") or 0.012),
-        "EMBED_ORIGINS": _origins(merged_env.get("EMBED_ORIGINS")),
-        # Feed import: the guarded fetch (newsletter/feeds.py). FEED_ALLOWED_LOOPBACK exempts exact loopback
+        "SUBSCRIBE_MIN_SECONDS": float(env.get("SUBSCRIBE_MIN_SECONDS") or 0.012),
+        "EMBED_ORIGINS": _origins(env.get("EMBED_ORIGINS")),
+    }
+
+
+def _work(env: Mapping[str, str]) -> dict[str, Any]:
+    """Feeds, imports and sending: how much, how often, how fast."""
+    return {
+        # Feed import: the guarded fetch (editorial/feeds.py). FEED_ALLOWED_LOOPBACK exempts exact loopback
         # addresses from the public-address rule; only tests set it.
         "FEED_TIMEOUT": 10.0,
         "FEED_MAX_BYTES": 5 * 1024 * 1024,
         "FEED_ALLOWED_LOOPBACK": (),
-        "AUTO_MIGRATE": environment == "development",
         # CSV imports: the largest upload, and the opt-in mails for readers without recorded consent,
         # sent in batches (IMPORT_OPT_IN_BATCH every IMPORT_OPT_IN_INTERVAL seconds, at most
         # IMPORT_OPT_IN_CAP per import) so that an import does not flood the relay or look like spam.
-        "IMPORT_MAX_BYTES": _int(merged_env, "IMPORT_MAX_BYTES", 2 * 1024**3),
-        "IMPORT_OPT_IN_BATCH": _int(merged_env, "IMPORT_OPT_IN_BATCH", 200),
-        "IMPORT_OPT_IN_INTERVAL": _int(merged_env, "IMPORT_OPT_IN_INTERVAL", 60),
-        "IMPORT_OPT_IN_CAP": _int(merged_env, "IMPORT_OPT_IN_CAP", 20_000),
+        "IMPORT_MAX_BYTES": _int(env, "IMPORT_MAX_BYTES", 2 * 1024**3),
+        "IMPORT_OPT_IN_BATCH": _int(env, "IMPORT_OPT_IN_BATCH", 200),
+        "IMPORT_OPT_IN_INTERVAL": _int(env, "IMPORT_OPT_IN_INTERVAL", 60),
+        "IMPORT_OPT_IN_CAP": _int(env, "IMPORT_OPT_IN_CAP", 20_000),
         # Sending: one rate limit for every worker together (0 = unlimited), and how long a claimed chunk
         # of the ledger is held before the sweeper decides that its worker died (see README, Delivery
         # guarantees). The clock runs the sweeper every SEND_SWEEP_SECONDS.
-        "MAIL_RATE_PER_SECOND": _float(merged_env, "MAIL_RATE_PER_SECOND", 0.0),
-        "MAIL_RATE_PER_HOUR": _float(merged_env, "MAIL_RATE_PER_HOUR", 0.0),
-        "MAIL_LEASE_SECONDS": _float(merged_env, "MAIL_LEASE_SECONDS", 120.0),
-        "SEND_SWEEP_SECONDS": _int(merged_env, "SEND_SWEEP_SECONDS", 15),
-        "CHECK_SERVICES": True,
+        "MAIL_RATE_PER_SECOND": _float(env, "MAIL_RATE_PER_SECOND", 0.0),
+        "MAIL_RATE_PER_HOUR": _float(env, "MAIL_RATE_PER_HOUR", 0.0),
+        "MAIL_LEASE_SECONDS": _float(env, "MAIL_LEASE_SECONDS", 120.0),
+        "SEND_SWEEP_SECONDS": _int(env, "SEND_SWEEP_SECONDS", 15),
         # Count clicks per link in sent issues (off by default): links are rewritten once per variant.
-        "CLICK_COUNTING": _flag(merged_env, "CLICK_COUNTING"),
+        "CLICK_COUNTING": _flag(env, "CLICK_COUNTING"),
         # A line under a donor's yearly giving statement, e.g. the charity's tax exemption; empty: none.
-        "GIVING_STATEMENT_NOTE": merged_env.get("GIVING_STATEMENT_NOTE") or "",
-        **_mail_authentication(merged_env),
+        "GIVING_STATEMENT_NOTE": env.get("GIVING_STATEMENT_NOTE") or "",
     }
-    config.update(overrides)
-    return config

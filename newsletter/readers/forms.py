@@ -19,7 +19,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from newsletter.platform.forms import LANGUAGE_CHOICES, MultiCheckboxField, _wtforms_messages
+from newsletter.platform.forms import LANGUAGE_CHOICES, MultiCheckboxField, wtforms_messages
+from newsletter.readers.models import AskFrequency
 
 
 class StatementForm(FlaskForm):
@@ -39,7 +40,7 @@ class SubscribeForm(FlaskForm):
         csrf = False
 
         def get_translations(self, form):
-            return _wtforms_messages
+            return wtforms_messages
 
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=320)])
     newsletters = MultiCheckboxField(_l("Newsletters"), choices=[])
@@ -123,3 +124,11 @@ class ImportMapForm(FlaskForm):
     )
     consent_detail = StringField(_l("Where and when was consent given?"), validators=[Length(max=400)])
     submit = SubmitField(_l("Start import"))
+
+
+# How often a reader wants to be asked for a donation, as the preference center offers it.
+ASK_CHOICES = (
+    (AskFrequency.NORMAL.value, _l("Now and then, as for every reader")),
+    (AskFrequency.LESS.value, _l("Less often")),
+    (AskFrequency.NEVER.value, _l("Never")),
+)

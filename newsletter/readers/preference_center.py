@@ -13,7 +13,7 @@ from db import utcnow
 from newsletter.ports import supporter_export
 from newsletter.readers.addresses import SubscriberError
 from newsletter.readers.models import AskFrequency, Newsletter, ReaderMail, Subscriber
-from newsletter.readers.signup import _set_subscriptions
+from newsletter.readers.signup import set_subscriptions
 from newsletter.readers.subscribers import record_event
 
 MAX_PAUSE = timedelta(days=366)
@@ -45,7 +45,7 @@ def update_preferences(
     before = sorted(s.newsletter.slug for s in subscriber.subscriptions)
     after = sorted(n.slug for n in newsletters)
     if before != after:
-        _set_subscriptions(session, subscriber, newsletters)
+        set_subscriptions(session, subscriber, newsletters)
         changes["newsletters"] = after
     if subscriber.locale != locale:
         subscriber.locale = locale

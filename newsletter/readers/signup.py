@@ -128,7 +128,7 @@ def choose_newsletters(
     return [by_slug[s] for s in dict.fromkeys(slugs)]
 
 
-def _set_subscriptions(session: Session, subscriber: Subscriber, newsletters: list[Newsletter]) -> None:
+def set_subscriptions(session: Session, subscriber: Subscriber, newsletters: list[Newsletter]) -> None:
     wanted = {n.id for n in newsletters}
     current = {s.newsletter_id: s for s in subscriber.subscriptions}
     for newsletter_id, row in current.items():
@@ -175,7 +175,7 @@ def subscribe(
     reader.updated_at = utcnow()  # the pending sign-up is fresh again (see expire_pending_signups)
     if reader.source is None:
         reader.source = source
-    _set_subscriptions(session, reader, newsletters)
+    set_subscriptions(session, reader, newsletters)
     record_event(
         session, reader, "subscribed", source=source, newsletters=[n.slug for n in newsletters], **detail
     )

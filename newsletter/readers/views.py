@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from db import db
@@ -29,6 +28,7 @@ from newsletter.ports import (
 )
 from newsletter.readers import addresses, limits, links, outbox, preference_center, signup, subscribers
 from newsletter.readers.forms import (
+    ASK_CHOICES,
     EraseForm,
     PreferencesForm,
     PreferencesLinkForm,
@@ -38,13 +38,6 @@ from newsletter.readers.forms import (
 from newsletter.readers.models import AskFrequency, Newsletter, Subscriber
 
 bp = Blueprint("readers", __name__)
-
-ASK_CHOICES = (
-    (AskFrequency.NORMAL.value, _l("Now and then, as for every reader")),
-    (AskFrequency.LESS.value, _l("Less often")),
-    (AskFrequency.NEVER.value, _l("Never")),
-)
-
 
 def _submitted_address() -> str:
     if request.is_json:

@@ -220,7 +220,6 @@ def _send_chunk(session, issue, rows, claim, lease, context, doorway, relay, dom
     pending: list[dict[str, Any]] = []
     unsent: list[int] = []
     previous, previous_code = None, ""
-    stop = False
     for index, row in enumerate(rows):
         reader = readers.get(row.subscriber_id)
         to = header_address(reader.email) if reader is not None else None
@@ -229,64 +228,79 @@ def _send_chunk(session, issue, rows, claim, lease, context, doorway, relay, dom
         elif to is None:
             values = {"status": DeliveryStatus.FAILED, "reply": "the address needs SMTPUTF8"}
         else:
-            try:
-                passage = doorway.enter(previous, previous_code, row.id)
-            except redis.RedisError:
-                passage = None
-            if passage is not None and passage.control is not None and _still_sending(session, issue.id):
-                # A stale signal (resumed while Redis was away): the database says go on.
-                with contextlib.suppress(redis.RedisError):
-                    gate.set_control(context.redis, issue.id, None)
-                passage = dataclasses.replace(passage, control=None)
-            if passage is None or passage.control is not None or passage.journal_lost:
+            if not _pass_gate(session, issue, row, claim, lease, context, doorway, previous, previous_code):
                 # Stopped (pause, cancel), Redis away, or the claim taken over by the sweeper: this row
                 # and the rest never reached the relay.
                 unsent = [r.id for r in rows[index:]]
-                stop = True
                 break
-            if passage.wait > 0:
-                if passage.wait > 1:
-                    _extend_lease(session, claim, lease + timedelta(seconds=passage.wait))
-                time.sleep(passage.wait)
-            slot_values = slots(to, reader.id, row.newsletter_id, row.id)
-            message_id = slot_values["message_id"]
-            try:
-                skeleton = skeleton_for(issue, row.variant, context.base_url, context.secret_key)
-                message = skeleton.assemble(slot_values)
-                if context.dkim is not None:
-                    message = signing.sign(message, context.dkim)
-                envelope = sender if context.bounce_domain is None else \
-                    return_paths.return_path(context.secret_key, context.bounce_domain, issue.id, row.id)
-                reply = relay.send(envelope, to, message, smtp_safe=True)
-            except mime.HeaderInjection as exc:
-                values = {"status": DeliveryStatus.FAILED, "reply": f"not sent: {exc}"[:300]}
-            except smtp.DeliveryError as exc:
-                values = _after_refusal(row, exc, now)
-                if values["status"] is DeliveryStatus.QUEUED:
-                    retries.append(values["next_attempt_at"])
-                elif exc.code is not None and str(exc).startswith(f"{exc.code} 5.1."):
-                    values["hard_bounce"] = reader.id
-            else:
-                values = {"status": DeliveryStatus.SENT, "sent_at": utcnow(), "reply": reply[:300],
-                          "message_id": message_id}  # fmt: skip
+            values = _deliver(issue, row, reader.id, to, context, slots, relay, sender, now, retries)
             previous, previous_code = row.id, _OUTCOME_CODES[values["status"]]
         pending.append({"id": row.id, "lease_until": None, "claim": None, **values})
         key = "retry" if values["status"] is DeliveryStatus.QUEUED else values["status"].value
         outcome[key] = outcome.get(key, 0) + 1
     outcome["released"] += len(unsent)
+    bounced = [values.pop("hard_bounce") for values in pending if "hard_bounce" in values]
+    _retrying(session, lambda: _record(session, issue.id, pending, bounced, unsent, claim))
+    return bool(unsent)
 
-    def record() -> None:
-        bounced = [values.pop("hard_bounce") for values in pending if "hard_bounce" in values]
-        # One UPDATE by primary key per shape of row (executemany), not a statement per reader.
-        for shape in {tuple(sorted(values)) for values in pending}:
-            session.execute(update(Delivery), [v for v in pending if tuple(sorted(v)) == shape])
-        for subscriber_id in bounced:
-            _hard_bounce(session, subscriber_id)
-        _release(session, issue.id, unsent, claim)
-        session.commit()
 
-    _retrying(session, record)
-    return stop
+def _pass_gate(session, issue, row, claim, lease, context, doorway, previous, previous_code) -> bool:
+    """Through the gate before a message: the slot under the shared rate limit booked (and waited for),
+    the row journalled as in flight. False when the send must stop here (an editor's pause or cancel,
+    Redis away, the journal taken over by the sweeper)."""
+    try:
+        passage = doorway.enter(previous, previous_code, row.id)
+    except redis.RedisError:
+        return False
+    if passage.control is not None and _still_sending(session, issue.id):
+        # A stale signal (resumed while Redis was away): the database says go on.
+        with contextlib.suppress(redis.RedisError):
+            gate.set_control(context.redis, issue.id, None)
+        passage = dataclasses.replace(passage, control=None)
+    if passage.control is not None or passage.journal_lost:
+        return False
+    if passage.wait > 0:
+        if passage.wait > 1:
+            _extend_lease(session, claim, lease + timedelta(seconds=passage.wait))
+        time.sleep(passage.wait)
+    return True
+
+
+def _deliver(issue, row, reader_id, to, context, slots, relay, sender, now, retries) -> dict[str, Any]:
+    """One reader's message: the skeleton filled, signed, handed to the relay. The ledger values after."""
+    slot_values = slots(to, reader_id, row.newsletter_id, row.id)
+    try:
+        skeleton = skeleton_for(issue, row.variant, context.base_url, context.secret_key)
+        message = skeleton.assemble(slot_values)
+        if context.dkim is not None:
+            message = signing.sign(message, context.dkim)
+        envelope = sender if context.bounce_domain is None else \
+            return_paths.return_path(context.secret_key, context.bounce_domain, issue.id, row.id)
+        reply = relay.send(envelope, to, message, smtp_safe=True)
+    except mime.HeaderInjection as exc:
+        return {"status": DeliveryStatus.FAILED, "reply": f"not sent: {exc}"[:300]}
+    except smtp.DeliveryError as exc:
+        values = _after_refusal(row, exc, now)
+        if values["status"] is DeliveryStatus.QUEUED:
+            retries.append(values["next_attempt_at"])
+        elif exc.code is not None and str(exc).startswith(f"{exc.code} 5.1."):
+            values["hard_bounce"] = reader_id
+        return values
+    return {"status": DeliveryStatus.SENT, "sent_at": utcnow(), "reply": reply[:300],
+            "message_id": slot_values["message_id"]}  # fmt: skip
+
+
+def _record(session: Session, issue_id: int, pending: list[dict[str, Any]], bounced: list[int],
+            unsent: list[int], claim: str) -> None:  # fmt: skip
+    """The chunk's outcomes in one commit (run again by ``_retrying`` while the database is away): one
+    UPDATE by primary key per shape of row (executemany), not a statement per reader; the hard-bounced
+    readers suppressed; the rows never tried back in the queue."""
+    for shape in {tuple(sorted(values)) for values in pending}:
+        session.execute(update(Delivery), [v for v in pending if tuple(sorted(v)) == shape])
+    for subscriber_id in bounced:
+        _hard_bounce(session, subscriber_id)
+    _release(session, issue_id, unsent, claim)
+    session.commit()
 
 
 def _extend_lease(session: Session, claim: str, lease: timedelta) -> None:

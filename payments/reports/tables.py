@@ -10,7 +10,7 @@ from flask_babel import format_decimal, format_number
 from flask_babel import gettext as _
 
 from newsletter.platform.i18n import month_label
-from payments.amounts import money as _m
+from payments.amounts import money
 
 _n = format_number
 
@@ -22,11 +22,11 @@ def _iso(value) -> str:
 def revenue_row(r: dict, currency: str) -> list:
     keys = ("gross_cents", "one_time_cents", "monthly_cents", "refunded_cents", "disputes_lost_cents",
             "net_cents")  # fmt: skip
-    return [month_label(r["month"]), _n(r["payments"]), *(_m(r[k], currency) for k in keys)]
+    return [month_label(r["month"]), _n(r["payments"]), *(money(r[k], currency) for k in keys)]
 
 
 def mrr_row(r: dict, currency: str) -> list:
-    return [month_label(r["month"]), _m(r["mrr_cents"], currency), _n(r["supporters"])]
+    return [month_label(r["month"]), money(r["mrr_cents"], currency), _n(r["supporters"])]
 
 
 def conversion_row(r: dict, key: str) -> list:
@@ -41,9 +41,9 @@ def conversion_bar(r: dict, key: str) -> dict:
 
 def issue_donation_row(r: dict, currency: str) -> list:
     per = "–" if r["donations_per_1000"] is None else format_decimal(r["donations_per_1000"])
-    cents = "–" if r["cents_per_1000"] is None else _m(r["cents_per_1000"], currency)
+    cents = "–" if r["cents_per_1000"] is None else money(r["cents_per_1000"], currency)
     return [r["subject"], _n(r["recipients"]), _n(r["donations"]), _n(r["monthly"]),
-            _m(r["amount_cents"], currency), per, cents]  # fmt: skip
+            money(r["amount_cents"], currency), per, cents]  # fmt: skip
 
 
 def issue_donation_bar(r: dict) -> dict:
@@ -53,7 +53,7 @@ def issue_donation_bar(r: dict) -> dict:
 
 def issue_link_row(r: dict, currency: str) -> list:
     return [r["subject"], r["link"] or _("unknown"), _n(r["donations"]), _n(r["monthly"]),
-            _m(r["amount_cents"], currency)]  # fmt: skip
+            money(r["amount_cents"], currency)]  # fmt: skip
 
 
 def money_tables(f: dict) -> dict[str, tuple[list[str], list[list]]]:
@@ -102,4 +102,4 @@ ROW_FILTERS = (revenue_row, mrr_row, conversion_row, conversion_bar, issue_donat
 def init_app(app: Flask) -> None:
     for row in ROW_FILTERS:
         app.add_template_filter(row)
-    app.add_template_filter(_m, "money")
+    app.add_template_filter(money, "money")

@@ -60,7 +60,7 @@ def _reference(content: bytes, delimiter: str) -> tuple[list[tuple[int, list[str
 def _block_read(content: bytes, delimiter: str) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str]]]:
     errors: list[tuple[int, str]] = []
     position = [0]
-    rows = files._file_rows(io.BytesIO(content), delimiter, errors, position)
+    rows = files.file_rows(io.BytesIO(content), delimiter, errors, position)
     return [(position[0], row) for row in rows], errors
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import logging
 import os
 import re
 import uuid
@@ -20,13 +19,12 @@ from sqlalchemy.orm import Session
 from newsletter.readers import addresses
 from newsletter.readers.models import ImportConsent, ImportState, Newsletter, SubscriberImport
 
-log = logging.getLogger(__name__)
 
 FIELDS = ("email", "locale", "newsletters", "source")
 SNIFF_BYTES = 64 * 1024
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ImportFileError(addresses.SubscriberError):
@@ -55,7 +53,7 @@ def _decoded_lines(
 _BLOCK_BYTES = 1024 * 1024
 
 
-def _file_rows(
+def file_rows(
     handle: IO[bytes], delimiter: str, errors: list[tuple[int, str]], position: list[int]
 ) -> Iterator[list[str]]:
     """The file's rows as lists of cells, exactly as ``csv.reader`` reads them line by line, with
@@ -98,7 +96,7 @@ def _file_rows(
 def _careful_rows(
     lines: Iterable[bytes], delimiter: str, errors: list[tuple[int, str]], position: list[int]
 ) -> Iterator[list[str]]:
-    """Rows through the csv module, line by line (see :func:`_file_rows`)."""
+    """Rows through the csv module, line by line (see :func:`file_rows`)."""
     reader = csv.reader(_decoded_lines(lines, errors, position), delimiter=delimiter)
     while True:
         try:
@@ -211,7 +209,7 @@ def save_upload(
         raise
     record = SubscriberImport(
         staff_user_id=staff_user_id,
-        filename=_CONTROL.sub(" ", os.path.basename(filename or "upload.csv"))[:255],
+        filename=CONTROL_CHARACTERS.sub(" ", os.path.basename(filename or "upload.csv"))[:255],
         stored_path=str(path),
         size_bytes=size,
         delimiter=delimiter,
@@ -264,5 +262,5 @@ def set_mapping(
     record.mapping = chosen
     record.newsletter_ids = sorted(known)
     record.consent = consent
-    record.consent_detail = _CONTROL.sub(" ", consent_detail.strip())[:400]
+    record.consent_detail = CONTROL_CHARACTERS.sub(" ", consent_detail.strip())[:400]
     record.state = ImportState.QUEUED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -12,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from newsletter.readers import addresses, roster
 from newsletter.readers import newsletters as newsletter_service
-from newsletter.readers.imports.files import _CONTROL, ImportFileError, _file_rows, log, normalize_address
-from newsletter.readers.imports.settle_sql import _DUPLICATE
-from newsletter.readers.imports.staging import _count_outcomes, _StagingWriter
+from newsletter.readers.imports.files import CONTROL_CHARACTERS, ImportFileError, file_rows, normalize_address
+from newsletter.readers.imports.settle_sql import DUPLICATE
+from newsletter.readers.imports.staging import StagingWriter, count_outcomes
 from newsletter.readers.models import Newsletter, SubscriberImport
+
+log = logging.getLogger(__name__)
 
 
 class _CellCache(dict):
@@ -49,7 +52,7 @@ def _source_cell(value: str, cache: _CellCache) -> tuple[Any, str | None]:
     if value in cache:
         return cache[value]
     cell = value.strip()
-    if _CONTROL.search(cell):
+    if CONTROL_CHARACTERS.search(cell):
         return cache.keep(value, (_BAD, "the source contains a line break or a control character"))
     return cache.keep(value, (cell[:255] or None, None))
 
@@ -104,8 +107,8 @@ def _newsletter_ids(value: str, newsletter_keys: dict[str, int], cache: dict[str
         key = part.strip().lower()
         if not key:
             continue
-        if _CONTROL.search(key) or key not in newsletter_keys:
-            result = f"unknown newsletter “{_CONTROL.sub(' ', part.strip())[:40]}”"
+        if CONTROL_CHARACTERS.search(key) or key not in newsletter_keys:
+            result = f"unknown newsletter “{CONTROL_CHARACTERS.sub(' ', part.strip())[:40]}”"
             break
         ids.add(newsletter_keys[key])
     else:
@@ -115,21 +118,21 @@ def _newsletter_ids(value: str, newsletter_keys: dict[str, int], cache: dict[str
     return result
 
 
-def _read_into_staging(
+def read_into_staging(
     session: Session, record: SubscriberImport, on_progress: Callable[[], None], params: dict[str, Any]
 ) -> bool:
     """Read the file into the staging rows; on PostgreSQL also settle them, chunk by chunk (then True).
     Duplicates within the file are refused here, in one set of the lower-cased addresses (the first line
     with an address wins), rather than by a window over the staging table afterwards."""
     fields = {field: int(index) for index, field in record.mapping.items()}
-    writer = _StagingWriter(session, record, on_progress, params)
+    writer = StagingWriter(session, record, on_progress, params)
     with writer:
         rows_read = _read_rows(session, record, fields, writer)
     session.expire(record)  # the progress columns were written through another connection
     record.bytes_done = record.size_bytes
     record.rows_read = rows_read
     if writer.postgres:
-        _count_outcomes(record, writer.counts, writer.created)
+        count_outcomes(record, writer.counts, writer.created)
         log.info(
             "import %s: readers and newsletters inserted in %.1f s of the settling thread "
             "(foreign keys checked %s)",
@@ -138,11 +141,10 @@ def _read_into_staging(
     return writer.postgres
 
 
-def _read_rows(
-    session: Session, record: SubscriberImport, fields: dict[str, int], writer: _StagingWriter
-) -> int:
+def _newsletter_plan(session: Session, record: SubscriberImport, writer: StagingWriter):
+    """The newsletters by the keys a file may name them with, the editor's choice for every row, and the
+    list a row without newsletters gets (the choice, else the default)."""
     keys = newsletter_service.newsletters_by_key(session)
-    # Each reader's newsletters: those of the row plus those the editor chose; the default without either.
     chosen = set(record.newsletter_ids)
     default_id = session.scalar(select(Newsletter.id).where(Newsletter.is_default.is_(True)))
     locked = writer.locked_newsletters
@@ -151,17 +153,30 @@ def _read_rows(
         if not chosen <= locked or (default_id is not None and default_id not in locked):
             raise ImportFileError("a newsletter chosen for this import was deleted while it ran")
     fallback = ",".join(str(i) for i in sorted(chosen)) or (str(default_id) if default_id else None)
+    return keys, chosen, fallback
+
+
+def _refused_lines(import_id: int, errors: list[tuple[int, str]]) -> list[list]:
+    return [[import_id, line, None, None, None, None, None, None, "refused", reason, False, None]
+            for line, reason in errors]  # fmt: skip
+
+
+def _read_rows(
+    session: Session, record: SubscriberImport, fields: dict[str, int], writer: StagingWriter
+) -> int:
+    # Each reader's newsletters: those of the row plus those the editor chose; the default without either.
+    keys, chosen, fallback = _newsletter_plan(session, record, writer)
     combined: dict[str, str | None] = {}
     caches = {"locale": _CellCache(), "source": _CellCache(), "newsletters": _CellCache()}
     seen: set[str] = set()
     errors: list[tuple[int, str]] = []
     position = [0]
-    batch: list[tuple] = []
+    batch: list[list] = []
     rows_read = 0
     import_id = record.id
     path, delimiter, header_skipped = record.stored_path, record.delimiter, not record.has_header
     with open(path, "rb") as handle:
-        for row in _file_rows(handle, delimiter, errors, position):
+        for row in file_rows(handle, delimiter, errors, position):
             if not header_skipped:
                 header_skipped = True
                 continue
@@ -183,32 +198,15 @@ def _read_rows(
                 lower = email.lower()
                 digest = hashlib.sha256(lower.encode("utf-8")).hexdigest()
                 if lower in seen:
-                    outcome, reason = "refused", _DUPLICATE
+                    outcome, reason = "refused", DUPLICATE
                 else:
                     seen.add(lower)
                     outcome, reason = "read", None
-                batch.append(
-                    [
-                        import_id,
-                        position[0],
-                        email,
-                        lower,
-                        digest,
-                        locale,
-                        source,
-                        nl_ids,
-                        outcome,
-                        reason,
-                        False,
-                        None,
-                    ]
-                )
+                batch.append([import_id, position[0], email, lower, digest, locale, source, nl_ids, outcome,
+                              reason, False, None])  # fmt: skip
             if errors:
                 rows_read += sum(1 for _line, reason in errors if reason.startswith("the line"))
-                batch.extend(
-                    [import_id, line, None, None, None, None, None, None, "refused", reason, False, None]
-                    for line, reason in errors
-                )
+                batch.extend(_refused_lines(import_id, errors))
                 errors.clear()
             if len(batch) >= CHUNK_ROWS:
                 writer.write(batch)
@@ -216,10 +214,7 @@ def _read_rows(
                 writer.progress(handle.tell(), rows_read)
         if errors:
             rows_read += len(errors)
-            batch.extend(
-                [import_id, line, None, None, None, None, None, None, "refused", reason, False, None]
-                for line, reason in errors
-            )
+            batch.extend(_refused_lines(import_id, errors))
         writer.write(batch)
     return rows_read
 

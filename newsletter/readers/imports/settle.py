@@ -3,6 +3,7 @@ refused), count. Safe to run twice; the caller owns the transaction."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,10 +12,9 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from db import utcnow
-from newsletter.readers.imports.files import log
-from newsletter.readers.imports.rows import _read_into_staging
-from newsletter.readers.imports.settle_sql import _EXISTING, _SUPPRESSED, _timed
-from newsletter.readers.imports.staging import _count_outcomes
+from newsletter.readers.imports.rows import read_into_staging
+from newsletter.readers.imports.settle_sql import EXISTING, SUPPRESSED, timed
+from newsletter.readers.imports.staging import count_outcomes
 from newsletter.readers.models import (
     ConsentBasis,
     ImportConsent,
@@ -25,6 +25,8 @@ from newsletter.readers.models import (
     SubscriberStatus,
 )
 from newsletter.staff.models import StaffUser
+
+log = logging.getLogger(__name__)
 
 # Elsewhere (SQLite): the staging rows are settled after reading, in a few set-based statements.
 _SETTLE = [
@@ -72,11 +74,11 @@ def _settle(session: Session, record: SubscriberImport, params: dict[str, Any]) 
     reading) and count the outcomes."""
     now = params["now"]
     for sql in _SETTLE:
-        session.execute(text(sql), {"id": record.id, "suppressed": _SUPPRESSED, "existing": _EXISTING})
-    created = session.execute(_timed(_SETTLE_READERS), params).rowcount
+        session.execute(text(sql), {"id": record.id, "suppressed": SUPPRESSED, "existing": EXISTING})
+    created = session.execute(timed(_SETTLE_READERS), params).rowcount
     for newsletter_id in session.scalars(select(Newsletter.id)):
         session.execute(
-            _timed(
+            timed(
                 "INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at) "
                 "SELECT s.id, :nid, :now FROM subscriber_import_rows r "
                 "JOIN subscribers s ON lower(s.email) = r.email_lower "
@@ -90,7 +92,7 @@ def _settle(session: Session, record: SubscriberImport, params: dict[str, Any]) 
         .where(ImportRow.import_id == record.id)
         .group_by(ImportRow.outcome, ImportRow.reason)
     ).all()
-    _count_outcomes(record, {(outcome, reason): n for outcome, reason, n in counts}, created)
+    count_outcomes(record, {(outcome, reason): n for outcome, reason, n in counts}, created)
 
 
 def run_import(
@@ -112,7 +114,7 @@ def run_import(
     staff_email = staff_user.email if staff_user else "staff"
     params = _settle_params(record, staff_email)
     started, cpu = time.perf_counter(), time.process_time()
-    settled = _read_into_staging(session, record, on_progress, params)
+    settled = read_into_staging(session, record, on_progress, params)
     read, read_cpu = time.perf_counter(), time.process_time()
     if not settled:
         _settle(session, record, params)

@@ -44,9 +44,9 @@ def _create_chunk_table(session: Session) -> None:
     session.execute(text(f"CREATE TEMPORARY TABLE {_CHUNK} (LIKE subscriber_import_rows) ON COMMIT DROP"))
 
 
-_SUPPRESSED = "on the suppression list (left, bounced, complained or erased)"
-_EXISTING = "already a reader; left unchanged"
-_DUPLICATE = "duplicate of an earlier line"
+SUPPRESSED = "on the suppression list (left, bounced, complained or erased)"
+EXISTING = "already a reader; left unchanged"
+DUPLICATE = "duplicate of an earlier line"
 
 # Suppressed addresses are refused, whatever the editor says.
 _SUPPRESS_CHUNK = f"""
@@ -94,7 +94,7 @@ WHERE reason IS NOT NULL OR (:keep_accepted AND outcome = 'read')"""  # noqa: S6
 _COUNT_CHUNK = f"SELECT outcome, reason, count(*) FROM {_CHUNK} GROUP BY outcome, reason"  # noqa: S608
 
 
-def _timed(sql: str) -> Any:
+def timed(sql: str) -> Any:
     """The statement with its time parameters typed, so both databases store them alike."""
     names = [n for n in ("now", "confirmed_at", "consent_at") if f":{n}" in sql]
     return text(sql).bindparams(*(bindparam(n, type_=UTCDateTime()) for n in names))

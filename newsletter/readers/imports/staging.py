@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from newsletter.readers.imports.settle_sql import (
     _CHUNK,
     _COUNT_CHUNK,
-    _EXISTING,
     _KEEP_ROWS,
     _KNOWN_ADDRESS,
     _POSTGRES_SETUP,
@@ -23,14 +22,15 @@ from newsletter.readers.imports.settle_sql import (
     _SETTLE_NEW_CHUNK,
     _STAGING_COLUMNS,
     _SUPPRESS_CHUNK,
-    _SUPPRESSED,
+    EXISTING,
+    SUPPRESSED,
     _create_chunk_table,
-    _timed,
+    timed,
 )
 from newsletter.readers.models import ImportConsent, ImportRow, SubscriberImport
 
 
-class _StagingWriter:
+class StagingWriter:
     """Writes chunks of staging rows and reports progress.
 
     PostgreSQL: the rows are settled chunk by chunk while the file is read. Each chunk of
@@ -63,7 +63,7 @@ class _StagingWriter:
         self.insert_seconds = 0.0  # in the settling thread, inserting readers and their newsletters
         self.all_new = True  # no chunk has met a known address yet (see _SETTLE_NEW_CHUNK)
 
-    def __enter__(self) -> _StagingWriter:
+    def __enter__(self) -> StagingWriter:
         if self.postgres:
             for sql in _POSTGRES_SETUP:
                 self.session.execute(text(sql))
@@ -142,7 +142,7 @@ class _StagingWriter:
         with cursor.copy(f"COPY {_CHUNK} ({', '.join(_STAGING_COLUMNS)}) FROM STDIN") as copy:
             copy.write(lines)
         connection.execute(text(f"ANALYZE {_CHUNK}"))  # without statistics the planner nests loops here
-        connection.execute(text(_SUPPRESS_CHUNK), {"suppressed": _SUPPRESSED})
+        connection.execute(text(_SUPPRESS_CHUNK), {"suppressed": SUPPRESSED})
         started = time.perf_counter()
         self.created += self._insert_chunk(connection, params)
         self.insert_seconds = getattr(self, "insert_seconds", 0.0) + time.perf_counter() - started
@@ -156,12 +156,12 @@ class _StagingWriter:
         if self.all_new:
             try:
                 with connection.begin_nested():
-                    return connection.execute(_timed(_SETTLE_NEW_CHUNK), params).scalar_one()
+                    return connection.execute(timed(_SETTLE_NEW_CHUNK), params).scalar_one()
             except IntegrityError as error:
                 if getattr(getattr(error.orig, "diag", None), "constraint_name", None) != _KNOWN_ADDRESS:
                     raise
                 self.all_new = False  # some addresses are known: this chunk and the rest check each one
-        return connection.execute(_timed(_SETTLE_CHUNK), {**params, "existing": _EXISTING}).scalar_one()
+        return connection.execute(timed(_SETTLE_CHUNK), {**params, "existing": EXISTING}).scalar_one()
 
     def progress(self, bytes_done: int, rows_read: int) -> None:
         if self.postgres:
@@ -201,7 +201,7 @@ def _copy_value(value: Any) -> str:
     return text_value.replace("\\", "\\\\") if "\\" in text_value else text_value
 
 
-def _count_outcomes(
+def count_outcomes(
     record: SubscriberImport, counts: dict[tuple[str, str | None], int], created: int
 ) -> None:
     """The import's counts from the rows' outcomes and reasons."""

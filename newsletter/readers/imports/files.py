@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from newsletter.readers import addresses
 from newsletter.readers.models import ImportConsent, ImportState, Newsletter, SubscriberImport
 
-
 FIELDS = ("email", "locale", "newsletters", "source")
 SNIFF_BYTES = 64 * 1024
 

@@ -1,9 +1,10 @@
 """Send pressed -> every ledger row written and every batch job enqueued, on PostgreSQL.
 
 Makes 100,000 active readers on a newsletter (plus some who left, and a second newsletter so that the
-de-duplication has work), an issue with one article, then times ``sending.prepare_send`` + commit +
-``jobs.enqueue_send`` (one ``mail`` job per 500 rows). Baseline in the same run: the same ledger written
-the naive way, one ORM object per reader, for a 10,000-reader sample, reported as a rate.
+de-duplication has work), an issue with one article, then times ``control.start_send`` (the ledger
+written and committed, then one ``mail`` job per 500 rows queued), what Send does. Baseline in the same
+run: the same ledger written the naive way, one ORM object per reader, for a 10,000-reader sample,
+reported as a rate.
 
     python -m bench.prepare [--quick]
 """
@@ -82,17 +83,15 @@ def _measure(app, readers: int, sample: int) -> tuple[int, int, float, float]:
     from db import db
     from newsletter.editorial.models import Issue
     from newsletter.platform.queues import get_queue
-    from newsletter.sending import control, ledger
+    from newsletter.sending import control
 
     issue_id = _populate(db, readers)
     started = time.perf_counter()
-    prepared = ledger.prepare_send(db.session, db.session.get(Issue, issue_id))
-    db.session.commit()
-    queued_jobs = control.queue_batches(prepared.issue_id, prepared.batches)
+    sent = control.start_send(db.session, db.session.get(Issue, issue_id), app.config)
     seconds = time.perf_counter() - started
-    assert prepared.added == readers, prepared.added
-    assert get_queue("mail", app).count == queued_jobs
-    return prepared.added, queued_jobs, seconds, _naive(db, issue_id, sample)
+    assert sent.added == readers and sent.queued, sent
+    assert get_queue("mail", app).count == sent.batches
+    return sent.added, sent.batches, seconds, _naive(db, issue_id, sample)
 
 
 def main() -> None:

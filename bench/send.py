@@ -8,7 +8,7 @@ Makes 20,000 active readers and an issue of about 100 KB (digest layout, enough 
   uses), then pushed by a bare ``smtplib`` loop (``SMTP.sendmail``) from 2 processes, one connection
   each, a new connection every 500 messages (what the worker's relay does);
 * Beitrag: 2 workers started as the Procfile starts them (``flask --app app newsletter worker``) and
-  idle; the clock runs from ``sending.prepare_send`` + commit + ``jobs.enqueue_send`` until the ledger
+  idle; the clock runs from ``control.start_send`` (what Send does) until the ledger
   says every row is done. Then the sink's own count and the ledger must both say 20,000 sent.
 
 Also the workers' peak memory: ``VmHWM`` of each worker process and of every work horse it forks (read
@@ -42,7 +42,7 @@ from bench import common
 
 GOAL_RATIO = 0.7
 GOAL_RSS_MB = 150
-CONNECTION_REUSE = 500  # messages per SMTP connection, as delivery.Relay's default
+CONNECTION_REUSE = 500  # messages per SMTP connection, as smtp.Relay's default
 SECRET = "bench-secret-key-bench-secret-key-0123456789"  # noqa: S105 (a benchmark key)
 BASE_URL = "https://newsletter.ki-kompass.example"
 SENDER = "redaktion@ki-kompass.example"
@@ -354,14 +354,14 @@ def _worker_env(sink: Sink, database_url: str, redis_url: str, folder: str) -> d
 
 def _beitrag(db, issue_id: int, readers: int, sink: Sink, pids: list[int], folder: str) -> dict:
     """Press Send on the issue and wait until the ledger has every row done."""
+    from flask import current_app
+
     from newsletter.editorial.models import Issue
-    from newsletter.sending import control, ledger
+    from newsletter.sending import control
 
     before, cpu = sink.messages(), _cpu_of(pids)
     started = time.perf_counter()
-    prepared = ledger.prepare_send(db.session, db.session.get(Issue, issue_id))
-    db.session.commit()
-    batches = control.queue_batches(prepared.issue_id, prepared.batches)
+    batches = control.start_send(db.session, db.session.get(Issue, issue_id), current_app.config).batches
     queued = time.perf_counter() - started
     # Watch the sink's counter (a file read) while the messages flow, then the ledger (a query over the
     # issue's rows, which would take database time from the workers if it ran every few milliseconds).

@@ -1,4 +1,19 @@
-"""Sign-up: one reader asks for newsletters."""
+"""Sign-up: one reader asks for newsletters, from the site's form, the embeddable page or the JSON API.
+
+:func:`subscribe` is written twice, side by side below: through the ORM for SQLite (the embedded default),
+and as one SQL statement per case for PostgreSQL (``_NEW_READER_SQL``, ``_RENEW_READER_SQL``), where a
+sign-up is one round trip. Both hold the same rules, and ``tests/readers/test_signup_rules.py`` holds them
+to the same answer on each database:
+
+* a new address: a pending reader with the chosen newsletters, the history lines "subscribed" and
+  "confirmation_sent", and a confirmation mail in the outbox;
+* an active reader: nothing changes and nothing is mailed (nobody can use the form to pester a reader);
+* a pending, unsubscribed, bounced or complained reader: language and newsletters replaced by the new
+  choice, the first source kept, status and suppression left until the reader confirms, a fresh
+  confirmation mail, unless :data:`~newsletter.readers.outbox.MAILS_PER_DAY` went out in the last 24 hours
+  (then "mail_held_back" in the history instead);
+* addresses are matched regardless of case.
+"""
 
 from __future__ import annotations
 

@@ -150,12 +150,13 @@ def app_import(app, path: Path) -> tuple[float, dict]:
     phases: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda entry: phases.append(entry.getMessage())
-    files.log.addHandler(handler)
-    files.log.setLevel(logging.INFO)
+    log = logging.getLogger("newsletter.readers.imports")  # the import's modules log under it
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
     try:
         readers_tasks.run_subscriber_import(record.id)
     finally:
-        files.log.removeHandler(handler)
+        log.removeHandler(handler)
     elapsed = time.perf_counter() - started
     db.session.expire_all()
     record = db.session.get(SubscriberImport, record.id)

@@ -176,7 +176,7 @@ def _prebuilt_messages(db, issue_id: int) -> list[tuple[str, bytes]]:
     from newsletter.sending import slots
 
     issue = db.session.get(Issue, issue_id)
-    skeleton = slots._skeleton(issue, "default", BASE_URL)
+    skeleton = slots.skeleton_for(issue, "default", BASE_URL)
     newsletter_id = issue.newsletters[0].id
     slots = slots.RecipientSlots(
         base_url=BASE_URL, secret_key=SECRET, unsubscribe_mailbox="abmelden@ki-kompass.example",

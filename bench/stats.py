@@ -3,7 +3,7 @@
 A generator writes 1,000,000 donations with their payments (one-time gifts, monthly ones with a payment a
 month, refunds, disputes, failed and recovered payments, cancellations), 200,000 readers with their
 history and 100 sent issues with their send ledger (50,000 recipients each), with COPY. Then it times
-``payments.stats.dashboard`` for the last 12 months (every figure of the admin page, and the previous
+``payments.reports.money.dashboard`` for the last 12 months (every figure of the admin page, and the previous
 period's for the deltas) again and again, and reports p95. Baseline in the same run: one plain scan,
 ``SELECT count(*), sum(amount_cents) FROM donation_payments``, timed the same way; the ratio says how many
 such scans the whole page costs. After the bulk load the generator fills the statistics' summaries with

@@ -46,6 +46,7 @@ class MoneyReport(Protocol):
     beside the readers and issues, and its tables for the CSV export."""
 
     currency: str
+    table_names: tuple[str, ...]  # the CSV tables :meth:`tables` makes
 
     def figures(self, session, period, *, from_ledger: bool = False) -> dict[str, Any]: ...
 

@@ -81,7 +81,7 @@ class Donor(Base):
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     locale: Mapped[str] = mapped_column(String(8), default="de")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # The earliest paid_at of the donor's donations in any currency: kept by payments.tallies in the flush
+    # The earliest paid_at of the donor's donations in any currency: kept by payments.reports.first_gifts in the flush
     # that pays a donation (readers who give are the donors with one, without reading the donations).
     first_gift_at: Mapped[datetime | None]
 
@@ -119,7 +119,7 @@ class Donation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Random, public: names the donation in return addresses and idempotency keys (ids may be guessed).
     reference: Mapped[str] = mapped_column(String(40), unique=True)
-    # active_history on what payments.tallies sums: the old value is at hand in the flush that changes it
+    # active_history on what the payment tallies sum: the old value is at hand in the flush that changes it
     donor_id: Mapped[int | None] = mapped_column(
         ForeignKey("donors.id", ondelete="SET NULL"), index=True, active_history=True
     )
@@ -168,7 +168,7 @@ class DonationPayment(Base):
     donation_id: Mapped[int] = mapped_column(ForeignKey("donations.id", ondelete="CASCADE"), index=True)
     stripe_invoice_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
-    # active_history on what payments.tallies sums: the old value is at hand in the flush that changes it
+    # active_history on what the payment tallies sum: the old value is at hand in the flush that changes it
     amount_cents: Mapped[int] = mapped_column(active_history=True)
     currency: Mapped[str] = mapped_column(String(3), active_history=True)
     status: Mapped[PaymentStatus] = mapped_column(
@@ -217,9 +217,9 @@ class DonorMail(Base):
 
 class PaymentTally(Base):
     """The payments received, summed per span of ``paid_at`` (its UTC hour on a month's first and last day,
-    else its UTC day: ``payments.tallies.span_of``), currency, kind, amount and whether a
+    else its UTC day: ``payments.reports.payment_tallies.span_of``), currency, kind, amount and whether a
     failed attempt came first: how many, and how much of them was refunded or lost in disputes. Written
-    by :mod:`payments.tallies` in the flush that changes a payment, so it always says what the ledger
+    by :mod:`payments.reports.payment_tallies` in the flush that changes a payment, so it always says what the ledger
     says; the statistics read months (in any whole-hour time zone) and the median gift from it."""
 
     __tablename__ = "payment_tallies"
@@ -236,7 +236,7 @@ class PaymentTally(Base):
 
 class DonorFirstGift(Base):
     """When a donor's first gift in a currency arrived (the earliest ``paid_at`` of their donations in
-    it). Written by :mod:`payments.tallies` in the flush that changes a donation."""
+    it). Written by :mod:`payments.reports.first_gifts` in the flush that changes a donation."""
 
     __tablename__ = "donor_first_gifts"
     __table_args__ = (Index("ix_donor_first_gifts_currency_first_at", "currency", "first_at"),)

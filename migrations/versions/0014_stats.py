@@ -13,7 +13,7 @@ down_revision = "0013_issue_goal_block"
 branch_labels = None
 depends_on = None
 
-# name, table, columns: the statistics filter by these times (see payments/stats.py, newsletter/stats.py)
+# name, table, columns: the statistics filter by these times (see payments/reports/money.py, newsletter/stats/figures.py)
 INDEXES = (
     ("ix_donation_payments_paid_at", "donation_payments", ["paid_at"]),
     ("ix_donations_kind_paid_at", "donations", ["kind", "paid_at"]),
@@ -38,7 +38,7 @@ INCLUDE = {
 # found by block range.
 USING = {"ix_subscribers_created_at": "brin", "ix_subscribers_confirmed_at": "brin"}
 
-SPAN = {  # payments.tallies.span_of(paid_at): the UTC hour on a month's first and last day, else the UTC day
+SPAN = {  # payments.reports.payment_tallies.span_of(paid_at): the UTC hour on a month's first and last day, else the UTC day
     "postgresql": "(CASE WHEN extract(day FROM p.paid_at AT TIME ZONE 'UTC') = 1"
                   " OR extract(day FROM (p.paid_at AT TIME ZONE 'UTC') + interval '1 day') = 1"
                   " THEN date_trunc('hour', p.paid_at AT TIME ZONE 'UTC')"

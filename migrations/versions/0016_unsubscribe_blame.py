@@ -16,7 +16,7 @@ WEEK_BEFORE = {
     "sqlite": "datetime(e.created_at, '-604800 seconds')",
 }
 
-# The same rule as newsletter.stats: the last issue sent to the reader at or before the moment they left,
+# The same rule as newsletter.sending.tallies: the last issue sent to the reader at or before the moment they left,
 # if it was sent within the 7 days before.
 BLAME = """
 UPDATE subscriber_events AS e SET issue_id = (

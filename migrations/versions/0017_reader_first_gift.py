@@ -12,7 +12,7 @@ down_revision = "0016_unsubscribe_blame"
 branch_labels = None
 depends_on = None
 
-# The least first gift of the donors linked to each reader (payments.tallies keeps it from now on).
+# The least first gift of the donors linked to each reader (payments.reports.first_gifts keeps it from now on).
 BACKFILL = """
 UPDATE subscribers SET first_gift_at = (
     SELECT min(d.first_gift_at) FROM donors AS d WHERE d.subscriber_id = subscribers.id)

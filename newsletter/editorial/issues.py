@@ -27,7 +27,7 @@ from newsletter.ports import supporter_goal
 from newsletter.readers.models import Newsletter
 
 # Supporter states that change the donation ask; "default" for everyone else, "no_ask" for readers who asked
-# never to be asked (see ``sending.assign_ask_variants``).
+# never to be asked (see ``ledger.assign_ask_variants``).
 VARIANTS = ("default", "never_gave", "one_time", "monthly", "failing", "no_ask")
 MAX_ARTICLES = 200
 EDITABLE = (IssueState.DRAFT,)

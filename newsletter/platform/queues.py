@@ -1,6 +1,6 @@
 """Redis and the RQ queues: one connection per app, the queue names, and every kind of job Beitrag queues,
 with its queue, its time limits and its id. Job functions live next to their services (each package's
-``tasks.py``) and are handed in; nothing else calls RQ's enqueue.
+``tasks.py``); nothing but this module calls RQ's enqueue.
 
 Queues, in the order a worker serves them:
 
@@ -8,8 +8,11 @@ Queues, in the order a worker serves them:
 * ``mail``: newsletter batches and scheduled issues.
 * ``default``: everything else (feed imports, CSV imports, sweeps).
 
-Redis stores a job's dotted path with it, and a scheduled issue may wait a year: a job function that moves
-keeps its old path importable (``newsletter.jobs``).
+Each kind names its function by the dotted path Redis stores with the job, not by importing it: the
+platform stays below the packages whose jobs it queues (``payments`` among them), the control of a send can
+queue the batch job whose function calls it back, and this table is the list of every name Redis may hold.
+A scheduled issue may wait a year, so a job function that moves keeps its old path importable
+(``newsletter.jobs``); ``tests`` resolve every path.
 """
 
 from __future__ import annotations
@@ -40,11 +43,11 @@ class JobKind:
 
     queue: str
     function: str
-    timeout: int | None = None  # seconds; None: RQ's default (180)
-    result_ttl: int = 3600
-    failure_ttl: int = DAY
+    timeout: int | None = None  # seconds a run may take; None: RQ's default (180)
+    result_ttl: int | None = None  # None: RQ's default (500 s)
+    failure_ttl: int | None = None  # None: RQ's default (a year)
     retry: Retry | None = None
-    ttl: int | None = None
+    ttl: int | None = None  # None: it waits as long as it takes
 
 
 # Temporary SMTP failures: try again after 10 s, 1 min, 5 min, 30 min, 2 h.
@@ -54,6 +57,8 @@ TRANSACTIONAL_MAIL = JobKind("transactional", "newsletter.mail.tasks.send_transa
                              result_ttl=DAY, failure_ttl=7 * DAY, retry=_SMTP_RETRY)
 ISSUE_TEST = JobKind("transactional", "newsletter.editorial.tasks.send_issue_test", result_ttl=DAY,
                      failure_ttl=7 * DAY)
+# A batch run again for its retries gets the same hour as the first run (RQ's 180 s default could end a
+# rate-limited batch halfway).
 SEND_BATCH = JobKind("mail", "newsletter.sending.tasks.send_issue_batch", timeout=3600, result_ttl=3600,
                      failure_ttl=7 * DAY)
 SCHEDULED_ISSUE = JobKind("mail", "newsletter.sending.tasks.fire_scheduled_issue", result_ttl=DAY)

@@ -34,7 +34,7 @@ class SubscribeForm(FlaskForm):
 
     It lives inside other sites' pages, where the browser does not send our session cookie, so its
     anti-forgery token is not bound to a session: ``form_token`` is a signed, expiring token (see
-    ``reader_views``). ``website`` is a honeypot: hidden from people, filled in by bots."""
+    ``readers.views``). ``website`` is a honeypot: hidden from people, filled in by bots."""
 
     class Meta:
         csrf = False

@@ -143,7 +143,7 @@ class SubscriberEvent(Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # For a reader leaving: the issue blamed for it (the last one they were sent in the 7 days before),
-    # decided when the event is written (``newsletter.stats``), so the statistics count, not search.
+    # decided when the event is written (``sending.tallies``), so the statistics count, not search.
     issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id", ondelete="SET NULL"))
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="events")

@@ -48,7 +48,7 @@ def _submitted_address() -> str:
     return raw.strip().lower()[:320] if isinstance(raw, str) else ""
 
 
-# Per client address and per e-mail address, one Redis round trip for both (newsletter/signup_limits.py).
+# Per client address and per e-mail address, one Redis round trip for both (``limits``).
 signup_limited = limits.limited(_submitted_address)
 
 

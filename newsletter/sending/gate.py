@@ -7,7 +7,7 @@ One Lua script, one round trip per message, atomic however many workers on howev
   sleeps exactly until its turn instead of asking again and again;
 * the claim's journal: which ledger row is in flight now, and the outcome of the one before it (written
   in the same call). A worker killed mid-batch leaves behind exactly what the sweeper needs to tell rows
-  that never reached the relay from the one that may have been accepted (see ``sending.decide_lost_rows``);
+  that never reached the relay from the one that may have been accepted (see ``sweeper.decide_lost_rows``);
 * the issue's control word (``pause`` or ``cancel``), read in the same call, so an editor's pause stops a
   worker after the message it is sending, not after its chunk;
 * the job's heartbeat, so the sweeper can tell a running batch job from one whose worker died.

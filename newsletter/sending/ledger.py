@@ -103,7 +103,7 @@ def ask_variant(state: str | None, ask_frequency: AskFrequency, issue_id: int) -
 def assign_ask_variants(session: Session, issue: Issue, *, chunk: int = 1000) -> None:
     """Choose each queued reader's variant of the issue at send time: readers who asked to be asked less
     or never, in one UPDATE; donors (few beside the readers) by their supporter state from the donations
-    side (``api.donor_states``), by primary key in bulk."""
+    side (``ports.donor_states``), by primary key in bulk."""
     quiet = [AskFrequency.NEVER] + ([AskFrequency.LESS] if issue.id % 3 else [])
     session.execute(
         update(Delivery)

@@ -45,7 +45,7 @@ class Delivery(Base):
     )
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None]
-    # The claim that holds a ``sending`` row: names the worker's journal in Redis (see sending.py).
+    # The claim that holds a ``sending`` row: names the worker's journal in Redis (see ``sending.batches``).
     claim: Mapped[str | None] = mapped_column(String(32))
     next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
@@ -80,7 +80,7 @@ class IssueLink(Base):
 
 
 class IssueTally(Base):
-    """An issue's send ledger counted once, when the issue became sent (``sending.finish_if_done``), and
+    """An issue's send ledger counted once, when the issue became sent (``ledger.finish_if_done``), and
     kept in step by a bounce that changes a row later (``bounces``), in the same transaction. Issues
     without one (still sending, or made sent otherwise) are counted from the ledger."""
 

@@ -95,7 +95,7 @@ def ledger_counts(ids):
 
 def tally_issue(session: Session, issue_id: int) -> None:
     """Count the issue's send ledger into ``issue_tallies`` (once, when it has become sent: in the same
-    transaction, see ``sending.finish_if_done``); later bounces bump it (:func:`count_bounce`)."""
+    transaction, see ``ledger.finish_if_done``); later bounces bump it (:func:`count_bounce`)."""
     counts = session.execute(ledger_counts([issue_id])).first()
     recipients, accepted, failed, bounced = (int(v or 0) for v in counts[1:]) if counts else (0, 0, 0, 0)
     session.execute(delete(IssueTally).where(IssueTally.issue_id == issue_id))

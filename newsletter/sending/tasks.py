@@ -50,7 +50,8 @@ def fire_scheduled_issue(issue_id: int) -> str:
     started = control.start_scheduled(db.session, issue_id, current_app.config)
     if started is None:
         return "nothing to do"
-    return f"issue {issue_id}: {started.added} recipients"
+    waiting = "" if started.queued else "; the queue was unreachable, the clock's sweep queues them"
+    return f"issue {issue_id}: {started.added} recipients{waiting}"
 
 
 def sweep_sends() -> dict[str, int]:

@@ -80,7 +80,7 @@ def _split_spans(period) -> list[datetime]:
 def payment_ledger(session: Session, period, *, from_ledger: bool = False) -> Ledger:
     """The :class:`Ledger` of the period, read from ``payment_tallies`` (the payments summed per UTC day,
     or hour on a month's first and last day, kept in the ledger's own transactions by
-    :mod:`payments.tallies`): a few rows per span instead of every payment. A span that a bucket edge cuts
+    :mod:`payment_tallies`): a few rows per span instead of every payment. A span that a bucket edge cuts
     inside is read from its payments; ``from_ledger`` reads every payment (the tests compare both)."""
     if from_ledger:
         return _payment_ledger_scan(session, period)

@@ -106,7 +106,7 @@ def mrr_at(session: Session, moment: datetime, currency: str, ledger: MonthlyLed
 def first_gifts(session: Session, period, currency: str, *, from_ledger: bool = False) -> dict[int, int]:
     """Donors by the bucket (see :func:`_buckets`) of their first gift in ``currency`` (the first donation
     paid or started), for donors whose first gift came before the end of the period: one count over
-    ``donor_first_gifts`` (kept by :mod:`payments.tallies`), or over the donations when asked."""
+    ``donor_first_gifts`` (kept by :mod:`first_gifts`), or over the donations when asked."""
     if from_ledger:
         first = (
             select(func.min(Donation.paid_at).label("first"))
@@ -206,7 +206,7 @@ def lifetime_value(session: Session, period, currency: str, ledger: Ledger | Non
 
 def _givers(end: datetime, from_ledger: bool = False):
     """None: each reader's own ``first_gift_at`` says whether they gave before ``end`` (kept by
-    :mod:`payments.tallies`). ``from_ledger``: the subscriber ids of readers with a gift received before
+    :mod:`first_gifts`). ``from_ledger``: the subscriber ids of readers with a gift received before
     ``end``, from the donations, each once (two donor records may name the same reader)."""
     if not from_ledger:
         return None

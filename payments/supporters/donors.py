@@ -2,7 +2,7 @@
 
 One rule for what a donor gave, in SQL and in Python: a payment counts once it was received (``paid_at``),
 minus what was refunded; a payment lost in a dispute counts nothing (the bank took the money back). The
-supporter state is the one of ``supporters.state_of_donations``, written here as SQL aggregates so that
+supporter state is the one of ``states.state_of_donations``, written here as SQL aggregates so that
 the list can filter by it; a test holds the two to the same answers.
 
 Pages continue by donor id (``after``), never by OFFSET, and a page computes the figures of one bounded
@@ -51,7 +51,7 @@ def total_given(payments: list[DonationPayment]) -> int:
 def _figures(gift, paid, now: datetime):
     """Total given, first gift and supporter state of a donor, as aggregates over the rows of
     ``donors LEFT JOIN donations (gift) LEFT JOIN donation_payments (paid)`` grouped by donor: the rules of
-    :func:`net_cents` and ``supporters.state_of_donations`` in SQL."""
+    :func:`net_cents` and ``states.state_of_donations`` in SQL."""
     settled = aliased(DonationPayment)
     latest_settled = (
         select(func.coalesce(func.max(func.coalesce(settled.stripe_created, 0)), -1))

@@ -26,7 +26,7 @@ TEMPLATES = {
     "receipt": "donation_receipt",
     "card_failed": "donation_card_failed",
     "ended": "donation_ended",
-    "statement": "giving_statement",  # see payments/statements.py
+    "statement": "giving_statement",  # see statements.py
 }
 PORTAL_PURPOSE = "donation-portal"
 PORTAL_LIFETIME = 30 * 24 * 3600

@@ -71,7 +71,7 @@ def request_statement(
     today: date | None = None,
 ) -> str:  # fmt: skip
     """Write the statement mail for the donor with this address and year (the caller commits, then queues
-    it with ``donor_mails.queue_unsent``). Returns ``"written"``, ``"no_gifts"`` (no such year for this
+    it with ``mails.queue_unsent``). Returns ``"written"``, ``"no_gifts"`` (no such year for this
     donor) or ``"already_today"`` (one was asked for today)."""
     donor = _donor(session, email)
     lines = statement_lines(session, email, year, zone) if donor is not None else []

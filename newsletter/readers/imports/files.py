@@ -31,7 +31,7 @@ class ImportFileError(addresses.SubscriberError):
 
 
 def normalize_address(raw: str) -> str:
-    """``subscribers.normalize_email`` (plain addresses on its fast path, the domain checked once per
+    """``addresses.normalize_email`` (plain addresses on its fast path, the domain checked once per
     distinct domain)."""
     return addresses.normalize_email(raw)
 

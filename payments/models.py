@@ -81,8 +81,9 @@ class Donor(Base):
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     locale: Mapped[str] = mapped_column(String(8), default="de")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # The earliest paid_at of the donor's donations in any currency: kept by payments.reports.first_gifts in the flush
-    # that pays a donation (readers who give are the donors with one, without reading the donations).
+    # The earliest paid_at of the donor's donations in any currency: kept by payments.reports.first_gifts in
+    # the flush that pays a donation (readers who give are the donors with one, without reading the
+    # donations).
     first_gift_at: Mapped[datetime | None]
 
     donations: Mapped[list[Donation]] = relationship(back_populates="donor")
@@ -219,8 +220,8 @@ class PaymentTally(Base):
     """The payments received, summed per span of ``paid_at`` (its UTC hour on a month's first and last day,
     else its UTC day: ``payments.reports.payment_tallies.span_of``), currency, kind, amount and whether a
     failed attempt came first: how many, and how much of them was refunded or lost in disputes. Written
-    by :mod:`payments.reports.payment_tallies` in the flush that changes a payment, so it always says what the ledger
-    says; the statistics read months (in any whole-hour time zone) and the median gift from it."""
+    by :mod:`payments.reports.payment_tallies` in the flush that changes a payment, so it always says what
+    the ledger says; the statistics read months (in any whole-hour time zone) and the median gift from it."""
 
     __tablename__ = "payment_tallies"
 

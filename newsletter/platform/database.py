@@ -1,4 +1,5 @@
-"""Start-up checks for the database, and the schema upgrade that development runs on every start."""
+"""Start-up checks for the database, the schema upgrade that development runs on every start, and the
+session of its own a response body streamed after its view returned reads through."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event, text
 from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.orm import Session
 
 from db import db
 
@@ -70,3 +72,15 @@ def init_database(app: Flask) -> None:
         check_connection(app)
     if app.config.get("AUTO_MIGRATE"):
         upgrade_schema(app)
+
+
+def streamed(make_lines):
+    """A response body produced after the view returned: it reads through its own database session on
+    the app's engine (the request's session is gone by then), chunk by chunk."""
+    engine = db.engine
+
+    def generate():
+        with Session(engine) as session:
+            yield from make_lines(session)
+
+    return generate()

@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from newsletter.platform.forms import LANGUAGE_CHOICES, MultiCheckboxField, wtforms_messages
+from newsletter.readers import newsletters
 from newsletter.readers.models import AskFrequency
 
 
@@ -132,3 +133,8 @@ ASK_CHOICES = (
     (AskFrequency.LESS.value, _l("Less often")),
     (AskFrequency.NEVER.value, _l("Never")),
 )
+
+
+def newsletter_choices(session) -> list[SelectChoice]:
+    """Every newsletter, for the staff forms that choose some."""
+    return [SelectChoice(n.id, n.name) for n in newsletters.list_newsletters(session)]

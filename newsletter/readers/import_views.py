@@ -21,14 +21,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from db import db
+from newsletter.platform import database
 from newsletter.platform.access import StaffRole, guard_blueprint
 from newsletter.platform.forms import ActionForm
-from newsletter.readers import addresses
+from newsletter.readers import addresses, staff_texts
 from newsletter.readers import tasks as readers_tasks
-from newsletter.readers.forms import ImportMapForm, ImportUploadForm
+from newsletter.readers.forms import ImportMapForm, ImportUploadForm, newsletter_choices
 from newsletter.readers.imports import files, records
 from newsletter.readers.models import ImportConsent, ImportState, SubscriberImport
-from newsletter.readers.staff_views import explain, newsletter_choices, streamed
 
 bp = Blueprint("readers_import", __name__, url_prefix="/staff")
 guard_blueprint(bp, StaffRole.EDITOR)
@@ -61,7 +61,7 @@ def import_index():
             )
         except addresses.SubscriberError as exc:
             db.session.rollback()
-            flash(explain(exc), "error")
+            flash(staff_texts.explain(exc), "error")
             return render_template(
                 "admin/subscribers/imports.html", form=form, imports=records.recent_imports(db.session)
             ), 422
@@ -82,7 +82,7 @@ def import_show(import_id: int):
             "admin/subscribers/import_progress.html", record=record, action_form=ActionForm()
         )
     form = ImportMapForm()
-    form.newsletters.choices = newsletter_choices()
+    form.newsletters.choices = newsletter_choices(db.session)
     if form.validate_on_submit():
         mapping = {str(i): request.form.get(f"column-{i}", "ignore") for i in range(len(record.columns))}
         try:
@@ -96,7 +96,8 @@ def import_show(import_id: int):
             )
         except (addresses.SubscriberError, ValueError) as exc:
             db.session.rollback()
-            flash(explain(exc) if isinstance(exc, addresses.SubscriberError) else str(exc), "error")
+            reason = staff_texts.explain(exc) if isinstance(exc, addresses.SubscriberError) else str(exc)
+            flash(reason, "error")
             record = db.session.get(SubscriberImport, import_id)
             return _map_page(record, form, mapping), 422
         db.session.commit()
@@ -137,7 +138,7 @@ def import_progress(import_id: int):
 def import_report(import_id: int):
     record = db.session.get(SubscriberImport, import_id) or abort(404)
     header = [_("line"), _("e-mail address"), _("outcome"), _("reason")]
-    body = streamed(lambda session: records.iter_report(session, record.id, header))
+    body = database.streamed(lambda session: records.iter_report(session, record.id, header))
     return Response(
         body,
         mimetype="text/csv",

@@ -7,75 +7,17 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import Session
-from wtforms.fields.choices import SelectChoice
 
 from db import db
+from newsletter.platform import database
 from newsletter.platform.access import StaffRole, guard_blueprint, requires_role
 from newsletter.platform.forms import ActionForm
-from newsletter.readers import addresses, export, newsletters, outbox, roster, subscribers
-from newsletter.readers.forms import AddSubscriberForm, EditSubscriberForm, NewsletterForm
+from newsletter.readers import addresses, export, newsletters, outbox, roster, staff_texts, subscribers
+from newsletter.readers.forms import AddSubscriberForm, EditSubscriberForm, NewsletterForm, newsletter_choices
 from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus
 
 bp = Blueprint("readers_staff", __name__, url_prefix="/staff")
 guard_blueprint(bp, StaffRole.EDITOR)
-
-
-def _messages() -> dict[str, str]:
-    """Service messages (English, for logs and tests) mapped to what the editor reads."""
-    return {
-        "the newsletter needs a name": _("The newsletter needs a name."),
-        "the short name may hold only lower-case letters, digits and hyphens": _(
-            "The short name may hold only lower-case letters, digits and hyphens."
-        ),
-        "another newsletter already has this short name": _(
-            "Another newsletter already has this short name."
-        ),
-        "a reader with this address already exists": _("A reader with this address already exists."),
-        "unknown language": _("Unknown language."),
-        "say where and when the reader gave consent": _("Say where and when the reader gave consent."),
-        "the file is empty": _("The file is empty."),
-        "this is not a CSV file: it holds binary data": _("This is not a CSV file: it holds binary data."),
-        "this is not a CSV file: it does not read as text": _(
-            "This is not a CSV file: it does not read as text."
-        ),
-        "no e-mail address in the first lines of the file: is this the right file?": _(
-            "There is no e-mail address in the first lines of the file. Is this the right file?"
-        ),
-        "this import has already started": _("This import has already started."),
-        "the column map names a column or a field that does not exist": _(
-            "The column map names a column or a field that does not exist."
-        ),
-        "choose exactly one column that holds the e-mail addresses": _(
-            "Choose exactly one column that holds the e-mail addresses."
-        ),
-        "each field can come from one column only": _("Each field can come from one column only."),
-        "say where and when the readers gave their consent": _(
-            "Say where and when the readers gave their consent."
-        ),
-    }
-
-
-def explain(exc: addresses.SubscriberError) -> str:
-    text = str(exc)
-    if isinstance(exc, addresses.Suppressed):
-        return _(
-            "This address is on the suppression list (it left, bounced, complained or was erased). "
-            "Only the reader can subscribe it again, from their own mailbox."
-        )
-    if isinstance(exc, addresses.InvalidEmail):
-        return _("This is not a valid e-mail address: %(reason)s", reason=text)
-    if text.startswith("the column “"):
-        return _(
-            "The column %(name)s holds no e-mail addresses in the first rows.", name=text[11:].split("”")[0]
-        )
-    if text.startswith("the file is larger than"):
-        return _("The file is too large.")
-    return _messages().get(text, text)
-
-
-def newsletter_choices() -> list[SelectChoice]:
-    return [SelectChoice(n.id, n.name) for n in newsletters.list_newsletters(db.session)]
 
 
 @bp.get("/newsletters")
@@ -114,25 +56,13 @@ def _newsletter_form(newsletter: Newsletter | None):
             )
         except addresses.SubscriberError as exc:
             db.session.rollback()
-            flash(explain(exc), "error")
+            flash(staff_texts.explain(exc), "error")
             return render_template("admin/newsletters/form.html", form=form, newsletter=newsletter), 422
         db.session.commit()
         flash(_("The newsletter “%(name)s” is saved.", name=saved.name), "success")
         return redirect(url_for("readers_staff.newsletter_index"))
     status = 422 if form.is_submitted() else 200
     return render_template("admin/newsletters/form.html", form=form, newsletter=newsletter), status
-
-
-def streamed(make_lines):
-    """A response body produced after the view returned: it reads through its own database session on
-    the app's engine (the request's session is gone by then), chunk by chunk."""
-    engine = db.engine
-
-    def generate():
-        with Session(engine) as session:
-            yield from make_lines(session)
-
-    return generate()
 
 
 def _filter_from_args() -> roster.SubscriberFilter:
@@ -172,7 +102,7 @@ def subscriber_index():
 def subscriber_export():
     flt = _filter_from_args()
     current_app.logger.info("subscriber export by %s: %s", current_user.email, flt.as_args())
-    body = streamed(lambda session: export.iter_export(session, flt))
+    body = database.streamed(lambda session: export.iter_export(session, flt))
     return Response(
         body,
         mimetype="text/csv",
@@ -183,7 +113,7 @@ def subscriber_export():
 @bp.route("/subscribers/new", methods=["GET", "POST"])
 def subscriber_new():
     form = AddSubscriberForm()
-    form.newsletters.choices = newsletter_choices()
+    form.newsletters.choices = newsletter_choices(db.session)
     if request.method == "GET":
         form.newsletters.data = [n.id for n in newsletters.list_newsletters(db.session) if n.is_default]
     if form.validate_on_submit():
@@ -200,7 +130,7 @@ def subscriber_new():
             )
         except addresses.SubscriberError as exc:
             db.session.rollback()
-            flash(explain(exc), "error")
+            flash(staff_texts.explain(exc), "error")
             return render_template("admin/subscribers/new.html", form=form), 422
         db.session.commit()
         if reader.status is SubscriberStatus.ACTIVE:
@@ -219,7 +149,7 @@ def subscriber_new():
 def subscriber_show(subscriber_id: int):
     reader = db.session.get(Subscriber, subscriber_id) or abort(404)
     form = EditSubscriberForm()
-    form.newsletters.choices = newsletter_choices()
+    form.newsletters.choices = newsletter_choices(db.session)
     if request.method == "GET":
         form.locale.data = reader.locale
         form.newsletters.data = [s.newsletter_id for s in reader.subscriptions]
@@ -234,7 +164,7 @@ def subscriber_show(subscriber_id: int):
             )
         except addresses.SubscriberError as exc:
             db.session.rollback()
-            flash(explain(exc), "error")
+            flash(staff_texts.explain(exc), "error")
             return redirect(url_for("readers_staff.subscriber_show", subscriber_id=subscriber_id))
         db.session.commit()
         flash(_("Changes saved.") if changed else _("Nothing was changed."), "success")
@@ -296,53 +226,3 @@ def subscriber_erase(subscriber_id: int):
         )
         return redirect(url_for("readers_staff.subscriber_index"))
     return render_template("admin/subscribers/erase.html", reader=reader, form=form)
-
-
-@bp.app_context_processor
-def _labels():
-    """Readable, translated names for the states and fields shown on these pages."""
-    def status_label(value: str) -> str:
-        return {
-            "pending": _("awaiting confirmation"),
-            "active": _("active"),
-            "unsubscribed": _("unsubscribed"),
-            "bounced": _("bounced"),
-            "complained": _("complained"),
-        }.get(value, value)
-
-    def import_state_label(value: str) -> str:
-        return {
-            "uploaded": _("columns to map"),
-            "queued": _("waiting for a worker"),
-            "running": _("running"),
-            "done": _("done"),
-            "failed": _("failed"),
-        }.get(value, value)
-
-    def field_label(value: str) -> str:
-        return {
-            "email": _("e-mail address"),
-            "locale": _("language"),
-            "newsletters": _("newsletters"),
-            "source": _("source"),
-        }.get(value, value)
-
-    def event_label(kind: str) -> str:
-        return {
-            "added_by_staff": _("added by staff"),
-            "changed_by_staff": _("changed by staff"),
-            "imported": _("imported"),
-            "confirmation_sent": _("confirmation mail sent"),
-            "confirmed": _("confirmed"),
-            "unsubscribed": _("unsubscribed"),
-            "bounced": _("hard bounce, address suppressed"),
-            "complained": _("spam complaint, address suppressed"),
-            "soft_bounce": _("soft bounce (temporary delivery failure)"),
-        }.get(kind, kind)
-
-    return {
-        "status_label": status_label,
-        "import_state_label": import_state_label,
-        "field_label": field_label,
-        "event_label": event_label,
-    }

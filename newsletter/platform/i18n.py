@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import format_date, format_datetime, format_decimal, format_number, get_locale
 
 from newsletter.platform.extensions import babel
@@ -32,6 +32,11 @@ def select_locale() -> str:
 def remember_locale(response, locale: str, secure: bool):
     response.set_cookie(COOKIE, locale, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax", secure=secure)
     return response
+
+
+def newsroom_zone() -> str:
+    """The newsroom's time zone (``TIMEZONE``): periods, schedules and dates are read and shown in it."""
+    return str(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Berlin")
 
 
 def month_label(value: str) -> str:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from newsletter.stats import api_views, views
+from newsletter.stats import api_views, tables, views
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api_views.bp)
+    tables.init_app(app)

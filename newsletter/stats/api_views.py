@@ -8,12 +8,13 @@ from datetime import datetime
 
 from flask import Blueprint, jsonify, request
 
-from db import db
+from db import db, utcnow
 from newsletter.platform.access import StaffRole
 from newsletter.platform.extensions import csrf
+from newsletter.platform.i18n import newsroom_zone
 from newsletter.staff.accounts import staff_for_api_token
-from newsletter.stats.periods import PeriodError
-from newsletter.stats.views import page_figures, period_from
+from newsletter.stats import figures
+from newsletter.stats.periods import PeriodError, period_from
 
 bp = Blueprint("stats_api", __name__, url_prefix="/api/staff")
 csrf.exempt(bp)  # GET only, token in a header: no cookie to forge a request with
@@ -54,8 +55,8 @@ def api_stats():
     if wants_money and not admin:
         return _api_error(403, "money and donor figures are for admins; ask with money=0")
     try:
-        period = period_from(request.args)
+        period = period_from(request.args, zone=newsroom_zone(), now=utcnow())
     except PeriodError as exc:
         return _api_error(400, str(exc))
-    return jsonify(_json_ready(page_figures(period, money=wants_money)))
+    return jsonify(_json_ready(figures.page_figures(db.session, period, money=wants_money)))
 

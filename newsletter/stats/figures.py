@@ -15,7 +15,8 @@ from sqlalchemy import Select, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from db import UTCDateTime
-from newsletter.editorial.models import Issue
+from newsletter import ports
+from newsletter.editorial.models import Article, Issue
 from newsletter.readers.models import Newsletter, Subscriber, SubscriberEvent, SubscriberStatus, Subscription
 from newsletter.sending import clicks
 from newsletter.sending.models import IssueTally
@@ -26,6 +27,7 @@ from newsletter.sending.tallies import (
     last_issue,
     ledger_counts,
 )
+from newsletter.staff.models import StaffUser
 from newsletter.stats.periods import Period, edge_index, month_edges
 
 
@@ -261,3 +263,30 @@ def dashboard(session: Session, period: Period, *, from_ledger: bool = False) ->
         "subscribers": subscribers_summary(reader_figures(session, period)),
         "issues": issue_rows(session, period, from_ledger=from_ledger),
     }
+
+
+def page_figures(session: Session, period: Period, *, money: bool) -> dict:
+    """Every figure of a statistics page: with ``money`` the donations side's whole dashboard (readers and
+    issues included), else the newsletter's own figures."""
+    report = ports.money_report()
+    if money and report is not None:
+        return report.figures(session, period)
+    return dashboard(session, period)
+
+
+def overview(session: Session) -> tuple[dict[str, int], list[Article]]:
+    """The staff overview: readers by state, newsletters, articles and staff counted; the latest articles."""
+    statuses = select(Subscriber.status, func.count()).group_by(Subscriber.status)
+    by_status = dict(session.execute(statuses).all())
+    count = lambda model: session.scalar(select(func.count()).select_from(model)) or 0  # noqa: E731
+    counts = {
+        "active": by_status.get(SubscriberStatus.ACTIVE, 0),
+        "pending": by_status.get(SubscriberStatus.PENDING, 0),
+        "unsubscribed": by_status.get(SubscriberStatus.UNSUBSCRIBED, 0),
+        "bounced": by_status.get(SubscriberStatus.BOUNCED, 0) + by_status.get(SubscriberStatus.COMPLAINED, 0),
+        "newsletters": count(Newsletter),
+        "articles": count(Article),
+        "staff": count(StaffUser),
+    }
+    latest = session.scalars(select(Article).order_by(Article.published_at.desc()).limit(5)).all()
+    return counts, list(latest)

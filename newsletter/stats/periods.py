@@ -9,6 +9,7 @@ Berlin is midnight in Berlin whatever the database's own time zone.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -176,3 +177,8 @@ def month_edges(*periods: Period) -> list[datetime]:
     """Every start and end of the months of ``periods``, ascending: a month ``m`` holds the instants whose
     :func:`edge_index` is ``edges.index(m.start) + 1``."""
     return sorted({e for p in periods for m in p.months() for e in (m.start, m.end)})
+
+
+def period_from(args: Mapping[str, str], *, zone: str, now: datetime) -> Period:
+    """The period a request's arguments ask for: ``?period=`` (a preset) or ``?from=&to=`` (days)."""
+    return parse_period(args.get("period"), args.get("from"), args.get("to"), zone=zone, now=now)

@@ -14,6 +14,7 @@ Plain functions; the caller commits.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from email import policy
 from email.message import Message
@@ -23,11 +24,14 @@ from email.utils import getaddresses
 from flufl.bounce import all_failures
 from sqlalchemy.orm import Session
 
+from newsletter.mail import mailbox
 from newsletter.mail.return_paths import BounceAddress, read_return_path, vouches_for
 from newsletter.readers import addresses, subscribers
 from newsletter.readers.models import Subscriber, SubscriberStatus, SuppressionReason
 from newsletter.sending.models import BounceEvent, Delivery, DeliveryStatus
 from newsletter.sending.tallies import count_bounce
+
+log = logging.getLogger(__name__)
 
 HARD, SOFT, COMPLAINT = "hard", "soft", "complaint"
 
@@ -230,3 +234,29 @@ def read_ses_event(event: dict, message_id: str, secret_key: str) -> Report:
             return Report(key, None, address, recipients, detail="SES not-spam")
         return Report(key, COMPLAINT, address, recipients, detail="SES complaint")
     return Report(key, None, address, [], detail=f"SES {kind_name or 'event'}")
+
+
+def process_mailbox(session: Session, target: mailbox.MailboxTarget, *, secret_key: str,
+                    limit: int = 500) -> tuple[int, dict[str, int]]:  # fmt: skip
+    """Apply each report in the bounce mailbox and delete its message once the effect is committed (this
+    commits, message by message). A message no detector can read is deleted too, with a warning, so that
+    it cannot block the mailbox for good. Returns how many messages were handled, and how many of each
+    kind (``ignored`` for a report that changed nothing)."""
+    counts: dict[str, int] = {}
+
+    def handle(raw: bytes) -> None:
+        try:
+            report = read_bounce_message(raw, secret_key)
+        except Exception as exc:  # a library fault on one odd message must not stop the rest
+            log.warning("bounce mailbox: a message could not be read (%s); deleted", exc)
+            report = unreadable_report(raw)
+        try:
+            outcome = apply_report(session, report, secret_key=secret_key, via="mailbox")
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+        key = (outcome.kind or "ignored") if outcome.applied else "ignored"
+        counts[key] = counts.get(key, 0) + 1
+
+    return mailbox.process(target, handle, limit=limit), counts

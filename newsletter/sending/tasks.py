@@ -60,30 +60,13 @@ def sweep_sends() -> dict[str, int]:
 
 
 def poll_bounce_mailbox(limit: int = 500) -> str:
-    """Read the bounce mailbox (``BOUNCE_MAILBOX_URL``), apply each report and delete the message after
-    its effect is committed (run every minute by the clock; also ``flask --app app newsletter bounces
-    poll``). Does nothing when no mailbox is configured."""
+    """Read the bounce mailbox (``BOUNCE_MAILBOX_URL``) once (run every minute by the clock; also ``flask
+    --app app newsletter bounces poll``); see ``bounces.process_mailbox``. Does nothing without one."""
     config = current_app.config
     if not config.get("BOUNCE_MAILBOX_URL"):
         return "no bounce mailbox configured"
-    counts: dict[str, int] = {}
-
-    def handle(raw: bytes) -> None:
-        try:
-            report = bounces.read_bounce_message(raw, config["SECRET_KEY"])
-        except Exception as exc:  # a message no detector can read must not block the mailbox for good
-            current_app.logger.warning("bounce mailbox: a message could not be read (%s); deleted", exc)
-            report = bounces.unreadable_report(raw)
-        try:
-            outcome = bounces.apply_report(db.session, report, secret_key=config["SECRET_KEY"], via="mailbox")
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
-        key = (outcome.kind or "ignored") if outcome.applied else "ignored"
-        counts[key] = counts.get(key, 0) + 1
-
     target = mailbox.MailboxTarget.from_url(config["BOUNCE_MAILBOX_URL"])
-    handled = mailbox.process(target, handle, limit=limit)
+    secret_key = config["SECRET_KEY"]
+    handled, counts = bounces.process_mailbox(db.session, target, secret_key=secret_key, limit=limit)
     detail = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
     return f"{handled} messages" + (f": {detail}" if detail else "")

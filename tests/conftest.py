@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from db import db
 from newsletter.platform.redis_server import start_embedded_redis, stop_embedded_redis
-from newsletter.readers import signup
+from newsletter.readers import newsletters
 from tests.support.processes import RedisServer
 from tests.support.smtp import SMTPCapture
 
@@ -126,7 +126,7 @@ def _clean_database(app) -> None:
                     conn.execute(table.delete())
                 if conn.execute(text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first():
                     conn.execute(text("DELETE FROM sqlite_sequence"))
-    signup.forget_offered_newsletters()  # the tables were emptied behind the ORM's back
+    newsletters.forget_offered_newsletters()  # the tables were emptied behind the ORM's back
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from newsletter.readers import (
     cli,  # noqa: F401  (its commands join the newsletter group)
     import_views,
     limits,
+    newsletters,
     staff_texts,
     staff_views,
     views,
@@ -23,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(import_views.bp)
     app.context_processor(staff_texts.labels)
     limits.init_app(app)
+    newsletters.register_hooks()
     # Sign-ups write their confirmation mail to the outbox (reader_mails); this puts it on the queue.
     clock.register(app, queues.SWEEP_READER_MAILS, 2)
     clock.register(app, queues.EXPIRE_PENDING_SIGNUPS, 3600)

@@ -1,12 +1,15 @@
-"""Newsletters (lists) as editors manage them: create, change, order, choose the default, count readers.
-Plain functions; the caller owns the transaction."""
+"""Newsletters (lists): as editors manage them (create, change, order, choose the default, count readers),
+and as the sign-up form offers them to readers (kept in memory a few seconds per process). Plain
+functions; the caller owns the transaction."""
 
 from __future__ import annotations
 
 import re
+from time import monotonic
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session, scoped_session
 
 from newsletter.readers.addresses import SubscriberError
 from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
@@ -88,3 +91,92 @@ def newsletters_by_key(session: Session) -> dict[str, int]:
         keys[n.name.strip().lower()] = n.id
         keys[str(n.id)] = n.id
     return keys
+
+
+# -- the newsletters a reader may choose on the sign-up form ------------------------------------------
+
+
+def public_newsletters(session: Session) -> list[Newsletter]:
+    return list(
+        session.scalars(
+            select(Newsletter)
+            .where(Newsletter.is_public.is_(True))
+            .order_by(Newsletter.position, Newsletter.id)
+        )
+    )
+
+
+class OfferedNewsletter(NamedTuple):
+    id: int
+    slug: str
+    name: str
+    is_default: bool
+
+
+OFFERED_NEWSLETTERS_SECONDS = 5.0  # how long a process reuses the list of public newsletters
+_offered: dict[Any, tuple[float, int, list[OfferedNewsletter]]] = {}  # database URL -> (time, version, list)
+_newsletters_version = 0  # bumped whenever this process changes a newsletter
+
+
+def forget_offered_newsletters(*_: Any) -> None:
+    """Newsletters changed: the next sign-up reads them again."""
+    global _newsletters_version
+    _newsletters_version += 1
+
+
+def offered_newsletters(session: Session) -> list[OfferedNewsletter]:
+    """The public newsletters as plain tuples for the sign-up form and API, which need them on every
+    request. They change rarely: each process keeps them for :data:`OFFERED_NEWSLETTERS_SECONDS` (a change
+    made by staff in this process shows at once, one made elsewhere within those seconds)."""
+    key = session.get_bind().url  # hashable; rendering it as text on every sign-up cost more than the lookup
+    now = monotonic()
+    cached = _offered.get(key)
+    if (
+        cached is not None
+        and cached[1] == _newsletters_version
+        and now - cached[0] < OFFERED_NEWSLETTERS_SECONDS
+    ):
+        return cached[2]
+    version = _newsletters_version
+    query = (
+        select(Newsletter.id, Newsletter.slug, Newsletter.name, Newsletter.is_default)
+        .where(Newsletter.is_public.is_(True))
+        .order_by(Newsletter.position, Newsletter.id)
+    )
+    actual = session() if isinstance(session, scoped_session) else session
+    if actual.in_transaction():  # the caller's transaction may hold changes of its own: read inside it
+        rows = [OfferedNewsletter(*row) for row in session.execute(query)]
+    else:  # a connection for this read only, back in the pool at once: a sign-up thread holds none while
+        # it waits out the answer floor, and its statement (see _subscribe_postgresql) takes its own
+        with session.get_bind().connect() as connection:
+            rows = [OfferedNewsletter(*row) for row in connection.execute(query)]
+    _offered[key] = (now, version, rows)
+    return rows
+
+
+def choose_newsletters(
+    session: Session, slugs: list[str] | None, available: list[Any] | None = None
+) -> list[Newsletter]:
+    """The public newsletters named by ``slugs``; the default ones when none is named. Raises
+    :class:`SubscriberError` for a slug that names no public newsletter (hidden ones cannot be chosen)."""
+    available = available if available is not None else offered_newsletters(session)
+    if not slugs:
+        chosen = [n for n in available if n.is_default] or available[:1]
+        if not chosen:
+            raise SubscriberError("there is no newsletter to subscribe to yet")
+        return chosen
+    by_slug = {n.slug: n for n in available}
+    unknown = [s for s in slugs if s not in by_slug]
+    if unknown:
+        raise SubscriberError("unknown newsletter")
+    return [by_slug[s] for s in dict.fromkeys(slugs)]
+
+
+_CHANGES = ("after_insert", "after_update", "after_delete")
+
+
+def register_hooks() -> None:
+    """Forget the offered newsletters whenever this process changes one (once per process)."""
+    for change in _CHANGES:
+        if not event.contains(Newsletter, change, forget_offered_newsletters):
+            event.listen(Newsletter, change, forget_offered_newsletters)

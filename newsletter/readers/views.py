@@ -27,6 +27,7 @@ from newsletter.ports import (
     supporter_statement_years,
 )
 from newsletter.readers import addresses, limits, links, outbox, preference_center, signup, subscribers
+from newsletter.readers import newsletters as newsletter_service
 from newsletter.readers.forms import (
     ASK_CHOICES,
     EraseForm,
@@ -76,7 +77,8 @@ def _current_language() -> str:
 
 def subscribe_form(newsletters: list | None = None, formdata=None) -> SubscribeForm:
     """The sign-up form with today's choices; the default newsletters are ticked."""
-    newsletters = newsletters if newsletters is not None else signup.offered_newsletters(db.session)
+    if newsletters is None:
+        newsletters = newsletter_service.offered_newsletters(db.session)
     form = SubscribeForm(formdata=formdata) if formdata is not None else SubscribeForm()
     form.newsletters.choices = [SelectChoice(n.slug, n.name) for n in newsletters]
     form.language.choices = [SelectChoice(code, label) for code, label in LANGUAGES.items()]
@@ -122,7 +124,7 @@ def _run_signup(
             _("This e-mail address is not valid. Please check it (for example name@example.org)."),
         ) from None
     try:
-        chosen = signup.choose_newsletters(db.session, slugs, available)
+        chosen = newsletter_service.choose_newsletters(db.session, slugs, available)
     except addresses.SubscriberError:
         raise _SignupError("invalid_newsletters", _("Please choose among the newsletters offered.")) from None
     if honeypot:
@@ -152,7 +154,7 @@ def subscribe():
     embed = request.args.get("embed") == "1"
     if request.method == "GET":
         return render_template("newsletter/subscribe.html", form=subscribe_form(), embed=embed)
-    offered = signup.offered_newsletters(db.session)
+    offered = newsletter_service.offered_newsletters(db.session)
     fields = _fields_as_sent(request.form, offered)
     form = None if fields is not None else subscribe_form(offered, formdata=request.form)
     error = None
@@ -318,7 +320,7 @@ def _reader_from_preferences_token(token: str) -> Subscriber:
 
 
 def _preferences_form(reader: Subscriber, formdata=None) -> PreferencesForm:
-    offered = signup.public_newsletters(db.session)
+    offered = newsletter_service.public_newsletters(db.session)
     mine = [s.newsletter for s in reader.subscriptions]
     choices = offered + [n for n in mine if n not in offered]  # hidden ones the reader is on
     form = PreferencesForm(formdata=formdata) if formdata is not None else PreferencesForm()

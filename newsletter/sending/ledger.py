@@ -153,8 +153,8 @@ def batch_ranges(session: Session, issue_id: int, size: int = BATCH_SIZE) -> lis
 
 
 def finish_if_done(session: Session, issue_id: int) -> bool:
-    """Mark the issue sent once no row is queued or being sent: one statement, so a row that is open at
-    that moment always keeps the issue from being marked sent."""
+    """Mark the issue sent once no row is queued or being sent, with its tally, and commit: one statement,
+    so a row that is open at that moment always keeps the issue from being marked sent."""
     open_rows = exists().where(
         Delivery.issue_id == issue_id, Delivery.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING])
     )

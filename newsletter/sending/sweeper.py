@@ -59,7 +59,8 @@ def live_send_job_ids(connection: redis.Redis) -> set[str]:
 def decide_lost_rows(
     session: Session, connection: redis.Redis, *, now: datetime | None = None
 ) -> dict[str, int]:
-    """Decide rows still ``sending`` after their lease ran out (their worker died), from its journal:
+    """Decide rows still ``sending`` after their lease ran out (their worker died), from its journal, and
+    commit claim by claim:
 
     * a row whose outcome the journal holds gets that outcome (sent, failed, queued again, skipped);
     * the row that was in flight, with no outcome, may have been accepted by the relay: ``uncertain``,

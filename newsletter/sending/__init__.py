@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from flask import Flask
 
-from db import db
-from newsletter.editorial.models import Issue, IssueState
 from newsletter.platform import clock, queues
 from newsletter.sending import (
     cli,  # noqa: F401  (its commands join the newsletter group)
@@ -19,16 +17,11 @@ from newsletter.sending import (
 )
 
 
-def send_progress(issue: Issue) -> dict | None:
-    """The issue page's send panel: the ledger by status, once the issue has left the draft state."""
-    return None if issue.state is IssueState.DRAFT else progress.progress(db.session, issue.id)
-
-
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(ses_webhook.bp)
-    app.add_template_global(send_progress, "send_progress")
+    app.add_template_global(progress.send_panel, "send_progress")
     tallies.register_hooks()
     # Scheduled issues whose time passed, rows of killed workers, batches Redis lost (see sweeper).
     clock.register(app, queues.SWEEP_SENDS, "SEND_SWEEP_SECONDS")

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from db import utcnow
+from newsletter.editorial.models import Issue, IssueState
 from newsletter.sending.models import Delivery, DeliveryStatus
 
 RATE_WINDOW = 60  # seconds of sent rows the progress rate looks at
@@ -39,3 +40,9 @@ def progress(session: Session, issue_id: int, *, now: datetime | None = None) ->
     counts["rate"] = round(rate, 2)
     counts["eta_seconds"] = round(open_rows / rate) if rate and open_rows else (0 if not open_rows else None)
     return counts
+
+
+def send_panel(issue: Issue) -> dict[str, Any] | None:
+    """The issue page's send panel: the ledger by status once the issue has left the draft state (the
+    editorial page shows it through the template global ``send_progress``)."""
+    return None if issue.state is IssueState.DRAFT else progress(object_session(issue), issue.id)

@@ -25,6 +25,16 @@ from newsletter.staff.models import StaffUser
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 guard_blueprint(bp, StaffRole.EDITOR)
+_HOME = "beitrag.staff_home"
+
+
+def set_home(app, endpoint: str) -> None:
+    """The page staff land on after signing in (the statistics package registers its overview)."""
+    app.extensions[_HOME] = endpoint
+
+
+def home_url() -> str:
+    return url_for(current_app.extensions.get(_HOME, "staff.api_tokens"))
 
 
 def _login_limit() -> str:
@@ -41,7 +51,7 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
             return target
-    return url_for("stats.overview")
+    return home_url()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -50,7 +60,7 @@ def _safe_next(target: str | None) -> str:
 @limiter.limit("30 per hour", key_func=_login_address_key, methods=["POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("stats.overview"))
+        return redirect(home_url())
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate_staff(db.session, form.email.data or "", form.password.data or "")
@@ -118,7 +128,7 @@ def send_test_mail():
         abort(400)
     queue_transactional_mail("test_message", current_user.email, {}, locale=str(get_locale() or "de"))
     flash(_("A test message to %(address)s is on its way.", address=current_user.email), "success")
-    return redirect(url_for("stats.overview"))
+    return redirect(home_url())
 
 
 def _capture_dir() -> str:

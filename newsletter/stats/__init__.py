@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from newsletter.staff import views as staff_views
 from newsletter.stats import api_views, tables, views
 
 
@@ -13,3 +14,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api_views.bp)
     tables.init_app(app)
+    staff_views.set_home(app, "stats.overview")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
-from db import utcnow
+from db import starts_with, utcnow
 from newsletter.readers import addresses, outbox, subscribers
 from newsletter.readers.models import (
     ConsentBasis,
@@ -56,16 +56,12 @@ class Page:
     newsletters: dict[int, list[int]] = field(default_factory=dict)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def filtered(flt: SubscriberFilter) -> Select:
     """The readers matching ``flt``, newest first (by id). No OFFSET anywhere: pages continue by id."""
     stmt = select(Subscriber)
     query = flt.query.strip().lower()
     if query:
-        stmt = stmt.where(func.lower(Subscriber.email).like(_escape_like(query) + "%", escape="\\"))
+        stmt = stmt.where(starts_with(func.lower(Subscriber.email), query))
     if flt.status is not None:
         stmt = stmt.where(Subscriber.status == flt.status)
     if flt.source:

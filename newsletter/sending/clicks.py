@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from db import dialect_insert
 from newsletter.editorial.issues import VARIANTS, render_issue
 from newsletter.editorial.models import Issue
 from newsletter.mail.rendering import RenderedEmail
@@ -95,16 +96,8 @@ def register_links(session: Session, issue: Issue, *, base_url: str) -> int:
         if n not in known
     ]
     if new:
-        session.execute(_insert_ignoring_duplicates(session), new)
+        session.execute(dialect_insert(session, IssueLink).on_conflict_do_nothing(), new)
     return len(urls)
-
-
-def _insert_ignoring_duplicates(session: Session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(IssueLink).on_conflict_do_nothing()
 
 
 def link_numbers(session: Session, issue_id: int) -> dict[str, int]:

@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, exists, func, literal, or_, select, update
+from sqlalchemy import exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from db import utcnow
+from db import dialect_insert, utcnow
 from newsletter.editorial.models import Issue, IssueState, issue_newsletters
 from newsletter.ports import donor_states
 from newsletter.readers.models import AskFrequency, Subscriber, SubscriberStatus, Subscription
@@ -33,14 +33,6 @@ class PreparedSend:
     issue_id: int
     added: int  # ledger rows written now (0 when Send was pressed before)
     batches: list[tuple[int, int]]  # (first id, last id) of each batch job
-
-
-def _insert_ignoring_duplicates(session: Session, columns: list[str], rows: Select):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(Delivery).from_select(columns, rows).on_conflict_do_nothing()
 
 
 def prepare_send(
@@ -75,7 +67,8 @@ def prepare_send(
         .group_by(Subscriber.id)
     )
     columns = ["issue_id", "subscriber_id", "newsletter_id", "variant", "status", "attempts", "created_at"]
-    added = session.scalars(_insert_ignoring_duplicates(session, columns, eligible).returning(Delivery.id))
+    insert = dialect_insert(session, Delivery).from_select(columns, eligible).on_conflict_do_nothing()
+    added = session.scalars(insert.returning(Delivery.id))
     count = len(added.all())
     if count_clicks and base_url:
         clicks.register_links(session, issue, base_url=base_url)

@@ -4,8 +4,9 @@ single ``INSERT ... ON CONFLICT DO UPDATE``."""
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from db import dialect_insert
 
 
 def old_value(state, name: str):
@@ -18,8 +19,7 @@ def old_value(state, name: str):
 
 
 def upsert(session: Session, table, index: list[str], values: dict, set_: dict):
-    dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values)
+    statement = dialect_insert(session, table).values(**values)
     excluded = statement.excluded
     updates = {name: make(table.c[name], excluded[name]) for name, make in set_.items()}
     session.connection().execute(statement.on_conflict_do_update(index_elements=index, set_=updates))

@@ -3,12 +3,15 @@ controls on the issue page are the sending package's (``sending.staff_views``). 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -60,6 +63,27 @@ def _editorial_context():
     return {"issue_state_labels": STATE_LABELS, "variant_labels": VARIANT_LABELS}
 
 
+_REFUSED = object()
+
+
+def _committed(change: Callable[[], Any], refused: type[Exception] | tuple, not_done: LazyString) -> Any:
+    """``change()``'s result, committed; when the service refuses (``refused``), the transaction rolled
+    back, ``not_done`` (a message with ``%(reason)s``) flashed with the reason, and ``_REFUSED``."""
+    try:
+        result = change()
+        db.session.commit()
+    except refused as exc:
+        db.session.rollback()
+        flash(str(not_done) % {"reason": str(exc)}, "error")
+        return _REFUSED
+    return result
+
+
+ARTICLE_NOT_SAVED = _l("The article was not saved: %(reason)s")
+ISSUE_NOT_SAVED = _l("The issue was not saved: %(reason)s")
+FEED_NOT_ADDED = _l("The feed was not added: %(reason)s")
+
+
 def _article_input(form: ArticleForm) -> articles.ArticleInput:
     published = form.published_at.data
     if published is not None:
@@ -89,15 +113,11 @@ def article_list():
 def article_new():
     form = ArticleForm()
     if form.validate_on_submit():
-        try:
-            article = articles.create_article(db.session, _article_input(form))
-            db.session.commit()
-        except articles.ArticleError as exc:
-            db.session.rollback()
-            flash(_("The article was not saved: %(reason)s", reason=str(exc)), "error")
-        else:
+        create = lambda: articles.create_article(db.session, _article_input(form))  # noqa: E731
+        article = _committed(create, articles.ArticleError, ARTICLE_NOT_SAVED)
+        if article is not _REFUSED:
             flash(_("The article is saved."), "success")
-            return redirect(url_for("editorial_staff.article_edit", article_id=article.id))
+            return redirect(url_for(".article_edit", article_id=article.id))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/articles/form.html", form=form, article=None), status
 
@@ -110,15 +130,10 @@ def article_edit(article_id: int):
         form.tags.data = ", ".join(article.tags)
         form.published_at.data = article.published_at.astimezone(get_timezone()).replace(tzinfo=None)
     if form.validate_on_submit():
-        try:
-            articles.update_article(db.session, article, _article_input(form))
-            db.session.commit()
-        except articles.ArticleError as exc:
-            db.session.rollback()
-            flash(_("The article was not saved: %(reason)s", reason=str(exc)), "error")
-        else:
+        update = lambda: articles.update_article(db.session, article, _article_input(form))  # noqa: E731
+        if _committed(update, articles.ArticleError, ARTICLE_NOT_SAVED) is not _REFUSED:
             flash(_("The article is saved."), "success")
-            return redirect(url_for("editorial_staff.article_edit", article_id=article.id))
+            return redirect(url_for(".article_edit", article_id=article.id))
         return render_template("admin/articles/form.html", form=form, article=article), 400
     status = 400 if request.method == "POST" else 200
     return render_template(
@@ -134,12 +149,10 @@ def feed_list():
     form = FeedForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            feed = articles.add_feed(db.session, form.url.data or "", form.interval_minutes.data or 60)
-            db.session.commit()
-        except (articles.FeedError, feeds.FetchRefused) as exc:
-            db.session.rollback()
-            flash(_("The feed was not added: %(reason)s", reason=str(exc)), "error")
+        url, interval = form.url.data or "", form.interval_minutes.data or 60
+        refused = (articles.FeedError, feeds.FetchRefused)
+        feed = _committed(lambda: articles.add_feed(db.session, url, interval), refused, FEED_NOT_ADDED)
+        if feed is _REFUSED:
             status = 400
         else:
             editorial_tasks.queue_feed_import(feed.id)
@@ -201,13 +214,10 @@ def issue_new():
             n.id for n in db.session.scalars(select(Newsletter).where(Newsletter.is_default))
         ]
     if form.validate_on_submit():
-        try:
-            issue = issues.create_issue(db.session, _issue_input(form), created_by_id=current_user.id)
-            db.session.commit()
-        except issues.IssueError as exc:
-            db.session.rollback()
-            flash(_("The issue was not saved: %(reason)s", reason=str(exc)), "error")
-        else:
+        data = _issue_input(form)
+        create = lambda: issues.create_issue(db.session, data, created_by_id=current_user.id)  # noqa: E731
+        issue = _committed(create, issues.IssueError, ISSUE_NOT_SAVED)
+        if issue is not _REFUSED:
             flash(_("The issue is saved as a draft."), "success")
             return redirect(url_for("editorial_staff.issue_edit", issue_id=issue.id))
     status = 400 if request.method == "POST" else 200
@@ -221,20 +231,13 @@ def issue_from_recent():
         flash(_("Choose between 1 and 90 days."), "error")
         return redirect(url_for("editorial_staff.issue_list"))
     defaults = [n.id for n in db.session.scalars(select(Newsletter).where(Newsletter.is_default))]
-    try:
-        issue = issues.create_issue_from_recent(
-            db.session,
-            form.days.data or 7,
-            sender_name=current_app.config["NEWSROOM_NAME"],
-            sender_address=current_app.config["MAIL_FROM"],
-            newsletter_ids=defaults,
-            created_by_id=current_user.id,
-        )
-        db.session.commit()
-    except issues.IssueError as exc:
-        db.session.rollback()
-        flash(_("The issue was not saved: %(reason)s", reason=str(exc)), "error")
-        return redirect(url_for("editorial_staff.issue_list"))
+    config = current_app.config
+    issue = _committed(lambda: issues.create_issue_from_recent(
+        db.session, form.days.data or 7, sender_name=config["NEWSROOM_NAME"], sender_address=config["MAIL_FROM"],
+        newsletter_ids=defaults, created_by_id=current_user.id,
+    ), issues.IssueError, ISSUE_NOT_SAVED)  # fmt: skip
+    if issue is _REFUSED:
+        return redirect(url_for(".issue_list"))
     flash(_("A new draft with %(count)d articles is ready.", count=len(issue.items)), "success")
     return redirect(url_for("editorial_staff.issue_edit", issue_id=issue.id))
 
@@ -251,13 +254,8 @@ def issue_edit(issue_id: int):
     if request.method == "POST":
         status = 400
         if form.validate_on_submit():
-            try:
-                issues.update_issue(db.session, issue, _issue_input(form))
-                db.session.commit()
-            except issues.IssueError as exc:
-                db.session.rollback()
-                flash(_("The issue was not saved: %(reason)s", reason=str(exc)), "error")
-            else:
+            update = lambda: issues.update_issue(db.session, issue, _issue_input(form))  # noqa: E731
+            if _committed(update, issues.IssueError, ISSUE_NOT_SAVED) is not _REFUSED:
                 flash(_("The issue is saved."), "success")
                 return redirect(url_for("editorial_staff.issue_edit", issue_id=issue.id))
     query = (request.args.get("q") or "").strip()[:200]
@@ -278,12 +276,7 @@ def issue_edit(issue_id: int):
 
 def _issue_change(issue_id: int, change) -> object:
     issue = db.get_or_404(Issue, issue_id)
-    try:
-        change(issue)
-        db.session.commit()
-    except issues.IssueError as exc:
-        db.session.rollback()
-        flash(_("Nothing was changed: %(reason)s", reason=str(exc)), "error")
+    _committed(lambda: change(issue), issues.IssueError, _l("Nothing was changed: %(reason)s"))
     return redirect(url_for("editorial_staff.issue_edit", issue_id=issue_id, _anchor="articles"))
 
 

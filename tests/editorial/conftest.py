@@ -56,21 +56,3 @@ def second_server():
     server = FeedServer("127.0.0.2").start()
     yield server
     server.stop()
-
-
-def rss(*items: str, title: str = "KI-Kompass") -> bytes:
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>{title}</title><link>https://ki-kompass.example/</link><description>x</description>"
-        + "".join(items)
-        + "</channel></rss>"
-    ).encode()
-
-
-def rss_item(guid: str, title: str, description: str = "Kurz gesagt.", link: str | None = None) -> str:
-    link = link or f"https://ki-kompass.example/artikel/{guid}"
-    return (
-        f"<item><guid>{guid}</guid><title>{title}</title><link>{link}</link>"
-        f"<description><![CDATA[{description}]]></description>"
-        "<pubDate>Mon, 23 Nov 2026 08:00:00 +0000</pubDate></item>"
-    )

@@ -16,8 +16,7 @@ from rq.registry import ScheduledJobRegistry
 from newsletter.editorial import feeds
 from newsletter.editorial.models import Article, Feed
 from newsletter.platform.queues import get_queue
-from tests.editorial.conftest import rss, rss_item
-from tests.support.feedserver import Route
+from tests.support.feedserver import Route, rss, rss_item
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 

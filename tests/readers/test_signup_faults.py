@@ -21,7 +21,7 @@ from newsletter.platform.redis_server import limiter_storage_uri
 from newsletter.readers import subscribers
 from newsletter.readers import tasks as readers_tasks
 from newsletter.readers.models import ReaderMail, Subscriber, SubscriberStatus
-from tests.readers.conftest import form_token, sign_up
+from tests.readers.web import form_token, sign_up
 from tests.support.smtp import free_port
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs

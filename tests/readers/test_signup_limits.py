@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from newsletter.readers import limits, subscribers
 from newsletter.readers.models import Subscriber
-from tests.readers.conftest import form_token, sign_up
+from tests.readers.web import form_token, sign_up
 from tests.support.smtp import free_port
 from tests.support.web import csrf_token, text_of
 

@@ -23,7 +23,7 @@ from newsletter.readers.models import (
     Subscription,
     SuppressionReason,
 )
-from tests.readers.conftest import form_token, sign_up
+from tests.readers.web import form_token, sign_up
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 

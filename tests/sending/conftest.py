@@ -1,21 +1,15 @@
-"""Fixtures for the send path: an issue with readers, a DKIM key and dkimpy's verifier, and for the fault
-tests a Redis server of the test's own, an app on it and real worker processes."""
+"""Fixtures for the send path: an issue with readers, and for the fault tests an app on a Redis server of the
+test's own, with a short lease, and real worker processes."""
 
 from __future__ import annotations
 
-import dkim
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from newsletter.editorial.models import Article, Issue, IssueArticle
-from newsletter.mail import signing
 from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
 from newsletter.sending import control, ledger
 from tests.support.processes import Workers
 
-DKIM_DOMAIN = "ki-kompass.example"
-DKIM_SELECTOR = "beitrag2026"
 LEASE_SECONDS = 2  # short, so that a killed worker's rows are decided within the test
 
 
@@ -50,47 +44,6 @@ def start_send(db, issue):
     db.session.commit()
     control.queue_batches(prepared.issue_id, prepared.batches)
     return prepared
-
-
-@pytest.fixture(scope="session")
-def dkim_pem(tmp_path_factory) -> bytes:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-@pytest.fixture(scope="session")
-def dkim_key_file(dkim_pem, tmp_path_factory):
-    path = tmp_path_factory.mktemp("dkim") / "dkim.pem"
-    path.write_bytes(dkim_pem)
-    return path
-
-
-@pytest.fixture
-def signed(app, dkim_key_file, monkeypatch) -> signing.DKIMKey:
-    """DKIM signing on, as ``DKIM_PRIVATE_KEY`` (a file), ``DKIM_SELECTOR`` and ``DKIM_DOMAIN`` set it."""
-    key = signing.load_key(str(dkim_key_file), DKIM_SELECTOR, DKIM_DOMAIN)
-    monkeypatch.setitem(app.config, "DKIM_KEY", key)
-    return key
-
-
-def dkim_verifies(raw: bytes, key: signing.DKIMKey) -> bool:
-    """dkimpy's own verifier; its documented ``dnsfunc`` hook answers with our public key record."""
-    record = key.public_record().encode("ascii")
-
-    def dnsfunc(name, timeout=5):
-        return record if name == f"{key.selector}._domainkey.{key.domain}.".encode() else None
-
-    return dkim.verify(raw, dnsfunc=dnsfunc)
-
-
-def signed_headers(raw: bytes) -> set[str]:
-    from email import message_from_bytes
-
-    value = message_from_bytes(raw)["DKIM-Signature"]
-    tags = dict(part.strip().split("=", 1) for part in "".join(value.split()).split(";") if "=" in part)
-    return {name.lower() for name in tags["h"].split(":")}
 
 
 @pytest.fixture

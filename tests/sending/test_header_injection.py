@@ -16,7 +16,8 @@ from newsletter.readers import newsletters
 from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
 from newsletter.sending import progress
 from newsletter.sending.models import Delivery, DeliveryStatus
-from tests.sending.conftest import dkim_verifies, make_issue, start_send
+from tests.sending.conftest import make_issue, start_send
+from tests.support.dkim import dkim_verifies
 from tests.support.worker import run_jobs
 
 HOSTILE_ADDRESSES = [

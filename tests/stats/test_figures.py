@@ -10,14 +10,7 @@ from newsletter.stats import figures as newsletter_figures
 from newsletter.stats.periods import PeriodError, parse_period
 from payments.reports import money
 
-from .history import at, build
-
-ZONE = "Europe/Berlin"
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-
-
-def period():
-    return parse_period("custom", "2025-12-01", "2026-01-31", zone=ZONE, now=NOW)
+from .history import NOW, ZONE, at, build, period
 
 
 def test_period_is_cut_at_local_midnight_into_local_calendar_months():

@@ -38,8 +38,7 @@ from tests.sending.conftest import make_issue, start_send
 from tests.support import stripe_api as s
 from tests.support.worker import run_jobs
 
-from .history import build
-from .test_figures import NOW, period
+from .history import NOW, build, period
 
 
 def _migration(name: str = "0014_stats"):

@@ -27,7 +27,7 @@ from newsletter.readers.models import (
     Subscription,
     SuppressionReason,
 )
-from tests.subscriber_admin.test_import import report, start, upload
+from tests.readers.imports.pages import report, start, upload
 from tests.support.worker import run_jobs
 
 

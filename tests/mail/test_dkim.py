@@ -17,7 +17,8 @@ from newsletter.readers import outbox, subscribers
 from newsletter.readers.models import Subscriber, SubscriberStatus
 from newsletter.sending import progress
 from newsletter.sending.models import Delivery
-from tests.sending.conftest import dkim_verifies, make_issue, signed_headers, start_send
+from tests.sending.conftest import make_issue, start_send
+from tests.support.dkim import dkim_verifies, signed_headers
 from tests.support.worker import run_jobs
 
 REQUIRED = {"from", "to", "subject", "date", "message-id", "mime-version", "content-type", "list-id",

@@ -14,7 +14,8 @@ from newsletter.mail import return_paths, signing
 from newsletter.mail.tasks import queue_transactional_mail
 from newsletter.sending import ledger, progress
 from newsletter.sending.control import queue_batches
-from tests.sending.conftest import DKIM_DOMAIN, DKIM_SELECTOR, dkim_verifies, make_issue
+from tests.sending.conftest import make_issue
+from tests.support.dkim import DKIM_DOMAIN, DKIM_SELECTOR, dkim_verifies
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.staff.factories import PASSWORD, staff_user
+
 CHROMIUM = "/usr/bin/chromium"
 HERE = Path(__file__).parent
-PASSWORD = "correct horse battery staple"
 DEMO_READERS = 40
 
 
@@ -62,13 +63,11 @@ def staff(e2e_app) -> dict[str, str]:
     from db import db
     from newsletter.demo import loader
     from newsletter.platform.access import StaffRole
-    from newsletter.staff import accounts
 
     with e2e_app.app_context():
         loader.load_demo(db.session, subscribers=DEMO_READERS)
         for role in (StaffRole.ADMIN, StaffRole.EDITOR):
-            accounts.create_staff_user(db.session, f"e2e-{role.value}@example.org", PASSWORD, role)
-        db.session.commit()
+            staff_user(db, f"e2e-{role.value}@example.org", role=role)
         db.session.remove()
     return {"admin": "e2e-admin@example.org", "editor": "e2e-editor@example.org"}
 

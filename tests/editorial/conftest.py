@@ -9,16 +9,14 @@ import pytest
 from db import utcnow
 from newsletter.editorial import articles
 from newsletter.readers.models import Newsletter
-from tests.support.factories import PASSWORD, staff_user
+from tests.staff.factories import sign_in, staff_user
 from tests.support.feedserver import FeedServer
-from tests.support.web import login
 
 
 @pytest.fixture
 def editor(client, db):
-    user = staff_user(db, "eda@example.org", name="Eda")
-    login(client, "eda@example.org", PASSWORD)
-    return user
+    """Eda, an editor; the test client is signed in as her."""
+    return sign_in(client, staff_user(db, "eda@example.org", name="Eda"))
 
 
 @pytest.fixture

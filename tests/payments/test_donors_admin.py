@@ -15,8 +15,8 @@ from newsletter.platform.access import StaffRole
 from newsletter.readers.models import Subscriber, SubscriberStatus
 from payments.models import Donation, Donor
 from payments.supporters import donors, states
-from tests.support.factories import PASSWORD, staff_user
-from tests.support.web import login, text_of
+from tests.staff.factories import sign_in, staff_user
+from tests.support.web import text_of
 
 from . import history as h
 
@@ -89,8 +89,7 @@ EXPECTED = {
 
 
 def _admin(client, db):
-    staff_user(db, "chefin@example.org", role=StaffRole.ADMIN)
-    assert login(client, "chefin@example.org", PASSWORD).status_code == 302
+    sign_in(client, staff_user(db, "chefin@example.org", role=StaffRole.ADMIN))  # checks the 302
 
 
 def test_only_admins_see_donors(app, client, db, known):
@@ -98,8 +97,7 @@ def test_only_admins_see_donors(app, client, db, known):
     for path in ("/staff/donations/donors", f"/staff/donations/donors/{known['mara']}"):
         response = client.get(path)
         assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
-    staff_user(db, "editor@example.org", role=StaffRole.EDITOR)
-    login(client, "editor@example.org", PASSWORD)
+    sign_in(client, StaffRole.EDITOR)
     for path in ("/staff/donations/donors", f"/staff/donations/donors/{known['mara']}"):
         assert client.get(path).status_code == 403
         assert "Mara@Example.org" not in text_of(client.get(path))

@@ -142,20 +142,18 @@ def test_a_gift_from_an_issues_ask_block_is_attributed_to_the_issue(app, client,
 
 
 def test_admins_see_donations_and_editors_do_not(client, db, stripe_api):
-    from tests.support.factories import PASSWORD, staff_user
-    from tests.support.web import login
+    from tests.staff.factories import sign_in, staff_user
 
     donation = _give(client, db)
     paid = s.completed_session(donation, email="x@example.org")
     s.post_event(client, s.event("checkout.session.completed", paid))
     s.post_event(client, s.event("charge.refunded", s.charge(donation, amount_refunded=300)))
-    staff_user(db, "redakteur@example.org")
-    login(client, "redakteur@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "redakteur@example.org"))
     assert client.get("/staff/donations/").status_code == 403
     client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/")})
-    staff_user(db, "chefin@example.org", role="admin")
+    chefin = staff_user(db, "chefin@example.org", role="admin")
     other = client.application.test_client()
-    login(other, "chefin@example.org", PASSWORD)
+    sign_in(other, chefin)
     page = text_of(other.get("/staff/donations/"))
     assert "x@example.org" in page and "10,00\xa0€" in page and "3,00\xa0€" in page  # amount, refund
     assert "7,00\xa0€" in page  # received in 30 days, after the refund

@@ -7,8 +7,7 @@ import pytest
 from newsletter.platform.access import StaffRole
 from newsletter.readers import newsletters as newsletter_service
 from newsletter.readers.models import Newsletter
-from tests.support.factories import PASSWORD, staff_user
-from tests.support.web import login
+from tests.staff.factories import sign_in
 
 
 @pytest.fixture
@@ -41,14 +40,12 @@ def lists(db):
 @pytest.fixture
 def editor(client, db):
     """The test client, signed in as the editor editor@example.org."""
-    staff_user(db, "editor@example.org", role=StaffRole.EDITOR)
-    login(client, "editor@example.org", PASSWORD)
+    sign_in(client, StaffRole.EDITOR)
     return client
 
 
 @pytest.fixture
 def admin(client, db):
     """The test client, signed in as the admin admin@example.org."""
-    staff_user(db, "admin@example.org", role=StaffRole.ADMIN)
-    login(client, "admin@example.org", PASSWORD)
+    sign_in(client, StaffRole.ADMIN)
     return client

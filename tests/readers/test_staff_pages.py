@@ -24,8 +24,8 @@ from newsletter.readers.models import (
     Suppression,
     SuppressionReason,
 )
-from tests.support.factories import PASSWORD, staff_user
-from tests.support.web import csrf_token, login, text_of
+from tests.staff.factories import sign_in, staff_user
+from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 
 
@@ -147,8 +147,7 @@ def test_bad_additions_change_nothing_and_send_nothing(
 
 def test_edit_unsubscribe_and_erase(app, db, client, lists):
     daily, weekly = lists
-    staff_user(db, "admin@example.org", role=StaffRole.ADMIN)
-    login(client, "admin@example.org", PASSWORD)
+    sign_in(client, StaffRole.ADMIN)
     reader = Subscriber(email="leser@example.org", status=SubscriberStatus.ACTIVE)
     reader.subscriptions.append(Subscription(newsletter_id=daily.id))
     db.session.add(reader)
@@ -208,7 +207,7 @@ EDITOR_PAGES = [
 def test_roles_on_every_page(app, db, client, lists, role, admin_status):
     from newsletter.readers.imports.files import save_upload
 
-    staff_user(db, "someone@example.org", role=role)
+    someone = staff_user(db, "someone@example.org", role=role)
     reader = Subscriber(email="leser@example.org", status=SubscriberStatus.ACTIVE)
     db.session.add(reader)
     record = save_upload(db.session, io.BytesIO(b"email\na@example.org\n"), "a.csv",
@@ -217,7 +216,7 @@ def test_roles_on_every_page(app, db, client, lists, role, admin_status):
     ids = {"id": reader.id, "nid": lists[0].id, "iid": record.id}
     for url in EDITOR_PAGES + ADMIN_ONLY:
         assert client.get(url.format(**ids)).status_code == 302  # signed out: to the login
-    login(client, "someone@example.org", PASSWORD)
+    sign_in(client, someone)
     for url in EDITOR_PAGES:
         assert client.get(url.format(**ids)).status_code == 200, url
     for url in ADMIN_ONLY:
@@ -242,12 +241,8 @@ def test_roles_on_every_page(app, db, client, lists, role, admin_status):
 
 
 def test_newsletters_page_offers_the_embed_snippet(app, client, db, monkeypatch):
-    from tests.support.factories import PASSWORD, staff_user
-    from tests.support.web import login, text_of
-
     monkeypatch.setitem(app.config, "EMBED_ORIGINS", ("https://ki-kompass.example",))
-    staff_user(db, "eda@example.org")
-    login(client, "eda@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "eda@example.org"))
     page = text_of(client.get("/staff/newsletters"))
     assert '&lt;iframe src="http://localhost/subscribe?embed=1&amp;utm_campaign=website"' in page
     assert "https://ki-kompass.example" in page

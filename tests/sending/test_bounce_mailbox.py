@@ -174,8 +174,8 @@ def test_bounces_and_complaints_from_the_mailbox_suppress_count_and_are_deleted(
 
 
 def test_staff_see_the_soft_bounce_count_and_the_history(app, client, db, relay, dovecot, monkeypatch):
-    from tests.support.factories import PASSWORD, staff_user
-    from tests.support.web import login, text_of
+    from tests.staff.factories import sign_in, staff_user
+    from tests.support.web import text_of
 
     _, senders = _sent_issue(app, db, relay)
     monkeypatch.setitem(app.config, "BOUNCE_MAILBOX_URL", dovecot.url("imap"))
@@ -183,8 +183,7 @@ def test_staff_see_the_soft_bounce_count_and_the_history(app, client, db, relay,
     for _ in range(2):
         dovecot.deliver(dsn(voll_sender, "voll@example.org", action="delayed", status="4.4.7"))
     dovecot.deliver(dsn(senders["weg@example.org"], "weg@example.org"))
-    staff_user(db, "eda@example.org")
-    login(client, "eda@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "eda@example.org"))
     result = app.test_cli_runner().invoke(args=["newsletter", "bounces", "poll"])
     assert result.exit_code == 0 and "3 messages: 1 hard, 2 soft" in result.output
     voll = _status(db, "voll@example.org")

@@ -12,8 +12,8 @@ from db import db as _db
 from newsletter.editorial.models import Article, Issue, IssueArticle
 from newsletter.platform.access import StaffRole
 from newsletter.sending import clicks, control, ledger
-from tests.support.factories import PASSWORD, staff_user
-from tests.support.web import login, text_of
+from tests.staff.factories import sign_in, staff_user
+from tests.support.web import text_of
 from tests.support.worker import run_jobs
 
 from .conftest import make_issue
@@ -94,8 +94,7 @@ def test_links_are_rewritten_once_for_everyone_and_count_per_link(app, client, d
     assert ask and f"issue={issue.id}" in ask[0]
 
     # The editor's issue statistics show the two clicks, in all and on the article's link.
-    staff_user(db, "editor-clicks@example.org", role=StaffRole.EDITOR)
-    login(client, "editor-clicks@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "editor-clicks@example.org", role=StaffRole.EDITOR))
     page = text_of(client.get("/staff/stats/issues?period=this_month&lang=en"))
     assert f"Clicks per link: {issue.subject}" in page
     link_row = page.split(ARTICLE_URL.replace("&", "&amp;"), 1)[1].split("</tr>", 1)[0]

@@ -24,8 +24,8 @@ from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, 
 from newsletter.sending import control, gate, ledger, progress, sweeper
 from newsletter.sending import tasks as sending_tasks
 from newsletter.sending.models import Delivery, DeliveryStatus
-from tests.support.factories import PASSWORD, staff_user
-from tests.support.web import csrf_token, login, text_of
+from tests.staff.factories import sign_in, staff_user
+from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 
 READERS = 40
@@ -154,7 +154,7 @@ def test_cancel_mid_send_leaves_sent_rows_alone_and_sends_nothing_more(app, db, 
 
 def test_the_issue_page_and_the_json_api_pause_resume_and_cancel(app, client, db, relay):
     issue = make_issue(db, readers=12)
-    staff_user(db, "eda@example.org")
+    eda = staff_user(db, "eda@example.org")
     start(db, issue)
     page = f"/staff/issues/{issue.id}"
 
@@ -162,7 +162,7 @@ def test_the_issue_page_and_the_json_api_pause_resume_and_cancel(app, client, db
     token_less = client.post(f"{page}/pause")
     assert token_less.status_code in (302, 400) and state(db, issue.id) is IssueState.SENDING
 
-    login(client, "eda@example.org", PASSWORD)
+    sign_in(client, eda)
     html = text_of(client.get(page))
     assert "Pausieren" in html and "Versand abbrechen" in html
     # No CSRF token: refused, nothing changes.
@@ -198,8 +198,7 @@ def test_the_issue_page_and_the_json_api_pause_resume_and_cancel(app, client, db
 
 def test_schedule_in_berlin_time_stored_in_utc_and_fired_once(app, client, db, relay):
     issue = make_issue(db, readers=5)
-    staff_user(db, "eda@example.org")
-    login(client, "eda@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "eda@example.org"))
     page = f"/staff/issues/{issue.id}"
     token = csrf_token(client, page)
     next_year = utcnow().year + 1
@@ -252,8 +251,7 @@ def test_unschedule_goes_back_to_draft_and_the_job_then_does_nothing(app, client
         control.schedule_send(db.session, issue, datetime(2030, 1, 1, 10, 0))  # no time zone
     db.session.rollback()
 
-    staff_user(db, "eda@example.org")
-    login(client, "eda@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "eda@example.org"))
     page = f"/staff/issues/{issue.id}"
     token = csrf_token(client, page)
     client.post(f"{page}/schedule", data={"csrf_token": token, "send_at": f"{utcnow().year + 1}-06-01T07:00"})

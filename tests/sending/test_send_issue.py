@@ -163,11 +163,10 @@ def test_issues_that_cannot_be_sent_say_why_and_write_nothing(app, db, issue):
 
 
 def test_an_editor_sends_from_the_issue_page_and_watches_progress(app, client, db, relay, issue):
-    from tests.support.factories import PASSWORD, staff_user
-    from tests.support.web import csrf_token, login, text_of
+    from tests.staff.factories import sign_in, staff_user
+    from tests.support.web import csrf_token, text_of
 
-    staff_user(db, "eda@example.org")
-    login(client, "eda@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "eda@example.org"))
     page = f"/staff/issues/{issue.id}"
     assert "Jetzt senden" in text_of(client.get(page))
     response = client.post(f"{page}/send", data={"csrf_token": csrf_token(client, page)})

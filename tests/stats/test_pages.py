@@ -13,8 +13,8 @@ from newsletter.editorial.models import Issue
 from newsletter.platform.access import StaffRole
 from newsletter.stats.periods import parse_period
 from payments.reports import money
-from tests.support.factories import PASSWORD, staff_user
-from tests.support.web import login, text_of
+from tests.staff.factories import sign_in, staff_user
+from tests.support.web import text_of
 
 from .history import build
 
@@ -22,8 +22,7 @@ PERIOD = "/staff/stats/?period=custom&from=2025-12-01&to=2026-01-31"
 
 
 def _signed_in(client, db, role):
-    staff_user(db, f"{role}-stats@example.org", role=role)
-    login(client, f"{role}-stats@example.org", PASSWORD)
+    sign_in(client, staff_user(db, f"{role}-stats@example.org", role=role))
 
 
 def test_signed_out_visitors_go_to_the_login(client, db):

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from newsletter.mail import return_paths, signing
 from newsletter.platform.settings import ConfigError, load_config
-from newsletter.readers import outbox, subscribers
-from newsletter.readers.models import Subscriber, SubscriberStatus
+from newsletter.readers import subscribers
 from newsletter.sending import progress
 from newsletter.sending.models import Delivery
+from tests.readers.factories import make_pending_reader
 from tests.sending.conftest import make_issue, start_send
 from tests.support.dkim import dkim_verifies, signed_headers
 from tests.support.worker import run_jobs
@@ -71,11 +71,7 @@ def test_the_envelope_sender_names_issue_and_row_and_is_signed(app, db, relay):
 
 
 def test_transactional_mail_is_signed_and_has_a_signed_bounce_address(app, db, relay, signed):
-    reader = Subscriber(email="neu@example.org", status=SubscriberStatus.PENDING)
-    db.session.add(reader)
-    db.session.flush()
-    outbox.request_confirmation(db.session, reader)
-    db.session.commit()
+    make_pending_reader(db, "neu@example.org")
     run_jobs(app)
     relay.wait_for(1)
     received = relay.received[0]

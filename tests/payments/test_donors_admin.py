@@ -12,9 +12,9 @@ import pytest
 
 from db import utcnow
 from newsletter.platform.access import StaffRole
-from newsletter.readers.models import Subscriber, SubscriberStatus
 from payments.models import Donation, Donor
 from payments.supporters import donors, states
+from tests.readers.factories import make_reader
 from tests.staff.factories import sign_in, staff_user
 from tests.support.web import text_of
 
@@ -25,9 +25,7 @@ from . import history as h
 def known(db):
     """Eight donors: every supporter state and the edge cases around them; totals in cents."""
     now = utcnow()
-    reader = Subscriber(email="mara@example.org", status=SubscriberStatus.ACTIVE)
-    db.session.add(reader)
-    db.session.flush()
+    reader = make_reader(db, "mara@example.org")
     people = {}
     # Monthly, running: 3 x 5.00 paid.
     mara = people["mara"] = h.donor(db, "Mara@Example.org", subscriber_id=reader.id)

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import pytest
 
 from newsletter.readers import links
-from newsletter.readers.models import Subscriber, SubscriberStatus
 from payments.models import DonorMail
+from tests.readers.factories import make_reader
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 
@@ -35,9 +35,7 @@ def _at(*args) -> datetime:
 def mara(db):
     """A reader whose gifts cross year boundaries, with a refund, a lost dispute, a failure and a full
     refund in 2025; 25.00 EUR count in 2025."""
-    reader = Subscriber(email="mara@example.org", status=SubscriberStatus.ACTIVE, locale="de")
-    db.session.add(reader)
-    db.session.flush()
+    reader = make_reader(db, "mara@example.org", locale="de")
     person = h.donor(db, "Mara@Example.org", subscriber_id=reader.id)
     once = h.donation(db, person, "one_time", 2000, _at(2025, 3, 10, 9), "paid")
     h.payment(db, once, 2000, _at(2025, 3, 10, 9), refunded=500)  # 15.00 remain
@@ -73,8 +71,7 @@ def test_the_page_offers_only_the_readers_own_years(app, client, db, mara):
     page = text_of(client.get(_url(app, mara)))
     offered = re.findall(r'<option[^>]*value="(\d{4})"', page)
     assert offered == ["2026", "2025", "2024"]
-    never = Subscriber(email="nie@example.org", status=SubscriberStatus.ACTIVE)
-    db.session.add(never)
+    never = make_reader(db, "nie@example.org")
     db.session.commit()
     assert "/statement" not in text_of(client.get(_url(app, never)))
 
@@ -139,8 +136,7 @@ def test_years_without_gifts_and_forged_years_send_nothing(app, client, db, rela
 
 
 def test_another_readers_link_cannot_ask_for_the_donors_statement(app, client, db, relay, mara):
-    other = Subscriber(email="nachbar@example.org", status=SubscriberStatus.ACTIVE)
-    db.session.add(other)
+    other = make_reader(db, "nachbar@example.org")
     db.session.commit()
     response = _ask(client, app, other, 2025)
     assert response.status_code == 400

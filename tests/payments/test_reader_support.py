@@ -11,17 +11,10 @@ from sqlalchemy import select
 
 from db import utcnow
 from newsletter.readers import links
-from newsletter.readers.models import Subscriber, SubscriberStatus
 from payments.models import Donation, DonationPayment, Donor
+from tests.readers.factories import make_reader
 from tests.support import stripe_api as s
 from tests.support.web import csrf_token, text_of
-
-
-def _reader(db, email="Mara@Example.org") -> Subscriber:
-    reader = Subscriber(email=email, status=SubscriberStatus.ACTIVE)
-    db.session.add(reader)
-    db.session.commit()
-    return reader
 
 
 def _give(client, db, kind="one_time", public_name=None, message=None) -> Donation:
@@ -40,7 +33,8 @@ def _page(app, client, reader) -> str:
 
 
 def test_every_supporter_state_on_the_preference_page(app, client, db, stripe_api):
-    reader = _reader(db)
+    reader = make_reader(db, "Mara@Example.org")
+    db.session.commit()
     assert "Sie haben bisher nicht gespendet" in _page(app, client, reader)  # never
 
     monthly = _give(client, db, kind="monthly")
@@ -81,7 +75,8 @@ def test_every_supporter_state_on_the_preference_page(app, client, db, stripe_ap
 
 
 def test_the_donor_is_linked_to_the_reader_regardless_of_case(client, db, stripe_api):
-    reader = _reader(db, "Jo@Example.org")
+    reader = make_reader(db, "Jo@Example.org")
+    db.session.commit()
     donation = _give(client, db)
     s.post_event(
         client, s.event("checkout.session.completed", s.completed_session(donation, email="jo@EXAMPLE.org"))
@@ -91,7 +86,8 @@ def test_the_donor_is_linked_to_the_reader_regardless_of_case(client, db, stripe
 
 
 def test_export_holds_the_donations_and_erasure_removes_name_and_message(app, client, db, stripe_api):
-    reader = _reader(db)
+    reader = make_reader(db, "Mara@Example.org")
+    db.session.commit()
     donation = _give(client, db, public_name="Mara K.", message="Für die KI-Recherche")
     s.post_event(
         client, s.event("checkout.session.completed", s.completed_session(donation, email="mara@example.org"))

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from db import db as _db
 from newsletter import api as newsletter_api
 from newsletter import ports
-from newsletter.readers.models import Subscriber, SubscriberStatus
+from newsletter.readers.models import Subscriber
 from payments.models import (
     DisputeStatus,
     Donation,
@@ -26,6 +26,7 @@ from payments.models import (
     PaymentStatus,
     StripeEvent,
 )
+from tests.readers.factories import make_reader
 from tests.support import stripe_api as s
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
@@ -100,8 +101,7 @@ def test_events_of_other_products_on_the_account_are_ignored(client, db, stripe_
 
 
 def test_paid_checkout_thanks_the_donor_by_mail_and_links_the_reader(app, client, db, stripe_api, relay):
-    reader = Subscriber(email="Leser@Example.org", status=SubscriberStatus.ACTIVE)
-    db.session.add(reader)
+    reader = make_reader(db, "Leser@Example.org")
     db.session.commit()
     donation = _start(client, db)
     response = s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation)))
@@ -280,8 +280,7 @@ def test_dispute_opened_then_lost(client, db, stripe_api):
 
 
 def test_monthly_renewals_a_failed_card_and_the_end(app, client, db, stripe_api, relay):
-    reader = Subscriber(email="leser@example.org", status=SubscriberStatus.ACTIVE)
-    db.session.add(reader)
+    reader = make_reader(db, "leser@example.org")
     db.session.commit()
     donation = _start(client, db, kind="monthly")
     t0 = int(time.time()) - 90 * 86400

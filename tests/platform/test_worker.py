@@ -9,13 +9,13 @@ from pathlib import Path
 
 from newsletter.platform.queues import get_queue, get_redis
 from newsletter.platform.redis_server import start_embedded_redis
-from newsletter.readers.models import Newsletter
+from tests.readers.factories import make_newsletter
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_worker_runs_jobs_in_the_app_context(app, db, base_config, instance_dir, tmp_path):
-    db.session.add(Newsletter(slug="ki", name="KI-News"))
+    make_newsletter(db, "ki", "KI-News")
     db.session.commit()
     out = tmp_path / "job.txt"
     job = get_queue("default").enqueue("tests.support.jobs.record_app_context", str(out))

@@ -6,18 +6,18 @@ import pytest
 
 from newsletter.platform.access import StaffRole
 from newsletter.readers import newsletters as newsletter_service
-from newsletter.readers.models import Newsletter
+from tests.readers.factories import make_newsletter
 from tests.staff.factories import sign_in
 
 
 @pytest.fixture
 def newsletters(db):
+    """Three newsletters: the daily default, a weekly one, and one not offered to the public."""
     rows = [
-        Newsletter(slug="ki-news", name="KI-News täglich", is_default=True, position=0),
-        Newsletter(slug="wochenrueckblick", name="Wochenrückblick", position=1),
-        Newsletter(slug="intern", name="Nur für Förderer", is_public=False, position=2),
+        make_newsletter(db, "ki-news", "KI-News täglich", is_default=True, position=0),
+        make_newsletter(db, "wochenrueckblick", "Wochenrückblick", position=1),
+        make_newsletter(db, "intern", "Nur für Förderer", is_public=False, position=2),
     ]
-    db.session.add_all(rows)
     db.session.commit()
     return {n.slug: n for n in rows}
 

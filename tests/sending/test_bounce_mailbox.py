@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from newsletter.mail import mailbox, return_paths
-from newsletter.readers import addresses, outbox, subscribers
+from newsletter.readers import addresses, subscribers
 from newsletter.readers.models import SubscriberStatus, SuppressionReason
 from newsletter.sending import tasks as sending_tasks
 from newsletter.sending.models import Delivery, DeliveryStatus
+from tests.readers.factories import make_pending_reader
 from tests.sending.conftest import make_issue, start_send
 from tests.support import dovecot as dovecot_support
 from tests.support.worker import run_jobs
@@ -230,14 +231,8 @@ def test_a_wrong_password_is_a_clear_error_and_changes_nothing(app, db, relay, d
 
 
 def test_a_bounced_confirmation_suppresses_only_the_vouched_address(app, db, relay, dovecot, monkeypatch):
-    from newsletter.readers.models import Subscriber
-
     for email in ("tippfehler@example.org", "andere@example.org"):
-        reader = Subscriber(email=email, status=SubscriberStatus.PENDING)
-        db.session.add(reader)
-        db.session.flush()
-        outbox.request_confirmation(db.session, reader)
-    db.session.commit()
+        make_pending_reader(db, email)
     run_jobs(app)
     relay.wait_for(2)
     sender = next(r.mail_from for r in relay.received if r.rcpt_tos == ["tippfehler@example.org"])

@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from newsletter.editorial import issues
 from newsletter.readers import newsletters
-from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
+from newsletter.readers.models import Newsletter
 from newsletter.sending import progress
 from newsletter.sending.models import Delivery, DeliveryStatus
+from tests.readers.factories import make_reader
 from tests.sending.conftest import make_issue, start_send
 from tests.support.dkim import dkim_verifies
 from tests.support.worker import run_jobs
@@ -58,10 +59,7 @@ def test_hostile_reader_addresses_are_refused_and_everyone_else_gets_a_clean_mes
     sqlite = db.engine.dialect.name == "sqlite"
     hostile = [a for a in HOSTILE_ADDRESSES if sqlite or ("\0" not in a and len(a) <= 320)]
     for address in hostile:
-        reader = Subscriber(email=address, status=SubscriberStatus.ACTIVE)
-        db.session.add(reader)
-        db.session.flush()
-        db.session.add(Subscription(subscriber_id=reader.id, newsletter_id=news.id))
+        make_reader(db, address, newsletters=[news])
     db.session.commit()
     start_send(db, issue)
     run_jobs(app)

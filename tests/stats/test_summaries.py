@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 
 from newsletter.mail import return_paths
-from newsletter.readers.models import Subscriber, SubscriberStatus
+from newsletter.readers.models import Subscriber
 from newsletter.sending import bounces, progress
 from newsletter.sending.models import Delivery, IssueTally
 from newsletter.stats import figures
@@ -34,6 +34,7 @@ from payments.models import (
     PaymentTally,
 )
 from payments.reports import money
+from tests.readers.factories import make_reader
 from tests.sending.conftest import make_issue, start_send
 from tests.support import stripe_api as s
 from tests.support.worker import run_jobs
@@ -150,8 +151,7 @@ def _random_history(client, db, rng: random.Random) -> None:
     """One-time and monthly donations of eight people (five of them readers), through the webhook."""
     emails = [f"person{i}@example.org" for i in range(8)]
     for email in emails[:5]:
-        db.session.add(Subscriber(email=email, status=SubscriberStatus.ACTIVE, source="web",
-                                  created_at=datetime(2024, 6, 1, tzinfo=UTC)))  # fmt: skip
+        make_reader(db, email, source="web", created_at=datetime(2024, 6, 1, tzinfo=UTC))
     db.session.commit()
     now = int(time.time())
     for _ in range(40):

@@ -26,6 +26,7 @@ from newsletter.readers.models import (
     Subscription,
     SuppressionReason,
 )
+from tests.readers.factories import make_reader
 from tests.readers.imports.pages import report, start, upload
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
@@ -34,7 +35,7 @@ from tests.support.worker import run_jobs
 def test_import_with_recorded_consent_dedupes_and_reports(app, db, editor, lists, smtp, monkeypatch):
     monkeypatch.setitem(app.config, "SMTP_URL", smtp.url)
     daily, weekly = lists
-    db.session.add(Subscriber(email="Bekannt@example.org", status=SubscriberStatus.ACTIVE))
+    make_reader(db, "Bekannt@example.org")
     addresses.suppress(db.session, "weg@example.org", SuppressionReason.UNSUBSCRIBED)
     db.session.commit()
     content = (
@@ -128,8 +129,7 @@ def test_a_known_address_in_a_later_chunk_is_left_alone_and_the_rest_imported(ap
     monkeypatch.setattr(import_rows, "CHUNK_ROWS", 2)
     monkeypatch.setattr(staging, "SETTLE_ROWS", 2)
     daily, weekly = lists
-    known = Subscriber(email="Bekannt@example.org", status=SubscriberStatus.UNSUBSCRIBED, locale="en")
-    db.session.add(known)
+    make_reader(db, "Bekannt@example.org", status=SubscriberStatus.UNSUBSCRIBED, locale="en")
     db.session.commit()
     lines = ["email;newsletter", "a@example.org;woche", "b@example.org;", "c@example.org;woche",
              "BEKANNT@example.org;woche", "d@example.org;", "e@example.org;woche"]  # fmt: skip

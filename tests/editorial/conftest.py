@@ -1,14 +1,10 @@
-"""Fixtures of the editor's desk: a signed-in editor, newsletters, articles, local feed servers."""
+"""Fixtures of the editor's desk: a signed-in editor, a newsletter, local feed servers."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
-from db import utcnow
-from newsletter.editorial import articles
-from newsletter.readers.models import Newsletter
+from tests.readers.factories import make_newsletter
 from tests.staff.factories import sign_in, staff_user
 from tests.support.feedserver import FeedServer
 
@@ -21,24 +17,10 @@ def editor(client, db):
 
 @pytest.fixture
 def newsletter(db):
-    item = Newsletter(slug="ki-news", name="KI-News täglich", is_default=True)
-    db.session.add(item)
+    """The default newsletter, "KI-News täglich"."""
+    item = make_newsletter(db, is_default=True)
     db.session.commit()
     return item
-
-
-def make_article(db, title: str, days_ago: float = 1, **kw):
-    data = articles.ArticleInput(
-        title=title,
-        teaser=kw.pop("teaser", f"Worum es in {title} geht."),
-        author=kw.pop("author", "Mara Schulz"),
-        canonical_url=kw.pop("canonical_url", None),
-        published_at=utcnow() - timedelta(days=days_ago),
-        **kw,
-    )
-    article = articles.create_article(db.session, data)
-    db.session.commit()
-    return article
 
 
 @pytest.fixture

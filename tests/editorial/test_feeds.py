@@ -75,7 +75,7 @@ def test_a_feed_becomes_articles_and_a_second_import_updates_them(
 
 
 def test_known_link_without_guid_match_is_updated_not_doubled(app, db, feed_server, loopback_allowed):
-    from tests.editorial.conftest import make_article
+    from tests.editorial.factories import make_article
 
     make_article(db, "Alter Titel", canonical_url="https://ki-kompass.example/artikel/x")
     feed_server.routes["/f"] = Route(

@@ -15,7 +15,7 @@ import pytest
 from newsletter.editorial import issues
 from newsletter.editorial.models import Issue, IssueLayout, IssueState
 from newsletter.mail import rendering
-from tests.editorial.conftest import make_article
+from tests.editorial.factories import make_article
 from tests.staff.factories import sign_in, staff_user
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs

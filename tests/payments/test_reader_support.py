@@ -113,14 +113,10 @@ def test_export_holds_the_donations_and_erasure_removes_name_and_message(app, cl
 
 def test_a_gift_from_an_issues_ask_block_is_attributed_to_the_issue(app, client, db, stripe_api):
     from newsletter.editorial import issues
-    from newsletter.editorial.models import Article, Issue, IssueArticle
+    from tests.editorial.factories import make_article, make_issue
 
-    issue = Issue(subject="KI-Woche", sender_name="KI-Kompass", sender_address="redaktion@ki-kompass.example")
-    article = Article(slug="ki-recht", title="KI und Recht", canonical_url="https://example.org/ki-recht")
-    db.session.add_all([issue, article])
-    db.session.flush()
-    db.session.add(IssueArticle(issue=issue, article=article, position=0))
-    db.session.commit()
+    article = make_article(db, "KI und Recht", canonical_url="https://example.org/ki-recht")
+    issue = make_issue(db, articles=[article], subject="KI-Woche")
     rendered = issues.render_issue(issue, "default", base_url="http://localhost")
     link = next(line for line in rendered.text.splitlines() if "/spenden?" in line).strip()
     path = link[link.index("/spenden?") :]

@@ -17,7 +17,7 @@ from newsletter.readers import subscribers
 from newsletter.sending import progress
 from newsletter.sending.models import Delivery
 from tests.readers.factories import make_pending_reader
-from tests.sending.conftest import make_issue, start_send
+from tests.sending.factories import issue_with_readers, start_send
 from tests.support.dkim import dkim_verifies, signed_headers
 from tests.support.worker import run_jobs
 
@@ -26,7 +26,7 @@ REQUIRED = {"from", "to", "subject", "date", "message-id", "mime-version", "cont
 
 
 def test_every_newsletter_is_signed_and_verifies(app, db, relay, signed):
-    issue = make_issue(db)
+    issue = issue_with_readers(db)
     start_send(db, issue)
     run_jobs(app)
     relay.wait_for(3)
@@ -46,7 +46,7 @@ def test_every_newsletter_is_signed_and_verifies(app, db, relay, signed):
 
 
 def test_the_envelope_sender_names_issue_and_row_and_is_signed(app, db, relay):
-    issue = make_issue(db)
+    issue = issue_with_readers(db)
     start_send(db, issue)
     run_jobs(app)
     relay.wait_for(3)
@@ -122,7 +122,7 @@ def test_start_up_refuses_a_bad_dkim_key_with_a_clear_message(tmp_path, dkim_key
 
 
 def test_no_signature_without_a_key(app, db, relay):
-    issue = make_issue(db, readers=("x@example.org",))
+    issue = issue_with_readers(db, readers=("x@example.org",))
     start_send(db, issue)
     run_jobs(app)
     relay.wait_for(1)

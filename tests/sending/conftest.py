@@ -1,49 +1,13 @@
-"""Fixtures for the send path: an issue with readers, and for the fault tests an app on a Redis server of the
-test's own, with a short lease, and real worker processes."""
+"""Fixtures for the fault tests: the app on a Redis server of the test's own, with a short lease, and real
+worker processes. (An issue with readers and Send pressed for it: tests/sending/factories.py.)"""
 
 from __future__ import annotations
 
 import pytest
 
-from newsletter.editorial.models import Article, Issue, IssueArticle
-from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
-from newsletter.sending import control, ledger
 from tests.support.processes import Workers
 
 LEASE_SECONDS = 2  # short, so that a killed worker's rows are decided within the test
-
-
-def add_reader(db, email, newsletters, status=SubscriberStatus.ACTIVE, **kw) -> Subscriber:
-    reader = Subscriber(email=email, status=status, **kw)
-    db.session.add(reader)
-    db.session.flush()
-    for n in newsletters:
-        db.session.add(Subscription(subscriber_id=reader.id, newsletter_id=n.id))
-    return reader
-
-
-def make_issue(db, readers=("a@example.org", "b@example.org", "c@example.org"), **fields) -> Issue:
-    news = Newsletter(slug="ki-news", name="KI-News täglich", is_default=True)
-    db.session.add(news)
-    db.session.flush()
-    for email in readers:
-        add_reader(db, email, [news])
-    article = Article(slug="a", title="Sprachmodelle erklärt", teaser="Was steckt dahinter?", body="Text")
-    values = {"subject": "Die KI-Woche", "sender_name": "KI-Kompass",
-              "sender_address": "redaktion@ki-kompass.example", **fields}  # fmt: skip
-    issue = Issue(newsletters=[news], **values)
-    db.session.add_all([article, issue])
-    db.session.flush()
-    db.session.add(IssueArticle(issue_id=issue.id, article_id=article.id, position=0))
-    db.session.commit()
-    return issue
-
-
-def start_send(db, issue):
-    prepared = ledger.prepare_send(db.session, issue)
-    db.session.commit()
-    control.queue_batches(prepared.issue_id, prepared.batches)
-    return prepared
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from newsletter.readers.models import SubscriberStatus, SuppressionReason
 from newsletter.sending import tasks as sending_tasks
 from newsletter.sending.models import Delivery, DeliveryStatus
 from tests.readers.factories import make_pending_reader
-from tests.sending.conftest import make_issue, start_send
+from tests.sending.factories import issue_with_readers, start_send
 from tests.support import dovecot as dovecot_support
 from tests.support.worker import run_jobs
 
@@ -116,7 +116,7 @@ Text
 
 
 def _sent_issue(app, db, relay):
-    issue = make_issue(db, readers=("weg@example.org", "voll@example.org", "genervt@example.org",
+    issue = issue_with_readers(db, readers=("weg@example.org", "voll@example.org", "genervt@example.org",
                                     "bleibt@example.org"))  # fmt: skip
     start_send(db, issue)
     run_jobs(app)

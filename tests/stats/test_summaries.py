@@ -35,7 +35,7 @@ from payments.models import (
 )
 from payments.reports import money
 from tests.readers.factories import make_reader
-from tests.sending.conftest import make_issue, start_send
+from tests.sending.factories import issue_with_readers, start_send
 from tests.support import stripe_api as s
 from tests.support.worker import run_jobs
 
@@ -264,7 +264,7 @@ def test_a_reader_gives_from_the_first_gift_of_the_donor_linked_to_them(db):
 
 
 def test_an_issue_is_counted_when_its_send_finishes_and_a_later_bounce_moves_it(app, db, relay):
-    issue = make_issue(db, readers=("a@example.org", "b@example.org", "c@example.org"))
+    issue = issue_with_readers(db, readers=("a@example.org", "b@example.org", "c@example.org"))
     start_send(db, issue)
     run_jobs(app)
     relay.wait_for(3)

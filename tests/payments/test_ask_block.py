@@ -12,8 +12,8 @@ from sqlalchemy import select
 from newsletter.editorial.models import Issue
 from newsletter.readers.models import AskFrequency, Subscriber
 from newsletter.sending.models import Delivery
-from payments.checkout import donations
 from payments.models import DonationKind
+from tests.payments.factories import open_donation
 from tests.readers.factories import make_reader
 from tests.sending.factories import issue_with_readers, start_send
 from tests.support import stripe_api as s
@@ -21,11 +21,7 @@ from tests.support.worker import run_jobs
 
 
 def _give(client, db, email: str, kind: DonationKind, *, fail_renewal: bool = False):
-    donation = donations.start_donation(
-        db.session, kind=kind, amount_cents=500, currency="eur", locale="de", email=email, message=None,
-        public_name=None, attribution=donations.Attribution(),
-    )  # fmt: skip
-    db.session.commit()
+    donation = open_donation(db, kind, 500, email=email)
     customer = f"cus_{donation.id}"
     t0 = int(time.time()) - 20 * 86400
     paid = s.completed_session(donation, email=email, customer=customer)

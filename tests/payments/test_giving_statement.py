@@ -14,11 +14,10 @@ import pytest
 
 from newsletter.readers import links
 from payments.models import DonorMail
+from tests.payments.factories import make_donation, make_donor, make_payment
 from tests.readers.factories import make_reader
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
-
-from . import history as h
 
 AMOUNT = re.compile(r"(\d{1,3}(?:\.\d{3})*,\d{2})\s€")
 
@@ -36,21 +35,21 @@ def mara(db):
     """A reader whose gifts cross year boundaries, with a refund, a lost dispute, a failure and a full
     refund in 2025; 25.00 EUR count in 2025."""
     reader = make_reader(db, "mara@example.org", locale="de")
-    person = h.donor(db, "Mara@Example.org", subscriber_id=reader.id)
-    once = h.donation(db, person, "one_time", 2000, _at(2025, 3, 10, 9), "paid")
-    h.payment(db, once, 2000, _at(2025, 3, 10, 9), refunded=500)  # 15.00 remain
-    lost = h.donation(db, person, "one_time", 1000, _at(2025, 6, 1, 9), "paid")
-    h.payment(db, lost, 1000, _at(2025, 6, 1, 9), dispute="lost")  # counts nothing
-    back = h.donation(db, person, "one_time", 3000, _at(2025, 9, 1, 9), "refunded")
-    h.payment(db, back, 3000, _at(2025, 9, 1, 9), status="refunded", refunded=3000)  # counts nothing
-    monthly = h.donation(db, person, "monthly", 500, _at(2025, 11, 15, 9), "active")
-    h.payment(db, monthly, 500, _at(2025, 11, 15, 9))
-    h.payment(db, monthly, 500, _at(2025, 12, 15, 9))
-    h.payment(db, monthly, 500, _at(2025, 12, 20, 9), status="failed", failures=1)  # never paid
+    person = make_donor(db, "Mara@Example.org", subscriber_id=reader.id)
+    once = make_donation(db, person, "one_time", 2000, _at(2025, 3, 10, 9), "paid")
+    make_payment(db, once, 2000, _at(2025, 3, 10, 9), refunded=500)  # 15.00 remain
+    lost = make_donation(db, person, "one_time", 1000, _at(2025, 6, 1, 9), "paid")
+    make_payment(db, lost, 1000, _at(2025, 6, 1, 9), dispute="lost")  # counts nothing
+    back = make_donation(db, person, "one_time", 3000, _at(2025, 9, 1, 9), "refunded")
+    make_payment(db, back, 3000, _at(2025, 9, 1, 9), status="refunded", refunded=3000)  # counts nothing
+    monthly = make_donation(db, person, "monthly", 500, _at(2025, 11, 15, 9), "active")
+    make_payment(db, monthly, 500, _at(2025, 11, 15, 9))
+    make_payment(db, monthly, 500, _at(2025, 12, 15, 9))
+    make_payment(db, monthly, 500, _at(2025, 12, 20, 9), status="failed", failures=1)  # never paid
     # 23:30 UTC on New Year's Eve is 00:30 on 1 January in Berlin: a 2026 gift.
-    h.payment(db, monthly, 777, _at(2025, 12, 31, 23, 30))
-    old = h.donation(db, person, "one_time", 1234, _at(2024, 5, 5, 12), "paid")
-    h.payment(db, old, 1234, _at(2024, 5, 5, 12))
+    make_payment(db, monthly, 777, _at(2025, 12, 31, 23, 30))
+    old = make_donation(db, person, "one_time", 1234, _at(2024, 5, 5, 12), "paid")
+    make_payment(db, old, 1234, _at(2024, 5, 5, 12))
     db.session.commit()
     return reader
 

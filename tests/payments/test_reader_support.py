@@ -12,20 +12,10 @@ from sqlalchemy import select
 from db import utcnow
 from newsletter.readers import links
 from payments.models import Donation, DonationPayment, Donor
+from tests.payments.factories import donate
 from tests.readers.factories import make_reader
 from tests.support import stripe_api as s
 from tests.support.web import csrf_token, text_of
-
-
-def _give(client, db, kind="one_time", public_name=None, message=None) -> Donation:
-    token = csrf_token(client, "/spenden")
-    data = {"csrf_token": token, "kind": kind, "preset": "1000"}
-    if public_name:
-        data |= {"show_publicly": "y", "public_name": public_name}
-    if message:
-        data["message"] = message
-    assert client.post("/spenden", data=data).status_code == 303
-    return db.session.scalars(select(Donation).order_by(Donation.id.desc())).first()
 
 
 def _page(app, client, reader) -> str:
@@ -37,7 +27,7 @@ def test_every_supporter_state_on_the_preference_page(app, client, db, stripe_ap
     db.session.commit()
     assert "Sie haben bisher nicht gespendet" in _page(app, client, reader)  # never
 
-    monthly = _give(client, db, kind="monthly")
+    monthly = donate(client, db, kind="monthly", preset="1000")
     t0 = int(time.time()) - 40 * 86400
     s.post_event(
         client,
@@ -77,7 +67,7 @@ def test_every_supporter_state_on_the_preference_page(app, client, db, stripe_ap
 def test_the_donor_is_linked_to_the_reader_regardless_of_case(client, db, stripe_api):
     reader = make_reader(db, "Jo@Example.org")
     db.session.commit()
-    donation = _give(client, db)
+    donation = donate(client, db, preset="1000")
     s.post_event(
         client, s.event("checkout.session.completed", s.completed_session(donation, email="jo@EXAMPLE.org"))
     )
@@ -88,7 +78,8 @@ def test_the_donor_is_linked_to_the_reader_regardless_of_case(client, db, stripe
 def test_export_holds_the_donations_and_erasure_removes_name_and_message(app, client, db, stripe_api):
     reader = make_reader(db, "Mara@Example.org")
     db.session.commit()
-    donation = _give(client, db, public_name="Mara K.", message="Für die KI-Recherche")
+    donation = donate(client, db, preset="1000", show_publicly="y", public_name="Mara K.",
+                      message="Für die KI-Recherche")  # fmt: skip
     s.post_event(
         client, s.event("checkout.session.completed", s.completed_session(donation, email="mara@example.org"))
     )
@@ -136,7 +127,7 @@ def test_a_gift_from_an_issues_ask_block_is_attributed_to_the_issue(app, client,
 def test_admins_see_donations_and_editors_do_not(client, db, stripe_api):
     from tests.staff.factories import sign_in, staff_user
 
-    donation = _give(client, db)
+    donation = donate(client, db, preset="1000")
     paid = s.completed_session(donation, email="x@example.org")
     s.post_event(client, s.event("checkout.session.completed", paid))
     s.post_event(client, s.event("charge.refunded", s.charge(donation, amount_refunded=300)))

@@ -22,7 +22,6 @@ from newsletter.sending import bounces, progress
 from newsletter.sending.models import Delivery, IssueTally
 from newsletter.stats import figures
 from newsletter.stats.periods import parse_period
-from payments.checkout import donations
 from payments.models import (
     DisputeStatus,
     Donation,
@@ -34,6 +33,7 @@ from payments.models import (
     PaymentTally,
 )
 from payments.reports import money
+from tests.payments.factories import open_donation
 from tests.readers.factories import make_reader
 from tests.sending.factories import issue_with_readers, start_send
 from tests.support import stripe_api as s
@@ -134,15 +134,6 @@ def test_the_known_history_reads_the_same_from_the_summaries_and_the_ledger(db):
         db.session, p, currency="eur", from_ledger=True)["revenue"]["total"]["net_cents"]  # fmt: skip
 
 
-def _donation(db, kind: DonationKind, amount: int, currency: str = "eur") -> Donation:
-    donation = donations.start_donation(
-        db.session, kind=kind, amount_cents=amount, currency=currency, locale="de", email=None, message=None,
-        public_name=None, attribution=donations.Attribution(),
-    )  # fmt: skip
-    db.session.commit()
-    return donation
-
-
 def _post(client, evt):
     assert s.post_event(client, evt).status_code == 200
 
@@ -159,7 +150,8 @@ def _random_history(client, db, rng: random.Random) -> None:
         customer = "cus_" + email.split("@")[0]
         currency = "usd" if rng.random() < 0.1 else "eur"
         if rng.random() < 0.6:
-            donation = _donation(db, DonationKind.ONE_TIME, rng.choice((300, 500, 1000, 2500)), currency)
+            amount = rng.choice((300, 500, 1000, 2500))
+            donation = open_donation(db, DonationKind.ONE_TIME, amount, currency=currency)
             paid = rng.random() < 0.85
             session = s.completed_session(donation, customer=customer, email=email,
                                           payment_status="paid" if paid else "unpaid")  # fmt: skip
@@ -175,7 +167,7 @@ def _random_history(client, db, rng: random.Random) -> None:
                 _post(client, s.event("charge.dispute.closed",
                                       s.dispute(donation, status=rng.choice(("lost", "won")))))  # fmt: skip
             continue
-        donation = _donation(db, DonationKind.MONTHLY, rng.choice((500, 1000)), currency)
+        donation = open_donation(db, DonationKind.MONTHLY, rng.choice((500, 1000)), currency=currency)
         start = now - rng.randrange(20, 400) * 86400 + rng.randrange(86400)
         _post(client, s.event("checkout.session.completed",
                               s.completed_session(donation, customer=customer, email=email), created=start))

@@ -27,10 +27,12 @@ HERE = Path(__file__).parent
 DEMO_READERS = 40
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by the marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if HERE in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.slow)
             if not os.path.exists(CHROMIUM):
                 item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is missing: apt-get install chromium"))
 

@@ -10,11 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from newsletter.mail import return_paths, signing
 from newsletter.mail.tasks import queue_transactional_mail
 from newsletter.sending import progress
 from tests.sending.factories import issue_with_readers, start_send
 from tests.support.dkim import DKIM_DOMAIN, DKIM_SELECTOR, dkim_verifies
+
+pytestmark = pytest.mark.slow  # a real worker process
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,9 +23,12 @@ from tests.sending.factories import issue_with_readers, start_send
 from tests.support import dovecot as dovecot_support
 from tests.support.worker import run_jobs
 
-pytestmark = pytest.mark.skipif(
-    not dovecot_support.available(), reason="needs Debian's dovecot-imapd and dovecot-pop3d (see .ci/run)"
-)
+pytestmark = [
+    pytest.mark.slow,  # a dovecot server per test
+    pytest.mark.skipif(
+        not dovecot_support.available(), reason="needs Debian's dovecot-imapd and dovecot-pop3d (see .ci/run)"
+    ),
+]
 
 
 @pytest.fixture

@@ -26,9 +26,13 @@ from tests.support.smtp import free_port
 
 READERS = 2000
 
-pytestmark = pytest.mark.skipif(
-    not TEST_DATABASE_URL, reason="the SQLite pass has no database server to restart (PostgreSQL pass only)"
-)
+pytestmark = [
+    pytest.mark.slow,  # a PostgreSQL server of the test's own, restarted, and real worker processes
+    pytest.mark.skipif(
+        not TEST_DATABASE_URL,
+        reason="the SQLite pass has no database server to restart (PostgreSQL pass only)",
+    ),
+]
 
 
 def _bin(name: str) -> str | None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import redis
 
 from db import db
 from newsletter.sending import ledger
 from tests.sending.factories import issue_with_readers, start_send
 from tests.sending.faults import compare_ledger_with_capture, drive
+
+pytestmark = pytest.mark.slow  # real worker processes and a Redis server of the test's own
 
 READERS = 3000
 

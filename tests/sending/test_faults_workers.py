@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from db import db
 from newsletter.readers import links, subscribers
 from newsletter.readers.models import SubscriberStatus
@@ -16,6 +18,8 @@ from newsletter.sending import ledger
 from newsletter.sending.models import DeliveryStatus
 from tests.sending.factories import issue_with_readers, start_send
 from tests.sending.faults import compare_ledger_with_capture, drive
+
+pytestmark = pytest.mark.slow  # real worker processes, killed on the way
 
 READERS = 5000
 KILLS = 4

@@ -162,6 +162,7 @@ def test_mixed_encodings_are_reported_per_line(app, db, editor, lists):
     assert rows[1][0] == "3" and "UTF-8" in rows[1][3]
 
 
+@pytest.mark.slow  # half a minute: the slowest test of the suite
 def test_a_50_mb_file_is_streamed_and_imported(app, db, editor, lists, tmp_path):
     path = tmp_path / "big.csv"
     padding = "x" * 5000

@@ -30,7 +30,7 @@ def _get(client, token, url=URL):
 def test_no_or_bad_token_is_refused(client, db, header):
     """Bad input: no header, empty, the scheme alone, Basic auth, an unknown token, 5,000 characters,
     SQL in the token."""
-    build(db.session)
+    build(db)
     headers = {"Authorization": header} if header is not None else {}
     response = client.get(URL, headers=headers)
     assert response.status_code == 401
@@ -39,7 +39,7 @@ def test_no_or_bad_token_is_refused(client, db, header):
 
 
 def test_revoked_token_and_deactivated_user_are_refused(client, db, runner):
-    build(db.session)
+    build(db)
     token = make_api_token(db, "chefin@example.org", StaffRole.ADMIN)
     assert _get(client, token).status_code == 200
     token_id = db.session.query(StaffApiToken).one().id

@@ -19,7 +19,7 @@ def _get(client, token, url=URL):
 
 
 def test_admin_token_gets_the_page_figures(client, db):
-    build(db.session)
+    build(db)
     token = make_api_token(db, "chefin@example.org", StaffRole.ADMIN)
     response = _get(client, token)
     assert response.status_code == 200
@@ -37,7 +37,7 @@ def test_admin_token_gets_the_page_figures(client, db):
 
 
 def test_editor_token_gets_only_figures_without_money(client, db):
-    build(db.session)
+    build(db)
     token = make_api_token(db, "redakteur@example.org", StaffRole.EDITOR)
     data = _get(client, token).get_json()
     assert set(data) == {"period", "previous_period", "subscribers", "issues"}

@@ -120,7 +120,7 @@ def _same_figures(db, periods):
 
 
 def test_the_known_history_reads_the_same_from_the_summaries_and_the_ledger(db):
-    build(db.session)
+    build(db)
     db.session.commit()
     assert _tallies(db) == _tallies_from_ledger(db) and _tallies(db)
     assert _firsts(db) == _firsts_from_ledger(db) and _firsts(db)
@@ -225,7 +225,7 @@ def test_a_random_webhook_history_reads_the_same_from_the_summaries_and_the_ledg
 def test_a_reader_gives_from_the_first_gift_of_the_donor_linked_to_them(db):
     """The reader's first gift follows the donor's: set when the donor is linked or pays earlier, moved
     to the new reader when staff relink a donor, cleared when the reader's last donor goes."""
-    build(db.session)
+    build(db)
     db.session.commit()
     readers = db.session.scalars(select(Subscriber).order_by(Subscriber.id)).all()
     linked = select(Donor).where(Donor.subscriber_id.is_not(None)).order_by(Donor.id)

@@ -1,5 +1,5 @@
 """Transactional mail takes the newsletter's road: a real worker process (``flask newsletter worker
---burst``) configured from the environment with a DKIM key sends both kinds through ``delivery.Relay``,
+--burst``) configured from the environment with a DKIM key sends both kinds through ``mail.smtp.Relay``,
 signed, from a signed bounce address; and it serves the ``transactional`` queue first, so a reader who
 asked for a confirmation does not wait behind a newsletter."""
 

@@ -17,7 +17,7 @@ import redis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, exists, literal, select, text, union_all
 
 from db import db
 from newsletter.mail import signing
@@ -118,14 +118,34 @@ def _session_app(make_app):
     return make_app()
 
 
+# The serial columns' sequences that handed out an id since their last restart, with their tables.
+_TABLES_OF_USED_SEQUENCES = text(
+    "SELECT t.relname FROM pg_sequences q"
+    " JOIN pg_class s ON s.relname = q.sequencename AND s.relkind = 'S'"
+    " JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')"
+    " JOIN pg_class t ON t.oid = d.refobjid"
+    " WHERE q.schemaname = current_schema() AND q.last_value IS NOT NULL"
+)
+
+
+def _written_tables(conn, tables) -> list:
+    """The tables a test left rows in or took ids from. TRUNCATE makes new files for every table and
+    index it names (about 0.2 s for all of them); a test writes to a few."""
+    with_rows = union_all(*(select(literal(t.name)).where(exists().select_from(t)) for t in tables))
+    found = set(conn.execute(with_rows).scalars()) | set(conn.execute(_TABLES_OF_USED_SEQUENCES).scalars())
+    return [table for table in tables if table.name in found]
+
+
 def _clean_database(app) -> None:
     tables = [t for t in reversed(db.metadata.sorted_tables)]
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                written = _written_tables(conn, tables)
+                if written:
+                    names = ", ".join(f'"{t.name}"' for t in written)
+                    conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             else:
                 for table in tables:
                     conn.execute(table.delete())

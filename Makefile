@@ -13,7 +13,7 @@ DEV_ENV := BEITRAG_ENV=development
 help:
 	@echo "make run     start web server, worker and mail capture on http://127.0.0.1:$(PORT) with demo data"
 	@echo "make test    run the test suite (browser journeys included)"
-	@echo "make test-fast  the inner loop: every test but the slow ones (real processes, faults, browser)"
+	@echo "make test-fast  the inner loop: every test but the slow ones (real processes, faults, browser, 50 MB import)"
 	@echo "make e2e     run only the browser journeys (Playwright + /usr/bin/chromium; screenshots in E2E_ARTIFACTS)"
 	@echo "make lint    ruff, and lint-imports for the dependency rule (README, Layout)"
 	@echo "make messages  extract translatable strings and update the catalogues"

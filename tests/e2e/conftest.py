@@ -20,16 +20,19 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.staff.factories import PASSWORD, staff_user
+
 CHROMIUM = "/usr/bin/chromium"
 HERE = Path(__file__).parent
-PASSWORD = "correct horse battery staple"
 DEMO_READERS = 40
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by the marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if HERE in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.slow)
             if not os.path.exists(CHROMIUM):
                 item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is missing: apt-get install chromium"))
 
@@ -62,13 +65,11 @@ def staff(e2e_app) -> dict[str, str]:
     from db import db
     from newsletter.demo import loader
     from newsletter.platform.access import StaffRole
-    from newsletter.staff import accounts
 
     with e2e_app.app_context():
         loader.load_demo(db.session, subscribers=DEMO_READERS)
         for role in (StaffRole.ADMIN, StaffRole.EDITOR):
-            accounts.create_staff_user(db.session, f"e2e-{role.value}@example.org", PASSWORD, role)
-        db.session.commit()
+            staff_user(db, f"e2e-{role.value}@example.org", role=role)
         db.session.remove()
     return {"admin": "e2e-admin@example.org", "editor": "e2e-editor@example.org"}
 

@@ -11,8 +11,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.eyes import PHONE, sees, text
 from tests.e2e.journeys import wait_until
-from tests.editorial.conftest import rss, rss_item
-from tests.support.feedserver import Route
+from tests.support.feedserver import Route, rss, rss_item
 
 SUBJECT = "KI-Kompass am Morgen: Chips und Agenten"
 

@@ -1,46 +1,26 @@
-"""Fixtures of the editor's desk: a signed-in editor, newsletters, articles, local feed servers."""
+"""Fixtures of the editor's desk: a signed-in editor, a newsletter, local feed servers."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
-from db import utcnow
-from newsletter.editorial import articles
-from newsletter.readers.models import Newsletter
-from tests.support.factories import PASSWORD, staff_user
+from tests.readers.factories import make_newsletter
+from tests.staff.factories import sign_in, staff_user
 from tests.support.feedserver import FeedServer
-from tests.support.web import login
 
 
 @pytest.fixture
 def editor(client, db):
-    user = staff_user(db, "eda@example.org", name="Eda")
-    login(client, "eda@example.org", PASSWORD)
-    return user
+    """Eda, an editor; the test client is signed in as her."""
+    return sign_in(client, staff_user(db, "eda@example.org", name="Eda"))
 
 
 @pytest.fixture
 def newsletter(db):
-    item = Newsletter(slug="ki-news", name="KI-News täglich", is_default=True)
-    db.session.add(item)
+    """The default newsletter, "KI-News täglich"."""
+    item = make_newsletter(db, is_default=True)
     db.session.commit()
     return item
-
-
-def make_article(db, title: str, days_ago: float = 1, **kw):
-    data = articles.ArticleInput(
-        title=title,
-        teaser=kw.pop("teaser", f"Worum es in {title} geht."),
-        author=kw.pop("author", "Mara Schulz"),
-        canonical_url=kw.pop("canonical_url", None),
-        published_at=utcnow() - timedelta(days=days_ago),
-        **kw,
-    )
-    article = articles.create_article(db.session, data)
-    db.session.commit()
-    return article
 
 
 @pytest.fixture
@@ -56,21 +36,3 @@ def second_server():
     server = FeedServer("127.0.0.2").start()
     yield server
     server.stop()
-
-
-def rss(*items: str, title: str = "KI-Kompass") -> bytes:
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>{title}</title><link>https://ki-kompass.example/</link><description>x</description>"
-        + "".join(items)
-        + "</channel></rss>"
-    ).encode()
-
-
-def rss_item(guid: str, title: str, description: str = "Kurz gesagt.", link: str | None = None) -> str:
-    link = link or f"https://ki-kompass.example/artikel/{guid}"
-    return (
-        f"<item><guid>{guid}</guid><title>{title}</title><link>{link}</link>"
-        f"<description><![CDATA[{description}]]></description>"
-        "<pubDate>Mon, 23 Nov 2026 08:00:00 +0000</pubDate></item>"
-    )

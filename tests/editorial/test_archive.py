@@ -11,7 +11,7 @@ import feedparser
 from db import utcnow
 from newsletter.editorial import issues
 from newsletter.editorial.models import Issue, IssueState
-from tests.editorial.conftest import make_article
+from tests.editorial.factories import make_article
 from tests.support.web import text_of
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from newsletter.editorial import articles
 from newsletter.editorial.models import Article
-from tests.editorial.conftest import make_article
+from tests.editorial.factories import make_article
 from tests.support.web import csrf_token, text_of
 
 HOSTILE_MARKDOWN = """Erster Absatz mit **Gewicht**.

@@ -5,8 +5,7 @@ must not reach the mail."""
 from __future__ import annotations
 
 from newsletter.editorial.models import Article, Issue
-from tests.editorial.conftest import rss, rss_item
-from tests.support.feedserver import Route
+from tests.support.feedserver import Route, rss, rss_item
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 

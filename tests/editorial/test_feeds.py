@@ -16,8 +16,7 @@ from rq.registry import ScheduledJobRegistry
 from newsletter.editorial import feeds
 from newsletter.editorial.models import Article, Feed
 from newsletter.platform.queues import get_queue
-from tests.editorial.conftest import rss, rss_item
-from tests.support.feedserver import Route
+from tests.support.feedserver import Route, rss, rss_item
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 
@@ -76,7 +75,7 @@ def test_a_feed_becomes_articles_and_a_second_import_updates_them(
 
 
 def test_known_link_without_guid_match_is_updated_not_doubled(app, db, feed_server, loopback_allowed):
-    from tests.editorial.conftest import make_article
+    from tests.editorial.factories import make_article
 
     make_article(db, "Alter Titel", canonical_url="https://ki-kompass.example/artikel/x")
     feed_server.routes["/f"] = Route(

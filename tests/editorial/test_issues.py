@@ -15,7 +15,8 @@ import pytest
 from newsletter.editorial import issues
 from newsletter.editorial.models import Issue, IssueLayout, IssueState
 from newsletter.mail import rendering
-from tests.editorial.conftest import make_article
+from tests.editorial.factories import make_article
+from tests.staff.factories import sign_in, staff_user
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 
@@ -282,12 +283,8 @@ def test_broken_mjml_reaches_the_editor_and_sends_nothing(make_app, db, tmp_path
     body.write_text(body.read_text().replace("{% endfor %}", "<mj-section><mj-column>{% endfor %}"))
     app = make_app(EMAIL_TEMPLATE_FOLDER=str(folder), SMTP_URL=smtp.url)
     with app.app_context():
-        from tests.support.factories import PASSWORD, staff_user
-        from tests.support.web import login
-
         client = app.test_client()
-        staff_user(db, "eda@example.org")
-        login(client, "eda@example.org", PASSWORD)
+        sign_in(client, staff_user(db, "eda@example.org"))
         make_article(db, "Ein Artikel")
         issue = issues.create_issue_from_recent(
             db.session, 7, sender_name="KI", sender_address="r@ki.example"

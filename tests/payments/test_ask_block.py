@@ -9,22 +9,19 @@ import time
 
 from sqlalchemy import select
 
-from newsletter.editorial.models import Article, Issue, IssueArticle
-from newsletter.readers.models import AskFrequency, Newsletter, Subscriber, SubscriberStatus, Subscription
-from newsletter.sending import control, ledger
+from newsletter.editorial.models import Issue
+from newsletter.readers.models import AskFrequency, Subscriber
 from newsletter.sending.models import Delivery
-from payments.checkout import donations
 from payments.models import DonationKind
+from tests.payments.factories import open_donation
+from tests.readers.factories import make_reader
+from tests.sending.factories import issue_with_readers, start_send
 from tests.support import stripe_api as s
 from tests.support.worker import run_jobs
 
 
 def _give(client, db, email: str, kind: DonationKind, *, fail_renewal: bool = False):
-    donation = donations.start_donation(
-        db.session, kind=kind, amount_cents=500, currency="eur", locale="de", email=email, message=None,
-        public_name=None, attribution=donations.Attribution(),
-    )  # fmt: skip
-    db.session.commit()
+    donation = open_donation(db, kind, 500, email=email)
     customer = f"cus_{donation.id}"
     t0 = int(time.time()) - 20 * 86400
     paid = s.completed_session(donation, email=email, customer=customer)
@@ -39,9 +36,8 @@ def _give(client, db, email: str, kind: DonationKind, *, fail_renewal: bool = Fa
 
 
 def test_each_reader_gets_the_ask_that_fits(app, client, db, stripe_api, relay):
-    news = Newsletter(slug="ki-news", name="KI-News", is_default=True)
-    db.session.add(news)
-    db.session.flush()
+    issue = issue_with_readers(db, readers=())
+    news = issue.newsletters[0]
     readers = {
         "plain": "plain@example.org",
         "monthly": "monthly@example.org",
@@ -51,17 +47,8 @@ def test_each_reader_gets_the_ask_that_fits(app, client, db, stripe_api, relay):
     }
     for key, email in readers.items():
         frequency = AskFrequency.NEVER if key == "quiet" else AskFrequency.NORMAL
-        reader = Subscriber(email=email.upper() if key == "once" else email, status=SubscriberStatus.ACTIVE,
-                            ask_frequency=frequency)  # fmt: skip
-        db.session.add(reader)
-        db.session.flush()
-        db.session.add(Subscription(subscriber_id=reader.id, newsletter_id=news.id))
-    article = Article(slug="a", title="Sprachmodelle erklärt", teaser="Was steckt dahinter?", body="Text")
-    issue = Issue(subject="Die KI-Woche", sender_name="KI-Kompass",
-                  sender_address="redaktion@ki-kompass.example", newsletters=[news])  # fmt: skip
-    db.session.add_all([article, issue])
-    db.session.flush()
-    db.session.add(IssueArticle(issue_id=issue.id, article_id=article.id, position=0))
+        address = email.upper() if key == "once" else email
+        make_reader(db, address, ask_frequency=frequency, newsletters=[news])
     db.session.commit()
     _give(client, db, "monthly@example.org", DonationKind.MONTHLY)
     _give(client, db, "failing@example.org", DonationKind.MONTHLY, fail_renewal=True)
@@ -70,8 +57,7 @@ def test_each_reader_gets_the_ask_that_fits(app, client, db, stripe_api, relay):
     before = len(relay.wait_for(4))
     assert before == 4
 
-    prepared = ledger.prepare_send(db.session, db.session.get(Issue, issue.id))
-    db.session.commit()
+    start_send(db, db.session.get(Issue, issue.id))  # queued; nothing runs before run_jobs below
     variants = dict(db.session.execute(
         select(Subscriber.email, Delivery.variant).join(Delivery, Delivery.subscriber_id == Subscriber.id)
     ).all())  # fmt: skip
@@ -79,7 +65,6 @@ def test_each_reader_gets_the_ask_that_fits(app, client, db, stripe_api, relay):
         "plain@example.org": "default", "monthly@example.org": "monthly", "failing@example.org": "failing",
         "ONCE@EXAMPLE.ORG": "one_time", "quiet@example.org": "no_ask",
     }  # fmt: skip
-    control.queue_batches(prepared.issue_id, prepared.batches)
     run_jobs(app)
     issue_mails = {m["To"].lower(): m.get_body(("plain",)).get_content()
                    for m in relay.wait_for(before + 5)[before:]}  # fmt: skip
@@ -104,14 +89,7 @@ def test_the_goal_block_shows_running_monthly_supporters_only_when_the_editor_as
     monthly donations when the issue is rendered, and stays away without a goal or without Stripe."""
     from newsletter.editorial import issues
 
-    news = Newsletter(slug="ki-news", name="KI-News", is_default=True)
-    article = Article(slug="a", title="Sprachmodelle erklärt", teaser="Was steckt dahinter?", body="Text")
-    issue = Issue(subject="Die KI-Woche", sender_name="KI-Kompass",
-                  sender_address="redaktion@ki-kompass.example", newsletters=[news])  # fmt: skip
-    db.session.add_all([news, article, issue])
-    db.session.flush()
-    db.session.add(IssueArticle(issue_id=issue.id, article_id=article.id, position=0))
-    db.session.commit()
+    issue = issue_with_readers(db, readers=())
     _give(client, db, "monthly@example.org", DonationKind.MONTHLY)
     _give(client, db, "once@example.org", DonationKind.ONE_TIME)  # a one-time gift does not count
     monkeypatch.setitem(app.config, "DONATION_GOAL_MONTHLY", 600)

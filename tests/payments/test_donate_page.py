@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from payments.models import Donation, DonationKind, DonationStatus
-from tests.support.web import csrf_token, login, text_of
+from tests.support.web import csrf_token, text_of
 
 
 def _count(db) -> int:
@@ -171,10 +171,9 @@ def test_without_stripe_keys_readers_see_soon_and_staff_see_how(app, client, db)
     assert "Spenden sind bald möglich" in page and "STRIPE_SECRET_KEY" not in page
     response = client.post("/spenden", data={"kind": "one_time", "preset": "500"})
     assert response.status_code in (400, 503) and _count(db) == 0
-    from tests.support.factories import PASSWORD, staff_user
+    from tests.staff.factories import sign_in, staff_user
 
-    staff_user(db, "chefin@example.org")
-    login(client, "chefin@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "chefin@example.org"))
     page = text_of(client.get("/spenden"))
     assert "STRIPE_SECRET_KEY" in page and "sk_test_" in page and "/webhooks/stripe" in page
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from payments.models import DonorMail
-from tests.payments.test_webhooks import _start
+from tests.payments.factories import donate
 from tests.support import stripe_api as s
 from tests.support.processes import Clock, Workers
 
@@ -48,7 +48,7 @@ def _keep_running(processes) -> None:
 
 def test_a_receipt_written_while_redis_is_down_leaves_once_redis_is_back(processes, own_redis, client, db,
                                                                           stripe_api, relay):  # fmt: skip
-    donation = _start(client, db)
+    donation = donate(client, db)
     own_redis.stop()
     answer = s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation)))
     assert answer.status_code == 200  # the event is applied; its mail waits in the outbox

@@ -12,66 +12,63 @@ import pytest
 
 from db import utcnow
 from newsletter.platform.access import StaffRole
-from newsletter.readers.models import Subscriber, SubscriberStatus
 from payments.models import Donation, Donor
 from payments.supporters import donors, states
-from tests.support.factories import PASSWORD, staff_user
-from tests.support.web import login, text_of
-
-from . import history as h
+from tests.payments.factories import make_donation, make_donor, make_payment
+from tests.readers.factories import make_reader
+from tests.staff.factories import sign_in, staff_user
+from tests.support.web import text_of
 
 
 @pytest.fixture
 def known(db):
     """Eight donors: every supporter state and the edge cases around them; totals in cents."""
     now = utcnow()
-    reader = Subscriber(email="mara@example.org", status=SubscriberStatus.ACTIVE)
-    db.session.add(reader)
-    db.session.flush()
+    reader = make_reader(db, "mara@example.org")
     people = {}
     # Monthly, running: 3 x 5.00 paid.
-    mara = people["mara"] = h.donor(db, "Mara@Example.org", subscriber_id=reader.id)
+    mara = people["mara"] = make_donor(db, "Mara@Example.org", subscriber_id=reader.id)
     start = now - timedelta(days=70)
-    gift = h.donation(db, mara, "monthly", 500, start, "active", subscription_status="active")
+    gift = make_donation(db, mara, "monthly", 500, start, "active", subscription_status="active")
     for months in (2, 1, 0):
-        h.payment(db, gift, 500, now - timedelta(days=30 * months + 5))
+        make_payment(db, gift, 500, now - timedelta(days=30 * months + 5))
     # One-time this year: 20.00 with 5.00 refunded, and 10.00 lost in a dispute: 15.00 given.
-    jonas = people["jonas"] = h.donor(db, "jonas@example.org")
-    first = h.donation(db, jonas, "one_time", 2000, now - timedelta(days=100), "paid")
-    h.payment(db, first, 2000, now - timedelta(days=100), refunded=500)
-    second = h.donation(db, jonas, "one_time", 1000, now - timedelta(days=20), "paid")
-    h.payment(db, second, 1000, now - timedelta(days=20), dispute="lost")
+    jonas = people["jonas"] = make_donor(db, "jonas@example.org")
+    first = make_donation(db, jonas, "one_time", 2000, now - timedelta(days=100), "paid")
+    make_payment(db, first, 2000, now - timedelta(days=100), refunded=500)
+    second = make_donation(db, jonas, "one_time", 1000, now - timedelta(days=20), "paid")
+    make_payment(db, second, 1000, now - timedelta(days=20), dispute="lost")
     # Monthly, failing: paid once, the next payment failed.
-    lea = people["lea"] = h.donor(db, "lea@example.org")
+    lea = people["lea"] = make_donor(db, "lea@example.org")
     start = now - timedelta(days=40)
-    gift = h.donation(db, lea, "monthly", 1000, start, "active", subscription_status="past_due")
-    h.payment(db, gift, 1000, now - timedelta(days=40))
-    h.payment(db, gift, 1000, now - timedelta(days=10), status="failed", failures=2)
+    gift = make_donation(db, lea, "monthly", 1000, start, "active", subscription_status="past_due")
+    make_payment(db, gift, 1000, now - timedelta(days=40))
+    make_payment(db, gift, 1000, now - timedelta(days=10), status="failed", failures=2)
     # Lapsed: 50.00 two years ago.
-    old = people["old"] = h.donor(db, "old_friend@example.org")
-    h.payment(db, h.donation(db, old, "one_time", 5000, now - timedelta(days=730), "paid"), 5000,
+    old = people["old"] = make_donor(db, "old_friend@example.org")
+    make_payment(db, make_donation(db, old, "one_time", 5000, now - timedelta(days=730), "paid"), 5000,
               now - timedelta(days=730))  # fmt: skip
     # Never: the only gift failed (SEPA).
-    none = people["none"] = h.donor(db, "oldest@example.org")
-    h.payment(db, h.donation(db, none, "one_time", 300, now - timedelta(days=5), "failed"), 300,
+    none = people["none"] = make_donor(db, "oldest@example.org")
+    make_payment(db, make_donation(db, none, "one_time", 300, now - timedelta(days=5), "failed"), 300,
               now - timedelta(days=5), status="failed")  # fmt: skip
     # Refunded in full last month: gave nothing that counts, state "never" (as on the preference page).
-    back = people["back"] = h.donor(db, "back@example.org")
-    h.payment(db, h.donation(db, back, "one_time", 2500, now - timedelta(days=30), "refunded"), 2500,
+    back = people["back"] = make_donor(db, "back@example.org")
+    make_payment(db, make_donation(db, back, "one_time", 2500, now - timedelta(days=30), "refunded"), 2500,
               now - timedelta(days=30), status="refunded", refunded=2500)  # fmt: skip
     # Monthly, its Stripe status still "active", but the latest payment failed: failing.
-    kai = people["kai"] = h.donor(db, "kai@example.org")
+    kai = people["kai"] = make_donor(db, "kai@example.org")
     start = now - timedelta(days=40)
-    gift = h.donation(db, kai, "monthly", 1000, start, "active", subscription_status="active")
-    h.payment(db, gift, 1000, now - timedelta(days=40))
-    h.payment(db, gift, 1000, now - timedelta(days=10), status="failed", failures=1)
+    gift = make_donation(db, kai, "monthly", 1000, start, "active", subscription_status="active")
+    make_payment(db, gift, 1000, now - timedelta(days=40))
+    make_payment(db, gift, 1000, now - timedelta(days=10), status="failed", failures=1)
     # Monthly with a failure that a later payment made good: monthly.
-    ben = people["ben"] = h.donor(db, "ben@example.org")
+    ben = people["ben"] = make_donor(db, "ben@example.org")
     start = now - timedelta(days=45)
-    gift = h.donation(db, ben, "monthly", 700, start, "active", subscription_status="active")
-    h.payment(db, gift, 700, now - timedelta(days=45))
-    h.payment(db, gift, 700, now - timedelta(days=15), status="failed", failures=1)
-    h.payment(db, gift, 700, now - timedelta(days=12))
+    gift = make_donation(db, ben, "monthly", 700, start, "active", subscription_status="active")
+    make_payment(db, gift, 700, now - timedelta(days=45))
+    make_payment(db, gift, 700, now - timedelta(days=15), status="failed", failures=1)
+    make_payment(db, gift, 700, now - timedelta(days=12))
     db.session.commit()
     return {name: person.id for name, person in people.items()}
 
@@ -89,8 +86,7 @@ EXPECTED = {
 
 
 def _admin(client, db):
-    staff_user(db, "chefin@example.org", role=StaffRole.ADMIN)
-    assert login(client, "chefin@example.org", PASSWORD).status_code == 302
+    sign_in(client, staff_user(db, "chefin@example.org", role=StaffRole.ADMIN))  # checks the 302
 
 
 def test_only_admins_see_donors(app, client, db, known):
@@ -98,8 +94,7 @@ def test_only_admins_see_donors(app, client, db, known):
     for path in ("/staff/donations/donors", f"/staff/donations/donors/{known['mara']}"):
         response = client.get(path)
         assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
-    staff_user(db, "editor@example.org", role=StaffRole.EDITOR)
-    login(client, "editor@example.org", PASSWORD)
+    sign_in(client, StaffRole.EDITOR)
     for path in ("/staff/donations/donors", f"/staff/donations/donors/{known['mara']}"):
         assert client.get(path).status_code == 403
         assert "Mara@Example.org" not in text_of(client.get(path))

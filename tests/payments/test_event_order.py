@@ -8,7 +8,6 @@ import time
 
 from sqlalchemy import select
 
-from payments.checkout import donations
 from payments.models import (
     DisputeStatus,
     Donation,
@@ -19,16 +18,8 @@ from payments.models import (
     PaymentStatus,
 )
 from payments.supporters.states import state_of_donations
+from tests.payments.factories import open_donation
 from tests.support import stripe_api as s
-
-
-def _donation(db, kind: DonationKind, amount: int = 500) -> Donation:
-    donation = donations.start_donation(
-        db.session, kind=kind, amount_cents=amount, currency="eur", locale="de", email=None, message=None,
-        public_name=None, attribution=donations.Attribution(),
-    )  # fmt: skip
-    db.session.commit()
-    return donation
 
 
 def _mails(db, donation_id: int) -> list[str]:
@@ -39,7 +30,7 @@ def test_every_order_of_a_one_time_donations_events(client, db, stripe_api):
     orders = list(itertools.permutations(range(4)))
     assert len(orders) == 24
     for order in orders:
-        donation = _donation(db, DonationKind.ONE_TIME)
+        donation = open_donation(db, DonationKind.ONE_TIME)
         intent = f"pi_test_for_{donation.id}"
         stripe_api.payment_intents[intent] = {
             "id": intent, "object": "payment_intent",
@@ -89,7 +80,7 @@ def _monthly_events(donation, t0: int) -> list[dict]:
 def test_every_order_of_a_monthly_donations_main_events(client, db, stripe_api):
     t0 = int(time.time()) - 60 * 86400
     for order in itertools.permutations([0, 1, 3, 5]):
-        donation = _donation(db, DonationKind.MONTHLY)
+        donation = open_donation(db, DonationKind.MONTHLY)
         events = _monthly_events(donation, t0)
         for i in order:
             assert s.post_event(client, events[i]).status_code == 200, (order, i)
@@ -110,7 +101,7 @@ def test_every_order_of_a_monthly_donations_main_events(client, db, stripe_api):
 def test_every_pair_of_monthly_events_swapped(client, db, stripe_api):
     t0 = int(time.time()) - 60 * 86400
     for i, j in itertools.combinations(range(6), 2):
-        donation = _donation(db, DonationKind.MONTHLY)
+        donation = open_donation(db, DonationKind.MONTHLY)
         events = _monthly_events(donation, t0)
         order = list(range(6))
         order[i], order[j] = order[j], order[i]

@@ -13,12 +13,11 @@ from datetime import UTC, datetime
 import pytest
 
 from newsletter.readers import links
-from newsletter.readers.models import Subscriber, SubscriberStatus
 from payments.models import DonorMail
+from tests.payments.factories import make_donation, make_donor, make_payment
+from tests.readers.factories import make_reader
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
-
-from . import history as h
 
 AMOUNT = re.compile(r"(\d{1,3}(?:\.\d{3})*,\d{2})\s€")
 
@@ -35,24 +34,22 @@ def _at(*args) -> datetime:
 def mara(db):
     """A reader whose gifts cross year boundaries, with a refund, a lost dispute, a failure and a full
     refund in 2025; 25.00 EUR count in 2025."""
-    reader = Subscriber(email="mara@example.org", status=SubscriberStatus.ACTIVE, locale="de")
-    db.session.add(reader)
-    db.session.flush()
-    person = h.donor(db, "Mara@Example.org", subscriber_id=reader.id)
-    once = h.donation(db, person, "one_time", 2000, _at(2025, 3, 10, 9), "paid")
-    h.payment(db, once, 2000, _at(2025, 3, 10, 9), refunded=500)  # 15.00 remain
-    lost = h.donation(db, person, "one_time", 1000, _at(2025, 6, 1, 9), "paid")
-    h.payment(db, lost, 1000, _at(2025, 6, 1, 9), dispute="lost")  # counts nothing
-    back = h.donation(db, person, "one_time", 3000, _at(2025, 9, 1, 9), "refunded")
-    h.payment(db, back, 3000, _at(2025, 9, 1, 9), status="refunded", refunded=3000)  # counts nothing
-    monthly = h.donation(db, person, "monthly", 500, _at(2025, 11, 15, 9), "active")
-    h.payment(db, monthly, 500, _at(2025, 11, 15, 9))
-    h.payment(db, monthly, 500, _at(2025, 12, 15, 9))
-    h.payment(db, monthly, 500, _at(2025, 12, 20, 9), status="failed", failures=1)  # never paid
+    reader = make_reader(db, "mara@example.org", locale="de")
+    person = make_donor(db, "Mara@Example.org", subscriber_id=reader.id)
+    once = make_donation(db, person, "one_time", 2000, _at(2025, 3, 10, 9), "paid")
+    make_payment(db, once, 2000, _at(2025, 3, 10, 9), refunded=500)  # 15.00 remain
+    lost = make_donation(db, person, "one_time", 1000, _at(2025, 6, 1, 9), "paid")
+    make_payment(db, lost, 1000, _at(2025, 6, 1, 9), dispute="lost")  # counts nothing
+    back = make_donation(db, person, "one_time", 3000, _at(2025, 9, 1, 9), "refunded")
+    make_payment(db, back, 3000, _at(2025, 9, 1, 9), status="refunded", refunded=3000)  # counts nothing
+    monthly = make_donation(db, person, "monthly", 500, _at(2025, 11, 15, 9), "active")
+    make_payment(db, monthly, 500, _at(2025, 11, 15, 9))
+    make_payment(db, monthly, 500, _at(2025, 12, 15, 9))
+    make_payment(db, monthly, 500, _at(2025, 12, 20, 9), status="failed", failures=1)  # never paid
     # 23:30 UTC on New Year's Eve is 00:30 on 1 January in Berlin: a 2026 gift.
-    h.payment(db, monthly, 777, _at(2025, 12, 31, 23, 30))
-    old = h.donation(db, person, "one_time", 1234, _at(2024, 5, 5, 12), "paid")
-    h.payment(db, old, 1234, _at(2024, 5, 5, 12))
+    make_payment(db, monthly, 777, _at(2025, 12, 31, 23, 30))
+    old = make_donation(db, person, "one_time", 1234, _at(2024, 5, 5, 12), "paid")
+    make_payment(db, old, 1234, _at(2024, 5, 5, 12))
     db.session.commit()
     return reader
 
@@ -73,8 +70,7 @@ def test_the_page_offers_only_the_readers_own_years(app, client, db, mara):
     page = text_of(client.get(_url(app, mara)))
     offered = re.findall(r'<option[^>]*value="(\d{4})"', page)
     assert offered == ["2026", "2025", "2024"]
-    never = Subscriber(email="nie@example.org", status=SubscriberStatus.ACTIVE)
-    db.session.add(never)
+    never = make_reader(db, "nie@example.org")
     db.session.commit()
     assert "/statement" not in text_of(client.get(_url(app, never)))
 
@@ -139,8 +135,7 @@ def test_years_without_gifts_and_forged_years_send_nothing(app, client, db, rela
 
 
 def test_another_readers_link_cannot_ask_for_the_donors_statement(app, client, db, relay, mara):
-    other = Subscriber(email="nachbar@example.org", status=SubscriberStatus.ACTIVE)
-    db.session.add(other)
+    other = make_reader(db, "nachbar@example.org")
     db.session.commit()
     response = _ask(client, app, other, 2025)
     assert response.status_code == 400

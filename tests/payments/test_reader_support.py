@@ -11,28 +11,11 @@ from sqlalchemy import select
 
 from db import utcnow
 from newsletter.readers import links
-from newsletter.readers.models import Subscriber, SubscriberStatus
 from payments.models import Donation, DonationPayment, Donor
+from tests.payments.factories import donate
+from tests.readers.factories import make_reader
 from tests.support import stripe_api as s
 from tests.support.web import csrf_token, text_of
-
-
-def _reader(db, email="Mara@Example.org") -> Subscriber:
-    reader = Subscriber(email=email, status=SubscriberStatus.ACTIVE)
-    db.session.add(reader)
-    db.session.commit()
-    return reader
-
-
-def _give(client, db, kind="one_time", public_name=None, message=None) -> Donation:
-    token = csrf_token(client, "/spenden")
-    data = {"csrf_token": token, "kind": kind, "preset": "1000"}
-    if public_name:
-        data |= {"show_publicly": "y", "public_name": public_name}
-    if message:
-        data["message"] = message
-    assert client.post("/spenden", data=data).status_code == 303
-    return db.session.scalars(select(Donation).order_by(Donation.id.desc())).first()
 
 
 def _page(app, client, reader) -> str:
@@ -40,10 +23,11 @@ def _page(app, client, reader) -> str:
 
 
 def test_every_supporter_state_on_the_preference_page(app, client, db, stripe_api):
-    reader = _reader(db)
+    reader = make_reader(db, "Mara@Example.org")
+    db.session.commit()
     assert "Sie haben bisher nicht gespendet" in _page(app, client, reader)  # never
 
-    monthly = _give(client, db, kind="monthly")
+    monthly = donate(client, db, kind="monthly", preset="1000")
     t0 = int(time.time()) - 40 * 86400
     s.post_event(
         client,
@@ -81,8 +65,9 @@ def test_every_supporter_state_on_the_preference_page(app, client, db, stripe_ap
 
 
 def test_the_donor_is_linked_to_the_reader_regardless_of_case(client, db, stripe_api):
-    reader = _reader(db, "Jo@Example.org")
-    donation = _give(client, db)
+    reader = make_reader(db, "Jo@Example.org")
+    db.session.commit()
+    donation = donate(client, db, preset="1000")
     s.post_event(
         client, s.event("checkout.session.completed", s.completed_session(donation, email="jo@EXAMPLE.org"))
     )
@@ -91,8 +76,10 @@ def test_the_donor_is_linked_to_the_reader_regardless_of_case(client, db, stripe
 
 
 def test_export_holds_the_donations_and_erasure_removes_name_and_message(app, client, db, stripe_api):
-    reader = _reader(db)
-    donation = _give(client, db, public_name="Mara K.", message="Für die KI-Recherche")
+    reader = make_reader(db, "Mara@Example.org")
+    db.session.commit()
+    donation = donate(client, db, preset="1000", show_publicly="y", public_name="Mara K.",
+                      message="Für die KI-Recherche")  # fmt: skip
     s.post_event(
         client, s.event("checkout.session.completed", s.completed_session(donation, email="mara@example.org"))
     )
@@ -117,14 +104,10 @@ def test_export_holds_the_donations_and_erasure_removes_name_and_message(app, cl
 
 def test_a_gift_from_an_issues_ask_block_is_attributed_to_the_issue(app, client, db, stripe_api):
     from newsletter.editorial import issues
-    from newsletter.editorial.models import Article, Issue, IssueArticle
+    from tests.editorial.factories import make_article, make_issue
 
-    issue = Issue(subject="KI-Woche", sender_name="KI-Kompass", sender_address="redaktion@ki-kompass.example")
-    article = Article(slug="ki-recht", title="KI und Recht", canonical_url="https://example.org/ki-recht")
-    db.session.add_all([issue, article])
-    db.session.flush()
-    db.session.add(IssueArticle(issue=issue, article=article, position=0))
-    db.session.commit()
+    article = make_article(db, "KI und Recht", canonical_url="https://example.org/ki-recht")
+    issue = make_issue(db, articles=[article], subject="KI-Woche")
     rendered = issues.render_issue(issue, "default", base_url="http://localhost")
     link = next(line for line in rendered.text.splitlines() if "/spenden?" in line).strip()
     path = link[link.index("/spenden?") :]
@@ -142,20 +125,18 @@ def test_a_gift_from_an_issues_ask_block_is_attributed_to_the_issue(app, client,
 
 
 def test_admins_see_donations_and_editors_do_not(client, db, stripe_api):
-    from tests.support.factories import PASSWORD, staff_user
-    from tests.support.web import login
+    from tests.staff.factories import sign_in, staff_user
 
-    donation = _give(client, db)
+    donation = donate(client, db, preset="1000")
     paid = s.completed_session(donation, email="x@example.org")
     s.post_event(client, s.event("checkout.session.completed", paid))
     s.post_event(client, s.event("charge.refunded", s.charge(donation, amount_refunded=300)))
-    staff_user(db, "redakteur@example.org")
-    login(client, "redakteur@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "redakteur@example.org"))
     assert client.get("/staff/donations/").status_code == 403
     client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/")})
-    staff_user(db, "chefin@example.org", role="admin")
+    chefin = staff_user(db, "chefin@example.org", role="admin")
     other = client.application.test_client()
-    login(other, "chefin@example.org", PASSWORD)
+    sign_in(other, chefin)
     page = text_of(other.get("/staff/donations/"))
     assert "x@example.org" in page and "10,00\xa0€" in page and "3,00\xa0€" in page  # amount, refund
     assert "7,00\xa0€" in page  # received in 30 days, after the refund

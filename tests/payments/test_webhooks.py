@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from db import db as _db
 from newsletter import api as newsletter_api
 from newsletter import ports
-from newsletter.readers.models import Subscriber, SubscriberStatus
+from newsletter.readers.models import Subscriber
 from payments.models import (
     DisputeStatus,
     Donation,
@@ -26,16 +26,11 @@ from payments.models import (
     PaymentStatus,
     StripeEvent,
 )
+from tests.payments.factories import donate
+from tests.readers.factories import make_reader
 from tests.support import stripe_api as s
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
-
-
-def _start(client, db, kind="one_time", preset="500", lang="de") -> Donation:
-    token = csrf_token(client, f"/spenden?lang={lang}")
-    response = client.post("/spenden", data={"csrf_token": token, "kind": kind, "preset": preset})
-    assert response.status_code == 303
-    return db.session.scalars(select(Donation).order_by(Donation.id.desc())).first()
 
 
 def _fresh(db, donation_id: int) -> Donation:
@@ -51,7 +46,7 @@ def _count(db, model) -> int:
 
 
 def test_a_bad_signature_is_refused_and_changes_nothing(client, db, stripe_api):
-    donation = _start(client, db)
+    donation = donate(client, db)
     evt = s.event("checkout.session.completed", s.completed_session(donation))
     assert s.post_event(client, evt, secret="whsec_someone_else").status_code == 400
     assert s.post_event(client, evt, header="").status_code == 400
@@ -66,7 +61,7 @@ def test_a_bad_signature_is_refused_and_changes_nothing(client, db, stripe_api):
 
 
 def test_a_stale_signature_is_refused_a_fresh_one_taken(client, db, stripe_api):
-    donation = _start(client, db)
+    donation = donate(client, db)
     evt = s.event("checkout.session.completed", s.completed_session(donation))
     assert s.post_event(client, evt, timestamp=int(time.time()) - 301).status_code == 400
     assert _fresh(db, donation.id).status is DonationStatus.OPEN
@@ -75,7 +70,7 @@ def test_a_stale_signature_is_refused_a_fresh_one_taken(client, db, stripe_api):
 
 
 def test_livemode_must_match_the_key(client, db, stripe_api):
-    donation = _start(client, db)
+    donation = donate(client, db)
     evt = s.event("checkout.session.completed", s.completed_session(donation), livemode=True)
     response = s.post_event(client, evt)
     assert response.status_code == 400 and "livemode" in response.get_json()["error"]
@@ -100,10 +95,9 @@ def test_events_of_other_products_on_the_account_are_ignored(client, db, stripe_
 
 
 def test_paid_checkout_thanks_the_donor_by_mail_and_links_the_reader(app, client, db, stripe_api, relay):
-    reader = Subscriber(email="Leser@Example.org", status=SubscriberStatus.ACTIVE)
-    db.session.add(reader)
+    reader = make_reader(db, "Leser@Example.org")
     db.session.commit()
-    donation = _start(client, db)
+    donation = donate(client, db)
     response = s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation)))
     assert response.status_code == 200
     donation = _fresh(db, donation.id)
@@ -122,7 +116,7 @@ def test_paid_checkout_thanks_the_donor_by_mail_and_links_the_reader(app, client
 
 
 def test_english_donors_get_their_receipt_in_english(app, client, db, stripe_api, relay):
-    donation = _start(client, db, lang="en", preset="1000")
+    donation = donate(client, db, lang="en", preset="1000")
     s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation)))
     run_jobs(app)
     (message,) = relay.wait_for(1)
@@ -133,7 +127,7 @@ def test_english_donors_get_their_receipt_in_english(app, client, db, stripe_api
 def test_the_same_event_ten_times_at_once_makes_one_donation_and_one_receipt(
     app, client, db, stripe_api, relay
 ):
-    donation = _start(client, db)
+    donation = donate(client, db)
     evt = s.event("checkout.session.completed", s.completed_session(donation))
     payload = json.dumps(evt).encode()
     statuses: list[int] = []
@@ -158,7 +152,7 @@ def test_the_same_event_ten_times_at_once_makes_one_donation_and_one_receipt(
 
 
 def test_redelivery_is_answered_200_and_mails_nothing_more(app, client, db, stripe_api, relay):
-    donation = _start(client, db)
+    donation = donate(client, db)
     evt = s.event("checkout.session.completed", s.completed_session(donation))
     assert s.post_event(client, evt).status_code == 200
     second = s.post_event(client, evt)
@@ -170,7 +164,7 @@ def test_redelivery_is_answered_200_and_mails_nothing_more(app, client, db, stri
 def test_a_database_error_inside_the_handler_answers_500_and_leaves_nothing(
     app, client, db, stripe_api, relay
 ):
-    donation = _start(client, db)
+    donation = donate(client, db)
     evt = s.event("checkout.session.completed", s.completed_session(donation))
     engine = _db.engine
 
@@ -195,7 +189,7 @@ def test_a_database_error_inside_the_handler_answers_500_and_leaves_nothing(
 
 
 def test_sepa_payment_that_fails_two_days_later(app, client, db, stripe_api, relay):
-    donation = _start(client, db)
+    donation = donate(client, db)
     now = int(time.time())
     completed = s.completed_session(donation, payment_status="unpaid")
     assert (
@@ -213,7 +207,7 @@ def test_sepa_payment_that_fails_two_days_later(app, client, db, stripe_api, rel
 
 
 def test_sepa_payment_that_succeeds_later_sends_the_receipt_then(app, client, db, stripe_api, relay):
-    donation = _start(client, db)
+    donation = donate(client, db)
     s.post_event(
         client, s.event("checkout.session.completed", s.completed_session(donation, payment_status="unpaid"))
     )
@@ -226,7 +220,7 @@ def test_sepa_payment_that_succeeds_later_sends_the_receipt_then(app, client, db
 
 
 def test_partial_then_full_refund(client, db, stripe_api):
-    donation = _start(client, db, preset="2500")
+    donation = donate(client, db, preset="2500")
     s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation)))
     assert (
         s.post_event(client, s.event("charge.refunded", s.charge(donation, amount_refunded=1000))).status_code
@@ -247,7 +241,7 @@ def test_partial_then_full_refund(client, db, stripe_api):
 
 
 def test_a_refund_before_the_checkout_event_is_placed_through_the_payment_intent(client, db, stripe_api):
-    donation = _start(client, db)
+    donation = donate(client, db)
     stripe_api.payment_intents[f"pi_test_for_{donation.id}"] = {
         "id": f"pi_test_for_{donation.id}", "object": "payment_intent", "amount": 500, "currency": "eur",
         "metadata": {"donation_id": str(donation.id), "donation_reference": donation.reference},
@@ -263,7 +257,7 @@ def test_a_refund_before_the_checkout_event_is_placed_through_the_payment_intent
 
 
 def test_dispute_opened_then_lost(client, db, stripe_api):
-    donation = _start(client, db)
+    donation = donate(client, db)
     s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation)))
     s.post_event(client, s.event("charge.dispute.created", s.dispute(donation, status="needs_response")))
     assert db.session.scalars(select(DonationPayment.dispute_status)).one() is DisputeStatus.OPEN
@@ -280,10 +274,9 @@ def test_dispute_opened_then_lost(client, db, stripe_api):
 
 
 def test_monthly_renewals_a_failed_card_and_the_end(app, client, db, stripe_api, relay):
-    reader = Subscriber(email="leser@example.org", status=SubscriberStatus.ACTIVE)
-    db.session.add(reader)
+    reader = make_reader(db, "leser@example.org")
     db.session.commit()
-    donation = _start(client, db, kind="monthly")
+    donation = donate(client, db, kind="monthly")
     t0 = int(time.time()) - 90 * 86400
     s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation), created=t0))
     s.post_event(client, s.event("invoice.paid", s.invoice(donation, "in_1", created=t0), created=t0))
@@ -342,7 +335,7 @@ def test_forged_or_expired_manage_links_are_refused(app, client, db, stripe_api,
 
 
 def test_subscription_updates_older_than_the_last_are_ignored(client, db, stripe_api):
-    donation = _start(client, db, kind="monthly")
+    donation = donate(client, db, kind="monthly")
     now = int(time.time())
     s.post_event(
         client,

@@ -1,35 +1,51 @@
-"""Fixtures for the reader flows: newsletters, a real SMTP relay, and a browser-like sign-up."""
+"""Fixtures for the reader flows and the staff pages on readers: newsletters, signed-in editors and admins."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from newsletter.readers.models import Newsletter
-from tests.support.web import text_of
-
-_FORM_TOKEN = re.compile(r'name="form_token" type="hidden" value="([^"]+)"')
+from newsletter.platform.access import StaffRole
+from newsletter.readers import newsletters as newsletter_service
+from tests.readers.factories import make_newsletter
+from tests.staff.factories import sign_in
 
 
 @pytest.fixture
 def newsletters(db):
+    """Three newsletters: the daily default, a weekly one, and one not offered to the public."""
     rows = [
-        Newsletter(slug="ki-news", name="KI-News täglich", is_default=True, position=0),
-        Newsletter(slug="wochenrueckblick", name="Wochenrückblick", position=1),
-        Newsletter(slug="intern", name="Nur für Förderer", is_public=False, position=2),
+        make_newsletter(db, "ki-news", "KI-News täglich", is_default=True, position=0),
+        make_newsletter(db, "wochenrueckblick", "Wochenrückblick", position=1),
+        make_newsletter(db, "intern", "Nur für Förderer", is_public=False, position=2),
     ]
-    db.session.add_all(rows)
     db.session.commit()
     return {n.slug: n for n in rows}
 
 
-def form_token(client, url: str = "/subscribe") -> str:
-    page = client.get(url)
-    assert page.status_code == 200
-    return _FORM_TOKEN.search(text_of(page)).group(1)
+@pytest.fixture
+def lists(db):
+    """Two newsletters made on the staff pages' service: the daily one is the default."""
+    daily = newsletter_service.save_newsletter(
+        db.session, None, name="KI-News täglich", slug="ki-taeglich", description="", is_public=True,
+        is_default=True, position=1,
+    )  # fmt: skip
+    weekly = newsletter_service.save_newsletter(
+        db.session, None, name="Wochenrückblick", slug="woche", description="", is_public=True,
+        is_default=False, position=2,
+    )  # fmt: skip
+    db.session.commit()
+    return daily, weekly
 
 
-def sign_up(client, email: str, *, ip: str = "198.51.100.1", token: str | None = None, **fields):
-    data = {"email": email, "language": "de", "form_token": token or form_token(client), **fields}
-    return client.post("/subscribe", data=data, environ_base={"REMOTE_ADDR": ip})
+@pytest.fixture
+def editor(client, db):
+    """The test client, signed in as the editor editor@example.org."""
+    sign_in(client, StaffRole.EDITOR)
+    return client
+
+
+@pytest.fixture
+def admin(client, db):
+    """The test client, signed in as the admin admin@example.org."""
+    sign_in(client, StaffRole.ADMIN)
+    return client

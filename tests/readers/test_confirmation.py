@@ -11,17 +11,9 @@ import pytest
 from newsletter.platform import tokens
 from newsletter.readers import addresses, outbox, subscribers
 from newsletter.readers.models import ConsentBasis, Subscriber, SubscriberStatus, SuppressionReason
+from tests.readers.factories import make_pending_reader, make_reader
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
-
-
-def _pending(db, email="leserin@example.org", locale="de") -> Subscriber:
-    reader = Subscriber(email=email, status=SubscriberStatus.PENDING, locale=locale)
-    db.session.add(reader)
-    db.session.flush()
-    outbox.request_confirmation(db.session, reader)
-    db.session.commit()
-    return reader
 
 
 def _link(message) -> str:
@@ -30,7 +22,7 @@ def _link(message) -> str:
 
 
 def test_confirmation_mail_arrives_and_its_button_confirms(app, client, db, relay):
-    reader = _pending(db)
+    reader = make_pending_reader(db)
     run_jobs(app)
     [message] = relay.messages
     assert message["To"] == "leserin@example.org"
@@ -53,7 +45,7 @@ def test_confirmation_mail_arrives_and_its_button_confirms(app, client, db, rela
 
 
 def test_confirm_without_csrf_token_changes_nothing(app, client, db, relay):
-    reader = _pending(db)
+    reader = make_pending_reader(db)
     run_jobs(app)
     response = client.post(_link(relay.messages[0]), data={})
     assert response.status_code == 400
@@ -62,7 +54,7 @@ def test_confirm_without_csrf_token_changes_nothing(app, client, db, relay):
 
 
 def test_english_readers_get_the_mail_in_english(app, db, relay):
-    _pending(db, locale="en")
+    make_pending_reader(db, locale="en")
     run_jobs(app)
     assert relay.messages[0]["Subject"] == "Please confirm your subscription to KI-Kompass"
 
@@ -71,7 +63,7 @@ def test_english_readers_get_the_mail_in_english(app, db, relay):
     "mangle", [lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"), lambda t: "x" + t]
 )
 def test_tampered_links_are_refused(app, client, db, relay, mangle):
-    reader = _pending(db)
+    reader = make_pending_reader(db)
     run_jobs(app)
     path = _link(relay.messages[0])
     token = path.rsplit("/", 1)[1]
@@ -83,7 +75,7 @@ def test_tampered_links_are_refused(app, client, db, relay, mangle):
 
 
 def test_expired_links_say_so(app, client, db, relay, monkeypatch):
-    _pending(db)
+    make_pending_reader(db)
     run_jobs(app)
     monkeypatch.setitem(tokens.LIFETIMES, "confirm", -1)
     response = client.get(_link(relay.messages[0]))
@@ -92,7 +84,7 @@ def test_expired_links_say_so(app, client, db, relay, monkeypatch):
 
 
 def test_a_link_for_an_old_address_is_void(app, client, db, relay):
-    reader = _pending(db)
+    reader = make_pending_reader(db)
     run_jobs(app)
     reader.email = "neu@example.org"
     db.session.commit()
@@ -100,17 +92,14 @@ def test_a_link_for_an_old_address_is_void(app, client, db, relay):
 
 
 def test_a_token_of_another_purpose_is_refused(app, client, db):
-    reader = Subscriber(email="leserin@example.org")
-    db.session.add(reader)
+    reader = make_reader(db, "leserin@example.org", status=SubscriberStatus.PENDING)
     db.session.commit()
     other = tokens.make_token("preferences", {"s": reader.id, "h": addresses.email_hash(reader.email)[:16]})
     assert client.get(f"/confirm/{other}").status_code == 400
 
 
 def test_own_confirmation_lifts_an_earlier_unsubscribe(app, client, db, relay):
-    reader = Subscriber(email="zurueck@example.org", status=SubscriberStatus.ACTIVE)
-    db.session.add(reader)
-    db.session.flush()
+    reader = make_reader(db, "zurueck@example.org")
     subscribers.unsubscribe(db.session, reader, via="test")
     reader.status = SubscriberStatus.PENDING
     outbox.request_confirmation(db.session, reader)

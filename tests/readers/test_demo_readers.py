@@ -1,5 +1,5 @@
 """``demo load`` leaves readers in every state with what the reader flows would have recorded.
-Bad inputs tried: none beyond the foundation's (a second load is refused there)."""
+Bad inputs tried: none beyond tests/platform/test_cli.py's (a second load is refused there)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from newsletter.platform.queues import QUEUE_NAMES, get_queue, get_redis
 from newsletter.readers import outbox
 from newsletter.readers import tasks as readers_tasks
 from newsletter.readers.models import Newsletter, ReaderMail
-from tests.readers.conftest import sign_up
+from tests.readers.web import sign_up
 from tests.support.web import text_of
 
 

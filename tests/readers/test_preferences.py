@@ -28,19 +28,17 @@ from newsletter.readers.models import (
     Subscription,
     SuppressionReason,
 )
+from tests.readers.factories import make_reader
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 
 
 @pytest.fixture
 def reader(db, newsletters):
-    person = Subscriber(
-        email="Lena@example.org", status=SubscriberStatus.ACTIVE, source="utm:herbst",
+    person = make_reader(
+        db, "Lena@example.org", newsletters=[newsletters["ki-news"]], source="utm:herbst",
         consent_basis=ConsentBasis.DOUBLE_OPT_IN, consent_at=utcnow(), consent_detail="confirmed",
     )  # fmt: skip
-    db.session.add(person)
-    db.session.flush()
-    db.session.add(Subscription(subscriber=person, newsletter=newsletters["ki-news"]))
     subscribers.record_event(db.session, person, "confirmed", via="confirmation link")
     db.session.commit()
     return person

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from newsletter.readers import subscribers
 from newsletter.readers.models import ReaderMail, Subscriber
-from tests.readers.conftest import form_token, sign_up
+from tests.readers.web import form_token, sign_up
 from tests.support.worker import run_jobs
 
 

@@ -21,7 +21,8 @@ from newsletter.platform.redis_server import limiter_storage_uri
 from newsletter.readers import subscribers
 from newsletter.readers import tasks as readers_tasks
 from newsletter.readers.models import ReaderMail, Subscriber, SubscriberStatus
-from tests.readers.conftest import form_token, sign_up
+from tests.readers.factories import make_reader
+from tests.readers.web import form_token, sign_up
 from tests.support.smtp import free_port
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
@@ -69,7 +70,7 @@ def test_redis_down_the_reader_is_stored_and_the_mail_goes_out_later(
 
 
 def test_redis_down_the_link_request_waits_for_the_sweeper(app, client, db, relay, runner, redis_down_app):
-    db.session.add(Subscriber(email="leser@example.org", status=SubscriberStatus.ACTIVE))
+    make_reader(db, "leser@example.org")
     db.session.commit()
     down = redis_down_app.test_client()
     token = csrf_token(down, "/preferences")
@@ -87,18 +88,14 @@ def test_redis_down_the_link_request_waits_for_the_sweeper(app, client, db, rela
 def _pending(db, email, age_days, *, renewed_days=None):
     created = utcnow() - timedelta(days=age_days)
     updated = utcnow() - timedelta(days=renewed_days) if renewed_days is not None else created
-    reader = Subscriber(email=email, status=SubscriberStatus.PENDING, created_at=created, updated_at=updated)
-    db.session.add(reader)
-    return reader
+    return make_reader(db, email, status=SubscriberStatus.PENDING, created_at=created, updated_at=updated)
 
 
 def test_unconfirmed_sign_ups_expire_after_a_week(app, db, runner, newsletters):
     _pending(db, "alt@example.org", 8)
     _pending(db, "frisch@example.org", 6)
     _pending(db, "erneuert@example.org", 10, renewed_days=1)
-    db.session.add(Subscriber(email="aktiv@example.org", status=SubscriberStatus.ACTIVE,
-                              created_at=utcnow() - timedelta(days=300)))  # fmt: skip
-    db.session.flush()
+    make_reader(db, "aktiv@example.org", created_at=utcnow() - timedelta(days=300))
     subscribers.record_event(
         db.session, subscribers.find_subscriber(db.session, "alt@example.org"), "subscribed"
     )

@@ -1,4 +1,4 @@
-"""Both sign-up limits counted in one Redis round trip (newsletter/signup_limits.py): they still refuse per
+"""Both sign-up limits counted in one Redis round trip (newsletter/readers/limits.py): they still refuse per
 client address and per e-mail address, share their counters between the form, the JSON API and "send me
 my link", say when to come back, and keep counting in memory when the limiter's Redis is gone.
 
@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from newsletter.readers import limits, subscribers
 from newsletter.readers.models import Subscriber
-from tests.readers.conftest import form_token, sign_up
+from tests.readers.web import form_token, sign_up
 from tests.support.smtp import free_port
 from tests.support.web import csrf_token, text_of
 

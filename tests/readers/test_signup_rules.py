@@ -23,9 +23,9 @@ from newsletter.readers.models import (
     Subscriber,
     SubscriberEvent,
     SubscriberStatus,
-    Subscription,
     SuppressionReason,
 )
+from tests.readers.factories import make_reader
 
 ADDRESS = "regel@example.org"
 
@@ -69,12 +69,10 @@ CASES = {
 def _arrange(db, case: Case, lists) -> int | None:
     if case.status is None:
         return None
-    reader = Subscriber(
-        email=ADDRESS, status=case.status, locale=case.locale_before, source=case.source_before
-    )
-    reader.subscriptions = [Subscription(newsletter=lists[slug]) for slug in case.newsletters_before]
-    db.session.add(reader)
-    db.session.flush()
+    reader = make_reader(
+        db, ADDRESS, status=case.status, locale=case.locale_before, source=case.source_before,
+        newsletters=[lists[slug] for slug in case.newsletters_before],
+    )  # fmt: skip
     for _ in range(case.confirmations_today):
         earlier = utcnow() - timedelta(hours=1)
         db.session.add(ReaderMail(subscriber_id=reader.id, kind="confirm", created_at=earlier))

@@ -20,10 +20,10 @@ from newsletter.readers.models import (
     ReaderMail,
     Subscriber,
     SubscriberStatus,
-    Subscription,
     SuppressionReason,
 )
-from tests.readers.conftest import form_token, sign_up
+from tests.readers.factories import make_reader
+from tests.readers.web import form_token, sign_up
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 
@@ -97,8 +97,7 @@ def test_the_answer_is_the_same_for_every_kind_of_address(app, client, db, newsl
         "bounced@example.org": SubscriberStatus.BOUNCED,
     }
     for email, status in states.items():
-        db.session.add(Subscriber(email=email, status=status))
-    db.session.flush()
+        make_reader(db, email, status=status)
     addresses.suppress(db.session, "left@example.org", SuppressionReason.UNSUBSCRIBED)
     addresses.suppress(db.session, "bounced@example.org", SuppressionReason.BOUNCED)
     db.session.commit()
@@ -250,10 +249,7 @@ def test_a_known_reader_signing_up_again_gets_the_new_choice_and_an_active_one_k
     token = form_token(client)
     sign_up(client, "wieder@example.org", token=token, newsletters=["ki-news", "wochenrueckblick"],
             source="erstes-mal")  # fmt: skip
-    active = Subscriber(email="aktiv@example.org", status=SubscriberStatus.ACTIVE, locale="de", source="alt")
-    db.session.add(active)
-    db.session.flush()
-    active.subscriptions.append(Subscription(newsletter_id=newsletters["ki-news"].id))
+    make_reader(db, "aktiv@example.org", locale="de", source="alt", newsletters=[newsletters["ki-news"]])
     db.session.commit()
 
     sign_up(client, "Wieder@Example.org", token=token, newsletters=["wochenrueckblick"], language="en",

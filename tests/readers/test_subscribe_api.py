@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from newsletter.readers import subscribers
 from newsletter.readers.models import Subscriber, SubscriberStatus
+from tests.readers.factories import make_reader
 from tests.support.worker import run_jobs
 
 
@@ -45,7 +46,7 @@ def test_a_json_sign_up_stores_the_reader_and_mails_the_confirmation(app, client
 
 
 def test_the_json_answer_is_the_same_for_known_and_new_addresses(client, db, newsletters, relay):
-    db.session.add(Subscriber(email="known@example.org", status=SubscriberStatus.ACTIVE))
+    make_reader(db, "known@example.org")
     db.session.commit()
     known = _post(client, {"email": "known@example.org"})
     new = _post(client, {"email": "new@example.org"})

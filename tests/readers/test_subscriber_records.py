@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from newsletter.readers import addresses, subscribers
 from newsletter.readers.models import (
-    Newsletter,
     Subscriber,
     SubscriberEvent,
     SubscriberStatus,
@@ -17,6 +16,7 @@ from newsletter.readers.models import (
     Suppression,
     SuppressionReason,
 )
+from tests.readers.factories import make_newsletter, make_reader
 
 
 @pytest.mark.parametrize(
@@ -53,9 +53,7 @@ def test_suppression_keeps_only_a_hash(db):
 
 
 def test_unsubscribe_is_idempotent_and_suppresses(db):
-    reader = Subscriber(email="leser@example.org", status=SubscriberStatus.ACTIVE)
-    db.session.add(reader)
-    db.session.flush()
+    reader = make_reader(db, "leser@example.org")
     assert subscribers.unsubscribe(db.session, reader, via="test") is True
     assert subscribers.unsubscribe(db.session, reader, via="test") is False
     db.session.commit()
@@ -65,11 +63,7 @@ def test_unsubscribe_is_idempotent_and_suppresses(db):
 
 
 def test_erase_deletes_the_reader_and_keeps_the_hash(db):
-    newsletter = Newsletter(slug="ki", name="KI-News")
-    reader = Subscriber(email="leser@example.org", status=SubscriberStatus.ACTIVE)
-    db.session.add_all([newsletter, reader])
-    db.session.flush()
-    db.session.add(Subscription(subscriber=reader, newsletter=newsletter))
+    reader = make_reader(db, "leser@example.org", newsletters=[make_newsletter(db, "ki", "KI-News")])
     subscribers.record_event(db.session, reader, "confirmed", ip="203.0.113.7")
     db.session.commit()
     subscribers.unsubscribe(db.session, reader, via="test")

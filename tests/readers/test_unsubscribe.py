@@ -11,7 +11,8 @@ import pytest
 
 from db import utcnow
 from newsletter.readers import addresses, links, subscribers
-from newsletter.readers.models import Subscriber, SubscriberStatus, Subscription, SuppressionReason
+from newsletter.readers.models import Subscriber, SubscriberStatus, SuppressionReason
+from tests.readers.factories import make_reader
 from tests.support.web import text_of
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
@@ -19,11 +20,8 @@ ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 @pytest.fixture
 def reader(db, newsletters):
-    person = Subscriber(email="leser@example.org", status=SubscriberStatus.ACTIVE, confirmed_at=utcnow())
-    db.session.add(person)
-    db.session.flush()
-    for slug in ("ki-news", "wochenrueckblick"):
-        db.session.add(Subscription(subscriber=person, newsletter=newsletters[slug]))
+    both = [newsletters["ki-news"], newsletters["wochenrueckblick"]]
+    person = make_reader(db, "leser@example.org", newsletters=both, confirmed_at=utcnow())
     db.session.commit()
     return person
 

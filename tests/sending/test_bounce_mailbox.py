@@ -14,17 +14,21 @@ import pytest
 from sqlalchemy import select
 
 from newsletter.mail import mailbox, return_paths
-from newsletter.readers import addresses, outbox, subscribers
+from newsletter.readers import addresses, subscribers
 from newsletter.readers.models import SubscriberStatus, SuppressionReason
 from newsletter.sending import tasks as sending_tasks
 from newsletter.sending.models import Delivery, DeliveryStatus
-from tests.sending.conftest import make_issue, start_send
+from tests.readers.factories import make_pending_reader
+from tests.sending.factories import issue_with_readers, start_send
 from tests.support import dovecot as dovecot_support
 from tests.support.worker import run_jobs
 
-pytestmark = pytest.mark.skipif(
-    not dovecot_support.available(), reason="needs Debian's dovecot-imapd and dovecot-pop3d (see .ci/run)"
-)
+pytestmark = [
+    pytest.mark.slow,  # a dovecot server per test
+    pytest.mark.skipif(
+        not dovecot_support.available(), reason="needs Debian's dovecot-imapd and dovecot-pop3d (see .ci/run)"
+    ),
+]
 
 
 @pytest.fixture
@@ -115,7 +119,7 @@ Text
 
 
 def _sent_issue(app, db, relay):
-    issue = make_issue(db, readers=("weg@example.org", "voll@example.org", "genervt@example.org",
+    issue = issue_with_readers(db, readers=("weg@example.org", "voll@example.org", "genervt@example.org",
                                     "bleibt@example.org"))  # fmt: skip
     start_send(db, issue)
     run_jobs(app)
@@ -174,8 +178,8 @@ def test_bounces_and_complaints_from_the_mailbox_suppress_count_and_are_deleted(
 
 
 def test_staff_see_the_soft_bounce_count_and_the_history(app, client, db, relay, dovecot, monkeypatch):
-    from tests.support.factories import PASSWORD, staff_user
-    from tests.support.web import login, text_of
+    from tests.staff.factories import sign_in, staff_user
+    from tests.support.web import text_of
 
     _, senders = _sent_issue(app, db, relay)
     monkeypatch.setitem(app.config, "BOUNCE_MAILBOX_URL", dovecot.url("imap"))
@@ -183,8 +187,7 @@ def test_staff_see_the_soft_bounce_count_and_the_history(app, client, db, relay,
     for _ in range(2):
         dovecot.deliver(dsn(voll_sender, "voll@example.org", action="delayed", status="4.4.7"))
     dovecot.deliver(dsn(senders["weg@example.org"], "weg@example.org"))
-    staff_user(db, "eda@example.org")
-    login(client, "eda@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "eda@example.org"))
     result = app.test_cli_runner().invoke(args=["newsletter", "bounces", "poll"])
     assert result.exit_code == 0 and "3 messages: 1 hard, 2 soft" in result.output
     voll = _status(db, "voll@example.org")
@@ -231,14 +234,8 @@ def test_a_wrong_password_is_a_clear_error_and_changes_nothing(app, db, relay, d
 
 
 def test_a_bounced_confirmation_suppresses_only_the_vouched_address(app, db, relay, dovecot, monkeypatch):
-    from newsletter.readers.models import Subscriber
-
     for email in ("tippfehler@example.org", "andere@example.org"):
-        reader = Subscriber(email=email, status=SubscriberStatus.PENDING)
-        db.session.add(reader)
-        db.session.flush()
-        outbox.request_confirmation(db.session, reader)
-    db.session.commit()
+        make_pending_reader(db, email)
     run_jobs(app)
     relay.wait_for(2)
     sender = next(r.mail_from for r in relay.received if r.rcpt_tos == ["tippfehler@example.org"])

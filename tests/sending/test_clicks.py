@@ -11,12 +11,11 @@ import re
 from db import db as _db
 from newsletter.editorial.models import Article, Issue, IssueArticle
 from newsletter.platform.access import StaffRole
-from newsletter.sending import clicks, control, ledger
-from tests.support.factories import PASSWORD, staff_user
-from tests.support.web import login, text_of
+from newsletter.sending import clicks, ledger
+from tests.sending.factories import issue_with_readers, start_send
+from tests.staff.factories import sign_in, staff_user
+from tests.support.web import text_of
 from tests.support.worker import run_jobs
-
-from .conftest import make_issue
 
 ARTICLE_URL = "https://www.ki-kompass.example/artikel/sprachmodelle?teil=1&quelle=nl"
 COUNTED = re.compile(r"http://localhost/l/(\d+)/(\d+)/([A-Za-z0-9_-]+)")
@@ -24,7 +23,7 @@ COUNTED = re.compile(r"http://localhost/l/(\d+)/(\d+)/([A-Za-z0-9_-]+)")
 
 def _issue_with_article_link(db) -> Issue:
     intro = "Dazu auch [unser Dossier](https://www.ki-kompass.example/dossier)."
-    issue = make_issue(db, readers=("a@example.org", "b@example.org", "c@example.org"), intro=intro)
+    issue = issue_with_readers(db, readers=("a@example.org", "b@example.org", "c@example.org"), intro=intro)
     article = db.session.get(Article, issue.items[0].article_id)
     article.canonical_url = ARTICLE_URL
     db.session.commit()
@@ -32,9 +31,7 @@ def _issue_with_article_link(db) -> Issue:
 
 
 def _send(app, db, issue):
-    prepared = ledger.prepare_send(db.session, issue, **ledger.click_options(app.config))
-    db.session.commit()
-    control.queue_batches(prepared.issue_id, prepared.batches)
+    start_send(db, issue, **ledger.click_options(app.config))
     run_jobs(app)
 
 
@@ -94,8 +91,7 @@ def test_links_are_rewritten_once_for_everyone_and_count_per_link(app, client, d
     assert ask and f"issue={issue.id}" in ask[0]
 
     # The editor's issue statistics show the two clicks, in all and on the article's link.
-    staff_user(db, "editor-clicks@example.org", role=StaffRole.EDITOR)
-    login(client, "editor-clicks@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "editor-clicks@example.org", role=StaffRole.EDITOR))
     page = text_of(client.get("/staff/stats/issues?period=this_month&lang=en"))
     assert f"Clicks per link: {issue.subject}" in page
     link_row = page.split(ARTICLE_URL.replace("&", "&amp;"), 1)[1].split("</tr>", 1)[0]

@@ -14,52 +14,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from db import db as database
 from db import utcnow
-from newsletter.editorial.models import Article, Issue, IssueArticle, IssueState
+from newsletter.editorial.models import Issue, IssueState
 from newsletter.platform.queues import get_queue, get_redis
-from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
 from newsletter.sending import control, gate, ledger, progress, sweeper
 from newsletter.sending import tasks as sending_tasks
 from newsletter.sending.models import Delivery, DeliveryStatus
-from tests.support.factories import PASSWORD, staff_user
-from tests.support.web import csrf_token, login, text_of
+from tests.editorial.factories import make_issue
+from tests.sending.factories import issue_with_readers, start_send
+from tests.staff.factories import sign_in, staff_user
+from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 
 READERS = 40
-
-
-def make_issue(db, readers: int = READERS, prefix: str = "leser") -> Issue:
-    letter = Newsletter(slug=f"{prefix}-news", name="KI-News", is_default=True)
-    article = Article(
-        slug=f"{prefix}-a", title="Sprachmodelle erklärt", teaser="Was steckt dahinter?", body="T"
-    )
-    issue = Issue(
-        subject="Die KI-Woche", sender_name="KI-Kompass", sender_address="redaktion@ki-kompass.example",
-        newsletters=[letter],
-    )  # fmt: skip
-    db.session.add_all([letter, article, issue])
-    db.session.flush()
-    db.session.add(IssueArticle(issue_id=issue.id, article_id=article.id, position=0))
-    ids = db.session.scalars(
-        insert(Subscriber).returning(Subscriber.id),
-        [{"email": f"{prefix}{i}@example.org", "status": SubscriberStatus.ACTIVE} for i in range(readers)],
-    ).all()
-    db.session.execute(insert(Subscription), [{"subscriber_id": i, "newsletter_id": letter.id} for i in ids])
-    db.session.commit()
-    return issue
-
-
-def start(db, issue, batch_size: int = 10) -> ledger.PreparedSend:
-    prepared = ledger.prepare_send(db.session, issue)
-    db.session.commit()
-    prepared = ledger.PreparedSend(
-        issue.id, prepared.added, ledger.batch_ranges(db.session, issue.id, batch_size)
-    )
-    control.queue_batches(prepared.issue_id, prepared.batches)
-    return prepared
+BATCH_SIZE = 10  # readers per batch job: a send to READERS readers is several jobs
 
 
 def state(db, issue_id) -> IssueState:
@@ -108,8 +79,8 @@ class Change:
 
 
 def test_pause_stops_after_the_message_in_flight_and_resume_finishes_without_repeats(app, db, relay, runner):
-    issue = make_issue(db)
-    start(db, issue)
+    issue = issue_with_readers(db, READERS)
+    start_send(db, issue, batch_size=BATCH_SIZE)
     after_messages(relay, 7, lambda: in_other_session(app, Change(issue.id, control.pause_send, "pause")))
     run_jobs(app)
     # The seventh message was on its way when the editor paused: it finished and is recorded.
@@ -132,8 +103,8 @@ def test_pause_stops_after_the_message_in_flight_and_resume_finishes_without_rep
 
 
 def test_cancel_mid_send_leaves_sent_rows_alone_and_sends_nothing_more(app, db, relay, runner):
-    issue = make_issue(db)
-    start(db, issue)
+    issue = issue_with_readers(db, READERS)
+    start_send(db, issue, batch_size=BATCH_SIZE)
     after_messages(relay, 12, lambda: in_other_session(app, Change(issue.id, control.cancel_send, "cancel")))
     run_jobs(app)
     assert len(relay.received) == 12
@@ -153,16 +124,16 @@ def test_cancel_mid_send_leaves_sent_rows_alone_and_sends_nothing_more(app, db, 
 
 
 def test_the_issue_page_and_the_json_api_pause_resume_and_cancel(app, client, db, relay):
-    issue = make_issue(db, readers=12)
-    staff_user(db, "eda@example.org")
-    start(db, issue)
+    issue = issue_with_readers(db, readers=12)
+    eda = staff_user(db, "eda@example.org")
+    start_send(db, issue, batch_size=BATCH_SIZE)
     page = f"/staff/issues/{issue.id}"
 
     # Signed out: to the login, nothing changes.
     token_less = client.post(f"{page}/pause")
     assert token_less.status_code in (302, 400) and state(db, issue.id) is IssueState.SENDING
 
-    login(client, "eda@example.org", PASSWORD)
+    sign_in(client, eda)
     html = text_of(client.get(page))
     assert "Pausieren" in html and "Versand abbrechen" in html
     # No CSRF token: refused, nothing changes.
@@ -197,9 +168,8 @@ def test_the_issue_page_and_the_json_api_pause_resume_and_cancel(app, client, db
 
 
 def test_schedule_in_berlin_time_stored_in_utc_and_fired_once(app, client, db, relay):
-    issue = make_issue(db, readers=5)
-    staff_user(db, "eda@example.org")
-    login(client, "eda@example.org", PASSWORD)
+    issue = issue_with_readers(db, readers=5)
+    sign_in(client, staff_user(db, "eda@example.org"))
     page = f"/staff/issues/{issue.id}"
     token = csrf_token(client, page)
     next_year = utcnow().year + 1
@@ -238,12 +208,10 @@ def test_schedule_in_berlin_time_stored_in_utc_and_fired_once(app, client, db, r
 
 
 def test_unschedule_goes_back_to_draft_and_the_job_then_does_nothing(app, client, db, relay):
-    issue = make_issue(db, readers=3)
-    empty = Issue(
-        subject="Leer", sender_name="KI", sender_address="a@ki.example", newsletters=issue.newsletters
+    issue = issue_with_readers(db, readers=3)
+    empty = make_issue(
+        db, subject="Leer", sender_name="KI", sender_address="a@ki.example", newsletters=issue.newsletters
     )
-    db.session.add(empty)
-    db.session.commit()
     with pytest.raises(ledger.SendError):
         control.schedule_send(db.session, empty, utcnow() + timedelta(hours=1))
     with pytest.raises(ledger.SendError):
@@ -252,8 +220,7 @@ def test_unschedule_goes_back_to_draft_and_the_job_then_does_nothing(app, client
         control.schedule_send(db.session, issue, datetime(2030, 1, 1, 10, 0))  # no time zone
     db.session.rollback()
 
-    staff_user(db, "eda@example.org")
-    login(client, "eda@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "eda@example.org"))
     page = f"/staff/issues/{issue.id}"
     token = csrf_token(client, page)
     client.post(f"{page}/schedule", data={"csrf_token": token, "send_at": f"{utcnow().year + 1}-06-01T07:00"})
@@ -296,7 +263,7 @@ def _claimed_rows(db, issue, claim: str, count: int) -> list[int]:
 def test_the_sweeper_decides_a_dead_workers_rows_from_its_journal(app, db):
     """A worker claimed six rows; the relay accepted the first two, refused the third for now, the fourth
     was in flight when the worker died, the last two never left. Only the fourth is uncertain."""
-    issue = make_issue(db, readers=8)
+    issue = issue_with_readers(db, readers=8)
     rows = _claimed_rows(db, issue, "c0ffee", 6)
     connection = get_redis(app)
     doorway = gate.Gate(connection, gate.Rate(), issue_id=issue.id, job_id="send-x", heartbeat=5)
@@ -319,7 +286,7 @@ def test_the_sweeper_decides_a_dead_workers_rows_from_its_journal(app, db):
 
 
 def test_rows_whose_journal_redis_lost_are_uncertain_not_resent(app, db):
-    issue = make_issue(db, readers=4)
+    issue = issue_with_readers(db, readers=4)
     rows = _claimed_rows(db, issue, "deadbeef", 3)
     decided = sweeper.decide_lost_rows(db.session, get_redis(app))
     assert decided["uncertain"] == 3 and decided["queued"] == 0
@@ -328,8 +295,8 @@ def test_rows_whose_journal_redis_lost_are_uncertain_not_resent(app, db):
 
 
 def test_the_sweeper_queues_batches_that_redis_lost_and_leaves_live_ones(app, db, relay):
-    issue = make_issue(db, readers=30)
-    start(db, issue, batch_size=10)
+    issue = issue_with_readers(db, readers=30)
+    start_send(db, issue, batch_size=BATCH_SIZE)
     # Three jobs wait in the queue: nothing to add.
     assert sending_tasks.sweep_sends()["requeued_batches"] == 0
     get_redis(app).flushdb()  # the queue is gone; the ledger still says 30 readers wait
@@ -361,8 +328,8 @@ def test_the_shared_rate_limit_books_evenly_spaced_slots(app):
 
 def test_a_stale_pause_signal_does_not_stop_a_send_the_database_says_is_running(app, db, relay):
     """Resumed while Redis was away: the pause word is still in Redis, the ledger says sending."""
-    issue = make_issue(db, readers=6)
-    start(db, issue)
+    issue = issue_with_readers(db, readers=6)
+    start_send(db, issue, batch_size=BATCH_SIZE)
     gate.set_control(get_redis(app), issue.id, "pause")
     run_jobs(app)
     assert len(relay.received) == 6 and state(db, issue.id) is IssueState.SENT

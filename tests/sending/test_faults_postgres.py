@@ -20,15 +20,19 @@ import pytest
 from db import db
 from newsletter.sending import ledger
 from tests.conftest import TEST_DATABASE_URL
+from tests.sending.factories import issue_with_readers, start_send
 from tests.sending.faults import compare_ledger_with_capture, drive
-from tests.sending.test_control import make_issue, start
 from tests.support.smtp import free_port
 
 READERS = 2000
 
-pytestmark = pytest.mark.skipif(
-    not TEST_DATABASE_URL, reason="the SQLite pass has no database server to restart (PostgreSQL pass only)"
-)
+pytestmark = [
+    pytest.mark.slow,  # a PostgreSQL server of the test's own, restarted, and real worker processes
+    pytest.mark.skipif(
+        not TEST_DATABASE_URL,
+        reason="the SQLite pass has no database server to restart (PostgreSQL pass only)",
+    ),
+]
 
 
 def _bin(name: str) -> str | None:
@@ -102,8 +106,8 @@ def test_a_postgres_restart_mid_send_loses_no_reader_and_sends_nobody_twice(
     workers.env.update(DATABASE_URL=own_postgres.url, REDIS_URL=redis_url)
     with own.app_context():
         upgrade()
-        issue = make_issue(db, readers=READERS)
-        start(db, issue, batch_size=ledger.BATCH_SIZE)
+        issue = issue_with_readers(db, readers=READERS)
+        start_send(db, issue, batch_size=ledger.BATCH_SIZE)
         restarted = []
 
         def restart(received: int) -> None:

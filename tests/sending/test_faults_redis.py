@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import redis
 
 from db import db
 from newsletter.sending import ledger
+from tests.sending.factories import issue_with_readers, start_send
 from tests.sending.faults import compare_ledger_with_capture, drive
-from tests.sending.test_control import make_issue, start
+
+pytestmark = pytest.mark.slow  # real worker processes and a Redis server of the test's own
 
 READERS = 3000
 
@@ -29,8 +32,8 @@ def _finished_cleanly(issue_id, relay, counts, workers) -> None:
 
 
 def test_flushall_mid_send_loses_no_reader_and_sends_nobody_twice(fault_app, workers, relay, own_redis):
-    issue = make_issue(db, readers=READERS)
-    start(db, issue, batch_size=ledger.BATCH_SIZE)
+    issue = issue_with_readers(db, readers=READERS)
+    start_send(db, issue, batch_size=ledger.BATCH_SIZE)
     flushed = []
 
     def flush(received: int) -> None:
@@ -47,8 +50,8 @@ def test_flushall_mid_send_loses_no_reader_and_sends_nobody_twice(fault_app, wor
 def test_a_redis_restart_mid_send_loses_no_reader_and_sends_nobody_twice(
     fault_app, workers, relay, own_redis
 ):
-    issue = make_issue(db, readers=READERS)
-    start(db, issue, batch_size=ledger.BATCH_SIZE)
+    issue = issue_with_readers(db, readers=READERS)
+    start_send(db, issue, batch_size=ledger.BATCH_SIZE)
     restarted = []
 
     def restart(received: int) -> None:
@@ -71,8 +74,8 @@ def test_two_workers_keep_to_one_shared_rate_limit(app, make_app, own_redis, rel
     limit demands. Without the limit the 120 messages arrive within about a second."""
     workers.env["MAIL_RATE_PER_SECOND"] = "25"
     readers, rate = 120, 25
-    issue = make_issue(db, readers=readers)
-    start(db, issue, batch_size=20)
+    issue = issue_with_readers(db, readers=readers)
+    start_send(db, issue, batch_size=20)
     arrivals = []
     original = relay._controller.handler.handle_DATA
 

@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from db import db
 from newsletter.readers import links, subscribers
 from newsletter.readers.models import SubscriberStatus
 from newsletter.sending import ledger
 from newsletter.sending.models import DeliveryStatus
+from tests.sending.factories import issue_with_readers, start_send
 from tests.sending.faults import compare_ledger_with_capture, drive
-from tests.sending.test_control import make_issue, start
+
+pytestmark = pytest.mark.slow  # real worker processes, killed on the way
 
 READERS = 5000
 KILLS = 4
 
 
 def test_killed_workers_lose_nothing_and_send_nothing_twice(fault_app, workers, relay):
-    issue = make_issue(db, readers=READERS)
-    start(db, issue, batch_size=ledger.BATCH_SIZE)
+    issue = issue_with_readers(db, readers=READERS)
+    start_send(db, issue, batch_size=ledger.BATCH_SIZE)
     workers.revive(2)
     killed = []
 
@@ -48,8 +52,8 @@ def test_killed_workers_lose_nothing_and_send_nothing_twice(fault_app, workers, 
 
 
 def test_a_reader_who_unsubscribes_mid_send_gets_nothing_more(fault_app, workers, relay, client):
-    issue = make_issue(db, readers=1500)
-    start(db, issue, batch_size=ledger.BATCH_SIZE)
+    issue = issue_with_readers(db, readers=1500)
+    start_send(db, issue, batch_size=ledger.BATCH_SIZE)
     last = subscribers.find_subscriber(db.session, "leser1499@example.org")
     url = links.unsubscribe_url("http://localhost", fault_app.config["SECRET_KEY"], last.id)
     posted = []

@@ -13,10 +13,12 @@ from sqlalchemy import select
 
 from newsletter.editorial import issues
 from newsletter.readers import newsletters
-from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
+from newsletter.readers.models import Newsletter
 from newsletter.sending import progress
 from newsletter.sending.models import Delivery, DeliveryStatus
-from tests.sending.conftest import dkim_verifies, make_issue, start_send
+from tests.readers.factories import make_reader
+from tests.sending.factories import issue_with_readers, start_send
+from tests.support.dkim import dkim_verifies
 from tests.support.worker import run_jobs
 
 HOSTILE_ADDRESSES = [
@@ -50,17 +52,14 @@ def _check_clean(received, key):
 
 
 def test_hostile_reader_addresses_are_refused_and_everyone_else_gets_a_clean_message(app, db, relay, signed):
-    issue = make_issue(db, readers=("fine@example.org", "also-fine@example.org"))
+    issue = issue_with_readers(db, readers=("fine@example.org", "also-fine@example.org"))
     news = issue.newsletters[0]
     # As if written by something that skipped the services' checks. PostgreSQL itself refuses a NUL in text
     # and an address over 320 characters, so those two reach the send path on SQLite only.
     sqlite = db.engine.dialect.name == "sqlite"
     hostile = [a for a in HOSTILE_ADDRESSES if sqlite or ("\0" not in a and len(a) <= 320)]
     for address in hostile:
-        reader = Subscriber(email=address, status=SubscriberStatus.ACTIVE)
-        db.session.add(reader)
-        db.session.flush()
-        db.session.add(Subscription(subscriber_id=reader.id, newsletter_id=news.id))
+        make_reader(db, address, newsletters=[news])
     db.session.commit()
     start_send(db, issue)
     run_jobs(app)
@@ -85,7 +84,7 @@ def test_transactional_mail_to_a_hostile_address_is_refused_and_nothing_is_sent(
 
 
 def test_line_breaks_in_subject_sender_name_and_newsletter_name_are_neutralised(app, db, relay, signed):
-    issue = make_issue(db, readers=("fine@example.org",))
+    issue = issue_with_readers(db, readers=("fine@example.org",))
     news = issue.newsletters[0]
     newsletters.save_newsletter(db.session, news, name="KI-News\r\nBcc: victim@example.net", slug=news.slug,
                                 description="", is_public=True, is_default=True, position=0)  # fmt: skip
@@ -104,7 +103,7 @@ def test_line_breaks_in_subject_sender_name_and_newsletter_name_are_neutralised(
 
 
 def test_a_newsletter_name_with_a_line_break_in_the_database_stops_the_message_not_the_worker(app, db, relay):
-    issue = make_issue(db, readers=("fine@example.org", "other@example.org"))
+    issue = issue_with_readers(db, readers=("fine@example.org", "other@example.org"))
     db.session.execute(
         Newsletter.__table__.update().values(name="KI\r\nBcc: victim@example.net")
     )  # straight into the database, past the service

@@ -1,4 +1,4 @@
-"""What the worker fills in per reader (``sending.RecipientSlots``): each message its own Message-ID, a
+"""What the worker fills in per reader (``sending.slots.RecipientSlots``): each message its own Message-ID, a
 true Date, the reader's own signed links, and a List-Unsubscribe whose https and mailto addresses carry
 the same token. Bad inputs tried: the same ledger row sent again in a later chunk, a reader id changed
 in the token."""

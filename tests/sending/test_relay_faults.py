@@ -20,7 +20,7 @@ from newsletter.readers.models import SuppressionReason
 from newsletter.sending import ledger, progress, worker
 from newsletter.sending import tasks as sending_tasks
 from newsletter.sending.models import Delivery, DeliveryStatus
-from tests.sending.conftest import make_issue, start_send
+from tests.sending.factories import issue_with_readers, start_send
 from tests.support.faulty_smtp import FaultySMTP
 from tests.support.worker import run_jobs
 
@@ -62,7 +62,7 @@ PERMANENT = ["550 5.7.1 Message rejected as spam", "554 5.7.1 Transaction failed
 @pytest.mark.parametrize("fault", TEMPORARY)
 def test_temporary_faults_are_retried_after_a_backoff_and_nobody_gets_two(app, db, faulty, fault):
     faulty.script.append(fault)
-    issue = make_issue(db, readers=READERS)
+    issue = issue_with_readers(db, readers=READERS)
     started = utcnow()
     start_send(db, issue)
     run_jobs(app)
@@ -91,7 +91,7 @@ def test_temporary_faults_are_retried_after_a_backoff_and_nobody_gets_two(app, d
 @pytest.mark.parametrize("fault", PERMANENT)
 def test_permanent_refusals_fail_the_row_and_only_5_1_x_suppresses(app, db, faulty, fault):
     faulty.script.append(fault)
-    issue = make_issue(db, readers=READERS)
+    issue = issue_with_readers(db, readers=READERS)
     start_send(db, issue)
     run_jobs(app)
     counts = progress.progress(db.session, issue.id)
@@ -112,7 +112,7 @@ RCPT_FAULTS = ["452 4.5.3 Too many recipients", "550 5.1.1 <a@example.org>: User
 @pytest.mark.parametrize("fault", RCPT_FAULTS)
 def test_refusals_at_rcpt_are_handled_like_refusals_at_data(app, db, faulty, fault):
     faulty.rcpt_script.append(fault)
-    issue = make_issue(db, readers=READERS)
+    issue = issue_with_readers(db, readers=READERS)
     start_send(db, issue)
     run_jobs(app)
     temporary = fault.startswith("4")
@@ -126,7 +126,7 @@ def test_refusals_at_rcpt_are_handled_like_refusals_at_data(app, db, faulty, fau
 
 def test_the_backoff_grows_and_ends_in_failed_after_the_last_attempt(app, db, faulty):
     faulty.script.extend(["451 4.3.0 Greylisted"] * worker.MAX_ATTEMPTS)
-    issue = make_issue(db, readers=("a@example.org",))
+    issue = issue_with_readers(db, readers=("a@example.org",))
     start_send(db, issue)
     run_jobs(app)
     waits = []
@@ -147,7 +147,7 @@ def test_the_backoff_grows_and_ends_in_failed_after_the_last_attempt(app, db, fa
 
 def test_a_relay_that_is_down_then_back(app, db, faulty, monkeypatch):
     monkeypatch.setitem(app.config, "SMTP_URL", "smtp://127.0.0.1:1?timeout=1")  # nothing listens there
-    issue = make_issue(db, readers=READERS)
+    issue = issue_with_readers(db, readers=READERS)
     start_send(db, issue)
     run_jobs(app)
     assert progress.progress(db.session, issue.id)["queued"] == 3

@@ -14,67 +14,42 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from db import utcnow
-from newsletter.editorial.models import Article, Issue, IssueArticle, IssueState
+from newsletter.editorial.models import Issue, IssueState
 from newsletter.platform.queues import get_queue
 from newsletter.readers import addresses, subscribers
 from newsletter.readers.models import (
-    Newsletter,
     Subscriber,
     SubscriberStatus,
-    Subscription,
     SuppressionReason,
 )
 from newsletter.sending import control, ledger, progress
+from tests.editorial.factories import make_article, make_issue
+from tests.readers.factories import make_newsletter, make_reader
+from tests.sending.factories import start_send
 from tests.support.worker import run_jobs
 
-
-def _reader(db, email, newsletters, status=SubscriberStatus.ACTIVE, **kw) -> Subscriber:
-    reader = Subscriber(email=email, status=status, **kw)
-    db.session.add(reader)
-    db.session.flush()
-    for n in newsletters:
-        db.session.add(Subscription(subscriber_id=reader.id, newsletter_id=n.id))
-    return reader
+BATCH_SIZE = 500  # readers per batch job; the batches are made again each time Send is pressed
 
 
 @pytest.fixture
 def issue(db):
-    ki = Newsletter(slug="ki-news", name="KI-News täglich", is_default=True)
-    weekly = Newsletter(slug="woche", name="Wochenrückblick")
-    other = Newsletter(slug="alltag", name="KI im Alltag")
-    db.session.add_all([ki, weekly, other])
-    db.session.flush()
+    ki = make_newsletter(db, is_default=True)
+    weekly = make_newsletter(db, "woche", "Wochenrückblick")
+    other = make_newsletter(db, "alltag", "KI im Alltag")
     for i in range(25):
-        _reader(db, f"leser{i}@example.org", [ki])
-    _reader(db, "beide@example.org", [ki, weekly])  # on two target newsletters: one message
-    _reader(db, "woche@example.org", [weekly])
-    _reader(db, "weg@example.org", [ki], status=SubscriberStatus.UNSUBSCRIBED)
-    _reader(db, "offen@example.org", [ki], status=SubscriberStatus.PENDING)
-    _reader(db, "pause@example.org", [ki], paused_until=utcnow() + timedelta(days=3))
-    _reader(db, "anderswo@example.org", [other])
-    article = Article(slug="a", title="Sprachmodelle erklärt", teaser="Was steckt dahinter?", body="Text")
-    issue = Issue(
-        subject="Die KI-Woche", sender_name="KI-Kompass", sender_address="redaktion@ki-kompass.example",
-        newsletters=[ki, weekly],
-    )  # fmt: skip
-    db.session.add_all([article, issue])
-    db.session.flush()
-    db.session.add(IssueArticle(issue_id=issue.id, article_id=article.id, position=0))
-    db.session.commit()
-    return issue
-
-
-def _send(app, db, issue, batch_size=500):
-    prepared = ledger.prepare_send(db.session, issue)
-    db.session.commit()
-    prepared = ledger.PreparedSend(prepared.issue_id, prepared.added,
-                                    ledger.batch_ranges(db.session, issue.id, batch_size))  # fmt: skip
-    control.queue_batches(prepared.issue_id, prepared.batches)
-    return prepared
+        make_reader(db, f"leser{i}@example.org", newsletters=[ki])
+    make_reader(db, "beide@example.org", newsletters=[ki, weekly])  # on two target newsletters: one message
+    make_reader(db, "woche@example.org", newsletters=[weekly])
+    make_reader(db, "weg@example.org", status=SubscriberStatus.UNSUBSCRIBED, newsletters=[ki])
+    make_reader(db, "offen@example.org", status=SubscriberStatus.PENDING, newsletters=[ki])
+    make_reader(db, "pause@example.org", newsletters=[ki], paused_until=utcnow() + timedelta(days=3))
+    make_reader(db, "anderswo@example.org", newsletters=[other])
+    article = make_article(db, "Sprachmodelle erklärt", teaser="Was steckt dahinter?", body="Text")
+    return make_issue(db, articles=[article], newsletters=[ki, weekly])
 
 
 def test_every_eligible_reader_gets_exactly_one_message(app, client, db, relay, issue):
-    prepared = _send(app, db, issue, batch_size=7)
+    prepared = start_send(db, issue, batch_size=7)
     assert prepared.added == 27 and len(prepared.batches) == 4
     run_jobs(app)
     messages = relay.wait_for(27)
@@ -106,8 +81,8 @@ def test_every_eligible_reader_gets_exactly_one_message(app, client, db, relay, 
 
 
 def test_pressing_send_twice_sends_nothing_twice(app, db, relay, issue):
-    _send(app, db, issue)
-    again = _send(app, db, issue)
+    start_send(db, issue, batch_size=BATCH_SIZE)
+    again = start_send(db, issue, batch_size=BATCH_SIZE)
     assert again.added == 0
     run_jobs(app)
     relay.wait_for(27)
@@ -117,7 +92,7 @@ def test_pressing_send_twice_sends_nothing_twice(app, db, relay, issue):
 
 
 def test_an_unsubscribe_after_send_was_pressed_is_honoured(app, client, db, relay, issue):
-    _send(app, db, issue)
+    start_send(db, issue, batch_size=BATCH_SIZE)
     leaving = subscribers.find_subscriber(db.session, "leser5@example.org")
     subscribers.unsubscribe(db.session, leaving, via="test")
     db.session.commit()
@@ -129,7 +104,7 @@ def test_an_unsubscribe_after_send_was_pressed_is_honoured(app, client, db, rela
 
 def test_temporary_refusals_are_retried_later_and_hard_bounces_suppress(app, db, relay, issue):
     relay.replies.extend(["451 4.3.0 Try again later", "550 5.1.1 No such mailbox"])
-    _send(app, db, issue)
+    start_send(db, issue, batch_size=BATCH_SIZE)
     run_jobs(app)
     relay.wait_for(25)
     counts = progress.progress(db.session, issue.id)
@@ -145,12 +120,10 @@ def test_temporary_refusals_are_retried_later_and_hard_bounces_suppress(app, db,
 
 
 def test_issues_that_cannot_be_sent_say_why_and_write_nothing(app, db, issue):
-    empty = Issue(
-        subject="Leer", sender_name="KI", sender_address="a@ki.example", newsletters=issue.newsletters
+    empty = make_issue(
+        db, subject="Leer", sender_name="KI", sender_address="a@ki.example", newsletters=issue.newsletters
     )
-    nowhere = Issue(subject="Niemand", sender_name="KI", sender_address="a@ki.example")
-    db.session.add_all([empty, nowhere])
-    db.session.commit()
+    nowhere = make_issue(db, subject="Niemand", sender_name="KI", sender_address="a@ki.example")
     with pytest.raises(ledger.SendError, match="mindestens einen Artikel"):
         ledger.prepare_send(db.session, empty)
     with pytest.raises(ledger.SendError, match="mindestens einen Newsletter"):
@@ -163,11 +136,10 @@ def test_issues_that_cannot_be_sent_say_why_and_write_nothing(app, db, issue):
 
 
 def test_an_editor_sends_from_the_issue_page_and_watches_progress(app, client, db, relay, issue):
-    from tests.support.factories import PASSWORD, staff_user
-    from tests.support.web import csrf_token, login, text_of
+    from tests.staff.factories import sign_in, staff_user
+    from tests.support.web import csrf_token, text_of
 
-    staff_user(db, "eda@example.org")
-    login(client, "eda@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "eda@example.org"))
     page = f"/staff/issues/{issue.id}"
     assert "Jetzt senden" in text_of(client.get(page))
     response = client.post(f"{page}/send", data={"csrf_token": csrf_token(client, page)})

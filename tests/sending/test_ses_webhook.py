@@ -25,7 +25,7 @@ from newsletter.mail import sns
 from newsletter.readers import addresses, subscribers
 from newsletter.readers.models import SubscriberStatus, SuppressionReason
 from newsletter.sending.models import BounceEvent, Delivery, DeliveryStatus
-from tests.sending.conftest import make_issue, start_send
+from tests.sending.factories import issue_with_readers, start_send
 from tests.support.feedserver import FeedServer, Route
 from tests.support.worker import run_jobs
 
@@ -119,7 +119,7 @@ def _post(client, message) -> int:
 
 
 def _sent(app, db, relay):
-    issue = make_issue(db, readers=("hart@example.org", "weich@example.org", "beschwert@example.org",
+    issue = issue_with_readers(db, readers=("hart@example.org", "weich@example.org", "beschwert@example.org",
                                     "bleibt@example.org"))  # fmt: skip
     start_send(db, issue)
     run_jobs(app)

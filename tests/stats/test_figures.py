@@ -10,14 +10,7 @@ from newsletter.stats import figures as newsletter_figures
 from newsletter.stats.periods import PeriodError, parse_period
 from payments.reports import money
 
-from .history import at, build
-
-ZONE = "Europe/Berlin"
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-
-
-def period():
-    return parse_period("custom", "2025-12-01", "2026-01-31", zone=ZONE, now=NOW)
+from .history import NOW, ZONE, at, build, period
 
 
 def test_period_is_cut_at_local_midnight_into_local_calendar_months():
@@ -67,7 +60,7 @@ def test_bad_periods_are_refused_with_a_reason(app, start, end, message):
 
 
 def test_revenue_per_month_deducts_refunds_and_lost_disputes(db):
-    build(db.session)
+    build(db)
     rows = money.revenue_by_month(db.session, period(), "eur")
     assert rows == [
         {"month": "2025-12", "payments": 4, "gross_cents": 2800, "one_time_cents": 1000,
@@ -84,7 +77,7 @@ def test_revenue_per_month_deducts_refunds_and_lost_disputes(db):
 
 
 def test_mrr_and_supporters_at_each_month_end(db):
-    build(db.session)
+    build(db)
     rows = money.mrr_by_month(db.session, period(), "eur")
     assert [(r["month"], r["mrr_cents"], r["supporters"]) for r in rows] == [
         ("2025-12", 1800, 3),
@@ -94,7 +87,7 @@ def test_mrr_and_supporters_at_each_month_end(db):
 
 
 def test_new_supporters_churn_and_recovered_money(db):
-    build(db.session)
+    build(db)
     assert money.new_supporters(db.session, period(), "eur") == {"donors": 6, "monthly_started": 1}
     assert money.churn(db.session, period(), "eur") == {
         "cancelled_count": 1, "cancelled_mrr_cents": 1000, "failed_count": 1, "failed_mrr_cents": 300,
@@ -104,7 +97,7 @@ def test_new_supporters_churn_and_recovered_money(db):
 
 
 def test_average_median_and_lifetime_value(db):
-    build(db.session)
+    build(db)
     assert money.gifts(db.session, period(), "eur") == {
         "count": 10,
         "total_cents": 15800,
@@ -119,7 +112,7 @@ def test_average_median_and_lifetime_value(db):
 
 
 def test_conversion_by_newsletter_and_by_source(db):
-    build(db.session)
+    build(db)
     result = money.conversion(db.session, period())
     assert [(r["newsletter"], r["readers"], r["givers"], r["percent"]) for r in result["by_newsletter"]] == [
         ("Morgen", 4, 2, 50.0)
@@ -135,7 +128,7 @@ def test_conversion_by_newsletter_and_by_source(db):
 def test_the_dashboard_reads_readers_who_give_in_its_reader_scan_with_the_same_result(db):
     """The page counts readers per source in the same scan as the monthly reader figures (one packed
     integer per reader, read on a second connection); the plain query gives the same rows."""
-    build(db.session)
+    build(db)
     shown = money.dashboard(db.session, period(), currency="eur")
     assert shown["conversion"] == money.conversion(db.session, period())
     assert shown["subscribers"]["months"] == newsletter_figures.subscriber_months(db.session, period())
@@ -143,7 +136,7 @@ def test_the_dashboard_reads_readers_who_give_in_its_reader_scan_with_the_same_r
 
 
 def test_issue_rows_and_donations_per_issue_and_link(db):
-    ids = build(db.session)
+    ids = build(db)
     issues = newsletter_figures.issue_rows(db.session, period())
     assert [(r["subject"], r["recipients"], r["sent"], r["failed"], r["bounced"], r["unsubscribed"],
              r["clicks"]) for r in issues] == [
@@ -164,7 +157,7 @@ def test_issue_rows_and_donations_per_issue_and_link(db):
 
 
 def test_subscribers_per_month_in_local_months(db):
-    build(db.session)
+    build(db)
     rows = newsletter_figures.subscriber_months(db.session, period())
     assert rows == [
         {"month": "2025-12", "new": 2, "confirmed": 1, "unsubscribed": 1, "bounced": 0, "net": 0},
@@ -173,7 +166,7 @@ def test_subscribers_per_month_in_local_months(db):
 
 
 def test_dashboard_without_money_has_no_donor_figures(db):
-    build(db.session)
+    build(db)
     plain = newsletter_figures.dashboard(db.session, period())
     assert set(plain) == {"period", "previous_period", "subscribers", "issues"}
     full = money.dashboard(db.session, period(), currency="eur")
@@ -184,7 +177,7 @@ def test_dashboard_without_money_has_no_donor_figures(db):
 
 def test_the_previous_period_comes_from_the_same_aggregates(db):
     """The comparison: 30 September to 30 November 2025 in Berlin (the same length before)."""
-    build(db.session)
+    build(db)
     shown = money.dashboard(db.session, period(), currency="eur")
     assert shown["revenue"]["previous_total"]["gross_cents"] == 3800
     assert shown["previous_gifts"] == {"count": 4, "total_cents": 3800, "average_cents": 950,

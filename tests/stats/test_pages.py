@@ -13,8 +13,8 @@ from newsletter.editorial.models import Issue
 from newsletter.platform.access import StaffRole
 from newsletter.stats.periods import parse_period
 from payments.reports import money
-from tests.support.factories import PASSWORD, staff_user
-from tests.support.web import login, text_of
+from tests.staff.factories import sign_in, staff_user
+from tests.support.web import text_of
 
 from .history import build
 
@@ -22,8 +22,7 @@ PERIOD = "/staff/stats/?period=custom&from=2025-12-01&to=2026-01-31"
 
 
 def _signed_in(client, db, role):
-    staff_user(db, f"{role}-stats@example.org", role=role)
-    login(client, f"{role}-stats@example.org", PASSWORD)
+    sign_in(client, staff_user(db, f"{role}-stats@example.org", role=role))
 
 
 def test_signed_out_visitors_go_to_the_login(client, db):
@@ -33,7 +32,7 @@ def test_signed_out_visitors_go_to_the_login(client, db):
 
 
 def test_editors_are_refused_the_money_dashboard_and_money_tables(client, db):
-    build(db.session)
+    build(db)
     _signed_in(client, db, StaffRole.EDITOR)
     assert client.get(PERIOD).status_code == 403
     assert client.get("/staff/stats/export/revenue.csv").status_code == 403
@@ -49,7 +48,7 @@ def test_editors_are_refused_the_money_dashboard_and_money_tables(client, db):
 
 
 def test_admin_dashboard_shows_the_figures_with_charts_and_tables(client, db):
-    build(db.session)
+    build(db)
     _signed_in(client, db, StaffRole.ADMIN)
     page = client.get(PERIOD)
     assert page.status_code == 200
@@ -68,7 +67,7 @@ def test_admin_dashboard_shows_the_figures_with_charts_and_tables(client, db):
 
 
 def test_dashboard_in_english(client, db):
-    build(db.session)
+    build(db)
     _signed_in(client, db, StaffRole.ADMIN)
     html = text_of(client.get(PERIOD + "&lang=en"))
     assert "€93.00" in html and "Dec 2025" in html and "How this is computed" in html
@@ -93,7 +92,7 @@ def test_bad_periods_are_explained_on_the_page(client, db, query, message):
 
 def test_csv_tables_hold_the_page_figures_and_no_formulas(client, db):
     """Bad input: an issue subject that a spreadsheet would run as a formula."""
-    build(db.session)
+    build(db)
     issue = db.session.query(Issue).filter_by(subject="January issue").one()
     issue.subject = '=HYPERLINK("http://evil.example","click")'
     db.session.commit()

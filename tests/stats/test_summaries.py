@@ -17,12 +17,11 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 
 from newsletter.mail import return_paths
-from newsletter.readers.models import Subscriber, SubscriberStatus
+from newsletter.readers.models import Subscriber
 from newsletter.sending import bounces, progress
 from newsletter.sending.models import Delivery, IssueTally
 from newsletter.stats import figures
 from newsletter.stats.periods import parse_period
-from payments.checkout import donations
 from payments.models import (
     DisputeStatus,
     Donation,
@@ -34,12 +33,13 @@ from payments.models import (
     PaymentTally,
 )
 from payments.reports import money
-from tests.sending.conftest import make_issue, start_send
+from tests.payments.factories import open_donation
+from tests.readers.factories import make_reader
+from tests.sending.factories import issue_with_readers, start_send
 from tests.support import stripe_api as s
 from tests.support.worker import run_jobs
 
-from .history import build
-from .test_figures import NOW, period
+from .history import NOW, build, period
 
 
 def _migration(name: str = "0014_stats"):
@@ -120,7 +120,7 @@ def _same_figures(db, periods):
 
 
 def test_the_known_history_reads_the_same_from_the_summaries_and_the_ledger(db):
-    build(db.session)
+    build(db)
     db.session.commit()
     assert _tallies(db) == _tallies_from_ledger(db) and _tallies(db)
     assert _firsts(db) == _firsts_from_ledger(db) and _firsts(db)
@@ -134,15 +134,6 @@ def test_the_known_history_reads_the_same_from_the_summaries_and_the_ledger(db):
         db.session, p, currency="eur", from_ledger=True)["revenue"]["total"]["net_cents"]  # fmt: skip
 
 
-def _donation(db, kind: DonationKind, amount: int, currency: str = "eur") -> Donation:
-    donation = donations.start_donation(
-        db.session, kind=kind, amount_cents=amount, currency=currency, locale="de", email=None, message=None,
-        public_name=None, attribution=donations.Attribution(),
-    )  # fmt: skip
-    db.session.commit()
-    return donation
-
-
 def _post(client, evt):
     assert s.post_event(client, evt).status_code == 200
 
@@ -151,8 +142,7 @@ def _random_history(client, db, rng: random.Random) -> None:
     """One-time and monthly donations of eight people (five of them readers), through the webhook."""
     emails = [f"person{i}@example.org" for i in range(8)]
     for email in emails[:5]:
-        db.session.add(Subscriber(email=email, status=SubscriberStatus.ACTIVE, source="web",
-                                  created_at=datetime(2024, 6, 1, tzinfo=UTC)))  # fmt: skip
+        make_reader(db, email, source="web", created_at=datetime(2024, 6, 1, tzinfo=UTC))
     db.session.commit()
     now = int(time.time())
     for _ in range(40):
@@ -160,7 +150,8 @@ def _random_history(client, db, rng: random.Random) -> None:
         customer = "cus_" + email.split("@")[0]
         currency = "usd" if rng.random() < 0.1 else "eur"
         if rng.random() < 0.6:
-            donation = _donation(db, DonationKind.ONE_TIME, rng.choice((300, 500, 1000, 2500)), currency)
+            amount = rng.choice((300, 500, 1000, 2500))
+            donation = open_donation(db, DonationKind.ONE_TIME, amount, currency=currency)
             paid = rng.random() < 0.85
             session = s.completed_session(donation, customer=customer, email=email,
                                           payment_status="paid" if paid else "unpaid")  # fmt: skip
@@ -176,7 +167,7 @@ def _random_history(client, db, rng: random.Random) -> None:
                 _post(client, s.event("charge.dispute.closed",
                                       s.dispute(donation, status=rng.choice(("lost", "won")))))  # fmt: skip
             continue
-        donation = _donation(db, DonationKind.MONTHLY, rng.choice((500, 1000)), currency)
+        donation = open_donation(db, DonationKind.MONTHLY, rng.choice((500, 1000)), currency=currency)
         start = now - rng.randrange(20, 400) * 86400 + rng.randrange(86400)
         _post(client, s.event("checkout.session.completed",
                               s.completed_session(donation, customer=customer, email=email), created=start))
@@ -234,7 +225,7 @@ def test_a_random_webhook_history_reads_the_same_from_the_summaries_and_the_ledg
 def test_a_reader_gives_from_the_first_gift_of_the_donor_linked_to_them(db):
     """The reader's first gift follows the donor's: set when the donor is linked or pays earlier, moved
     to the new reader when staff relink a donor, cleared when the reader's last donor goes."""
-    build(db.session)
+    build(db)
     db.session.commit()
     readers = db.session.scalars(select(Subscriber).order_by(Subscriber.id)).all()
     linked = select(Donor).where(Donor.subscriber_id.is_not(None)).order_by(Donor.id)
@@ -265,7 +256,7 @@ def test_a_reader_gives_from_the_first_gift_of_the_donor_linked_to_them(db):
 
 
 def test_an_issue_is_counted_when_its_send_finishes_and_a_later_bounce_moves_it(app, db, relay):
-    issue = make_issue(db, readers=("a@example.org", "b@example.org", "c@example.org"))
+    issue = issue_with_readers(db, readers=("a@example.org", "b@example.org", "c@example.org"))
     start_send(db, issue)
     run_jobs(app)
     relay.wait_for(3)

@@ -1,5 +1,6 @@
 """A real HTTP server on a loopback address for the feed tests: each path answers as configured, and every
-request is recorded, so a test can prove that a refused address was never contacted."""
+request is recorded, so a test can prove that a refused address was never contacted. ``rss`` and
+``rss_item`` write the feeds it serves."""
 
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ class FeedServer:
         self.httpd.daemon_threads = True
         self.host = host
         self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll, so that stop() (shutdown waits for the loop to look) takes milliseconds, not 0.5 s.
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
 
     def url(self, path: str) -> str:
         return f"http://{self.host}:{self.port}{path}"
@@ -67,3 +69,21 @@ class FeedServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def rss(*items: str, title: str = "KI-Kompass") -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{title}</title><link>https://ki-kompass.example/</link><description>x</description>"
+        + "".join(items)
+        + "</channel></rss>"
+    ).encode()
+
+
+def rss_item(guid: str, title: str, description: str = "Kurz gesagt.", link: str | None = None) -> str:
+    link = link or f"https://ki-kompass.example/artikel/{guid}"
+    return (
+        f"<item><guid>{guid}</guid><title>{title}</title><link>{link}</link>"
+        f"<description><![CDATA[{description}]]></description>"
+        "<pubDate>Mon, 23 Nov 2026 08:00:00 +0000</pubDate></item>"
+    )

@@ -19,7 +19,7 @@ from newsletter.editorial.models import IssueState
 from newsletter.platform import clock, queues
 from newsletter.platform.queues import get_queue
 from newsletter.sending.models import Delivery, DeliveryStatus
-from tests.sending.conftest import make_issue
+from tests.sending.factories import issue_with_readers
 from tests.support.worker import run_jobs
 
 # What the previous layout stored in Redis, and where each job lives now.
@@ -66,7 +66,7 @@ def test_a_transactional_mail_stored_under_its_old_path_is_sent(app, relay):
 
 
 def test_a_scheduled_issue_stored_under_its_old_path_is_sent_once(app, db, relay):
-    issue = make_issue(db, readers=("a@example.org", "b@example.org"))
+    issue = issue_with_readers(db, readers=("a@example.org", "b@example.org"))
     issue.state, issue.scheduled_at = IssueState.SCHEDULED, utcnow() - timedelta(minutes=1)
     db.session.commit()
     for _ in range(2):  # the old job and a duplicate of it: the second finds the issue sending

@@ -7,8 +7,6 @@ text file without addresses, an upload without a file, a second start of a runni
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
@@ -28,36 +26,16 @@ from newsletter.readers.models import (
     Subscription,
     SuppressionReason,
 )
+from tests.readers.factories import make_reader
+from tests.readers.imports.pages import report, start, upload
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
-
-
-def upload(client, content: bytes, name: str = "leser.csv"):
-    token = csrf_token(client, "/staff/imports")
-    return client.post(
-        "/staff/imports",
-        data={"csrf_token": token, "file": (io.BytesIO(content), name)},
-        content_type="multipart/form-data",
-    )
-
-
-def start(client, import_id: int, columns: dict[int, str], **extra):
-    url = f"/staff/imports/{import_id}"
-    data = {"csrf_token": csrf_token(client, url), "consent": "none", **extra}
-    data.update({f"column-{i}": field for i, field in columns.items()})
-    return client.post(url, data=data)
-
-
-def report(client, import_id: int) -> list[list[str]]:
-    response = client.get(f"/staff/imports/{import_id}/report.csv")
-    assert response.status_code == 200
-    return list(csv.reader(io.StringIO(text_of(response).lstrip("\ufeff"))))
 
 
 def test_import_with_recorded_consent_dedupes_and_reports(app, db, editor, lists, smtp, monkeypatch):
     monkeypatch.setitem(app.config, "SMTP_URL", smtp.url)
     daily, weekly = lists
-    db.session.add(Subscriber(email="Bekannt@example.org", status=SubscriberStatus.ACTIVE))
+    make_reader(db, "Bekannt@example.org")
     addresses.suppress(db.session, "weg@example.org", SuppressionReason.UNSUBSCRIBED)
     db.session.commit()
     content = (
@@ -151,8 +129,7 @@ def test_a_known_address_in_a_later_chunk_is_left_alone_and_the_rest_imported(ap
     monkeypatch.setattr(import_rows, "CHUNK_ROWS", 2)
     monkeypatch.setattr(staging, "SETTLE_ROWS", 2)
     daily, weekly = lists
-    known = Subscriber(email="Bekannt@example.org", status=SubscriberStatus.UNSUBSCRIBED, locale="en")
-    db.session.add(known)
+    make_reader(db, "Bekannt@example.org", status=SubscriberStatus.UNSUBSCRIBED, locale="en")
     db.session.commit()
     lines = ["email;newsletter", "a@example.org;woche", "b@example.org;", "c@example.org;woche",
              "BEKANNT@example.org;woche", "d@example.org;", "e@example.org;woche"]  # fmt: skip
@@ -185,6 +162,7 @@ def test_mixed_encodings_are_reported_per_line(app, db, editor, lists):
     assert rows[1][0] == "3" and "UTF-8" in rows[1][3]
 
 
+@pytest.mark.slow  # half a minute: the slowest test of the suite
 def test_a_50_mb_file_is_streamed_and_imported(app, db, editor, lists, tmp_path):
     path = tmp_path / "big.csv"
     padding = "x" * 5000

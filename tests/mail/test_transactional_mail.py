@@ -11,14 +11,13 @@ from rq.registry import ScheduledJobRegistry
 from newsletter.mail import mime, rendering
 from newsletter.mail.tasks import queue_transactional_mail
 from newsletter.platform.queues import get_queue
-from tests.support.factories import PASSWORD, staff_user
-from tests.support.web import csrf_token, login, text_of
+from tests.staff.factories import sign_in, staff_user
+from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 
 
 def test_staff_test_message_arrives_as_a_readable_german_mail(app, client, db, relay):
-    staff_user(db, "eda@example.org")
-    login(client, "eda@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "eda@example.org"))
     response = client.post("/staff/test-mail", data={"csrf_token": csrf_token(client, "/staff/")})
     assert response.status_code == 302
     assert "ist unterwegs" in text_of(client.get("/staff/"))
@@ -40,8 +39,7 @@ def test_staff_test_message_arrives_as_a_readable_german_mail(app, client, db, r
 
 
 def test_english_staff_get_the_message_in_english(app, client, db, relay):
-    staff_user(db, "eda@example.org")
-    login(client, "eda@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "eda@example.org"))
     client.get("/staff/?lang=en")
     client.post("/staff/test-mail", data={"csrf_token": csrf_token(client, "/staff/")})
     run_jobs(app)

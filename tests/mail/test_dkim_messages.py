@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from newsletter.mail import signing
-from tests.sending.conftest import DKIM_DOMAIN, DKIM_SELECTOR, dkim_verifies
+from tests.support.dkim import DKIM_DOMAIN, DKIM_SELECTOR, dkim_verifies
 
 HEAD = (
     b"From: KI-Kompass <redaktion@ki-kompass.example>\r\nTo: leserin@example.org\r\n"

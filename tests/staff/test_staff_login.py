@@ -9,7 +9,7 @@ import re
 from newsletter.platform.access import StaffRole
 from newsletter.staff import accounts
 from newsletter.staff.models import StaffUser
-from tests.support.factories import PASSWORD, staff_user
+from tests.staff.factories import PASSWORD, sign_in, staff_user
 from tests.support.web import csrf_token, login, text_of
 
 WRONG = "The e-mail address or the password is not right."
@@ -105,8 +105,7 @@ def test_next_parameter_returns_to_the_page_asked_for(client, db):
 
 
 def test_logout_needs_a_post_with_csrf_and_ends_the_session(client, db):
-    staff_user(db)
-    login(client, "editor@example.org", PASSWORD)
+    sign_in(client, staff_user(db))
     assert client.get("/staff/logout").status_code == 405  # a link or an image cannot sign anyone out
     assert client.get("/staff/").status_code == 200
     client.post("/staff/logout", data={})  # no token: nothing happens
@@ -117,10 +116,10 @@ def test_logout_needs_a_post_with_csrf_and_ends_the_session(client, db):
 
 
 def test_password_change_ends_other_sessions(app, db):
-    staff_user(db)
+    editor = staff_user(db)
     laptop, phone = app.test_client(), app.test_client()
-    login(laptop, "editor@example.org", PASSWORD)
-    login(phone, "editor@example.org", PASSWORD)
+    sign_in(laptop, editor)
+    sign_in(phone, editor)
     user = db.session.query(StaffUser).one()
     accounts.set_staff_password(db.session, user, "a completely new passphrase")
     db.session.commit()

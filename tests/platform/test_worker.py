@@ -7,15 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from newsletter.platform.queues import get_queue, get_redis
 from newsletter.platform.redis_server import start_embedded_redis
-from newsletter.readers.models import Newsletter
+from tests.readers.factories import make_newsletter
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # a real worker process
 def test_worker_runs_jobs_in_the_app_context(app, db, base_config, instance_dir, tmp_path):
-    db.session.add(Newsletter(slug="ki", name="KI-News"))
+    make_newsletter(db, "ki", "KI-News")
     db.session.commit()
     out = tmp_path / "job.txt"
     job = get_queue("default").enqueue("tests.support.jobs.record_app_context", str(out))
@@ -40,6 +43,7 @@ def test_transactional_queue_is_served_before_bulk_mail(app):
     assert get_redis().ping()
 
 
+@pytest.mark.slow  # a real Redis server process
 def test_embedded_redis_is_shared_by_every_process_of_a_checkout(tmp_path):
     from newsletter.platform.redis_server import stop_embedded_redis
 

@@ -20,12 +20,12 @@ from newsletter.readers.models import (
     Newsletter,
     Subscriber,
     SubscriberStatus,
-    Subscription,
     Suppression,
     SuppressionReason,
 )
-from tests.support.factories import PASSWORD, staff_user
-from tests.support.web import csrf_token, login, text_of
+from tests.readers.factories import make_reader
+from tests.staff.factories import sign_in, staff_user
+from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 
 
@@ -35,9 +35,7 @@ def post_form(client, url: str, data: dict, form_url: str | None = None):
 
 def test_newsletters_have_exactly_one_default_and_show_counts(db, editor, lists):
     _daily, weekly = lists
-    reader = Subscriber(email="leser@example.org", status=SubscriberStatus.ACTIVE)
-    reader.subscriptions.append(Subscription(newsletter_id=weekly.id))
-    db.session.add(reader)
+    make_reader(db, "leser@example.org", newsletters=[weekly])
     db.session.commit()
     response = post_form(editor, f"/staff/newsletters/{weekly.id}", {
         "name": "Wochenrückblick", "slug": "woche", "description": "Jeden Freitag", "is_public": "y",
@@ -64,18 +62,11 @@ def test_newsletters_have_exactly_one_default_and_show_counts(db, editor, lists)
     assert db.session.scalar(select(func.count()).select_from(Newsletter)) == 2
 
 
-def _readers(db, n: int, **kw) -> None:
-    for i in range(n):
-        db.session.add(Subscriber(email=f"leser{i:03d}@example.org", **kw))
-    db.session.commit()
-
-
 def test_list_pages_by_keyset_and_filters(db, editor, lists):
     _daily, weekly = lists
-    _readers(db, 120, status=SubscriberStatus.ACTIVE, source="messe")
-    other = Subscriber(email="Zora@Example.org", status=SubscriberStatus.PENDING, source="web")
-    other.subscriptions.append(Subscription(newsletter_id=weekly.id))
-    db.session.add(other)
+    for i in range(120):
+        make_reader(db, f"leser{i:03d}@example.org", source="messe")
+    make_reader(db, "Zora@Example.org", status=SubscriberStatus.PENDING, source="web", newsletters=[weekly])
     db.session.commit()
     first = text_of(editor.get("/staff/subscribers"))
     assert "Zora@example.org" in first.replace("Example", "example") and "leser119@example.org" in first
@@ -134,7 +125,7 @@ def test_bad_additions_change_nothing_and_send_nothing(
     app, db, editor, lists, smtp, monkeypatch, data, message
 ):
     monkeypatch.setitem(app.config, "SMTP_URL", smtp.url)
-    db.session.add(Subscriber(email="aktiv@example.org", status=SubscriberStatus.ACTIVE))
+    make_reader(db, "aktiv@example.org")
     addresses.suppress(db.session, "weg@example.org", SuppressionReason.ERASED)
     db.session.commit()
     response = post_form(editor, "/staff/subscribers/new", {"locale": "de", **data})
@@ -147,11 +138,8 @@ def test_bad_additions_change_nothing_and_send_nothing(
 
 def test_edit_unsubscribe_and_erase(app, db, client, lists):
     daily, weekly = lists
-    staff_user(db, "admin@example.org", role=StaffRole.ADMIN)
-    login(client, "admin@example.org", PASSWORD)
-    reader = Subscriber(email="leser@example.org", status=SubscriberStatus.ACTIVE)
-    reader.subscriptions.append(Subscription(newsletter_id=daily.id))
-    db.session.add(reader)
+    sign_in(client, StaffRole.ADMIN)
+    reader = make_reader(db, "leser@example.org", newsletters=[daily])
     db.session.commit()
     reader_id = reader.id
     url = f"/staff/subscribers/{reader_id}"
@@ -178,10 +166,8 @@ def test_edit_unsubscribe_and_erase(app, db, client, lists):
 def test_export_streams_the_filtered_view_with_formulas_neutralized(db, admin, lists):
     daily, _ = lists
     for i, source in enumerate(["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx", "normal"]):
-        reader = Subscriber(email=f"leser{i}@example.org", status=SubscriberStatus.ACTIVE, source=source)
-        reader.subscriptions.append(Subscription(newsletter_id=daily.id))
-        db.session.add(reader)
-    db.session.add(Subscriber(email="offen@example.org", status=SubscriberStatus.PENDING))
+        make_reader(db, f"leser{i}@example.org", source=source, newsletters=[daily])
+    make_reader(db, "offen@example.org", status=SubscriberStatus.PENDING)
     db.session.commit()
     response = admin.get("/staff/subscribers/export.csv?status=active")
     assert response.status_code == 200 and response.mimetype == "text/csv"
@@ -208,16 +194,15 @@ EDITOR_PAGES = [
 def test_roles_on_every_page(app, db, client, lists, role, admin_status):
     from newsletter.readers.imports.files import save_upload
 
-    staff_user(db, "someone@example.org", role=role)
-    reader = Subscriber(email="leser@example.org", status=SubscriberStatus.ACTIVE)
-    db.session.add(reader)
+    someone = staff_user(db, "someone@example.org", role=role)
+    reader = make_reader(db, "leser@example.org")
     record = save_upload(db.session, io.BytesIO(b"email\na@example.org\n"), "a.csv",
                          app.instance_path + "/imports", staff_user_id=None, max_bytes=10**6)  # fmt: skip
     db.session.commit()
     ids = {"id": reader.id, "nid": lists[0].id, "iid": record.id}
     for url in EDITOR_PAGES + ADMIN_ONLY:
         assert client.get(url.format(**ids)).status_code == 302  # signed out: to the login
-    login(client, "someone@example.org", PASSWORD)
+    sign_in(client, someone)
     for url in EDITOR_PAGES:
         assert client.get(url.format(**ids)).status_code == 200, url
     for url in ADMIN_ONLY:
@@ -242,12 +227,8 @@ def test_roles_on_every_page(app, db, client, lists, role, admin_status):
 
 
 def test_newsletters_page_offers_the_embed_snippet(app, client, db, monkeypatch):
-    from tests.support.factories import PASSWORD, staff_user
-    from tests.support.web import login, text_of
-
     monkeypatch.setitem(app.config, "EMBED_ORIGINS", ("https://ki-kompass.example",))
-    staff_user(db, "eda@example.org")
-    login(client, "eda@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "eda@example.org"))
     page = text_of(client.get("/staff/newsletters"))
     assert '&lt;iframe src="http://localhost/subscribe?embed=1&amp;utm_campaign=website"' in page
     assert "https://ki-kompass.example" in page

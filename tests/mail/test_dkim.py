@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from newsletter.mail import return_paths, signing
 from newsletter.platform.settings import ConfigError, load_config
-from newsletter.readers import outbox, subscribers
-from newsletter.readers.models import Subscriber, SubscriberStatus
+from newsletter.readers import subscribers
 from newsletter.sending import progress
 from newsletter.sending.models import Delivery
-from tests.sending.conftest import dkim_verifies, make_issue, signed_headers, start_send
+from tests.readers.factories import make_pending_reader
+from tests.sending.factories import issue_with_readers, start_send
+from tests.support.dkim import dkim_verifies, signed_headers
 from tests.support.worker import run_jobs
 
 REQUIRED = {"from", "to", "subject", "date", "message-id", "mime-version", "content-type", "list-id",
@@ -25,7 +26,7 @@ REQUIRED = {"from", "to", "subject", "date", "message-id", "mime-version", "cont
 
 
 def test_every_newsletter_is_signed_and_verifies(app, db, relay, signed):
-    issue = make_issue(db)
+    issue = issue_with_readers(db)
     start_send(db, issue)
     run_jobs(app)
     relay.wait_for(3)
@@ -45,7 +46,7 @@ def test_every_newsletter_is_signed_and_verifies(app, db, relay, signed):
 
 
 def test_the_envelope_sender_names_issue_and_row_and_is_signed(app, db, relay):
-    issue = make_issue(db)
+    issue = issue_with_readers(db)
     start_send(db, issue)
     run_jobs(app)
     relay.wait_for(3)
@@ -70,11 +71,7 @@ def test_the_envelope_sender_names_issue_and_row_and_is_signed(app, db, relay):
 
 
 def test_transactional_mail_is_signed_and_has_a_signed_bounce_address(app, db, relay, signed):
-    reader = Subscriber(email="neu@example.org", status=SubscriberStatus.PENDING)
-    db.session.add(reader)
-    db.session.flush()
-    outbox.request_confirmation(db.session, reader)
-    db.session.commit()
+    make_pending_reader(db, "neu@example.org")
     run_jobs(app)
     relay.wait_for(1)
     received = relay.received[0]
@@ -125,7 +122,7 @@ def test_start_up_refuses_a_bad_dkim_key_with_a_clear_message(tmp_path, dkim_key
 
 
 def test_no_signature_without_a_key(app, db, relay):
-    issue = make_issue(db, readers=("x@example.org",))
+    issue = issue_with_readers(db, readers=("x@example.org",))
     start_send(db, issue)
     run_jobs(app)
     relay.wait_for(1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from newsletter.platform.access import StaffRole
-from tests.support.factories import PASSWORD, staff_user
-from tests.support.web import csrf_token, login
+from tests.staff.factories import sign_in, staff_user
+from tests.support.web import csrf_token
 
 
 def _staff_rules(app):
@@ -42,8 +42,7 @@ def test_signed_out_visitors_are_refused_every_staff_route(app, client):
 
 @pytest.mark.parametrize(("role", "expected"), [(StaffRole.EDITOR, 403), (StaffRole.ADMIN, 200)])
 def test_staff_accounts_page_is_for_admins_only(client, db, role, expected):
-    staff_user(db, "someone@example.org", role=role)
-    login(client, "someone@example.org", PASSWORD)
+    sign_in(client, staff_user(db, "someone@example.org", role=role))
     response = client.get("/staff/users")
     assert response.status_code == expected
     if expected == 403:
@@ -53,8 +52,7 @@ def test_staff_accounts_page_is_for_admins_only(client, db, role, expected):
 
 
 def test_editor_sees_no_link_to_admin_pages(client, db):
-    staff_user(db, role=StaffRole.EDITOR)
-    login(client, "editor@example.org", PASSWORD)
+    sign_in(client, StaffRole.EDITOR)
     assert "/staff/users" not in client.get("/staff/").get_data(as_text=True)
 
 

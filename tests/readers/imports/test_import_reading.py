@@ -24,10 +24,12 @@ from newsletter.readers.models import (
     ImportState,
     Subscriber,
     SubscriberImport,
+    SubscriberStatus,
     Subscription,
     SuppressionReason,
 )
-from tests.subscriber_admin.test_import import report, start, upload
+from tests.readers.factories import make_reader
+from tests.readers.imports.pages import report, start, upload
 from tests.support.worker import run_jobs
 
 
@@ -97,7 +99,7 @@ def test_line_numbers_and_first_wins_across_blocks(app, db, editor, lists, monke
     monkeypatch.setattr(files, "_BLOCK_BYTES", 64)
     monkeypatch.setattr(import_rows, "CHUNK_ROWS", 4)  # rows handed to the writer at a time
     monkeypatch.setattr(staging, "SETTLE_ROWS", 7)  # PostgreSQL: rows settled at a time, in the thread
-    db.session.add(Subscriber(email="Leser20@example.org", source="form"))
+    make_reader(db, "Leser20@example.org", status=SubscriberStatus.PENDING, source="form")
     addresses.suppress(db.session, "leser21@example.org", SuppressionReason.UNSUBSCRIBED)
     db.session.commit()
     lines = ["email;quelle"] + [f"leser{i}@example.org;q{i}" for i in range(30)]

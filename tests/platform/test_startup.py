@@ -51,6 +51,7 @@ def _flask(args: list[str], env: dict[str, str], instance: Path, **kw) -> subpro
     )  # fmt: skip
 
 
+@pytest.mark.slow  # a flask process
 def test_production_start_without_secret_key_refuses(tmp_path, redis_url):
     result = _flask(["users", "list"], {"BEITRAG_ENV": "production", "REDIS_URL": redis_url}, tmp_path)
     assert result.returncode != 0
@@ -59,6 +60,7 @@ def test_production_start_without_secret_key_refuses(tmp_path, redis_url):
     assert not (tmp_path / "secret_key").exists()
 
 
+@pytest.mark.slow  # three flask processes
 def test_production_upgrades_the_schema_only_when_asked(tmp_path, redis_url):
     env = {"BEITRAG_ENV": "production", "REDIS_URL": redis_url, "SECRET_KEY": "x" * 40,
            "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.db'}"}  # fmt: skip

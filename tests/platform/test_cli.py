@@ -10,7 +10,7 @@ from newsletter.editorial.models import Article
 from newsletter.platform.access import StaffRole
 from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
 from newsletter.staff.models import StaffUser
-from tests.support.factories import PASSWORD, staff_user
+from tests.staff.factories import PASSWORD, sign_in, staff_user
 
 
 def _count(db, model) -> int:
@@ -95,9 +95,8 @@ def test_demo_articles_are_german_and_mark_advertisements(client, runner, db):
 def test_set_password_and_deactivate_end_sessions(app, runner, db):
     from tests.support.web import login
 
-    staff_user(db, "eda@example.org")
     browser = app.test_client()
-    login(browser, "eda@example.org", PASSWORD)
+    sign_in(browser, staff_user(db, "eda@example.org"))
     assert browser.get("/staff/").status_code == 200
     new = "another long passphrase"
     result = runner.invoke(args=["users", "set-password", "EDA@example.org"], input=f"{new}\n{new}\n")

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from newsletter.editorial.models import Article
-from newsletter.readers.models import Newsletter
+from tests.editorial.factories import make_article
+from tests.readers.factories import make_newsletter
 from tests.support.web import text_of
 
 
 def test_home_page_shows_public_newsletters_and_latest_articles(client, db):
-    db.session.add_all([
-        Newsletter(slug="ki", name="KI-News täglich", description="Jeden Morgen.", is_public=True),
-        Newsletter(slug="intern", name="Förderkreis intern", is_public=False),
-        Article(slug="a", title="Sprachmodelle erklärt", teaser="Was steckt dahinter?", author="Lena Brandt"),
-        Article(slug="b", title="Webinar unseres Partners", sponsored=True),
-    ])  # fmt: skip
-    db.session.commit()
+    make_newsletter(db, "ki", "KI-News täglich", description="Jeden Morgen.", is_public=True)
+    make_newsletter(db, "intern", "Förderkreis intern", is_public=False)
+    make_article(db, "Sprachmodelle erklärt", teaser="Was steckt dahinter?", author="Lena Brandt")
+    make_article(db, "Webinar unseres Partners", sponsored=True)
     page = text_of(client.get("/"))
     assert "KI-News täglich" in page and "Jeden Morgen." in page
     assert "Förderkreis intern" not in page

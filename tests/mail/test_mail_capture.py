@@ -8,9 +8,9 @@ from email.message import EmailMessage
 import pytest
 
 from newsletter.mail import capture as mail_capture
-from tests.support.factories import PASSWORD, staff_user
+from tests.staff.factories import sign_in
 from tests.support.smtp import free_port
-from tests.support.web import login, text_of
+from tests.support.web import text_of
 
 
 @pytest.fixture
@@ -37,11 +37,8 @@ def test_captured_mail_is_readable_by_staff(app, make_app, capture):
     _send(port, "Bitte bestätigen Sie Ihre Anmeldung", "<p>Hallo <b>HTML</b></p>")
     app = make_app(MAIL_CAPTURE_VIEWER=True, MAIL_CAPTURE_DIR=str(folder))
     with app.app_context():
-        from db import db
-
-        staff_user(db)
         client = app.test_client()
-        login(client, "editor@example.org", PASSWORD)
+        sign_in(client)  # an editor
         index = text_of(client.get("/staff/dev/mail"))
         assert "Bitte bestätigen Sie Ihre Anmeldung" in index and "leserin@example.org" in index
         name = mail_capture.list_messages(folder)[0].name
@@ -56,6 +53,5 @@ def test_captured_mail_is_readable_by_staff(app, make_app, capture):
 
 
 def test_capture_viewer_does_not_exist_outside_development(client, db):
-    staff_user(db)
-    login(client, "editor@example.org", PASSWORD)
+    sign_in(client)  # an editor
     assert client.get("/staff/dev/mail").status_code == 404

@@ -1,5 +1,5 @@
 """Transactional mail takes the newsletter's road: a real worker process (``flask newsletter worker
---burst``) configured from the environment with a DKIM key sends both kinds through ``delivery.Relay``,
+--burst``) configured from the environment with a DKIM key sends both kinds through ``mail.smtp.Relay``,
 signed, from a signed bounce address; and it serves the ``transactional`` queue first, so a reader who
 asked for a confirmation does not wait behind a newsletter."""
 
@@ -10,11 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from newsletter.mail import return_paths, signing
 from newsletter.mail.tasks import queue_transactional_mail
-from newsletter.sending import ledger, progress
-from newsletter.sending.control import queue_batches
-from tests.sending.conftest import DKIM_DOMAIN, DKIM_SELECTOR, dkim_verifies, make_issue
+from newsletter.sending import progress
+from tests.sending.factories import issue_with_readers, start_send
+from tests.support.dkim import DKIM_DOMAIN, DKIM_SELECTOR, dkim_verifies
+
+pytestmark = pytest.mark.slow  # a real worker process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,11 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_worker_sends_transactional_mail_first_and_signs_everything(
     app, db, relay, base_config, instance_dir, dkim_key_file
 ):
-    issue = make_issue(db, readers=[f"leser{i}@example.org" for i in range(6)])
-    ledger.prepare_send(db.session, issue)
-    db.session.commit()
-    batches = ledger.batch_ranges(db.session, issue.id, size=2)
-    queue_batches(issue.id, batches)  # three newsletter jobs wait
+    issue = issue_with_readers(db, readers=[f"leser{i}@example.org" for i in range(6)])
+    start_send(db, issue, batch_size=2)  # three newsletter jobs wait
     queue_transactional_mail("test_message", "eilig@example.org", {}, locale="de")  # queued after them
 
     env = {**os.environ, "BEITRAG_ENV": "testing", "BEITRAG_INSTANCE": str(instance_dir),

@@ -11,7 +11,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.support.smtp import free_port
+
+pytestmark = pytest.mark.slow  # the whole development stack as real processes
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,7 +19,7 @@ import time
 from bench import common
 from newsletter.mail import mime
 from newsletter.mail.rendering import SLOTS, RenderedEmail, fill_slots
-from newsletter.sending import slots, worker
+from newsletter.sending import batches, slots
 
 SECRET = "bench-secret-key-bench-secret-key-0123456789"  # noqa: S105 (a benchmark key)
 BASE = "https://newsletter.ki-kompass.example"
@@ -94,7 +94,7 @@ def main() -> None:
     size = len(skeleton.assemble(_values(0)))
     print(f"assemble: {count:,} recipients, message {size / 1024:.1f} KB, one core")
 
-    chunk = worker.CLAIM_SIZE  # the worker makes its RecipientSlots once per claimed chunk
+    chunk = batches.CLAIM_SIZE  # the worker makes its RecipientSlots once per claimed chunk
     values = [_values(i) for i in range(count)]
 
     def assembly_only() -> None:

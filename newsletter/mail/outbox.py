@@ -1,6 +1,6 @@
 """The outbox: a mail that must follow a database change is first a row, written in the transaction of that
 change; a sweep the clock runs every few seconds claims the rows not yet queued and puts their mails on the
-``transactional`` queue in one Redis round trip. Reader mails (``readers.outbox``) and donor mails
+``transactional`` queue in one Redis round trip. Reader mails (``readers.reader_mails``) and donor mails
 (``payments``) share this mechanism; each outbox table has an ``id`` and an ``enqueued_at`` column.
 
 Claiming is one ``UPDATE ... SET enqueued_at = now WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)

@@ -11,21 +11,10 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, valida
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from newsletter.readers.errors import InvalidEmail
 from newsletter.readers.models import Suppression, SuppressionReason
 
 MAX_EMAIL_LENGTH = 254  # RFC 5321: the longest address a mail server must accept in a path
-
-
-class SubscriberError(ValueError):
-    """The request cannot be carried out; the message is meant for the person who made it."""
-
-
-class InvalidEmail(SubscriberError):
-    pass
-
-
-class Suppressed(SubscriberError):
-    pass
 
 
 def normalize_email(raw: str) -> str:

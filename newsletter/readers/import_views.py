@@ -24,7 +24,7 @@ from db import db
 from newsletter.platform import database
 from newsletter.platform.access import StaffRole, guard_blueprint
 from newsletter.platform.forms import ActionForm
-from newsletter.readers import addresses, staff_texts
+from newsletter.readers import errors, staff_texts
 from newsletter.readers import tasks as readers_tasks
 from newsletter.readers.forms import ImportMapForm, ImportUploadForm, newsletter_choices
 from newsletter.readers.imports import files, records
@@ -59,7 +59,7 @@ def import_index():
                 staff_user_id=current_user.id,
                 max_bytes=current_app.config["IMPORT_MAX_BYTES"],
             )
-        except addresses.SubscriberError as exc:
+        except errors.SubscriberError as exc:
             db.session.rollback()
             flash(staff_texts.explain(exc), "error")
             return render_template(
@@ -94,9 +94,9 @@ def import_show(import_id: int):
                 consent=ImportConsent(form.consent.data or "none"),
                 consent_detail=form.consent_detail.data or "",
             )
-        except (addresses.SubscriberError, ValueError) as exc:
+        except (errors.SubscriberError, ValueError) as exc:
             db.session.rollback()
-            reason = staff_texts.explain(exc) if isinstance(exc, addresses.SubscriberError) else str(exc)
+            reason = staff_texts.explain(exc) if isinstance(exc, errors.SubscriberError) else str(exc)
             flash(reason, "error")
             record = db.session.get(SubscriberImport, import_id)
             return _map_page(record, form, mapping), 422

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, scoped_session
 
-from newsletter.readers.addresses import SubscriberError
+from newsletter.readers.errors import SubscriberError
 from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from db import utcnow
 from newsletter.ports import supporter_export
-from newsletter.readers.addresses import SubscriberError
+from newsletter.readers.errors import SubscriberError
 from newsletter.readers.models import AskFrequency, Newsletter, ReaderMail, Subscriber
 from newsletter.readers.signup import set_subscriptions
 from newsletter.readers.subscribers import record_event

@@ -10,7 +10,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from db import starts_with, utcnow
-from newsletter.readers import addresses, outbox, subscribers
+from newsletter.readers import addresses, errors, reader_mails, subscribers
 from newsletter.readers.models import (
     ConsentBasis,
     ImportRow,
@@ -144,19 +144,19 @@ def add_subscriber(
     pending and get the opt-in mail. A suppressed or already known address is refused."""
     address = addresses.normalize_email(email)
     if addresses.is_suppressed(session, address):
-        raise addresses.Suppressed(
+        raise errors.Suppressed(
             "this address is on the suppression list (it left, bounced, complained or was erased); "
             "only the reader can subscribe it again, from their own mailbox"
         )
     if subscribers.find_subscriber(session, address) is not None:
-        raise addresses.SubscriberError("a reader with this address already exists")
+        raise errors.SubscriberError("a reader with this address already exists")
     if locale not in LOCALES:
-        raise addresses.SubscriberError("unknown language")
+        raise errors.SubscriberError("unknown language")
     reader = Subscriber(email=address, locale=locale, source=(source or "").strip() or None)
     session.add(reader)
     if recorded_consent:
         if not consent_detail.strip():
-            raise addresses.SubscriberError("say where and when the reader gave consent")
+            raise errors.SubscriberError("say where and when the reader gave consent")
         now = utcnow()
         reader.status = SubscriberStatus.ACTIVE
         reader.confirmed_at = now
@@ -171,7 +171,7 @@ def add_subscriber(
         session, reader, "added_by_staff", staff=staff_email, consent=bool(recorded_consent)
     )
     if not recorded_consent:
-        outbox.request_confirmation(session, reader)
+        reader_mails.request_confirmation(session, reader)
     return reader
 
 
@@ -185,7 +185,7 @@ def update_subscriber(
 ) -> list[str]:
     """Change newsletters and language. Returns what changed (also written to the history)."""
     if locale not in LOCALES:
-        raise addresses.SubscriberError("unknown language")
+        raise errors.SubscriberError("unknown language")
     changed = []
     before = sorted(s.newsletter_id for s in reader.subscriptions)
     _set_newsletters(session, reader, newsletter_ids)

@@ -10,8 +10,8 @@ to the same answer on each database:
 * an active reader: nothing changes and nothing is mailed (nobody can use the form to pester a reader);
 * a pending, unsubscribed, bounced or complained reader: language and newsletters replaced by the new
   choice, the first source kept, status and suppression left until the reader confirms, a fresh
-  confirmation mail, unless :data:`~newsletter.readers.outbox.MAILS_PER_DAY` went out in the last 24 hours
-  (then "mail_held_back" in the history instead);
+  confirmation mail, unless :data:`~newsletter.readers.reader_mails.MAILS_PER_DAY` went out in the last
+  24 hours (then "mail_held_back" in the history instead);
 * addresses are matched regardless of case.
 """
 
@@ -27,7 +27,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from db import utcnow
-from newsletter.readers.addresses import SubscriberError
+from newsletter.readers.errors import SubscriberError
 from newsletter.readers.models import (
     AskFrequency,
     Newsletter,
@@ -37,7 +37,7 @@ from newsletter.readers.models import (
     SubscriberStatus,
     Subscription,
 )
-from newsletter.readers.outbox import MAILS_PER_DAY, request_confirmation
+from newsletter.readers.reader_mails import MAILS_PER_DAY, request_confirmation
 from newsletter.readers.subscribers import find_subscriber, record_event
 
 MAX_SOURCE_LENGTH = 255

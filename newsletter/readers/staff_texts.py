@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from newsletter.readers import addresses
+from newsletter.readers import errors
 
 
 def _messages() -> dict[str, str]:
@@ -43,14 +43,14 @@ def _messages() -> dict[str, str]:
     }
 
 
-def explain(exc: addresses.SubscriberError) -> str:
+def explain(exc: errors.SubscriberError) -> str:
     text = str(exc)
-    if isinstance(exc, addresses.Suppressed):
+    if isinstance(exc, errors.Suppressed):
         return _(
             "This address is on the suppression list (it left, bounced, complained or was erased). "
             "Only the reader can subscribe it again, from their own mailbox."
         )
-    if isinstance(exc, addresses.InvalidEmail):
+    if isinstance(exc, errors.InvalidEmail):
         return _("This is not a valid e-mail address: %(reason)s", reason=text)
     if text.startswith("the column “"):
         return _(

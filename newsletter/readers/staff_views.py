@@ -12,7 +12,16 @@ from db import db
 from newsletter.platform import database
 from newsletter.platform.access import StaffRole, guard_blueprint, requires_role
 from newsletter.platform.forms import ActionForm
-from newsletter.readers import addresses, export, newsletters, outbox, roster, staff_texts, subscribers
+from newsletter.readers import (
+    addresses,
+    errors,
+    export,
+    newsletters,
+    reader_mails,
+    roster,
+    staff_texts,
+    subscribers,
+)
 from newsletter.readers.forms import AddSubscriberForm, EditSubscriberForm, NewsletterForm, newsletter_choices
 from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus
 
@@ -54,7 +63,7 @@ def _newsletter_form(newsletter: Newsletter | None):
                 is_default=bool(form.is_default.data),
                 position=form.position.data or 0,
             )
-        except addresses.SubscriberError as exc:
+        except errors.SubscriberError as exc:
             db.session.rollback()
             flash(staff_texts.explain(exc), "error")
             return render_template("admin/newsletters/form.html", form=form, newsletter=newsletter), 422
@@ -128,7 +137,7 @@ def subscriber_new():
                 consent_detail=form.consent_detail.data or "",
                 staff_email=current_user.email,
             )
-        except addresses.SubscriberError as exc:
+        except errors.SubscriberError as exc:
             db.session.rollback()
             flash(staff_texts.explain(exc), "error")
             return render_template("admin/subscribers/new.html", form=form), 422
@@ -162,7 +171,7 @@ def subscriber_show(subscriber_id: int):
                 locale=form.locale.data or "",
                 staff_email=current_user.email,
             )
-        except addresses.SubscriberError as exc:
+        except errors.SubscriberError as exc:
             db.session.rollback()
             flash(staff_texts.explain(exc), "error")
             return redirect(url_for("readers_staff.subscriber_show", subscriber_id=subscriber_id))
@@ -201,7 +210,7 @@ def subscriber_resend(subscriber_id: int):
     if reader.status is not SubscriberStatus.PENDING or addresses.is_suppressed(db.session, reader.email):
         flash(_("Only a reader who has not yet confirmed can get the confirmation mail again."), "error")
     else:
-        outbox.request_confirmation(db.session, reader)
+        reader_mails.request_confirmation(db.session, reader)
         db.session.commit()
         flash(_("The confirmation mail to %(address)s is on its way.", address=reader.email), "success")
     return redirect(url_for("readers_staff.subscriber_show", subscriber_id=subscriber_id))

@@ -10,7 +10,7 @@ from flask import current_app
 from db import db
 from newsletter.mail import outbox as mail_outbox
 from newsletter.platform import queues
-from newsletter.readers import outbox, subscribers
+from newsletter.readers import reader_mails, subscribers
 from newsletter.readers.imports import records, settle
 from newsletter.readers.models import ImportConsent, ImportState
 
@@ -22,7 +22,7 @@ def sweep_reader_mails(batch: int = 1000) -> int:
     config = current_app.config
 
     def sweep_once(limit: int) -> int:
-        return outbox.send_unqueued_reader_mails(
+        return reader_mails.send_unqueued_reader_mails(
             db.session, base_url=config["BASE_URL"], secret_key=config["SECRET_KEY"], limit=limit
         )
 

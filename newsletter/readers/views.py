@@ -26,7 +26,16 @@ from newsletter.ports import (
     supporter_details,
     supporter_statement_years,
 )
-from newsletter.readers import addresses, limits, links, outbox, preference_center, signup, subscribers
+from newsletter.readers import (
+    addresses,
+    errors,
+    limits,
+    links,
+    preference_center,
+    reader_mails,
+    signup,
+    subscribers,
+)
 from newsletter.readers import newsletters as newsletter_service
 from newsletter.readers.forms import (
     ASK_CHOICES,
@@ -103,7 +112,7 @@ def _signup_message() -> str:
     )
 
 
-class _SignupError(addresses.SubscriberError):
+class _SignupError(errors.SubscriberError):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
@@ -118,14 +127,14 @@ def _run_signup(
         raise _SignupError("invalid_language", _("Please choose one of the offered languages."))
     try:
         address = addresses.normalize_email(email)
-    except addresses.InvalidEmail:
+    except errors.InvalidEmail:
         raise _SignupError(
             "invalid_email",
             _("This e-mail address is not valid. Please check it (for example name@example.org)."),
         ) from None
     try:
         chosen = newsletter_service.choose_newsletters(db.session, slugs, available)
-    except addresses.SubscriberError:
+    except errors.SubscriberError:
         raise _SignupError("invalid_newsletters", _("Please choose among the newsletters offered.")) from None
     if honeypot:
         return None  # a bot: the same answer, nothing stored, nothing sent
@@ -135,7 +144,7 @@ def _run_signup(
             via="web" if not request.is_json else "api",
             ip=request.remote_addr,
         )  # fmt: skip
-    except addresses.SubscriberError:  # the address changed under us (erased in the same moment)
+    except errors.SubscriberError:  # the address changed under us (erased in the same moment)
         raise _SignupError(
             "try_again", _("Something changed at the same moment. Please send it again.")
         ) from None
@@ -279,12 +288,12 @@ def preferences_link():
     if not form.website.data:
         try:
             address = addresses.normalize_email(form.email.data)
-        except addresses.InvalidEmail:
+        except errors.InvalidEmail:
             form.email.errors.append(_("This e-mail address is not valid. Please check it."))
             return render_template("newsletter/preferences_link.html", form=form), 400
         reader = subscribers.find_subscriber(db.session, address)
         if reader is not None:
-            outbox.request_preferences_link(db.session, reader)
+            reader_mails.request_preferences_link(db.session, reader)
             db.session.commit()
     _pad(started)
     message = _(
@@ -361,7 +370,7 @@ def preferences(token: str):
         return _render_preferences(token, reader, form, 400)
     try:
         paused = preference_center.parse_pause(form.paused_until.data)
-    except addresses.SubscriberError:
+    except errors.SubscriberError:
         form.paused_until.errors.append(_("Choose a day in the future, at most a year from now."))
         return _render_preferences(token, reader, form, 400)
     preference_center.update_preferences(

@@ -18,9 +18,9 @@ from db import utcnow
 from newsletter.editorial.models import Issue, IssueState
 from newsletter.platform import queues
 from newsletter.sending import control, gate
+from newsletter.sending.batches import BACKOFF, cancel_waiting_if_cancelled
 from newsletter.sending.ledger import BATCH_SIZE, finish_if_done
 from newsletter.sending.models import Delivery, DeliveryStatus
-from newsletter.sending.worker import BACKOFF, cancel_waiting_if_cancelled
 
 
 def sweep(

@@ -11,12 +11,12 @@ from rq import get_current_job
 from db import db
 from newsletter.mail import mailbox, smtp
 from newsletter.platform import queues
-from newsletter.sending import bounces, control, gate, sweeper, worker
+from newsletter.sending import batches, bounces, control, gate, sweeper
 
 
-def _send_context(job_id: str) -> worker.SendContext:
+def _send_context(job_id: str) -> batches.SendContext:
     config = current_app.config
-    return worker.SendContext(
+    return batches.SendContext(
         base_url=config["BASE_URL"], secret_key=config["SECRET_KEY"],
         smtp=smtp.SMTPTarget.from_url(config["SMTP_URL"]),
         unsubscribe_mailbox=config["MAIL_UNSUBSCRIBE_ADDRESS"]
@@ -30,14 +30,14 @@ def _send_context(job_id: str) -> worker.SendContext:
 
 
 def send_issue_batch(issue_id: int, first: int, last: int) -> dict[str, int]:
-    """Send one batch of an issue (see ``worker.send_batch``); due retries come back as a later job."""
+    """Send one batch of an issue (see ``batches.send_batch``); due retries come back as a later job."""
     job = get_current_job()
     job_id = job.id if job is not None else queues.send_batch_id(issue_id, first, last)
     context = _send_context(job_id)
     # A heartbeat from the start, so the sweeper counts this job as alive before its first message.
     context.redis.set(gate.heartbeat_key(job_id), "1", ex=int(context.lease.total_seconds()))
     db.session.rollback()  # start from what the database holds now, not from a session's earlier reads
-    return worker.send_batch(
+    return batches.send_batch(
         db.session, issue_id, first, last, context,
         on_retry=lambda when: control.queue_batch_at(issue_id, first, last, when),
     )  # fmt: skip

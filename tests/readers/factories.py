@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from newsletter.readers import outbox
+from newsletter.readers import reader_mails
 from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
 
 
@@ -37,6 +37,6 @@ def make_pending_reader(
 ) -> Subscriber:
     """A sign-up waiting for its confirmation: pending, the confirmation mail written to the outbox."""
     reader = make_reader(db, email, status=SubscriberStatus.PENDING, locale=locale, **fields)
-    outbox.request_confirmation(db.session, reader)
+    reader_mails.request_confirmation(db.session, reader)
     db.session.commit()
     return reader

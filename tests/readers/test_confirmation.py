@@ -9,7 +9,7 @@ import re
 import pytest
 
 from newsletter.platform import tokens
-from newsletter.readers import addresses, outbox, subscribers
+from newsletter.readers import addresses, reader_mails, subscribers
 from newsletter.readers.models import ConsentBasis, Subscriber, SubscriberStatus, SuppressionReason
 from tests.readers.factories import make_pending_reader, make_reader
 from tests.support.web import csrf_token, text_of
@@ -102,7 +102,7 @@ def test_own_confirmation_lifts_an_earlier_unsubscribe(app, client, db, relay):
     reader = make_reader(db, "zurueck@example.org")
     subscribers.unsubscribe(db.session, reader, via="test")
     reader.status = SubscriberStatus.PENDING
-    outbox.request_confirmation(db.session, reader)
+    reader_mails.request_confirmation(db.session, reader)
     db.session.commit()
     assert addresses.suppression_reason(db.session, reader.email) is SuppressionReason.UNSUBSCRIBED
     run_jobs(app)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.platform import clock
 from newsletter.platform.queues import QUEUE_NAMES, get_queue, get_redis
-from newsletter.readers import outbox
+from newsletter.readers import reader_mails
 from newsletter.readers import tasks as readers_tasks
 from newsletter.readers.models import Newsletter, ReaderMail
 from tests.readers.web import sign_up
@@ -61,8 +61,8 @@ def test_two_sweeps_at_once_queue_each_mail_once(app, client, db, newsletters, r
     try:
         # The first sweep has claimed and queued the rows but not committed yet: they are locked.
         where = {"base_url": "http://localhost", "secret_key": app.secret_key}
-        assert outbox.send_unqueued_reader_mails(first, **where) == 3
-        assert outbox.send_unqueued_reader_mails(db.session, **where) == 0
+        assert reader_mails.send_unqueued_reader_mails(first, **where) == 3
+        assert reader_mails.send_unqueued_reader_mails(db.session, **where) == 0
         first.commit()
     finally:
         first.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from newsletter.readers import addresses, subscribers
+from newsletter.readers import addresses, errors, subscribers
 from newsletter.readers.models import (
     Subscriber,
     SubscriberEvent,
@@ -33,7 +33,7 @@ from tests.readers.factories import make_newsletter, make_reader
     ],
 )
 def test_hostile_and_malformed_addresses_are_refused(raw):
-    with pytest.raises(addresses.InvalidEmail):
+    with pytest.raises(errors.InvalidEmail):
         addresses.normalize_email(raw)
 
 

@@ -17,7 +17,7 @@ from newsletter.editorial.models import Issue, IssueState
 from newsletter.platform.queues import get_queue
 from newsletter.readers import addresses, subscribers
 from newsletter.readers.models import SuppressionReason
-from newsletter.sending import ledger, progress, worker
+from newsletter.sending import batches, ledger, progress
 from newsletter.sending import tasks as sending_tasks
 from newsletter.sending.models import Delivery, DeliveryStatus
 from tests.sending.factories import issue_with_readers, start_send
@@ -125,12 +125,12 @@ def test_refusals_at_rcpt_are_handled_like_refusals_at_data(app, db, faulty, fau
 
 
 def test_the_backoff_grows_and_ends_in_failed_after_the_last_attempt(app, db, faulty):
-    faulty.script.extend(["451 4.3.0 Greylisted"] * worker.MAX_ATTEMPTS)
+    faulty.script.extend(["451 4.3.0 Greylisted"] * batches.MAX_ATTEMPTS)
     issue = issue_with_readers(db, readers=("a@example.org",))
     start_send(db, issue)
     run_jobs(app)
     waits = []
-    for _ in range(worker.MAX_ATTEMPTS - 1):
+    for _ in range(batches.MAX_ATTEMPTS - 1):
         row = _row(db, "a@example.org")
         assert row.status is DeliveryStatus.QUEUED
         tried_at = utcnow()
@@ -138,9 +138,9 @@ def test_the_backoff_grows_and_ends_in_failed_after_the_last_attempt(app, db, fa
         _retry_due_rows_now(app, db, issue.id)
     assert waits == [1, 5, 15, 60, 240]  # minutes: 60 s, 5 min, 15 min, 1 h, 4 h
     row = _row(db, "a@example.org")
-    assert row.status is DeliveryStatus.FAILED and row.attempts == worker.MAX_ATTEMPTS
+    assert row.status is DeliveryStatus.FAILED and row.attempts == batches.MAX_ATTEMPTS
     assert "Greylisted" in row.reply
-    assert faulty.received == [] and faulty.attempts == worker.MAX_ATTEMPTS
+    assert faulty.received == [] and faulty.attempts == batches.MAX_ATTEMPTS
     db.session.expire_all()
     assert db.session.get(Issue, issue.id).state is IssueState.SENT
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.readers import addresses
+from newsletter.readers.errors import InvalidEmail, SubscriberError
 from newsletter.readers.models import ImportConsent, ImportState, Newsletter, SubscriberImport
 
 FIELDS = ("email", "locale", "newsletters", "source")
@@ -26,7 +27,7 @@ SNIFF_BYTES = 64 * 1024
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class ImportFileError(addresses.SubscriberError):
+class ImportFileError(SubscriberError):
     """The file or the column map cannot be used; the message says why."""
 
 
@@ -152,7 +153,7 @@ def _looks_like_address(cell: str) -> bool:
     try:
         normalize_address(cell)
         return True
-    except addresses.InvalidEmail:
+    except InvalidEmail:
         return False
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsletter.platform.csv_cells import csv_line
-from newsletter.readers import outbox
+from newsletter.readers import reader_mails
 from newsletter.readers.models import (
     ImportConsent,
     ImportRow,
@@ -43,7 +43,7 @@ def send_opt_ins(session: Session, import_id: int, *, batch: int, cap: int) -> i
     for row, reader in session.execute(pending.limit(room)).all():
         row.mailed = True
         session.flush()
-        outbox.request_confirmation(session, reader)
+        reader_mails.request_confirmation(session, reader)
         record.opt_in_sent += 1
     if record.opt_in_sent >= cap:
         return 0

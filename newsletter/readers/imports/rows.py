@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.readers import addresses, roster
 from newsletter.readers import newsletters as newsletter_service
+from newsletter.readers import roster
+from newsletter.readers.errors import InvalidEmail
 from newsletter.readers.imports.files import CONTROL_CHARACTERS, ImportFileError, file_rows, normalize_address
 from newsletter.readers.imports.settle_sql import DUPLICATE
 from newsletter.readers.imports.staging import StagingWriter, count_outcomes
@@ -70,7 +71,7 @@ def _parse_row(
     raw = row[index] if index < len(row) else ""
     try:
         email = normalize_address(raw)
-    except addresses.InvalidEmail as exc:
+    except InvalidEmail as exc:
         if not raw.strip():
             return "no e-mail address in this row"
         return f"invalid e-mail address: {exc}"[:300]

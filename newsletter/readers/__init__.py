@@ -12,6 +12,7 @@ from newsletter.readers import (
     import_views,
     limits,
     newsletters,
+    preference_views,
     staff_texts,
     staff_views,
     views,
@@ -20,6 +21,7 @@ from newsletter.readers import (
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
+    app.register_blueprint(preference_views.bp)
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(import_views.bp)
     app.context_processor(staff_texts.labels)

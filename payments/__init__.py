@@ -31,6 +31,9 @@ def init_app(app: Flask) -> None:
     tables.init_app(app)
     summaries.register_hooks()
     clock.register(app, queues.SWEEP_DONOR_MAILS, 2)
+    clock.register(app, queues.SWEEP_STRIPE_EVENTS, 60)
+    if app.config.get("STRIPE_SECRET_KEY"):
+        clock.register(app, queues.RECONCILE_PAYMENTS, 24 * 3600)
     support = ReaderSupport(base_url=app.config["BASE_URL"], config=app.config)
     newsletter_api.register_supporter_provider(app, support)
     newsletter_api.register_money_report(app, MoneyFigures(app.config["DONATION_CURRENCY"]))

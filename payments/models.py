@@ -145,6 +145,7 @@ class Donation(Base):
     stripe_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_price_id: Mapped[str | None] = mapped_column(String(255))  # monthly: the Price it started on
     subscription_status: Mapped[str | None] = mapped_column(String(32))  # Stripe's word, e.g. past_due
     subscription_status_at: Mapped[int | None]  # Unix time of the event that set it (older events lose)
     cancel_reason: Mapped[str | None] = mapped_column(String(64))
@@ -156,6 +157,35 @@ class Donation(Base):
     payments: Mapped[list[DonationPayment]] = relationship(
         back_populates="donation", order_by="DonationPayment.id", cascade="all, delete-orphan"
     )
+    amount_changes: Mapped[list[DonationAmountChange]] = relationship(
+        back_populates="donation", order_by="DonationAmountChange.effective_at",
+        cascade="all, delete-orphan",
+    )  # fmt: skip
+
+
+class DonationAmountChange(Base):
+    """A monthly donation's amount from ``effective_at`` on, as Stripe reported a change of its Price
+    (the donor changed it in the customer portal). Kept as history, so the MRR of any past month is the
+    amount that was in effect then; ``donations.amount_cents`` is the amount in effect now. A donation's
+    earliest entry is the amount it started with (``payments.events.amount_changes``).
+
+    ``previous_cents`` is the amount before the change as the event reported it, for the record; the
+    statistics take the amount before from the history itself (the entry before), so changes may arrive
+    in any order."""
+
+    __tablename__ = "donation_amount_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donation_id: Mapped[int] = mapped_column(ForeignKey("donations.id", ondelete="CASCADE"), index=True)
+    effective_at: Mapped[datetime]
+    amount_cents: Mapped[int]
+    previous_cents: Mapped[int]
+    stripe_price_id: Mapped[str | None] = mapped_column(String(255))
+    # The event that reported it; None when reconciliation found it.
+    stripe_event_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    donation: Mapped[Donation] = relationship(back_populates="amount_changes")
 
 
 class DonationPayment(Base):
@@ -181,22 +211,55 @@ class DonationPayment(Base):
     )
     failure_count: Mapped[int] = mapped_column(default=0, active_history=True)
     stripe_created: Mapped[int | None]  # Stripe's Unix time of the invoice or payment: orders the months
+    # Stripe's reason for a monthly invoice: ``subscription_create`` is the first billing period.
+    billing_reason: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Stripe's times, never the time an event arrived: paid (the payment's own time), the latest refund and
+    # when a dispute was opened.
     paid_at: Mapped[datetime | None] = mapped_column(active_history=True)
+    refunded_at: Mapped[datetime | None]
+    disputed_at: Mapped[datetime | None]
 
     donation: Mapped[Donation] = relationship(back_populates="payments")
 
 
+class EventState(enum.StrEnum):
+    APPLIED = "applied"  # its effect is in the same transaction as this row
+    IGNORED = "ignored"  # not about a donation of this installation
+    PARKED = "parked"  # about a payment not known yet: applied when it is (see payments.events.parking)
+
+
 class StripeEvent(Base):
-    """A webhook event applied: its id is unique, written in the same transaction as its effect, so a
-    redelivery finds it and changes nothing."""
+    """A webhook event received: its id is unique, written in the same transaction as its effect, so a
+    redelivery finds it and changes nothing. A parked event keeps its payload and the key it waits for
+    (``pi:<payment intent>`` or ``invoice:<invoice>``) until the transaction that makes the key known
+    applies it."""
 
     __tablename__ = "stripe_events"
+    __table_args__ = (Index("ix_stripe_events_waits_for", "waits_for"),)
 
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
     created: Mapped[int]  # Stripe's Unix time
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[EventState] = mapped_column(
+        enum_column(EventState, "stripe_event_state"), default=EventState.APPLIED
+    )
+    outcome: Mapped[str | None] = mapped_column(String(200))
+    waits_for: Mapped[str | None] = mapped_column(String(300))
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(default=0)  # lookups at Stripe for a parked event
+
+
+class StripeCatalogEntry(Base):
+    """What Beitrag made at Stripe once and reuses: the monthly donation's Product, its Prices (one per
+    amount and currency) and the customer portal's configuration, by our own key."""
+
+    __tablename__ = "stripe_catalog"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    stripe_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class DonorMail(Base):

@@ -26,4 +26,5 @@ def stripe_settings() -> gateway.StripeSettings | None:
     return gateway.StripeSettings(
         secret_key=config["STRIPE_SECRET_KEY"], webhook_secret=config.get("STRIPE_WEBHOOK_SECRET"),
         api_base=config.get("STRIPE_API_BASE"), max_network_retries=config["STRIPE_MAX_NETWORK_RETRIES"],
+        product_id=config.get("STRIPE_PRODUCT_ID") or "beitrag-monthly-donation",
     )  # fmt: skip

@@ -77,10 +77,19 @@ EXPIRE_PENDING_SIGNUPS = JobKind("default", "newsletter.readers.tasks.expire_pen
 POLL_BOUNCE_MAILBOX = JobKind("default", "newsletter.sending.tasks.poll_bounce_mailbox", result_ttl=60,
                               ttl=60)
 SWEEP_SENDS = JobKind("default", "newsletter.sending.tasks.sweep_sends", result_ttl=60, ttl=60)
+# A Stripe event about a payment not known yet, looked up at Stripe: again after 30 s, 2 min, 10 min, 1 h,
+# 6 h when Stripe cannot be reached (the clock's sweep takes over after that).
+RESOLVE_STRIPE_EVENT = JobKind("default", "payments.events.tasks.resolve_stripe_event", timeout=120,
+                               result_ttl=3600, failure_ttl=7 * DAY,
+                               retry=Retry(max=5, interval=[30, 120, 600, 3600, 21600]))
+SWEEP_STRIPE_EVENTS = JobKind("default", "payments.events.tasks.sweep_parked_events", result_ttl=60,
+                              ttl=60)
+RECONCILE_PAYMENTS = JobKind("default", "payments.events.tasks.reconcile_recent", timeout=3600,
+                             result_ttl=DAY, ttl=3600)
 
 KINDS = (TRANSACTIONAL_MAIL, ISSUE_TEST, SEND_BATCH, SCHEDULED_ISSUE, FEED_IMPORT, SUBSCRIBER_IMPORT,
          IMPORT_OPT_INS, SWEEP_READER_MAILS, SWEEP_DONOR_MAILS, EXPIRE_PENDING_SIGNUPS, POLL_BOUNCE_MAILBOX,
-         SWEEP_SENDS)  # fmt: skip
+         SWEEP_SENDS, RESOLVE_STRIPE_EVENT, SWEEP_STRIPE_EVENTS, RECONCILE_PAYMENTS)  # fmt: skip
 
 
 # -- job ids: a job queued twice under one id is one job -------------------------------------------------
@@ -117,6 +126,10 @@ def subscriber_import_id(import_id: int) -> str:
 
 def donor_mail_id(mail_id: int) -> str:
     return f"donor-mail-{mail_id}"
+
+
+def stripe_event_id(event_id: str) -> str:
+    return f"stripe-event-{event_id}"
 
 
 # -- connection and queues ---------------------------------------------------------------------------

@@ -224,8 +224,7 @@ def _site(env: Mapping[str, str], environment: str, instance: Path) -> dict[str,
         "TESTING": environment == "testing",
         "SECRET_KEY": _secret_key(env, environment, instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        # PostgreSQL: no pre-ping round trip; platform/database.py looks at the idle socket instead.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("postgresql")},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(env, database_url),
         "REDIS_URL": _redis_url(env.get("REDIS_URL")),
         "SMTP_URL": _smtp_url(env.get("SMTP_URL"), capture_port),
         "MAIL_CAPTURE_PORT": capture_port,
@@ -245,11 +244,24 @@ def _site(env: Mapping[str, str], environment: str, instance: Path) -> dict[str,
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        # The id of the monthly donation's Product at Stripe: installations sharing an account set their own.
+        "STRIPE_PRODUCT_ID": env.get("STRIPE_PRODUCT_ID") or "beitrag-monthly-donation",
         "BABEL_DEFAULT_LOCALE": "de",
         "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE") or "Europe/Berlin",
         "AUTO_MIGRATE": environment == "development",
         "CHECK_SERVICES": True,
     }
+
+
+def _engine_options(env: Mapping[str, str], database_url: str) -> dict[str, Any]:
+    """PostgreSQL: no pre-ping round trip (platform/database.py looks at the idle socket instead), and a
+    pool as large as a web worker's threads and then some (``DATABASE_POOL_SIZE``, default 20), so that a
+    burst of requests waiting on one row's lock never runs a worker out of connections."""
+    if not database_url.startswith("postgresql"):
+        return {"pool_pre_ping": True}
+    size = _int(env, "DATABASE_POOL_SIZE", 20)
+    return {"pool_pre_ping": False, "pool_size": max(size // 2, 1), "max_overflow": max(size - size // 2, 0),
+            "pool_timeout": 10}  # fmt: skip
 
 
 def _sessions(env: Mapping[str, str]) -> dict[str, Any]:

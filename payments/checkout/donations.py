@@ -7,12 +7,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from newsletter import api as newsletter_api
 from payments import gateway
 from payments.amounts import DonationError
+from payments.checkout import prices
 from payments.models import Donation, DonationKind, DonationStatus
 
 
@@ -88,20 +89,42 @@ def open_checkout(
     session: Session, donation: Donation, settings: gateway.StripeSettings, *, base_url: str,
     product_name: str,
 ) -> str:  # fmt: skip
-    """Start Stripe's hosted checkout for ``donation``; returns the address to send the reader to. On a
-    gateway error the donation is marked ``start_failed`` and :class:`gateway.GatewayError` raised."""
+    """Start Stripe's hosted checkout for ``donation`` (committed first: no transaction is open while
+    Stripe answers); returns the address to send the reader to. A monthly donation starts on the Price of
+    its amount. On a gateway error the donation is marked ``start_failed`` and
+    :class:`gateway.GatewayError` raised."""
+    donation_id, reference = donation.id, donation.reference
+    monthly = donation.kind is DonationKind.MONTHLY
+    amount, currency = donation.amount_cents, donation.currency
+    email, locale = donation.email, donation.locale
+    session.commit()
     try:
+        price = None
+        if monthly:
+            price = prices.monthly_price(
+                session, settings, product_id=settings.product_id, product_name=product_name,
+                currency=currency, amount_cents=amount,
+            )  # fmt: skip
+        session.commit()
         checkout = gateway.create_checkout_session(
-            settings, donation_id=donation.id, reference=donation.reference,
-            monthly=donation.kind is DonationKind.MONTHLY, amount_cents=donation.amount_cents,
-            currency=donation.currency, product_name=product_name,
+            settings, donation_id=donation_id, reference=reference, amount_cents=amount, currency=currency,
+            product_name=product_name, monthly_price=price,
             success_url=f"{base_url}/spenden/danke?session_id={{CHECKOUT_SESSION_ID}}",
-            cancel_url=f"{base_url}/spenden/abgebrochen?ref={donation.reference}",
-            email=donation.email, locale=donation.locale,
-            idempotency_key=f"beitrag-donation-{donation.id}-{donation.reference}-checkout",
+            cancel_url=f"{base_url}/spenden/abgebrochen?ref={reference}",
+            email=email, locale=locale,
+            idempotency_key=f"beitrag-donation-{donation_id}-{reference}-checkout",
         )  # fmt: skip
     except gateway.GatewayError:
-        donation.status = DonationStatus.START_FAILED
+        session.rollback()
+        session.execute(
+            update(Donation).where(Donation.id == donation_id, Donation.status == DonationStatus.OPEN)
+            .values(status=DonationStatus.START_FAILED)
+        )  # fmt: skip
+        session.commit()
         raise
-    donation.stripe_session_id = checkout["id"]
+    session.execute(
+        update(Donation).where(Donation.id == donation_id)
+        .values(stripe_session_id=checkout["id"], stripe_price_id=price)
+    )  # fmt: skip
+    session.commit()
     return checkout["url"]

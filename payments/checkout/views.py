@@ -8,7 +8,7 @@ import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -19,7 +19,7 @@ from newsletter import api as newsletter_api
 from newsletter.platform.extensions import limiter
 from payments import amounts, gateway
 from payments.amounts import money
-from payments.checkout import donations
+from payments.checkout import donations, prices
 from payments.checkout.forms import DonateForm
 from payments.models import Donation, DonationKind
 from payments.settings import stripe_settings
@@ -130,23 +130,27 @@ def donate():
         message=(form.message.data or "").strip() or None, public_name=public_name or None,
         attribution=donations.attribution_from(request.form),
     )  # fmt: skip
-    db.session.commit()
     try:
         url = donations.open_checkout(
-            db.session, donation, settings, base_url=config["BASE_URL"],
-            product_name=_("Donation to %(name)s", name=config["NEWSROOM_NAME"])
-            if donation.kind is DonationKind.ONE_TIME
-            else _("Monthly donation to %(name)s", name=config["NEWSROOM_NAME"]),
-        )  # fmt: skip
+            db.session, donation, settings, base_url=config["BASE_URL"], product_name=_product_name(donation)
+        )
     except gateway.GatewayError as exc:
-        db.session.commit()
         current_app.logger.warning("checkout could not start: %s", exc)
         return _page(form, 502, error=_(
             "The payment service cannot be reached right now. Nothing was charged. Please try again in a "
             "few minutes."
         ))  # fmt: skip
-    db.session.commit()
     return redirect(url, 303)
+
+
+def _product_name(donation: Donation) -> str:
+    """What Checkout shows. The monthly Product is one for every reader, so its name is in the newsroom's
+    own language; a one-time gift's is in the reader's."""
+    name = current_app.config["NEWSROOM_NAME"]
+    if donation.kind is DonationKind.ONE_TIME:
+        return _("Donation to %(name)s", name=name)
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE") or "de"):
+        return _("Monthly donation to %(name)s", name=name)
 
 
 @bp.get("/spenden/danke")
@@ -202,11 +206,14 @@ def manage(token: str):
     if request.method == "GET" or settings is None or not form.validate_on_submit():
         status = 200 if request.method == "GET" else 400
         return render_template("payments/manage.html", form=form, enabled=settings is not None), status
+    customer_id, donation_id, locale = donation.donor.stripe_customer_id, donation.id, donation.locale
+    config = current_app.config
     try:
+        configuration = _portal_configuration(settings)
         portal = gateway.create_portal_session(
-            settings, customer_id=donation.donor.stripe_customer_id,
-            return_url=f"{current_app.config['BASE_URL']}/spenden", locale=donation.locale,
-            idempotency_key=f"beitrag-portal-{donation.id}-{int(time.time() // 300)}",
+            settings, customer_id=customer_id, return_url=f"{config['BASE_URL']}/spenden", locale=locale,
+            idempotency_key=f"beitrag-portal-{donation_id}-{int(time.time() // 300)}",
+            configuration=configuration,
         )  # fmt: skip
     except gateway.GatewayError as exc:
         current_app.logger.warning("portal could not start: %s", exc)
@@ -215,6 +222,25 @@ def manage(token: str):
             error=_("The payment service cannot be reached right now. Please try again in a few minutes."),
         ), 502  # fmt: skip
     return redirect(portal["url"], 303)
+
+
+def _portal_configuration(settings: gateway.StripeSettings) -> str | None:
+    """The portal configuration that offers the preset amounts; None (the account's default portal) when
+    it cannot be made, so that changing the card or ending the donation still works."""
+    config = current_app.config
+    try:
+        with force_locale(config.get("BABEL_DEFAULT_LOCALE") or "de"):
+            name = _("Monthly donation to %(name)s", name=config["NEWSROOM_NAME"])
+        return prices.portal_configuration(
+            db.session, settings, product_id=settings.product_id, product_name=name,
+            currency=config["DONATION_CURRENCY"], presets=tuple(config["DONATION_PRESETS_CENTS"]),
+        )  # fmt: skip
+    except gateway.GatewayError as exc:
+        db.session.rollback()
+        current_app.logger.warning("portal configuration not made, the account's default is used: %s", exc)
+        return None
+    finally:
+        db.session.commit()
 
 
 @bp.get("/spenden/unterstuetzer")

@@ -1,16 +1,36 @@
-"""What Stripe reports, applied to our donations and payments: states move only forward."""
+"""What Stripe reports, applied to our donations and payments.
+
+Four rules make the result independent of how Stripe delivers (late, twice, ten times at once, in any
+order):
+
+* **Ours only.** An object is ours when its metadata names one of our donations by id *and* by its random
+  reference, or when it carries an id we stored ourselves (a subscription, invoice or payment intent of a
+  donation of ours). Anything else, another product or installation on the same account, changes nothing.
+* **Lock, then read.** Every change locks its donation's row first and only then reads the donation and
+  its payments (afresh, ``populate_existing``), so two events on one payment run one after the other and
+  the second writes from what the first committed; the summaries (``payments.reports``) take their deltas
+  from the same current rows.
+* **Totals and states from Stripe, forward only.** ``amount_refunded`` is Stripe's cumulative total and is
+  taken as such; states and dispute outcomes only move forward; the donation starts with its earliest
+  payment.
+* **Stripe's clock.** Paid, refunded, disputed and ended times come from Stripe's objects or the event's
+  ``created``, never from the time an event arrived.
+
+An event about a payment not known yet (a refund that overtakes its checkout, a monthly charge before the
+invoice that names it) is parked (:mod:`payments.events.parking`) and applied in the transaction that makes
+its payment known. No function here talks to Stripe: the webhook never waits on Stripe's API.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db import utcnow
-from newsletter import api as newsletter_api
-from payments import gateway
+from payments.events import amount_changes
 from payments.models import (
     PAYMENT_RANK,
     RANK,
@@ -19,14 +39,145 @@ from payments.models import (
     DonationKind,
     DonationPayment,
     DonationStatus,
-    Donor,
+    EventState,
     PaymentStatus,
 )
-from payments.supporters import mails
+from payments.supporters import identity, mails
+
+HANDLED = frozenset({
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "invoice.paid",
+    "invoice.payment_failed",
+    "invoice_payment.paid",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.closed",
+})  # fmt: skip
 
 
-class RetryLater(RuntimeError):
-    """The event speaks of a payment we cannot place yet; Stripe should deliver it again later."""
+@dataclass
+class Result:
+    """What applying an object did: its state for the event store, a line for Stripe's dashboard and the
+    keys (``pi:<id>``, ``invoice:<id>``) it made known, whose parked events can now be applied."""
+
+    detail: str
+    state: EventState = EventState.APPLIED
+    waits_for: str | None = None
+    known: list[str] = field(default_factory=list)
+
+
+def _ignored(detail: str = "ignored: not a donation of ours") -> Result:
+    return Result(detail, EventState.IGNORED)
+
+
+def _parked(key: str, what: str) -> Result:
+    return Result(f"parked: {what} not known yet", EventState.PARKED, waits_for=key)
+
+
+@dataclass(frozen=True)
+class Context:
+    session: Session
+    base_url: str
+    created: int  # the event's own time (Stripe's clock)
+    event_id: str | None = None  # None when reconciliation or a lookup applies an object
+    previous: dict | None = None  # ``previous_attributes`` of an ``*.updated`` event
+
+
+def moment(unix: Any, fallback: int | None = None) -> datetime | None:
+    """A Unix time of Stripe's as an aware UTC datetime (the fallback when it is missing)."""
+    value = unix if isinstance(unix, int) and not isinstance(unix, bool) else fallback
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None
+
+
+def stripe_id(value: Any) -> str | None:
+    """An id that Stripe sends either as a string or, expanded, as an object."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+# -- which donation: found without a lock, locked, then read ------------------------------------------
+
+
+def ours(session: Session, metadata: Any) -> int | None:
+    """The id of our donation that ``metadata`` names by id and reference; None for anyone else's."""
+    metadata = metadata if isinstance(metadata, dict) else {}
+    raw, reference = metadata.get("donation_id"), metadata.get("donation_reference")
+    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 12:
+        return None
+    if not isinstance(reference, str) or not reference or len(reference) > 40:
+        return None
+    return session.scalar(
+        select(Donation.id).where(Donation.id == int(raw), Donation.reference == reference)
+    )
+
+
+def by_subscription(session: Session, subscription_id: str | None) -> int | None:
+    if not subscription_id:
+        return None
+    return session.scalar(select(Donation.id).where(Donation.stripe_subscription_id == subscription_id))
+
+
+def by_invoice(session: Session, invoice_id: str | None) -> int | None:
+    if not invoice_id:
+        return None
+    return session.scalar(
+        select(DonationPayment.donation_id).where(DonationPayment.stripe_invoice_id == invoice_id)
+    )
+
+
+def by_intent(session: Session, intent: str | None) -> int | None:
+    """The donation whose payment has this payment intent."""
+    if not intent:
+        return None
+    return session.scalar(
+        select(DonationPayment.donation_id).where(DonationPayment.stripe_payment_intent_id == intent)
+    )
+
+
+def lock(session: Session, donation_id: int) -> Donation:
+    """The donation's row, locked for this transaction and read after the lock; its payments are read
+    afresh on first use."""
+    donation = session.execute(
+        select(Donation).where(Donation.id == donation_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()  # fmt: skip
+    session.expire(donation, ["payments", "amount_changes"])
+    return donation
+
+
+def _payment_where(session: Session, *criteria) -> DonationPayment | None:
+    return session.execute(
+        select(DonationPayment).where(*criteria).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def _payment(session: Session, donation: Donation, *, invoice_id: str | None = None,
+             intent: str | None = None, amount_cents: int, currency: str,
+             stripe_created: int | None = None) -> DonationPayment:  # fmt: skip
+    """The donation's payment for this invoice or payment intent (read under the donation's lock), made
+    if new (``PENDING``); its payment intent is filled in when it was not known yet."""
+    payment = None
+    if invoice_id:
+        payment = _payment_where(session, DonationPayment.stripe_invoice_id == invoice_id)
+    if payment is None and intent:
+        payment = _payment_where(session, DonationPayment.stripe_payment_intent_id == intent)
+    if payment is None:
+        payment = DonationPayment(
+            donation=donation, stripe_invoice_id=invoice_id, stripe_payment_intent_id=intent,
+            amount_cents=amount_cents, currency=currency, status=PaymentStatus.PENDING,
+            stripe_created=stripe_created, refunded_cents=0, failure_count=0,
+        )  # fmt: skip
+        session.add(payment)
+    if intent and not payment.stripe_payment_intent_id:
+        payment.stripe_payment_intent_id = intent
+    if stripe_created and not payment.stripe_created:
+        payment.stripe_created = stripe_created
+    return payment
 
 
 def _forward(donation: Donation, status: DonationStatus) -> bool:
@@ -43,300 +194,337 @@ def _forward_payment(payment: DonationPayment, status: PaymentStatus) -> bool:
     return False
 
 
-def _lock(session: Session, donation_id: int) -> Donation | None:
-    return session.scalar(select(Donation).where(Donation.id == donation_id).with_for_update())
+def _earliest(current: datetime | None, new: datetime | None) -> datetime | None:
+    if current is None:
+        return new
+    return current if new is None or current <= new else new
 
 
-def _donation_from_metadata(session: Session, metadata: Any) -> Donation | None:
-    raw = (metadata or {}).get("donation_id")
-    if not isinstance(raw, str) or not raw.isdigit():
-        return None
-    donation = _lock(session, int(raw))
-    reference = (metadata or {}).get("donation_reference")
-    if donation is not None and reference and reference != donation.reference:
-        return None  # not ours: another installation sharing the Stripe account
-    return donation
-
-
-def _when(unix: Any) -> datetime:
-    return datetime.fromtimestamp(int(unix), UTC) if isinstance(unix, int) else utcnow()
-
-
-def _link_donor(session: Session, donation: Donation, email: str | None, customer_id: str | None) -> None:
-    """The donor with this address (regardless of case), made if new, and linked to the reader with it."""
-    email = (email or donation.email or "").strip() or None
-    if email:
-        donation.email = donation.email or email
-    donor = donation.donor
-    if donor is None and customer_id:
-        donor = session.scalar(select(Donor).where(Donor.stripe_customer_id == customer_id))
-    if donor is None and email:
-        donor = session.scalar(select(Donor).where(func.lower(Donor.email) == email.lower()))
-    if donor is None and email:
-        donor = Donor(email=email, locale=donation.locale)
-        session.add(donor)
-    if donor is None:
-        return
-    if customer_id and not donor.stripe_customer_id:
-        donor.stripe_customer_id = customer_id
-    if donor.subscriber_id is None:
-        donor.subscriber_id = newsletter_api.find_subscriber_id(session, donor.email)
-    donation.donor = donor
-    session.flush()
-
-
-def _payment(session: Session, donation: Donation, *, invoice_id: str | None = None,
-             payment_intent_id: str | None = None, amount_cents: int, currency: str,
-             status: PaymentStatus, stripe_created: int | None = None) -> DonationPayment:  # fmt: skip
-    """The payment row for an invoice or payment intent, made if new (in ``PENDING``); not yet moved."""
-    payment = None
-    if invoice_id:
-        payment = session.scalar(
-            select(DonationPayment).where(DonationPayment.stripe_invoice_id == invoice_id)
+def _link_donor(ctx: Context, donation: Donation, email: str | None, customer_id: str | None) -> None:
+    email = (email or "").strip() or None
+    if email and not donation.email:
+        donation.email = email
+    if donation.donor_id is None:
+        donation.donor = identity.donor_for(
+            ctx.session, email=donation.email, customer_id=customer_id, locale=donation.locale
         )
-    if payment is None and payment_intent_id:
-        payment = session.scalar(
-            select(DonationPayment).where(DonationPayment.stripe_payment_intent_id == payment_intent_id)
-        )
-    if payment is None:
-        payment = DonationPayment(
-            donation=donation, stripe_invoice_id=invoice_id, stripe_payment_intent_id=payment_intent_id,
-            amount_cents=amount_cents, currency=currency, status=PaymentStatus.PENDING,
-            stripe_created=stripe_created, refunded_cents=0, failure_count=0,
-        )  # fmt: skip
-        session.add(payment)
-    if payment_intent_id and not payment.stripe_payment_intent_id:
-        payment.stripe_payment_intent_id = payment_intent_id
-    if stripe_created and not payment.stripe_created:
-        payment.stripe_created = stripe_created
-    return payment
+    elif customer_id and not donation.donor.stripe_customer_id:
+        identity.attach_customer(ctx.session, donation.donor_id, customer_id)
 
 
-def _mark_paid(session: Session, payment: DonationPayment, paid_at: datetime, *, base_url: str) -> None:
-    if payment.status is PaymentStatus.PAID or not _forward_payment(payment, PaymentStatus.PAID):
-        return
-    payment.paid_at = paid_at
+def _mark_paid(ctx: Context, payment: DonationPayment, paid_at: datetime | None, *,
+               first: bool = True) -> None:  # fmt: skip
+    """The payment was received at ``paid_at`` (Stripe's time). The earliest report wins, so the order in
+    which reports arrive changes nothing; the receipt is written once per payment (its cause is unique)."""
+    payment.paid_at = _earliest(payment.paid_at, paid_at)
+    _forward_payment(payment, PaymentStatus.PAID)
     donation = payment.donation
-    donation.paid_at = donation.paid_at or paid_at
-    session.flush()
-    mails.queue_receipt(session, donation, payment, base_url=base_url)
+    donation.paid_at = _earliest(donation.paid_at, payment.paid_at)
+    ctx.session.flush()
+    mails.queue_receipt(ctx.session, donation, payment, base_url=ctx.base_url, first=first)
 
 
-def apply_checkout_session(session: Session, obj: dict, *, event_type: str, base_url: str) -> str:
+# -- one-time and the start of monthly: Checkout ----------------------------------------------------
+
+
+def checkout_session(ctx: Context, obj: dict, event_type: str) -> Result:
     """``checkout.session.completed`` (paid, or unpaid for SEPA and other delayed methods) and
     ``checkout.session.async_payment_succeeded`` / ``_failed``."""
-    donation = _donation_from_metadata(session, obj.get("metadata"))
-    if donation is None and str(obj.get("client_reference_id") or "").isdigit():
-        donation = _lock(session, int(obj["client_reference_id"]))
-    if donation is None:
-        return "ignored: not a donation of ours"
-    donation.stripe_session_id = donation.stripe_session_id or obj.get("id")
+    donation_id = ours(ctx.session, obj.get("metadata"))
+    if donation_id is None:
+        return _ignored()
+    donation = lock(ctx.session, donation_id)
+    donation.stripe_session_id = donation.stripe_session_id or stripe_id(obj.get("id"))
     details = obj.get("customer_details") or {}
-    _link_donor(session, donation, details.get("email") or obj.get("customer_email"), obj.get("customer"))
+    email = details.get("email") or obj.get("customer_email")
+    _link_donor(ctx, donation, email, stripe_id(obj.get("customer")))
     paid = obj.get("payment_status") in ("paid", "no_payment_required")
     failed = event_type == "checkout.session.async_payment_failed"
-    amount = obj.get("amount_total") or donation.amount_cents
-    currency = obj.get("currency") or donation.currency
     if obj.get("mode") == "subscription":
-        donation.stripe_subscription_id = donation.stripe_subscription_id or obj.get("subscription")
+        subscription_id = stripe_id(obj.get("subscription"))
+        donation.stripe_subscription_id = donation.stripe_subscription_id or subscription_id
         if failed:
-            return "monthly: first payment failed"  # the invoice events and the subscription tell the rest
+            return Result("monthly: first payment failed")  # the invoice and subscription tell the rest
         _forward(donation, DonationStatus.ACTIVE if paid else DonationStatus.PENDING)
-        return "monthly: started"
-    intent = obj.get("payment_intent")
+        return Result("monthly: started")
+    intent = stripe_id(obj.get("payment_intent"))
+    if intent is None:
+        return Result("one-time: no payment yet")
     donation.stripe_payment_intent_id = donation.stripe_payment_intent_id or intent
-    payment = _payment(session, donation, payment_intent_id=intent, amount_cents=amount, currency=currency,
-                       status=PaymentStatus.PENDING, stripe_created=obj.get("created"))  # fmt: skip
+    amount = obj.get("amount_total")
+    payment = _payment(
+        ctx.session, donation, intent=intent,
+        amount_cents=amount if isinstance(amount, int) and amount > 0 else donation.amount_cents,
+        currency=obj.get("currency") or donation.currency, stripe_created=obj.get("created"),
+    )  # fmt: skip
+    known = [f"pi:{intent}"]
     if failed:
         _forward(donation, DonationStatus.FAILED)
         _forward_payment(payment, PaymentStatus.FAILED)
-        return "one-time: failed"
+        return Result("one-time: failed", known=known)
     if paid:
         _forward(donation, DonationStatus.PAID)
-        _mark_paid(session, payment, utcnow(), base_url=base_url)
-        return "one-time: paid"
+        _mark_paid(ctx, payment, moment(ctx.created))
+        return Result("one-time: paid", known=known)
     _forward(donation, DonationStatus.PENDING)
-    return "one-time: pending"
+    return Result("one-time: pending", known=known)
 
 
-def _invoice_subscription(obj: dict) -> tuple[str | None, dict]:
+# -- monthly: invoices and the payments that pay them -----------------------------------------------
+
+
+def invoice_subscription(obj: dict) -> tuple[str | None, dict]:
     """The subscription and its metadata, read as the current API shapes an invoice
     (``parent.subscription_details``); older payloads named it ``subscription`` at the top."""
     details = ((obj.get("parent") or {}).get("subscription_details")) or {}
-    subscription = details.get("subscription") or obj.get("subscription")
-    if isinstance(subscription, dict):
-        subscription = subscription.get("id")
+    subscription = stripe_id(details.get("subscription")) or stripe_id(obj.get("subscription"))
     return subscription, details.get("metadata") or {}
 
 
-def _invoice_payment_intent(obj: dict) -> str | None:
+def invoice_intent(obj: dict) -> str | None:
+    """The invoice's payment intent when the invoice comes with its payments expanded (a lookup's or
+    reconciliation's retrieve); webhook payloads do not carry them."""
     for entry in (obj.get("payments") or {}).get("data") or []:
-        intent = (entry.get("payment") or {}).get("payment_intent")
-        if isinstance(intent, dict):
-            intent = intent.get("id")
-        if intent:
-            return intent
+        if (entry.get("status") or "paid") == "paid":
+            intent = stripe_id((entry.get("payment") or {}).get("payment_intent"))
+            if intent:
+                return intent
     return None
 
 
-def _donation_for_invoice(session: Session, obj: dict) -> Donation | None:
-    subscription, metadata = _invoice_subscription(obj)
-    donation = _donation_from_metadata(session, metadata)
-    if donation is None and subscription:
-        donation = session.scalar(
-            select(Donation).where(Donation.stripe_subscription_id == subscription).with_for_update()
-        )
-    if donation is not None and subscription:
-        donation.stripe_subscription_id = donation.stripe_subscription_id or subscription
+def _invoice_donation(ctx: Context, obj: dict) -> Donation | None:
+    subscription, metadata = invoice_subscription(obj)
+    donation_id = ours(ctx.session, metadata) or by_subscription(ctx.session, subscription)
+    if donation_id is None:
+        return None
+    donation = lock(ctx.session, donation_id)
+    if donation.kind is not DonationKind.MONTHLY:
+        return None
+    donation.stripe_subscription_id = donation.stripe_subscription_id or subscription
+    _link_donor(ctx, donation, obj.get("customer_email"), stripe_id(obj.get("customer")))
     return donation
 
 
-def _invoice_payment(session: Session, obj: dict, *, amount_key: str):
-    """The donation an invoice belongs to (donor linked) and the invoice's payment row, found or made
-    pending; None when the invoice is not for one of our donations."""
-    donation = _donation_for_invoice(session, obj)
-    if donation is None:
-        return None
-    _link_donor(session, donation, obj.get("customer_email"), obj.get("customer"))
+def _invoice_payment_row(ctx: Context, donation: Donation, obj: dict, amount_key: str) -> DonationPayment:
+    amount = obj.get(amount_key)
     payment = _payment(
-        session, donation, invoice_id=obj.get("id"), payment_intent_id=_invoice_payment_intent(obj),
-        amount_cents=obj.get(amount_key) or donation.amount_cents,
-        currency=obj.get("currency") or donation.currency, status=PaymentStatus.PENDING,
-        stripe_created=obj.get("created"),
+        ctx.session, donation, invoice_id=stripe_id(obj.get("id")), intent=invoice_intent(obj),
+        amount_cents=amount if isinstance(amount, int) and amount > 0 else donation.amount_cents,
+        currency=obj.get("currency") or donation.currency, stripe_created=obj.get("created"),
     )  # fmt: skip
-    return donation, payment
+    reason = obj.get("billing_reason")
+    if isinstance(reason, str) and not payment.billing_reason:
+        payment.billing_reason = reason[:40]
+    return payment
 
 
-def apply_invoice_paid(session: Session, obj: dict, *, base_url: str) -> str:
-    """``invoice.paid``: a month of a monthly donation (the first one too)."""
-    found = _invoice_payment(session, obj, amount_key="amount_paid")
-    if found is None:
-        return "ignored: not a donation of ours"
-    donation, payment = found
+def _known(payment: DonationPayment) -> list[str]:
+    keys = [f"invoice:{payment.stripe_invoice_id}"] if payment.stripe_invoice_id else []
+    if payment.stripe_payment_intent_id:
+        keys.append(f"pi:{payment.stripe_payment_intent_id}")
+    return keys
+
+
+def _first_period(payment: DonationPayment) -> bool:
+    """The receipt says "first" for the first billing period (Stripe's ``subscription_create``), whatever
+    month's invoice happened to arrive first."""
+    if payment.billing_reason:
+        return payment.billing_reason == "subscription_create"
+    return False
+
+
+def invoice_paid(ctx: Context, obj: dict) -> Result:
+    """``invoice.paid``: a month of a monthly donation (the first one too), paid at the invoice's own
+    ``status_transitions.paid_at``."""
+    donation = _invoice_donation(ctx, obj)
+    if donation is None:
+        return _ignored()
+    payment = _invoice_payment_row(ctx, donation, obj, "amount_paid")
     _forward(donation, DonationStatus.ACTIVE)
-    paid_at = (obj.get("status_transitions") or {}).get("paid_at")
-    _mark_paid(session, payment, _when(paid_at), base_url=base_url)
-    return "monthly: paid"
+    paid_at = moment((obj.get("status_transitions") or {}).get("paid_at"), ctx.created)
+    _mark_paid(ctx, payment, paid_at, first=_first_period(payment))
+    return Result("monthly: paid", known=_known(payment))
 
 
-def apply_invoice_payment_failed(session: Session, obj: dict, *, base_url: str) -> str:
+def invoice_payment_failed(ctx: Context, obj: dict) -> Result:
     """``invoice.payment_failed``: a renewal did not go through; the donor gets one friendly mail per
     invoice, however often Stripe retries it."""
-    found = _invoice_payment(session, obj, amount_key="amount_due")
-    if found is None:
-        return "ignored: not a donation of ours"
-    donation, payment = found
-    payment.failure_count = max(payment.failure_count, int(obj.get("attempt_count") or 1))
+    donation = _invoice_donation(ctx, obj)
+    if donation is None:
+        return _ignored()
+    payment = _invoice_payment_row(ctx, donation, obj, "amount_due")
+    attempts = obj.get("attempt_count")
+    payment.failure_count = max(payment.failure_count, attempts if isinstance(attempts, int) else 1)
     if _forward_payment(payment, PaymentStatus.FAILED) and donation.status is not DonationStatus.ENDED:
-        session.flush()
-        mails.queue_card_failed(session, donation, payment, base_url=base_url)
-    return "monthly: payment failed"
+        ctx.session.flush()
+        mails.queue_card_failed(ctx.session, donation, payment, base_url=ctx.base_url)
+    return Result("monthly: payment failed", known=_known(payment))
 
+
+def invoice_payment_paid(ctx: Context, obj: dict) -> Result:
+    """``invoice_payment.paid``: which payment intent paid which invoice. It is how a monthly payment
+    learns its payment intent (and so its refunds and disputes) without asking Stripe; it waits for its
+    invoice when it comes first."""
+    invoice_id = stripe_id(obj.get("invoice"))
+    intent = stripe_id((obj.get("payment") or {}).get("payment_intent"))
+    if invoice_id is None or obj.get("status") not in (None, "paid"):
+        return _ignored("ignored: not a paid invoice payment")
+    donation_id = by_invoice(ctx.session, invoice_id)
+    if donation_id is None:
+        return _parked(f"invoice:{invoice_id}", "invoice")
+    donation = lock(ctx.session, donation_id)
+    payment = _payment_where(ctx.session, DonationPayment.stripe_invoice_id == invoice_id)
+    if intent and not payment.stripe_payment_intent_id:
+        taken = by_intent(ctx.session, intent)
+        if taken is None:
+            payment.stripe_payment_intent_id = intent
+    _forward(donation, DonationStatus.ACTIVE)
+    paid_at = moment((obj.get("status_transitions") or {}).get("paid_at"), ctx.created)
+    _mark_paid(ctx, payment, paid_at, first=_first_period(payment))
+    return Result("monthly: payment linked", known=_known(payment))
+
+
+# -- monthly: the subscription ----------------------------------------------------------------------
 
 _ENDED_SUBSCRIPTION = ("canceled", "incomplete_expired")
 
 
-def apply_subscription(
-    session: Session, obj: dict, *, event_type: str, event_created: int, base_url: str
-) -> str:
-    """``customer.subscription.updated`` / ``.deleted``: Stripe's status of the monthly donation, the
-    newest event winning; a cancelled subscription stays cancelled."""
-    donation = _donation_from_metadata(session, obj.get("metadata"))
-    if donation is None and obj.get("id"):
-        donation = session.scalar(
-            select(Donation).where(Donation.stripe_subscription_id == obj["id"]).with_for_update()
-        )
-    if donation is None:
-        return "ignored: not a donation of ours"
-    donation.stripe_subscription_id = donation.stripe_subscription_id or obj.get("id")
-    _link_donor(session, donation, None, obj.get("customer"))
+def subscription(ctx: Context, obj: dict, event_type: str) -> Result:
+    """``customer.subscription.updated`` / ``.deleted``: Stripe's status of the monthly donation (the
+    newest event winning; a cancelled subscription stays cancelled) and its amount, kept as history."""
+    subscription_id = stripe_id(obj.get("id"))
+    donation_id = ours(ctx.session, obj.get("metadata")) or by_subscription(ctx.session, subscription_id)
+    if donation_id is None:
+        return _ignored()
+    donation = lock(ctx.session, donation_id)
+    if donation.kind is not DonationKind.MONTHLY:
+        return _ignored()
+    donation.stripe_subscription_id = donation.stripe_subscription_id or subscription_id
+    _link_donor(ctx, donation, None, stripe_id(obj.get("customer")))
+    changed = event_type == "customer.subscription.updated" and amount_changes.record(
+        ctx.session, donation, obj, previous=ctx.previous, effective=moment(ctx.created),
+        event_id=ctx.event_id,
+    )  # fmt: skip
     status = "canceled" if event_type == "customer.subscription.deleted" else str(obj.get("status") or "")
+    detail = _subscription_status(ctx, donation, obj, status)
+    return Result(f"{detail}; amount changed" if changed else detail)
+
+
+def _subscription_status(ctx: Context, donation: Donation, obj: dict, status: str) -> str:
     if donation.subscription_status in _ENDED_SUBSCRIPTION:
         return "monthly: already ended"
     if status not in _ENDED_SUBSCRIPTION:
-        if donation.subscription_status_at is not None and event_created < donation.subscription_status_at:
+        if donation.subscription_status_at is not None and ctx.created < donation.subscription_status_at:
             return "monthly: older news"
-        donation.subscription_status = status
-        donation.subscription_status_at = event_created
+        donation.subscription_status = status[:32]
+        donation.subscription_status_at = ctx.created
         if status in ("active", "past_due", "unpaid"):
             _forward(donation, DonationStatus.ACTIVE)
         return f"monthly: {status}"
     donation.subscription_status = status
-    donation.subscription_status_at = event_created
-    donation.cancel_reason = ((obj.get("cancellation_details") or {}).get("reason")) or donation.cancel_reason
+    donation.subscription_status_at = ctx.created
+    reason = (obj.get("cancellation_details") or {}).get("reason")
+    donation.cancel_reason = (reason[:64] if isinstance(reason, str) else None) or donation.cancel_reason
     if _forward(donation, DonationStatus.ENDED):
-        donation.ended_at = _when(obj.get("ended_at") or obj.get("canceled_at"))
-        session.flush()
+        donation.ended_at = moment(obj.get("ended_at") or obj.get("canceled_at"), ctx.created)
+        ctx.session.flush()
         if status == "canceled":  # not for a checkout whose first payment never came (incomplete_expired)
-            mails.queue_ended(session, donation, base_url=base_url)
+            mails.queue_ended(ctx.session, donation, base_url=ctx.base_url)
     return "monthly: ended"
 
 
-def _payment_for_intent(session: Session, settings: gateway.StripeSettings | None, intent: str | None,
-                        customer: str | None, amount: int,
-                        currency: str) -> DonationPayment | None:  # fmt: skip
-    """The payment a charge or dispute concerns, by payment intent. A one-time payment not yet reported
-    is found through the payment intent's metadata (asked of Stripe)."""
-    if not intent:
-        return None
-    payment = session.scalar(
-        select(DonationPayment).where(DonationPayment.stripe_payment_intent_id == intent)
-    )
-    if payment is not None:
-        _lock(session, payment.donation_id)
-        return payment
-    donation = session.scalar(
-        select(Donation).where(Donation.stripe_payment_intent_id == intent).with_for_update()
-    )
-    if donation is None and settings is not None:
-        try:
-            found = gateway.retrieve_payment_intent(settings, intent)
-        except gateway.GatewayError as exc:
-            raise RetryLater(str(exc)) from exc
-        donation = _donation_from_metadata(session, found.get("metadata"))
-    if donation is None:
-        known = customer and session.scalar(select(Donor.id).where(Donor.stripe_customer_id == customer))
-        if known:
-            raise RetryLater(f"payment intent {intent} of a known donor is not placed yet")
-        return None
-    donation.stripe_payment_intent_id = donation.stripe_payment_intent_id or (
-        intent if donation.kind is DonationKind.ONE_TIME else None
-    )
-    return _payment(session, donation, payment_intent_id=intent, amount_cents=amount, currency=currency,
-                    status=PaymentStatus.PENDING)  # fmt: skip
+# -- refunds and disputes, of one-time and monthly payments alike -----------------------------------
 
 
-def apply_charge_refunded(session: Session, obj: dict, *, settings=None) -> str:
-    """``charge.refunded``, partial or full: the refunded total only grows."""
-    amount = int(obj.get("amount") or 0)
-    payment = _payment_for_intent(session, settings, obj.get("payment_intent"), obj.get("customer"),
-                                  amount, obj.get("currency") or "eur")  # fmt: skip
+def _payment_of_intent(ctx: Context, intent: str) -> DonationPayment | None:
+    donation_id = by_intent(ctx.session, intent)
+    if donation_id is None:
+        return None
+    lock(ctx.session, donation_id)
+    return _payment_where(ctx.session, DonationPayment.stripe_payment_intent_id == intent)
+
+
+def _latest_refund_time(obj: dict, fallback: int) -> datetime | None:
+    times = [r.get("created") for r in ((obj.get("refunds") or {}).get("data") or []) if isinstance(r, dict)]
+    times = [t for t in times if isinstance(t, int)]
+    return moment(max(times) if times else None, fallback)
+
+
+def charge_refunded(ctx: Context, obj: dict) -> Result:
+    """``charge.refunded``, partial or full: Stripe's cumulative ``amount_refunded`` is the refunded total
+    (never added up here, so a redelivery or a late earlier refund changes nothing)."""
+    intent = stripe_id(obj.get("payment_intent"))
+    if intent is None:
+        return _ignored()
+    payment = _payment_of_intent(ctx, intent)
     if payment is None:
-        return "ignored: not a donation of ours"
-    refunded = int(obj.get("amount_refunded") or 0)
-    payment.refunded_cents = max(payment.refunded_cents, refunded)
-    if obj.get("refunded") or (amount and payment.refunded_cents >= amount):
+        return _parked(f"pi:{intent}", "payment")
+    refunded = obj.get("amount_refunded")
+    refunded = refunded if isinstance(refunded, int) and refunded >= 0 else 0
+    if refunded > payment.refunded_cents:
+        payment.refunded_cents = min(refunded, payment.amount_cents)
+        payment.refunded_at = _latest_refund_time(obj, ctx.created)
+    in_full = bool(obj.get("refunded")) or payment.refunded_cents >= payment.amount_cents
+    if in_full and payment.paid_at is not None:
         _forward_payment(payment, PaymentStatus.REFUNDED)
         if payment.donation.kind is DonationKind.ONE_TIME:
             _forward(payment.donation, DonationStatus.REFUNDED)
-        return "refunded in full"
-    return "refunded in part"
+        return Result("refunded in full")
+    return Result("refunded in part")
 
 
 _DISPUTE_RANK = {None: 0, DisputeStatus.OPEN: 1, DisputeStatus.WON: 2, DisputeStatus.LOST: 2}
 
 
-def apply_dispute(session: Session, obj: dict, *, event_type: str, settings=None) -> str:
+def dispute(ctx: Context, obj: dict, event_type: str) -> Result:
     """``charge.dispute.created`` / ``.closed``: open, then won or lost (a late "created" changes nothing)."""
-    payment = _payment_for_intent(session, settings, obj.get("payment_intent"), None,
-                                  int(obj.get("amount") or 0), obj.get("currency") or "eur")  # fmt: skip
+    intent = stripe_id(obj.get("payment_intent"))
+    if intent is None:
+        return _ignored()
+    payment = _payment_of_intent(ctx, intent)
     if payment is None:
-        return "ignored: not a donation of ours"
+        return _parked(f"pi:{intent}", "payment")
     if event_type == "charge.dispute.closed":
         status = DisputeStatus.LOST if obj.get("status") == "lost" else DisputeStatus.WON
     else:
         status = DisputeStatus.OPEN
     if _DISPUTE_RANK[status] > _DISPUTE_RANK[payment.dispute_status]:
         payment.dispute_status = status
-    return f"dispute {payment.dispute_status.value}"
+    payment.disputed_at = _earliest(payment.disputed_at, moment(obj.get("created"), ctx.created))
+    return Result(f"dispute {payment.dispute_status.value}")
 
+
+# -- one event ----------------------------------------------------------------------------------------
+
+
+def apply_object(ctx: Context, kind: str, obj: dict) -> Result:
+    """Apply one object as the event type ``kind`` reports it, in the caller's transaction."""
+    if not isinstance(obj, dict):
+        return _ignored("ignored: no object")
+    if kind.startswith("checkout.session."):
+        return checkout_session(ctx, obj, kind)
+    if kind == "invoice.paid":
+        return invoice_paid(ctx, obj)
+    if kind == "invoice.payment_failed":
+        return invoice_payment_failed(ctx, obj)
+    if kind == "invoice_payment.paid":
+        return invoice_payment_paid(ctx, obj)
+    if kind.startswith("customer.subscription."):
+        return subscription(ctx, obj, kind)
+    if kind == "charge.refunded":
+        return charge_refunded(ctx, obj)
+    if kind.startswith("charge.dispute."):
+        return dispute(ctx, obj, kind)
+    return _ignored("ignored: not an event Beitrag uses")
+
+
+def apply_event(session: Session, event: dict, *, base_url: str) -> Result:
+    """Apply a verified event's object (no event store: see ``webhooks`` and ``parking``)."""
+    data = event.get("data") or {}
+    created = event.get("created")
+    previous = data.get("previous_attributes")
+    ctx = Context(
+        session, base_url, created if isinstance(created, int) else 0, event_id=event.get("id"),
+        previous=previous if isinstance(previous, dict) else None,
+    )  # fmt: skip
+    return apply_object(ctx, event["type"], data.get("object"))

@@ -1,5 +1,6 @@
-"""Stripe's webhook: ``POST /webhooks/stripe``. The event is checked and applied (``webhooks``); the donor
-mails it wrote are queued right after the commit (and by the clock's sweep when Redis is away)."""
+"""Stripe's webhook: ``POST /webhooks/stripe``. The body is read up to its limit and the event checked and
+applied (``webhooks``); the donor mails it wrote are queued right after the commit (and by the clock's
+sweep when Redis is away), and an event parked for a lookup at Stripe gets its job."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask import Blueprint, current_app, request
 
 from db import db
 from newsletter.platform.extensions import csrf
-from payments.events import webhooks
+from payments.events import tasks, webhooks
 from payments.settings import stripe_settings
 from payments.supporters import mails
 
@@ -20,13 +21,19 @@ def stripe_webhook():
     settings = stripe_settings()
     if settings is None:
         return {"error": "Stripe is not configured"}, 400
-    if (request.content_length or 0) > webhooks.MAX_BODY_BYTES:
-        return {"error": "too large"}, 413
     try:
-        event = webhooks.read_event(request.get_data(), request.headers.get("Stripe-Signature"), settings)
+        payload = webhooks.read_body(request.stream, request.content_length)
+    except webhooks.TooLarge as exc:
+        # The rest of the body stays unread; the connection is closed rather than drained.
+        return {"error": str(exc)}, 413, {"Connection": "close"}
+    try:
+        event = webhooks.read_event(payload, request.headers.get("Stripe-Signature"), settings)
     except webhooks.BadEvent as exc:
         return {"error": str(exc)}, 400
-    outcome = webhooks.handle(db.session, event, settings, base_url=current_app.config["BASE_URL"])
+    base_url = current_app.config["BASE_URL"]
+    outcome = webhooks.handle(db.session, event, base_url=base_url)
+    if outcome.parked:
+        tasks.look_up_later(db.session, outcome.parked, base_url=base_url)
     if outcome.status == 200:
         try:
             mails.queue_unsent(db.session)

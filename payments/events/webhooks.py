@@ -1,8 +1,11 @@
-"""Stripe's webhook: raw body -> signature (SDK, 300 s tolerance) -> livemode -> event store -> donations.
+"""Stripe's webhook: bounded raw body -> signature (SDK, 300 s tolerance) -> livemode -> event store ->
+donations.
 
 The event's id is written in the same transaction as its effect. A redelivery, or the same event arriving
-ten times at once, finds the id (the unique key makes the later ones fail) and changes nothing; an event
-whose effect failed left no id behind, so Stripe's retry applies it once.
+ten times at once, finds the id (the unique key makes the later ones wait and then fail) and changes
+nothing; an event whose effect failed left no id behind, so Stripe's retry applies it once. Nothing here
+calls Stripe: an event that needs Stripe's API is parked and looked up by a job (``parking``), so a slow
+Stripe never holds a database connection or a lock.
 """
 
 from __future__ import annotations
@@ -10,43 +13,57 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from payments import gateway
-from payments.events import apply
-from payments.models import StripeEvent
+from payments.events import apply, parking
+from payments.models import EventState, StripeEvent
 
 log = logging.getLogger(__name__)
 
-HANDLED = frozenset({
-    "checkout.session.completed",
-    "checkout.session.async_payment_succeeded",
-    "checkout.session.async_payment_failed",
-    "invoice.paid",
-    "invoice.payment_failed",
-    "customer.subscription.updated",
-    "customer.subscription.deleted",
-    "charge.refunded",
-    "charge.dispute.created",
-    "charge.dispute.closed",
-})  # fmt: skip
-
+HANDLED = apply.HANDLED
 TOLERANCE_SECONDS = 300
-MAX_BODY_BYTES = 512 * 1024
+MAX_BODY_BYTES = 1024 * 1024  # Stripe's events are a few KB; the largest sample objects stay far below
+_CHUNK = 64 * 1024
+# PostgreSQL's deadlock and serialization failures: the transaction was rolled back whole, and running the
+# event again is safe (nothing of it stayed).
+_RETRYABLE = ("40P01", "40001")
+ATTEMPTS = 3
 
 
 class BadEvent(ValueError):
     """The request is not a genuine event for this installation (answered 400)."""
 
 
+class TooLarge(ValueError):
+    """The body is larger than :data:`MAX_BODY_BYTES` (answered 413, the rest left unread)."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: int
     detail: str
+    parked: str | None = None  # the id of an event parked for a lookup at Stripe
+
+
+def read_body(stream: IO[bytes], content_length: int | None, *, limit: int = MAX_BODY_BYTES) -> bytes:
+    """At most ``limit`` bytes of the request body, chunked or not: a declared length above the limit is
+    refused before anything is read, an undeclared one as soon as the limit is passed."""
+    if content_length is not None and content_length > limit:
+        raise TooLarge(f"the body is {content_length} bytes, more than {limit}")
+    parts, size = [], 0
+    while True:
+        chunk = stream.read(min(_CHUNK, limit + 1 - size))
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"the body is more than {limit} bytes")
 
 
 def read_event(payload: bytes, signature_header: str | None, settings: gateway.StripeSettings) -> dict:
@@ -68,7 +85,9 @@ def read_event(payload: bytes, signature_header: str | None, settings: gateway.S
     if (
         not isinstance(event, dict)
         or not isinstance(event.get("id"), str)
+        or not 0 < len(event["id"]) <= 255
         or not isinstance(event.get("type"), str)
+        or not isinstance(event.get("data"), dict)
     ):
         raise BadEvent("the body is not a Stripe event")
     if bool(event.get("livemode")) is not settings.livemode:
@@ -76,59 +95,60 @@ def read_event(payload: bytes, signature_header: str | None, settings: gateway.S
     return event
 
 
-def apply_event(
-    session: Session, event: dict[str, Any], settings: gateway.StripeSettings, *, base_url: str
-) -> str:
-    """Record the event and apply it, in the caller's transaction. Raises IntegrityError when the event is
-    already recorded (by this or a concurrent delivery), :class:`apply.RetryLater` when it cannot be
-    placed yet."""
-    kind = event["type"]
-    if kind not in HANDLED:
-        return "ignored: not an event Beitrag uses"
+def record_and_apply(session: Session, event: dict[str, Any], *, base_url: str) -> apply.Result:
+    """Record the event and apply it, with the parked events it makes applicable, in the caller's
+    transaction. Raises IntegrityError when the event is already recorded (by this or a concurrent
+    delivery)."""
+    created = event.get("created")
+    row = StripeEvent(
+        id=event["id"], type=event["type"][:100], created=created if isinstance(created, int) else 0
+    )
     # The id first: a concurrent delivery of the same event waits here and then fails on the unique key,
     # before it has read anything.
-    session.add(StripeEvent(id=event["id"], type=kind, created=int(event.get("created") or 0)))
+    session.add(row)
     session.flush()
-    obj = (event.get("data") or {}).get("object") or {}
-    if kind.startswith("checkout.session."):
-        return apply.apply_checkout_session(session, obj, event_type=kind, base_url=base_url)
-    if kind == "invoice.paid":
-        return apply.apply_invoice_paid(session, obj, base_url=base_url)
-    if kind == "invoice.payment_failed":
-        return apply.apply_invoice_payment_failed(session, obj, base_url=base_url)
-    if kind.startswith("customer.subscription."):
-        return apply.apply_subscription(
-            session, obj, event_type=kind, event_created=int(event.get("created") or 0), base_url=base_url
-        )
-    if kind == "charge.refunded":
-        return apply.apply_charge_refunded(session, obj, settings=settings)
-    return apply.apply_dispute(session, obj, event_type=kind, settings=settings)
+    result = apply.apply_event(session, event, base_url=base_url)
+    parking.store(row, result, event)
+    parking.release(session, result.known, base_url=base_url)
+    return result
 
 
 def is_recorded(session: Session, event_id: str) -> bool:
     return session.scalar(select(StripeEvent.id).where(StripeEvent.id == event_id)) is not None
 
 
-def handle(
-    session: Session, event: dict[str, Any], settings: gateway.StripeSettings, *, base_url: str
-) -> Outcome:
-    """Apply and commit one verified event; the answer for Stripe (200 applied, ignored or duplicate; 500
-    retry). Nothing is half-written: any failure rolls the whole event back."""
-    if is_recorded(session, event["id"]):
-        return Outcome(200, "duplicate")
-    try:
-        detail = apply_event(session, event, settings, base_url=base_url)
-        session.commit()
-    except IntegrityError:
-        session.rollback()
+def _retryable(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _RETRYABLE
+
+
+def handle(session: Session, event: dict[str, Any], *, base_url: str) -> Outcome:
+    """Apply and commit one verified event; the answer for Stripe (200 applied, parked, ignored or
+    duplicate; 500 retry). Nothing is half-written: any failure rolls the whole event back."""
+    if event["type"] not in HANDLED:
+        return Outcome(200, "ignored: not an event Beitrag uses")
+    for attempt in range(1, ATTEMPTS + 1):
         if is_recorded(session, event["id"]):
+            session.rollback()
             return Outcome(200, "duplicate")
-        return Outcome(500, "conflict, retry")
-    except apply.RetryLater as exc:
-        session.rollback()
-        return Outcome(500, f"retry later: {exc}")
-    except Exception:  # a database or programming error: nothing stays, Stripe delivers it again
-        session.rollback()
-        log.exception("Stripe event %s (%s) failed; Stripe will deliver it again", event["id"], event["type"])
-        return Outcome(500, "failed, retry")
-    return Outcome(200, detail)
+        try:
+            result = record_and_apply(session, event, base_url=base_url)
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            if is_recorded(session, event["id"]):
+                return Outcome(200, "duplicate")
+            return Outcome(500, "conflict, retry")
+        except OperationalError as exc:
+            session.rollback()
+            if _retryable(exc) and attempt < ATTEMPTS:
+                continue
+            log.warning("Stripe event %s (%s) not applied: %s", event["id"], event["type"], exc.orig)
+            return Outcome(500, "database busy, retry")
+        except Exception:  # a programming error: nothing stays, Stripe delivers it again
+            session.rollback()
+            log.exception("Stripe event %s (%s) failed; Stripe will deliver it again", event["id"],
+                          event["type"])  # fmt: skip
+            return Outcome(500, "failed, retry")
+        parked = event["id"] if result.state is EventState.PARKED else None
+        return Outcome(200, result.detail, parked=parked)
+    return Outcome(500, "database busy, retry")

@@ -4,6 +4,7 @@ by start and end (:class:`MonthlyLedger`). Every money figure (``money``) is rea
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from newsletter import api as newsletter_api
 from payments.models import (
     DisputeStatus,
     Donation,
+    DonationAmountChange,
     DonationKind,
     DonationPayment,
     DonationStatus,
@@ -192,10 +194,37 @@ def monthly_ledger(session: Session, moments, currency: str) -> MonthlyLedger:
                Donation.paid_at.is_not(None), Donation.currency == currency)
         .group_by(started, ended, done, category)
     ).all()  # fmt: skip
-    return MonthlyLedger(tuple(edges), tuple(
-        (int(s), None if e is None else int(e), bool(d), c, int(n), int(cents or 0))
-        for s, e, d, c, n, cents in rows
-    ))  # fmt: skip
+    found = [(int(s), None if e is None else int(e), bool(d), c, int(n), int(cents or 0))
+             for s, e, d, c, n, cents in rows]  # fmt: skip
+    return MonthlyLedger(tuple(edges), tuple(found + _amount_change_rows(session, edges, currency)))
+
+
+def _amount_change_rows(session: Session, edges: list[datetime], currency: str) -> list[tuple]:
+    """The amount changes of monthly donations as ledger rows: a donation's row counts its current amount
+    over its whole run, and each change adds (amount before - amount after) from the donation's start until
+    the change (or the end), so that at every edge the sum is the amount in effect then. Counted as no
+    donation and never as ended, the rows leave supporters, starts and churn as they are. Changes are rare,
+    so they are read one by one (with the amount before each: the entry before it in effective time; a
+    donation's first entry is the amount it started with, changing nothing)."""
+    change = DonationAmountChange
+    before = func.coalesce(
+        func.lag(change.amount_cents).over(partition_by=change.donation_id,
+                                           order_by=(change.effective_at, change.id)),
+        change.previous_cents,
+    )  # fmt: skip
+    rows = session.execute(
+        select(Donation.paid_at, Donation.ended_at, change.effective_at, change.amount_cents, before)
+        .join(Donation, Donation.id == change.donation_id)
+        .where(Donation.kind == DonationKind.MONTHLY, Donation.status.in_(STARTED_MONTHLY),
+               Donation.paid_at.is_not(None), Donation.currency == currency)
+    ).all()  # fmt: skip
+    found: dict[tuple[int, int], int] = {}
+    for paid_at, ended_at, effective_at, amount, previous in rows:
+        start = bisect_right(edges, paid_at)
+        until = bisect_right(edges, effective_at if ended_at is None else min(effective_at, ended_at))
+        if until > start and previous != amount:
+            found[(start, until)] = found.get((start, until), 0) + int(previous) - int(amount)
+    return [(start, until, False, "other", 0, cents) for (start, until), cents in found.items()]
 
 
 def _monthly_edges(period) -> list[datetime]:

@@ -60,14 +60,17 @@ def _base_context(donation: Donation, base_url: str) -> dict[str, Any]:
     }
 
 
-def queue_receipt(session: Session, donation: Donation, payment: DonationPayment, *, base_url: str) -> bool:
+def queue_receipt(session: Session, donation: Donation, payment: DonationPayment, *, base_url: str,
+                  first: bool = True) -> bool:  # fmt: skip
+    """The thank-you and receipt for one payment; ``first`` for a one-time gift and a monthly donation's
+    first billing period."""
     context = _base_context(donation, base_url) | {
         "amount": money_in(payment.amount_cents, payment.currency, donation.locale),
         "amount_cents": payment.amount_cents,
         "currency": payment.currency,
         "paid_on": format_date((payment.paid_at or utcnow()).date(), "long", locale=donation.locale),
         "receipt_number": f"B-{donation.id}-{payment.id}",
-        "first": len([p for p in donation.payments if p.paid_at is not None]) <= 1,
+        "first": first,
     }
     if donation.kind is DonationKind.MONTHLY:
         context["manage_url"] = portal_link(base_url, donation)

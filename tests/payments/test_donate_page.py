@@ -50,16 +50,31 @@ def test_one_time_preset_goes_to_stripe_checkout(client, db, stripe_api):
     assert call.stripe_version and call.stripe_version.startswith("2026-")
 
 
-def test_monthly_custom_amount_makes_a_subscription_checkout(client, db, stripe_api):
+def test_monthly_gifts_start_on_prices_of_one_product_made_once(client, db, stripe_api):
     response = _post(client, kind="monthly", preset="custom", custom_amount="12,50")
     assert response.status_code == 303
     donation = db.session.scalars(select(Donation)).one()
     assert (donation.kind, donation.amount_cents) == (DonationKind.MONTHLY, 1250)
+    (product,) = stripe_api.calls("POST", "/v1/products")
+    assert product.params["id"] == "beitrag-monthly-donation"
+    assert product.params["name"] == "Monatliche Spende an KI-Kompass"  # one, in the newsroom's language
+    (price,) = stripe_api.calls("POST", "/v1/prices")
+    assert price.params["product"] == "beitrag-monthly-donation" and price.params["unit_amount"] == "1250"
+    assert price.params["recurring[interval]"] == "month" and price.params["currency"] == "eur"
+    assert price.params["lookup_key"] == "beitrag-monthly-donation:eur:month:1250"
     p = stripe_api.calls("POST", "/v1/checkout/sessions")[0].params
-    assert p["mode"] == "subscription"
-    assert p["line_items[0][price_data][recurring][interval]"] == "month"
-    assert p["line_items[0][price_data][unit_amount]"] == "1250"
+    assert p["mode"] == "subscription" and p["line_items[0][quantity]"] == "1"
+    assert p["line_items[0][price]"] == donation.stripe_price_id
+    assert donation.stripe_price_id.startswith("price_")
+    assert not any(key.startswith("line_items[0][price_data]") for key in p)  # never an ad-hoc price
     assert p["subscription_data[metadata][donation_id]"] == str(donation.id)
+    assert p["subscription_data[metadata][donation_reference]"] == donation.reference
+    # The next reader with the same amount starts on the same Price, without asking Stripe for it again.
+    before = len(stripe_api.requests)
+    assert _post(client, kind="monthly", preset="custom", custom_amount="12,50").status_code == 303
+    assert [r.path for r in stripe_api.requests[before:]] == ["/v1/checkout/sessions"]
+    second = stripe_api.calls("POST", "/v1/checkout/sessions")[1].params
+    assert second["line_items[0][price]"] == p["line_items[0][price]"]
 
 
 @pytest.mark.parametrize(

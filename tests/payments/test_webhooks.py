@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event as sa_event
@@ -240,20 +241,25 @@ def test_partial_then_full_refund(client, db, stripe_api):
     assert db.session.scalars(select(DonationPayment.refunded_cents)).one() == 2500
 
 
-def test_a_refund_before_the_checkout_event_is_placed_through_the_payment_intent(client, db, stripe_api):
+def test_a_full_refund_before_its_checkout_waits_for_it_and_then_counts(client, db, stripe_api):
     donation = donate(client, db)
-    stripe_api.payment_intents[f"pi_test_for_{donation.id}"] = {
-        "id": f"pi_test_for_{donation.id}", "object": "payment_intent", "amount": 500, "currency": "eur",
-        "metadata": {"donation_id": str(donation.id), "donation_reference": donation.reference},
-    }  # fmt: skip
-    assert (
-        s.post_event(client, s.event("charge.refunded", s.charge(donation, amount_refunded=500))).status_code
-        == 200
-    )
-    assert stripe_api.calls("GET", f"/v1/payment_intents/pi_test_for_{donation.id}")
-    s.post_event(client, s.event("checkout.session.completed", s.completed_session(donation)))
-    assert _fresh(db, donation.id).status is DonationStatus.REFUNDED
-    assert _count(db, DonorMail) == 0  # refunded before we heard it was paid: no receipt
+    paid_at = int(time.time()) - 3600
+    refunded = s.post_event(client, s.event("charge.refunded", s.charge(donation, amount_refunded=500)))
+    assert refunded.status_code == 200 and refunded.get_json()["status"].startswith("parked")
+    assert stripe_api.calls("GET", "/v1/") == []  # the webhook never waits on Stripe
+    parked = db.session.scalars(select(StripeEvent)).one()
+    assert parked.waits_for == f"pi:pi_test_for_{donation.id}" and parked.payload["type"] == "charge.refunded"
+    assert _count(db, DonationPayment) == 0
+    completed = s.event("checkout.session.completed", s.completed_session(donation), created=paid_at)
+    assert s.post_event(client, completed).status_code == 200
+    donation = _fresh(db, donation.id)
+    payment = db.session.scalars(select(DonationPayment)).one()
+    # As if the events had come in order: paid at Stripe's time, then refunded in full.
+    assert donation.status is DonationStatus.REFUNDED and payment.status is PaymentStatus.REFUNDED
+    assert payment.paid_at == datetime.fromtimestamp(paid_at, UTC) == donation.paid_at
+    assert payment.refunded_cents == 500 and payment.refunded_at is not None
+    assert db.session.scalars(select(StripeEvent.state)).all() == ["applied", "applied"]
+    assert _count(db, DonorMail) == 1  # the receipt of the natural order, once
 
 
 def test_dispute_opened_then_lost(client, db, stripe_api):

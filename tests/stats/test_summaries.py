@@ -23,16 +23,14 @@ from newsletter.sending.models import Delivery, IssueTally
 from newsletter.stats import figures
 from newsletter.stats.periods import parse_period
 from payments.models import (
-    DisputeStatus,
     Donation,
     DonationKind,
-    DonationPayment,
     Donor,
     DonorFirstGift,
-    PaymentStatus,
     PaymentTally,
 )
 from payments.reports import money
+from tests.payments import ledger
 from tests.payments.factories import open_donation
 from tests.readers.factories import make_reader
 from tests.sending.factories import issue_with_readers, start_send
@@ -50,68 +48,6 @@ def _migration(name: str = "0014_stats"):
     return module
 
 
-def _tallies(db) -> dict:
-    return {
-        (t.starts_at, t.currency, bool(t.monthly), t.amount_cents, bool(t.recovered)):
-            (t.payments, t.refunded_cents, t.lost_cents)
-        for t in db.session.scalars(select(PaymentTally))
-        if (t.payments, t.refunded_cents, t.lost_cents) != (0, 0, 0)
-    }  # fmt: skip
-
-
-def _span(moment: datetime) -> datetime:
-    """The UTC hour on the first and last day of a month, else the UTC day."""
-    hour = moment.replace(minute=0, second=0, microsecond=0)
-    return hour if moment.day == 1 or (moment + timedelta(days=1)).day == 1 else hour.replace(hour=0)
-
-
-def _tallies_from_ledger(db) -> dict:
-    """What the tallies must hold, summed here in Python from every payment row."""
-    expected: dict = {}
-    for p in db.session.scalars(select(DonationPayment)):
-        if p.status not in (PaymentStatus.PAID, PaymentStatus.REFUNDED) or p.paid_at is None:
-            continue
-        key = (_span(p.paid_at), p.currency,
-               p.donation.kind is DonationKind.MONTHLY, p.amount_cents, p.failure_count > 0)  # fmt: skip
-        lost = p.amount_cents - p.refunded_cents if p.dispute_status is DisputeStatus.LOST else 0
-        n, refunded, lost_sum = expected.get(key, (0, 0, 0))
-        expected[key] = (n + 1, refunded + p.refunded_cents, lost_sum + lost)
-    return expected
-
-
-def _firsts(db) -> dict:
-    firsts = {(f.donor_id, f.currency): f.first_at for f in db.session.scalars(select(DonorFirstGift))}
-    for donor in db.session.scalars(select(Donor).where(Donor.first_gift_at.is_not(None))):
-        firsts[(donor.id, None)] = donor.first_gift_at  # any currency
-    return firsts
-
-
-def _firsts_from_ledger(db) -> dict:
-    expected: dict = {}
-    for d in db.session.scalars(select(Donation).where(Donation.paid_at.is_not(None))):
-        if d.donor_id is not None:
-            key = (d.donor_id, d.currency)
-            expected[key] = min(expected.get(key, d.paid_at), d.paid_at)
-            expected[(d.donor_id, None)] = min(expected.get((d.donor_id, None), d.paid_at), d.paid_at)
-    return expected
-
-
-def _reader_firsts(db) -> dict:
-    return {r.id: r.first_gift_at for r in db.session.scalars(select(Subscriber)) if r.first_gift_at}
-
-
-def _reader_firsts_from_ledger(db) -> dict:
-    """Per reader: the first gift received from any donor linked to them, read from the donations."""
-    expected: dict = {}
-    rows = db.session.execute(
-        select(Donor.subscriber_id, Donation.paid_at).join(Donation, Donation.donor_id == Donor.id)
-        .where(Donor.subscriber_id.is_not(None), Donation.paid_at.is_not(None))
-    )  # fmt: skip
-    for reader, paid_at in rows:
-        expected[reader] = min(expected.get(reader, paid_at), paid_at)
-    return expected
-
-
 def _same_figures(db, periods):
     for p in periods:
         from_summaries = money.dashboard(db.session, p, currency="eur")
@@ -122,9 +58,10 @@ def _same_figures(db, periods):
 def test_the_known_history_reads_the_same_from_the_summaries_and_the_ledger(db):
     build(db)
     db.session.commit()
-    assert _tallies(db) == _tallies_from_ledger(db) and _tallies(db)
-    assert _firsts(db) == _firsts_from_ledger(db) and _firsts(db)
-    assert _reader_firsts(db) == _reader_firsts_from_ledger(db) and _reader_firsts(db)
+    assert ledger.tallies(db.session) == ledger.tallies_from_ledger(db.session) and ledger.tallies(db.session)
+    assert ledger.firsts(db.session) == ledger.firsts_from_ledger(db.session) and ledger.firsts(db.session)
+    readers = ledger.reader_firsts(db.session)
+    assert readers == ledger.reader_firsts_from_ledger(db.session) and readers
     p = period()
     half_hour = parse_period("custom", "2025-12-01", "2026-01-31", zone="Asia/Kolkata", now=NOW)
     new_york = parse_period("custom", "2025-11-01", "2026-02-28", zone="America/New_York", now=NOW)
@@ -193,10 +130,11 @@ def _random_history(client, db, rng: random.Random) -> None:
 def test_a_random_webhook_history_reads_the_same_from_the_summaries_and_the_ledger(client, db, stripe_api):
     _random_history(client, db, random.Random(7))
     db.session.expire_all()
-    expected = _tallies_from_ledger(db)
-    assert _tallies(db) == expected and len(expected) > 10
-    assert _firsts(db) == _firsts_from_ledger(db)
-    assert _reader_firsts(db) == _reader_firsts_from_ledger(db) and _reader_firsts(db)
+    expected = ledger.tallies_from_ledger(db.session)
+    assert ledger.tallies(db.session) == expected and len(expected) > 10
+    assert ledger.firsts(db.session) == ledger.firsts_from_ledger(db.session)
+    readers = ledger.reader_firsts(db.session)
+    assert readers == ledger.reader_firsts_from_ledger(db.session) and readers
     now = datetime.now(UTC)
     periods = [parse_period(name, None, None, zone=zone, now=now)
                for name in ("last_12_months", "this_year", "this_month", "last_30_days")
@@ -216,9 +154,9 @@ def test_a_random_webhook_history_reads_the_same_from_the_summaries_and_the_ledg
     for name in ("0014_stats", "0017_reader_first_gift"):
         _migration(name).backfill(lambda sql: connection.exec_driver_sql(sql), connection.dialect.name)
     db.session.expire_all()
-    assert _tallies(db) == expected
-    assert _firsts(db) == _firsts_from_ledger(db)
-    assert _reader_firsts(db) == _reader_firsts_from_ledger(db)
+    assert ledger.tallies(db.session) == expected
+    assert ledger.firsts(db.session) == ledger.firsts_from_ledger(db.session)
+    assert ledger.reader_firsts(db.session) == ledger.reader_firsts_from_ledger(db.session)
     _same_figures(db, periods[:3] + periods[-1:])
 
 
@@ -238,7 +176,8 @@ def test_a_reader_gives_from_the_first_gift_of_the_donor_linked_to_them(db):
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Subscriber, other.id).first_gift_at == donor.first_gift_at
-    assert db.session.get(Subscriber, giver).first_gift_at == _reader_firsts_from_ledger(db).get(giver)
+    expected = ledger.reader_firsts_from_ledger(db.session).get(giver)
+    assert db.session.get(Subscriber, giver).first_gift_at == expected
 
     earlier = donor.first_gift_at - timedelta(days=40)  # a gift found to have come before
     donation = db.session.scalars(select(Donation).where(Donation.donor_id == donor.id,
@@ -252,7 +191,7 @@ def test_a_reader_gives_from_the_first_gift_of_the_donor_linked_to_them(db):
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Subscriber, other.id).first_gift_at is None
-    assert _reader_firsts(db) == _reader_firsts_from_ledger(db)
+    assert ledger.reader_firsts(db.session) == ledger.reader_firsts_from_ledger(db.session)
 
 
 def test_an_issue_is_counted_when_its_send_finishes_and_a_later_bounce_moves_it(app, db, relay):

@@ -15,6 +15,9 @@ DEFAULTS = {
     "DONATION_GOAL_MONTHLY": 600,  # "412 of 600 monthly supporters"; 0 hides the counter
     "DONATE_RATE_LIMIT": "10 per minute;60 per hour",
     "STRIPE_MAX_NETWORK_RETRIES": 2,
+    # A parked event's payment usually becomes known within seconds (the checkout or invoice event follows);
+    # Stripe is asked only when it has not, this long after.
+    "STRIPE_LOOKUP_DELAY_SECONDS": 20,
 }
 
 

@@ -16,9 +16,6 @@ from payments.settings import stripe_settings
 
 log = logging.getLogger(__name__)
 
-# The payment a parked event waits for usually becomes known within seconds (the checkout or invoice
-# event follows); Stripe is asked only when it has not.
-LOOKUP_DELAY = timedelta(seconds=20)
 
 
 def look_up_later(session: Session, event_id: str, *, base_url: str) -> None:
@@ -31,8 +28,9 @@ def look_up_later(session: Session, event_id: str, *, base_url: str) -> None:
         session.rollback()
         log.warning("parked Stripe event %s not settled yet: %s", event_id, exc)
     try:
+        delay = timedelta(seconds=current_app.config["STRIPE_LOOKUP_DELAY_SECONDS"])
         queues.enqueue(queues.RESOLVE_STRIPE_EVENT, event_id, job_id=queues.stripe_event_id(event_id),
-                       after=LOOKUP_DELAY)  # fmt: skip
+                       after=delay)  # fmt: skip
     except Exception as exc:
         log.warning("lookup of Stripe event %s not queued yet: %s", event_id, exc)
 

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, scoped_session
 
 from db import utcnow
 from payments import gateway
@@ -46,12 +47,21 @@ class Report:
     differences: list[str] = field(default_factory=list)
 
 
+# Written by every subscription it looks at (the time of the news), so not a repair by itself.
+_BOOKKEEPING = frozenset({"subscription_status_at"})
+
+
 def _changed(session: Session) -> bool:
     """Whether the pending work changes a donation, payment or amount history (not merely reads it)."""
     watched = (Donation, DonationPayment, DonationAmountChange)
     if any(isinstance(obj, watched) for obj in session.new):
         return True
-    return any(isinstance(obj, watched) and session.is_modified(obj) for obj in session.dirty)
+    for obj in session.dirty:
+        if isinstance(obj, watched):
+            state = sa_inspect(obj)
+            if any(attr.history.has_changes() for attr in state.attrs if attr.key not in _BOOKKEEPING):
+                return True
+    return False
 
 
 class _Run:
@@ -73,18 +83,24 @@ class _Run:
     def _apply_once(self, kind: str, obj: dict, created: int, what: str) -> apply.Result:
         session = self.session
         ctx = apply.Context(session, self.base_url, created)
+        changed = []
+        watch = lambda s, *_: changed.append(_changed(s))  # noqa: E731 (every flush, before it writes)
+        target = session() if isinstance(session, scoped_session) else session
+        event.listen(target, "before_flush", watch)
         try:
             result = apply.apply_object(ctx, kind, obj)
             parking.release(session, result.known, base_url=self.base_url)
             session.flush()
             if result.state is EventState.APPLIED:
                 self.report.seen += 1
-                if _changed(session):
+                if any(changed):
                     self.report.repaired.append(f"{what}: {result.detail}")
             session.commit()
         except Exception:
             session.rollback()
             raise
+        finally:
+            event.remove(target, "before_flush", watch)
         return result
 
     def check(self, what: str, found: Callable[[], DonationPayment | None], compare) -> None:

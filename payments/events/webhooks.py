@@ -141,6 +141,8 @@ def handle(session: Session, event: dict[str, Any], *, base_url: str) -> Outcome
         except OperationalError as exc:
             session.rollback()
             if _retryable(exc) and attempt < ATTEMPTS:
+                log.info("Stripe event %s met a deadlock or serialization failure; applying it again",
+                         event["id"])  # fmt: skip
                 continue
             log.warning("Stripe event %s (%s) not applied: %s", event["id"], event["type"], exc.orig)
             return Outcome(500, "database busy, retry")

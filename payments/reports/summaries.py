@@ -22,9 +22,8 @@ def _keep_summaries(session: Session, flush_context) -> None:
                if isinstance(o, DonationPayment | Donation | Donor)]  # fmt: skip
     if not touched:
         return
-    deltas = payment_tallies.payment_deltas(session, flush_context)
-    if deltas:
-        payment_tallies.apply_payments(session, deltas)
+    # Donor rows before tally rows, in every transaction: an event that links a donor has locked the
+    # donor's row already, and two gifts of one donor on one day then never wait on each other crosswise.
     earlier, recompute = first_gifts.first_gift_changes(session)
     if earlier or recompute:
         first_gifts.apply_first_gifts(session, earlier, recompute)
@@ -32,6 +31,9 @@ def _keep_summaries(session: Session, flush_context) -> None:
     relinked = first_gifts.relinked_readers(session)
     if donors or relinked:
         first_gifts.apply_reader_first_gifts(session, donors, relinked)
+    deltas = payment_tallies.payment_deltas(session, flush_context)
+    if deltas:
+        payment_tallies.apply_payments(session, deltas)
 
 
 def register_hooks() -> None:

@@ -17,6 +17,7 @@ from db import db as _db
 from newsletter import api as newsletter_api
 from newsletter import ports
 from newsletter.readers.models import Subscriber
+from payments.events import webhooks
 from payments.models import (
     DisputeStatus,
     Donation,
@@ -374,3 +375,45 @@ def test_the_wall_shows_only_names_chosen_public(client, db, stripe_api, lang):
         )
     page = text_of(client.get("/spenden/unterstuetzer"))
     assert "Erika M." in page and "Geheim" not in page
+
+
+# -- bodies --------------------------------------------------------------------------------------
+
+
+def test_a_body_over_one_megabyte_is_refused_before_it_is_read(client, db, stripe_api):
+    donation = donate(client, db)
+    evt = s.event("checkout.session.completed", s.completed_session(donation))
+    evt["padding"] = "x" * (1024 * 1024)
+    payload = json.dumps(evt).encode()
+    answer = client.post("/webhooks/stripe", data=payload, headers={"Stripe-Signature": s.sign(payload)})
+    assert answer.status_code == 413 and answer.headers["Connection"] == "close"
+    assert _count(db, StripeEvent) == 0 and _fresh(db, donation.id).status is DonationStatus.OPEN
+    # Just under the limit, signed: taken.
+    evt["padding"] = "x" * (1024 * 1024 - len(payload) + len(evt["padding"]) - 10)
+    payload = json.dumps(evt).encode()
+    assert len(payload) <= 1024 * 1024
+    answer = client.post("/webhooks/stripe", data=payload, headers={"Stripe-Signature": s.sign(payload)})
+    assert answer.status_code == 200 and _fresh(db, donation.id).status is DonationStatus.PAID
+
+
+class _Endless:
+    """A request body of unknown length that never ends (a chunked upload), counting what was read."""
+
+    def __init__(self) -> None:
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        size = 65536 if size is None or size < 0 else size
+        self.read_bytes += size
+        return b"x" * size
+
+
+def test_a_body_of_unknown_length_is_read_only_up_to_the_limit():
+    body = _Endless()
+    with pytest.raises(webhooks.TooLarge):
+        webhooks.read_body(body, None)
+    assert body.read_bytes == webhooks.MAX_BODY_BYTES + 1  # not a byte more than needed to know
+    declared = _Endless()
+    with pytest.raises(webhooks.TooLarge):
+        webhooks.read_body(declared, 200 * 1024 * 1024)
+    assert declared.read_bytes == 0

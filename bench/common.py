@@ -7,10 +7,13 @@ import contextlib
 import json
 import os
 import platform
+import selectors
+import socket
 import statistics
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -120,3 +123,65 @@ def bench_app(database_url: str, redis_url: str, **overrides: Any) -> Iterator[A
         with app.app_context():
             upgrade()
             yield app
+
+
+def open_loop(port: int, count: int, request: Callable[[int], bytes], rate: float,
+              timeout: float = 10.0) -> list[tuple[int, float, bytes]]:  # fmt: skip
+    """Open loop: request i (the bytes ``request(i)`` returns at that moment) is sent at start + i / rate
+    on its own connection to 127.0.0.1:``port``, whatever became of the earlier ones; (status, seconds from
+    the scheduled time to the whole answer, answer body) each, status 0 when there was none within
+    ``timeout``. One thread, non-blocking sockets and a selector: the generator shares the machine with
+    the server, so it spends as little CPU as it can (no event-loop tasks or stream objects per request)."""
+    results: list[tuple[int, float, bytes]] = [(0, timeout, b"")] * count
+    selector = selectors.DefaultSelector()
+    pending: dict[int, list] = {}  # fd -> [index, socket, scheduled, unsent bytes, received chunks]
+    address = ("127.0.0.1", port)
+    start = time.perf_counter() + 0.2
+    sent = 0
+
+    def finish(fd: int, status: int, at: float, answer: bytes = b"") -> None:
+        index, sock, scheduled, _, _ = pending.pop(fd)
+        selector.unregister(sock)
+        sock.close()
+        results[index] = (status, at - scheduled, answer)
+
+    while sent < count or pending:
+        now = time.perf_counter()
+        while sent < count and start + sent / rate <= now:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            sock.connect_ex(address)
+            pending[sock.fileno()] = [sent, sock, start + sent / rate, request(sent), []]
+            selector.register(sock, selectors.EVENT_WRITE)
+            sent += 1
+        wait = (start + sent / rate - now) if sent < count else 0.05
+        for key, events in selector.select(max(0.0, min(wait, 0.05))):
+            fd = key.fd
+            entry = pending[fd]
+            sock = entry[1]
+            try:
+                if events & selectors.EVENT_WRITE:
+                    done = sock.send(entry[3])
+                    entry[3] = entry[3][done:]
+                    if not entry[3]:
+                        selector.modify(sock, selectors.EVENT_READ)
+                    continue
+                chunk = sock.recv(65536)
+            except OSError:
+                finish(fd, 0, time.perf_counter())
+                continue
+            if chunk:
+                entry[4].append(chunk)
+                continue
+            at = time.perf_counter()
+            response = b"".join(entry[4])
+            try:
+                status = int(response.split(b" ", 2)[1]) if response.startswith(b"HTTP/") else 0
+            except (ValueError, IndexError):
+                status = 0
+            finish(fd, status, at, response.partition(b"\r\n\r\n")[2])
+        now = time.perf_counter()
+        for fd in [fd for fd, entry in pending.items() if now - entry[2] > timeout]:
+            finish(fd, 0, now)
+    selector.close()
+    return results

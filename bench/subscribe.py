@@ -21,7 +21,6 @@ import contextlib
 import gc
 import os
 import re
-import selectors
 import signal
 import socket
 import subprocess
@@ -103,63 +102,10 @@ def _requests(bodies: list[bytes]) -> list[bytes]:
     return [head + str(len(body)).encode() + b"\r\n\r\n" + body for body in bodies]
 
 
-def _load(port: int, bodies: list[bytes], rate: float, timeout: float = 10.0) -> list[tuple[int, float]]:
-    """Open loop: request i is sent at start + i / rate on its own connection, whatever became of the
-    earlier ones. One thread, non-blocking sockets and a selector: the generator shares the machine with
-    the server, so it spends as little CPU as it can (no event-loop tasks or stream objects per request)."""
+def _load(port: int, bodies: list[bytes], rate: float) -> list[tuple[int, float]]:
     requests = _requests(bodies)
-    results: list[tuple[int, float]] = [(0, timeout)] * len(requests)
-    selector = selectors.DefaultSelector()
-    pending: dict[int, list] = {}  # fd -> [index, socket, scheduled, unsent bytes, received chunks]
-    address = ("127.0.0.1", port)
-    start = time.perf_counter() + 0.2
-    sent = 0
-
-    def finish(fd: int, status: int, at: float) -> None:
-        index, sock, scheduled, _, _ = pending.pop(fd)
-        selector.unregister(sock)
-        sock.close()
-        results[index] = (status, at - scheduled)
-
-    while sent < len(requests) or pending:
-        now = time.perf_counter()
-        while sent < len(requests) and start + sent / rate <= now:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setblocking(False)
-            sock.connect_ex(address)
-            pending[sock.fileno()] = [sent, sock, start + sent / rate, requests[sent], []]
-            selector.register(sock, selectors.EVENT_WRITE)
-            sent += 1
-        wait = (start + sent / rate - now) if sent < len(requests) else 0.05
-        for key, events in selector.select(max(0.0, min(wait, 0.05))):
-            fd = key.fd
-            entry = pending[fd]
-            sock = entry[1]
-            try:
-                if events & selectors.EVENT_WRITE:
-                    done = sock.send(entry[3])
-                    entry[3] = entry[3][done:]
-                    if not entry[3]:
-                        selector.modify(sock, selectors.EVENT_READ)
-                    continue
-                chunk = sock.recv(65536)
-            except OSError:
-                finish(fd, 0, time.perf_counter())
-                continue
-            if chunk:
-                entry[4].append(chunk)
-                continue
-            response = b"".join(entry[4])
-            try:
-                status = int(response.split(b" ", 2)[1]) if response.startswith(b"HTTP/") else 0
-            except (ValueError, IndexError):
-                status = 0
-            finish(fd, status, time.perf_counter())
-        now = time.perf_counter()
-        for fd in [fd for fd, entry in pending.items() if now - entry[2] > timeout]:
-            finish(fd, 0, now)
-    selector.close()
-    return results
+    return [(status, latency) for status, latency, _ in common.open_loop(port, len(requests),
+                                                                        requests.__getitem__, rate)]
 
 
 def run_load(port: int, bodies: list[bytes], rate: float, master: int | None = None) -> dict:

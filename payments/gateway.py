@@ -168,9 +168,11 @@ def retrieve_checkout_session(settings: StripeSettings, session_id: str) -> dict
         raise GatewayError(f"checkout session {session_id}: {exc}") from exc
 
 
-def retrieve_payment_intent(settings: StripeSettings, payment_intent_id: str) -> dict[str, Any]:
+def retrieve_payment_intent(settings: StripeSettings, payment_intent_id: str, *,
+                            expand: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
+    params = {"expand": list(expand)} if expand else {}
     try:
-        return _plain(_client(settings).v1.payment_intents.retrieve(payment_intent_id))
+        return _plain(_client(settings).v1.payment_intents.retrieve(payment_intent_id, params=params))  # type: ignore[arg-type]
     except stripe.StripeError as exc:
         raise GatewayError(f"payment intent {payment_intent_id}: {exc}") from exc
 

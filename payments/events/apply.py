@@ -103,23 +103,25 @@ def stripe_id(value: Any) -> str | None:
 # -- which donation: found without a lock, locked, then read ------------------------------------------
 
 
-def ours(session: Session, metadata: Any) -> int | None:
-    """The id of our donation that ``metadata`` names by id and reference; None for anyone else's."""
+def money_moved_at(charge: Any) -> int | None:
+    """When a charge's money moved: its balance transaction's ``created`` when the charge comes with it
+    expanded. Stripe makes that transaction when the charge succeeds, for SEPA days after the charge itself
+    was made, so it dates a payment found by a lookup as its own event would have."""
+    if isinstance(charge, dict) and isinstance(charge.get("balance_transaction"), dict):
+        created = charge["balance_transaction"].get("created")
+        return created if isinstance(created, int) and not isinstance(created, bool) else None
+    return None
+
+
+def _named(metadata: Any) -> tuple[int, str] | None:
+    """The donation id and reference that ``metadata`` names, when both are well-formed."""
     metadata = metadata if isinstance(metadata, dict) else {}
     raw, reference = metadata.get("donation_id"), metadata.get("donation_reference")
     if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 12:
         return None
     if not isinstance(reference, str) or not reference or len(reference) > 40:
         return None
-    return session.scalar(
-        select(Donation.id).where(Donation.id == int(raw), Donation.reference == reference)
-    )
-
-
-def by_subscription(session: Session, subscription_id: str | None) -> int | None:
-    if not subscription_id:
-        return None
-    return session.scalar(select(Donation.id).where(Donation.stripe_subscription_id == subscription_id))
+    return int(raw), reference
 
 
 def by_invoice(session: Session, invoice_id: str | None) -> int | None:
@@ -139,15 +141,37 @@ def by_intent(session: Session, intent: str | None) -> int | None:
     )
 
 
-def lock(session: Session, donation_id: int) -> Donation:
-    """The donation's row, locked for this transaction and read after the lock; its payments are read
-    afresh on first use."""
+def _locked(session: Session, *criteria) -> Donation | None:
+    """The donation that matches, its row locked for this transaction and read after the lock; its donor
+    and payments are read afresh on first use. (Not joined here: after waiting for the lock, PostgreSQL
+    re-reads the locked row but not a joined one, and a donor committed meanwhile would look missing.)"""
     donation = session.execute(
-        select(Donation).where(Donation.id == donation_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()  # fmt: skip
-    session.expire(donation, ["payments", "amount_changes"])
+        select(Donation).where(*criteria).with_for_update().execution_options(populate_existing=True)
+    ).scalars().first()
+    if donation is not None:
+        session.expire(donation, ["payments", "amount_changes"])
     return donation
+
+
+def lock(session: Session, donation_id: int) -> Donation:
+    """The donation's row, locked and read after the lock (see :func:`_locked`)."""
+    donation = _locked(session, Donation.id == donation_id)
+    if donation is None:
+        raise LookupError(f"donation {donation_id} is gone")
+    return donation
+
+
+def lock_ours(session: Session, metadata: Any, subscription_id: str | None = None) -> Donation | None:
+    """Our donation that ``metadata`` names by id and reference (else the one with this subscription),
+    locked in one statement; None for anyone else's."""
+    named = _named(metadata)
+    if named is not None:
+        donation = _locked(session, Donation.id == named[0], Donation.reference == named[1])
+        if donation is not None:
+            return donation
+    if subscription_id:
+        return _locked(session, Donation.stripe_subscription_id == subscription_id)
+    return None
 
 
 def _payment_where(session: Session, *criteria) -> DonationPayment | None:
@@ -220,6 +244,10 @@ def _mark_paid(ctx: Context, payment: DonationPayment, paid_at: datetime | None,
     _forward_payment(payment, PaymentStatus.PAID)
     donation = payment.donation
     donation.paid_at = _earliest(donation.paid_at, payment.paid_at)
+    if payment.refunded_cents >= payment.amount_cents > 0:  # a full refund reported before the payment
+        _forward_payment(payment, PaymentStatus.REFUNDED)
+        if donation.kind is DonationKind.ONE_TIME:
+            _forward(donation, DonationStatus.REFUNDED)
     ctx.session.flush()
     mails.queue_receipt(ctx.session, donation, payment, base_url=ctx.base_url, first=first)
 
@@ -230,10 +258,9 @@ def _mark_paid(ctx: Context, payment: DonationPayment, paid_at: datetime | None,
 def checkout_session(ctx: Context, obj: dict, event_type: str) -> Result:
     """``checkout.session.completed`` (paid, or unpaid for SEPA and other delayed methods) and
     ``checkout.session.async_payment_succeeded`` / ``_failed``."""
-    donation_id = ours(ctx.session, obj.get("metadata"))
-    if donation_id is None:
+    donation = lock_ours(ctx.session, obj.get("metadata"))
+    if donation is None:
         return _ignored()
-    donation = lock(ctx.session, donation_id)
     donation.stripe_session_id = donation.stripe_session_id or stripe_id(obj.get("id"))
     details = obj.get("customer_details") or {}
     email = details.get("email") or obj.get("customer_email")
@@ -294,11 +321,8 @@ def invoice_intent(obj: dict) -> str | None:
 
 def _invoice_donation(ctx: Context, obj: dict) -> Donation | None:
     subscription, metadata = invoice_subscription(obj)
-    donation_id = ours(ctx.session, metadata) or by_subscription(ctx.session, subscription)
-    if donation_id is None:
-        return None
-    donation = lock(ctx.session, donation_id)
-    if donation.kind is not DonationKind.MONTHLY:
+    donation = lock_ours(ctx.session, metadata, subscription)
+    if donation is None or donation.kind is not DonationKind.MONTHLY:
         return None
     donation.stripe_subscription_id = donation.stripe_subscription_id or subscription
     _link_donor(ctx, donation, obj.get("customer_email"), stripe_id(obj.get("customer")))
@@ -393,11 +417,8 @@ def subscription(ctx: Context, obj: dict, event_type: str) -> Result:
     """``customer.subscription.updated`` / ``.deleted``: Stripe's status of the monthly donation (the
     newest event winning; a cancelled subscription stays cancelled) and its amount, kept as history."""
     subscription_id = stripe_id(obj.get("id"))
-    donation_id = ours(ctx.session, obj.get("metadata")) or by_subscription(ctx.session, subscription_id)
-    if donation_id is None:
-        return _ignored()
-    donation = lock(ctx.session, donation_id)
-    if donation.kind is not DonationKind.MONTHLY:
+    donation = lock_ours(ctx.session, obj.get("metadata"), subscription_id)
+    if donation is None or donation.kind is not DonationKind.MONTHLY:
         return _ignored()
     donation.stripe_subscription_id = donation.stripe_subscription_id or subscription_id
     _link_donor(ctx, donation, None, stripe_id(obj.get("customer")))

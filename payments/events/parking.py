@@ -32,12 +32,19 @@ MAX_LOOKUPS = 8  # a parked event asked about this often without an answer is gi
 SWEEP_AFTER = timedelta(minutes=2)  # a parked event older than this has its lookup queued again
 
 
+def stored(result: apply.Result, event: dict) -> dict:
+    """What the event's row says after applying it; a parked one keeps its payload until it is applied."""
+    return {
+        "state": result.state,
+        "outcome": result.detail[:200],
+        "waits_for": result.waits_for,
+        "payload": event if result.state is EventState.PARKED else None,
+    }
+
+
 def store(row: StripeEvent, result: apply.Result, event: dict) -> None:
-    """The event row says what applying it did; a parked one keeps its payload until it is applied."""
-    row.state = result.state
-    row.outcome = result.detail[:200]
-    row.waits_for = result.waits_for
-    row.payload = event if result.state is EventState.PARKED else None
+    for key, value in stored(result, event).items():
+        setattr(row, key, value)
 
 
 def release(session: Session, keys: list[str], *, base_url: str) -> int:
@@ -98,8 +105,10 @@ def _lookup(settings: gateway.StripeSettings, key: str) -> list[tuple[str, dict,
         if paid:
             invoice_id = apply.stripe_id(paid[0].get("invoice"))
         else:
-            intent = gateway.retrieve_payment_intent(settings, object_id)
-            created = intent.get("created") if isinstance(intent.get("created"), int) else 0
+            expand = ("latest_charge.balance_transaction",)
+            intent = gateway.retrieve_payment_intent(settings, object_id, expand=expand)
+            created = apply.money_moved_at(intent.get("latest_charge")) or (
+                intent.get("created") if isinstance(intent.get("created"), int) else 0)  # fmt: skip
             return [("checkout.session.completed", s, created)
                     for s in gateway.checkout_sessions_for_intent(settings, object_id)]  # fmt: skip
     if invoice_id is None:

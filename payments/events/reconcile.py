@@ -11,8 +11,9 @@ answers. ``flask --app app payments reconcile --since DATE`` runs it; the clock 
 few days.
 
 Times of repairs are Stripe's object times: an invoice's ``paid_at``, a refund's and a dispute's
-``created``, and for a one-time gift found only now its charge's ``created`` (for SEPA the day the debit
-began). A monthly amount change found only now is recorded from the moment it was found.
+``created``, and for a one-time gift found only now the moment its charge's money moved (the charge's
+balance transaction; for SEPA the day the debit arrived, not the day it began). A monthly amount change
+found only now is recorded from the moment it was found.
 """
 
 from __future__ import annotations
@@ -142,10 +143,13 @@ def reconcile(
         window["lt"] = int(until.timestamp())
     lists = {
         kind: gateway.list_all(settings, kind, {"created": window})
-        for kind in ("charges", "refunds", "disputes", "invoices", "invoice_payments", "checkout_sessions")
+        for kind in ("refunds", "disputes", "invoices", "invoice_payments", "checkout_sessions")
     }  # fmt: skip
+    expand = ["data.balance_transaction"]
+    lists["charges"] = gateway.list_all(settings, "charges", {"created": window, "expand": expand})
     subscriptions = gateway.list_all(settings, "subscriptions", {"status": "all"})
-    charge_times = {c.get("payment_intent"): _created(c, "created") for c in lists["charges"]}
+    charge_times = {c.get("payment_intent"): apply.money_moved_at(c) or _created(c, "created")
+                    for c in lists["charges"] if c.get("status") == "succeeded"}  # fmt: skip
 
     for obj in lists["checkout_sessions"]:
         if obj.get("status") != "complete":

@@ -1,11 +1,12 @@
 """Stripe's webhook: bounded raw body -> signature (SDK, 300 s tolerance) -> livemode -> event store ->
 donations.
 
-The event's id is written in the same transaction as its effect. A redelivery, or the same event arriving
-ten times at once, finds the id (the unique key makes the later ones wait and then fail) and changes
-nothing; an event whose effect failed left no id behind, so Stripe's retry applies it once. Nothing here
-calls Stripe: an event that needs Stripe's API is parked and looked up by a job (``parking``), so a slow
-Stripe never holds a database connection or a lock.
+The event's id is written in the same transaction as its effect, first (``INSERT ... ON CONFLICT DO
+NOTHING``). A redelivery, or the same event arriving ten times at once, finds the id (a concurrent
+delivery waits on the unique key until the first commits, then inserts nothing) and changes nothing; an
+event whose effect failed left no id behind, so Stripe's retry applies it once. Nothing here calls
+Stripe: an event that needs Stripe's API is parked and looked up by a job (``parking``), so a slow Stripe
+never holds a database connection or a lock.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import logging
 from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from db import dialect_insert
 from payments import gateway
 from payments.events import apply, parking
 from payments.models import EventState, StripeEvent
@@ -95,20 +97,25 @@ def read_event(payload: bytes, signature_header: str | None, settings: gateway.S
     return event
 
 
+class Duplicate(Exception):
+    """The event is recorded already (by an earlier or a concurrent delivery)."""
+
+
 def record_and_apply(session: Session, event: dict[str, Any], *, base_url: str) -> apply.Result:
     """Record the event and apply it, with the parked events it makes applicable, in the caller's
-    transaction. Raises IntegrityError when the event is already recorded (by this or a concurrent
-    delivery)."""
+    transaction. Raises :class:`Duplicate` when the event is already recorded."""
     created = event.get("created")
-    row = StripeEvent(
-        id=event["id"], type=event["type"][:100], created=created if isinstance(created, int) else 0
-    )
-    # The id first: a concurrent delivery of the same event waits here and then fails on the unique key,
-    # before it has read anything.
-    session.add(row)
-    session.flush()
+    table = StripeEvent.__table__
+    # The id first: a concurrent delivery of the same event waits here, before it has read anything.
+    recorded = session.execute(
+        dialect_insert(session, table)
+        .values(id=event["id"], type=event["type"][:100], created=created if isinstance(created, int) else 0)
+        .on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+    ).first()  # fmt: skip
+    if recorded is None:
+        raise Duplicate(event["id"])
     result = apply.apply_event(session, event, base_url=base_url)
-    parking.store(row, result, event)
+    session.execute(update(table).where(table.c.id == event["id"]).values(**parking.stored(result, event)))
     parking.release(session, result.known, base_url=base_url)
     return result
 
@@ -127,12 +134,12 @@ def handle(session: Session, event: dict[str, Any], *, base_url: str) -> Outcome
     if event["type"] not in HANDLED:
         return Outcome(200, "ignored: not an event Beitrag uses")
     for attempt in range(1, ATTEMPTS + 1):
-        if is_recorded(session, event["id"]):
-            session.rollback()
-            return Outcome(200, "duplicate")
         try:
             result = record_and_apply(session, event, base_url=base_url)
             session.commit()
+        except Duplicate:
+            session.rollback()
+            return Outcome(200, "duplicate")
         except IntegrityError:
             session.rollback()
             if is_recorded(session, event["id"]):

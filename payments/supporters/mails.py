@@ -1,10 +1,10 @@
 """Mails to donors: thank-you and receipt, "please update your card", "your monthly donation has ended".
 
 A mail is first a ``DonorMail`` row, written in the transaction of the event that causes it and unique
-per cause; :func:`queue_unsent` puts it on the transactional queue: right after the webhook's commit, and
-every 2 s from the clock's sweep (``payments.supporters.tasks``; also ``flask --app app payments
-sweep-mails``). A redelivered or concurrent event cannot write the row twice, and Redis being away only
-delays the mail until it is back.
+per cause; :func:`queue_unsent` puts it on the transactional queue, up to 200 per round trip, from the
+clock's sweep every 2 s (``payments.supporters.tasks``; also ``flask --app app payments sweep-mails``).
+A redelivered or concurrent event cannot write the row twice, and Redis being away only delays the mail
+until it is back.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from typing import Any
 
 from babel.dates import format_date
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from db import utcnow
+from db import dialect_insert, utcnow
 from newsletter import api as newsletter_api
 from newsletter.platform.queues import donor_mail_id
 from payments.amounts import money_in
@@ -38,15 +37,13 @@ def portal_link(base_url: str, donation: Donation) -> str:
 
 
 def add_mail(session: Session, donation: Donation, kind: str, cause: str, context: dict[str, Any]) -> bool:
-    """Write the mail unless this cause already has one (a savepoint keeps the caller's work)."""
-    if session.scalar(select(DonorMail.id).where(DonorMail.cause == cause)) is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(DonorMail(donation_id=donation.id, kind=kind, cause=cause, context=context))
-    except IntegrityError:
-        return False
-    return True
+    """Write the mail unless this cause already has one: one ``INSERT ... ON CONFLICT DO NOTHING``, which
+    waits for a concurrent writer of the same cause and then leaves its row alone."""
+    insert = dialect_insert(session, DonorMail.__table__).values(
+        donation_id=donation.id, kind=kind, cause=cause, context=context, created_at=utcnow()
+    )
+    written = session.execute(insert.on_conflict_do_nothing(index_elements=["cause"]).returning(DonorMail.id))
+    return written.first() is not None
 
 
 def _base_context(donation: Donation, base_url: str) -> dict[str, Any]:
@@ -93,8 +90,9 @@ def queue_ended(session: Session, donation: Donation, *, base_url: str) -> bool:
 def _messages(session: Session, claimed) -> list[newsletter_api.Message]:
     """The claimed rows ``(id, donation_id, kind, context)`` as messages; a mail whose donation has no
     address is dropped (a statement goes to the address it was asked for)."""
-    wanted = select(Donation).where(Donation.id.in_({row.donation_id for row in claimed}))
-    donations = {donation.id: donation for donation in session.scalars(wanted)}
+    wanted = (select(Donation).where(Donation.id.in_({row.donation_id for row in claimed}))
+              .options(joinedload(Donation.donor)))  # fmt: skip
+    donations = {donation.id: donation for donation in session.scalars(wanted).unique()}
     messages = []
     for mail_id, donation_id, kind, context in claimed:
         donation = donations.get(donation_id)

@@ -1,7 +1,11 @@
 """The running product for the browser tests: the app under gunicorn, an RQ worker and the clock as real
 processes (the Procfile's roles), against the test database and Redis, with a real SMTP capture, the
 Stripe stand-in and a loopback feed server beside them. Everything is started once and stopped by the
-process ids started here (never by name)."""
+process ids started here (never by name).
+
+Other tests of real processes choose what differs: the app factory string (test-only settings), gunicorn's
+workers and threads, and which of the roles run (``tests/payments/test_replay.py``: two workers of 16
+threads and a worker, no clock)."""
 
 from __future__ import annotations
 
@@ -69,6 +73,10 @@ class Stack:
     feeds: FeedServer = field(default_factory=FeedServer)
     port: int = field(default_factory=free_port)
     processes: list[Process] = field(default_factory=list)
+    factory: str = FACTORY
+    web_workers: int = 1
+    web_threads: int = 6
+    roles: tuple[str, ...] = ("web", "worker", "clock")
 
     @property
     def base_url(self) -> str:
@@ -98,15 +106,16 @@ class Stack:
         self.stripe.webhook_url = f"{self.base_url}/webhooks/stripe"
         self.feeds.start()
         env = self.env()
-        flask = [str(BIN / "flask"), "--app", FACTORY]
-        self.processes = [
-            Process("web", [str(BIN / "gunicorn"), "-c", "python:newsletter.platform.gunicorn_config",
-                            "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread", "--workers", "1",
-                            "--threads", "6", "--access-logfile", "-", FACTORY],
-                    self.folder / "web.log"),
-            Process("worker", [*flask, "newsletter", "worker"], self.folder / "worker.log"),
-            Process("clock", [*flask, "newsletter", "clock"], self.folder / "clock.log"),
-        ]  # fmt: skip
+        flask = [str(BIN / "flask"), "--app", self.factory]
+        commands = {
+            "web": [str(BIN / "gunicorn"), "-c", "python:newsletter.platform.gunicorn_config",
+                    "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread",
+                    "--workers", str(self.web_workers), "--threads", str(self.web_threads),
+                    "--access-logfile", "-", self.factory],
+            "worker": [*flask, "newsletter", "worker"],
+            "clock": [*flask, "newsletter", "clock"],
+        }  # fmt: skip
+        self.processes = [Process(role, commands[role], self.folder / f"{role}.log") for role in self.roles]
         try:
             for process in self.processes:
                 process.start(env)
@@ -132,6 +141,10 @@ class Stack:
 
     def logs(self) -> str:
         return "\n".join(p.tail() for p in self.processes)
+
+    def log(self, role: str) -> str:
+        """The whole log of one role (``web``, ``worker``, ``clock``)."""
+        return (self.folder / f"{role}.log").read_text(errors="replace")
 
     def stop(self) -> None:
         for process in self.processes:

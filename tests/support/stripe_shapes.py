@@ -161,9 +161,9 @@ def payment_intent(intent_id: str, now: int, amount: int, currency: str, custome
     }  # fmt: skip
 
 
-def charge(charge_id: str, now: int, intent: dict, billing: Mapping[str, Any], status: str,
-            balance_transaction: str) -> dict:  # fmt: skip
-    """A charge of a payment intent. Its ``metadata`` stays empty: Stripe does not copy the intent's."""
+def charge(charge_id: str, now: int, intent: dict, billing: Mapping[str, Any], status: str) -> dict:
+    """A charge of a payment intent. Its ``metadata`` stays empty: Stripe does not copy the intent's; its
+    ``balance_transaction`` stays empty until it succeeds."""
     if intent["payment_method_types"] == ["sepa_debit"]:
         details = {"sepa_debit": {"bank_code": "37040044", "branch_code": None, "country": "DE",
                                   "expected_debit_date": None, "fingerprint": "standinSEPA0001",
@@ -186,7 +186,7 @@ def charge(charge_id: str, now: int, intent: dict, billing: Mapping[str, Any], s
         }, "type": "card"}  # fmt: skip
     return {
         "amount": intent["amount"], "amount_captured": 0, "amount_refunded": 0, "application": None,
-        "application_fee": None, "application_fee_amount": None, "balance_transaction": balance_transaction,
+        "application_fee": None, "application_fee_amount": None, "balance_transaction": None,
         "billing_details": {"address": {**NO_ADDRESS, "country": "DE"}, "email": billing.get("email"),
                             "name": billing.get("name"), "phone": None, "tax_id": None},
         "calculated_statement_descriptor": "BEITRAG", "captured": False, "created": now,
@@ -331,6 +331,19 @@ def dispute(dispute_id: str, now: int, charge: dict, amount: int, reason: str) -
                                             "network_reason_code": "10.4", "network": "visa"},
                                    "type": "card"} if card else None,
         "reason": reason, "status": "needs_response", "enhanced_eligibility_types": [],
+    }  # fmt: skip
+
+
+def charge_transaction(txn_id: str, now: int, charge: dict) -> dict:
+    """The money a succeeded charge brings, less Stripe's fee (1.5 % + 25 cents here)."""
+    fee = charge["amount"] * 15 // 1000 + 25
+    return {
+        "amount": charge["amount"], "available_on": now + 2 * 86400, "created": now,
+        "currency": charge["currency"], "description": charge["description"], "exchange_rate": None,
+        "fee": fee, "fee_details": [{"amount": fee, "application": None, "currency": charge["currency"],
+                                     "description": "Stripe processing fees", "type": "stripe_fee"}],
+        "id": txn_id, "net": charge["amount"] - fee, "object": "balance_transaction",
+        "reporting_category": "charge", "source": charge["id"], "status": "pending", "type": "charge",
     }  # fmt: skip
 
 

@@ -167,6 +167,7 @@ class StripeWorld:
         self.sessions: dict[str, dict] = {}
         self.payment_intents: dict[str, dict] = {}
         self.charges: dict[str, dict] = {}
+        self.balance_transactions: dict[str, dict] = {}
         self.refunds: dict[str, dict] = {}
         self.disputes: dict[str, dict] = {}
         self.subscriptions: dict[str, dict] = {}
@@ -241,7 +242,7 @@ class StripeWorld:
             "refund": self.refunds, "dispute": self.disputes, "subscription": self.subscriptions,
             "invoice": self.invoices, "invoice_payment": self.invoice_payments,
             "billing_portal.configuration": self.portal_configurations,
-            "billing_portal.session": self.portal_sessions,
+            "billing_portal.session": self.portal_sessions, "balance_transaction": self.balance_transactions,
         }  # fmt: skip
 
     def _store(self, kind: str, obj: dict) -> dict:
@@ -685,8 +686,7 @@ class StripeWorld:
         return intent
 
     def _new_charge(self, intent: dict, billing: Mapping[str, Any] | None, status: str) -> dict:
-        return self._store("charge", shapes.charge(
-            self._id("ch"), self.now, intent, billing or {}, status, self._id("txn")))  # fmt: skip
+        return self._store("charge", shapes.charge(self._id("ch"), self.now, intent, billing or {}, status))
 
     def _attempt(self, intent: dict, billing: Mapping[str, Any] | None, succeeds: bool,
                  events: list[dict]) -> dict:  # fmt: skip
@@ -702,6 +702,11 @@ class StripeWorld:
             charge["outcome"].update(network_status="approved_by_network", seller_message="Payment complete.",
                                      type="authorized")  # fmt: skip
             intent.update(status="succeeded", amount_received=intent["amount"], last_payment_error=None)
+            # The money moves when the charge succeeds (for SEPA days after the charge was made): only
+            # then does the charge get its balance transaction, dated that moment.
+            txn = shapes.charge_transaction(self._id("txn"), self.now, charge)
+            self._store("balance_transaction", txn)
+            charge["balance_transaction"] = txn["id"]
             self._paid_at[intent["id"]] = self.now
             events.append(self._event("charge.succeeded", charge))
             events.append(self._event("payment_intent.succeeded", intent))
@@ -1021,12 +1026,17 @@ class StripeWorld:
             return ExpectedPayment(intent.get("amount", 0), intent.get("currency", ""), refunded, dispute,
                                    self._paid_at.get(payment_intent_id))  # fmt: skip
 
-    def expected_mrr(self, at: int, currency: str | None = None) -> MRR:
+    def expected_mrr(self, at: int, currency: str | None = None, *,
+                     subscriptions: Iterable[str] | None = None) -> MRR:  # fmt: skip
         """Monthly revenue at ``at``: subscriptions whose first invoice was paid at or before ``at`` and
-        that had not ended by then, each at the amount its price history had in effect at ``at``."""
+        that had not ended by then, each at the amount its price history had in effect at ``at``. Only
+        ``subscriptions`` when given (an account shared with another installation has others)."""
         with self.lock:
             cents, supporters, seen = 0, 0, set()
+            only = None if subscriptions is None else set(subscriptions)
             for subscription_id, history in self._history.items():
+                if only is not None and subscription_id not in only:
+                    continue
                 paid = [h["at"] for h in history if h["what"] == "paid"]
                 ended = [h["at"] for h in history if h["what"] == "ended"]
                 if not paid or paid[0] > at or (ended and ended[0] <= at):

@@ -30,7 +30,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli.group)
     tables.init_app(app)
     summaries.register_hooks()
-    clock.register(app, queues.SWEEP_DONOR_MAILS, 2)
+    clock.register(app, queues.SWEEP_DONOR_MAILS, 2, inline=True)
     clock.register(app, queues.SWEEP_STRIPE_EVENTS, 60)
     if app.config.get("STRIPE_SECRET_KEY"):
         clock.register(app, queues.RECONCILE_PAYMENTS, 24 * 3600)

@@ -28,6 +28,15 @@ class DeliveryError(RuntimeError):
         self.temporary = temporary
 
 
+class DeliveryUncertain(DeliveryError):
+    """The message went out whole (its closing dot written) but the server's answer never came: the
+    relay may have accepted it. Sending it again may give the reader a second copy, so the caller decides
+    (the send ledger records ``uncertain``)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, temporary=False)
+
+
 @dataclass(frozen=True)
 class SMTPTarget:
     host: str
@@ -166,6 +175,7 @@ class Relay:
         self._conn: smtplib.SMTP | None = None
         self._pipelining = False
         self._sent = 0
+        self._data_written = False  # the current message's closing dot has been written
 
     def __enter__(self) -> Relay:
         return self
@@ -197,12 +207,16 @@ class Relay:
             self.connections += 1
             self._sent = 0
         conn = self._conn
+        self._data_written = False
         try:
             code, reply = self._transaction(conn, mail_from, recipient, message, smtp_safe)
         except smtplib.SMTPResponseException as exc:
             code, reply = exc.smtp_code, exc.smtp_error
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             self._drop()
+            if self._data_written:
+                raise DeliveryUncertain(f"the connection broke after the message was sent, before the "
+                                        f"server's answer: {exc}") from None  # fmt: skip
             raise DeliveryError(f"the connection to the SMTP server broke: {exc}", temporary=True) from None
         text = f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
         if code == 250:
@@ -229,6 +243,7 @@ class Relay:
                 code, reply = conn.docmd("DATA")
                 if code == 354:
                     conn.send(_data_block(message, smtp_safe))
+                    self._data_written = True
                     return conn.getreply()
             return code, reply
         conn.send(f"MAIL FROM:<{mail_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii"))
@@ -242,6 +257,7 @@ class Relay:
         code, reply = conn.getreply()  # to DATA
         if refusal is None and code == 354:
             conn.send(_data_block(message, smtp_safe))
+            self._data_written = True
             return conn.getreply()
         if code == 354:
             # A server may say 354 although every recipient was refused (RFC 2920 asks it not to):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,12 @@ def read_send_batch_id(job_id: str) -> tuple[int, int, int] | None:
     if len(parts) >= 4 and parts[0] == "send" and all(p.isdigit() for p in parts[1:4]):
         return int(parts[1]), int(parts[2]), int(parts[3])
     return None
+
+
+def read_later_time(job_id: str) -> datetime | None:
+    """When a job made by :func:`later_id` is due (None for a job that runs as soon as it can)."""
+    _, marker, stamp = job_id.rpartition("-at-")
+    return datetime.fromtimestamp(int(stamp), UTC) if marker and stamp.isdigit() else None
 
 
 def later_id(job_id: str, when: datetime) -> str:

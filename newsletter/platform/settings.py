@@ -320,6 +320,10 @@ def _work(env: Mapping[str, str]) -> dict[str, Any]:
         "MAIL_RATE_PER_SECOND": _float(env, "MAIL_RATE_PER_SECOND", 0.0),
         "MAIL_RATE_PER_HOUR": _float(env, "MAIL_RATE_PER_HOUR", 0.0),
         "MAIL_LEASE_SECONDS": _float(env, "MAIL_LEASE_SECONDS", 120.0),
+        # A message whose connection broke after it was handed over whole, before the relay answered, is
+        # "uncertain" and not sent again (at most once). On: sent again with the same Message-ID, so that
+        # receivers can fold the copies (at least once).
+        "MAIL_RESEND_UNCERTAIN": _flag(env, "MAIL_RESEND_UNCERTAIN"),
         "SEND_SWEEP_SECONDS": _int(env, "SEND_SWEEP_SECONDS", 15),
         # Count clicks per link in sent issues (off by default): links are rewritten once per variant.
         "CLICK_COUNTING": _flag(env, "CLICK_COUNTING"),

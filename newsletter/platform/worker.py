@@ -4,16 +4,21 @@ fork."""
 from __future__ import annotations
 
 import gc
+import logging
 import os
+import time
 from collections.abc import Callable
 
+import redis
 from flask import Flask
 from rq import Queue, Worker
+from rq.exceptions import StopRequested
 
 from db import db
 from newsletter.platform.queues import QUEUE_NAMES, get_redis
 
 _EXTENSION_KEY = "beitrag.worker_warm_ups"
+log = logging.getLogger(__name__)
 
 
 def warm_up_with(app: Flask, load: Callable[[Flask], None]) -> None:
@@ -29,6 +34,9 @@ def run_worker(app: Flask, queue_names: tuple[str, ...] = QUEUE_NAMES, *, burst:
     job needs is loaded once here and inherited by the horses (the packages' warm-ups: the compiled e-mail
     templates, which took each newsletter batch about 0.3 s). Then the start-up objects leave the cyclic
     garbage collector (``gc.freeze``), so a horse's collections neither walk them nor copy their pages.
+
+    When Redis goes away (restarted, a network cut) the worker waits for it, trying again after 1, 2, 4
+    ... 30 s, instead of exiting: a job it was running is decided as RQ and the sweeps decide it.
     """
     with app.app_context():
         engine = db.engine
@@ -37,6 +45,18 @@ def run_worker(app: Flask, queue_names: tuple[str, ...] = QUEUE_NAMES, *, burst:
             load(app)
         gc.collect()
         gc.freeze()
-        connection = get_redis(app)
-        worker = Worker([Queue(n, connection=connection) for n in queue_names], connection=connection)
-        return worker.work(burst=burst, with_scheduler=True)
+        pause = 1.0
+        while True:
+            began = time.monotonic()
+            try:
+                connection = get_redis(app)
+                worker = Worker([Queue(n, connection=connection) for n in queue_names], connection=connection)
+                return worker.work(burst=burst, with_scheduler=True)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                pause = 1.0 if time.monotonic() - began > 60 else pause
+                log.warning("Redis is unreachable (%s); the worker tries again in %.0f s", exc, pause)
+                try:
+                    time.sleep(pause)
+                except (StopRequested, KeyboardInterrupt):
+                    return False
+                pause = min(pause * 2, 30.0)

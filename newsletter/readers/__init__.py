@@ -28,5 +28,5 @@ def init_app(app: Flask) -> None:
     limits.init_app(app)
     newsletters.register_hooks()
     # Sign-ups write their confirmation mail to the outbox (reader_mails); this puts it on the queue.
-    clock.register(app, queues.SWEEP_READER_MAILS, 2)
+    clock.register(app, queues.SWEEP_READER_MAILS, 2, inline=True)
     clock.register(app, queues.EXPIRE_PENDING_SIGNUPS, 3600)

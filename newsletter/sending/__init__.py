@@ -24,6 +24,6 @@ def init_app(app: Flask) -> None:
     app.add_template_global(progress.send_panel, "send_progress")
     tallies.register_hooks()
     # Scheduled issues whose time passed, rows of killed workers, batches Redis lost (see sweeper).
-    clock.register(app, queues.SWEEP_SENDS, "SEND_SWEEP_SECONDS")
+    clock.register(app, queues.SWEEP_SENDS, "SEND_SWEEP_SECONDS", inline=True)
     # Bounce and complaint reports in BOUNCE_MAILBOX_URL (a no-op without one).
     clock.register(app, queues.POLL_BOUNCE_MAILBOX, 60)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -51,6 +51,7 @@ class SendContext:
     feedback_tag: str = "beitrag"
     dkim: signing.DKIMKey | None = None  # sign every message when set
     bounce_domain: str | None = None  # envelope sender bounces+<signed issue and row>@ this domain
+    resend_uncertain: bool = False  # MAIL_RESEND_UNCERTAIN: at least once instead of at most once
 
 
 def _still_wanted(reader: Any, now: datetime) -> bool:
@@ -72,8 +73,17 @@ def _after_refusal(row: Any, exc: smtp.DeliveryError, now: datetime) -> dict[str
 
 _OUTCOME_CODES = {
     DeliveryStatus.SENT: "s", DeliveryStatus.FAILED: "f", DeliveryStatus.QUEUED: "r",
-    DeliveryStatus.SKIPPED: "k",
+    DeliveryStatus.SKIPPED: "k", DeliveryStatus.UNCERTAIN: "u",
 }  # fmt: skip
+UNCERTAIN_REPLY = "the connection broke after the message was handed over; the relay may have accepted it"
+
+
+def database_now(session: Session) -> datetime:
+    """The database server's clock: leases are set and judged by one clock for every host, so a worker
+    whose own clock is behind does not hand out leases that have run out already."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalar(select(func.clock_timestamp()))
+    return utcnow()  # SQLite lives on this machine: its clock is ours
 _DB_ERRORS = (OperationalError, InterfaceError)
 
 
@@ -93,7 +103,7 @@ def _retrying(session: Session, work: Callable[[], Any], *, patience: float = DB
 
 def _claim(session: Session, issue_id: int, first: int, last: int, claim: str, lease: timedelta) -> list[Any]:
     """Claim the next few due rows of the range, in id order, while the issue is being sent."""
-    now = utcnow()
+    now = database_now(session)
     due = (
         select(Delivery.id)
         .where(
@@ -220,7 +230,11 @@ def _send_chunk(session, issue, rows, claim, lease, context, doorway, relay, dom
     pending: list[dict[str, Any]] = []
     unsent: list[int] = []
     previous, previous_code = None, ""
+    extended = time.monotonic()  # the claim's lease was set a moment ago
     for index, row in enumerate(rows):
+        if time.monotonic() - extended > lease.total_seconds() / 2:  # a slow relay: keep the claim alive
+            _retrying(session, lambda: _extend_lease(session, claim, lease))
+            extended = time.monotonic()
         reader = readers.get(row.subscriber_id)
         to = header_address(reader.email) if reader is not None else None
         if not _still_wanted(reader, now):
@@ -279,6 +293,12 @@ def _deliver(issue, row, reader_id, to, context, slots, relay, sender, now, retr
         reply = relay.send(envelope, to, message, smtp_safe=True)
     except mime.HeaderInjection as exc:
         return {"status": DeliveryStatus.FAILED, "reply": f"not sent: {exc}"[:300]}
+    except smtp.DeliveryUncertain as exc:
+        if context.resend_uncertain and row.attempts < MAX_ATTEMPTS:
+            retry_at = now + timedelta(seconds=BACKOFF[min(row.attempts, len(BACKOFF)) - 1])
+            retries.append(retry_at)
+            return {"status": DeliveryStatus.QUEUED, "next_attempt_at": retry_at, "reply": str(exc)[:300]}
+        return {"status": DeliveryStatus.UNCERTAIN, "reply": UNCERTAIN_REPLY}
     except smtp.DeliveryError as exc:
         values = _after_refusal(row, exc, now)
         if values["status"] is DeliveryStatus.QUEUED:
@@ -293,10 +313,24 @@ def _deliver(issue, row, reader_id, to, context, slots, relay, sender, now, retr
 def _record(session: Session, issue_id: int, pending: list[dict[str, Any]], bounced: list[int],
             unsent: list[int], claim: str) -> None:  # fmt: skip
     """The chunk's outcomes in one commit (run again by ``_retrying`` while the database is away): one
-    UPDATE by primary key per shape of row (executemany), not a statement per reader; the hard-bounced
-    readers suppressed; the rows never tried back in the queue."""
+    UPDATE per shape of row (executemany), not a statement per reader; the hard-bounced readers
+    suppressed; the rows never tried back in the queue.
+
+    Fenced: a row takes the outcome only while it is still ``sending`` under this claim. A worker that
+    was stalled past its lease finds its rows decided by the sweeper (and perhaps sent by another worker
+    since) and changes none of them."""
+    table = Delivery.__table__
     for shape in {tuple(sorted(values)) for values in pending}:
-        session.execute(update(Delivery), [v for v in pending if tuple(sorted(v)) == shape])
+        columns = [name for name in shape if name != "id"]
+        fenced = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"), table.c.claim == claim,
+                   table.c.status == DeliveryStatus.SENDING)
+            .values({name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns})
+        )  # fmt: skip
+        rows = [{"row_id": v["id"], **{f"new_{name}": v[name] for name in columns}}
+                for v in pending if tuple(sorted(v)) == shape]  # fmt: skip
+        session.execute(fenced, rows)
     for subscriber_id in bounced:
         _hard_bounce(session, subscriber_id)
     _release(session, issue_id, unsent, claim)
@@ -308,7 +342,7 @@ def _extend_lease(session: Session, claim: str, lease: timedelta) -> None:
     session.execute(
         update(Delivery)
         .where(Delivery.claim == claim, Delivery.status == DeliveryStatus.SENDING)
-        .values(lease_until=utcnow() + lease)
+        .values(lease_until=database_now(session) + lease)
         .execution_options(synchronize_session=False)
     )
     session.commit()

@@ -143,12 +143,29 @@ class Gate:
         self.connection.delete(journal_key(claim))
 
 
-def read_journal(connection: redis.Redis, claim: str) -> dict[str, str] | None:
-    """The journal of a claim as ``{field: value}``, or None when Redis does not have it."""
-    raw = connection.hgetall(journal_key(claim))
+def taken_key(claim: str) -> str:
+    return f"{PREFIX}:taken:{claim}"
+
+
+# KEYS: journal, taken. Moves the journal out of its worker's reach (its next ``enter`` finds it gone and
+# stops) and returns it; a journal taken by an earlier sweep that did not finish is returned again.
+_TAKE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('RENAME', KEYS[1], KEYS[2])
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
+end
+return redis.call('HGETALL', KEYS[2])
+"""
+
+
+def take_journal(connection: redis.Redis, claim: str) -> dict[str, str] | None:
+    """Take a claim's journal from its worker and read it, in one atomic step: from then on the worker
+    can send nothing more of that claim, so what the journal says is final. None when Redis lost it."""
+    raw = connection.eval(_TAKE, 2, journal_key(claim), taken_key(claim), JOURNAL_TTL)
     if not raw:
         return None
-    return {k.decode(): v.decode() for k, v in raw.items()}
+    pairs = [item.decode() if isinstance(item, bytes) else item for item in raw]
+    return dict(zip(pairs[::2], pairs[1::2], strict=True))
 
 
 def set_control(connection: redis.Redis, issue_id: int, word: str | None) -> None:

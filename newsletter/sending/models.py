@@ -18,7 +18,7 @@ class DeliveryStatus(enum.StrEnum):
     FAILED = "failed"  # refused for good (5xx) or out of retries
     BOUNCED = "bounced"  # a hard bounce came back after acceptance
     SKIPPED = "skipped"  # the reader left, paused or was suppressed before their turn
-    UNCERTAIN = "uncertain"  # a worker died between the relay's answer and the ledger: see README
+    UNCERTAIN = "uncertain"  # the relay may have it: a worker died, or the line broke after DATA (README)
     CANCELLED = "cancelled"  # still waiting when an editor cancelled the send
 
 

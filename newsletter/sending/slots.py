@@ -3,7 +3,7 @@ per-recipient slot values."""
 
 from __future__ import annotations
 
-import secrets
+import hmac
 import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -76,8 +76,10 @@ class RecipientSlots:
 
     Everything that does not change from reader to reader is made once: the link keys and addresses,
     the Date header (again only when the second changes, so a chunk slowed by the rate limit keeps a
-    true Date) and the Message-ID's random part, ``<issue.row.random@domain>``: unique because a row is
-    sent once per chunk, and a row sent again in a later chunk gets that chunk's random part."""
+    true Date) and the Message-ID's installation part, ``<issue.row.tag@domain>``, where the tag is keyed
+    with the installation's secret: one reader's copy of one issue has the same Message-ID however often
+    it goes out (a newsroom that resends uncertain messages lets receivers fold the copies), and no two
+    installations' ids collide."""
 
     __slots__ = ("_date", "_links", "_mailto", "_message_id", "_second")
 
@@ -86,7 +88,8 @@ class RecipientSlots:
     ):
         self._links = links.ReaderLinks(base_url, secret_key)
         self._mailto = f">, <mailto:{unsubscribe_mailbox}?subject=unsubscribe-"
-        self._message_id = (f"<{int(issue_id)}.", f".{secrets.token_hex(6)}@{domain}>")
+        tag = hmac.new(secret_key.encode(), f"message-id:{int(issue_id)}".encode(), "sha256").hexdigest()[:12]
+        self._message_id = (f"<{int(issue_id)}.", f".{tag}@{domain}>")
         self._second = -1
         self._date = ""
 

@@ -1,11 +1,15 @@
-"""The sweeper, run by the clock every ``SEND_SWEEP_SECONDS`` (and by ``flask --app app newsletter
-sweep-sends``): it starts scheduled issues whose time has passed (the database is the truth; Redis may have
-lost the scheduler's job), decides the rows of workers that died (from their journals in Redis), and queues
-again the batches of waiting rows that no job holds (Redis restarted or was flushed). Safe to run twice and
-on several hosts at once."""
+"""The sweeper, run by the clock itself every ``SEND_SWEEP_SECONDS`` (not through a queue that busy
+workers would reach only after their send batches; also ``flask --app app newsletter sweep-sends``): it
+starts scheduled issues whose time has passed (the database is the truth; Redis may have lost the
+scheduler's job), decides the rows of workers that died or stalled past their lease (from their journals
+in Redis), queues again the batches of waiting rows that no job will reach in time (Redis restarted or was
+flushed, or the only job for them is due later than they are), and reopens an issue that was marked sent
+while rows of it could still be sent. Leases are judged by the database's clock, the one that set them.
+Safe to run twice and on several hosts at once."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,22 +22,26 @@ from db import utcnow
 from newsletter.editorial.models import Issue, IssueState
 from newsletter.platform import queues
 from newsletter.sending import control, gate
-from newsletter.sending.batches import BACKOFF, cancel_waiting_if_cancelled
+from newsletter.sending.batches import BACKOFF, UNCERTAIN_REPLY, cancel_waiting_if_cancelled, database_now
 from newsletter.sending.ledger import BATCH_SIZE, finish_if_done
 from newsletter.sending.models import Delivery, DeliveryStatus
+
+log = logging.getLogger(__name__)
+SLACK = timedelta(seconds=5)  # RQ's scheduler moves due jobs to their queue every few seconds
 
 
 def sweep(
     session: Session, connection: redis.Redis, config: Any, *, now: datetime | None = None
 ) -> dict[str, int]:
     """One sweep of the send path (see above); commits as it goes and returns what it did."""
-    now = now or utcnow()
-    report = {"started": 0, "requeued_batches": 0}
     session.rollback()  # start from what the database holds now
+    now = now or database_now(session)
+    report = {"started": 0, "requeued_batches": 0, "reopened": 0}
     for issue_id in control.due_scheduled_issues(session, now):
         if control.start_scheduled(session, issue_id, config, now=now) is not None:
             report["started"] += 1
     report.update(decide_lost_rows(session, connection, now=now))
+    report["reopened"] = reopen_stranded(session)
     live = live_send_job_ids(connection)
     for issue_id, first, last, not_before in orphaned_batches(session, live, now=now):
         if not_before is None:
@@ -43,6 +51,26 @@ def sweep(
         report["requeued_batches"] += 1
     session.commit()
     return report
+
+
+def reopen_stranded(session: Session) -> int:
+    """The safety net: an issue marked sent while rows of it are still queued or being sent would leave
+    those readers waiting for good (workers claim rows of sending issues only). Such an issue goes back
+    to sending, and the lines say so in the worker's log and in ``sweep-sends``. Returns how many."""
+    open_rows = select(Delivery.issue_id).where(
+        Delivery.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING])
+    )
+    stranded = session.scalars(
+        select(Issue.id).where(Issue.state == IssueState.SENT, Issue.id.in_(open_rows.scalar_subquery()))
+    ).all()
+    for issue_id in stranded:
+        session.execute(
+            update(Issue).where(Issue.id == issue_id, Issue.state == IssueState.SENT)
+            .values(state=IssueState.SENDING)
+        )  # fmt: skip
+        log.warning("issue %s was marked sent with readers still waiting; sending it on", issue_id)
+    session.commit()
+    return len(stranded)
 
 
 def live_send_job_ids(connection: redis.Redis) -> set[str]:
@@ -68,7 +96,7 @@ def decide_lost_rows(
     * every other row never reached the relay: ``queued`` again;
     * if the journal was lost with Redis, no row can be told apart: all are ``uncertain``.
     """
-    now = now or utcnow()
+    now = now or database_now(session)
     decided = {"queued": 0, "sent": 0, "failed": 0, "skipped": 0, "uncertain": 0}
     active = select(Issue.id).where(
         Issue.state.in_([IssueState.SENDING, IssueState.PAUSED, IssueState.CANCELLED])
@@ -87,7 +115,9 @@ def decide_lost_rows(
         claims.setdefault(row.claim, []).append(row)
     issue_ids = {row.issue_id for row in stale}
     for claim, rows in claims.items():
-        journal = gate.read_journal(connection, claim) if claim else None
+        # Taken first: a worker that only looked dead (stalled, slow, its clock off) finds its journal gone
+        # at its next message and stops, so nothing it does changes what is decided here.
+        journal = gate.take_journal(connection, claim) if claim else None
         for row in rows:
             values = _decision(row.id, journal, now)
             status = values["status"]
@@ -103,7 +133,7 @@ def decide_lost_rows(
                 decided[status.value] += 1
         session.commit()
         if claim:
-            connection.delete(gate.journal_key(claim))
+            connection.delete(gate.taken_key(claim))
     for issue_id in issue_ids:
         cancel_waiting_if_cancelled(session, issue_id)
         session.commit()
@@ -121,6 +151,8 @@ def _decision(row_id: int, journal: dict[str, str] | None, now: datetime) -> dic
         return {"status": DeliveryStatus.FAILED, "reply": "refused (recorded by the sweeper)"}
     if code == "k":
         return {"status": DeliveryStatus.SKIPPED}
+    if code == "u":
+        return {"status": DeliveryStatus.UNCERTAIN, "reply": UNCERTAIN_REPLY}
     if code == "r":
         return {"status": DeliveryStatus.QUEUED, "next_attempt_at": now + timedelta(seconds=BACKOFF[0])}
     if journal.get("flight") == str(row_id):
@@ -131,15 +163,17 @@ def _decision(row_id: int, journal: dict[str, str] | None, now: datetime) -> dic
 def orphaned_batches(
     session: Session, live_job_ids: set[str], *, now: datetime | None = None
 ) -> list[tuple[int, int, int, datetime | None]]:
-    """Batches to queue again for rows that wait while no live job covers them (Redis restarted or was
-    flushed, or a worker died holding the job): ``(issue, first, last, not before)``. ``live_job_ids``
-    are the ids of the jobs that are waiting, scheduled or running with a heartbeat."""
+    """Batches to queue again for rows that wait while no live job will reach them in time (Redis
+    restarted or was flushed, a worker died holding the job, or the only job for them is a retry due
+    later than they are): ``(issue, first, last, not before)``. ``live_job_ids`` are the ids of the jobs
+    that are waiting, scheduled or running with a heartbeat; a scheduled one covers a row only when it is
+    due no later than the row (with a little slack for the scheduler's polling)."""
     now = now or utcnow()
-    covered: dict[int, list[tuple[int, int]]] = {}
+    covered: dict[int, list[tuple[int, int, datetime]]] = {}
     for job_id in live_job_ids:
         batch = queues.read_send_batch_id(job_id)
         if batch is not None:
-            covered.setdefault(batch[0], []).append(batch[1:])
+            covered.setdefault(batch[0], []).append((*batch[1:], queues.read_later_time(job_id) or now))
     result = []
     for issue_id in session.scalars(select(Issue.id).where(Issue.state == IssueState.SENDING)):
         ranges = covered.get(issue_id, [])
@@ -148,7 +182,9 @@ def orphaned_batches(
             .where(Delivery.issue_id == issue_id, Delivery.status == DeliveryStatus.QUEUED)
             .order_by(Delivery.id)
         ).all()
-        loose = [row for row in waiting if not any(a <= row.id <= b for a, b in ranges)]
+        loose = [row for row in waiting
+                 if not any(a <= row.id <= b and at <= max(row.next_attempt_at or now, now) + SLACK
+                            for a, b, at in ranges)]  # fmt: skip
         for i in range(0, len(loose), BATCH_SIZE):
             chunk = loose[i : i + BATCH_SIZE]
             later = [

@@ -2,20 +2,27 @@
 worker``), the test's own Redis server, the test database and a real SMTP server.
 
 Faults tried: ``kill -9`` of a worker and its work horse four times during a 5,000-reader send (each time a
-new worker is started, as a process manager would); a one-click unsubscribe POSTed while the send runs.
+new worker is started, as a process manager would); a one-click unsubscribe POSTed while the send runs; a
+work horse frozen (SIGSTOP) past its lease until the issue is sent, then woken.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import time
 
 import pytest
+from sqlalchemy import select, text
 
 from db import db
+from newsletter.editorial.models import Issue, IssueState
 from newsletter.readers import links, subscribers
 from newsletter.readers.models import SubscriberStatus
 from newsletter.sending import ledger
-from newsletter.sending.models import DeliveryStatus
+from newsletter.sending.models import Delivery, DeliveryStatus, IssueTally
+from tests.sending.conftest import LEASE_SECONDS
 from tests.sending.factories import issue_with_readers, start_send
 from tests.sending.faults import compare_ledger_with_capture, drive
 
@@ -78,3 +85,66 @@ def test_a_reader_who_unsubscribes_mid_send_gets_nothing_more(fault_app, workers
     by_status = compare_ledger_with_capture(issue.id, relay)
     assert by_status["skipped"] == {"leser1499@example.org"}
     assert counts["sent"] == 1499 and counts[DeliveryStatus.SKIPPED.value] == 1
+
+
+def test_a_stalled_worker_changes_nothing_of_what_was_decided_while_it_slept(fault_app, workers, relay):
+    """A work horse frozen (SIGSTOP) mid-send, past its lease and until the issue is sent by the other
+    worker; then woken (SIGCONT). Its claim was decided by the sweeper meanwhile: the row it had in
+    flight is uncertain, the rest were sent by the other worker. Woken, it may finish the message it was
+    writing, but it records nothing and sends nothing more: the ledger at the moment the issue became
+    sent is the ledger after it woke, and the issue's tally says what the ledger says."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a frozen process holding SQLite's one write lock stops every writer: PostgreSQL only")
+    relay.delay = 0.02  # a relay that takes its time: a horse is caught with its message in flight
+    issue = issue_with_readers(db, readers=1200)
+    start_send(db, issue, batch_size=ledger.BATCH_SIZE)
+    workers.revive(2)
+    frozen: list[int] = []
+
+    def freeze_a_horse(received: int) -> None:
+        if frozen or received < 100:
+            return
+        for process in workers.processes:
+            for horse in workers.horses(process):
+                os.kill(horse, signal.SIGSTOP)
+                if _holds_a_transaction():  # frozen between BEGIN and COMMIT: would stall the test, not
+                    os.kill(horse, signal.SIGCONT)  # the send path (its rows stay locked, not leased)
+                    return
+                frozen.append(horse)
+                return
+
+    try:
+        counts = drive(issue.id, workers, relay, count=2, during=freeze_a_horse)
+        assert frozen, "no work horse was caught sending"
+        decided = _ledger(issue.id)
+        os.kill(frozen[0], signal.SIGCONT)
+        time.sleep(LEASE_SECONDS + 3)  # it wakes, finds its journal gone, and ends its job
+    finally:
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+    db.session.expire_all()
+    assert _ledger(issue.id) == decided
+    assert db.session.get(Issue, issue.id).state is IssueState.SENT
+    assert counts["sent"] + counts["uncertain"] == 1200
+    assert counts["uncertain"] == 1, "the frozen horse had no message in flight: the test proved nothing"
+    tally = db.session.get(IssueTally, issue.id)
+    assert (tally.recipients, tally.accepted) == (1200, counts["sent"])
+    compare_ledger_with_capture(issue.id, relay)
+
+
+def _holds_a_transaction() -> bool:
+    """Whether a session of this database stays inside a transaction for half a second (a frozen one)."""
+    time.sleep(0.5)
+    waiting = db.session.scalar(text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " AND state LIKE 'idle in transaction%' AND state_change < clock_timestamp() - interval '0.4 s'"
+    ))  # fmt: skip
+    db.session.rollback()
+    return bool(waiting)
+
+
+def _ledger(issue_id: int) -> dict[int, str]:
+    rows = db.session.execute(select(Delivery.id, Delivery.status).where(Delivery.issue_id == issue_id))
+    db.session.rollback()
+    return {row_id: DeliveryStatus(status).value for row_id, status in rows}

@@ -1,8 +1,10 @@
 """The relay misbehaving, against a real aiosmtpd server that answers as told: 421, 451 and 452 (at DATA
-and at RCPT), 550, 554 and 550 5.1.1, the connection dropped after DATA, and a server that stalls past
-the client's timeout. Every time the send finishes, the ledger counts are right, every reader is in the
-capture at most once (exactly once unless refused for good), temporary failures come back after a
-growing backoff, and only a 5.1.x refusal suppresses the address."""
+and at RCPT), 550, 554 and 550 5.1.1, the connection dropped after the whole message (kept by the
+receiver or not), and a server that stalls past the client's timeout after it. Every time the send
+finishes, the ledger counts are right, every reader is in the capture at most once (exactly once unless
+refused for good or uncertain), temporary failures come back after a growing backoff, a message whose
+answer was lost after it went out whole is ``uncertain`` and not sent again (unless the newsroom asks for
+at least once: then again, with the same Message-ID), and only a 5.1.x refusal suppresses the address."""
 
 from __future__ import annotations
 
@@ -54,8 +56,8 @@ def _row(db, email) -> Delivery:
     return db.session.scalars(select(Delivery).where(Delivery.subscriber_id == reader.id)).one()
 
 
-TEMPORARY = ["421 4.7.0 Closing connection", "451 4.3.0 Try again later", "452 4.2.2 Mailbox full", "close",
-             "stall"]  # fmt: skip
+TEMPORARY = ["421 4.7.0 Closing connection", "451 4.3.0 Try again later", "452 4.2.2 Mailbox full"]
+AMBIGUOUS = ["close", "keep-close", "stall"]  # the whole message went out; the answer never came
 PERMANENT = ["550 5.7.1 Message rejected as spam", "554 5.7.1 Transaction failed", "550 5.1.1 No such user"]
 
 
@@ -86,6 +88,44 @@ def test_temporary_faults_are_retried_after_a_backoff_and_nobody_gets_two(app, d
     assert not addresses.is_suppressed(db.session, "a@example.org")
     for received in faulty.received:
         assert received.message.defects == []
+
+
+@pytest.mark.parametrize("fault", AMBIGUOUS)
+def test_a_lost_answer_after_the_whole_message_is_uncertain_and_never_sent_again(app, db, faulty, fault):
+    faulty.script.append(fault)
+    issue = issue_with_readers(db, readers=READERS)
+    start_send(db, issue)
+    run_jobs(app)
+
+    counts = progress.progress(db.session, issue.id)
+    assert (counts["sent"], counts["uncertain"], counts["queued"]) == (2, 1, 0), counts
+    row = _row(db, "a@example.org")
+    assert row.status is DeliveryStatus.UNCERTAIN and "may have accepted" in row.reply
+    kept = ["a@example.org"] if fault == "keep-close" else []
+    assert faulty.recipients() == sorted(["b@example.org", "c@example.org", *kept])
+    db.session.expire_all()
+    assert db.session.get(Issue, issue.id).state is IssueState.SENT
+
+    _retry_due_rows_now(app, db, issue.id)  # the retries and the sweeper's orphan check find nothing
+    sending_tasks.sweep_sends()
+    run_jobs(app)
+    assert faulty.recipients() == sorted(["b@example.org", "c@example.org", *kept])  # never a second copy
+
+
+def test_at_least_once_sends_an_uncertain_message_again_with_the_same_id(app, db, faulty, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_RESEND_UNCERTAIN", True)
+    faulty.script.append("keep-close")
+    issue = issue_with_readers(db, readers=READERS)
+    start_send(db, issue)
+    run_jobs(app)
+    waiting = _row(db, "a@example.org")
+    assert waiting.status is DeliveryStatus.QUEUED and waiting.next_attempt_at is not None
+
+    _retry_due_rows_now(app, db, issue.id)
+    copies = [r.message for r in faulty.received if r.rcpt_tos == ["a@example.org"]]
+    assert len(copies) == 2
+    assert copies[0]["Message-ID"] == copies[1]["Message-ID"]  # receivers can fold the two
+    assert progress.progress(db.session, issue.id)["sent"] == 3
 
 
 @pytest.mark.parametrize("fault", PERMANENT)

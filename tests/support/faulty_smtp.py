@@ -2,9 +2,10 @@
 
 ``script`` holds what to do at the next DATA commands, one entry each: ``"accept"``, an SMTP reply such as
 ``"451 4.3.0 Try later"``, ``"close"`` (read the whole message, then drop the connection without
-answering and without keeping the message) or ``"stall"`` (read it, never answer in time, keep nothing).
-``rcpt_script`` does the same for RCPT TO. Only accepted messages are kept, so the capture is what a
-receiver really took: a duplicate there is a duplicate a reader would see."""
+answering and without keeping the message), ``"keep-close"`` (keep the message, then drop the connection
+before answering: the receiver has it, the sender cannot know) or ``"stall"`` (read it, never answer in
+time, keep nothing). ``rcpt_script`` does the same for RCPT TO. Only kept messages are in the capture, so
+it is what a receiver really took: a duplicate there is a duplicate a reader would see."""
 
 from __future__ import annotations
 
@@ -65,7 +66,12 @@ class _Handler:
         with self.server.lock:
             self.server.attempts += 1
             action = self.server.script.pop(0) if self.server.script else "accept"
-        if action == "close":
+        if action in ("close", "keep-close"):
+            if action == "keep-close":
+                with self.server.lock:
+                    self.server.received.append(
+                        Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+                    )
             server.transport.close()
             return "250 never seen"
         if action == "stall":

@@ -44,11 +44,36 @@ class Workers:
         return process
 
     def kill(self, process: subprocess.Popen) -> None:
-        """``kill -9`` of the worker and its work horse (the process group this test started)."""
+        """``kill -9`` of the worker and every process it forked (its work horse runs in a process group
+        of its own, so the group alone would leave the horse sending), as a crash of the machine would."""
+        for pid in self.children(process):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         self.processes.remove(process)
+
+    @staticmethod
+    def children(process: subprocess.Popen) -> list[int]:
+        found = []
+        for task in Path(f"/proc/{process.pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                found += [int(pid) for pid in (task / "children").read_text().split()]
+        return found
+
+    def horses(self, process: subprocess.Popen) -> list[int]:
+        """The work horse a worker has forked for its current job, if any. A worker's children are its
+        scheduler (forked at start, the oldest) and the horse of the job it runs now."""
+        started = {}
+        for pid in self.children(process):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                started[pid] = int(stat[19])  # field 22 of stat: start time in clock ticks
+        if len(started) < 2:
+            return []  # no job running now (or the scheduler alone)
+        oldest = min(started, key=started.__getitem__)
+        return [pid for pid in started if pid != oldest]
 
     def revive(self, count: int) -> None:
         """What a process manager does: start workers again until ``count`` run."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -51,6 +52,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.capture.delay:
+            await asyncio.sleep(self.capture.delay)
         with self.capture.lock:
             if self.capture.replies:
                 return self.capture.replies.pop(0)
@@ -70,6 +73,7 @@ class SMTPCapture:
         self.pipelining = False  # offer PIPELINING (RFC 2920) in the EHLO answer
         # Answers to RCPT TO for given addresses instead of accepting, e.g. {"x@example.org": "550 ..."}.
         self.rcpt_replies: dict[str, str] = {}
+        self.delay = 0.0  # seconds each message waits for its answer (a relay that takes its time)
         self.lock = threading.Lock()
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 

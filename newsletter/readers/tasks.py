@@ -40,9 +40,12 @@ def run_subscriber_import(import_id: int) -> str:
     """Read, check and settle a CSV import, chunk by chunk, each chunk committed with its record; continue
     one whose worker died from its last settled chunk (the sweep queues it again once its lease ran out).
     Safe to run twice (see ``settle.run_import``). Then the opt-in mails start, paced."""
-    lease = current_app.config["IMPORT_LEASE_SECONDS"]
+    config = current_app.config
     try:
-        record = settle.run_import(db.session, import_id, on_progress=db.session.commit, lease_seconds=lease)
+        record = settle.run_import(
+            db.session, import_id, on_progress=db.session.commit,
+            lease_seconds=config["IMPORT_LEASE_SECONDS"], settle_rows=config["IMPORT_SETTLE_ROWS"],
+        )  # fmt: skip
         db.session.commit()
     except staging.ImportTakenOver:
         db.session.rollback()

@@ -128,6 +128,7 @@ def read_into_staging(
     run: int = 0,
     settled: list[tuple[int, int]] = (),
     lease_seconds: float = 120.0,
+    settle_rows: int | None = None,
 ) -> StagingWriter:
     """Read the file into the staging rows; on PostgreSQL also settle them, chunk by chunk. Lines in
     ``settled`` (chunks of an earlier run) are read again but not written: duplicates within the file are
@@ -135,8 +136,9 @@ def read_into_staging(
     resumed run needs the addresses of the lines before as well."""
     fields = {field: int(index) for index, field in record.mapping.items()}
     writer = StagingWriter(
-        session, record, on_progress, params, run=run, settled=settled, lease_seconds=lease_seconds
-    )
+        session, record, on_progress, params, run=run, settled=settled, lease_seconds=lease_seconds,
+        settle_rows=settle_rows,
+    )  # fmt: skip
     with writer:
         rows_read = _read_rows(session, record, fields, writer)
     session.expire(record)  # the progress columns were written through another connection
@@ -182,6 +184,7 @@ def _read_rows(
     errors: list[tuple[int, str]] = []
     position = [0]
     batch: list[list] = []
+    batch_rows = min(CHUNK_ROWS, writer.settle_rows)
     rows_read = 0
     import_id = record.id
     path, delimiter, header_skipped = record.stored_path, record.delimiter, not record.has_header
@@ -218,7 +221,7 @@ def _read_rows(
                 rows_read += sum(1 for _line, reason in errors if reason.startswith("the line"))
                 batch.extend(_refused_lines(import_id, errors))
                 errors.clear()
-            if len(batch) >= CHUNK_ROWS:
+            if len(batch) >= batch_rows:
                 writer.write(batch)
                 batch.clear()
                 writer.progress(handle.tell(), rows_read)

@@ -174,6 +174,7 @@ def run_import(
     *,
     on_progress: Callable[[], None] = lambda: None,
     lease_seconds: float = 120.0,
+    settle_rows: int | None = None,
 ) -> SubscriberImport | None:
     """Carry out a queued import, or continue one whose run died (its lease ran out): the chunks that run
     settled stay, their lines are read again only for the duplicates within the file, and the report ends
@@ -200,8 +201,9 @@ def run_import(
     params = _settle_params(record, staff_email)
     started, cpu = time.perf_counter(), time.process_time()
     writer = read_into_staging(
-        session, record, on_progress, params, run=run, settled=settled, lease_seconds=lease_seconds
-    )
+        session, record, on_progress, params, run=run, settled=settled, lease_seconds=lease_seconds,
+        settle_rows=settle_rows,
+    )  # fmt: skip
     read, read_cpu = time.perf_counter(), time.process_time()
     figures = _chunk_figures(session, record.id) if writer.postgres else _settle(session, record, params)
     log.info(

@@ -69,7 +69,9 @@ class StagingWriter:
         run: int = 0,
         settled: list[tuple[int, int]] = (),
         lease_seconds: float = 120.0,
+        settle_rows: int | None = None,
     ):
+        self.settle_rows = settle_rows or SETTLE_ROWS
         self.session, self.record, self.on_progress, self.params = session, record, on_progress, params
         self.record_id = record.id
         self.run, self.lease_seconds = run, lease_seconds
@@ -165,7 +167,7 @@ class StagingWriter:
                     row[11] = new_id
             self.pending.append("".join([_copy_line(row) for row in rows]))
             self.pending_rows += len(rows)
-            if self.pending_rows >= SETTLE_ROWS:
+            if self.pending_rows >= self.settle_rows:
                 self._hand_over()
         else:
             self.session.execute(

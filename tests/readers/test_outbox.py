@@ -39,7 +39,7 @@ def test_the_clock_sweeps_the_outbox_and_the_worker_sends_the_mail(app, client, 
         "newsletter.readers.tasks.sweep_reader_mails", "newsletter.readers.tasks.expire_pending_signups",
         "newsletter.sending.tasks.poll_bounce_mailbox",  # a no-op here: no BOUNCE_MAILBOX_URL
         "newsletter.sending.tasks.sweep_sends", "payments.supporters.tasks.sweep_donor_mails",
-        "payments.events.tasks.sweep_parked_events",
+        "payments.events.tasks.sweep_parked_events", "newsletter.readers.tasks.sweep_imports",
     }  # fmt: skip
     _work(app)
     [message] = relay.messages

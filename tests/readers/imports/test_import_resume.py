@@ -84,7 +84,9 @@ def test_an_interrupted_import_continues_and_reports_like_an_uninterrupted_one(
     _dying_run(db, import_id, commits=4, before_commit=before_commit)
     record = db.session.get(SubscriberImport, import_id, populate_existing=True)
     assert record.state is ImportState.RUNNING
-    settled = db.session.scalar(select(func.count()).select_from(ImportChunk))
+    settled = db.session.scalar(
+        select(func.count()).select_from(ImportChunk).where(ImportChunk.import_id == import_id)
+    )
     assert 0 < settled < ROWS // CHUNK
 
     assert readers_tasks.sweep_imports() == 1  # its lease ran out: queued again

@@ -65,6 +65,7 @@ SCHEDULED_ISSUE = JobKind("mail", "newsletter.sending.tasks.fire_scheduled_issue
 FEED_IMPORT = JobKind("default", "newsletter.editorial.tasks.import_feed", result_ttl=3600, failure_ttl=DAY)
 SUBSCRIBER_IMPORT = JobKind("default", "newsletter.readers.tasks.run_subscriber_import", timeout=3600)
 IMPORT_OPT_INS = JobKind("default", "newsletter.readers.tasks.send_import_opt_ins")
+SWEEP_IMPORTS = JobKind("default", "newsletter.readers.tasks.sweep_imports", result_ttl=60, ttl=60)
 
 # The clock's periodic jobs (each package registers its own; see ``clock``): a sweep that has not run
 # within a minute is superseded by the next one.
@@ -89,7 +90,8 @@ RECONCILE_PAYMENTS = JobKind("default", "payments.events.tasks.reconcile_recent"
 
 KINDS = (TRANSACTIONAL_MAIL, ISSUE_TEST, SEND_BATCH, SCHEDULED_ISSUE, FEED_IMPORT, SUBSCRIBER_IMPORT,
          IMPORT_OPT_INS, SWEEP_READER_MAILS, SWEEP_DONOR_MAILS, EXPIRE_PENDING_SIGNUPS, POLL_BOUNCE_MAILBOX,
-         SWEEP_SENDS, RESOLVE_STRIPE_EVENT, SWEEP_STRIPE_EVENTS, RECONCILE_PAYMENTS)  # fmt: skip
+         SWEEP_SENDS, RESOLVE_STRIPE_EVENT, SWEEP_STRIPE_EVENTS, RECONCILE_PAYMENTS,
+         SWEEP_IMPORTS)  # fmt: skip
 
 
 # -- job ids: a job queued twice under one id is one job -------------------------------------------------
@@ -126,8 +128,9 @@ def feed_import_id(feed_id: int, slot: int) -> str:
     return f"feed-import-{feed_id}-at-{slot}"
 
 
-def subscriber_import_id(import_id: int) -> str:
-    return f"subscriber-import-{import_id}"
+def subscriber_import_id(import_id: int, run: int = 0) -> str:
+    """The import's job; queued again by the sweep after its worker died, under the next run's id."""
+    return f"subscriber-import-{import_id}" + (f"-run-{run}" if run else "")
 
 
 def donor_mail_id(mail_id: int) -> str:

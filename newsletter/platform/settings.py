@@ -314,6 +314,10 @@ def _work(env: Mapping[str, str]) -> dict[str, Any]:
         "IMPORT_OPT_IN_BATCH": _int(env, "IMPORT_OPT_IN_BATCH", 200),
         "IMPORT_OPT_IN_INTERVAL": _int(env, "IMPORT_OPT_IN_INTERVAL", 60),
         "IMPORT_OPT_IN_CAP": _int(env, "IMPORT_OPT_IN_CAP", 20_000),
+        # A running import renews its lease as it reads; once the lease has run out (its worker died),
+        # the clock's import sweep queues it again and it continues from its last settled chunk.
+        "IMPORT_LEASE_SECONDS": _float(env, "IMPORT_LEASE_SECONDS", 120.0),
+        "IMPORT_SETTLE_ROWS": _int(env, "IMPORT_SETTLE_ROWS", 50_000),  # rows a chunk settles and commits
         # Sending: one rate limit for every worker together (0 = unlimited), and how long a claimed chunk
         # of the ledger is held before the sweeper decides that its worker died (see README, Delivery
         # guarantees). The clock runs the sweeper every SEND_SWEEP_SECONDS.

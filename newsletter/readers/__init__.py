@@ -30,3 +30,5 @@ def init_app(app: Flask) -> None:
     # Sign-ups write their confirmation mail to the outbox (reader_mails); this puts it on the queue.
     clock.register(app, queues.SWEEP_READER_MAILS, 2, inline=True)
     clock.register(app, queues.EXPIRE_PENDING_SIGNUPS, 3600)
+    # An import whose worker died continues from its last settled chunk once this queues it again.
+    clock.register(app, queues.SWEEP_IMPORTS, 30)

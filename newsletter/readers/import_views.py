@@ -27,7 +27,7 @@ from newsletter.platform.forms import ActionForm
 from newsletter.readers import errors, staff_texts
 from newsletter.readers import tasks as readers_tasks
 from newsletter.readers.forms import ImportMapForm, ImportUploadForm, newsletter_choices
-from newsletter.readers.imports import files, records
+from newsletter.readers.imports import files, records, settle
 from newsletter.readers.models import ImportConsent, ImportState, SubscriberImport
 
 bp = Blueprint("readers_import", __name__, url_prefix="/staff")
@@ -78,9 +78,11 @@ def import_show(import_id: int):
     if record.state is not ImportState.UPLOADED:
         if request.method == "POST":
             abort(409)
+        settled_any = bool(record.failure) and bool(settle.settled_chunks(db.session, record.id))
         return render_template(
-            "admin/subscribers/import_progress.html", record=record, action_form=ActionForm()
-        )
+            "admin/subscribers/import_progress.html", record=record, action_form=ActionForm(),
+            file_gone=settle.FILE_GONE, settled_any=settled_any,
+        )  # fmt: skip
     form = ImportMapForm()
     form.newsletters.choices = newsletter_choices(db.session)
     if form.validate_on_submit():
@@ -131,6 +133,7 @@ def import_progress(import_id: int):
         suppressed=record.suppressed_count,
         errors=record.error_count,
         opt_in_sent=record.opt_in_sent,
+        resumed=record.resumed,
     )
 
 

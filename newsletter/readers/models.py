@@ -248,6 +248,31 @@ class SubscriberImport(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # The run that holds the import: each run of the job claims it by counting this up, and every chunk
+    # it settles is fenced by it (a run whose claim was taken over settles nothing more).
+    run: Mapped[int] = mapped_column(default=0)
+    lease_until: Mapped[datetime | None]  # renewed while the run reads; after it, the sweep re-queues
+    resumed: Mapped[int] = mapped_column(default=0)  # runs that continued an interrupted one
+
+
+class ImportChunk(Base):
+    """One settled chunk of an import: the lines it covers (every line from ``first_line`` to
+    ``last_line`` not in an earlier chunk) and what became of them, committed with the chunk's readers.
+    A resumed import skips the lines of its chunks. Deleted with the import."""
+
+    __tablename__ = "subscriber_import_chunks"
+
+    import_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriber_imports.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_line: Mapped[int] = mapped_column(primary_key=True)
+    last_line: Mapped[int]
+    run: Mapped[int]
+    created: Mapped[int] = mapped_column(default=0)
+    existing: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    suppressed: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
 
 
 class ImportRow(Base):

@@ -11,7 +11,7 @@ from db import db
 from newsletter.mail import outbox as mail_outbox
 from newsletter.platform import queues
 from newsletter.readers import reader_mails, subscribers
-from newsletter.readers.imports import records, settle
+from newsletter.readers.imports import records, settle, staging
 from newsletter.readers.models import ImportConsent, ImportState
 
 
@@ -37,25 +37,46 @@ def expire_pending_signups() -> int:
 
 
 def run_subscriber_import(import_id: int) -> str:
-    """Read, check and settle a CSV import; progress is committed chunk by chunk for the progress page.
+    """Read, check and settle a CSV import, chunk by chunk, each chunk committed with its record; continue
+    one whose worker died from its last settled chunk (the sweep queues it again once its lease ran out).
     Safe to run twice (see ``settle.run_import``). Then the opt-in mails start, paced."""
+    config = current_app.config
     try:
-        record = settle.run_import(db.session, import_id, on_progress=db.session.commit)
+        record = settle.run_import(
+            db.session, import_id, on_progress=db.session.commit,
+            lease_seconds=config["IMPORT_LEASE_SECONDS"], settle_rows=config["IMPORT_SETTLE_ROWS"],
+        )  # fmt: skip
         db.session.commit()
+    except staging.ImportTakenOver:
+        db.session.rollback()
+        return f"import {import_id}: continued by another run"
     except Exception as exc:
         db.session.rollback()
         settle.fail_import(db.session, import_id, f"the import stopped: {type(exc).__name__}")
         db.session.commit()
         raise
-    if record is None or record.state is not ImportState.DONE:
+    if record is None:
+        return f"import {import_id}: another run holds it"
+    if record.state is not ImportState.DONE:
         return "nothing to do"
     if record.consent is ImportConsent.NONE and record.created_count:
         send_import_opt_ins(import_id)
     return f"import {import_id}: {record.created_count} new"
 
 
-def queue_subscriber_import(import_id: int) -> None:
-    queues.enqueue(queues.SUBSCRIBER_IMPORT, import_id, job_id=queues.subscriber_import_id(import_id))
+def queue_subscriber_import(import_id: int, run: int = 0) -> None:
+    queues.enqueue(queues.SUBSCRIBER_IMPORT, import_id, job_id=queues.subscriber_import_id(import_id, run))
+
+
+def sweep_imports() -> int:
+    """Queue again the imports whose worker died or stalls (their lease ran out): each continues from its
+    last settled chunk. Run by the clock every 30 s; also ``flask --app app newsletter sweep-imports``.
+    Safe to run twice: the job of a run is queued once, and a run claims the import before it reads."""
+    stalled = settle.stalled_imports(db.session)
+    db.session.rollback()
+    for import_id, run in stalled:
+        queue_subscriber_import(import_id, run + 1)
+    return len(stalled)
 
 
 def send_import_opt_ins(import_id: int) -> int:

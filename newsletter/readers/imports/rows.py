@@ -16,7 +16,7 @@ from newsletter.readers import roster
 from newsletter.readers.errors import InvalidEmail
 from newsletter.readers.imports.files import CONTROL_CHARACTERS, ImportFileError, file_rows, normalize_address
 from newsletter.readers.imports.settle_sql import DUPLICATE
-from newsletter.readers.imports.staging import StagingWriter, count_outcomes
+from newsletter.readers.imports.staging import StagingWriter
 from newsletter.readers.models import Newsletter, SubscriberImport
 
 log = logging.getLogger(__name__)
@@ -120,26 +120,37 @@ def _newsletter_ids(value: str, newsletter_keys: dict[str, int], cache: dict[str
 
 
 def read_into_staging(
-    session: Session, record: SubscriberImport, on_progress: Callable[[], None], params: dict[str, Any]
-) -> bool:
-    """Read the file into the staging rows; on PostgreSQL also settle them, chunk by chunk (then True).
-    Duplicates within the file are refused here, in one set of the lower-cased addresses (the first line
-    with an address wins), rather than by a window over the staging table afterwards."""
+    session: Session,
+    record: SubscriberImport,
+    on_progress: Callable[[], None],
+    params: dict[str, Any],
+    *,
+    run: int = 0,
+    settled: list[tuple[int, int]] = (),
+    lease_seconds: float = 120.0,
+    settle_rows: int | None = None,
+) -> StagingWriter:
+    """Read the file into the staging rows; on PostgreSQL also settle them, chunk by chunk. Lines in
+    ``settled`` (chunks of an earlier run) are read again but not written: duplicates within the file are
+    refused here, in one set of the lower-cased addresses (the first line with an address wins), so a
+    resumed run needs the addresses of the lines before as well."""
     fields = {field: int(index) for index, field in record.mapping.items()}
-    writer = StagingWriter(session, record, on_progress, params)
+    writer = StagingWriter(
+        session, record, on_progress, params, run=run, settled=settled, lease_seconds=lease_seconds,
+        settle_rows=settle_rows,
+    )  # fmt: skip
     with writer:
         rows_read = _read_rows(session, record, fields, writer)
     session.expire(record)  # the progress columns were written through another connection
     record.bytes_done = record.size_bytes
     record.rows_read = rows_read
     if writer.postgres:
-        count_outcomes(record, writer.counts, writer.created)
         log.info(
-            "import %s: readers and newsletters inserted in %.1f s of the settling thread "
+            "import %s: readers and newsletters inserted in %.1f s of the settling threads "
             "(foreign keys checked %s)",
             record.id, writer.insert_seconds, "per statement" if writer.triggers_off else "per row",
         )  # fmt: skip
-    return writer.postgres
+    return writer
 
 
 def _newsletter_plan(session: Session, record: SubscriberImport, writer: StagingWriter):
@@ -173,6 +184,7 @@ def _read_rows(
     errors: list[tuple[int, str]] = []
     position = [0]
     batch: list[list] = []
+    batch_rows = min(CHUNK_ROWS, writer.settle_rows)
     rows_read = 0
     import_id = record.id
     path, delimiter, header_skipped = record.stored_path, record.delimiter, not record.has_header
@@ -209,7 +221,7 @@ def _read_rows(
                 rows_read += sum(1 for _line, reason in errors if reason.startswith("the line"))
                 batch.extend(_refused_lines(import_id, errors))
                 errors.clear()
-            if len(batch) >= CHUNK_ROWS:
+            if len(batch) >= batch_rows:
                 writer.write(batch)
                 batch.clear()
                 writer.progress(handle.tell(), rows_read)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from db import UTCDateTime
 
@@ -32,16 +31,31 @@ _POSTGRES_SETUP = [
 ]
 
 
-def _create_chunk_table(session: Session) -> None:
-    """The temporary chunk table, shaped like ``subscriber_import_rows``, in the session's own buffers (a
-    bigger ``temp_buffers`` where PostgreSQL still allows it: before the session's first temporary table)."""
-    try:
-        with session.begin_nested():
-            session.execute(text("SET LOCAL temp_buffers = '64MB'"))
-    except DBAPIError:
-        pass
-    session.execute(text(f"DROP TABLE IF EXISTS {_CHUNK}"))
-    session.execute(text(f"CREATE TEMPORARY TABLE {_CHUNK} (LIKE subscriber_import_rows) ON COMMIT DROP"))
+def _create_chunk_table(connection: Connection) -> None:
+    """The temporary chunk table of a settling connection, shaped like ``subscriber_import_rows``, in the
+    connection's own buffers (a bigger ``temp_buffers`` where PostgreSQL still allows it: before the
+    session's first temporary table). It lives as long as the connection and is emptied for each chunk."""
+    with connection.begin():
+        try:
+            with connection.begin_nested():
+                connection.execute(text("SET temp_buffers = '64MB'"))
+        except DBAPIError:
+            pass
+        connection.execute(text(f"DROP TABLE IF EXISTS {_CHUNK}"))
+        connection.execute(text(f"CREATE TEMPORARY TABLE {_CHUNK} (LIKE subscriber_import_rows)"))
+
+
+def _drop_chunk_table(connection: Connection) -> None:
+    with connection.begin():
+        connection.execute(text(f"DROP TABLE IF EXISTS {_CHUNK}"))
+
+
+# PostgreSQL: the fence of an import's runs. A chunk's transaction holds this lock shared and then checks
+# that its run still holds the import; a run claiming the import takes it exclusively, so it waits for the
+# chunks in flight and every chunk after it sees the new run.
+_FENCE_KEY = 0x696D7074  # "impt"
+_FENCE_SHARED = "SELECT pg_advisory_xact_lock_shared(:key, :id)"
+_FENCE_EXCLUSIVE = "SELECT pg_advisory_xact_lock(:key, :id)"
 
 
 SUPPRESSED = "on the suppression list (left, bounced, complained or erased)"

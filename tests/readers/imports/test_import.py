@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 
 from newsletter.readers import addresses, errors, subscribers
 from newsletter.readers.imports import rows as import_rows
-from newsletter.readers.imports import staging
 from newsletter.readers.models import (
     ImportRow,
     ImportState,
@@ -127,7 +126,7 @@ def test_a_known_address_in_a_later_chunk_is_left_alone_and_the_rest_imported(ap
     known; the chunk that meets a known reader goes back to its savepoint and is settled checking each
     address, as are the chunks after it. Chunks of two rows here: new, new | new, known | new, new."""
     monkeypatch.setattr(import_rows, "CHUNK_ROWS", 2)
-    monkeypatch.setattr(staging, "SETTLE_ROWS", 2)
+    monkeypatch.setitem(app.config, "IMPORT_SETTLE_ROWS", 2)
     daily, weekly = lists
     make_reader(db, "Bekannt@example.org", status=SubscriberStatus.UNSUBSCRIBED, locale="en")
     db.session.commit()

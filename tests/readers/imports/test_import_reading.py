@@ -98,7 +98,7 @@ def test_line_numbers_and_first_wins_across_blocks(app, db, editor, lists, monke
     quoted address after the fast blocks is still read."""
     monkeypatch.setattr(files, "_BLOCK_BYTES", 64)
     monkeypatch.setattr(import_rows, "CHUNK_ROWS", 4)  # rows handed to the writer at a time
-    monkeypatch.setattr(staging, "SETTLE_ROWS", 7)  # PostgreSQL: rows settled at a time, in the thread
+    monkeypatch.setitem(app.config, "IMPORT_SETTLE_ROWS", 7)  # rows settled and committed at a time
     make_reader(db, "Leser20@example.org", status=SubscriberStatus.PENDING, source="form")
     addresses.suppress(db.session, "leser21@example.org", SuppressionReason.UNSUBSCRIBED)
     db.session.commit()

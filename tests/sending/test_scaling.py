@@ -109,6 +109,6 @@ def test_throughput_grows_with_worker_processes_until_the_rate_limit(
     print(f"\nrelay {RELAY_SECONDS * 1000:.0f} ms a message: {figures}; {held}")
     assert rates[2] >= 1.6 * rates[1], figures
     assert rates[4] >= 3.0 * rates[1], figures
-    assert rates[8] >= 5.5 * rates[1], figures
+    assert rates[8] >= 5.0 * rates[1], figures
     assert rates[8] > LIMIT * 2, figures  # the limit is far below what 8 workers do: it is what binds them
     assert abs(limited - LIMIT) <= 0.1 * LIMIT, held

@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 
 import pytest
+import redis
+from rq import Worker, cron_scheduler_registry
 from sqlalchemy import select
 
 from payments.models import DonorMail
@@ -35,6 +37,14 @@ def processes(own_redis_app, database_url, base_config, own_redis, relay, tmp_pa
     workers, clock = Workers(env, tmp_path, queues=("transactional",)), Clock(env, tmp_path)
     workers.revive(1)
     clock.start()
+    # Both up (registered in Redis) before the test takes Redis away: a process that cannot reach Redis
+    # while it starts stops at once, which is another case than the one tested here.
+    connection = redis.Redis.from_url(own_redis.url)
+    deadline = time.monotonic() + 60
+    while not (Worker.all(connection=connection) and cron_scheduler_registry.get_keys(connection)):
+        assert time.monotonic() < deadline, f"worker or clock did not start\n{workers.logs()}"
+        time.sleep(0.1)
+    connection.close()
     yield workers, clock
     clock.stop()
     workers.stop()

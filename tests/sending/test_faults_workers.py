@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -106,9 +107,12 @@ def test_a_stalled_worker_changes_nothing_of_what_was_decided_while_it_slept(fau
             return
         for process in workers.processes:
             for horse in workers.horses(process):
-                os.kill(horse, signal.SIGSTOP)
-                if _holds_a_transaction():  # frozen between BEGIN and COMMIT: would stall the test, not
-                    os.kill(horse, signal.SIGCONT)  # the send path (its rows stay locked, not leased)
+                try:
+                    os.kill(horse, signal.SIGSTOP)
+                except ProcessLookupError:  # its job ended just now
+                    continue
+                if _holds_a_transaction(horse):  # frozen holding row locks: that stalls the test, not what
+                    os.kill(horse, signal.SIGCONT)  # is tested here (its rows stay locked, not leased)
                     return
                 frozen.append(horse)
                 return
@@ -133,15 +137,29 @@ def test_a_stalled_worker_changes_nothing_of_what_was_decided_while_it_slept(fau
     compare_ledger_with_capture(issue.id, relay)
 
 
-def _holds_a_transaction() -> bool:
-    """Whether a session of this database stays inside a transaction for half a second (a frozen one)."""
-    time.sleep(0.5)
-    waiting = db.session.scalar(text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        " AND state LIKE 'idle in transaction%' AND state_change < clock_timestamp() - interval '0.4 s'"
-    ))  # fmt: skip
+def _holds_a_transaction(pid: int) -> bool:
+    """Whether the process's connections to PostgreSQL are inside a transaction that has written (and so
+    holds row locks; found by the local ports of its sockets, PostgreSQL's ``client_port``)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").glob("*"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    if not ports:
+        return False
+    open_transactions = db.session.scalar(text(
+        "SELECT count(*) FROM pg_stat_activity WHERE client_port = ANY(:ports) AND backend_xid IS NOT NULL"
+    ), {"ports": sorted(ports)})  # fmt: skip
     db.session.rollback()
-    return bool(waiting)
+    return bool(open_transactions)
 
 
 def _ledger(issue_id: int) -> dict[int, str]:

@@ -222,13 +222,6 @@ def _in_hand(rows: dict[int, tuple[str, str | None]]) -> set[tuple[int, str | No
     return {(row_id, claim) for row_id, (status, claim) in rows.items() if status == "sending"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 16 (1, 2): a worker records a claim it lost. Back on line, the cut-off host's record() "
-    "writes its rows by primary key only, turning the sweep's 'uncertain' (the message the relay held at "
-    "the cut) into 'queued' for a retry, in an issue already sent: that row is never decided again",
-)
 def test_a_host_cut_off_mid_send_leaves_its_claims_to_the_lease_and_sends_nothing_of_them(
     own_redis_app, own_redis, hosts, forwarders, receiver, base_config, tmp_path
 ):

@@ -63,17 +63,14 @@ class Workers:
         return found
 
     def horses(self, process: subprocess.Popen) -> list[int]:
-        """The work horse a worker has forked for its current job, if any. A worker's children are its
-        scheduler (forked at start, the oldest) and the horse of the job it runs now."""
-        started = {}
+        """The work horse a worker has forked for its current job, if any: the child that leads a process
+        group of its own (RQ's horse does; the worker's scheduler, its other child, does not)."""
+        found = []
         for pid in self.children(process):
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                started[pid] = int(stat[19])  # field 22 of stat: start time in clock ticks
-        if len(started) < 2:
-            return []  # no job running now (or the scheduler alone)
-        oldest = min(started, key=started.__getitem__)
-        return [pid for pid in started if pid != oldest]
+            with contextlib.suppress(ProcessLookupError):
+                if os.getpgid(pid) == pid:
+                    found.append(pid)
+        return found
 
     def revive(self, count: int) -> None:
         """What a process manager does: start workers again until ``count`` run."""

@@ -1,13 +1,17 @@
 """Overload: past its capacity the web tier answers sign-ups at once with 503 and ``Retry-After`` instead
 of holding them for seconds.
 
-Where the wait happens: gunicorn's gthread worker accepts every connection in its main loop as soon as it
-can and hands it to a thread pool whose queue has no bound. Past the knee that queue grows, and a request
-spends seconds in it before the application sees it at all; no code inside the app can tell by looking at
-itself. So each worker stamps a connection when it hands it to the pool (:func:`install`, called from
-``newsletter/platform/gunicorn_config.py``), and the moment a thread takes it up the stamp becomes the
-request's queue wait, put into the WSGI environ under :data:`QUEUE_WAIT`. The time the client takes to
-send its request is not part of it: a slow connection is not an overloaded server.
+Where the wait happens: gunicorn's gthread worker accepts connections in its main loop and hands them to
+a thread pool whose queue has no bound; past the knee that queue grows, and so does the listening socket's
+backlog when the main loop (one thread among sixteen busy ones, all wanting the GIL) cannot accept as
+fast as connections arrive. A request then waits seconds before the application sees it, and nothing
+inside the app can tell by looking at itself. So each worker measures it (:func:`install`, called from
+``newsletter/platform/gunicorn_config.py``): on Linux the kernel knows when the last bytes of the request
+arrived on the connection (``tcpi_last_data_recv`` of ``TCP_INFO``, in milliseconds), which covers the
+backlog, the pool's queue and the parsing alike; elsewhere the worker stamps a connection when it hands it
+to the pool and the wait ends when a thread takes it up. Either way the time a slow client takes to send
+its request is not counted: a slow connection is not an overloaded server. The wait goes into the WSGI
+environ under :data:`QUEUE_WAIT`.
 
 A sign-up that waited longer than ``OVERLOAD_WAIT_SECONDS`` (0.1 s; 0 turns shedding off) is shed by
 :func:`sheddable`: answered before anything is read from the database or counted in Redis, so a shed costs
@@ -19,6 +23,8 @@ health check) is never shed: it waits in the same queue, which shedding keeps sh
 from __future__ import annotations
 
 import functools
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,10 +33,13 @@ from typing import Any
 from flask import current_app, request
 
 QUEUE_WAIT = "beitrag.queue_wait"
-"""WSGI environ key: seconds the request's connection waited for a thread of its gunicorn worker."""
+"""WSGI environ key: seconds the whole request had been waiting for its gunicorn worker."""
 
 RETRY_AFTER_SECONDS = 2
 """What a shed answer asks the client to wait: long enough for the queue to drain, short for a reader."""
+
+ACCEPT_BATCH = 16
+"""Connections a gthread worker accepts at most each time round its main loop."""
 
 _local = threading.local()
 
@@ -41,8 +50,19 @@ def install(worker: Any) -> None:
     enqueue = getattr(worker, "enqueue_req", None)
     handle = getattr(worker, "handle", None)
     app = getattr(worker, "wsgi", None)
-    if enqueue is None or handle is None or app is None:
+    accept = getattr(worker, "accept", None)
+    if enqueue is None or handle is None or app is None or accept is None:
         return
+
+    def accept_waiting(listener):
+        # gthread accepts one connection each time round its main loop, and under load each round waits
+        # for the GIL: connections then pile up in the backlog, unanswered. Take what is waiting, a few at
+        # a time, so that the other worker process gets its share too.
+        for _ in range(ACCEPT_BATCH):
+            before = worker.nr_conns
+            accept(listener)  # a non-blocking accept: nothing waiting leaves the count as it was
+            if worker.nr_conns == before or worker.nr_conns >= worker.worker_connections:
+                break
 
     def stamped_enqueue(conn):
         # Fresh connections and kept-alive ones with a new request both come through here.
@@ -58,21 +78,43 @@ def install(worker: Any) -> None:
             _local.wait = None
 
     def measured_app(environ, start_response):
-        environ[QUEUE_WAIT] = getattr(_local, "wait", None)
+        waited = since_last_data(environ.get("gunicorn.socket"))
+        environ[QUEUE_WAIT] = waited if waited is not None else getattr(_local, "wait", None)
         return app(environ, start_response)
 
+    worker.accept = accept_waiting
     worker.enqueue_req = stamped_enqueue
     worker.handle = timed_handle
     worker.wsgi = measured_app
 
 
+# struct tcp_info (linux/tcp.h) has kept its layout since Linux 2.6: eight one-byte fields, then u32s;
+# tcpi_last_data_recv is the eleventh of them.
+_LAST_DATA_RECV = slice(52, 56)
+_TCP_INFO = getattr(socket, "TCP_INFO", None)
+
+
+def since_last_data(sock: socket.socket | None) -> float | None:
+    """Seconds since the last bytes arrived on ``sock`` (or since it was set up, when none came yet), as
+    the kernel counts them; None where the kernel does not say (not Linux, not TCP)."""
+    if sock is None or _TCP_INFO is None:
+        return None
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 104)
+    except OSError:
+        return None
+    if len(info) < _LAST_DATA_RECV.stop:
+        return None
+    return int.from_bytes(info[_LAST_DATA_RECV], sys.byteorder) / 1000
+
+
 def queue_wait(environ: dict) -> float | None:
-    """Seconds this request waited for a thread; None outside gunicorn's gthread worker."""
+    """Seconds the whole request had waited when the app got it; None outside gunicorn's gthread worker."""
     return environ.get(QUEUE_WAIT)
 
 
 def overloaded() -> bool:
-    """Whether the current request waited longer than ``OVERLOAD_WAIT_SECONDS`` for a thread."""
+    """Whether the current request waited longer than ``OVERLOAD_WAIT_SECONDS`` for its worker."""
     waited = queue_wait(request.environ)
     limit = current_app.config["OVERLOAD_WAIT_SECONDS"]
     return waited is not None and 0 < limit < waited

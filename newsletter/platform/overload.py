@@ -13,7 +13,7 @@ to the pool and the wait ends when a thread takes it up. Either way the time a s
 its request is not counted: a slow connection is not an overloaded server. The wait goes into the WSGI
 environ under :data:`QUEUE_WAIT`.
 
-A sign-up that waited longer than ``OVERLOAD_WAIT_SECONDS`` (0.1 s; 0 turns shedding off) is shed by
+A sign-up that waited longer than ``OVERLOAD_WAIT_SECONDS`` (0.05 s; 0 turns shedding off) is shed by
 :func:`sheddable`: answered before anything is read from the database or counted in Redis, so a shed costs
 a fraction of a sign-up and the queue drains instead of growing. Nothing is stored for it; a reader who
 was told "check your inbox" has always been stored first. Everything else (staff pages, webhooks, the
@@ -38,53 +38,38 @@ QUEUE_WAIT = "beitrag.queue_wait"
 RETRY_AFTER_SECONDS = 2
 """What a shed answer asks the client to wait: long enough for the queue to drain, short for a reader."""
 
-ACCEPT_BATCH = 16
-"""Connections a gthread worker accepts at most each time round its main loop."""
-
 _local = threading.local()
 
 
 def install(worker: Any) -> None:
-    """Measure each request's wait for a thread in a gunicorn gthread ``worker`` (its ``post_worker_init``).
-    Other worker classes have no such queue and are left alone (their requests carry no wait)."""
-    enqueue = getattr(worker, "enqueue_req", None)
+    """Measure how long each request waited for a gunicorn ``worker`` (from its ``post_worker_init``):
+    by the kernel's clock where it says, else, in a gthread worker, from the pool's queue."""
+    app = worker.wsgi
+    enqueue = getattr(worker, "enqueue_req", None)  # gthread's hand-over to its thread pool
     handle = getattr(worker, "handle", None)
-    app = getattr(worker, "wsgi", None)
-    accept = getattr(worker, "accept", None)
-    if enqueue is None or handle is None or app is None or accept is None:
-        return
+    if enqueue is not None and handle is not None:
 
-    def accept_waiting(listener):
-        # gthread accepts one connection each time round its main loop, and under load each round waits
-        # for the GIL: connections then pile up in the backlog, unanswered. Take what is waiting, a few at
-        # a time, so that the other worker process gets its share too.
-        for _ in range(ACCEPT_BATCH):
-            before = worker.nr_conns
-            accept(listener)  # a non-blocking accept: nothing waiting leaves the count as it was
-            if worker.nr_conns == before or worker.nr_conns >= worker.worker_connections:
-                break
+        def stamped_enqueue(conn):
+            # Fresh connections and kept-alive ones with a new request both come through here.
+            conn.beitrag_enqueued = time.monotonic()
+            enqueue(conn)
 
-    def stamped_enqueue(conn):
-        # Fresh connections and kept-alive ones with a new request both come through here.
-        conn.beitrag_enqueued = time.monotonic()
-        enqueue(conn)
+        def timed_handle(conn):
+            enqueued = getattr(conn, "beitrag_enqueued", None)
+            _local.wait = time.monotonic() - enqueued if enqueued is not None else None
+            try:
+                return handle(conn)
+            finally:
+                _local.wait = None
 
-    def timed_handle(conn):
-        enqueued = getattr(conn, "beitrag_enqueued", None)
-        _local.wait = time.monotonic() - enqueued if enqueued is not None else None
-        try:
-            return handle(conn)
-        finally:
-            _local.wait = None
+        worker.enqueue_req = stamped_enqueue
+        worker.handle = timed_handle
 
     def measured_app(environ, start_response):
         waited = since_last_data(environ.get("gunicorn.socket"))
         environ[QUEUE_WAIT] = waited if waited is not None else getattr(_local, "wait", None)
         return app(environ, start_response)
 
-    worker.accept = accept_waiting
-    worker.enqueue_req = stamped_enqueue
-    worker.handle = timed_handle
     worker.wsgi = measured_app
 
 

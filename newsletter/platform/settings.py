@@ -297,7 +297,7 @@ def _limits(env: Mapping[str, str]) -> dict[str, Any]:
         "SUBSCRIBE_MIN_SECONDS": float(env.get("SUBSCRIBE_MIN_SECONDS") or 0.012),
         # A sign-up that waited longer than this for a thread of its web worker is answered 503 at once
         # (newsletter/platform/overload.py); 0 never sheds.
-        "OVERLOAD_WAIT_SECONDS": _float(env, "OVERLOAD_WAIT_SECONDS", 0.1),
+        "OVERLOAD_WAIT_SECONDS": _float(env, "OVERLOAD_WAIT_SECONDS", 0.05),
         "EMBED_ORIGINS": _origins(env.get("EMBED_ORIGINS")),
     }
 

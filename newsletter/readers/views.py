@@ -260,7 +260,8 @@ def _api_error(code: str, message: str, status: int = 400) -> Response:
 @signup_limited
 def api_subscribe():
     """JSON: ``{"email": ..., "newsletters": [slug, ...], "language": "de", "source": ...}``.
-    202 with the same answer for every address; 400 with ``{"error", "message"}`` for bad input."""
+    202 with the same answer for every address; 400 with ``{"error", "message"}`` for bad input; 503 with
+    ``Retry-After`` and ``{"error": "overloaded", ...}`` when the server is past its capacity."""
     if request.method == "OPTIONS":
         return _cors(Response(status=204))
     started = time.perf_counter()

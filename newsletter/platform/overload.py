@@ -15,9 +15,12 @@ environ under :data:`QUEUE_WAIT`.
 
 A sign-up that waited longer than ``OVERLOAD_WAIT_SECONDS`` (0.05 s; 0 turns shedding off) is shed by
 :func:`sheddable`: answered before anything is read from the database or counted in Redis, so a shed costs
-a fraction of a sign-up and the queue drains instead of growing. Nothing is stored for it; a reader who
-was told "check your inbox" has always been stored first. Everything else (staff pages, webhooks, the
-health check) is never shed: it waits in the same queue, which shedding keeps short.
+a fraction of a sign-up and the queue drains instead of growing. So is one that finds three quarters of
+its worker's threads busy with sign-ups and none free within the rest of that time: when the database or
+Redis stalls, the sign-ups in flight wait for it, and the other threads go on answering. Nothing is stored
+for a shed sign-up; a reader who was told "check your inbox" has always been stored first. Everything else
+(staff pages, webhooks, the health check) is never shed: it waits in the same queue, which shedding keeps
+short, and finds threads that sign-ups may not take.
 """
 
 from __future__ import annotations
@@ -38,12 +41,21 @@ QUEUE_WAIT = "beitrag.queue_wait"
 RETRY_AFTER_SECONDS = 2
 """What a shed answer asks the client to wait: long enough for the queue to drain, short for a reader."""
 
+SIGNUP_SHARE = 0.75
+"""The share of a worker's threads that may be in a sign-up at once. When the database stalls, sign-ups
+hold their threads; the rest keep answering: sheds at once, the staff pages, webhooks and health checks."""
+
 _local = threading.local()
+_signup_slots: threading.BoundedSemaphore | None = None
 
 
 def install(worker: Any) -> None:
     """Measure how long each request waited for a gunicorn ``worker`` (from its ``post_worker_init``):
     by the kernel's clock where it says, else, in a gthread worker, from the pool's queue."""
+    global _signup_slots
+    threads = getattr(worker.cfg, "threads", 1)
+    if threads > 1:
+        _signup_slots = threading.BoundedSemaphore(max(1, int(threads * SIGNUP_SHARE)))
     app = worker.wsgi
     enqueue = getattr(worker, "enqueue_req", None)  # gthread's hand-over to its thread pool
     handle = getattr(worker, "handle", None)
@@ -94,32 +106,43 @@ def since_last_data(sock: socket.socket | None) -> float | None:
 
 
 def queue_wait(environ: dict) -> float | None:
-    """Seconds the whole request had waited when the app got it; None outside gunicorn's gthread worker."""
+    """Seconds the whole request had waited when the app got it; None outside gunicorn."""
     return environ.get(QUEUE_WAIT)
 
 
-def overloaded() -> bool:
-    """Whether the current request waited longer than ``OVERLOAD_WAIT_SECONDS`` for its worker."""
-    waited = queue_wait(request.environ)
-    limit = current_app.config["OVERLOAD_WAIT_SECONDS"]
-    return waited is not None and 0 < limit < waited
-
-
 def sheddable(answer: Callable[[], Any]) -> Callable:
-    """Decorate a view that may be shed: a POST that waited too long gets ``answer()`` (which should cost
-    little: no database, no Redis) with status 503 and ``Retry-After`` instead of the view."""
+    """Decorate a view that may be shed: a POST gets ``answer()`` (which should cost little: no database,
+    no Redis) with status 503 and ``Retry-After`` instead of the view when it waited longer than
+    ``OVERLOAD_WAIT_SECONDS`` for its worker, or when no sign-up slot of the worker came free within
+    what remains of that time."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def shed_or_serve(*args, **kwargs):
-            if request.method == "POST" and overloaded():
-                response = current_app.make_response(answer())
-                response.status_code = 503
-                response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-                response.headers["Cache-Control"] = "no-store"
-                return response
-            return view(*args, **kwargs)
+            limit = current_app.config["OVERLOAD_WAIT_SECONDS"]
+            if request.method != "POST" or not limit:
+                return view(*args, **kwargs)
+            waited = queue_wait(request.environ) or 0.0
+            if waited > limit:
+                return _shed(answer)
+            slots = _signup_slots
+            if slots is None:
+                return view(*args, **kwargs)
+            if not slots.acquire(timeout=limit - waited):
+                return _shed(answer)
+            try:
+                return view(*args, **kwargs)
+            finally:
+                slots.release()
 
         return shed_or_serve
 
     return decorate
+
+
+def _shed(answer: Callable[[], Any]):
+    response = current_app.make_response(answer())
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -51,7 +51,8 @@ _signup_slots: threading.BoundedSemaphore | None = None
 
 def install(worker: Any) -> None:
     """Measure how long each request waited for a gunicorn ``worker`` (from its ``post_worker_init``):
-    by the kernel's clock where it says, else, in a gthread worker, from the pool's queue."""
+    by the kernel's clock where it says, else, in a gthread worker, from the pool's queue. With threads,
+    also keep :data:`SIGNUP_SHARE` of them for sign-ups at most."""
     global _signup_slots
     threads = getattr(worker.cfg, "threads", 1)
     if threads > 1:

@@ -6,20 +6,22 @@ no other page is ever shed. The slow test sends a real burst far above capacity 
 Bad inputs tried: a shed post without form token, with a broken address or a non-JSON body (shed before
 anything is read); a wait just under the limit; shedding turned off; staff sign-in, the Stripe webhook and
 the health check after a long wait; a burst mixing German and English form posts, JSON posts, health
-checks, staff pages and unsigned webhooks."""
+checks, staff pages and unsigned webhooks; sign-ups while the readers' table is locked (PostgreSQL)."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
+import threading
 import time
 import urllib.parse
 import urllib.request
 
 import pytest
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from newsletter.platform import overload
 from newsletter.readers import subscribers
@@ -268,3 +270,68 @@ def test_a_burst_far_above_capacity_is_answered_accepted_or_shed_and_no_accepted
         time.sleep(0.5)
     assert sorted(accepted - mailed) == [], f"no confirmation mail\n{stack.logs()}"
     assert not (mailed & shed)
+
+
+def _answers_problems(kinds_and_answers) -> tuple[set, set, list]:
+    accepted, shed, problems = set(), set(), []
+    for (kind, address), (status, _, answer) in kinds_and_answers:
+        head = answer.partition(b"\r\n\r\n")[0].decode("latin-1").lower()
+        if kind == "health":
+            if status != 200:
+                problems.append(f"health: {status}")
+        elif status == 200:
+            accepted.add(address)
+        elif status == 503 and "\r\nretry-after: " in head:
+            shed.add(address)
+        else:
+            problems.append(f"{address}: {status} {answer[:300]!r}")
+    return accepted, shed, problems
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL only: a table lock that sign-ups wait for"
+)
+def test_while_the_database_stalls_sign_ups_are_shed_health_checks_answered_and_none_lost(rush):
+    """The readers' table locked for 3 s: the sign-ups in flight wait for it, the rest are shed at once,
+    /healthz keeps answering; when the lock goes, the waiting sign-ups are stored and answered 200."""
+    from bench.common import open_loop
+    from db import db
+
+    app, stack = rush
+    page = urllib.request.urlopen(f"{stack.base_url}/subscribe", timeout=10).read().decode()  # noqa: S310
+    token = re.search(r'name="form_token" type="hidden" value="([^"]+)"', page).group(1)
+    kinds, requests = [], []
+    for i in range(300):
+        if i % 10 == 5:
+            kinds.append(("health", None))
+            requests.append(_request("GET", "/healthz"))
+        else:
+            address = f"stall{i}@example.org"
+            body = urllib.parse.urlencode({"email": address, "newsletters": "ki-news", "form_token": token,
+                                           "language": "de"}).encode()  # fmt: skip
+            kinds.append(("de", address))
+            requests.append(_request("POST", "/subscribe", body,
+                                     {"Content-Type": "application/x-www-form-urlencoded"}))  # fmt: skip
+
+    engine = create_engine(stack.database_url)
+    locker = engine.connect()
+    locker.execute(text("LOCK TABLE subscribers IN ACCESS EXCLUSIVE MODE"))
+    release = threading.Timer(3.0, locker.rollback)
+    release.start()
+    try:
+        answers = open_loop(stack.port, len(requests), requests.__getitem__, 120.0, timeout=30.0, head=True)
+    finally:
+        release.join()
+        locker.close()
+        engine.dispose()
+
+    accepted, shed, problems = _answers_problems(zip(kinds, answers, strict=True))
+    print(f"stall: {len(accepted)} sign-ups accepted, {len(shed)} shed")
+    assert not problems, f"{len(problems)} wrong answers, e.g. {problems[:10]}\n{stack.logs()}"
+    assert shed, "nothing was shed while the table was locked"
+    assert accepted, "the sign-ups waiting for the lock were not answered"
+    with app.app_context():
+        stored = set(db.session.scalars(select(Subscriber.email).where(Subscriber.email.like("stall%"))))
+        db.session.remove()
+    assert sorted(accepted - stored) == [] and sorted(shed & stored) == []

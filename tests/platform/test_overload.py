@@ -3,10 +3,11 @@ friendly page in the reader's language (JSON for the API), stores nothing and co
 no other page is ever shed. The slow test sends a real burst far above capacity to gunicorn (2 workers x
 16 threads, as the Procfile runs it) with an RQ worker and the clock behind it.
 
-Bad inputs tried: a shed post without form token, with a broken address or a non-JSON body (shed before
-anything is read); a wait just under the limit; shedding turned off; staff sign-in, the Stripe webhook and
-the health check after a long wait; a burst mixing German and English form posts, JSON posts, health
-checks, staff pages and unsigned webhooks; sign-ups while the readers' table is locked (PostgreSQL)."""
+Bad inputs tried: ``OVERLOAD_WAIT_SECONDS`` negative, not a number, infinite; a shed post without form
+token, with a broken address or a non-JSON body (shed before anything is read); a wait just under the
+limit; shedding turned off; staff sign-in, the Stripe webhook and the health check after a long wait; a
+burst mixing German and English form posts, JSON posts, health checks, staff pages and unsigned webhooks;
+sign-ups while the readers' table is locked (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import redis
 from sqlalchemy import create_engine, func, select, text
 
 from newsletter.platform import overload
+from newsletter.platform.settings import ConfigError, load_config
 from newsletter.readers import subscribers
 from newsletter.readers.models import Subscriber
 from tests.readers.factories import make_newsletter
@@ -122,6 +124,12 @@ def test_a_short_wait_is_served_and_shedding_can_be_turned_off(app, client, db, 
     monkeypatch.setitem(app.config, "OVERLOAD_WAIT_SECONDS", 0)
     assert _sign_up(client, "immer@example.org").status_code == 200
     assert _stored(db) == 2
+
+
+@pytest.mark.parametrize("value", ["-1", "bald", "inf", "nan"])
+def test_a_bad_overload_setting_stops_the_start_and_names_itself(tmp_path, value):
+    with pytest.raises(ConfigError, match="OVERLOAD_WAIT_SECONDS"):
+        load_config({"BEITRAG_ENV": "development", "OVERLOAD_WAIT_SECONDS": value}, tmp_path)
 
 
 def test_pages_that_are_not_sign_ups_are_never_shed(client, db, newsletters):

@@ -126,12 +126,13 @@ def bench_app(database_url: str, redis_url: str, **overrides: Any) -> Iterator[A
 
 
 def open_loop(port: int, count: int, request: Callable[[int], bytes], rate: float,
-              timeout: float = 10.0) -> list[tuple[int, float, bytes]]:  # fmt: skip
+              timeout: float = 10.0, head: bool = False) -> list[tuple[int, float, bytes]]:  # fmt: skip
     """Open loop: request i (the bytes ``request(i)`` returns at that moment) is sent at start + i / rate
     on its own connection to 127.0.0.1:``port``, whatever became of the earlier ones; (status, seconds from
-    the scheduled time to the whole answer, answer body) each, status 0 when there was none within
-    ``timeout``. One thread, non-blocking sockets and a selector: the generator shares the machine with
-    the server, so it spends as little CPU as it can (no event-loop tasks or stream objects per request)."""
+    the scheduled time to the whole answer, answer body; with ``head`` the whole answer, status line and
+    headers included) each, status 0 when there was none within ``timeout``. One thread, non-blocking
+    sockets and a selector: the generator shares the machine with the server, so it spends as little CPU
+    as it can (no event-loop tasks or stream objects per request)."""
     results: list[tuple[int, float, bytes]] = [(0, timeout, b"")] * count
     selector = selectors.DefaultSelector()
     pending: dict[int, list] = {}  # fd -> [index, socket, scheduled, unsent bytes, received chunks]
@@ -179,7 +180,7 @@ def open_loop(port: int, count: int, request: Callable[[int], bytes], rate: floa
                 status = int(response.split(b" ", 2)[1]) if response.startswith(b"HTTP/") else 0
             except (ValueError, IndexError):
                 status = 0
-            finish(fd, status, at, response.partition(b"\r\n\r\n")[2])
+            finish(fd, status, at, response if head else response.partition(b"\r\n\r\n")[2])
         now = time.perf_counter()
         for fd in [fd for fd, entry in pending.items() if now - entry[2] > timeout]:
             finish(fd, 0, now)

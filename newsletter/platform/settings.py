@@ -295,6 +295,9 @@ def _limits(env: Mapping[str, str]) -> dict[str, Any]:
         "SUBSCRIBE_ADDRESS_RATE_LIMIT": env.get("SUBSCRIBE_ADDRESS_RATE_LIMIT") or "5 per hour",
         # Every sign-up answer takes at least this long, so that new and known addresses look alike.
         "SUBSCRIBE_MIN_SECONDS": float(env.get("SUBSCRIBE_MIN_SECONDS") or 0.012),
+        # A sign-up that waited longer than this for a thread of its web worker is answered 503 at once
+        # (newsletter/platform/overload.py); 0 never sheds.
+        "OVERLOAD_WAIT_SECONDS": _float(env, "OVERLOAD_WAIT_SECONDS", 0.05),
         "EMBED_ORIGINS": _origins(env.get("EMBED_ORIGINS")),
     }
 

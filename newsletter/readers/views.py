@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from db import db
-from newsletter.platform import i18n, tokens
+from newsletter.platform import i18n, overload, tokens
 from newsletter.platform.extensions import csrf, limiter
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.i18n import LANGUAGES
@@ -101,6 +101,32 @@ def _signup_message() -> str:
     )
 
 
+def _busy_message() -> str:
+    return _(
+        "Right now very many people are signing up at the same time, and we could not take yours. "
+        "Nothing was saved. Please send the form again in a moment."
+    )
+
+
+def _busy_page() -> str:
+    """The answer to a sign-up shed under overload: rendered once per language and layout and kept, so
+    that shedding costs little while the machine has none to spare."""
+    pages = current_app.extensions.setdefault("beitrag.signup_busy_pages", {})
+    embed = request.args.get("embed") == "1"
+    key = (_current_language(), embed)
+    page = pages.get(key)
+    if page is None:
+        page = render_template("newsletter/signup_busy.html", embed=embed, message=_busy_message())
+        if not current_app.jinja_env.auto_reload:
+            pages[key] = page
+    return page
+
+
+def _busy_json() -> Response:
+    return _cors(Response(json.dumps({"error": "overloaded", "message": _busy_message()}),
+                          mimetype="application/json"))  # fmt: skip
+
+
 class _SignupError(errors.SubscriberError):
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -145,6 +171,7 @@ def _run_signup(
 @bp.route("/subscribe", methods=["GET", "POST"])
 @csrf.exempt  # the form carries its own signed form_token (see SubscribeForm)
 @limiter.exempt
+@overload.sheddable(_busy_page)  # before the limits: a shed sign-up is not counted against anyone
 @signup_limited
 def subscribe():
     started = time.perf_counter()
@@ -229,10 +256,12 @@ def _api_error(code: str, message: str, status: int = 400) -> Response:
 @bp.route("/api/subscribe", methods=["POST", "OPTIONS"])
 @csrf.exempt  # no cookies are involved; abuse is held by the rate limits and the daily mail cap
 @limiter.exempt
+@overload.sheddable(_busy_json)
 @signup_limited
 def api_subscribe():
     """JSON: ``{"email": ..., "newsletters": [slug, ...], "language": "de", "source": ...}``.
-    202 with the same answer for every address; 400 with ``{"error", "message"}`` for bad input."""
+    202 with the same answer for every address; 400 with ``{"error", "message"}`` for bad input; 503 with
+    ``Retry-After`` and ``{"error": "overloaded", ...}`` when the server is past its capacity."""
     if request.method == "OPTIONS":
         return _cors(Response(status=204))
     started = time.perf_counter()

@@ -84,6 +84,8 @@ def database_now(session: Session) -> datetime:
     if session.get_bind().dialect.name == "postgresql":
         return session.scalar(select(func.clock_timestamp()))
     return utcnow()  # SQLite lives on this machine: its clock is ours
+
+
 _DB_ERRORS = (OperationalError, InterfaceError)
 
 

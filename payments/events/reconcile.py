@@ -117,6 +117,7 @@ def _payment_of(session: Session, *, invoice: str | None = None, intent: str | N
     def find() -> DonationPayment | None:
         column = DonationPayment.stripe_invoice_id if invoice else DonationPayment.stripe_payment_intent_id
         return session.scalar(select(DonationPayment).where(column == (invoice or intent)))
+
     return find
 
 
@@ -247,4 +248,3 @@ def _compare_subscription(run: _Run, obj: dict) -> None:
             f"subscription {obj.get('id')}: {obj.get('status')} at Stripe, donation {donation.id} ended"
         )
     run.session.rollback()
-

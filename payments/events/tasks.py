@@ -17,7 +17,6 @@ from payments.settings import stripe_settings
 log = logging.getLogger(__name__)
 
 
-
 def look_up_later(session: Session, event_id: str, *, base_url: str) -> None:
     """After a parked event's commit: apply it if its payment became known meanwhile (a concurrent
     delivery), else queue its lookup at Stripe. Redis being away only delays it until the sweep."""

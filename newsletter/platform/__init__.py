@@ -9,7 +9,17 @@ import os
 from flask import Flask
 
 from db import db
-from newsletter.platform import cli, errors, headers, i18n, queues, redis_server, session_cookie, views
+from newsletter.platform import (
+    cli,
+    errors,
+    extensions,
+    headers,
+    i18n,
+    queues,
+    redis_server,
+    session_cookie,
+    views,
+)
 from newsletter.platform.extensions import csrf, limiter, login_manager, migrate
 
 
@@ -19,9 +29,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_server.limiter_storage_uri(app.config["REDIS_URL"]))
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"), render_as_batch=True)
-    csrf.init_app(app)
-    login_manager.init_app(app)
-    limiter.init_app(app)
+    with extensions.sparing_lean_endpoints(app):
+        csrf.init_app(app)
+        login_manager.init_app(app)
+        limiter.init_app(app)
     i18n.init_app(app)
     headers.init_app(app)
     errors.init_app(app)

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from db import db
-from newsletter.platform import i18n, overload, tokens
+from newsletter.platform import extensions, i18n, overload, tokens
 from newsletter.platform.extensions import csrf, limiter
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.i18n import LANGUAGES
@@ -52,6 +52,9 @@ signup_limited = limits.limited(_submitted_address)
 
 
 _SIGNUP_ENDPOINTS = frozenset({"readers.subscribe", "readers.api_subscribe", "readers.preferences_link"})
+# The two CSRF-exempt sign-up forms skip the extensions' app-wide hooks (``extensions.LEAN_ENDPOINTS``).
+extensions.lean_endpoint("readers.subscribe")
+extensions.lean_endpoint("readers.api_subscribe")
 
 
 @limiter.request_filter

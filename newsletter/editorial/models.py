@@ -93,6 +93,9 @@ class Issue(Base):
     sender_address: Mapped[str] = mapped_column(String(320))
     scheduled_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # Set by the send sweep's safety net when the issue was marked sent while readers still waited and
+    # was sent on (newsletter/sending/sweeper.py, reopen_stranded); the issue page says so.
+    reopened_at: Mapped[datetime | None]
     # The "412 of 600 monthly supporters" counter as a block under the ask (when a goal is configured).
     show_goal: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))

@@ -56,7 +56,8 @@ def sweep(
 def reopen_stranded(session: Session) -> int:
     """The safety net: an issue marked sent while rows of it are still queued or being sent would leave
     those readers waiting for good (workers claim rows of sending issues only). Such an issue goes back
-    to sending, and the lines say so in the worker's log and in ``sweep-sends``. Returns how many."""
+    to sending, and the lines say so in the worker's log, in ``sweep-sends`` and on the issue page
+    (``Issue.reopened_at``). Returns how many."""
     open_rows = select(Delivery.issue_id).where(
         Delivery.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING])
     )
@@ -66,7 +67,7 @@ def reopen_stranded(session: Session) -> int:
     for issue_id in stranded:
         session.execute(
             update(Issue).where(Issue.id == issue_id, Issue.state == IssueState.SENT)
-            .values(state=IssueState.SENDING)
+            .values(state=IssueState.SENDING, reopened_at=utcnow())
         )  # fmt: skip
         log.warning("issue %s was marked sent with readers still waiting; sending it on", issue_id)
     session.commit()

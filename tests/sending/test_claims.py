@@ -24,6 +24,8 @@ from newsletter.sending import batches, control, ledger, sweeper
 from newsletter.sending import tasks as sending_tasks
 from newsletter.sending.models import Delivery, DeliveryStatus
 from tests.sending.factories import issue_with_readers, start_send
+from tests.staff.factories import sign_in
+from tests.support.web import text_of
 from tests.support.worker import run_jobs
 
 
@@ -112,3 +114,8 @@ def test_an_issue_marked_sent_with_a_reader_waiting_is_reopened_and_finished(app
     assert db.session.get(Issue, issue.id).state is IssueState.SENT
     assert _statuses(db, issue.id)[row_id] == "sent"
     assert sending_tasks.sweep_sends()["reopened"] == 0
+    # The editor learns of it on the issue page.
+    client = app.test_client()
+    sign_in(client, "editor")
+    page = text_of(client.get(f"/staff/issues/{issue.id}"))
+    assert "als abgeschlossen markiert, obwohl noch Leser darauf warteten" in page

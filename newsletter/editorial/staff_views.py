@@ -360,7 +360,7 @@ def issue_preview_frame(issue_id: int):
 
 
 def _test_send_key() -> str:
-    return f"issue-test-send:{current_user.get_id()}"
+    return f"issue-test-send:{current_user.id}"
 
 
 @bp.post("/issues/<int:issue_id>/test-send")

@@ -10,10 +10,12 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -264,10 +266,23 @@ def _engine_options(env: Mapping[str, str], database_url: str) -> dict[str, Any]
             "pool_timeout": 10}  # fmt: skip
 
 
+def _positive_int(env: Mapping[str, str], key: str, default: int) -> int:
+    value = _int(env, key, default)
+    if value < 1:
+        raise ConfigError(f"{key} must be 1 or more, not {value}")
+    return value
+
+
 def _sessions(env: Mapping[str, str]) -> dict[str, Any]:
-    """Sessions: HttpOnly and SameSite=Lax always, Secure when the public address is https."""
+    """Sessions: HttpOnly and SameSite=Lax always, Secure when the public address is https. A staff session
+    (newsletter/staff/sessions.py) lasts at most STAFF_REMEMBER_DAYS, the remember cookie as long; one
+    without "stay signed in" also ends after STAFF_SESSION_IDLE_HOURS unused."""
     https = _base_url(env).startswith("https://")
+    remember_days = _positive_int(env, "STAFF_REMEMBER_DAYS", 30)
     return {
+        "STAFF_REMEMBER_DAYS": remember_days,
+        "STAFF_SESSION_IDLE_HOURS": _positive_int(env, "STAFF_SESSION_IDLE_HOURS", 12),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=remember_days),
         "SESSION_COOKIE_NAME": "beitrag_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -280,6 +295,17 @@ def _sessions(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def _rate_limit(env: Mapping[str, str], key: str, default: str) -> str:
+    """A limit written as Flask-Limiter's (``"10 per minute;60 per hour"``), checked here so that a typo
+    stops the start instead of the first sign-in."""
+    raw = env.get(key) or default
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must read like '10 per minute;60 per hour', not {raw!r}") from None
+    return raw
+
+
 def _limits(env: Mapping[str, str]) -> dict[str, Any]:
     """The rate limits of sign-in and of the public sign-up forms, and the embeddable form's origins."""
     return {
@@ -288,7 +314,13 @@ def _limits(env: Mapping[str, str]) -> dict[str, Any]:
         "RATELIMIT_KEY_PREFIX": "beitrag-limits",
         # While Redis is unreachable, limits are counted in memory rather than failing every request.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute;60 per hour",
+        # Staff sign-in (newsletter/staff/signin_limits.py), failed attempts only: per client address, per
+        # account from one client, and the slowdown of an account that many clients failed on.
+        "LOGIN_RATE_LIMIT": _rate_limit(env, "LOGIN_RATE_LIMIT", "10 per minute;60 per hour"),
+        "LOGIN_ACCOUNT_RATE_LIMIT": _rate_limit(env, "LOGIN_ACCOUNT_RATE_LIMIT",
+                                                "5 per 15 minutes;20 per day"),
+        "LOGIN_SLOWDOWN_AFTER": _positive_int(env, "LOGIN_SLOWDOWN_AFTER", 10),
+        "LOGIN_SLOWDOWN_SECONDS": _float(env, "LOGIN_SLOWDOWN_SECONDS", 30.0),
         # Public sign-up forms (site form, embed, JSON API, "send me my link"): per client address and
         # per e-mail address. The database also caps confirmation mails at 3 an address a day.
         "SUBSCRIBE_RATE_LIMIT": env.get("SUBSCRIBE_RATE_LIMIT") or "10 per minute;100 per day",

@@ -1,18 +1,14 @@
-"""Staff: the newsroom's accounts (editors, admins), signing in and out, API tokens, the staff pages of
-their own, and the captured-mail viewer of development."""
+"""Staff: the newsroom's accounts (editors, admins), signing in and out on sessions kept on the server, the
+limits on signing in, API tokens, the staff pages of their own, and the captured-mail viewer of
+development."""
 
 from __future__ import annotations
 
 from flask import Flask
 from flask_babel import lazy_gettext
 
-from db import db
 from newsletter.platform.extensions import login_manager
-from newsletter.staff import accounts, cli, views
-
-
-def _load_user(user_id: str):
-    return accounts.load_staff_user(db.session, user_id)
+from newsletter.staff import cli, signin, signin_limits, views
 
 
 def init_app(app: Flask) -> None:
@@ -23,4 +19,6 @@ def init_app(app: Flask) -> None:
     # Flask-Login's own message is English only; this one is translated when shown.
     login_manager.login_message = lazy_gettext("Please sign in to see this page.")
     login_manager.session_protection = "strong"
-    login_manager.user_loader(_load_user)
+    login_manager.user_loader(signin.load_user)
+    signin.init_app(app)
+    signin_limits.init_app(app)

@@ -1,19 +1,22 @@
-"""Staff accounts: creating them, checking passwords, signing in. Plain functions; the caller commits."""
+"""Staff accounts: creating them, checking passwords, changing password and role, deactivating, API tokens.
+Plain functions; the caller commits."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from db import utcnow
 from newsletter.platform.access import StaffRole
-from newsletter.staff.models import StaffApiToken, StaffUser
+from newsletter.staff import sessions
+from newsletter.staff.models import StaffApiToken, StaffSession, StaffUser
 
 _hasher = PasswordHasher()
 # Verified when the address is unknown, so that a wrong address costs as long as a wrong password. A
@@ -82,23 +85,42 @@ def authenticate_staff(session: Session, email: str, password: str) -> StaffUser
     return user
 
 
-def set_staff_password(session: Session, user: StaffUser, password: str) -> None:
-    """Change a password; every existing session of the user ends."""
+def set_staff_password(
+    session: Session, user: StaffUser, password: str, *, keep_session: StaffSession | None = None
+) -> None:
+    """Change a password. Every session of the user ends (except ``keep_session``, the browser in which
+    the user changed their own password) and every API token of the user is revoked: whoever held the
+    old password may have made either."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = hash_password(password)
-    user.session_version += 1
+    sessions.end_sessions(session, user, except_current=keep_session, reason=sessions.EndReason.PASSWORD)
+    revoke_api_tokens(session, user, because=TokenRevoked.PASSWORD)
 
 
-def load_staff_user(session: Session, user_id: str) -> StaffUser | None:
-    """Flask-Login's loader: ``"<id>:<session_version>"``; a stale version is no session."""
-    ident, _, version = user_id.partition(":")
-    if not ident.isdigit() or not version.isdigit():
-        return None
-    user = session.get(StaffUser, int(ident))
-    if user is None or not user.active or user.session_version != int(version):
-        return None
-    return user
+def set_staff_role(session: Session, user: StaffUser, role: StaffRole | str) -> bool:
+    """Give ``user`` another role; False when it is the role they have. Their API tokens are revoked: a
+    token made for an editor's dashboard must not start reading the money figures (nor lose them
+    unnoticed). Sessions go on, since every page asks for the role as it is now."""
+    try:
+        role = StaffRole(role)
+    except ValueError:
+        raise AccountError(
+            f"unknown role {role!r}; choose one of: {', '.join(r.value for r in StaffRole)}"
+        ) from None
+    if user.role == role:
+        return False
+    user.role = role
+    revoke_api_tokens(session, user, because=TokenRevoked.ROLE)
+    return True
+
+
+def deactivate_staff_user(session: Session, user: StaffUser) -> None:
+    """Lock ``user`` out at once: every session ends, every API token is revoked; the account and its
+    history stay."""
+    user.active = False
+    sessions.end_sessions(session, user, reason=sessions.EndReason.DEACTIVATED)
+    revoke_api_tokens(session, user, because=TokenRevoked.DEACTIVATED)
 
 
 # -- API tokens for the staff JSON API ---------------------------------------------------------------
@@ -123,24 +145,53 @@ def create_api_token(session: Session, user: StaffUser, name: str = "") -> tuple
     return row, token
 
 
+class TokenRevoked:
+    """Why a token was revoked (``StaffApiToken.revoked_because``)."""
+
+    BY_ADMIN = "revoked"
+    PASSWORD = "password"  # noqa: S105  (a reason, not a password)
+    ROLE = "role"
+    DEACTIVATED = "deactivated"
+
+
+# A token's last use is written when the stored one is older than this: a dashboard polling every few
+# seconds costs a write a minute, not one a request.
+LAST_USED_EVERY = timedelta(seconds=60)
+
+
 def revoke_api_token(session: Session, token_id: int) -> bool:
     """Revoke a token; False when there is no such token or it was revoked already."""
     row = session.get(StaffApiToken, token_id)
     if row is None or row.revoked_at is not None:
         return False
     row.revoked_at = utcnow()
+    row.revoked_because = TokenRevoked.BY_ADMIN
     return True
+
+
+def revoke_api_tokens(session: Session, user: StaffUser, because: str) -> int:
+    """Revoke every token of ``user`` that still works; how many."""
+    result = session.execute(
+        update(StaffApiToken)
+        .where(StaffApiToken.staff_user_id == user.id, StaffApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_because=because)
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount
 
 
 def staff_for_api_token(session: Session, token: str) -> StaffUser | None:
     """The active user of a valid, unrevoked token, or None. Looked up by hash (a unique index), so the
-    time taken says nothing about how much of a guessed token was right."""
+    time taken says nothing about how much of a guessed token was right. Notes the token's use, at most
+    once a minute (``LAST_USED_EVERY``)."""
     if not token or not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
         return None
     row = session.scalar(select(StaffApiToken).where(StaffApiToken.token_hash == _token_hash(token)))
     if row is None or row.revoked_at is not None or not row.staff_user.active:
         return None
-    row.last_used_at = utcnow()
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
+        row.last_used_at = now
     return row.staff_user
 
 

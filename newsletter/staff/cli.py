@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from db import db
 from newsletter.platform.access import StaffRole
@@ -42,7 +43,7 @@ def _staff_or_fail(email: str):
 @click.argument("email")
 @click.password_option(help="Asked for when not given.")
 def set_password(email: str, password: str) -> None:
-    """Give EMAIL a new password; every session of that account ends."""
+    """Give EMAIL a new password; every session of that account ends and its API tokens are revoked."""
     user = _staff_or_fail(email)
     try:
         accounts.set_staff_password(db.session, user, password)
@@ -50,16 +51,29 @@ def set_password(email: str, password: str) -> None:
     except accounts.AccountError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
-    click.echo(f"New password set for {user.email}; existing sessions are signed out.")
+    click.echo(f"New password set for {user.email}; its sessions are signed out and its API tokens revoked.")
+
+
+@users_cli.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice([r.value for r in StaffRole]))
+def set_role(email: str, role: str) -> None:
+    """Give EMAIL the ROLE editor or admin; the account's API tokens are revoked."""
+    user = _staff_or_fail(email)
+    if not accounts.set_staff_role(db.session, user, role):
+        click.echo(f"{user.email} is {role} already.")
+        return
+    db.session.commit()
+    click.echo(f"{user.email} is now {role}; its API tokens are revoked.")
 
 
 @users_cli.command("deactivate")
 @click.argument("email")
 def deactivate(email: str) -> None:
-    """Lock EMAIL out at once (the account and its history stay)."""
+    """Lock EMAIL out at once: its sessions end and its API tokens are revoked (the account and its
+    history stay)."""
     user = _staff_or_fail(email)
-    user.active = False
-    user.session_version += 1
+    accounts.deactivate_staff_user(db.session, user)
     db.session.commit()
     click.echo(f"{user.email} is deactivated.")
 
@@ -67,9 +81,6 @@ def deactivate(email: str) -> None:
 @users_cli.command("list")
 def list_users() -> None:
     """List staff users."""
-    from sqlalchemy import select
-
-
     for user in db.session.scalars(select(StaffUser).order_by(StaffUser.id)):
         state = "active" if user.active else "deactivated"
         click.echo(f"{user.id:>4}  {user.role.value:<7} {state:<11} {user.email}")
@@ -109,7 +120,8 @@ def revoke_token(token_id: int) -> None:
 
 @token_cli.command("list")
 def list_tokens() -> None:
-    """Every token: id, user, name, first characters, state."""
+    """Every token: id, user, name, first characters, state, last use."""
     for row in accounts.api_tokens(db.session):
-        state = "revoked" if row.revoked_at else "active"
-        click.echo(f"{row.id}\t{row.staff_user.email}\t{row.name}\t{row.hint}…\t{state}")
+        state = f"revoked ({row.revoked_because or 'revoked'})" if row.revoked_at else "active"
+        used = f"last used {row.last_used_at:%Y-%m-%d %H:%M} UTC" if row.last_used_at else "never used"
+        click.echo(f"{row.id}\t{row.staff_user.email}\t{row.name}\t{row.hint}…\t{state}\t{used}")

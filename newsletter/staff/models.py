@@ -1,4 +1,4 @@
-"""Staff accounts and their API tokens."""
+"""Staff accounts, their sessions in the browser and their API tokens."""
 
 from __future__ import annotations
 
@@ -22,8 +22,6 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[StaffRole] = mapped_column(enum_column(StaffRole, "staff_role"))
     active: Mapped[bool] = mapped_column(default=True)
-    # Bumped on password change or deactivation: every session and remember cookie of the user ends.
-    session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
@@ -40,8 +38,13 @@ class StaffUser(Base):
     def is_anonymous(self) -> bool:
         return False
 
+    # The token of the staff session this object was signed in or loaded with (sessions.py); not stored.
+    # Flask-Login keeps ``get_id()`` in the session cookie and the remember cookie, so both name the
+    # session, and ending the session's row ends both.
+    session_token = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        return f"{self.id}:{self.session_token or ''}"
 
     def has_role(self, role: StaffRole | str) -> bool:
         return self.active and self.role.rank >= StaffRole(role).rank
@@ -57,7 +60,8 @@ Index("uq_staff_users_email_lower", func.lower(StaffUser.email), unique=True)
 class StaffApiToken(Base):
     """A bearer token for the staff JSON API, made by an admin for a staff user. Only the SHA-256 of the
     token is kept (it is shown once, when made); the token acts with its user's current role and stops
-    working when revoked or when the user is deactivated."""
+    working when revoked, and it is revoked with the user's password change, role change or deactivation
+    (``revoked_because`` says which)."""
 
     __tablename__ = "staff_api_tokens"
 
@@ -69,5 +73,30 @@ class StaffApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    revoked_because: Mapped[str | None] = mapped_column(String(32))
+
+    staff_user: Mapped[StaffUser] = relationship()
+
+
+class StaffSession(Base):
+    """One signing-in of a staff member in one browser. The browser holds a random token (in the signed
+    session cookie and, when "stay signed in" was ticked, the remember cookie); only its SHA-256 is kept
+    here. A session counts while ``ended_at`` is empty and it has not run out (sessions.py): signing out,
+    "sign out everywhere", ending it from the sessions page, a password change and deactivation set
+    ``ended_at``, and from then on neither cookie opens anything, wherever it is replayed from."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remembered: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Written at most once a minute (or when the address or browser changes), not on every request.
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    address: Mapped[str] = mapped_column(String(45))  # the client address it was last used from
+    user_agent: Mapped[str] = mapped_column(String(400), default="")
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))
 
     staff_user: Mapped[StaffUser] = relationship()

@@ -1,27 +1,27 @@
-"""Staff pages of the staff package: sign in and out, staff users, API tokens, the test message, and (in
-development) the captured mail."""
+"""Staff pages of the staff package: sign in and out, one's own sessions, staff users, API tokens, the test
+message, and (in development) the captured mail."""
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from sqlalchemy import select
 
 from db import db
 from newsletter.mail import capture
 from newsletter.mail.tasks import queue_transactional_mail
 from newsletter.platform.access import StaffRole, guard_blueprint, open_to_everyone, requires_role
-from newsletter.platform.extensions import limiter
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.headers import sandboxed_html
-from newsletter.staff import accounts
+from newsletter.staff import accounts, sessions, signin, signin_limits
 from newsletter.staff.accounts import authenticate_staff
 from newsletter.staff.forms import ApiTokenForm, LoginForm
-from newsletter.staff.models import StaffUser
+from newsletter.staff.models import StaffSession, StaffUser
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 guard_blueprint(bp, StaffRole.EDITOR)
@@ -37,14 +37,6 @@ def home_url() -> str:
     return url_for(current_app.extensions.get(_HOME, "staff.api_tokens"))
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _login_address_key() -> str:
-    return "login-address:" + (request.form.get("email") or "").strip().lower()[:320]
-
-
 def _safe_next(target: str | None) -> str:
     """Only paths on this site: no scheme, no host, no protocol-relative ``//evil``."""
     if target:
@@ -56,17 +48,26 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @open_to_everyone
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit("30 per hour", key_func=_login_address_key, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(home_url())
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate_staff(db.session, form.email.data or "", form.password.data or "")
+        address = form.email.data or ""
+        client = signin_limits.client_of(request.remote_addr)
+        limits = signin_limits.limits_of()
+        refusal = limits.attempt(address, client) if limits is not None else None
+        if refusal is not None:
+            # Refused before any password is checked, the same way for every address typed.
+            flash(_("Too many attempts. Please try again in %(minutes)s min.",
+                    minutes=math.ceil(refusal.retry_after / 60)), "error")  # fmt: skip
+            page = render_template("admin/login.html", form=form)
+            return page, 429, {"Retry-After": str(refusal.retry_after)}
+        user = authenticate_staff(db.session, address, form.password.data or "")
         if user is not None:
-            db.session.commit()
-            login_user(user, remember=bool(form.remember.data))
+            if limits is not None:
+                limits.succeeded(address, client)
+            signin.sign_in(user, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next")))
         db.session.rollback()
         # One message for an unknown address and a wrong password: nobody learns who has an account.
@@ -80,8 +81,50 @@ def login():
 def logout():
     form = ActionForm()
     if form.validate_on_submit():
-        logout_user()
+        signin.sign_out()
         flash(_("You are signed out."), "info")
+    return redirect(url_for("staff.login"))
+
+
+@bp.get("/sessions")
+def own_sessions():
+    """The signed-in member's own sessions: where and in which browser each was last used; any of them
+    can be ended here, or all at once."""
+    current = signin.current_session()
+    rows = sessions.live_sessions(db.session, current_user, signin.lifetimes())
+    rows.sort(key=lambda row: current is None or row.id != current.id)  # this browser first
+    return render_template("admin/sessions.html", rows=rows, current_id=current.id if current else None,
+                           lifetimes=signin.lifetimes(), runs_out_at=sessions.runs_out_at,
+                           describe_agent=sessions.describe_agent, action_form=ActionForm())  # fmt: skip
+
+
+@bp.post("/sessions/<int:session_id>/end")
+def end_session(session_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    row = db.session.get(StaffSession, session_id)
+    if row is None or row.staff_user_id != current_user.id:
+        abort(404)  # someone else's session: as if there were none
+    current = signin.current_session()
+    if current is not None and current.id == row.id:
+        signin.sign_out(sessions.EndReason.ENDED)
+        flash(_("You are signed out."), "info")
+        return redirect(url_for("staff.login"))
+    if sessions.end_session(db.session, row, sessions.EndReason.ENDED):
+        db.session.commit()
+        flash(_("The session is ended: that browser is signed out."), "success")
+    return redirect(url_for("staff.own_sessions"))
+
+
+@bp.post("/sessions/end-all")
+def end_all_sessions():
+    """Sign out everywhere: every session of the account, this one included, and every remember cookie."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    sessions.end_sessions(db.session, current_user, reason=sessions.EndReason.EVERYWHERE)
+    db.session.commit()
+    signin.sign_out(sessions.EndReason.EVERYWHERE)
+    flash(_("You are signed out everywhere."), "info")
     return redirect(url_for("staff.login"))
 
 
@@ -108,7 +151,14 @@ def api_tokens():
         db.session.commit()
         made = {"token": token, "row": row}
     return render_template("admin/api_tokens.html", form=form, made=made, revoke_form=ActionForm(),
-                           tokens=accounts.api_tokens(db.session))  # fmt: skip
+                           tokens=accounts.api_tokens(db.session),
+                           revoked_because=_revoked_because())  # fmt: skip
+
+
+def _revoked_because() -> dict[str, str]:
+    why = accounts.TokenRevoked
+    return {why.PASSWORD: _("revoked: new password"), why.ROLE: _("revoked: new role"),
+            why.DEACTIVATED: _("revoked: account deactivated")}  # fmt: skip
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

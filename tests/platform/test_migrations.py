@@ -37,7 +37,13 @@ OLD_ROWS = [
     "INSERT INTO subscribers (id, email, status, locale, created_at)"
     " VALUES (1, 'Leserin@example.org', 'active', 'de', :now)",
     "INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at) VALUES (1, 1, :now)",
+    "INSERT INTO staff_users (id, email, name, password_hash, role, active, session_version, created_at)"
+    " VALUES (1, 'Chefin@example.org', '', 'x', 'admin', true, 1, :now)",
 ]
+SAME_STAFF_ADDRESS_OTHER_CASE = (
+    "INSERT INTO staff_users (email, name, password_hash, role, active, created_at)"
+    " VALUES ('CHEFIN@example.org', '', 'x', 'editor', true, :now)"
+)
 SAME_ADDRESS_OTHER_CASE = (
     "INSERT INTO subscribers (email, status, locale, created_at, updated_at, ask_frequency)"
     " VALUES ('LESERIN@example.org', 'pending', 'de', :now, :now, 'normal')"
@@ -61,5 +67,9 @@ def test_upgrading_a_populated_database_keeps_readers_and_their_newsletters(app,
             # The case-insensitive uniqueness survived every rebuild of the table.
             with pytest.raises(IntegrityError):
                 conn.execute(text(SAME_ADDRESS_OTHER_CASE), {"now": now})
+        with db.engine.connect() as conn:  # the staff table was rebuilt too (0021)
+            assert conn.execute(text("SELECT email FROM staff_users")).scalar() == "Chefin@example.org"
+            with pytest.raises(IntegrityError):
+                conn.execute(text(SAME_STAFF_ADDRESS_OTHER_CASE), {"now": now})
         db.session.remove()
         db.engine.dispose()

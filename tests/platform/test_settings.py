@@ -66,6 +66,10 @@ def test_postgres_urls_are_given_the_psycopg_driver(tmp_path, raw, expected):
         ({"BEITRAG_ENV": "staging"}, "BEITRAG_ENV must be one of"),
         ({"MAIL_CAPTURE_PORT": "twenty-five"}, "MAIL_CAPTURE_PORT must be a whole number"),
         ({"BASE_URL": "ftp://example.org"}, "BASE_URL must start with http"),
+        ({"LOGIN_RATE_LIMIT": "ten a minute"}, "LOGIN_RATE_LIMIT must read like"),
+        ({"LOGIN_ACCOUNT_RATE_LIMIT": "5 per fortnight"}, "LOGIN_ACCOUNT_RATE_LIMIT must read like"),
+        ({"LOGIN_SLOWDOWN_AFTER": "0"}, "LOGIN_SLOWDOWN_AFTER must be 1 or more"),
+        ({"STAFF_REMEMBER_DAYS": "-1"}, "STAFF_REMEMBER_DAYS must be 1 or more"),
     ],
 )
 def test_malformed_settings_are_refused_by_name(tmp_path, env, message):

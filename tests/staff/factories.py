@@ -10,6 +10,17 @@ from newsletter.staff.models import StaffUser
 from tests.support.web import login
 
 PASSWORD = "correct horse battery staple"
+FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+SAFARI_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+                 "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")  # fmt: skip
+
+
+def client_at(app, address: str, agent: str = FIREFOX_LINUX):
+    """A test client that is another browser on another machine: its own cookies, client address and
+    User-Agent."""
+    client = app.test_client()
+    client.environ_base.update({"REMOTE_ADDR": address, "HTTP_USER_AGENT": agent})
+    return client
 
 
 def staff_user(

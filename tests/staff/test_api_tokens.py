@@ -1,12 +1,14 @@
 """Staff API tokens for the statistics API: made by admins on the page and on the command line, shown once
 and stored as a hash, revoked; the API refuses a revoked token, a deactivated user's token and anything
-that is no token at all."""
+that is no token at all; the page shows each token's last use."""
 
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_datetime
 
 from newsletter.platform.access import StaffRole
 from newsletter.staff import accounts
@@ -84,3 +86,20 @@ def test_admin_makes_and_revokes_a_token_on_the_page(client, db):
     assert _get(client, token).status_code == 200, forged.status_code
     client.post(f"/staff/tokens/{token_id}/revoke", data={"csrf_token": csrf_token(client, "/staff/tokens")})
     assert _get(client, token).status_code == 401
+
+
+def test_token_page_shows_when_each_token_was_last_used(client, db):
+    """An admin looking for a forgotten or leaked token sees when each was last used; a program polling
+    the API costs a write a minute, not one a request."""
+    chefin = staff_user(db, "chefin@example.org", role=StaffRole.ADMIN)
+    token = make_api_token(db, "dashboard@example.org", StaffRole.EDITOR)
+    sign_in(client, chefin)
+    row_of = lambda page: next(r for r in page.split("<tbody>")[1].split("<tr") if "dashboard@" in r)  # noqa: E731
+    assert "<td>–</td>" in row_of(text_of(client.get("/staff/tokens")))  # never used
+    assert _get(client, token).status_code == 200
+    first = db.session.query(StaffApiToken).one().last_used_at
+    assert _get(client, token).status_code == 200
+    db.session.expire_all()
+    assert db.session.query(StaffApiToken).one().last_used_at == first
+    shown = format_datetime(first, "short", tzinfo=ZoneInfo("Europe/Berlin"), locale="de")
+    assert shown in row_of(text_of(client.get("/staff/tokens")))

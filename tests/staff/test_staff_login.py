@@ -1,6 +1,6 @@
 """Signing staff in and out. Bad inputs tried: a wrong password, an unknown address, an address in
 other case, a missing and a forged CSRF token, a deactivated account, an open-redirect ``next``, a stale
-session after a password change, and a flood of attempts."""
+session after a password change. Floods of attempts: test_signin_limits.py; sessions: test_sessions.py."""
 
 from __future__ import annotations
 
@@ -154,22 +154,3 @@ def test_cookies_are_secure_when_served_over_https(app, make_app):
         )  # fmt: skip
         session = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("beitrag_session="))
         assert "Secure" in session
-
-
-def test_login_attempts_are_rate_limited(client, db):
-    staff_user(db)
-    token = csrf_token(client, "/staff/login")
-    statuses = []
-    for _ in range(12):
-        response = client.post(
-            "/staff/login", data={"email": "editor@example.org", "password": "guess", "csrf_token": token}
-        )
-        statuses.append(response.status_code)
-    assert statuses[:10] == [401] * 10
-    assert statuses[10:] == [429, 429]
-    # Even the right password is refused until the window passes.
-    limited = client.post(
-        "/staff/login", data={"email": "editor@example.org", "password": PASSWORD, "csrf_token": token}
-    )
-    assert limited.status_code == 429
-    assert "Zu viele Versuche" in text_of(limited)

@@ -1,5 +1,5 @@
-"""Staff: the newsroom's accounts (editors, admins), signing in and out, API tokens, the staff pages of
-their own, and the captured-mail viewer of development."""
+"""Staff: the newsroom's accounts (editors, admins), signing in and out, API tokens, the audit log's page
+and its retention purge, the staff pages of their own, and the captured-mail viewer of development."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from flask import Flask
 from flask_babel import lazy_gettext
 
 from db import db
+from newsletter.platform import clock, queues
 from newsletter.platform.extensions import login_manager
-from newsletter.staff import accounts, cli, views
+from newsletter.staff import accounts, audit_views, cli, views
 
 
 def _load_user(user_id: str):
@@ -17,7 +18,10 @@ def _load_user(user_id: str):
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
+    app.register_blueprint(audit_views.bp)
     app.cli.add_command(cli.users_cli)
+    # Audit entries older than AUDIT_RETENTION_DAYS go; hourly, so none outlives its time by much.
+    clock.register(app, queues.PURGE_AUDIT_LOG, 3600)
     login_manager.login_view = "staff.login"
     login_manager.login_message_category = "info"
     # Flask-Login's own message is English only; this one is translated when shown.

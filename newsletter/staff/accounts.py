@@ -1,4 +1,5 @@
-"""Staff accounts: creating them, checking passwords, signing in. Plain functions; the caller commits."""
+"""Staff accounts: creating them, checking passwords, signing in, deactivating, API tokens. Plain functions;
+the caller commits. Every change is written to the audit log in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db import utcnow
+from newsletter.platform import audit
 from newsletter.platform.access import StaffRole
 from newsletter.staff.models import StaffApiToken, StaffUser
 
@@ -63,6 +65,7 @@ def create_staff_user(
     user = StaffUser(email=address, password_hash=hash_password(password), role=role, name=name.strip())
     session.add(user)
     session.flush()
+    audit.record(session, "staff.create", target=user, detail={"email": user.email, "role": role.value})
     return user
 
 
@@ -88,6 +91,18 @@ def set_staff_password(session: Session, user: StaffUser, password: str) -> None
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = hash_password(password)
     user.session_version += 1
+    audit.record(session, "staff.set_password", target=user, detail={"email": user.email})
+
+
+def deactivate_staff_user(session: Session, user: StaffUser) -> bool:
+    """Lock the account out at once (every session ends; the account and its history stay). False when it
+    was deactivated already."""
+    if not user.active:
+        return False
+    user.active = False
+    user.session_version += 1
+    audit.record(session, "staff.deactivate", target=user, detail={"email": user.email})
+    return True
 
 
 def load_staff_user(session: Session, user_id: str) -> StaffUser | None:
@@ -120,6 +135,8 @@ def create_api_token(session: Session, user: StaffUser, name: str = "") -> tuple
                         hint=token[: len(API_TOKEN_PREFIX) + 4])  # fmt: skip
     session.add(row)
     session.flush()
+    audit.record(session, "token.create", target=row,
+                 detail={"for": user.email, "name": row.name, "hint": row.hint})  # fmt: skip
     return row, token
 
 
@@ -129,6 +146,7 @@ def revoke_api_token(session: Session, token_id: int) -> bool:
     if row is None or row.revoked_at is not None:
         return False
     row.revoked_at = utcnow()
+    audit.record(session, "token.revoke", target=row, detail={"for": row.staff_user.email, "hint": row.hint})
     return True
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from db import db
 from newsletter.mail import capture
 from newsletter.mail.tasks import queue_transactional_mail
+from newsletter.platform import audit
 from newsletter.platform.access import StaffRole, guard_blueprint, open_to_everyone, requires_role
 from newsletter.platform.extensions import limiter
 from newsletter.platform.forms import ActionForm
@@ -65,10 +66,17 @@ def login():
     if form.validate_on_submit():
         user = authenticate_staff(db.session, form.email.data or "", form.password.data or "")
         if user is not None:
+            audit.record(db.session, "staff.sign_in", actor=user, target=user)
             db.session.commit()
             login_user(user, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next")))
         db.session.rollback()
+        # Each failed attempt is one entry (the rate limits bound how many a client makes). It names the
+        # account when the address is one, and never keeps what was typed: that may be a password typed
+        # into the wrong field.
+        tried = accounts.find_staff_user(db.session, form.email.data or "")
+        audit.record(db.session, "staff.sign_in_failed", target=tried)
+        db.session.commit()
         # One message for an unknown address and a wrong password: nobody learns who has an account.
         flash(_("The e-mail address or the password is not right."), "error")
         return render_template("admin/login.html", form=form), 401

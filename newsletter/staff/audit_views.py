@@ -70,6 +70,16 @@ def _action_label(name: str) -> str:
     return str(label) if label is not None else name
 
 
+@bp.app_template_filter("audit_value")
+def _detail_value(value) -> str:
+    """A detail's value as a person reads it: lists joined, yes and no in words."""
+    if isinstance(value, bool):
+        return str(_l("yes") if value else _l("no"))
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
 @bp.app_template_filter("audit_actor")
 def _actor_label(actor: str) -> str:
     label = ACTOR_LABELS.get(actor)

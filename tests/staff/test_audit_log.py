@@ -61,15 +61,17 @@ def test_an_editor_can_open_neither_the_page_nor_the_download(db, client):
 def test_an_admin_sees_every_entry_newest_first_in_german(db, client):
     chefin = staff_user(db, "chefin@example.org", role=StaffRole.ADMIN)
     sign_in(client, chefin)
+    add(db, "newsletter.update", target=("newsletter", 2), public=True, fields=["name", "slug"])
     add(db, "issue.cancel", target=("issue", 7), rows_cancelled=12)
     page = text_of(client.get("/staff/audit"))
     assert "<h1>Audit-Protokoll</h1>" in page and 'href="/staff/audit"' in page  # the link in the menu
     table = page[page.index("<tbody>"):]
-    # Newest first: the cancel, then the admin's sign-in, then the account made on the command line.
-    labels = ("Versand abgebrochen", "Angemeldet", "Mitarbeiterkonto angelegt")
+    # Newest first: the cancel, the newsletter, the admin's sign-in, the account made on the command line.
+    labels = ("Versand abgebrochen", "Newsletter geändert", "Angemeldet", "Team-Konto angelegt")
     order = [table.index(label) for label in labels]
-    assert order == sorted(order) and shown_rows(page) == 3
+    assert order == sorted(order) and shown_rows(page) == 4
     assert "Befehlszeile auf dem Server" in table and "rows_cancelled: 12" in table
+    assert "public: ja" in table and "fields: name, slug" in table
     assert 'href="/staff/issues/7"' in table  # the target links to the issue
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from db import utcnow
 from newsletter.editorial.feeds import check_url
 from newsletter.editorial.models import Article, Feed
+from newsletter.platform import audit
 
 ALLOWED_TAGS = {
     "a",
@@ -211,6 +212,7 @@ def add_feed(session: Session, url: str, interval_minutes: int = 60) -> Feed:
     feed = Feed(url=url, interval_minutes=interval_minutes)
     session.add(feed)
     session.flush()
+    audit.record(session, "feed.create", target=feed, detail={"url": url, "minutes": interval_minutes})
     return feed
 
 

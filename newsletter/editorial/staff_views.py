@@ -31,6 +31,7 @@ from newsletter.editorial.forms import (
 from newsletter.editorial.models import Article, Feed, Issue, IssueState
 from newsletter.mail import rendering
 from newsletter.mail.rendering import GMAIL_CLIP_BYTES, RenderError
+from newsletter.platform import audit
 from newsletter.platform.access import StaffRole, guard_blueprint
 from newsletter.platform.extensions import limiter
 from newsletter.platform.forms import ActionForm
@@ -172,7 +173,9 @@ def feed_import(feed_id: int):
     feed = db.get_or_404(Feed, feed_id)
     if not ActionForm().validate_on_submit():
         abort(400)
+    audit.record(db.session, "feed.import", target=feed, detail={"url": feed.url})
     editorial_tasks.queue_feed_import(feed.id)
+    db.session.commit()
     flash(_("The import of %(url)s is queued.", url=feed.url), "success")
     return redirect(url_for("editorial_staff.feed_list"))
 
@@ -377,6 +380,9 @@ def issue_test_send(issue_id: int):
         flash(_("The issue cannot be rendered: %(reason)s", reason=str(exc)), "error")
         return redirect(url_for(".issue_preview", issue_id=issue.id, variant=form.variant.data))
     locale = str(get_locale() or "de")
+    audit.record(db.session, "issue.test_send", target=issue,
+                 detail={"to": current_user.email, "variant": form.variant.data})  # fmt: skip
     editorial_tasks.queue_issue_test(issue.id, current_user.email, form.variant.data, locale)
+    db.session.commit()  # the entry stays only when the test is queued
     flash(_("A test of this issue to %(address)s is on its way.", address=current_user.email), "success")
     return redirect(url_for("editorial_staff.issue_preview", issue_id=issue.id, variant=form.variant.data))

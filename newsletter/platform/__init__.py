@@ -1,6 +1,6 @@
 """What every package stands on: settings, the Flask extensions, the database and Redis connections, the
 queues and the clock, languages, security headers, error pages, the session cookie, staff access rules,
-signed tokens and CSV cells. It imports nothing of the domain packages."""
+signed tokens, CSV cells and the audit log's record. It imports nothing of the domain packages."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask import Flask
 
 from db import db
 from newsletter.platform import (
+    audit,  # noqa: F401  (its table joins the metadata)
     cli,
     errors,
     extensions,

@@ -368,4 +368,13 @@ def _work(env: Mapping[str, str]) -> dict[str, Any]:
         "CLICK_COUNTING": _flag(env, "CLICK_COUNTING"),
         # A line under a donor's yearly giving statement, e.g. the charity's tax exemption; empty: none.
         "GIVING_STATEMENT_NOTE": env.get("GIVING_STATEMENT_NOTE") or "",
+        # Audit log entries older than this many days are removed by the clock's hourly purge; 0 keeps them.
+        "AUDIT_RETENTION_DAYS": _retention_days(env),
     }
+
+
+def _retention_days(env: Mapping[str, str]) -> int:
+    days = _int(env, "AUDIT_RETENTION_DAYS", 365)
+    if days < 0:
+        raise ConfigError(f"AUDIT_RETENTION_DAYS must be 0 (keep every entry) or more days, not {days}")
+    return days

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from db import db
-from newsletter.platform import database
+from newsletter.platform import audit, database
 from newsletter.platform.access import StaffRole, guard_blueprint
 from newsletter.platform.forms import ActionForm
 from newsletter.readers import errors, staff_texts
@@ -140,6 +140,8 @@ def import_progress(import_id: int):
 @bp.get("/imports/<int:import_id>/report.csv")
 def import_report(import_id: int):
     record = db.session.get(SubscriberImport, import_id) or abort(404)
+    audit.record(db.session, "import.download_report", target=record)
+    db.session.commit()
     header = [_("line"), _("e-mail address"), _("outcome"), _("reason")]
     body = database.streamed(lambda session: records.iter_report(session, record.id, header))
     return Response(

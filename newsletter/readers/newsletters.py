@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, scoped_session
 
+from newsletter.platform import audit
 from newsletter.readers.errors import SubscriberError
 from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
 
@@ -70,6 +71,7 @@ def save_newsletter(
         is_default = True
     if is_default:
         session.execute(update(Newsletter).where(Newsletter.is_default.is_(True)).values(is_default=False))
+    created = newsletter is None
     if newsletter is None:
         newsletter = Newsletter()
         session.add(newsletter)
@@ -80,6 +82,9 @@ def save_newsletter(
     newsletter.is_default = is_default
     newsletter.position = position
     session.flush()
+    audit.record(session, "newsletter.create" if created else "newsletter.update", target=newsletter,
+                 detail={"name": name, "slug": slug, "public": is_public, "default": is_default,
+                         "position": position})  # fmt: skip
     return newsletter
 
 

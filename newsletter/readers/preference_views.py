@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from db import db
-from newsletter.platform import tokens
+from newsletter.platform import audit, tokens
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.i18n import LANGUAGES
 from newsletter.ports import (
@@ -161,6 +161,8 @@ def export(token: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     data = preference_center.export_data(db.session, reader)
+    audit.record(db.session, "reader.export_data", actor=audit.READER, target=reader)
+    db.session.commit()
     response = Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json")
     response.headers["Content-Disposition"] = 'attachment; filename="beitrag-my-data.json"'
     response.headers["Cache-Control"] = "no-store"
@@ -173,6 +175,8 @@ def erase(token: str):
     form = EraseForm()
     if not form.validate_on_submit():
         return _render_preferences(token, reader, _preferences_form(reader), 400, erase_error=True)
+    audit.record(db.session, "reader.erase", actor=audit.READER, target=reader,
+                 detail={"via": "preference center"})  # fmt: skip
     subscribers.erase(db.session, reader, via="preference center")
     db.session.commit()
     return render_template("newsletter/erased.html")

@@ -10,6 +10,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from db import starts_with, utcnow
+from newsletter.platform import audit
 from newsletter.readers import addresses, errors, reader_mails, subscribers
 from newsletter.readers.models import (
     ConsentBasis,
@@ -170,6 +171,8 @@ def add_subscriber(
     subscribers.record_event(
         session, reader, "added_by_staff", staff=staff_email, consent=bool(recorded_consent)
     )
+    audit.record(session, "reader.add", target=reader,
+                 detail={"consent": "recorded" if recorded_consent else "double opt-in"})  # fmt: skip
     if not recorded_consent:
         reader_mails.request_confirmation(session, reader)
     return reader
@@ -206,11 +209,23 @@ def update_subscriber(
             newsletters=after,
             locale=reader.locale,
         )
+        audit.record(session, "reader.update", target=reader,
+                     detail={"fields": changed, "newsletters": after, "locale": reader.locale})  # fmt: skip
     return changed
+
+
+def unsubscribe_subscriber(session: Session, reader: Subscriber, *, staff_email: str) -> bool:
+    """Staff take the reader off every newsletter (the address goes on the suppression list). False when
+    the reader had already left."""
+    if not subscribers.unsubscribe(session, reader, via="staff", staff=staff_email):
+        return False
+    audit.record(session, "reader.unsubscribe", target=reader)
+    return True
 
 
 def erase_subscriber(session: Session, reader: Subscriber, *, staff_email: str) -> str:
     """Erase the reader (see ``subscribers.erase``) and their lines in import reports."""
     lower = reader.email.lower()
     session.execute(delete(ImportRow).where(ImportRow.email_lower == lower))
+    audit.record(session, "reader.erase", target=reader, detail={"via": "staff"})
     return subscribers.erase(session, reader, via=f"staff:{staff_email}")

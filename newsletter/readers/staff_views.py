@@ -4,12 +4,12 @@ service, render."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from db import db
-from newsletter.platform import database
+from newsletter.platform import audit, database
 from newsletter.platform.access import StaffRole, guard_blueprint, requires_role
 from newsletter.platform.forms import ActionForm
 from newsletter.readers import (
@@ -20,7 +20,6 @@ from newsletter.readers import (
     reader_mails,
     roster,
     staff_texts,
-    subscribers,
 )
 from newsletter.readers.forms import AddSubscriberForm, EditSubscriberForm, NewsletterForm, newsletter_choices
 from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus
@@ -110,7 +109,12 @@ def subscriber_index():
 @requires_role(StaffRole.ADMIN)
 def subscriber_export():
     flt = _filter_from_args()
-    current_app.logger.info("subscriber export by %s: %s", current_user.email, flt.as_args())
+    # The address prefix searched for may be a whole address: the log says only that there was one.
+    shown = {key: value for key, value in flt.as_args().items() if key != "q"}
+    if flt.query:
+        shown["address_prefix"] = True
+    audit.record(db.session, "readers.export", target="export:subscribers", detail=shown)
+    db.session.commit()
     body = database.streamed(lambda session: export.iter_export(session, flt))
     return Response(
         body,
@@ -194,7 +198,7 @@ def subscriber_unsubscribe(subscriber_id: int):
     reader = db.session.get(Subscriber, subscriber_id) or abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
-    if subscribers.unsubscribe(db.session, reader, via="staff", staff=current_user.email):
+    if roster.unsubscribe_subscriber(db.session, reader, staff_email=current_user.email):
         flash(_("%(address)s is unsubscribed and on the suppression list.", address=reader.email), "success")
     else:
         flash(_("%(address)s had already left.", address=reader.email), "info")
@@ -229,7 +233,6 @@ def subscriber_erase(subscriber_id: int):
             return render_template("admin/subscribers/erase.html", reader=reader, form=form), 422
         roster.erase_subscriber(db.session, reader, staff_email=current_user.email)
         db.session.commit()
-        current_app.logger.info("reader %s erased by %s", subscriber_id, current_user.email)
         flash(
             _("The reader is erased. Only a hash of the address stays, on the suppression list."), "success"
         )

@@ -4,7 +4,8 @@ Two layers. The state rules (``pause_send``, ``schedule_send``, ...) are plain f
 transaction. The orchestration (:func:`start_send`, :func:`start_scheduled`, :func:`change_send`,
 :func:`schedule`, :func:`unschedule`) is written once and called by the staff pages, the CLI and the clock
 alike: it commits first and queues second, so that a Redis outage leaves the database right and the
-clock's sweep queues the waiting rows once Redis is back.
+clock's sweep queues the waiting rows once Redis is back. Each writes its audit entry in the transaction it
+commits: an action refused or rolled back leaves none.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from db import utcnow
 from newsletter.editorial.models import Issue, IssueState
-from newsletter.platform import queues
+from newsletter.platform import audit, queues
 from newsletter.sending import gate
 from newsletter.sending.ledger import (
     PreparedSend,
@@ -173,6 +174,7 @@ def start_send(session: Session, issue: Issue, config: Any) -> Started:
     Raises :class:`SendError` (nothing written) when the issue cannot be sent."""
     try:
         prepared = prepare_send(session, issue, **click_options(config))
+        audit.record(session, "issue.send", target=issue, detail={"readers_added": prepared.added})
         session.commit()
     except SendError:
         session.rollback()
@@ -186,6 +188,9 @@ def start_scheduled(
     """Start a scheduled issue whose time has come; None when there is nothing to start (see
     :func:`fire_scheduled`)."""
     prepared = fire_scheduled(session, issue_id, now=now, **click_options(config))
+    if prepared is not None:  # who scheduled it is the issue.schedule entry's actor
+        audit.record(session, "issue.send", actor=audit.SYSTEM, target=("issue", issue_id),
+                     detail={"scheduled": True, "readers_added": prepared.added})  # fmt: skip
     session.commit()
     return None if prepared is None else _queue(prepared)
 
@@ -200,6 +205,8 @@ def change_send(session: Session, issue: Issue, action: str) -> bool:
     change, word = CHANGES[action]
     try:
         result = change(session, issue)
+        detail = {"rows_cancelled": result} if action == "cancel" else {}
+        audit.record(session, f"issue.{action}", target=issue, detail=detail)
         session.commit()
     except SendError:
         session.rollback()
@@ -217,6 +224,8 @@ def schedule(session: Session, issue: Issue, when: datetime) -> None:
     clock's sweep starts it on time all the same (the database is the truth)."""
     try:
         schedule_send(session, issue, when)
+        at = issue.scheduled_at.isoformat()
+        audit.record(session, "issue.schedule", target=issue, detail={"send_at": at})
         session.commit()
     except SendError:
         session.rollback()
@@ -230,6 +239,7 @@ def unschedule(session: Session, issue: Issue) -> None:
     """Back to draft, committed; the scheduler's job finds nothing to do when it fires."""
     try:
         unschedule_send(session, issue)
+        audit.record(session, "issue.unschedule", target=issue)
         session.commit()
     except SendError:
         session.rollback()

@@ -1,5 +1,5 @@
 """Staff accounts: creating them, checking passwords, changing password and role, deactivating, API tokens.
-Plain functions; the caller commits."""
+Plain functions; the caller commits. Every change is written to the audit log in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from db import utcnow
+from newsletter.platform import audit
 from newsletter.platform.access import StaffRole
 from newsletter.staff import sessions
 from newsletter.staff.models import StaffApiToken, StaffSession, StaffUser
@@ -66,6 +67,7 @@ def create_staff_user(
     user = StaffUser(email=address, password_hash=hash_password(password), role=role, name=name.strip())
     session.add(user)
     session.flush()
+    audit.record(session, "staff.create", target=user, detail={"email": user.email, "role": role.value})
     return user
 
 
@@ -96,6 +98,7 @@ def set_staff_password(
     user.password_hash = hash_password(password)
     sessions.end_sessions(session, user, except_current=keep_session, reason=sessions.EndReason.PASSWORD)
     revoke_api_tokens(session, user, because=TokenRevoked.PASSWORD)
+    audit.record(session, "staff.set_password", target=user, detail={"email": user.email})
 
 
 def set_staff_role(session: Session, user: StaffUser, role: StaffRole | str) -> bool:
@@ -110,17 +113,23 @@ def set_staff_role(session: Session, user: StaffUser, role: StaffRole | str) -> 
         ) from None
     if user.role == role:
         return False
-    user.role = role
+    before, user.role = user.role, role
     revoke_api_tokens(session, user, because=TokenRevoked.ROLE)
+    audit.record(session, "staff.set_role", target=user,
+                 detail={"email": user.email, "from": before.value, "to": role.value})  # fmt: skip
     return True
 
 
-def deactivate_staff_user(session: Session, user: StaffUser) -> None:
+def deactivate_staff_user(session: Session, user: StaffUser) -> bool:
     """Lock ``user`` out at once: every session ends, every API token is revoked; the account and its
-    history stay."""
+    history stay. False when it was deactivated already."""
+    if not user.active:
+        return False
     user.active = False
     sessions.end_sessions(session, user, reason=sessions.EndReason.DEACTIVATED)
     revoke_api_tokens(session, user, because=TokenRevoked.DEACTIVATED)
+    audit.record(session, "staff.deactivate", target=user, detail={"email": user.email})
+    return True
 
 
 # -- API tokens for the staff JSON API ---------------------------------------------------------------
@@ -142,6 +151,8 @@ def create_api_token(session: Session, user: StaffUser, name: str = "") -> tuple
                         hint=token[: len(API_TOKEN_PREFIX) + 4])  # fmt: skip
     session.add(row)
     session.flush()
+    audit.record(session, "token.create", target=row,
+                 detail={"for": user.email, "name": row.name, "hint": row.hint})  # fmt: skip
     return row, token
 
 
@@ -166,6 +177,7 @@ def revoke_api_token(session: Session, token_id: int) -> bool:
         return False
     row.revoked_at = utcnow()
     row.revoked_because = TokenRevoked.BY_ADMIN
+    audit.record(session, "token.revoke", target=row, detail={"for": row.staff_user.email, "hint": row.hint})
     return True
 
 

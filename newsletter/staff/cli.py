@@ -1,16 +1,18 @@
-"""``flask --app app users ...`` and ``flask --app app newsletter token ...``: staff accounts and API
-tokens."""
+"""``flask --app app users ...``, ``flask --app app newsletter token ...`` and ``flask --app app newsletter
+purge-audit-log``: staff accounts, API tokens and the audit log's retention. Each change is recorded in the
+audit log with the actor ``cli`` and the server's ``user@host``."""
 
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from db import db
 from newsletter.platform.access import StaffRole
 from newsletter.platform.cli import newsletter_cli
-from newsletter.staff import accounts
+from newsletter.staff import accounts, tasks
 from newsletter.staff.models import StaffUser
 
 users_cli = AppGroup("users", help="Staff accounts.")
@@ -73,9 +75,11 @@ def deactivate(email: str) -> None:
     """Lock EMAIL out at once: its sessions end and its API tokens are revoked (the account and its
     history stay)."""
     user = _staff_or_fail(email)
-    accounts.deactivate_staff_user(db.session, user)
-    db.session.commit()
-    click.echo(f"{user.email} is deactivated.")
+    if accounts.deactivate_staff_user(db.session, user):
+        db.session.commit()
+        click.echo(f"{user.email} is deactivated.")
+    else:
+        click.echo(f"{user.email} was deactivated already.")
 
 
 @users_cli.command("list")
@@ -125,3 +129,12 @@ def list_tokens() -> None:
         state = f"revoked ({row.revoked_because or 'revoked'})" if row.revoked_at else "active"
         used = f"last used {row.last_used_at:%Y-%m-%d %H:%M} UTC" if row.last_used_at else "never used"
         click.echo(f"{row.id}\t{row.staff_user.email}\t{row.name}\t{row.hint}…\t{state}\t{used}")
+
+
+@newsletter_cli.command("purge-audit-log")
+def purge_audit_log() -> None:
+    """Remove audit entries older than AUDIT_RETENTION_DAYS (the clock does this every hour)."""
+    removed = tasks.purge_audit_log(actor=None)
+    days = current_app.config["AUDIT_RETENTION_DAYS"]
+    click.echo(f"{removed} audit entries older than {days} days removed." if days else
+               "AUDIT_RETENTION_DAYS is 0: every audit entry is kept.")  # fmt: skip

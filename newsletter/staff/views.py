@@ -15,6 +15,7 @@ from sqlalchemy import select
 from db import db
 from newsletter.mail import capture
 from newsletter.mail.tasks import queue_transactional_mail
+from newsletter.platform import audit
 from newsletter.platform.access import StaffRole, guard_blueprint, open_to_everyone, requires_role
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.headers import sandboxed_html
@@ -67,9 +68,16 @@ def login():
         if user is not None:
             if limits is not None:
                 limits.succeeded(address, client)
-            signin.sign_in(user, remember=bool(form.remember.data))
+            audit.record(db.session, "staff.sign_in", actor=user, target=user)
+            signin.sign_in(user, remember=bool(form.remember.data))  # commits the entry with the session
             return redirect(_safe_next(request.args.get("next")))
         db.session.rollback()
+        # Each failed attempt is one entry (the rate limits bound how many a client makes). It names the
+        # account when the address is one, and never keeps what was typed: that may be a password typed
+        # into the wrong field.
+        tried = accounts.find_staff_user(db.session, form.email.data or "")
+        audit.record(db.session, "staff.sign_in_failed", target=tried)
+        db.session.commit()
         # One message for an unknown address and a wrong password: nobody learns who has an account.
         flash(_("The e-mail address or the password is not right."), "error")
         return render_template("admin/login.html", form=form), 401
@@ -111,6 +119,8 @@ def end_session(session_id: int):
         flash(_("You are signed out."), "info")
         return redirect(url_for("staff.login"))
     if sessions.end_session(db.session, row, sessions.EndReason.ENDED):
+        audit.record(db.session, "staff.end_session", target=current_user._get_current_object(),
+                     detail={"session": row.id})  # fmt: skip
         db.session.commit()
         flash(_("The session is ended: that browser is signed out."), "success")
     return redirect(url_for("staff.own_sessions"))
@@ -122,6 +132,7 @@ def end_all_sessions():
     if not ActionForm().validate_on_submit():
         abort(400)
     sessions.end_sessions(db.session, current_user, reason=sessions.EndReason.EVERYWHERE)
+    audit.record(db.session, "staff.sign_out_everywhere", target=current_user._get_current_object())
     db.session.commit()
     signin.sign_out(sessions.EndReason.EVERYWHERE)
     flash(_("You are signed out everywhere."), "info")

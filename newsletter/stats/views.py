@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from db import db, utcnow
 from newsletter import ports
+from newsletter.platform import audit
 from newsletter.platform.access import StaffRole, guard_blueprint, requires_role
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.i18n import newsroom_zone
@@ -70,6 +71,9 @@ def export(name: str):
         return Response(str(exc), status=400, mimetype="text/plain")
     shown = figures.page_figures(db.session, period, money=money)
     header, rows = (report.tables(shown) if money else tables.plain_tables(shown))[name]
+    days = {"from": period.first_day.isoformat(), "to": period.last_day.isoformat()}
+    audit.record(db.session, "stats.export", target=("export", name), detail=days)
+    db.session.commit()
     filename = f"beitrag-{name}-{period.first_day.isoformat()}-{period.last_day.isoformat()}.csv"
     return Response(tables.csv_text(header, rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip

@@ -39,6 +39,7 @@ def test_the_clock_sweeps_the_outbox_and_the_worker_sends_the_mail(app, client, 
         "newsletter.readers.tasks.expire_pending_signups",
         "newsletter.sending.tasks.poll_bounce_mailbox",  # a no-op here: no BOUNCE_MAILBOX_URL
         "payments.events.tasks.sweep_parked_events", "newsletter.readers.tasks.sweep_imports",
+        "newsletter.staff.tasks.purge_audit_log",
     }  # fmt: skip
     # The sweeps run in the clock's own process (a busy worker would reach them only after its job).
     inline = clock.inline_jobs(app)

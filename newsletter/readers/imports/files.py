@@ -16,6 +16,7 @@ from typing import IO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.platform import audit
 from newsletter.readers import addresses
 from newsletter.readers.errors import InvalidEmail, SubscriberError
 from newsletter.readers.models import ImportConsent, ImportState, Newsletter, SubscriberImport
@@ -220,6 +221,7 @@ def save_upload(
     )
     session.add(record)
     session.flush()
+    audit.record(session, "import.upload", target=record, detail={"file": record.filename, "bytes": size})
     return record
 
 
@@ -264,3 +266,5 @@ def set_mapping(
     record.consent = consent
     record.consent_detail = CONTROL_CHARACTERS.sub(" ", consent_detail.strip())[:400]
     record.state = ImportState.QUEUED
+    audit.record(session, "import.start", target=record,
+                 detail={"consent": record.consent.value, "newsletters": record.newsletter_ids})  # fmt: skip

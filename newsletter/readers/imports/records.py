@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from newsletter.platform import audit
 from newsletter.platform.csv_cells import csv_line
 from newsletter.readers import reader_mails
 from newsletter.readers.models import (
@@ -70,6 +71,7 @@ def iter_report(session: Session, import_id: int, header: Sequence[str]) -> Iter
 
 def delete_import(session: Session, record: SubscriberImport) -> None:
     """Remove the import, its report rows and its stored file."""
+    audit.record(session, "import.delete", target=record, detail={"file": record.filename})
     Path(record.stored_path).unlink(missing_ok=True)
     session.delete(record)
 

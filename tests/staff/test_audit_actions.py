@@ -23,7 +23,7 @@ from newsletter.readers import links
 from newsletter.readers.models import ImportState, Newsletter, Subscriber, SubscriberImport
 from newsletter.sending import tasks as sending_tasks
 from newsletter.staff import accounts
-from newsletter.staff.models import StaffApiToken, StaffUser
+from newsletter.staff.models import StaffApiToken, StaffSession, StaffUser
 from tests.readers.factories import make_newsletter, make_reader
 from tests.readers.imports.pages import report, start, upload
 from tests.sending.factories import issue_with_readers
@@ -242,6 +242,10 @@ def test_account_commands_are_recorded_as_cli_from_this_machine(app, db, runner)
     again = runner.invoke(args=["users", "set-password", "neu@example.org", *new_password])
     assert again.exit_code == 0, again.output
     the_entry(db, "staff.set_password", by="cli", target=target, address=SERVER)
+    for _ in range(2):  # the second changes nothing and records nothing
+        assert runner.invoke(args=["users", "set-role", "neu@example.org", "editor"]).exit_code == 0
+    role = the_entry(db, "staff.set_role", by="cli", target=target, address=SERVER)
+    assert role.detail == {"email": "neu@example.org", "from": "admin", "to": "editor"}
     for _ in range(2):  # the second finds the account deactivated already
         assert runner.invoke(args=["users", "deactivate", "neu@example.org"]).exit_code == 0
     the_entry(db, "staff.deactivate", by="cli", target=target, address=SERVER)
@@ -324,3 +328,20 @@ def test_the_erasure_form_page_and_the_upload_form_record_nothing(app, db, clien
     for url in pages:
         assert client.get(url).status_code == 200, url
     assert len(entries(db)) == before
+
+
+def test_ending_a_session_and_signing_out_everywhere_are_recorded(app, db, client):
+    user = sign_in(client, "editor")
+    other = app.test_client()
+    sign_in(other, user)
+    rows = list(db.session.scalars(select(StaffSession).where(StaffSession.staff_user_id == user.id)
+                                   .order_by(StaffSession.id)))  # fmt: skip
+    token = csrf_token(client, "/staff/sessions")
+    ended = client.post(f"/staff/sessions/{rows[-1].id}/end", data={"csrf_token": token})
+    assert ended.status_code == 302
+    entry = the_entry(db, "staff.end_session", by=user, target=f"staff:{user.id}")
+    assert entry.detail == {"session": rows[-1].id}
+    token = csrf_token(client, "/staff/sessions")
+    everywhere = client.post("/staff/sessions/end-all", data={"csrf_token": token})
+    assert everywhere.status_code == 302
+    the_entry(db, "staff.sign_out_everywhere", by=user, target=f"staff:{user.id}")

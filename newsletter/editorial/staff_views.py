@@ -272,6 +272,7 @@ def issue_edit(issue_id: int):
         action=ActionForm(),
         schedule_form=ScheduleForm(),
         archive_form=ArchiveForm(public_archive=issues.shown_in_archive(issue)),
+        sent_articles=issues.issue_articles(issue) if issue.sent_content is not None else None,
         archive_default=issues.archive_default(issue),
         editable=issue.state == IssueState.DRAFT,
     ), status

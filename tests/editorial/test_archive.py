@@ -167,6 +167,7 @@ def test_a_sent_issue_keeps_the_text_its_readers_got_when_the_article_changes(ap
     db.session.commit()
     page = text_of(client.get(f"/archive/{issue.id}"))
     assert "Sprachmodelle erklärt" in page and "Was steckt dahinter?" in page
+    assert "Sprachmodelle erklärt" in text_of(client.get(f"/staff/issues/{issue.id}"))  # and its editors
     # A draft, by contrast, shows the article as it is now: nothing is fixed before the send starts.
     other = make_article(db, "Entwurfsartikel")
     draft = make_issue(db, articles=[other], newsletters=issue.newsletters)

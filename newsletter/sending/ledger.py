@@ -135,7 +135,7 @@ def assign_ask_variants(session: Session, issue: Issue, *, chunk: int = 1000) ->
 def check_sendable(issue: Issue) -> None:
     if not issue.newsletters:
         raise SendError(_l("choose at least one newsletter to send the issue to"))
-    if not issue.items:
+    if not issue.items and not (issue.sent_content or {}).get("articles"):  # sealed: its articles are kept
         raise SendError(_l("add at least one article before sending"))
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from db import utcnow
 from newsletter.demo import newsroom
+from newsletter.editorial import issues
 from newsletter.editorial.models import Article, Issue, IssueArticle, IssueLayout, IssueState
 from newsletter.platform.access import StaffRole
 from newsletter.ports import run_demo_loaders
@@ -296,6 +297,7 @@ def _load_demo_issues(session: Session, newsletter: Newsletter, now) -> None:
             newsletters=[newsletter],
         )
         issue.items = [IssueArticle(article=a, position=n) for n, a in enumerate(chosen)]
+        issues.seal_for_sending(issue)  # as a real send does: its articles as sent, its place in the archive
         session.add(issue)
     recent = [a for a in articles if a.published_at >= now - timedelta(days=7)][:10]
     draft = Issue(

@@ -1,18 +1,19 @@
 """The public archive of sent issues: a list, one web version per issue, and an Atom feed.
 
-Only issues in the state ``sent`` appear. The web version is built from the issue's content on the
-site's own template, so it carries no reader's links (no unsubscribe or preference tokens).
+Only sent issues the archive shows appear (``Issue.public_archive``: not those sent to hidden newsletters
+only, unless an editor published them). Each shows its articles as they were sent
+(``issues.issue_articles``). The web version is built from the issue's content on the site's own
+template, so it carries no reader's links (no unsubscribe or preference tokens). An issue the archive does
+not show opens only with the key its mail's "read in the browser" link carries; by its id alone it is 404.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
-from sqlalchemy import select
+from flask import Blueprint, abort, current_app, render_template, request
 
 from db import db
 from newsletter.editorial.articles import render_markdown
-from newsletter.editorial.issues import sent_issues
-from newsletter.editorial.models import Issue, IssueState
+from newsletter.editorial.issues import archived_issue, issue_articles, sent_issues
 
 bp = Blueprint("archive", __name__, url_prefix="/archive")
 
@@ -24,18 +25,27 @@ def index():
 
 @bp.get("/<int:issue_id>")
 def show(issue_id: int):
-    issue = db.session.scalar(select(Issue).where(Issue.id == issue_id, Issue.state == IssueState.SENT))
+    key = (request.args.get("k") or "")[:100]
+    issue = archived_issue(db.session, issue_id, key=key, secret_key=current_app.config["SECRET_KEY"])
     if issue is None:
         abort(404)
-    return render_template(
-        "newsletter/archive_issue.html", issue=issue, intro_html=render_markdown(issue.intro)
-    )
+    response = current_app.make_response(render_template(
+        "newsletter/archive_issue.html", issue=issue, intro_html=render_markdown(issue.intro),
+        articles=issue_articles(issue),
+    ))  # fmt: skip
+    if not issue.public_archive:  # opened with its mail's key: for the readers it went to, not for search
+        response.headers["X-Robots-Tag"] = "noindex"
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/feed.atom")
 def feed():
-    issues = sent_issues(db.session, limit=50)
+    entries = [
+        (issue, render_markdown(issue.intro), issue_articles(issue))
+        for issue in sent_issues(db.session, limit=50)
+    ]
     body = render_template(
-        "newsletter/archive_feed.xml", issues=issues, base_url=current_app.config["BASE_URL"]
+        "newsletter/archive_feed.xml", entries=entries, base_url=current_app.config["BASE_URL"]
     )
     return current_app.response_class(body, mimetype="application/atom+xml")

@@ -239,8 +239,12 @@ def parse_feed(body: bytes) -> Any:
     return parsed
 
 
-def import_entries(session: Session, parsed: Any, *, now: datetime | None = None) -> ImportResult:
-    """New items become articles; known ones (same GUID, else same link) are updated, never doubled."""
+def import_entries(
+    session: Session, feed_id: int, parsed: Any, *, now: datetime | None = None
+) -> ImportResult:
+    """The feed's new items become its articles; its known ones (same GUID, else same link, among this
+    feed's articles only) are updated, never doubled. Another feed's articles and the newsroom's own are
+    never matched, whatever GUID or link an item claims: a feed can only ever change what it brought."""
     now = now or utcnow()
     result = ImportResult()
     for entry in parsed.entries[:500]:
@@ -249,9 +253,10 @@ def import_entries(session: Session, parsed: Any, *, now: datetime | None = None
         title = plain_text(entry.get("title") or "")[:300]
         if not guid or not title:
             continue
-        article = session.scalar(select(Article).where(Article.guid == guid))
-        if article is None and link:
-            article = session.scalar(select(Article).where(Article.canonical_url == link).limit(1))
+        mine = select(Article).where(Article.feed_id == feed_id)
+        article = session.scalar(mine.where(Article.guid == guid))
+        if article is None and link:  # the same item under a new GUID
+            article = session.scalar(mine.where(Article.canonical_url == link).order_by(Article.id).limit(1))
         content = ""
         if entry.get("content"):
             content = entry["content"][0].get("value") or ""
@@ -268,14 +273,12 @@ def import_entries(session: Session, parsed: Any, *, now: datetime | None = None
         )
         if article is None:
             article = create_article(session, data)
-            article.guid = guid
+            article.feed_id, article.guid = feed_id, guid
             result.new += 1
         else:
             data.sponsored = article.sponsored
             data.image_url, data.image_credit = article.image_url, article.image_credit
             update_article(session, article, data)
-            if article.guid is None:
-                article.guid = guid
             result.updated += 1
         session.flush()
     return result

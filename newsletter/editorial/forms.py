@@ -80,3 +80,10 @@ class ScheduleForm(FlaskForm):
     """When to send an issue, in the editor's time zone (Europe/Berlin unless TIMEZONE says otherwise)."""
 
     send_at = DateTimeLocalField(_l("Send at"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+
+
+class ArchiveForm(FlaskForm):
+    """Whether the public archive and its Atom feed show an issue (any state, also once it is sent)."""
+
+    public_archive = BooleanField(_l("Show in the public archive"))
+    submit = SubmitField(_l("Save archive choice"))

@@ -8,6 +8,8 @@ per-recipient values are slots (``rendering.SLOTS``) filled later.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -194,8 +196,69 @@ def create_issue_from_recent(
 _intro_html = functools.lru_cache(maxsize=32)(render_markdown)
 
 
-def web_url(base_url: str, issue: Issue) -> str:
-    return f"{base_url}/archive/{issue.id}"
+def archive_key(secret_key: str, issue_id: int) -> str:
+    """The key in the mail's "read in the browser" link: it opens the issue's web version even when the
+    issue is not in the public archive (sent to hidden newsletters only). It names the issue, not the
+    reader: everyone who got the issue gets the same link, and it opens nothing else."""
+    mac = hmac.new(secret_key.encode(), f"beitrag.archive:{int(issue_id)}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:32]
+
+
+def web_url(base_url: str, issue: Issue, secret_key: str | None = None) -> str:
+    """The issue's web version; with ``secret_key`` (the mail's link) keyed so that it opens for readers of
+    an issue the public archive does not show."""
+    url = f"{base_url}/archive/{issue.id}"
+    return f"{url}?k={archive_key(secret_key, issue.id)}" if secret_key else url
+
+
+def article_content(article: Article) -> dict[str, Any]:
+    """What an issue shows of an article: the values its templates, the archive and the feed use."""
+    return {
+        "title": article.title,
+        "teaser": article.teaser,
+        "author": article.author,
+        "url": article.canonical_url,
+        "image_url": article.image_url,
+        "image_credit": article.image_credit,
+        "sponsored": article.sponsored,
+    }
+
+
+def issue_articles(issue: Issue) -> list[dict[str, Any]]:
+    """The issue's articles as its readers get them: as they were when the send started, once it has (an
+    article edited or deleted later changes nothing there); as they are now, before."""
+    if issue.sent_content is not None:
+        return list(issue.sent_content.get("articles") or [])
+    return [article_content(a) for a in issue.articles]
+
+
+def seal_for_sending(issue: Issue) -> None:
+    """Fix what the issue says and where it is shown, in the transaction that makes it ``sending``: its
+    articles as they are now (every batch's mail, the archive and the Atom feed show these from then on)
+    and, unless an editor chose already, whether the public archive shows it: only when one of its
+    newsletters is public. Safe to call again: what was fixed stays."""
+    if issue.sent_content is None:
+        issue.sent_content = {"articles": [article_content(a) for a in issue.articles]}
+    if issue.public_archive is None:
+        issue.public_archive = archive_default(issue)
+
+
+def archive_default(issue: Issue) -> bool:
+    """Whether the public archive shows the issue when nobody decided otherwise: when it goes to at least one
+    public newsletter. Members-only newsletters stay members-only."""
+    return any(n.is_public for n in issue.newsletters)
+
+
+def shown_in_archive(issue: Issue) -> bool:
+    """Whether the public archive shows (or, before the send, will show) the issue."""
+    return issue.public_archive if issue.public_archive is not None else archive_default(issue)
+
+
+def set_public_archive(session: Session, issue: Issue, shown: bool) -> None:
+    """An editor's choice: show the issue in the public archive and its Atom feed, or not. Allowed in every
+    state: an issue to a hidden newsletter is published this way after it was sent."""
+    issue.public_archive = bool(shown)
+    session.flush()
 
 
 def _supporter_goal(issue: Issue) -> dict[str, int] | None:
@@ -204,8 +267,11 @@ def _supporter_goal(issue: Issue) -> dict[str, int] | None:
     return supporter_goal(session) if session is not None else None
 
 
-def issue_context(issue: Issue, variant: str, *, base_url: str) -> dict[str, Any]:
-    """Plain values for the issue templates; the per-recipient values are slot tokens."""
+def issue_context(
+    issue: Issue, variant: str, *, base_url: str, secret_key: str | None = None
+) -> dict[str, Any]:
+    """Plain values for the issue templates; the per-recipient values are slot tokens. With ``secret_key``
+    the web version's link carries its key (:func:`web_url`)."""
     if variant not in VARIANTS:
         raise IssueError(_l("there is no variant %(name)s", name=variant))
     intro_html = _intro_html(issue.intro or "")
@@ -214,20 +280,9 @@ def issue_context(issue: Issue, variant: str, *, base_url: str) -> dict[str, Any
         "preheader": issue.preheader,
         "intro_html": Markup(intro_html),  # noqa: S704 (sanitised by nh3)
         "intro_text": markdown_text(issue.intro, intro_html),
-        "articles": [
-            {
-                "title": a.title,
-                "teaser": a.teaser,
-                "author": a.author,
-                "url": a.canonical_url,
-                "image_url": a.image_url,
-                "image_credit": a.image_credit,
-                "sponsored": a.sponsored,
-            }
-            for a in issue.articles
-        ],
+        "articles": issue_articles(issue),
         "variant": variant,
-        "web_url": web_url(base_url, issue),
+        "web_url": web_url(base_url, issue, secret_key),
         # Counted when the issue is rendered (once per variant of a send), not per reader.
         "goal": _supporter_goal(issue) if issue.show_goal else None,
         # The donate page stores where a gift came from (issue, link, UTM) with the donation.
@@ -236,10 +291,15 @@ def issue_context(issue: Issue, variant: str, *, base_url: str) -> dict[str, Any
     }
 
 
-def render_issue(issue: Issue, variant: str = "default", *, base_url: str, locale: str = "de"):
+def render_issue(
+    issue: Issue, variant: str = "default", *, base_url: str, locale: str = "de",
+    secret_key: str | None = None,
+):  # fmt: skip
     """Subject, HTML and text of the issue for one variant, slots unfilled. Raises RenderError."""
     return rendering.render_email(
-        f"issue_{issue.layout.value}", issue_context(issue, variant, base_url=base_url), locale
+        f"issue_{issue.layout.value}",
+        issue_context(issue, variant, base_url=base_url, secret_key=secret_key),
+        locale,
     )
 
 
@@ -253,8 +313,25 @@ def html_size(html: str) -> int:
 
 
 def sent_issues(session: Session, *, limit: int = 50) -> list[Issue]:
+    """The public archive: sent issues it shows, newest first."""
     return list(
         session.scalars(
-            select(Issue).where(Issue.state == IssueState.SENT).order_by(Issue.sent_at.desc()).limit(limit)
+            select(Issue)
+            .where(Issue.state == IssueState.SENT, Issue.public_archive.is_(True))
+            .order_by(Issue.sent_at.desc())
+            .limit(limit)
         )
     )
+
+
+def archived_issue(session: Session, issue_id: int, *, key: str | None, secret_key: str) -> Issue | None:
+    """A sent issue's web version, when the public archive shows it or ``key`` is the one its mail carried;
+    None otherwise (the page answers 404, as for an issue that does not exist)."""
+    issue = session.scalar(select(Issue).where(Issue.id == issue_id, Issue.state == IssueState.SENT))
+    if issue is None:
+        return None
+    if issue.public_archive:
+        return issue
+    if key and key.isascii() and hmac.compare_digest(key, archive_key(secret_key, issue.id)):
+        return issue
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, false
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db import Base, enum_column, utcnow
@@ -13,9 +13,14 @@ from newsletter.readers.models import Newsletter
 
 
 class Article(Base):
-    """A piece the newsroom published; issues are composed from these."""
+    """A piece the newsroom published; issues are composed from these.
+
+    An article imported from a feed belongs to that feed (``feed_id``) and is known to it by its GUID
+    (the item's link when it has none): one feed's items never match another feed's or the newsroom's own
+    articles (``feed_id`` empty), whatever GUID or link they carry."""
 
     __tablename__ = "articles"
+    __table_args__ = (UniqueConstraint("feed_id", "guid", name="uq_articles_feed_id_guid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(200), unique=True)
@@ -26,7 +31,8 @@ class Article(Base):
     image_url: Mapped[str | None] = mapped_column(String(2000))
     image_credit: Mapped[str | None] = mapped_column(String(300))
     canonical_url: Mapped[str | None] = mapped_column(String(2000))
-    guid: Mapped[str | None] = mapped_column(String(2000), unique=True)
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
+    guid: Mapped[str | None] = mapped_column(String(2000))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     sponsored: Mapped[bool] = mapped_column(default=False)
     published_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -98,6 +104,12 @@ class Issue(Base):
     reopened_at: Mapped[datetime | None]
     # The "412 of 600 monthly supporters" counter as a block under the ask (when a goal is configured).
     show_goal: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # In the public archive and its Atom feed? None until the send starts, which settles it from the
+    # newsletters (public when any of them is public); an editor may decide otherwise at any time.
+    public_archive: Mapped[bool | None]
+    # The articles as the issue showed them when its send started (``issues.seal_for_sending``): the mail of
+    # every batch, the archive and the Atom feed are made from this, not from the articles as they are now.
+    sent_content: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

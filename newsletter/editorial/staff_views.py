@@ -21,6 +21,7 @@ from newsletter.editorial import articles, feeds, issues
 from newsletter.editorial import tasks as editorial_tasks
 from newsletter.editorial.forms import (
     AddArticleForm,
+    ArchiveForm,
     ArticleForm,
     FeedForm,
     IssueForm,
@@ -273,8 +274,27 @@ def issue_edit(issue_id: int):
         add_form=AddArticleForm(),
         action=ActionForm(),
         schedule_form=ScheduleForm(),
+        archive_form=ArchiveForm(public_archive=issues.shown_in_archive(issue)),
+        sent_articles=issues.issue_articles(issue) if issue.sent_content is not None else None,
+        archive_default=issues.archive_default(issue),
         editable=issue.state == IssueState.DRAFT,
     ), status
+
+
+@bp.post("/issues/<int:issue_id>/archive")
+def issue_archive(issue_id: int):
+    """Show the issue in the public archive or not: the editor's explicit choice, in any state."""
+    issue = db.get_or_404(Issue, issue_id)
+    form = ArchiveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    shown = bool(form.public_archive.data)
+    issues.set_public_archive(db.session, issue, shown)
+    audit.record(db.session, "issue.archive", target=issue, detail={"public": shown})
+    db.session.commit()
+    flash(_("The issue is shown in the public archive.") if shown
+          else _("The issue is not shown in the public archive."), "success")  # fmt: skip
+    return redirect(url_for("editorial_staff.issue_edit", issue_id=issue.id, _anchor="archive"))
 
 
 def _issue_change(issue_id: int, change) -> object:
@@ -321,7 +341,10 @@ def _render(issue: Issue, variant: str):
     """The issue as a reader would see it, its per-reader links filled with the test send's harmless ones
     (the editor sees working links, never a slot placeholder)."""
     base_url = current_app.config["BASE_URL"]
-    rendered = issues.render_issue(issue, variant, base_url=base_url, locale=str(get_locale() or "de"))
+    rendered = issues.render_issue(
+        issue, variant, base_url=base_url, locale=str(get_locale() or "de"),
+        secret_key=current_app.config["SECRET_KEY"],
+    )  # fmt: skip
     return rendering.fill_slots(rendered, issues.editor_slot_values(base_url))
 
 

@@ -34,7 +34,7 @@ def import_feed(feed_id: int, *, reschedule: bool = False, slot: int | None = No
     try:
         fetched = feeds.fetch(feed.url, feed_fetch_policy())
         parsed = articles.parse_feed(fetched.body)
-        result = articles.import_entries(db.session, parsed)
+        result = articles.import_entries(db.session, feed.id, parsed)
     except (feeds.FetchRefused, articles.FeedError, articles.ArticleError) as exc:
         db.session.rollback()
         feed = db.session.get(Feed, feed_id)
@@ -92,7 +92,9 @@ def send_issue_test(issue_id: int, to: str, variant: str = "default", locale: st
     issue = db.session.get(Issue, issue_id)
     if issue is None:
         return "no such issue"
-    rendered = issues.render_issue(issue, variant, base_url=config["BASE_URL"], locale=locale)
+    rendered = issues.render_issue(
+        issue, variant, base_url=config["BASE_URL"], locale=locale, secret_key=config["SECRET_KEY"]
+    )
     rendered = rendering.fill_slots(rendered, issues.editor_slot_values(config["BASE_URL"]))
     try:
         message = mime.build_transactional(

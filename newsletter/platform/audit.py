@@ -42,6 +42,7 @@ ACTIONS: dict[str, Any] = {
     "issue.resume": _l("Send resumed"),
     "issue.cancel": _l("Send cancelled"),
     "issue.test_send": _l("Test send"),
+    "issue.archive": _l("Shown in or taken out of the public archive"),
     # readers (staff pages, preference center)
     "reader.add": _l("Reader added"),
     "reader.update": _l("Reader changed"),

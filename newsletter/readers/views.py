@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
@@ -51,7 +51,10 @@ def _submitted_address() -> str:
 signup_limited = limits.limited(_submitted_address)
 
 
-_SIGNUP_ENDPOINTS = frozenset({"readers.subscribe", "readers.api_subscribe", "readers.preferences_link"})
+_SIGNUP_ENDPOINTS = frozenset({
+    "readers.subscribe", "readers.api_subscribe", "readers.preferences_link",
+    "readers.unsubscribe_settings_link",
+})  # fmt: skip
 # The two CSRF-exempt sign-up forms skip the extensions' app-wide hooks (``extensions.LEAN_ENDPOINTS``).
 extensions.lean_endpoint("readers.subscribe")
 extensions.lean_endpoint("readers.api_subscribe")
@@ -343,34 +346,67 @@ def confirm_subscription(token: str):
     return render_template("newsletter/confirm.html", state="ask", form=form, subscriber=subscriber)
 
 
+def _unsubscribe_target(token: str) -> tuple[Subscriber | None, int | None, Newsletter | None]:
+    """The reader, newsletter id and newsletter an unsubscribe link names (reader or newsletter None when
+    gone since); :class:`tokens.TokenError` for a forged or broken link."""
+    subscriber_id, newsletter_id = links.read_unsubscribe_token(current_app.config["SECRET_KEY"], token)
+    reader = db.session.get(Subscriber, subscriber_id)
+    newsletter = db.session.get(Newsletter, newsletter_id) if newsletter_id else None
+    return reader, newsletter_id, newsletter
+
+
+def _bad_unsubscribe_link():
+    message = _("This link is not valid. Please copy the whole link from the e-mail.")
+    return render_template("newsletter/link_invalid.html", message=message), 400
+
+
+# An unsubscribe link travels in every issue, in its headers and its footer, and never expires: whoever
+# holds a forwarded issue holds it. So it only ever unsubscribes. The pages behind it name no address and
+# hand out no preference link; they offer to mail that link to the address on file, where only the
+# reader reads it.
+
+
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058: mail providers POST without cookies or form tokens; the signed URL is the key
 def unsubscribe(token: str):
     """GET shows a button and changes nothing; a POST whose body holds ``List-Unsubscribe=One-Click``
     (urlencoded or multipart) unsubscribes at once and answers 200, every time it is repeated."""
     try:
-        subscriber_id, newsletter_id = links.read_unsubscribe_token(current_app.config["SECRET_KEY"], token)
+        reader, newsletter_id, newsletter = _unsubscribe_target(token)
     except tokens.TokenError:
-        message = _("This link is not valid. Please copy the whole link from the e-mail.")
-        return render_template("newsletter/link_invalid.html", message=message), 400
-    reader = db.session.get(Subscriber, subscriber_id)
-    newsletter = db.session.get(Newsletter, newsletter_id) if newsletter_id else None
+        return _bad_unsubscribe_link()
     if request.method == "GET":
         return render_template(
-            "newsletter/unsubscribe.html", state="ask", reader=reader, newsletter=newsletter
-        )
+            "newsletter/unsubscribe.html", state="ask", reader=reader, newsletter=newsletter,
+            link_form=ActionForm(),
+        )  # fmt: skip
     if request.form.get("List-Unsubscribe") != "One-Click":
         message = _("This request does not say what to do. Please use the button on the page.")
         return render_template("newsletter/link_invalid.html", message=message), 400
     if reader is not None:
         subscribers.leave_newsletter(db.session, reader, newsletter_id, via="one-click")
         db.session.commit()
-    preferences_url = (
-        links.preferences_url(current_app.config["BASE_URL"], current_app.config["SECRET_KEY"], reader.id)
-        if reader is not None
-        else None
-    )
     return render_template(
         "newsletter/unsubscribe.html", state="done", reader=reader, newsletter=newsletter,
-        preferences_url=preferences_url,
+        link_form=ActionForm(),
     )  # fmt: skip
+
+
+@bp.post("/unsubscribe/<token>/settings-link")
+@limiter.exempt  # counted by the sign-up limits below, per client and per address
+def unsubscribe_settings_link(token: str):
+    """The button on the unsubscribe page: mail a preference link to the address the newsletter went to
+    (the reader-mail outbox, in the reader's language, at most three a day). The page says only that."""
+    try:
+        reader, _newsletter_id, newsletter = _unsubscribe_target(token)
+    except tokens.TokenError:
+        return _bad_unsubscribe_link()
+    if not ActionForm().validate_on_submit():  # CSRFProtect answers first; this is its second line
+        abort(400)
+    limits.hit(request.remote_addr or "127.0.0.1", reader.email.lower() if reader is not None else "")
+    if reader is not None:
+        reader_mails.request_preferences_link(db.session, reader)
+        db.session.commit()
+    return render_template(
+        "newsletter/unsubscribe.html", state="link_sent", reader=reader, newsletter=newsletter
+    )

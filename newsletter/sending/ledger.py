@@ -14,6 +14,7 @@ from sqlalchemy import exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from db import dialect_insert, utcnow
+from newsletter.editorial.issues import seal_for_sending
 from newsletter.editorial.models import Issue, IssueState, issue_newsletters
 from newsletter.ports import donor_states
 from newsletter.readers.models import AskFrequency, Subscriber, SubscriberStatus, Subscription
@@ -40,7 +41,9 @@ def prepare_send(
     base_url: str | None = None,
 ) -> PreparedSend:  # fmt: skip
     """Turn the issue to ``sending`` and write one ledger row per eligible reader: active, on one of the
-    issue's newsletters, not paused. Safe to run again: existing rows stay as they are. With
+    issue's newsletters, not paused. In the same transaction the issue's content is sealed
+    (``issues.seal_for_sending``): every batch sends, and the archive shows, the articles as they are
+    now. Safe to run again: existing rows and the sealed content stay as they are. With
     ``count_clicks`` (and the ``base_url`` links are made for) the issue's links are numbered for click
     counting (``clicks.register_links``); the workers then rewrite them in every variant."""
     now = now or utcnow()
@@ -70,6 +73,7 @@ def prepare_send(
     insert = dialect_insert(session, Delivery).from_select(columns, eligible).on_conflict_do_nothing()
     added = session.scalars(insert.returning(Delivery.id))
     count = len(added.all())
+    seal_for_sending(issue)  # before the links are counted: they are the links of what is sent
     if count_clicks and base_url:
         clicks.register_links(session, issue, base_url=base_url)
     assign_ask_variants(session, issue)
@@ -131,7 +135,7 @@ def assign_ask_variants(session: Session, issue: Issue, *, chunk: int = 1000) ->
 def check_sendable(issue: Issue) -> None:
     if not issue.newsletters:
         raise SendError(_l("choose at least one newsletter to send the issue to"))
-    if not issue.items:
+    if not issue.items and not (issue.sent_content or {}).get("articles"):  # sealed: its articles are kept
         raise SendError(_l("add at least one article before sending"))
 
 

@@ -27,7 +27,7 @@ def skeleton_for(issue: Issue, variant: str, base_url: str, secret_key: str | No
     key = (issue.id, variant, issue.updated_at)
     skeleton = _skeletons.get(key)
     if skeleton is None:
-        rendered = issues.render_issue(issue, variant, base_url=base_url)
+        rendered = issues.render_issue(issue, variant, base_url=base_url, secret_key=secret_key)
         session = object_session(issue)
         if secret_key and session is not None:
             numbers = clicks.link_numbers(session, issue.id)

@@ -1,6 +1,8 @@
 """A reader, in the browser: subscribes on the home page, confirms from the mail, chooses newsletters and
 language, downloads their data, and leaves again: once by the one-click List-Unsubscribe of a received
-issue (what a mail client POSTs), once by the link at the end of the mail (a page with a button)."""
+issue (what a mail client POSTs), once by the link at the end of the mail (a page with a button). The
+unsubscribe page names no address and hands out no settings link: its button mails the link to the
+reader's address, in the reader's language (English, chosen on the way)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.eyes import sees
+from tests.e2e.eyes import sees, text
 from tests.e2e.journeys import links, list_unsubscribe_url, send_issue_behind_the_scenes
 
 READER = "lea.leserin@example.org"
@@ -84,4 +86,16 @@ def test_reader_subscribes_confirms_chooses_exports_and_leaves(eyes, stack, e2e_
     eyes.look("unsubscribe")
     page.get_by_role("button", name="Ja, abmelden").click()
     sees(page, "Sie sind abgemeldet")
+    assert READER not in text(page) and page.locator('a[href*="/preferences/"]').count() == 0
     eyes.look("unsubscribed")
+
+    # Whoever holds the mail sees no settings here; the button sends them to the reader's own inbox.
+    page.get_by_role("button", name="Link zu meinen Einstellungen per E-Mail senden").click()
+    sees(page, "an die Adresse gesendet, an die dieser Newsletter ging")
+    assert READER not in text(page) and page.locator('a[href*="/preferences/"]').count() == 0
+    eyes.look("settings-link-sent", shots=False)
+    link_mail = stack.mails_to(READER, count=5)[-1]
+    assert link_mail["Subject"] == "Your link to your newsletter settings at KI-Kompass"
+    (mailed_url,) = links(link_mail, stack.base_url, "/preferences/")
+    page.goto(mailed_url)
+    sees(page, READER)

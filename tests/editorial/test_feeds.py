@@ -3,7 +3,9 @@ Bad inputs tried: file:, ftp: and javascript: feed URLs, a user:password URL; a 
 default settings; redirects to 127.0.0.1, ::1, [::ffff:127.0.0.1], 10.0.0.1 and 169.254.169.254; a DNS
 name with one public and one private answer; a 500 answer; a malformed feed; a huge feed (with and
 without Content-Length); a slow feed; feed items with <script>, event handlers, javascript: links and
-style tricks; the same items imported twice (updated, not doubled)."""
+style tricks; the same items imported twice (updated, not doubled); a partner feed carrying the GUID and
+link of the newsroom's own article and the GUID of another feed's item (its own new items; nothing else
+changes, the archive of a sent issue neither)."""
 
 from __future__ import annotations
 
@@ -74,20 +76,80 @@ def test_a_feed_becomes_articles_and_a_second_import_updates_them(
     assert "1 neu, 2 aktualisiert" in text_of(client.get("/staff/feeds"))
 
 
-def test_known_link_without_guid_match_is_updated_not_doubled(app, db, feed_server, loopback_allowed):
-    from tests.editorial.factories import make_article
-
-    make_article(db, "Alter Titel", canonical_url="https://ki-kompass.example/artikel/x")
-    feed_server.routes["/f"] = Route(
-        body=rss(rss_item("urn:x", "Neuer Titel", link="https://ki-kompass.example/artikel/x"))
-    )
-    feed = Feed(url=feed_server.url("/f"))
+def _feed(db, url: str) -> Feed:
+    feed = Feed(url=url)
     db.session.add(feed)
     db.session.commit()
+    return feed
+
+
+def _import(feed: Feed) -> str:
     from newsletter.editorial import tasks as editorial_tasks
 
-    assert editorial_tasks.import_feed(feed.id) == "0 new, 1 updated"
-    assert [a.title for a in db.session.query(Article)] == ["Neuer Titel"]
+    return editorial_tasks.import_feed(feed.id)
+
+
+def test_an_item_under_a_new_guid_is_found_by_its_link_within_its_own_feed(
+    app, db, feed_server, loopback_allowed
+):
+    from tests.editorial.factories import make_article
+
+    link = "https://ki-kompass.example/artikel/x"
+    own = make_article(db, "Eigener Text der Redaktion", canonical_url=link)  # the same link, not a feed's
+    feed_server.routes["/f"] = Route(body=rss(rss_item("urn:x", "Alter Titel", link=link)))
+    feed = _feed(db, feed_server.url("/f"))
+    assert _import(feed) == "1 new, 0 updated"
+    feed_server.routes["/f"].body = rss(rss_item("urn:x-neu", "Neuer Titel", link=link))
+    assert _import(feed) == "0 new, 1 updated"
+    db.session.expire_all()
+    assert sorted(a.title for a in db.session.query(Article)) == ["Eigener Text der Redaktion", "Neuer Titel"]
+    assert db.session.get(Article, own.id).feed_id is None
+
+
+def test_a_partner_feed_cannot_rewrite_the_newsrooms_articles_or_another_feeds_items(
+    app, client, db, feed_server, loopback_allowed
+):
+    # The attack: a partner's feed carries the GUID and link of the newsroom's own article (already in a
+    # sent issue) and the GUID of an item of the newsroom's feed, with new titles and bodies.
+    from newsletter.sending import ledger
+    from tests.editorial.factories import make_article, make_issue
+    from tests.readers.factories import make_newsletter
+
+    url = "https://ki-kompass.example/artikel/chips-aus-europa"
+    article = make_article(db, "Chips aus Europa", teaser="Die Fabrik in Sachsen.", body="Unser Text.",
+                           canonical_url=url)  # fmt: skip
+    article.guid = url  # as the newsroom's own site names it in its feed (and as the demo data does)
+    db.session.commit()
+    issue = make_issue(db, articles=[article], newsletters=[make_newsletter(db, is_default=True)])
+    ledger.prepare_send(db.session, issue)
+    db.session.commit()
+    ledger.finish_if_done(db.session, issue.id)
+
+    feed_server.routes["/own.xml"] = Route(body=rss(rss_item("own-1", "Agenten im Büro", "Was sie können.")))
+    own = _feed(db, feed_server.url("/own.xml"))
+    assert _import(own) == "1 new, 0 updated"
+    feed_server.routes["/partner.xml"] = Route(body=rss(
+        rss_item(url, "Gekapert: Chips", "<p>Falsche Zahlen</p>", link=url),
+        rss_item("own-1", "Gekapert: Agenten", "Falsch."),
+        title="Partner",
+    ))  # fmt: skip
+    partner = _feed(db, feed_server.url("/partner.xml"))
+    assert _import(partner) == "2 new, 0 updated"
+    assert _import(partner) == "0 new, 2 updated"  # its own items, found again, and nothing else
+
+    db.session.expire_all()
+    newsroom = db.session.get(Article, article.id)
+    assert (newsroom.title, newsroom.teaser, newsroom.body) == ("Chips aus Europa", "Die Fabrik in Sachsen.",
+                                                                "Unser Text.")  # fmt: skip
+    assert newsroom.feed_id is None
+    [own_item] = db.session.query(Article).filter(Article.feed_id == own.id).all()
+    assert (own_item.title, own_item.teaser) == ("Agenten im Büro", "Was sie können.")
+    partners = db.session.query(Article).filter(Article.feed_id == partner.id).order_by(Article.title).all()
+    assert [a.title for a in partners] == ["Gekapert: Agenten", "Gekapert: Chips"]
+    # The newsroom's feed still knows its item as its own, beside the partner's copy of its GUID.
+    assert _import(own) == "0 new, 1 updated"
+    page = text_of(client.get(f"/archive/{issue.id}"))
+    assert "Chips aus Europa" in page and "Die Fabrik in Sachsen." in page and "Gekapert" not in page
 
 
 def test_hostile_feed_items_are_cleaned(app, db, feed_server, loopback_allowed):

@@ -236,7 +236,9 @@ def test_test_send_delivers_the_real_message_to_the_editor(app, client, db, edit
     assert all(len(line) <= 998 for line in received.raw.split(b"\r\n"))
     # The same bytes as the rendered issue, slots filled with the editor's harmless values.
     expected = rendering.fill_slots(
-        issues.render_issue(issue, "failing", base_url="http://localhost"),
+        issues.render_issue(
+            issue, "failing", base_url="http://localhost", secret_key=app.config["SECRET_KEY"]
+        ),
         issues.editor_slot_values("http://localhost"),
     )
 

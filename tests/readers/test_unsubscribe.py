@@ -3,17 +3,27 @@
 Bad inputs tried: a GET (what mail scanners do), a POST without the ``List-Unsubscribe=One-Click`` body,
 tampered tokens (signature, reader id, newsletter id swapped in), a token signed with another key, an
 over-long token, a replayed POST (idempotent), a token for a reader erased since, and the preference
-token used as an unsubscribe token."""
+token used as an unsubscribe token.
+
+Attack tried: a forwarded issue. Whoever holds it holds its never-expiring unsubscribe links (header and
+footer); opening them (GET and POST, with and without cookies, in German and English) must yield neither a
+preference link nor the address, and the "mail me my link" button must mail the link only to the address
+on file, in the reader's language, without its CSRF token not at all, and no more than the daily cap."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from db import utcnow
 from newsletter.readers import addresses, links, subscribers
 from newsletter.readers.models import Subscriber, SubscriberStatus, SuppressionReason
+from tests.editorial.factories import make_article, make_issue
 from tests.readers.factories import make_reader
-from tests.support.web import text_of
+from tests.sending.factories import start_send
+from tests.support.web import csrf_token, text_of
+from tests.support.worker import run_jobs
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
@@ -112,3 +122,102 @@ def test_links_are_made_without_an_app_or_request_context():
     assert links.read_unsubscribe_token(key, links.unsubscribe_token(key, 42)) == (42, None)
     pref = links.preferences_url("https://news.example.org", key, 42)
     assert links.read_preferences_token(key, pref.rsplit("/", 1)[1]) == 42
+
+
+# --- A forwarded issue ------------------------------------------------------------------------------------
+
+MARIE = "marie.muster@example.org"
+
+
+@pytest.fixture
+def forwarded(app, db, newsletters, relay):
+    """An issue as Marie (who reads in English) received it, then forwarded: its message, and her."""
+    marie = make_reader(db, MARIE, newsletters=[newsletters["ki-news"]], locale="en", confirmed_at=utcnow())
+    issue = make_issue(db, subject="Die KI-Woche", articles=[make_article(db, "Chips aus Europa")],
+                       newsletters=[newsletters["ki-news"]])  # fmt: skip
+    start_send(db, issue)
+    run_jobs(app)
+    [message] = relay.wait_for(1)
+    assert message["To"] == MARIE
+    return message, marie
+
+
+def _unsubscribe_links(message) -> list[str]:
+    """The header's web address and the footer's link, as paths."""
+    listed = re.findall(r"<([^>]+)>", str(message["List-Unsubscribe"]))
+    header = next(u for u in listed if u.startswith("http"))
+    footer = re.findall(r"http://localhost/unsubscribe/\S+", message.get_body(("plain",)).get_content())
+    assert footer, "the footer carries an unsubscribe link"
+    return [u.removeprefix("http://localhost") for u in (header, footer[-1])]
+
+
+def _gives_nothing_away(response) -> None:
+    body = text_of(response)
+    assert "/preferences/" not in body, "a preference link"
+    assert "marie" not in body.lower() and "@example.org" not in body, "the address, whole or masked"
+
+
+def _clients(app):
+    bare = app.test_client(use_cookies=False)  # a mail provider's one-click POST, a scanner
+    browser = app.test_client()  # a person, with the site's cookies (language, session) from before
+    browser.get("/?lang=de")
+    return {"without cookies": bare, "with cookies": browser}
+
+
+def test_a_forwarded_issues_unsubscribe_links_never_yield_a_preference_link_or_the_address(
+    app, db, forwarded, relay
+):
+    message, marie = forwarded
+    for path in _unsubscribe_links(message):
+        for name, client in _clients(app).items():
+            for lang in ("", "?lang=en"):
+                page = client.get(path + lang)
+                assert page.status_code == 200, name
+                _gives_nothing_away(page)
+                done = client.post(path + lang, data=ONE_CLICK)
+                assert done.status_code == 200, name
+                _gives_nothing_away(done)
+    assert _status(db, marie) is SubscriberStatus.UNSUBSCRIBED
+    run_jobs(app)
+    assert len(relay.messages) == 1  # only the issue itself: opening the links mails nothing
+
+
+def test_the_button_mails_the_link_to_the_address_on_file_in_the_readers_language(app, db, forwarded, relay):
+    message, _marie = forwarded
+    path = _unsubscribe_links(message)[1]
+    stranger = app.test_client()  # whoever the issue was forwarded to; the page is German, as for everyone
+    done = stranger.post(path, data=ONE_CLICK)
+    assert "Link zu meinen Einstellungen per E-Mail senden" in text_of(done)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text_of(done))[1]
+
+    sent = stranger.post(f"{path}/settings-link", data={"csrf_token": token})
+    assert sent.status_code == 200
+    assert "an die Adresse gesendet, an die dieser Newsletter ging" in text_of(sent)
+    _gives_nothing_away(sent)
+    run_jobs(app)
+    [_issue, link_mail] = relay.wait_for(2)
+    assert link_mail["To"] == MARIE  # the address on file, never one the visitor could choose
+    # Marie reads English, whatever language the visitor's page was in.
+    assert link_mail["Subject"] == "Your link to your newsletter settings at KI-Kompass"
+    mailed = re.search(r"http://localhost(/preferences/\S+)", link_mail.get_body(("plain",)).get_content())[1]
+    assert MARIE in text_of(stranger.get(mailed))  # the link works, for whoever reads Marie's inbox
+
+    english = stranger.post(f"{path}/settings-link?lang=en", data={"csrf_token": csrf_token(stranger, path)})
+    assert "We have sent a link to your settings to the address this newsletter came to" in text_of(english)
+    _gives_nothing_away(english)
+
+
+def test_the_button_needs_its_form_token_and_is_capped(app, db, forwarded, relay):
+    message, marie = forwarded
+    path = _unsubscribe_links(message)[0]
+    bare = app.test_client(use_cookies=False)
+    assert bare.post(f"{path}/settings-link", data={}).status_code == 400  # a forged cross-site post
+    browser = app.test_client()
+    token = csrf_token(browser, path)
+    press = lambda: browser.post(f"{path}/settings-link", data={"csrf_token": token})  # noqa: E731
+    answers = [press().status_code for _ in range(6)]
+    assert answers == [200] * 5 + [429]  # the address's window of the sign-up limits (5 an hour)
+    run_jobs(app)
+    assert [m["To"] for m in relay.messages[1:]] == [MARIE] * 3  # the daily cap of preference links
+    forged = links.unsubscribe_token("another-key-another-key-another-key", marie.id)
+    assert browser.post(f"/unsubscribe/{forged}/settings-link", data={"csrf_token": token}).status_code == 400

@@ -392,6 +392,21 @@ def unsubscribe(token: str):
     )  # fmt: skip
 
 
+@bp.get("/unsubscribe/<token>/settings")
+def unsubscribe_settings(token: str):
+    """Where an issue's "Change settings" link leads: a forwarded issue must not open its reader's settings
+    (address, export, erasure), so this page only offers to mail the settings link to the address on
+    file. It changes nothing."""
+    try:
+        reader, _newsletter_id, newsletter = _unsubscribe_target(token)
+    except tokens.TokenError:
+        return _bad_unsubscribe_link()
+    return render_template(
+        "newsletter/unsubscribe.html", state="settings", reader=reader, newsletter=newsletter,
+        link_form=ActionForm(),
+    )  # fmt: skip
+
+
 @bp.post("/unsubscribe/<token>/settings-link")
 @limiter.exempt  # counted by the sign-up limits below, per client and per address
 def unsubscribe_settings_link(token: str):

@@ -109,5 +109,7 @@ class RecipientSlots:
             "date": self.date(),
             "list_unsubscribe": f"<{unsubscribe}{self._mailto}{token}>",
             "unsubscribe_url": unsubscribe,
-            "preferences_url": self._links.preferences_url(subscriber_id),
+            # Issues get forwarded: their settings link asks for a mail to the reader instead of opening
+            # the preference center (readers/views.py, unsubscribe_settings).
+            "preferences_url": f"{unsubscribe}/settings",
         }

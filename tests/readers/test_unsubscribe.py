@@ -146,7 +146,8 @@ def _unsubscribe_links(message) -> list[str]:
     """The header's web address and the footer's link, as paths."""
     listed = re.findall(r"<([^>]+)>", str(message["List-Unsubscribe"]))
     header = next(u for u in listed if u.startswith("http"))
-    footer = re.findall(r"http://localhost/unsubscribe/\S+", message.get_body(("plain",)).get_content())
+    text = message.get_body(("plain",)).get_content()
+    footer = re.findall(r"http://localhost/unsubscribe/[^\s/]+(?!\S)", text)  # not the settings link
     assert footer, "the footer carries an unsubscribe link"
     return [u.removeprefix("http://localhost") for u in (header, footer[-1])]
 
@@ -205,6 +206,33 @@ def test_the_button_mails_the_link_to_the_address_on_file_in_the_readers_languag
     english = stranger.post(f"{path}/settings-link?lang=en", data={"csrf_token": csrf_token(stranger, path)})
     assert "We have sent a link to your settings to the address this newsletter came to" in text_of(english)
     _gives_nothing_away(english)
+
+
+def test_a_forwarded_issues_settings_link_asks_for_a_mail_instead_of_opening_the_settings(
+    app, db, forwarded, relay
+):
+    message, marie = forwarded
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert "/preferences/" not in html and "/preferences/" not in text
+    found = re.findall(r"http://localhost/unsubscribe/\S+/settings", text)
+    [path] = {u.removeprefix("http://localhost") for u in found}
+    assert f'href="http://localhost{path}"' in html  # the footer's "Change settings" in both parts
+    for name, client in _clients(app).items():
+        page = client.get(path)
+        assert page.status_code == 200, name
+        _gives_nothing_away(page)
+        assert "Link zu meinen Einstellungen per E-Mail senden" in text_of(page)
+    assert _status(db, marie) is SubscriberStatus.ACTIVE  # looking changes nothing
+    stranger = app.test_client()
+    token = csrf_token(stranger, path)
+    sent = stranger.post(path.removesuffix("/settings") + "/settings-link", data={"csrf_token": token})
+    assert "an die Adresse gesendet, an die dieser Newsletter ging" in text_of(sent)
+    run_jobs(app)
+    [_issue, link_mail] = relay.wait_for(2)
+    assert link_mail["To"] == MARIE
+    forged = path.replace("/unsubscribe/", "/unsubscribe/9", 1)
+    assert stranger.get(forged).status_code == 400
 
 
 def test_the_button_needs_its_form_token_and_is_capped(app, db, forwarded, relay):

@@ -38,7 +38,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(429)
     def _too_many(error):
-        return _page(429, _("Too many attempts"), _("Please wait a moment and try again."))
+        body, status = _page(429, _("Too many attempts"), _("Please wait a moment and try again."))
+        # A limit that knows its window says so (Retry-After, X-RateLimit-*), e.g. the sign-up limits.
+        return body, status, getattr(error, "limit_headers", None) or {}
 
     @app.errorhandler(500)
     def _server_error(error):

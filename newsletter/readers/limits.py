@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from werkzeug.exceptions import TooManyRequests
@@ -58,7 +58,12 @@ return result
 
 
 class TooManySignups(TooManyRequests):
-    """A sign-up window is full; the app's 429 page answers, with ``Retry-After``."""
+    """A sign-up window is full; the app's 429 page answers, with ``Retry-After`` and the window's
+    ``X-RateLimit-*`` headers (``limit_headers``, which the app's 429 handler adds)."""
+
+    def __init__(self, limit_headers: dict[str, str]):
+        super().__init__()
+        self.limit_headers = limit_headers
 
 
 class _Counters:
@@ -101,12 +106,13 @@ def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
     return tuple(sorted(parse_many(limits), key=lambda item: item.get_expiry()))
 
 
-def hit(client: str, address: str) -> None:
+def hit(client: str, address: str) -> dict[str, str]:
     """Count one sign-up from ``client`` (IP) for ``address`` (as typed, lower-cased). Raises
-    :class:`TooManySignups` when a window is full. Records the headers for the answer."""
+    :class:`TooManySignups` when a window is full; otherwise returns the ``X-RateLimit-*`` headers for the
+    answer (none when the limits are switched off)."""
     config = current_app.config
     if not config.get("RATELIMIT_ENABLED", True):
-        return
+        return {}
     counters: _Counters = current_app.extensions[_EXTENSION_KEY]
     prefix = counters.prefix
     client_windows = [
@@ -124,15 +130,16 @@ def hit(client: str, address: str) -> None:
     else:  # the client's window closest to its limit; the address's counter is nobody else's business
         room, index = min((item.amount - counted[i][0], i) for i, (_, item) in enumerate(client_windows))
     item, seconds_left = windows[index][1], counted[index][1]
-    g.signup_limit_headers = {
+    headers = {
         "X-RateLimit-Limit": str(item.amount),
         "X-RateLimit-Remaining": str(max(0, room)),
         "X-RateLimit-Reset": str(int(time.time()) + seconds_left),
     }
     if room < 0:
-        g.signup_limit_headers["Retry-After"] = str(max(1, seconds_left))
+        headers["Retry-After"] = str(max(1, seconds_left))
         log.info("sign-up limit %s exceeded (client %s)", item, client)
-        raise TooManySignups()
+        raise TooManySignups(headers)
+    return headers
 
 
 def limited(address: Callable[[], str]) -> Callable:
@@ -141,9 +148,14 @@ def limited(address: Callable[[], str]) -> Callable:
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
-            if request.method == "POST":
-                hit(request.remote_addr or "127.0.0.1", address())
-            return view(*args, **kwargs)
+            if request.method != "POST":
+                return view(*args, **kwargs)
+            headers = hit(request.remote_addr or "127.0.0.1", address())
+            # Added here rather than by an after-request hook, which every other request would pay for.
+            response = current_app.make_response(view(*args, **kwargs))
+            for name, value in headers.items():
+                response.headers.add(name, value)
+            return response
 
         return wrapper
 
@@ -155,11 +167,3 @@ def init_app(app: Flask) -> None:
         app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
         app.config.get("RATELIMIT_KEY_PREFIX", "beitrag-limits"),
     )
-
-    @app.after_request
-    def _limit_headers(response):
-        headers = g.get("signup_limit_headers")
-        if headers:
-            for name, value in headers.items():
-                response.headers.setdefault(name, value)
-        return response

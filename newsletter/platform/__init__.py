@@ -9,12 +9,24 @@ import os
 from flask import Flask
 
 from db import db
-from newsletter.platform import cli, errors, headers, i18n, queues, redis_server, session_cookie, views
+from newsletter.platform import (
+    bodies,
+    cli,
+    errors,
+    headers,
+    i18n,
+    ids,
+    queues,
+    redis_server,
+    session_cookie,
+    views,
+)
 from newsletter.platform.extensions import csrf, limiter, login_manager, migrate
 
 
 def init_app(app: Flask) -> None:
     """Bind the extensions and the platform's own hooks, pages and command groups to ``app``."""
+    ids.init_app(app)  # before any route is added: routes take their converters when they are added
     queues.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_server.limiter_storage_uri(app.config["REDIS_URL"]))
     db.init_app(app)
@@ -22,6 +34,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    bodies.init_app(app)  # its hook goes first, before the CSRF check and the limiter could read a body
     i18n.init_app(app)
     headers.init_app(app)
     errors.init_app(app)

@@ -42,7 +42,7 @@ def _login_limit() -> str:
 
 
 def _login_address_key() -> str:
-    return "login-address:" + (request.form.get("email") or "").strip().lower()[:320]
+    return "login-address:" + (request.form.get("email") or "")[:1024].strip().lower()[:320]
 
 
 def _safe_next(target: str | None) -> str:

@@ -6,8 +6,8 @@ CSV upload, the webhooks). The limit is put on the request by the first hook of 
 check, the rate limits or the view could read anything:
 
 * a declared ``Content-Length`` above it is answered 413 at once, before a byte of the body is read;
-* a body without one (``Transfer-Encoding: chunked``) is read through Werkzeug's ``LimitedStream``, which
-  raises the same 413 as soon as the limit is passed, so no more than the limit is ever buffered.
+* a body without one (``Transfer-Encoding: chunked``) is read through :class:`CappedInput`, which raises
+  the same 413 as soon as the limit is passed, so no more than the limit is ever buffered.
 
 The 413 is the site's error page, or JSON on the API and the webhooks (``errors``), and it closes the
 connection: the rest of a large body is not read just to be thrown away.
@@ -15,6 +15,7 @@ connection: the rest of a large body is not read just to be thrown away.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -53,11 +54,60 @@ def json_body() -> Any:
         return None
 
 
+class CappedInput:
+    """A request body without a declared length, read through a count: whoever reads it (the form parser,
+    ``get_json``, a webhook) gets :class:`RequestEntityTooLarge` as soon as more than ``limit`` bytes
+    arrive. Werkzeug's own ``LimitedStream`` would stop at the limit without saying so, and a form cut
+    off there would be taken as if it were whole."""
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._read = 0
+
+    def _counted(self, data: bytes) -> bytes:
+        self._read += len(data)
+        if self._read > self._limit:
+            raise RequestEntityTooLarge()
+        return data
+
+    def _room(self, size: int | None) -> int:
+        """What to ask the server for: never more than one byte past the limit."""
+        room = self._limit + 1 - self._read
+        return room if size is None or size < 0 else min(size, room)
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._read > self._limit:
+            return b""  # refused already: the error page (its forms look at the body too) reads nothing
+        if size is not None and size >= 0:
+            return self._counted(self._stream.read(self._room(size)))
+        parts = []
+        while piece := self._counted(self._stream.read(self._room(64 * 1024))):
+            parts.append(piece)
+        return b"".join(parts)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        if self._read > self._limit:
+            return b""
+        return self._counted(self._stream.readline(self._room(size)))
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+
 def _bound_body() -> None:
     limit = limit_for(current_app, request.endpoint)
-    request.max_content_length = limit
-    if request.content_length is not None and request.content_length > limit:
-        raise RequestEntityTooLarge()
+    if request.content_length is not None:
+        request.max_content_length = limit
+        if request.content_length > limit:
+            # Nothing of it is read, not even by the error page, whose forms look at the body too.
+            request.environ["wsgi.input"], request.environ["CONTENT_LENGTH"] = io.BytesIO(), "0"
+            raise RequestEntityTooLarge()
+        return
+    # No length declared (chunked): the server ends the body (``wsgi.input_terminated``), and the count
+    # stops it. Werkzeug's stream in front of it lets one byte more through, so that the count sees it.
+    request.max_content_length = limit + 1
+    request.environ["wsgi.input"] = CappedInput(request.environ["wsgi.input"], limit)
 
 
 def init_app(app: Flask) -> None:

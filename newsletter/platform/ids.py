@@ -1,10 +1,12 @@
-"""Ids from outside (a URL's path, a query string): whole numbers from 1 to 2**63 - 1, or nothing.
+"""Ids from outside (a URL's path, a query string): whole numbers from 1 to 2**31 - 1, or nothing.
 
-A larger number reaches no row (no id column holds more than a signed 64-bit integer), but the database
-driver refuses to bind it (SQLite: "Python int too large to convert to SQLite INTEGER") and the visitor
-got a 500. So the ``int`` converter of every route is :class:`IdConverter`, registered for the whole app:
-a path segment that is not such an id leads nowhere (404) before any view runs. Query arguments that
-carry ids go through :func:`id_from`.
+Every id a URL or a query string names is a PostgreSQL ``integer`` (the delivery ledger's ``bigint`` ids
+never appear in one). A larger number reaches no row, but the database refused it instead of finding
+nothing: SQLite cannot bind more than 64 bits ("Python int too large to convert to SQLite INTEGER"),
+PostgreSQL says "integer out of range" for anything past 2**31 - 1 (SQLAlchemy casts the parameter to
+the column's type), and the visitor got a 500. So the ``int`` converter of every route is
+:class:`IdConverter`, registered for the whole app: a path segment that is not such an id leads nowhere
+(404) before any view runs. Query arguments that carry ids go through :func:`id_from`.
 """
 
 from __future__ import annotations
@@ -14,20 +16,21 @@ import builtins
 from flask import Flask
 from werkzeug.routing import IntegerConverter, ValidationError
 
-MAX_ID = 2**63 - 1
-_MAX_DIGITS = len(str(MAX_ID))
+MAX_ID = 2**31 - 1  # PostgreSQL's integer
+_MAX_DIGITS = len(str(2**63 - 1))  # no route may take more than a signed 64-bit integer
 
 
 class IdConverter(IntegerConverter):
-    """``<int:...>`` in every route: ASCII digits only, 1 to :data:`MAX_ID` (``min`` and ``max`` may narrow
-    it further). ``0``, ``-1``, ``10**25`` or Unicode digits such as ``٣`` do not match: 404."""
+    """``<int:...>`` in every route: ASCII digits only, 1 to :data:`MAX_ID` (a route whose ids are
+    ``bigint`` says ``<int(max=9223372036854775807):...>``). ``0``, ``-1``, ``2**31``, ``10**25`` or
+    Unicode digits such as ``٣`` do not match: 404."""
 
     regex = r"[0-9]+"
 
     def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
                  signed: bool = False) -> None:  # fmt: skip
         low = 1 if min is None else builtins.max(min, 1)
-        high = MAX_ID if max is None else builtins.min(max, MAX_ID)
+        high = MAX_ID if max is None else max
         super().__init__(map, fixed_digits=fixed_digits, min=low, max=high, signed=False)
 
     def to_python(self, value: str) -> int:

@@ -44,9 +44,9 @@ def line_too_long(limit: int) -> str:
     return f"the line is longer than {limit:,} bytes (IMPORT_MAX_LINE_BYTES) and was skipped"
 
 
-def row_too_long(limit: int) -> str:
+def row_too_long(limit: int, first: int, last: int) -> str:
     return (f"the line starts a row longer than {limit:,} bytes (IMPORT_MAX_LINE_BYTES; a quote that is "
-            "never closed?) and the row was skipped")  # fmt: skip
+            f"never closed?): lines {first} to {last} were skipped")  # fmt: skip
 
 
 class _Unreadable(Exception):
@@ -121,7 +121,7 @@ class _DecodedLines:
                 self.row_start = number
             self.row_bytes += len(raw)
             if self.row_bytes > self.lines.limit + 2:
-                raise _Unreadable(self.row_start, row_too_long(self.lines.limit))
+                raise _Unreadable(self.row_start, row_too_long(self.lines.limit, self.row_start, number))
             return text
 
 

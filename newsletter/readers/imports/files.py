@@ -182,6 +182,7 @@ def _careful_rows(
     source = _DecodedLines(_BoundedLines(head, handle, max_line, position), errors)
     reader = csv.reader(source, delimiter=delimiter)
     while True:
+        row = None
         try:
             row = next(reader)
         except StopIteration:
@@ -190,11 +191,9 @@ def _careful_rows(
             errors.append((position[0], f"the line cannot be read as CSV: {exc}"[:300]))
         except _Unreadable as exc:  # the csv module starts afresh with the next line
             errors.append((exc.line, exc.reason))
-        else:
-            source.row_bytes = 0
+        source.row_bytes = 0  # the next row is counted from its own first line
+        if row is not None:
             yield row
-            continue
-        source.row_bytes = 0
 
 
 FIRST_LINE_TOO_LONG = "the first line of the file is too long: is this a CSV file?"

@@ -3,14 +3,17 @@
 Every hop (the URL and each redirect) is checked before anything is sent: the host's DNS answers are
 resolved once, *every* answer must be a public address (no loopback, private, link-local, shared,
 reserved or multicast address, IPv4-mapped IPv6 included), and the connection goes to the address that
-was checked, so a second DNS answer cannot swap in an internal one. Tests may exempt exact loopback
-addresses with ``FEED_ALLOWED_LOOPBACK`` (empty by default); no other address can be exempted.
+was checked, so a second DNS answer cannot swap in an internal one. A refusal tells the editor that the
+address is not public, never which internal address a name resolved to (the log says). Tests may exempt
+exact loopback addresses with ``FEED_ALLOWED_LOOPBACK`` (empty by default); no other address can be
+exempted.
 """
 
 from __future__ import annotations
 
 import http.client
 import ipaddress
+import logging
 import socket
 import ssl
 import time
@@ -19,6 +22,8 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 from flask_babel import lazy_gettext as _l
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = "Beitrag feed import (+https://beitrag.example)"
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -63,12 +68,9 @@ def check_address(raw: str, allowed_loopback: Iterable[str] = ()) -> None:
     if address.is_loopback and str(address) in set(allowed_loopback):
         return
     if not address.is_global or address.is_multicast or address.is_reserved or address.is_unspecified:
+        # Not the address itself: which internal address a name resolves to is for the log, not the page.
         raise FetchRefused(
-            _l(
-                "the address %(address)s is not a public internet address; feeds are only fetched "
-                "from public servers",
-                address=str(address),
-            )
+            _l("this address is not public: feeds are only fetched from servers on the public internet")
         )
 
 
@@ -122,7 +124,12 @@ def fetch(url: str, policy: FetchPolicy | None = None, resolve: Resolver = syste
         if not addresses:
             raise FetchRefused(_l("the host %(host)s has no address", host=host))
         for address in addresses:  # every DNS answer, not just the first
-            check_address(address, policy.allowed_loopback)
+            try:
+                check_address(address, policy.allowed_loopback)
+            except FetchRefused:
+                log.warning("feed fetch refused: %s (host %s) resolves to %s, not a public address",
+                            url, host, address)  # fmt: skip
+                raise
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchRefused(_l("the feed server took too long to answer"))

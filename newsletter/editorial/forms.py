@@ -18,6 +18,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from newsletter.platform.ids import MAX_ID
+
 
 class ArticleForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
@@ -67,7 +69,7 @@ class RecentIssueForm(FlaskForm):
 
 
 class AddArticleForm(FlaskForm):
-    article_id = IntegerField(_l("Article"), validators=[DataRequired()])
+    article_id = IntegerField(_l("Article"), validators=[DataRequired(), NumberRange(1, MAX_ID)])
     submit = SubmitField(_l("Add"))
 
 

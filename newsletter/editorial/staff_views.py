@@ -34,12 +34,17 @@ from newsletter.mail import rendering
 from newsletter.mail.rendering import GMAIL_CLIP_BYTES, RenderError
 from newsletter.platform import audit
 from newsletter.platform.access import StaffRole, guard_blueprint
+from newsletter.platform.bodies import body_limit
 from newsletter.platform.extensions import limiter
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.headers import sandboxed_html
 from newsletter.readers.models import Newsletter
 
 bp = Blueprint("editorial_staff", __name__, url_prefix="/staff")
+# The article and issue forms carry long Markdown (an article up to 200,000 characters): form-encoded, a
+# character of a non-Latin script takes 9 bytes and an emoji 12, so these forms may be larger than the
+# app's default body limit (platform/bodies.py).
+EDITOR_FORM_BYTES = 4 * 1024 * 1024
 guard_blueprint(bp, StaffRole.EDITOR)
 
 VARIANT_LABELS = {
@@ -112,6 +117,7 @@ def article_list():
 
 
 @bp.route("/articles/new", methods=["GET", "POST"])
+@body_limit(EDITOR_FORM_BYTES)
 def article_new():
     form = ArticleForm()
     if form.validate_on_submit():
@@ -125,6 +131,7 @@ def article_new():
 
 
 @bp.route("/articles/<int:article_id>", methods=["GET", "POST"])
+@body_limit(EDITOR_FORM_BYTES)
 def article_edit(article_id: int):
     article = db.get_or_404(Article, article_id)
     form = ArticleForm(obj=article)
@@ -208,6 +215,7 @@ def issue_list():
 
 
 @bp.route("/issues/new", methods=["GET", "POST"])
+@body_limit(EDITOR_FORM_BYTES)
 def issue_new():
     form = IssueForm()
     form.newsletters.choices = _newsletter_choices()
@@ -247,6 +255,7 @@ def issue_from_recent():
 
 
 @bp.route("/issues/<int:issue_id>", methods=["GET", "POST"])
+@body_limit(EDITOR_FORM_BYTES)
 def issue_edit(issue_id: int):
     issue = db.get_or_404(Issue, issue_id)
     form = IssueForm(obj=issue)

@@ -11,11 +11,13 @@ from flask import Flask
 from db import db
 from newsletter.platform import (
     audit,  # noqa: F401  (its table joins the metadata)
+    bodies,
     cli,
     errors,
     extensions,
     headers,
     i18n,
+    ids,
     queues,
     redis_server,
     session_cookie,
@@ -26,6 +28,7 @@ from newsletter.platform.extensions import csrf, limiter, login_manager, migrate
 
 def init_app(app: Flask) -> None:
     """Bind the extensions and the platform's own hooks, pages and command groups to ``app``."""
+    ids.init_app(app)  # before any route is added: routes take their converters when they are added
     queues.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_server.limiter_storage_uri(app.config["REDIS_URL"]))
     db.init_app(app)
@@ -34,6 +37,7 @@ def init_app(app: Flask) -> None:
         csrf.init_app(app)
         login_manager.init_app(app)
         limiter.init_app(app)
+    bodies.init_app(app)  # its hook goes first, before the CSRF check and the limiter could read a body
     i18n.init_app(app)
     headers.init_app(app)
     errors.init_app(app)

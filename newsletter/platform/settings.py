@@ -86,6 +86,14 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
 
 
+def _size(env: Mapping[str, str], key: str, default: int, minimum: int) -> int:
+    """A number of bytes, at least ``minimum`` (a smaller one would refuse what Beitrag itself sends)."""
+    value = _int(env, key, default)
+    if value < minimum:
+        raise ConfigError(f"{key} must be at least {minimum} bytes, not {value}")
+    return value
+
+
 def _flag(env: Mapping[str, str], key: str) -> bool:
     raw = (env.get(key) or "").strip().lower()
     if raw in ("", "0", "false", "no", "off"):
@@ -331,6 +339,9 @@ def _limits(env: Mapping[str, str]) -> dict[str, Any]:
         # (newsletter/platform/overload.py); 0 never sheds.
         "OVERLOAD_WAIT_SECONDS": _float(env, "OVERLOAD_WAIT_SECONDS", 0.05),
         "EMBED_ORIGINS": _origins(env.get("EMBED_ORIGINS")),
+        # The most bytes a request body may have, unless its page names its own limit (platform/bodies.py):
+        # the article form, the CSV upload (IMPORT_MAX_BYTES) and the webhooks do.
+        "MAX_CONTENT_LENGTH": _size(env, "MAX_REQUEST_BYTES", 64 * 1024, 8 * 1024),
     }
 
 
@@ -342,10 +353,12 @@ def _work(env: Mapping[str, str]) -> dict[str, Any]:
         "FEED_TIMEOUT": 10.0,
         "FEED_MAX_BYTES": 5 * 1024 * 1024,
         "FEED_ALLOWED_LOOPBACK": (),
-        # CSV imports: the largest upload, and the opt-in mails for readers without recorded consent,
+        # CSV imports: the largest upload and the longest line in it (a longer line is reported and
+        # skipped, never read whole), and the opt-in mails for readers without recorded consent,
         # sent in batches (IMPORT_OPT_IN_BATCH every IMPORT_OPT_IN_INTERVAL seconds, at most
         # IMPORT_OPT_IN_CAP per import) so that an import does not flood the relay or look like spam.
-        "IMPORT_MAX_BYTES": _int(env, "IMPORT_MAX_BYTES", 2 * 1024**3),
+        "IMPORT_MAX_BYTES": _size(env, "IMPORT_MAX_BYTES", 256 * 1024**2, 64 * 1024),
+        "IMPORT_MAX_LINE_BYTES": _size(env, "IMPORT_MAX_LINE_BYTES", 64 * 1024, 1024),
         "IMPORT_OPT_IN_BATCH": _int(env, "IMPORT_OPT_IN_BATCH", 200),
         "IMPORT_OPT_IN_INTERVAL": _int(env, "IMPORT_OPT_IN_INTERVAL", 60),
         "IMPORT_OPT_IN_CAP": _int(env, "IMPORT_OPT_IN_CAP", 20_000),

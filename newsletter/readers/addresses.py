@@ -43,6 +43,8 @@ def normalize_email_by_validator(raw: str) -> str:
 def _checked_candidate(raw: str) -> str:
     if not isinstance(raw, str):
         raise InvalidEmail("the e-mail address is missing")
+    if len(raw) > 4 * MAX_EMAIL_LENGTH:  # before any work on its characters; room for blanks around it
+        raise InvalidEmail(f"the e-mail address is longer than {MAX_EMAIL_LENGTH} characters")
     if "\n" in raw or "\r" in raw or "\0" in raw:
         raise InvalidEmail("the e-mail address contains a line break or a NUL character")
     candidate = raw.strip()

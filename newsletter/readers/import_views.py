@@ -23,6 +23,7 @@ from flask_login import current_user
 from db import db
 from newsletter.platform import audit, database
 from newsletter.platform.access import StaffRole, guard_blueprint
+from newsletter.platform.bodies import body_limit
 from newsletter.platform.forms import ActionForm
 from newsletter.readers import errors, staff_texts
 from newsletter.readers import tasks as readers_tasks
@@ -35,10 +36,11 @@ guard_blueprint(bp, StaffRole.EDITOR)
 
 
 def _import_folder() -> Path:
-    return Path(current_app.instance_path) / "imports"
+    return records.upload_folder(current_app.instance_path)
 
 
 @bp.route("/imports", methods=["GET", "POST"])
+@body_limit("IMPORT_MAX_BYTES")  # the file with the form around it; more is refused before it is read
 def import_index():
     form = ImportUploadForm()
     if request.method == "POST":
@@ -58,6 +60,7 @@ def import_index():
                 _import_folder(),
                 staff_user_id=current_user.id,
                 max_bytes=current_app.config["IMPORT_MAX_BYTES"],
+                max_line=current_app.config["IMPORT_MAX_LINE_BYTES"],
             )
         except errors.SubscriberError as exc:
             db.session.rollback()

@@ -45,9 +45,11 @@ MAX_SOURCE_LENGTH = 255
 
 def clean_source(raw: Any) -> str | None:
     """Where a reader came from (a UTM campaign, an article URL): control characters (line breaks, NUL,
-    escapes) removed, whitespace collapsed, at most :data:`MAX_SOURCE_LENGTH` characters."""
+    escapes) removed, whitespace collapsed, at most :data:`MAX_SOURCE_LENGTH` characters. Only the first
+    ``4 * MAX_SOURCE_LENGTH`` characters are looked at, so a long value costs no more than a short one."""
     if not isinstance(raw, str):
         return None
+    raw = raw[: 4 * MAX_SOURCE_LENGTH]
     text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in raw)
     text = " ".join(text.split())[:MAX_SOURCE_LENGTH].strip()
     return text or None

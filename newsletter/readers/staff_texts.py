@@ -29,6 +29,9 @@ def _messages() -> dict[str, str]:
         "no e-mail address in the first lines of the file: is this the right file?": _(
             "There is no e-mail address in the first lines of the file. Is this the right file?"
         ),
+        "the first line of the file is too long: is this a CSV file?": _(
+            "The first line of the file is too long. Is this a CSV file?"
+        ),
         "this import has already started": _("This import has already started."),
         "the column map names a column or a field that does not exist": _(
             "The column map names a column or a field that does not exist."

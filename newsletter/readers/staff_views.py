@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from db import db
-from newsletter.platform import audit, database
+from newsletter.platform import audit, database, ids
 from newsletter.platform.access import StaffRole, guard_blueprint, requires_role
 from newsletter.platform.forms import ActionForm
 from newsletter.readers import (
@@ -83,7 +83,7 @@ def _filter_from_args() -> roster.SubscriberFilter:
     return roster.SubscriberFilter(
         query=args.get("q", "")[:320],
         status=status,
-        newsletter_id=int(newsletter_id) if newsletter_id.isdigit() else None,
+        newsletter_id=ids.id_from(newsletter_id),
         source=args.get("source", "")[:255],
     )
 
@@ -92,7 +92,7 @@ def _filter_from_args() -> roster.SubscriberFilter:
 def subscriber_index():
     flt = _filter_from_args()
     after = request.args.get("after", "")
-    result = roster.page(db.session, flt, after=int(after) if after.isdigit() else None)
+    result = roster.page(db.session, flt, after=ids.id_from(after))
     names = {n.id: n.name for n in newsletters.list_newsletters(db.session)}
     return render_template(
         "admin/subscribers/index.html",

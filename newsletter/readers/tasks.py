@@ -45,6 +45,7 @@ def run_subscriber_import(import_id: int) -> str:
         record = settle.run_import(
             db.session, import_id, on_progress=db.session.commit,
             lease_seconds=config["IMPORT_LEASE_SECONDS"], settle_rows=config["IMPORT_SETTLE_ROWS"],
+            max_line=config["IMPORT_MAX_LINE_BYTES"],
         )  # fmt: skip
         db.session.commit()
     except staging.ImportTakenOver:
@@ -52,11 +53,15 @@ def run_subscriber_import(import_id: int) -> str:
         return f"import {import_id}: continued by another run"
     except Exception as exc:
         db.session.rollback()
-        settle.fail_import(db.session, import_id, f"the import stopped: {type(exc).__name__}")
+        stored_path = settle.fail_import(db.session, import_id, f"the import stopped: {type(exc).__name__}")
         db.session.commit()
+        if stored_path:
+            records.discard_file(stored_path)
         raise
     if record is None:
         return f"import {import_id}: another run holds it"
+    if record.state in (ImportState.DONE, ImportState.FAILED):  # settled for good: the upload may go
+        records.discard_file(record.stored_path)
     if record.state is not ImportState.DONE:
         return "nothing to do"
     if record.consent is ImportConsent.NONE and record.created_count:
@@ -70,12 +75,16 @@ def queue_subscriber_import(import_id: int, run: int = 0) -> None:
 
 def sweep_imports() -> int:
     """Queue again the imports whose worker died or stalls (their lease ran out): each continues from its
-    last settled chunk. Run by the clock every 30 s; also ``flask --app app newsletter sweep-imports``.
-    Safe to run twice: the job of a run is queued once, and a run claims the import before it reads."""
+    last settled chunk. Then delete the uploaded files no import needs any more
+    (``records.discard_leftovers``). Run by the clock every 30 s; also ``flask --app app newsletter
+    sweep-imports``. Safe to run twice: the job of a run is queued once, and a run claims the import
+    before it reads."""
     stalled = settle.stalled_imports(db.session)
     db.session.rollback()
     for import_id, run in stalled:
         queue_subscriber_import(import_id, run + 1)
+    records.discard_leftovers(db.session, records.upload_folder(current_app.instance_path))
+    db.session.commit()
     return len(stalled)
 
 

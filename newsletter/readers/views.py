@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from db import db
-from newsletter.platform import extensions, i18n, overload, tokens
+from newsletter.platform import bodies, extensions, i18n, overload, tokens
 from newsletter.platform.extensions import csrf, limiter
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.i18n import LANGUAGES
@@ -39,12 +39,15 @@ from newsletter.readers.models import Newsletter, Subscriber
 bp = Blueprint("readers", __name__)
 
 def _submitted_address() -> str:
+    """The address a sign-up names, for its rate limit. The body was bounded before anything read it
+    (``MAX_REQUEST_BYTES``, platform/bodies.py), and only the first 1,024 characters of the field are
+    looked at."""
     if request.is_json:
-        body = request.get_json(silent=True)
+        body = bodies.json_body()
         raw = body.get("email") if isinstance(body, dict) else None
     else:
         raw = request.form.get("email")
-    return raw.strip().lower()[:320] if isinstance(raw, str) else ""
+    return raw[:1024].strip().lower()[:320] if isinstance(raw, str) else ""
 
 
 # Per client address and per e-mail address, one Redis round trip for both (``limits``).
@@ -273,7 +276,7 @@ def api_subscribe():
     started = time.perf_counter()
     if not request.is_json:
         return _api_error("unsupported_media_type", _("Send the request as JSON (application/json)."), 415)
-    body = request.get_json(silent=True)
+    body = bodies.json_body()
     if not isinstance(body, dict):
         return _api_error("invalid_json", _("The request body is not a JSON object."))
     email, slugs = body.get("email"), body.get("newsletters")

@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, request
 
 from db import db
 from newsletter.mail import sns
+from newsletter.platform.bodies import body_limit
 from newsletter.platform.extensions import csrf, limiter
 from newsletter.sending import bounces
 
@@ -29,14 +30,13 @@ def _answer(text: str, status: int):
 
 
 @bp.post("/webhooks/ses")
+@body_limit(MAX_BODY)  # a larger body, chunked or not, is answered 413 before more is read
 @csrf.exempt  # SNS signs the message itself; there is no browser and no session here
 @limiter.limit("600 per minute")  # SNS retries what it could not deliver; a flood from elsewhere stops here
 def ses_events():
-    if (request.content_length or 0) > MAX_BODY:
-        return _answer("too large", 413)
     try:
-        message = json.loads(request.get_data(cache=False, as_text=False)[: MAX_BODY + 1])
-    except ValueError:
+        message = json.loads(request.get_data(cache=False, as_text=False))
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return _answer("not JSON", 400)
     try:
         sns.verify(message, _policy())
@@ -56,7 +56,7 @@ def ses_events():
         return _answer("ok", 200)
     try:
         event = json.loads(message["Message"])
-    except ValueError:
+    except (ValueError, RecursionError):
         event = None
     if not isinstance(event, dict):
         return _answer("ignored", 200)

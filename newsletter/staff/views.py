@@ -223,4 +223,6 @@ def captured_message_html(name: str):
 
 @bp.app_context_processor
 def _staff_context():
-    return {"logout_form": ActionForm() if current_user.is_authenticated else None}
+    # formdata=None: the sign-out button takes nothing from the request, so pages that answer a refused
+    # body (413) do not read that body again.
+    return {"logout_form": ActionForm(formdata=None) if current_user.is_authenticated else None}

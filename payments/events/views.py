@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 
 from db import db
+from newsletter.platform.bodies import body_limit
 from newsletter.platform.extensions import csrf
 from payments.events import tasks, webhooks
 from payments.settings import stripe_settings
@@ -17,6 +18,7 @@ bp = Blueprint("events", __name__)
 
 
 @bp.post("/webhooks/stripe")
+@body_limit(webhooks.MAX_BODY_BYTES)
 @csrf.exempt  # Stripe signs the body instead
 def stripe_webhook():
     settings = stripe_settings()

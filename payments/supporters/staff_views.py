@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from db import db, utcnow
 from newsletter import api as newsletter_api
+from newsletter.platform import ids
 from payments import amounts
 from payments.models import Donation, DonationPayment, DonationStatus, PaymentStatus
 from payments.supporters import donors, states
@@ -68,10 +69,13 @@ def _cents(raw: str) -> int | None:
 
 
 def _day(raw: str) -> date | None:
+    """A day as typed (YYYY-MM-DD) between the years 1900 and 2200; None when empty or not such a day (the
+    day after 9999-12-31 does not exist, and the filter needs it)."""
     try:
-        return date.fromisoformat(raw.strip()) if raw.strip() else None
+        day = date.fromisoformat(raw.strip()) if raw.strip() else None
     except ValueError:
         return None
+    return day if day is not None and 1900 <= day.year <= 2200 else None
 
 
 def _donor_filter() -> donors.DonorFilter:
@@ -92,8 +96,7 @@ def _donor_filter() -> donors.DonorFilter:
 def donor_list():
     flt = _donor_filter()
     after = request.args.get("after", "")
-    after_id = int(after) if after.isdigit() and len(after) < 19 else None
-    page = donors.list_donors(db.session, flt, after=after_id)
+    page = donors.list_donors(db.session, flt, after=ids.id_from(after))
     return render_template(
         "payments/admin_donors.html", page=page, flt=flt, states=states.STATES, first_page=not after
     )

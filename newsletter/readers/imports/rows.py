@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 from newsletter.readers import newsletters as newsletter_service
 from newsletter.readers import roster
 from newsletter.readers.errors import InvalidEmail
-from newsletter.readers.imports.files import CONTROL_CHARACTERS, ImportFileError, file_rows, normalize_address
+from newsletter.readers.imports.files import (
+    CONTROL_CHARACTERS,
+    MAX_LINE_BYTES,
+    ImportFileError,
+    file_rows,
+    normalize_address,
+)
 from newsletter.readers.imports.settle_sql import DUPLICATE
 from newsletter.readers.imports.staging import StagingWriter
 from newsletter.readers.models import Newsletter, SubscriberImport
@@ -129,6 +135,7 @@ def read_into_staging(
     settled: list[tuple[int, int]] = (),
     lease_seconds: float = 120.0,
     settle_rows: int | None = None,
+    max_line: int = MAX_LINE_BYTES,
 ) -> StagingWriter:
     """Read the file into the staging rows; on PostgreSQL also settle them, chunk by chunk. Lines in
     ``settled`` (chunks of an earlier run) are read again but not written: duplicates within the file are
@@ -140,7 +147,7 @@ def read_into_staging(
         settle_rows=settle_rows,
     )  # fmt: skip
     with writer:
-        rows_read = _read_rows(session, record, fields, writer)
+        rows_read = _read_rows(session, record, fields, writer, max_line)
     session.expire(record)  # the progress columns were written through another connection
     record.bytes_done = record.size_bytes
     record.rows_read = rows_read
@@ -174,7 +181,7 @@ def _refused_lines(import_id: int, errors: list[tuple[int, str]]) -> list[list]:
 
 
 def _read_rows(
-    session: Session, record: SubscriberImport, fields: dict[str, int], writer: StagingWriter
+    session: Session, record: SubscriberImport, fields: dict[str, int], writer: StagingWriter, max_line: int
 ) -> int:
     # Each reader's newsletters: those of the row plus those the editor chose; the default without either.
     keys, chosen, fallback = _newsletter_plan(session, record, writer)
@@ -189,7 +196,7 @@ def _read_rows(
     import_id = record.id
     path, delimiter, header_skipped = record.stored_path, record.delimiter, not record.has_header
     with open(path, "rb") as handle:
-        for row in file_rows(handle, delimiter, errors, position):
+        for row in file_rows(handle, delimiter, errors, position, max_line):
             if not header_skipped:
                 header_skipped = True
                 continue

@@ -15,6 +15,7 @@ from sqlalchemy import Integer, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from db import utcnow
+from newsletter.readers.imports.files import MAX_LINE_BYTES
 from newsletter.readers.imports.rows import read_into_staging
 from newsletter.readers.imports.settle_sql import (
     _FENCE_EXCLUSIVE,
@@ -175,6 +176,7 @@ def run_import(
     on_progress: Callable[[], None] = lambda: None,
     lease_seconds: float = 120.0,
     settle_rows: int | None = None,
+    max_line: int = MAX_LINE_BYTES,
 ) -> SubscriberImport | None:
     """Carry out a queued import, or continue one whose run died (its lease ran out): the chunks that run
     settled stay, their lines are read again only for the duplicates within the file, and the report ends
@@ -202,7 +204,7 @@ def run_import(
     started, cpu = time.perf_counter(), time.process_time()
     writer = read_into_staging(
         session, record, on_progress, params, run=run, settled=settled, lease_seconds=lease_seconds,
-        settle_rows=settle_rows,
+        settle_rows=settle_rows, max_line=max_line,
     )  # fmt: skip
     read, read_cpu = time.perf_counter(), time.process_time()
     figures = _chunk_figures(session, record.id) if writer.postgres else _settle(session, record, params)
@@ -241,19 +243,22 @@ def _stop_without_file(session: Session, record: SubscriberImport, run: int) -> 
     return record
 
 
-def fail_import(session: Session, import_id: int, reason: str) -> None:
+def fail_import(session: Session, import_id: int, reason: str) -> str | None:
     """The import stopped with an error. What its settled chunks did stays (their readers are in the
-    database and their report rows say so); without any, nothing of it was added."""
+    database and their report rows say so); without any, nothing of it was added. Returns the path of
+    its uploaded file, for the caller to delete once this is committed."""
     record = session.get(SubscriberImport, import_id, populate_existing=True)
-    if record is not None:
-        if settled_chunks(session, import_id):
-            count_outcomes(record, _chunk_figures(session, import_id))
-        else:
-            session.execute(delete(ImportRow).where(ImportRow.import_id == import_id))
-        record.state = ImportState.FAILED
-        record.failure = reason[:500]
-        record.finished_at = utcnow()
-        record.lease_until = None
+    if record is None:
+        return None
+    if settled_chunks(session, import_id):
+        count_outcomes(record, _chunk_figures(session, import_id))
+    else:
+        session.execute(delete(ImportRow).where(ImportRow.import_id == import_id))
+    record.state = ImportState.FAILED
+    record.failure = reason[:500]
+    record.finished_at = utcnow()
+    record.lease_until = None
+    return record.stored_path
 
 
 def stalled_imports(session: Session) -> list[tuple[int, int]]:

@@ -4,13 +4,15 @@ The block reader (whole-line blocks split directly while they hold no quote, NUL
 the same rows, line numbers and per-line errors as the csv module line by line. Bad inputs tried: a
 quoted field with a delimiter and a line break in a later block, a lone CR, a NUL, a Latin-1 line after
 the first block, CRLF line ends, a last line without a line end, blank lines, duplicates whose first
-line sits in another block, a newsletter deleted while the import runs (PostgreSQL), and the import run
-by a role that may not switch PostgreSQL's per-row foreign-key triggers off."""
+line sits in another block, a newsletter deleted while the import runs (PostgreSQL; the failed import's
+file is deleted), and the import run by a role that may not switch PostgreSQL's per-row foreign-key
+triggers off."""
 
 from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -145,6 +147,8 @@ def test_a_newsletter_deleted_before_the_import_runs_fails_it_and_writes_nothing
         editor, record_id, {0: "email"}, consent="recorded", consent_detail="Messe", newsletters=[weekly.id]
     )
     assert db.session.get(SubscriberImport, record_id).newsletter_ids == [weekly.id]
+    stored = Path(db.session.get(SubscriberImport, record_id).stored_path)
+    assert stored.is_file()
     db.session.execute(text("DELETE FROM newsletters WHERE id = :id"), {"id": weekly.id})
     db.session.commit()
     with pytest.raises(files.ImportFileError, match="deleted while it ran"):
@@ -155,6 +159,7 @@ def test_a_newsletter_deleted_before_the_import_runs_fails_it_and_writes_nothing
     assert db.session.scalar(select(func.count()).select_from(Subscriber)) == 0
     assert db.session.scalar(select(func.count()).select_from(Subscription)) == 0
     assert db.session.scalar(select(func.count()).select_from(ImportRow)) == 0
+    assert not stored.exists()  # a failed import keeps no file on disk
 
 
 @pytest.mark.parametrize("may_switch_triggers_off", [True, False])

@@ -78,8 +78,15 @@ def authenticate_staff(session: Session, email: str, password: str) -> StaffUser
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
     return user
+
+
+def check_password(user: StaffUser, password: str) -> bool:
+    """Whether ``password`` is the account's own (to confirm a change the member makes to it)."""
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def set_staff_password(session: Session, user: StaffUser, password: str) -> None:
@@ -88,6 +95,67 @@ def set_staff_password(session: Session, user: StaffUser, password: str) -> None
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = hash_password(password)
     user.session_version += 1
+
+
+def record_sign_in(user: StaffUser) -> None:
+    """The moment the account was last signed into (after the second factor, where it has one)."""
+    user.last_login_at = utcnow()
+
+
+# -- what admins change: roles and deactivation -------------------------------------------------------
+
+
+class LastAdminError(AccountError):
+    """The change would leave no active admin, and nobody could manage the staff any more."""
+
+
+def _lock_active_admins(session: Session) -> list[StaffUser]:
+    """The active admins, their rows locked (PostgreSQL) until the caller commits: two admins demoting each
+    other at once are handled one after the other, and the second sees the first's change."""
+    return list(session.scalars(
+        select(StaffUser).where(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True))
+        .order_by(StaffUser.id).with_for_update()
+    ))  # fmt: skip
+
+
+def _refuse_losing_last_admin(session: Session, user: StaffUser) -> None:
+    admins = _lock_active_admins(session)
+    session.refresh(user)
+    if user.active and user.role is StaffRole.ADMIN and [a.id for a in admins] == [user.id]:
+        raise LastAdminError(f"{user.email} is the last active admin")
+
+
+def change_role(session: Session, user: StaffUser, role: StaffRole | str) -> bool:
+    """Give ``user`` another role; every session of the account ends, so the new role holds at once.
+    Refuses to demote the last active admin. False when the role was the same."""
+    role = StaffRole(role)
+    if role is not StaffRole.ADMIN:
+        _refuse_losing_last_admin(session, user)
+    if user.role is role:
+        return False
+    user.role = role
+    user.session_version += 1
+    return True
+
+
+def deactivate_staff_user(session: Session, user: StaffUser) -> bool:
+    """Lock the account out at once (its sessions and API tokens stop working; its history stays).
+    Refuses the last active admin. False when it was deactivated already."""
+    _refuse_losing_last_admin(session, user)
+    if not user.active:
+        return False
+    user.active = False
+    user.session_version += 1
+    return True
+
+
+def reactivate_staff_user(session: Session, user: StaffUser) -> bool:
+    """Let the account sign in again (with its password; no old session comes back)."""
+    if user.active:
+        return False
+    user.active = True
+    user.session_version += 1
+    return True
 
 
 def load_staff_user(session: Session, user_id: str) -> StaffUser | None:

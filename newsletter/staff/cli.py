@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from db import db
 from newsletter.platform.access import StaffRole
 from newsletter.platform.cli import newsletter_cli
-from newsletter.staff import accounts
+from newsletter.staff import accounts, two_factor
 from newsletter.staff.models import StaffUser
 
 users_cli = AppGroup("users", help="Staff accounts.")
@@ -56,23 +57,61 @@ def set_password(email: str, password: str) -> None:
 @users_cli.command("deactivate")
 @click.argument("email")
 def deactivate(email: str) -> None:
-    """Lock EMAIL out at once (the account and its history stay)."""
+    """Lock EMAIL out at once (the account and its history stay). The last active admin stays."""
     user = _staff_or_fail(email)
-    user.active = False
+    try:
+        accounts.deactivate_staff_user(db.session, user)
+        db.session.commit()
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc}; make another account admin first") from None
+    click.echo(f"{user.email} is deactivated.")
+
+
+@users_cli.command("reactivate")
+@click.argument("email")
+def reactivate(email: str) -> None:
+    """Let EMAIL sign in again with its password."""
+    user = _staff_or_fail(email)
+    accounts.reactivate_staff_user(db.session, user)
+    db.session.commit()
+    click.echo(f"{user.email} can sign in again.")
+
+
+@users_cli.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice([r.value for r in StaffRole]))
+def set_role(email: str, role: str) -> None:
+    """Give EMAIL the ROLE; every session of that account ends. The last active admin stays admin."""
+    user = _staff_or_fail(email)
+    try:
+        accounts.change_role(db.session, user, role)
+        db.session.commit()
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc}; make another account admin first") from None
+    click.echo(f"{user.email} is now {user.role.value}.")
+
+
+@users_cli.command("reset-2fa")
+@click.argument("email")
+def reset_two_factor(email: str) -> None:
+    """Turn off two-factor sign-in of EMAIL (a lost phone and lost recovery codes); every session ends.
+    Where the newsroom requires it, the member sets it up again at the next sign-in."""
+    user = _staff_or_fail(email)
+    two_factor.turn_off(db.session, user)
     user.session_version += 1
     db.session.commit()
-    click.echo(f"{user.email} is deactivated.")
+    click.echo(f"Two-factor sign-in of {user.email} is off; existing sessions are signed out.")
 
 
 @users_cli.command("list")
 def list_users() -> None:
-    """List staff users."""
-    from sqlalchemy import select
-
-
+    """List staff users: id, role, state, two-factor sign-in, address."""
     for user in db.session.scalars(select(StaffUser).order_by(StaffUser.id)):
         state = "active" if user.active else "deactivated"
-        click.echo(f"{user.id:>4}  {user.role.value:<7} {state:<11} {user.email}")
+        second = "2fa" if user.two_factor_enabled else "-"
+        click.echo(f"{user.id:>4}  {user.role.value:<7} {state:<11} {second:<4} {user.email}")
 
 
 token_cli = AppGroup("token", help="Staff API tokens (Authorization: Bearer ...) for the statistics API.")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from newsletter.platform.forms import LANGUAGE_CHOICES
 from newsletter.staff.accounts import MIN_PASSWORD_LENGTH
 
-ROLE_CHOICES = [("editor", _l("Editor")), ("admin", _l("Admin"))]
+ROLE_CHOICES = [SelectChoice("editor", _l("Editor")), SelectChoice("admin", _l("Admin"))]
 
 
 class LoginForm(FlaskForm):

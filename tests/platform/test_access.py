@@ -9,7 +9,6 @@ from newsletter.platform.access import StaffRole
 from tests.staff.factories import sign_in, staff_user
 from tests.support.web import csrf_token
 
-
 # Open to everyone, and checking what they need themselves: the sign-in and its second step, the set-up
 # of a second factor during a sign-in the newsroom requires it for, and the pages behind mailed links.
 PUBLIC = {"staff.login", "staff.login_code", "staff.two_factor_setup", "staff.forgot_password",

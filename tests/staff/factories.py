@@ -89,3 +89,8 @@ def sign_in_with_code(client, user: StaffUser, secret: str, steps: int = 0):
 
 def sign_out(client) -> None:
     client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/")})
+
+
+def post(client, url: str, page: str, **data):
+    """POST ``data`` to ``url`` with the CSRF token of ``page``, as the form on that page would."""
+    return client.post(url, data={**data, "csrf_token": csrf_token(client, page)})

@@ -18,6 +18,7 @@ from tests.staff.factories import (
     PASSWORD,
     code,
     enter_code,
+    post,
     sign_in,
     sign_in_with_code,
     sign_out,
@@ -167,8 +168,7 @@ def test_a_password_change_voids_the_half_signed_in_session(app, client, db):
     login(client, user.email, PASSWORD)
     accounts.set_staff_password(db.session, user, "an entirely new passphrase")
     db.session.commit()
-    answer = client.post("/staff/login/code", data={"code": code(secret),
-                                                    "csrf_token": csrf_token(client, "/staff/login")})  # fmt: skip
+    answer = post(client, "/staff/login/code", "/staff/login", code=code(secret))
     assert answer.status_code == 302 and answer.headers["Location"] == "/staff/login"
     assert client.get("/staff/").status_code == 302
 
@@ -186,8 +186,7 @@ def test_turning_it_off_asks_for_the_password_or_a_code(client, db):
     client.post("/staff/account/two-factor/off", data={})  # no CSRF token: nothing happens
     db.session.expire_all()
     assert db.session.get(StaffUser, user.id).two_factor_enabled
-    answer = client.post("/staff/account/two-factor/off",
-                         data={"proof": PASSWORD, "csrf_token": csrf_token(client, "/staff/account")})  # fmt: skip
+    answer = post(client, "/staff/account/two-factor/off", "/staff/account", proof=PASSWORD)
     assert "ist aus" in text_of(client.get(answer.headers["Location"]))
     sign_out(client)
     assert login(client, user.email, PASSWORD).headers["Location"] == "/staff/"  # the password alone again
@@ -197,8 +196,7 @@ def test_new_recovery_codes_replace_the_old_ones(client, db):
     user = staff_user(db)
     secret, old = with_two_factor(db, user)
     sign_in_with_code(client, user, secret)
-    page = client.post("/staff/account/recovery-codes",
-                       data={"proof": PASSWORD, "csrf_token": csrf_token(client, "/staff/account")})  # fmt: skip
+    page = post(client, "/staff/account/recovery-codes", "/staff/account", proof=PASSWORD)
     new = _codes_on(text_of(page))
     assert len(new) == 10 and not set(new) & set(old)
     assert "bisherigen Wiederherstellungscodes gelten nicht mehr" in text_of(page)
@@ -228,8 +226,7 @@ def test_when_required_a_member_without_it_sets_it_up_before_any_page(app, clien
 
     if how == "admins":
         sign_in_with_code(client, chefin, secret)
-        answer = client.post("/staff/users/two-factor",
-                             data={"require": "y", "csrf_token": csrf_token(client, "/staff/users")})  # fmt: skip
+        answer = post(client, "/staff/users/two-factor", "/staff/users", require="y")
         assert "Ab jetzt meldet sich jedes Teammitglied" in text_of(client.get(answer.headers["Location"]))
     else:
         monkeypatch.setitem(app.config, "STAFF_REQUIRE_2FA", True)

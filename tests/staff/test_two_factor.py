@@ -8,8 +8,10 @@ database or the staff pages."""
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
+from sqlalchemy.orm import Session
 
 from newsletter.platform.access import StaffRole, endpoint_role
 from newsletter.staff import two_factor
@@ -206,13 +208,19 @@ def test_new_recovery_codes_replace_the_old_ones(client, db):
     assert enter_code(client, new[0]).status_code == 302
 
 
-def test_the_secret_cannot_be_read_without_the_secret_key(app, db):
-    """A copy of the database alone opens nothing: the stored secret is encrypted under SECRET_KEY."""
-    user = staff_user(db)
+def test_the_secret_cannot_be_read_without_the_secret_key_nor_on_any_page(app, client, db, runner):
+    """A copy of the database alone opens nothing: the stored secret is encrypted under SECRET_KEY. The
+    admins' page and the command line show only that the second factor is on."""
+    user = staff_user(db, "chefin@example.org", role=StaffRole.ADMIN)
     secret, _codes = with_two_factor(db, user)
     stored = db.session.get(StaffUser, user.id).totp_secret
     assert two_factor._decrypt(app.config["SECRET_KEY"], stored) == secret
     assert two_factor._decrypt("another secret key of the same length, or any other", stored) is None
+    sign_in_with_code(client, user, secret)
+    for shown in (text_of(client.get("/staff/users")), text_of(client.get("/staff/account")),
+                  runner.invoke(args=["users", "list"]).output):  # fmt: skip
+        assert secret not in shown and two_factor.grouped(secret) not in shown and stored not in shown
+    assert "2fa" in runner.invoke(args=["users", "list"]).output
 
 
 @pytest.mark.parametrize("how", ["admins", "environment"])
@@ -258,3 +266,27 @@ def test_an_admin_without_a_second_factor_cannot_require_it(client, db):
     assert "zuerst für Ihr eigenes Konto" in text_of(client.get(answer.headers["Location"]))
     assert not two_factor.required_by_admins(db.session)
     assert client.get("/staff/").status_code == 200  # and the admin is still signed in
+
+
+def test_one_code_sent_twice_at_the_same_moment_lets_one_in(app, db):
+    """The race a replay would need: two requests with the same fresh code, each in its own transaction,
+    released together. The forward-only UPDATE of the last step lets exactly one through."""
+    user = staff_user(db)
+    secret, _codes = with_two_factor(db, user)
+    value = code(secret)
+    barrier = threading.Barrier(2)
+    results: list[two_factor.CodeResult] = []
+
+    def attempt() -> None:
+        with app.app_context(), Session(db.engine) as session:
+            member = session.get(StaffUser, user.id)
+            barrier.wait()
+            results.append(two_factor.verify_code(session, member, value, app.config["SECRET_KEY"]))
+            session.commit()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(r.value for r in results) == ["accepted", "replayed"]

@@ -290,3 +290,14 @@ def test_one_code_sent_twice_at_the_same_moment_lets_one_in(app, db):
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(r.value for r in results) == ["accepted", "replayed"]
+
+
+def test_the_command_line_resets_it_for_a_lost_phone(app, client, db, runner):
+    user = staff_user(db)
+    secret, _codes = with_two_factor(db, user)
+    sign_in_with_code(client, user, secret)
+    result = runner.invoke(args=["users", "reset-2fa", "EDITOR@example.org"])
+    assert result.exit_code == 0 and "is off" in result.output
+    assert client.get("/staff/").status_code == 302  # the sessions made with the old phone ended
+    assert login(client, user.email, PASSWORD).headers["Location"] == "/staff/"
+    assert runner.invoke(args=["users", "reset-2fa", "nobody@example.org"]).exit_code == 1

@@ -52,8 +52,9 @@ def _users_page(invite_form: InviteForm | None = None, status: int = 200):
     users = db.session.scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.email)).all()
     if invite_form is None:
         invite_form = InviteForm(language=_locale())
-    policy = RequireTwoFactorForm(require=two_factor.required_by_admins(db.session))
-    role_forms = {user.id: RoleForm(prefix=f"u{user.id}", role=user.role.value) for user in users}
+    # Shown with the stored values, never with what an invitation's POST (re-rendered with its errors) sent.
+    policy = RequireTwoFactorForm(formdata=None, require=two_factor.required_by_admins(db.session))
+    role_forms = {u.id: RoleForm(formdata=None, prefix=f"u{u.id}", role=u.role.value) for u in users}
     page = render_template(
         "admin/staff_users.html", users=users, invite_form=invite_form, policy_form=policy,
         role_forms=role_forms, action_form=ActionForm(),

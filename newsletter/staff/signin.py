@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, redirect, session
+from flask import current_app, redirect, session, url_for
 from flask_login import login_user
 
 from db import db
@@ -24,8 +24,6 @@ SETUP = "setup"  # the password was right; the newsroom requires two-factor sign
 
 def after_password(user: StaffUser, *, remember: bool, target: str):
     """The answer once ``user``'s password was right: the code step, the required set-up, or signed in."""
-    from flask import url_for
-
     if user.two_factor_enabled:
         _note(user, CODE, remember, target)
         return redirect(url_for("staff.login_code"))

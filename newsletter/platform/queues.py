@@ -55,6 +55,10 @@ _SMTP_RETRY = Retry(max=5, interval=[10, 60, 300, 1800, 7200])
 
 TRANSACTIONAL_MAIL = JobKind("transactional", "newsletter.mail.tasks.send_transactional_mail",
                              result_ttl=DAY, failure_ttl=7 * DAY, retry=_SMTP_RETRY)
+# "Forgot password": the worker looks the address up, so that the web answer is the same, in content and in
+# time, whether an account exists or not.
+STAFF_PASSWORD_RESET = JobKind("transactional", "newsletter.staff.tasks.send_password_reset", result_ttl=DAY,
+                               failure_ttl=7 * DAY, retry=_SMTP_RETRY, ttl=3600)
 ISSUE_TEST = JobKind("transactional", "newsletter.editorial.tasks.send_issue_test", result_ttl=DAY,
                      failure_ttl=7 * DAY)
 # A batch run again for its retries gets the same hour as the first run (RQ's 180 s default could end a
@@ -93,7 +97,7 @@ PURGE_AUDIT_LOG = JobKind("default", "newsletter.staff.tasks.purge_audit_log", t
 KINDS = (TRANSACTIONAL_MAIL, ISSUE_TEST, SEND_BATCH, SCHEDULED_ISSUE, FEED_IMPORT, SUBSCRIBER_IMPORT,
          IMPORT_OPT_INS, SWEEP_READER_MAILS, SWEEP_DONOR_MAILS, EXPIRE_PENDING_SIGNUPS, POLL_BOUNCE_MAILBOX,
          SWEEP_SENDS, RESOLVE_STRIPE_EVENT, SWEEP_STRIPE_EVENTS, RECONCILE_PAYMENTS,
-         SWEEP_IMPORTS, PURGE_AUDIT_LOG)  # fmt: skip
+         SWEEP_IMPORTS, PURGE_AUDIT_LOG, STAFF_PASSWORD_RESET)  # fmt: skip
 
 
 # -- job ids: a job queued twice under one id is one job -------------------------------------------------

@@ -329,6 +329,11 @@ def _limits(env: Mapping[str, str]) -> dict[str, Any]:
                                                 "5 per 15 minutes;20 per day"),
         "LOGIN_SLOWDOWN_AFTER": _positive_int(env, "LOGIN_SLOWDOWN_AFTER", 10),
         "LOGIN_SLOWDOWN_SECONDS": _float(env, "LOGIN_SLOWDOWN_SECONDS", 30.0),
+        # Codes of two-factor sign-in (sign-in, set-up, turning it off), per account, beside the per-client
+        # LOGIN_RATE_LIMIT: six digits are guessed in 10^6/3 tries, so an account gets few of them.
+        "TWO_FACTOR_RATE_LIMIT": env.get("TWO_FACTOR_RATE_LIMIT") or "5 per minute;20 per hour",
+        # True: every staff member must use two-factor sign-in, whatever admins chose in the browser.
+        "STAFF_REQUIRE_2FA": _flag(env, "STAFF_REQUIRE_2FA"),
         # Public sign-up forms (site form, embed, JSON API, "send me my link"): per client address and
         # per e-mail address. The database also caps confirmation mails at 3 an address a day.
         "SUBSCRIBE_RATE_LIMIT": env.get("SUBSCRIBE_RATE_LIMIT") or "10 per minute;100 per day",

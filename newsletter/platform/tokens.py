@@ -15,6 +15,8 @@ LIFETIMES = {
     "confirm": 7 * 24 * 3600,  # a confirmation mail may sit in a mailbox over a long weekend
     "preferences": 30 * 24 * 3600,
     "subscribe-form": 24 * 3600,  # the anti-forgery token in the (embeddable) subscribe form
+    "staff-invitation": 72 * 3600,  # a new staff member may read the invitation only after a weekend
+    "staff-password-reset": 2 * 3600,  # asked for by someone waiting for it
 }
 
 

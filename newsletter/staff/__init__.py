@@ -1,6 +1,7 @@
-"""Staff: the newsroom's accounts (editors, admins), signing in and out on sessions kept on the server, the
-limits on signing in, API tokens, the audit log's page and its retention purge, the staff pages of their
-own, and the captured-mail viewer of development."""
+"""Staff: the newsroom's accounts (editors, admins), signing in and out on sessions kept on the server, with
+an optional second factor, the limits on signing in, invitations and password resets, API tokens, the audit
+log's page and its retention purge, the staff pages of their own, and the captured-mail viewer of
+development."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from flask_babel import lazy_gettext
 
 from newsletter.platform import clock, queues
 from newsletter.platform.extensions import login_manager
-from newsletter.staff import audit_views, cli, signin, signin_limits, views
+from newsletter.staff import account_views, audit_views, cli, signin, signin_limits, views  # noqa: F401
+
+# (account_views adds its routes to views.bp when imported)
 
 
 def init_app(app: Flask) -> None:

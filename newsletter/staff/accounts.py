@@ -83,8 +83,15 @@ def authenticate_staff(session: Session, email: str, password: str) -> StaffUser
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
     return user
+
+
+def check_password(user: StaffUser, password: str) -> bool:
+    """Whether ``password`` is the account's own (to confirm a change the member makes to it)."""
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def set_staff_password(
@@ -101,17 +108,48 @@ def set_staff_password(
     audit.record(session, "staff.set_password", target=user, detail={"email": user.email})
 
 
+def record_sign_in(user: StaffUser) -> None:
+    """The moment the account was last signed into (after the second factor, where it has one)."""
+    user.last_login_at = utcnow()
+
+
+# -- what admins change: roles and deactivation -------------------------------------------------------
+
+
+class LastAdminError(AccountError):
+    """The change would leave no active admin, and nobody could manage the staff any more."""
+
+
+def _lock_active_admins(session: Session) -> list[StaffUser]:
+    """The active admins, their rows locked (PostgreSQL) until the caller commits: two admins demoting each
+    other at once are handled one after the other, and the second sees the first's change."""
+    return list(session.scalars(
+        select(StaffUser).where(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True))
+        .order_by(StaffUser.id).with_for_update()
+    ))  # fmt: skip
+
+
+def _refuse_losing_last_admin(session: Session, user: StaffUser) -> None:
+    admins = _lock_active_admins(session)
+    session.refresh(user)
+    if user.active and user.role is StaffRole.ADMIN and [a.id for a in admins] == [user.id]:
+        raise LastAdminError(f"{user.email} is the last active admin")
+
+
 def set_staff_role(session: Session, user: StaffUser, role: StaffRole | str) -> bool:
-    """Give ``user`` another role; False when it is the role they have. Their API tokens are revoked: a
-    token made for an editor's dashboard must not start reading the money figures (nor lose them
-    unnoticed). Sessions go on, since every page asks for the role as it is now."""
+    """Give ``user`` another role; False when it is the role they have. Refuses to demote the last active
+    admin. Their API tokens are revoked: a token made for an editor's dashboard must not start reading
+    the money figures (nor lose them unnoticed). Sessions go on, since every page asks for the role as it
+    is now."""
     try:
         role = StaffRole(role)
     except ValueError:
         raise AccountError(
             f"unknown role {role!r}; choose one of: {', '.join(r.value for r in StaffRole)}"
         ) from None
-    if user.role == role:
+    if role is not StaffRole.ADMIN:
+        _refuse_losing_last_admin(session, user)
+    if user.role is role:
         return False
     before, user.role = user.role, role
     revoke_api_tokens(session, user, because=TokenRevoked.ROLE)
@@ -122,13 +160,23 @@ def set_staff_role(session: Session, user: StaffUser, role: StaffRole | str) -> 
 
 def deactivate_staff_user(session: Session, user: StaffUser) -> bool:
     """Lock ``user`` out at once: every session ends, every API token is revoked; the account and its
-    history stay. False when it was deactivated already."""
+    history stay. Refuses the last active admin. False when it was deactivated already."""
+    _refuse_losing_last_admin(session, user)
     if not user.active:
         return False
     user.active = False
     sessions.end_sessions(session, user, reason=sessions.EndReason.DEACTIVATED)
     revoke_api_tokens(session, user, because=TokenRevoked.DEACTIVATED)
     audit.record(session, "staff.deactivate", target=user, detail={"email": user.email})
+    return True
+
+
+def reactivate_staff_user(session: Session, user: StaffUser) -> bool:
+    """Let the account sign in again (with its password; no old session or token comes back)."""
+    if user.active:
+        return False
+    user.active = True
+    audit.record(session, "staff.reactivate", target=user, detail={"email": user.email})
     return True
 
 

@@ -10,9 +10,10 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from db import db
+from newsletter.platform import audit
 from newsletter.platform.access import StaffRole
 from newsletter.platform.cli import newsletter_cli
-from newsletter.staff import accounts, tasks
+from newsletter.staff import accounts, sessions, tasks, two_factor
 from newsletter.staff.models import StaffUser
 
 users_cli = AppGroup("users", help="Staff accounts.")
@@ -60,9 +61,15 @@ def set_password(email: str, password: str) -> None:
 @click.argument("email")
 @click.argument("role", type=click.Choice([r.value for r in StaffRole]))
 def set_role(email: str, role: str) -> None:
-    """Give EMAIL the ROLE editor or admin; the account's API tokens are revoked."""
+    """Give EMAIL the ROLE editor or admin; the account's API tokens are revoked. The last active admin
+    stays admin."""
     user = _staff_or_fail(email)
-    if not accounts.set_staff_role(db.session, user, role):
+    try:
+        changed = accounts.set_staff_role(db.session, user, role)
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc}; make another account admin first") from None
+    if not changed:
         click.echo(f"{user.email} is {role} already.")
         return
     db.session.commit()
@@ -73,21 +80,50 @@ def set_role(email: str, role: str) -> None:
 @click.argument("email")
 def deactivate(email: str) -> None:
     """Lock EMAIL out at once: its sessions end and its API tokens are revoked (the account and its
-    history stay)."""
+    history stay). The last active admin stays."""
     user = _staff_or_fail(email)
-    if accounts.deactivate_staff_user(db.session, user):
+    try:
+        changed = accounts.deactivate_staff_user(db.session, user)
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc}; make another account admin first") from None
+    if changed:
         db.session.commit()
         click.echo(f"{user.email} is deactivated.")
     else:
         click.echo(f"{user.email} was deactivated already.")
 
 
+@users_cli.command("reactivate")
+@click.argument("email")
+def reactivate(email: str) -> None:
+    """Let EMAIL sign in again with its password."""
+    user = _staff_or_fail(email)
+    accounts.reactivate_staff_user(db.session, user)
+    db.session.commit()
+    click.echo(f"{user.email} can sign in again.")
+
+
+@users_cli.command("reset-2fa")
+@click.argument("email")
+def reset_two_factor(email: str) -> None:
+    """Turn off two-factor sign-in of EMAIL (a lost phone and lost recovery codes); every session ends.
+    Where the newsroom requires it, the member sets it up again at the next sign-in."""
+    user = _staff_or_fail(email)
+    two_factor.turn_off(db.session, user)
+    sessions.end_sessions(db.session, user, reason=sessions.EndReason.TWO_FACTOR)
+    audit.record(db.session, "staff.reset_2fa", target=user, detail={"email": user.email})
+    db.session.commit()
+    click.echo(f"Two-factor sign-in of {user.email} is off; existing sessions are signed out.")
+
+
 @users_cli.command("list")
 def list_users() -> None:
-    """List staff users."""
+    """List staff users: id, role, state, two-factor sign-in, address."""
     for user in db.session.scalars(select(StaffUser).order_by(StaffUser.id)):
         state = "active" if user.active else "deactivated"
-        click.echo(f"{user.id:>4}  {user.role.value:<7} {state:<11} {user.email}")
+        second = "2fa" if user.two_factor_enabled else "-"
+        click.echo(f"{user.id:>4}  {user.role.value:<7} {state:<11} {second:<4} {user.email}")
 
 
 token_cli = AppGroup("token", help="Staff API tokens (Authorization: Bearer ...) for the statistics API.")

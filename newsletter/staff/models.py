@@ -1,10 +1,11 @@
-"""Staff accounts, their sessions in the browser and their API tokens."""
+"""Staff accounts, their sessions in the browser, their API tokens, their second factor (TOTP and recovery
+codes), invitations and the staff-wide settings."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, func
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db import Base, enum_column, utcnow
@@ -24,6 +25,16 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Two-factor sign-in (two_factor.py). The TOTP secret is kept encrypted under a key derived from
+    # SECRET_KEY; it is written when set-up starts and counts once ``totp_enabled_at`` is set. The time step
+    # of the last code accepted is kept so that no code opens a second session.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_enabled_at is not None and self.totp_secret is not None
 
     # Flask-Login's user protocol.
     @property
@@ -100,3 +111,45 @@ class StaffSession(Base):
     end_reason: Mapped[str | None] = mapped_column(String(32))
 
     staff_user: Mapped[StaffUser] = relationship()
+
+
+class StaffRecoveryCode(Base):
+    """One of a staff member's one-time recovery codes, for signing in without the authenticator app. Only
+    an HMAC of the code is kept (keyed from SECRET_KEY); the codes are shown once, when made."""
+
+    __tablename__ = "staff_recovery_codes"
+    __table_args__ = (UniqueConstraint("staff_user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class StaffInvitation(Base):
+    """An admin's invitation to a new staff member: the mailed link (signed, valid for 72 hours) lets its
+    holder choose a name and a password once; then the account exists with the role named here."""
+
+    __tablename__ = "staff_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[StaffRole] = mapped_column(enum_column(StaffRole, "staff_role"))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    accepted_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+
+    invited_by: Mapped[StaffUser | None] = relationship(foreign_keys=[invited_by_id])
+
+
+class StaffSetting(Base):
+    """A setting admins change in the browser (``require_two_factor``), by name; absent means its default."""
+
+    __tablename__ = "staff_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -48,7 +48,8 @@ class EndReason:
     EVERYWHERE = "everywhere"  # "sign out everywhere"
     PASSWORD = "password"  # noqa: S105  (a reason, not a password)
     DEACTIVATED = "deactivated"
-    MOVED = "moved"  # a browser session was used from another address or browser (login.py)
+    MOVED = "moved"  # a browser session was used from another address or browser (signin.py)
+    TWO_FACTOR = "two_factor"  # the second factor was turned off or reset
 
 
 @dataclass(frozen=True)

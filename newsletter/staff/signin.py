@@ -1,5 +1,6 @@
-"""A browser signed in on a staff session: Flask-Login's user loader, signing in and out, and what a
-request of a signed-in browser writes.
+"""A browser signed in on a staff session: Flask-Login's user loader, signing in (in steps: the password,
+then the second factor or, where the newsroom requires two-factor sign-in and the account has none yet,
+its set-up) and out, and what a request of a signed-in browser writes.
 
 Flask-Login keeps ``StaffUser.get_id()``, ``"<user id>:<session token>"``, in the signed session cookie
 and in the remember cookie; the loader accepts it only while that session lives (sessions.py). So ending
@@ -9,14 +10,21 @@ Flask-Login's "strong" protection stays on for browser sessions: a session cooki
 address or browser is dropped, and the session it named ends (``EndReason.MOVED``). A remembered session
 is marked permanent instead, so that it survives a change of network: its remember cookie would open it
 from anywhere anyway, and the sessions page shows where it was last used.
+
+Between the password and the second factor the cookie session holds only a note of whose password was
+right: Flask-Login knows nobody, so every staff page still sends the visitor to the login. The note names
+the account and a fingerprint of its password (a password change meanwhile voids it; so does
+deactivation) and lapses after ten minutes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from datetime import timedelta
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, redirect, request, url_for
 from flask import session as cookie_session
 from flask_login import (
     current_user,
@@ -29,7 +37,8 @@ from flask_login import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from db import db, utcnow
-from newsletter.staff import sessions
+from newsletter.platform import audit
+from newsletter.staff import accounts, sessions, two_factor
 from newsletter.staff.models import StaffSession, StaffUser
 
 log = logging.getLogger(__name__)
@@ -58,6 +67,10 @@ def load_user(user_id: str) -> StaffUser | None:
     row = sessions.find_live_session(db.session, parsed[0], parsed[1], lifetimes())
     if row is None:
         return None
+    if not row.staff_user.two_factor_enabled and two_factor.required(db.session, current_app.config):
+        # The newsroom requires a second factor this account has not set up: no page opens until it signs
+        # in again and sets one up.
+        return None
     address, agent = _client()
     if sessions.needs_touch(row, address, agent):
         g.staff_session_touch = row.id
@@ -85,6 +98,75 @@ def sign_in(user: StaffUser, *, remember: bool) -> StaffSession:
     cookie_session.permanent = remember
     g.staff_session = row
     return row
+
+
+_PENDING = "staff_pending_sign_in"
+PENDING_SECONDS = 600
+CODE = "code"  # the password was right; the code of the app or a recovery code comes next
+SETUP = "setup"  # the password was right; the newsroom requires two-factor sign-in, which is set up next
+
+
+def after_password(user: StaffUser, *, remember: bool, target: str):
+    """The answer once ``user``'s password was right: the code step, the required set-up, or signed in."""
+    if user.two_factor_enabled:
+        _note(user, CODE, remember, target)
+        return redirect(url_for("staff.login_code"))
+    if two_factor.required(db.session, current_app.config):
+        _note(user, SETUP, remember, target)
+        return redirect(url_for("staff.two_factor_setup"))
+    finish(user, remember=remember)
+    return redirect(target)
+
+
+def _fingerprint(user: StaffUser) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def _note(user: StaffUser, step: str, remember: bool, target: str) -> None:
+    cookie_session[_PENDING] = {
+        "user": user.id, "password": _fingerprint(user), "step": step, "remember": bool(remember),
+        "next": target, "at": int(time.time()),
+    }  # fmt: skip
+
+
+def pending_user(step: str) -> StaffUser | None:
+    """The account whose password was right, while its note is fresh and names ``step``."""
+    note = cookie_session.get(_PENDING)
+    if not isinstance(note, dict) or note.get("step") != step:
+        return None
+    if not 0 <= time.time() - int(note.get("at", 0)) <= PENDING_SECONDS:
+        cookie_session.pop(_PENDING, None)
+        return None
+    user = db.session.get(StaffUser, note.get("user"))
+    if user is None or not user.active or _fingerprint(user) != note.get("password"):
+        cookie_session.pop(_PENDING, None)
+        return None
+    return user
+
+
+def pending_target() -> str | None:
+    note = cookie_session.get(_PENDING)
+    return note.get("next") if isinstance(note, dict) else None
+
+
+def pending_user_id() -> int | None:
+    note = cookie_session.get(_PENDING)
+    return note.get("user") if isinstance(note, dict) else None
+
+
+def finish(user: StaffUser, *, remember: bool | None = None) -> StaffSession:
+    """Sign ``user`` in for real, on a new session. Commits: the time of the sign-in, its audit entry and
+    what the caller changed before (a code used up), so that nothing of it is lost if the answer fails."""
+    note = cookie_session.pop(_PENDING, None)
+    if remember is None:
+        remember = bool(note.get("remember")) if isinstance(note, dict) else False
+    accounts.record_sign_in(user)
+    audit.record(db.session, "staff.sign_in", actor=user, target=user)
+    return sign_in(user, remember=remember)
+
+
+def forget() -> None:
+    cookie_session.pop(_PENDING, None)
 
 
 def sign_out(reason: str = sessions.EndReason.SIGNED_OUT) -> None:

@@ -1,5 +1,6 @@
-"""Staff pages of the staff package: sign in and out, one's own sessions, staff users, API tokens, the test
-message, and (in development) the captured mail."""
+"""Staff pages of the staff package: sign in (password, then the second factor) and out, one's own
+sessions, API tokens, the test message, and (in development) the captured mail. The staff accounts, one's
+own account and the mailed links are in ``account_views``."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from newsletter.mail import capture
 from newsletter.mail.tasks import queue_transactional_mail
 from newsletter.platform import audit
 from newsletter.platform.access import StaffRole, guard_blueprint, open_to_everyone, requires_role
+from newsletter.platform.extensions import limiter
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.headers import sandboxed_html
-from newsletter.staff import accounts, sessions, signin, signin_limits
+from newsletter.staff import accounts, sessions, signin, signin_limits, two_factor
 from newsletter.staff.accounts import authenticate_staff
-from newsletter.staff.forms import ApiTokenForm, LoginForm
+from newsletter.staff.forms import ApiTokenForm, CodeForm, LoginForm
 from newsletter.staff.models import StaffSession, StaffUser
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -36,6 +38,21 @@ def set_home(app, endpoint: str) -> None:
 
 def home_url() -> str:
     return url_for(current_app.extensions.get(_HOME, "staff.api_tokens"))
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def two_factor_limit() -> str:
+    return current_app.config["TWO_FACTOR_RATE_LIMIT"]
+
+
+def two_factor_key() -> str:
+    """Codes are limited per account (the signed-in one, or the one half signed in), wherever they come
+    from: a guesser who knows the password gains nothing by changing address."""
+    user_id = current_user.id if current_user.is_authenticated else signin.pending_user_id()
+    return f"two-factor:{user_id}"
 
 
 def _safe_next(target: str | None) -> str:
@@ -68,9 +85,9 @@ def login():
         if user is not None:
             if limits is not None:
                 limits.succeeded(address, client)
-            audit.record(db.session, "staff.sign_in", actor=user, target=user)
-            signin.sign_in(user, remember=bool(form.remember.data))  # commits the entry with the session
-            return redirect(_safe_next(request.args.get("next")))
+            db.session.commit()
+            target = _safe_next(request.args.get("next"))
+            return signin.after_password(user, remember=bool(form.remember.data), target=target)
         db.session.rollback()
         # Each failed attempt is one entry (the rate limits bound how many a client makes). It names the
         # account when the address is one, and never keeps what was typed: that may be a password typed
@@ -84,11 +101,44 @@ def login():
     return render_template("admin/login.html", form=form)
 
 
+@bp.route("/login/code", methods=["GET", "POST"])
+@open_to_everyone
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(two_factor_limit, key_func=two_factor_key, methods=["POST"])
+def login_code():
+    """The second step: a code of the authenticator app or a recovery code. Open only to a session whose
+    password was right a moment ago; no staff page opens before this step is done."""
+    user = signin.pending_user(signin.CODE)
+    if user is None:
+        flash(_("Please sign in again."), "info")
+        return redirect(url_for("staff.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        secret_key = current_app.config["SECRET_KEY"]
+        result = two_factor.verify_code(db.session, user, form.code.data or "", secret_key)
+        if result in (two_factor.CodeResult.ACCEPTED, two_factor.CodeResult.RECOVERY):
+            target = signin.pending_target() or home_url()
+            signin.finish(user)
+            if result is two_factor.CodeResult.RECOVERY:
+                left = two_factor.recovery_codes_left(db.session, user)
+                flash(_("You signed in with a recovery code; %(count)s are left. Make new ones on your "
+                        "account page if you lost your authenticator app.", count=left), "info")  # fmt: skip
+            return redirect(_safe_next(target))
+        db.session.rollback()
+        if result is two_factor.CodeResult.REPLAYED:
+            flash(_("This code was used already. Please wait for the next code of your app."), "error")
+        else:
+            flash(_("This code is not right. Please try again."), "error")
+        return render_template("admin/login_code.html", form=form), 401
+    return render_template("admin/login_code.html", form=form)
+
+
 @bp.post("/logout")
 @open_to_everyone
 def logout():
     form = ActionForm()
     if form.validate_on_submit():
+        signin.forget()
         signin.sign_out()
         flash(_("You are signed out."), "info")
     return redirect(url_for("staff.login"))
@@ -137,13 +187,6 @@ def end_all_sessions():
     signin.sign_out(sessions.EndReason.EVERYWHERE)
     flash(_("You are signed out everywhere."), "info")
     return redirect(url_for("staff.login"))
-
-
-@bp.get("/users")
-@requires_role(StaffRole.ADMIN)
-def staff_users():
-    users = db.session.scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.email)).all()
-    return render_template("admin/staff_users.html", users=users)
 
 
 @bp.route("/tokens", methods=["GET", "POST"])

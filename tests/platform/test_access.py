@@ -1,4 +1,5 @@
-"""Every staff route checks its role: signed-out visitors go to the login, editors are refused admin pages."""
+"""Every staff route checks its role: signed-out visitors go to the login, editors are refused admin pages.
+The few staff pages a signed-out visitor may open are named here, so that a new one is a decision."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ from newsletter.platform.access import StaffRole
 from tests.staff.factories import sign_in, staff_user
 from tests.support.web import csrf_token
 
+# Open to everyone, and checking what they need themselves: the sign-in and its second step, the set-up
+# of a second factor during a sign-in the newsroom requires it for, and the pages behind mailed links.
+PUBLIC = {"staff.login", "staff.login_code", "staff.two_factor_setup", "staff.forgot_password",
+          "staff.reset_password", "staff.accept_invitation"}  # fmt: skip
+# Of those, the ones that send a visitor without a password step just done back to the login.
+AFTER_PASSWORD = {"staff.login_code", "staff.two_factor_setup"}
+
 
 def _staff_rules(app):
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/staff") and rule.endpoint != "staff.login":
+        if rule.rule.startswith("/staff") and rule.endpoint not in PUBLIC:
             yield rule
 
 
@@ -62,7 +70,8 @@ def test_every_staff_route_names_the_role_it_asks_for(app):
     from newsletter.platform.access import endpoint_role
 
     roles = {rule.endpoint: endpoint_role(app, rule.endpoint) for rule in _staff_rules(app)}
-    assert endpoint_role(app, "staff.login") is None and roles.pop("staff.logout") is None
+    assert all(endpoint_role(app, endpoint) is None for endpoint in PUBLIC)
+    assert roles.pop("staff.logout") is None
     assert roles["staff.staff_users"] is StaffRole.ADMIN
     assert roles["supporters_staff.donation_list"] is StaffRole.ADMIN
     assert roles["editorial_staff.issue_list"] is StaffRole.EDITOR
@@ -75,3 +84,17 @@ def test_signed_out_visitor_sees_one_message_however_often_refused(client):
         client.get(url)
     page = client.get("/staff/login").get_data(as_text=True)
     assert page.count("Bitte melden Sie sich an, um diese Seite zu sehen.") == 1  # in the reader's German
+
+
+def test_public_staff_pages_show_nothing_of_the_staff_pages(client):
+    """Signed out, the second step and the set-up send back to the login; the password pages show their
+    form or a refusal of the link, and none of them the staff navigation."""
+    for endpoint in sorted(AFTER_PASSWORD):
+        url = {"staff.login_code": "/staff/login/code", "staff.two_factor_setup": "/staff/account/two-factor"}
+        response = client.get(url[endpoint])
+        assert response.status_code == 302 and response.headers["Location"].startswith("/staff/login")
+    for url, status in (("/staff/password/forgot", 200), ("/staff/password/reset/x.y.z", 400),
+                        ("/staff/invitation/x.y.z", 400)):  # fmt: skip
+        response = client.get(url)
+        assert response.status_code == status, url
+        assert "staff-nav" not in response.get_data(as_text=True)

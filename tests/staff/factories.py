@@ -3,11 +3,15 @@ staff member the way a browser signs in (the login form, with its CSRF token).""
 
 from __future__ import annotations
 
+import time
+
+import pyotp
+
 from db import db as _db
 from newsletter.platform.access import StaffRole
-from newsletter.staff import accounts
+from newsletter.staff import accounts, two_factor
 from newsletter.staff.models import StaffUser
-from tests.support.web import login
+from tests.support.web import csrf_token, login
 
 PASSWORD = "correct horse battery staple"
 FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -46,3 +50,58 @@ def make_api_token(db, email: str, role: StaffRole | str) -> str:
     _row, token = accounts.create_api_token(db.session, user, "test")
     db.session.commit()
     return token
+
+
+# -- two-factor sign-in --------------------------------------------------------------------------------
+
+STEP = 30  # seconds of one TOTP step
+
+
+def steady_step(margin: float = 4.0) -> None:
+    """Wait into the next 30-second step when fewer than ``margin`` seconds of this one are left, so that
+    the codes a test makes now are still the codes of their steps when the server checks them."""
+    left = STEP - time.time() % STEP
+    if left < margin:
+        time.sleep(left + 0.05)
+
+
+def code(secret: str, steps: int = 0) -> str:
+    """The authenticator app's code ``steps`` steps from now (-1: the one shown half a minute ago)."""
+    return pyotp.TOTP(secret).at(time.time() + STEP * steps)
+
+
+def with_two_factor(db, user: StaffUser) -> tuple[str, list[str]]:
+    """Two-factor sign-in set up for ``user`` through the project's services, confirmed with the code of
+    the step before this one (so that this step's and the next step's codes are unused): the secret the
+    app would hold, and the ten recovery codes."""
+    from flask import current_app
+
+    steady_step()
+    secret_key = current_app.config["SECRET_KEY"]
+    secret = two_factor.start_setup(db.session, user, secret_key)
+    recovery = two_factor.confirm_setup(db.session, user, code(secret, -1), secret_key)
+    assert recovery is not None
+    db.session.commit()
+    return secret, recovery
+
+
+def enter_code(client, value: str):
+    """The second step of the sign-in, as the browser sends it."""
+    token = csrf_token(client, "/staff/login/code")
+    return client.post("/staff/login/code", data={"code": value, "csrf_token": token})
+
+
+def sign_in_with_code(client, user: StaffUser, secret: str, steps: int = 0):
+    """Password, then the app's code: the answer to the code."""
+    first = login(client, user.email, PASSWORD)
+    assert first.headers["Location"] == "/staff/login/code", first.headers.get("Location")
+    return enter_code(client, code(secret, steps))
+
+
+def sign_out(client) -> None:
+    client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/")})
+
+
+def post(client, url: str, page: str, **data):
+    """POST ``data`` to ``url`` with the CSRF token of ``page``, as the form on that page would."""
+    return client.post(url, data={**data, "csrf_token": csrf_token(client, page)})

@@ -68,6 +68,16 @@ ACTIONS: dict[str, Any] = {
     "staff.set_password": _l("Password set"),
     "staff.deactivate": _l("Staff account deactivated"),
     "staff.set_role": _l("Role changed"),
+    "staff.reactivate": _l("Staff account reactivated"),
+    "staff.invite": _l("Staff member invited"),
+    "staff.invite_withdraw": _l("Invitation withdrawn"),
+    "staff.join": _l("Invitation accepted"),
+    "staff.password_link": _l("Password link sent"),
+    "staff.2fa_on": _l("Two-factor sign-in turned on"),
+    "staff.2fa_off": _l("Two-factor sign-in turned off"),
+    "staff.recovery_codes": _l("New recovery codes made"),
+    "staff.reset_2fa": _l("Two-factor sign-in reset"),
+    "settings.require_2fa": _l("Two-factor sign-in required or left to each member"),
     "staff.sign_out_everywhere": _l("Signed out everywhere"),
     "staff.end_session": _l("Session ended"),
     "token.create": _l("API token made"),
@@ -86,6 +96,7 @@ _TARGET_KINDS = {
     "feeds": "feed",
     "staff_users": "staff",
     "staff_api_tokens": "token",
+    "staff_invitations": "invitation",
 }
 
 

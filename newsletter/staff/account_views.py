@@ -9,12 +9,12 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from sqlalchemy import select
 
 from db import db
 from newsletter.mail.tasks import queue_transactional_mail
-from newsletter.platform import queues
+from newsletter.platform import audit, queues
 from newsletter.platform.access import StaffRole, open_to_everyone, requires_role
 from newsletter.platform.extensions import limiter
 from newsletter.platform.forms import ActionForm
@@ -85,6 +85,8 @@ def invite_staff():
         db.session.rollback()
         form.email.errors.append(_("This address is not valid or has an account already."))
         return _users_page(form, 400)
+    audit.record(db.session, "staff.invite", target=invitation,
+                 detail={"email": invitation.email, "role": invitation.role.value})  # fmt: skip
     db.session.commit()
     inviter = current_user.name or current_user.email
     queue_transactional_mail("staff_invitation", invitation.email, {
@@ -100,6 +102,7 @@ def invite_staff():
 @requires_role(StaffRole.ADMIN)
 def revoke_invitation(invitation_id: int):
     if ActionForm().validate_on_submit() and account_links.revoke_invitation(db.session, invitation_id):
+        audit.record(db.session, "staff.invite_withdraw", target=("invitation", invitation_id))
         db.session.commit()
         flash(_("The invitation was withdrawn; its link opens nothing any more."), "success")
     return redirect(url_for("staff.staff_users"))
@@ -175,6 +178,8 @@ def send_password_reset(user_id: int):
     if not user.active:
         flash(_("%(address)s is deactivated; reactivate the account first.", address=user.email), "error")
         return redirect(url_for("staff.staff_users"))
+    audit.record(db.session, "staff.password_link", target=user, detail={"email": user.email})
+    db.session.commit()
     queues.enqueue(queues.STAFF_PASSWORD_RESET, user.email, _locale())
     flash(_("A link to choose a new password is on its way to %(address)s.", address=user.email), "success")
     return redirect(url_for("staff.staff_users"))
@@ -193,6 +198,7 @@ def require_two_factor():
         flash(_("Set up two-factor sign-in for your own account first."), "error")
         return redirect(url_for("staff.staff_users"))
     two_factor.set_required(db.session, on)
+    audit.record(db.session, "settings.require_2fa", detail={"on": on})
     db.session.commit()
     if on:
         flash(_("From now on every staff member signs in with a second factor. Whoever has none yet sets it "
@@ -234,6 +240,7 @@ def two_factor_setup():
     if form.validate_on_submit():
         codes = two_factor.confirm_setup(db.session, user, form.code.data or "", _secret_key())
         if codes is not None:
+            audit.record(db.session, "staff.2fa_on", actor=user, target=user)
             if signed_in:
                 db.session.commit()
                 onward = url_for("staff.account")
@@ -273,6 +280,7 @@ def new_recovery_codes():
         flash(_("That is neither your password nor a current code."), "error")
         return redirect(url_for("staff.account"))
     codes = two_factor.make_recovery_codes(db.session, user, _secret_key())
+    audit.record(db.session, "staff.recovery_codes", target=user)
     db.session.commit()
     return render_template("admin/recovery_codes.html", codes=codes, onward=url_for("staff.account"),
                            new_setup=False)  # fmt: skip
@@ -293,6 +301,7 @@ def two_factor_off():
         flash(_("That is neither your password nor a current code."), "error")
         return redirect(url_for("staff.account"))
     two_factor.turn_off(db.session, user)
+    audit.record(db.session, "staff.2fa_off", target=user)
     db.session.commit()
     flash(_("Two-factor sign-in is off. Your password alone signs you in."), "success")
     return redirect(url_for("staff.account"))
@@ -351,7 +360,7 @@ def reset_password(token: str):
             return _link_refused(exc.reason, "reset")
         db.session.commit()
         signin.forget()
-        logout_user()
+        signin.sign_out()
         flash(_("Your new password is set. Please sign in with it."), "success")
         return redirect(url_for("staff.login"))
     status = 400 if request.method == "POST" else 200
@@ -380,8 +389,9 @@ def accept_invitation(token: str):
         except accounts.AccountError:
             db.session.rollback()
             return _link_refused("used", "invitation")
+        audit.record(db.session, "staff.join", actor=user, target=user, detail={"email": user.email})
         db.session.commit()
-        logout_user()
+        signin.sign_out()  # whoever was signed in in this browser before
         if two_factor.required(db.session, current_app.config):
             return signin.after_password(user, remember=False, target=home_url())
         signin.finish(user, remember=False)

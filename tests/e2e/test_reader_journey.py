@@ -80,8 +80,15 @@ def test_reader_subscribes_confirms_chooses_exports_and_leaves(eyes, stack, e2e_
     expect(page.get_by_label("Wochenrückblick")).not_to_be_checked()
     expect(page.get_by_label("KI im Alltag")).to_be_checked()
 
+    # The footer's "change settings" opens no settings: a forwarded mail must not; it offers to mail a link.
+    footer_links = links(everyday, stack.base_url, "/unsubscribe/")
+    page.goto(next(u for u in footer_links if u.endswith("/settings")))
+    sees(page, "Ihre Einstellungen")
+    assert READER not in text(page) and page.locator('a[href*="/preferences/"]').count() == 0
+    eyes.look("settings-by-mail")
+
     # The link at the end of the other mail: a page that asks, then a button.
-    footer_url = links(everyday, stack.base_url, "/unsubscribe/")[-1]
+    footer_url = next(u for u in footer_links if not u.endswith("/settings"))
     page.goto(footer_url)
     eyes.look("unsubscribe")
     page.get_by_role("button", name="Ja, abmelden").click()

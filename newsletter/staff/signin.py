@@ -37,7 +37,7 @@ from flask_login import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from db import db, utcnow
-from newsletter.platform import audit
+from newsletter.platform import audit, extensions
 from newsletter.staff import accounts, sessions, two_factor
 from newsletter.staff.models import StaffSession, StaffUser
 
@@ -223,4 +223,5 @@ def init_app(app: Flask) -> None:
     user_accessed.connect(_claimed, app)
     session_protected.connect(_protection_failed, app)
     user_loaded_from_cookie.connect(_loaded_from_cookie, app)
-    app.after_request(_record)
+    with extensions.sparing_lean_endpoints(app):  # the sign-up forms sign nobody in
+        app.after_request(_record)

@@ -40,8 +40,20 @@ def issue_send_confirm(issue_id: int):
     if blocker:
         flash(_("The issue was not sent: %(reason)s", reason=blocker), "error")
         return _back_to_issue(issue_id, None)
+    # The issue page's schedule form comes here too (a GET with ``send_at``, no token in the URL): the same
+    # count and warnings, then this page's form posts the time, with its CSRF token, to ``issue_schedule``.
+    when = None
+    if "send_at" in request.args:
+        asked = ScheduleForm(formdata=request.args, meta={"csrf": False})
+        if not asked.validate():
+            flash(_("Nothing was changed: %(reason)s", reason=_("enter a date and a time")), "error")
+            return _back_to_issue(issue_id)
+        when = asked.send_at.data.replace(tzinfo=ZoneInfo(str(get_timezone())))
     check = confirm.check_send(db.session, issue, current_app.config, locale=str(get_locale() or "de"))
-    return render_template("admin/issues/send_confirm.html", issue=issue, check=check, action=ActionForm())
+    return render_template(
+        "admin/issues/send_confirm.html", issue=issue, check=check, action=ActionForm(), when=when,
+        schedule_form=ScheduleForm(formdata=None), send_at=request.args.get("send_at", ""),
+    )  # fmt: skip
 
 
 @bp.post("/issues/<int:issue_id>/send")

@@ -77,7 +77,9 @@ def test_editor_imports_composes_previews_tests_schedules_sends_and_archives(eye
     page.goto(issue_url)
     tomorrow = (datetime.now() + timedelta(days=1)).replace(hour=7, minute=0)
     page.get_by_label("Senden am").fill(tomorrow.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_role("button", name="Planen", exact=True).click()
+    page.get_by_role("button", name="Planen …", exact=True).click()
+    sees(page, "Ausgabe planen?")  # the same confirmation, with the time
+    page.get_by_role("button", name="Versand planen").click()
     sees(page, "Geplant für")
     eyes.look("scheduled", shots=False)
     page.get_by_role("button", name="Zeitplan aufheben").click()

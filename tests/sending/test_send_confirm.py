@@ -52,7 +52,7 @@ def _warnings(page: str) -> set[str]:
 def test_send_opens_a_confirmation_with_the_newsletters_and_the_exact_count(app, client, db, issue, editor):
     edit = f"/staff/issues/{issue.id}"
     page = text_of(client.get(edit))
-    assert "Jetzt senden …" in page and f'action="{edit}/send"' not in page  # a link, no form that sends
+    assert "Jetzt senden …" in page and f'method="post" action="{edit}/send"' not in page  # a link
 
     confirm = client.get(f"{edit}/send")
     assert confirm.status_code == 200
@@ -122,3 +122,23 @@ def test_the_confirmation_warns_when_gmail_would_clip_the_issue(app, client, db,
     page = text_of(client.get(f"/staff/issues/{issue.id}/send"))
     assert "clipped" in _warnings(page)
     assert "Gmail zeigt nur die ersten 102 KB" in page
+
+
+def test_scheduling_goes_through_the_same_confirmation(client, db, issue, editor):
+    edit = f"/staff/issues/{issue.id}"
+    when = f"{utcnow().year + 1}-06-01T07:00"
+    confirm = client.get(f"{edit}/send", query_string={"send_at": when})
+    page = text_of(confirm)
+    assert "Ausgabe planen?" in page and "Diese Ausgabe geht an 6 Leserinnen und Leser" in page
+    assert "1. Juni" in page and "untested" in _warnings(page)
+    db.session.expire_all()
+    assert db.session.get(Issue, issue.id).state is IssueState.DRAFT  # looking schedules nothing
+
+    token = csrf_token(client, f"{edit}/send?send_at={when}")
+    response = client.post(f"{edit}/schedule", data={"csrf_token": token, "send_at": when})
+    assert "Die Ausgabe wird am" in text_of(client.get(response.headers["Location"]))
+    db.session.expire_all()
+    assert db.session.get(Issue, issue.id).state is IssueState.SCHEDULED
+
+    no_time = client.get(f"{edit}/send", query_string={"send_at": ""})
+    assert no_time.status_code == 302

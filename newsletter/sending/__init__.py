@@ -9,6 +9,7 @@ from flask import Flask
 from newsletter.platform import clock, queues
 from newsletter.sending import (
     cli,  # noqa: F401  (its commands join the newsletter group)
+    ledger,
     progress,
     ses_webhook,
     staff_views,
@@ -22,6 +23,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(ses_webhook.bp)
     app.add_template_global(progress.send_panel, "send_progress")
+    # The issue page offers Send only to an issue that has no blocker.
+    app.add_template_global(ledger.send_blocker, "send_blocker")
     tallies.register_hooks()
     # Scheduled issues whose time passed, rows of killed workers, batches Redis lost (see sweeper).
     clock.register(app, queues.SWEEP_SENDS, "SEND_SWEEP_SECONDS", inline=True)

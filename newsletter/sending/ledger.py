@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, literal, or_, select, update
+from sqlalchemy import Select, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from db import dialect_insert, utcnow
@@ -50,25 +50,16 @@ def prepare_send(
     if issue.state not in (IssueState.DRAFT, IssueState.SCHEDULED, IssueState.SENDING):
         raise SendError(_l("an issue that is %(state)s cannot be sent", state=issue.state.value))
     check_sendable(issue)
-    eligible = (
-        select(
-            literal(issue.id, Delivery.issue_id.type),
-            Subscriber.id,
-            func.min(Subscription.newsletter_id),
-            literal("default", Delivery.variant.type),
-            literal(DeliveryStatus.QUEUED, Delivery.status.type),
-            literal(0, Delivery.attempts.type),
-            literal(now, Delivery.created_at.type),
-        )
-        .join(Subscription, Subscription.subscriber_id == Subscriber.id)
-        .join(issue_newsletters, issue_newsletters.c.newsletter_id == Subscription.newsletter_id)
-        .where(
-            issue_newsletters.c.issue_id == issue.id,
-            Subscriber.status == SubscriberStatus.ACTIVE,
-            or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now),
-        )
-        .group_by(Subscriber.id)
-    )
+    eligible = eligible_readers(
+        issue.id, now,
+        literal(issue.id, Delivery.issue_id.type),
+        Subscriber.id,
+        func.min(Subscription.newsletter_id),
+        literal("default", Delivery.variant.type),
+        literal(DeliveryStatus.QUEUED, Delivery.status.type),
+        literal(0, Delivery.attempts.type),
+        literal(now, Delivery.created_at.type),
+    )  # fmt: skip
     columns = ["issue_id", "subscriber_id", "newsletter_id", "variant", "status", "attempts", "created_at"]
     insert = dialect_insert(session, Delivery).from_select(columns, eligible).on_conflict_do_nothing()
     added = session.scalars(insert.returning(Delivery.id))
@@ -79,6 +70,32 @@ def prepare_send(
     assign_ask_variants(session, issue)
     issue.state = IssueState.SENDING
     return PreparedSend(issue.id, count, batch_ranges(session, issue.id))
+
+
+def eligible_readers(issue_id: int, now: datetime, *columns: Any) -> Select:
+    """``columns`` of each reader the issue goes to, one row per reader: active, on at least one of the
+    issue's newsletters, not paused at ``now``. Suppressed addresses are not active (an unsubscribe, a hard
+    bounce or a complaint changes the status with the suppression); the worker checks suppression again
+    before each message. The send's ``INSERT ... SELECT`` and the confirmation page's count both use this
+    one query, so the number the editor confirms is the number of rows the send writes."""
+    return (
+        select(*columns)
+        .select_from(Subscriber)
+        .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+        .join(issue_newsletters, issue_newsletters.c.newsletter_id == Subscription.newsletter_id)
+        .where(
+            issue_newsletters.c.issue_id == issue_id,
+            Subscriber.status == SubscriberStatus.ACTIVE,
+            or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now),
+        )
+        .group_by(Subscriber.id)
+    )
+
+
+def count_recipients(session: Session, issue: Issue, *, now: datetime | None = None) -> int:
+    """How many readers a send started now would write to the ledger (before any row exists)."""
+    readers = eligible_readers(issue.id, now or utcnow(), Subscriber.id).subquery()
+    return session.scalar(select(func.count()).select_from(readers)) or 0
 
 
 def click_options(config: Any) -> dict[str, Any]:
@@ -130,6 +147,15 @@ def assign_ask_variants(session: Session, issue: Issue, *, chunk: int = 1000) ->
         ]
         if changes:
             session.execute(update(Delivery), changes)
+
+
+def send_blocker(issue: Issue) -> str | None:
+    """Why the issue cannot be sent (for the issue page, which then offers no Send), or None."""
+    try:
+        check_sendable(issue)
+    except SendError as exc:
+        return str(exc)
+    return None
 
 
 def check_sendable(issue: Issue) -> None:

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
-from flask_babel import format_datetime, get_timezone
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from db import db
 from newsletter.editorial.forms import ScheduleForm
-from newsletter.editorial.models import Issue
+from newsletter.editorial.models import Issue, IssueState
 from newsletter.platform.access import StaffRole, guard_blueprint
 from newsletter.platform.forms import ActionForm
-from newsletter.sending import control, progress
-from newsletter.sending.ledger import SendError
+from newsletter.sending import confirm, control, progress
+from newsletter.sending.ledger import SendError, send_blocker
 
 bp = Blueprint("sending_staff", __name__, url_prefix="/staff")
 guard_blueprint(bp, StaffRole.EDITOR)
@@ -27,9 +27,39 @@ def _back_to_issue(issue_id: int, anchor: str | None = "sending"):
     return redirect(url_for("editorial_staff.issue_edit", issue_id=issue_id, _anchor=anchor))
 
 
+@bp.get("/issues/<int:issue_id>/send")
+def issue_send_confirm(issue_id: int):
+    """Send, first step: the newsletters, the exact number of readers and what the editor should know
+    before thousands of mails leave. Only this page's form (POST, with its CSRF token) starts the send."""
+    issue = db.get_or_404(Issue, issue_id)
+    if issue.state is not IssueState.DRAFT:
+        reason = _("only a draft can be sent from here")
+        flash(_("The issue was not sent: %(reason)s", reason=reason), "error")
+        return _back_to_issue(issue_id, None)
+    blocker = send_blocker(issue)
+    if blocker:
+        flash(_("The issue was not sent: %(reason)s", reason=blocker), "error")
+        return _back_to_issue(issue_id, None)
+    # The issue page's schedule form comes here too (a GET with ``send_at``, no token in the URL): the same
+    # count and warnings, then this page's form posts the time, with its CSRF token, to ``issue_schedule``.
+    when = None
+    if "send_at" in request.args:
+        asked = ScheduleForm(formdata=request.args, meta={"csrf": False})
+        if not asked.validate():
+            flash(_("Nothing was changed: %(reason)s", reason=_("enter a date and a time")), "error")
+            return _back_to_issue(issue_id)
+        when = asked.send_at.data.replace(tzinfo=ZoneInfo(str(get_timezone())))
+    check = confirm.check_send(db.session, issue, current_app.config, locale=str(get_locale() or "de"))
+    return render_template(
+        "admin/issues/send_confirm.html", issue=issue, check=check, action=ActionForm(), when=when,
+        schedule_form=ScheduleForm(formdata=None), send_at=request.args.get("send_at", ""),
+    )  # fmt: skip
+
+
 @bp.post("/issues/<int:issue_id>/send")
 def issue_send(issue_id: int):
-    """Send now: the ledger is written in one transaction, then the batch jobs are queued."""
+    """Send now (the confirmation page's button): the ledger is written in one transaction, then the batch
+    jobs are queued. ``start_send`` refuses an issue without articles or newsletters itself."""
     if not ActionForm().validate_on_submit():
         abort(400)
     issue = db.get_or_404(Issue, issue_id)

@@ -1,6 +1,7 @@
 """An editor, in the browser: signs in, imports a feed (served on loopback, which only a test may allow),
 composes an issue from its articles, previews it at phone width, sends a test to themself, schedules it,
-takes it back, sends it to the demo readers, watches the progress reach 100 % and finds it in the archive."""
+takes it back, confirms the number of readers and sends it to them, watches the progress reach 100 % and
+finds it in the archive."""
 
 from __future__ import annotations
 
@@ -76,12 +77,21 @@ def test_editor_imports_composes_previews_tests_schedules_sends_and_archives(eye
     page.goto(issue_url)
     tomorrow = (datetime.now() + timedelta(days=1)).replace(hour=7, minute=0)
     page.get_by_label("Senden am").fill(tomorrow.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_role("button", name="Planen", exact=True).click()
+    page.get_by_role("button", name="Planen …", exact=True).click()
+    sees(page, "Ausgabe planen?")  # the same confirmation, with the time
+    page.get_by_role("button", name="Versand planen").click()
     sees(page, "Geplant für")
     eyes.look("scheduled", shots=False)
     page.get_by_role("button", name="Zeitplan aufheben").click()
 
-    page.get_by_role("button", name="Jetzt senden").click()
+    # Send opens the confirmation: the newsletters and the number of readers; only its button sends.
+    page.get_by_role("link", name="Jetzt senden …").click()
+    sees(page, "Diese Ausgabe geht an")
+    confirmed = int(page.locator("[data-recipients]").get_attribute("data-recipients"))
+    assert confirmed > 0
+    expect(page.locator("[data-warning]")).to_have_count(0)  # tested, donations set up, not clipped
+    eyes.look("send-confirm")
+    page.get_by_role("button", name=re.compile(r"^Jetzt an .* senden$")).click()
     sees(page, "hat begonnen")
     # The page polls the ledger and reloads itself when the send is done; the editor just watches.
     expect(page.locator(".badge.state-sent")).to_be_visible(timeout=60_000)
@@ -89,7 +99,7 @@ def test_editor_imports_composes_previews_tests_schedules_sends_and_archives(eye
     expect(page.locator("[data-percent-bar]")).to_have_attribute("value", "100")
     eyes.look("sent")
     total = int(page.locator('[data-count="total"]').inner_text().replace(".", ""))
-    assert total > 0
+    assert total == confirmed  # the readers the confirmation named are the readers the send wrote
     assert wait_until(
         lambda: len([r for r in stack.smtp.received if SUBJECT in r.message["Subject"]]) >= total + 1
     )

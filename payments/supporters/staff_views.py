@@ -14,7 +14,7 @@ from db import db, utcnow
 from newsletter import api as newsletter_api
 from newsletter.platform import ids
 from payments import amounts
-from payments.models import Donation, DonationPayment, DonationStatus, PaymentStatus
+from payments.models import DisputeStatus, Donation, DonationPayment, DonationStatus, PaymentStatus
 from payments.supporters import donors, states
 
 bp = Blueprint("supporters_staff", __name__, url_prefix="/staff/donations")
@@ -31,9 +31,71 @@ SUPPORTER_LABELS = {
 }
 
 
+# The stored states are codes (``start_failed``); staff read them in their language.
+DONATION_STATUS_LABELS = {
+    DonationStatus.OPEN: _l("sent to checkout"),
+    DonationStatus.START_FAILED: _l("checkout could not start, nothing charged"),
+    DonationStatus.PENDING: _l("payment on its way"),
+    DonationStatus.PAID: _l("paid"),
+    DonationStatus.ACTIVE: _l("running"),
+    DonationStatus.FAILED: _l("failed"),
+    DonationStatus.REFUNDED: _l("refunded"),
+    DonationStatus.ENDED: _l("ended"),
+}
+PAYMENT_STATUS_LABELS = {
+    PaymentStatus.PENDING: _l("payment on its way"),
+    PaymentStatus.FAILED: _l("failed"),
+    PaymentStatus.PAID: _l("paid"),
+    PaymentStatus.REFUNDED: _l("refunded"),
+}
+DISPUTE_LABELS = {
+    DisputeStatus.OPEN: _l("dispute open"),
+    DisputeStatus.WON: _l("dispute won"),
+    DisputeStatus.LOST: _l("dispute lost"),
+}
+# Stripe's cancellation_details.reason; anything newer Stripe sends is shown as it came.
+CANCEL_REASONS = {
+    "cancellation_requested": _l("cancelled on request"),
+    "payment_failed": _l("payments failed"),
+    "payment_disputed": _l("payment disputed"),
+}
+# The ``link`` parameter of the donate links Beitrag writes itself (newsletter.editorial.issues).
+SOURCE_LINKS = {"ask": _l("donation ask")}
+
+
+def came_via(donation: Donation) -> str:
+    """Where a donation came from, each part named: "issue 4 · donation ask · source: website"."""
+    parts = []
+    if donation.issue_id:
+        parts.append(str(_l("issue %(id)s", id=donation.issue_id)))
+    if donation.source_link:
+        label = SOURCE_LINKS.get(donation.source_link)
+        parts.append(str(label) if label else str(_l("link: %(name)s", name=donation.source_link)))
+    for value, label in (
+        (donation.utm_source, _l("source: %(name)s", name=donation.utm_source)),
+        (donation.utm_medium, _l("medium: %(name)s", name=donation.utm_medium)),
+        (donation.utm_campaign, _l("campaign: %(name)s", name=donation.utm_campaign)),
+        (donation.article_slug, _l("article: %(name)s", name=donation.article_slug)),
+    ):
+        if value:
+            parts.append(str(label))
+    return " · ".join(parts) or "–"
+
+
+def _label(labels: dict, value) -> str:
+    return str(labels.get(value, value)) if value is not None else "–"
+
+
 @bp.context_processor
 def _labels():
-    return {"supporter_labels": SUPPORTER_LABELS}
+    return {
+        "supporter_labels": SUPPORTER_LABELS,
+        "donation_state": lambda value: _label(DONATION_STATUS_LABELS, value),
+        "payment_state": lambda value: _label(PAYMENT_STATUS_LABELS, value),
+        "dispute_state": lambda value: _label(DISPUTE_LABELS, value),
+        "cancel_reason": lambda value: _label(CANCEL_REASONS, value),
+        "came_via": came_via,
+    }
 
 
 @bp.get("/")
@@ -53,7 +115,7 @@ def donation_list():
     return render_template(
         "payments/admin_list.html",
         donations=db.session.scalars(query).all(),
-        statuses=[s.value for s in DonationStatus],
+        statuses=list(DonationStatus),
         status=status,
         monthly=states.monthly_count(db.session),
         received_30_days=received or 0,

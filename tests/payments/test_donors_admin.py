@@ -169,10 +169,14 @@ def test_donor_page_shows_gifts_payments_state_total_and_reader(client, db, know
     _admin(client, db)
     page = text_of(client.get(f"/staff/donations/donors/{known['jonas']}"))
     assert "15,00" in page  # 20.00 - 5.00 refunded + 10.00 lost in a dispute (counts 0)
-    assert "5,00" in page and "lost" in page  # the refund and the lost dispute
+    assert "5,00" in page and "Rückbuchung verloren" in page  # the refund and the lost dispute
+    assert "bezahlt" in page  # states in German, not the stored codes
+    for code in (">lost<", ">paid<", ">refunded<", " paid ", "one_time"):
+        assert code not in page
     assert "kein Leser" in page or "No reader record" in page
     page = text_of(client.get(f"/staff/donations/donors/{known['lea']}"))
-    assert "failed" in page and ("Zahlung scheitert" in page or "payment failing" in page)
+    assert "fehlgeschlagen" in page and ("Zahlung scheitert" in page or "payment failing" in page)
+    assert ">failed<" not in page
     mara = text_of(client.get(f"/staff/donations/donors/{known['mara']}"))
     reader_id = db.session.get(Donor, known["mara"]).subscriber_id
     assert f"/staff/subscribers/{reader_id}" in mara

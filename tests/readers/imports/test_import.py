@@ -83,13 +83,20 @@ def test_import_with_recorded_consent_dedupes_and_reports(app, db, editor, lists
     rows = report(editor, record.id)
     assert rows[0] == ["Zeile", "E-Mail-Adresse", "Ergebnis", "Grund"]
     by_line = {int(r[0]): r for r in rows[1:]}
-    assert by_line[3][3] == "duplicate of an earlier line"
-    assert by_line[4][2] == "existing"
-    assert "suppression" in by_line[5][3]
-    assert "invalid e-mail address" in by_line[6][3]
-    assert "unknown language" in by_line[7][3]
-    assert "unknown newsletter" in by_line[8][3]
-    assert any("line break" in r[3] for r in rows[1:])
+    # The report is worded in the editor's language (German by default), no stored code shows through,
+    # and a refused line keeps the address it held.
+    assert by_line[3][1:] == ["ANNA@example.org", "abgelehnt",
+                              "doppelt: dieselbe Adresse steht schon in einer früheren Zeile"]  # fmt: skip
+    assert by_line[4][2:] == ["bereits eingetragen", "bereits eingetragen; unverändert gelassen"]
+    assert by_line[5][3].startswith("auf der Sperrliste")
+    assert by_line[6][1:] == ["kaputt", "abgelehnt", "ungültige E-Mail-Adresse: @-Zeichen fehlt"]
+    assert by_line[7][1:] == ["ben@example.org", "abgelehnt", "unbekannte Sprache „fr“ (de oder en)"]
+    assert by_line[8][3] == "unbekannter Newsletter „gibtsnicht“"
+    assert any(r[1] == "dora@example.org  Bcc: opfer@example.org"
+               and r[3] == "ungültige E-Mail-Adresse: unzulässige Zeichen" for r in rows[1:])  # fmt: skip
+    shown = " ".join(" ".join(r) for r in rows)
+    for code in ("refused", "existing", "duplicate", "invalid e-mail", "unknown", "must have"):
+        assert code not in shown
     assert smtp.messages == []  # recorded consent: no mail
     progress = json.loads(text_of(editor.get(f"/staff/imports/{record.id}/progress.json")))
     assert progress["state"] == "done" and progress["created"] == 3 and progress["percent"] == 100
@@ -146,7 +153,7 @@ def test_a_known_address_in_a_later_chunk_is_left_alone_and_the_rest_imported(ap
     assert (again.status, again.locale, again.subscriptions) == (SubscriberStatus.UNSUBSCRIBED, "en", [])
     for name, expected in (("a", weekly), ("b", daily), ("c", weekly), ("d", daily), ("e", weekly)):
         assert [s.newsletter_id for s in readers[f"{name}@example.org"].subscriptions] == [expected.id]
-    assert [r[2] for r in report(editor, record.id)[1:]] == ["existing"]
+    assert [r[2] for r in report(editor, record.id)[1:]] == ["bereits eingetragen"]
 
 
 def test_mixed_encodings_are_reported_per_line(app, db, editor, lists):

@@ -200,7 +200,7 @@ def labels() -> dict:
     def consent_label(value: str) -> str:
         return {
             "double_opt_in": _("confirmed by the reader (double opt-in)"),
-            "recorded": _("recorded elsewhere, stated at import"),
+            "recorded": _("recorded elsewhere, as staff stated"),
         }.get(value, value)
 
     return {

@@ -104,6 +104,7 @@ def test_adding_a_reader_with_and_without_recorded_consent(app, db, editor, list
     shown = text_of(editor.get(f"/staff/subscribers/{active.id}"))
     assert "<dd>anderswo dokumentiert, laut Redaktion: Papierformular" in shown
     assert "<dd>recorded" not in shown
+    assert "<dd>English</dd>" in shown  # the language by name, not its code
     refused = post_form(editor, url, {**data, "email": "kaputt", "consent_detail": "Papierformular"})
     assert refused.status_code == 422  # the validator's English reason comes as a named problem
     assert "Das ist keine gültige E-Mail-Adresse: @-Zeichen fehlt" in text_of(refused)

@@ -314,3 +314,17 @@ def test_an_export_imports_again_as_it_is(app, db, admin, lists):
     record = db.session.get(SubscriberImport, record.id)
     assert record.state is ImportState.DONE and record.error_count == 0 and record.created_count == 3
     assert readers() == before
+
+
+def test_the_import_page_writes_its_counts_as_german_does(app, db, editor, lists):
+    content = "email\n" + "".join(f"leser{i}@example.org\n" for i in range(1200)) + "kaputt\n"
+    record_id = int(upload(editor, content.encode()).headers["Location"].rsplit("/", 1)[1])
+    start(editor, record_id, {0: "email"}, consent="recorded", consent_detail="Messe 2026")
+    run_jobs(app)
+    page = text_of(editor.get(f"/staff/imports/{record_id}"))
+    assert '<dd data-field="rows_read">1.201</dd>' in page
+    assert '<dd data-field="created">1.200</dd>' in page
+    assert '<dd data-field="errors">1</dd>' in page
+    assert [row[1:] for row in report(editor, record_id)[1:]] == [
+        ["kaputt", "abgelehnt", "ungültige E-Mail-Adresse: @-Zeichen fehlt"]
+    ]

@@ -15,7 +15,7 @@ from newsletter import api as newsletter_api
 from newsletter.platform import ids
 from payments import amounts
 from payments.models import DisputeStatus, Donation, DonationPayment, DonationStatus, PaymentStatus
-from payments.supporters import donors, states
+from payments.supporters import donors, sources, states
 
 bp = Blueprint("supporters_staff", __name__, url_prefix="/staff/donations")
 newsletter_api.guard_blueprint(bp, newsletter_api.StaffRole.ADMIN)
@@ -59,27 +59,6 @@ CANCEL_REASONS = {
     "payment_failed": _l("payments failed"),
     "payment_disputed": _l("payment disputed"),
 }
-# The ``link`` parameter of the donate links Beitrag writes itself (newsletter.editorial.issues).
-SOURCE_LINKS = {"ask": _l("donation ask")}
-
-
-def came_via(donation: Donation) -> str:
-    """Where a donation came from, each part named: "issue 4 · donation ask · source: website"."""
-    parts = []
-    if donation.issue_id:
-        parts.append(str(_l("issue %(id)s", id=donation.issue_id)))
-    if donation.source_link:
-        label = SOURCE_LINKS.get(donation.source_link)
-        parts.append(str(label) if label else str(_l("link: %(name)s", name=donation.source_link)))
-    for value, label in (
-        (donation.utm_source, _l("source: %(name)s", name=donation.utm_source)),
-        (donation.utm_medium, _l("medium: %(name)s", name=donation.utm_medium)),
-        (donation.utm_campaign, _l("campaign: %(name)s", name=donation.utm_campaign)),
-        (donation.article_slug, _l("article: %(name)s", name=donation.article_slug)),
-    ):
-        if value:
-            parts.append(str(label))
-    return " · ".join(parts) or "–"
 
 
 def _label(labels: dict, value) -> str:
@@ -94,7 +73,7 @@ def _labels():
         "payment_state": lambda value: _label(PAYMENT_STATUS_LABELS, value),
         "dispute_state": lambda value: _label(DISPUTE_LABELS, value),
         "cancel_reason": lambda value: _label(CANCEL_REASONS, value),
-        "came_via": came_via,
+        "came_via": sources.came_via,
     }
 
 

@@ -195,7 +195,42 @@ def labels() -> dict:
             "bounced": _("hard bounce, address suppressed"),
             "complained": _("spam complaint, address suppressed"),
             "soft_bounce": _("soft bounce (temporary delivery failure)"),
+            "subscribed": _("signed up"),
+            "preferences_changed": _("changed their settings"),
+            "preferences_link_sent": _("settings link sent"),
+            "left_newsletter": _("left one newsletter"),
+            "mail_held_back": _("mail held back"),
         }.get(kind, kind)
+
+    def event_detail(detail: dict) -> str:
+        """A history line's details ("via: relay") as "how: mail server"; values Beitrag wrote itself
+        (ways, yes and no, the ask frequency) in words, the rest (sources, addresses) as stored."""
+        keys = {
+            "via": _("how"), "staff": _("by"), "consent": _("consent recorded"), "source": _("source"),
+            "newsletters": _("newsletters"), "newsletter_id": _("newsletter no."), "mail": _("mail"),
+            "reason": _("reason"), "detail": _("report"), "locale": _("language"),
+            "paused_until": _("paused until"), "ask_frequency": _("donation asks"),
+        }  # fmt: skip
+        words = {
+            "one-click": _("one click in the mail program"), "confirmation link": _("confirmation link"),
+            "mailbox": _("bounce mailbox"), "api": "API", "preference center": _("settings page"),
+            "relay": _("mail server"), "ses": _("mail service report"), "staff": _("staff"),
+            "web": _("website"), "daily limit reached": _("daily limit reached"),
+            "confirm": _("confirmation mail"), "preferences": _("settings link"),
+            "normal": _("as for every reader"), "less": _("less often"), "never": _("never"),
+            True: _("yes"), False: _("no"), None: "–",
+        }  # fmt: skip
+
+        def shown(key: str, value) -> str:
+            if isinstance(value, list):
+                return ", ".join(str(v) for v in value) or "–"
+            if key in ("source", "staff", "detail", "newsletter_id", "paused_until"):
+                return str(value) if value is not None else "–"
+            if key == "locale":
+                return {"de": "Deutsch", "en": "English"}.get(value, str(value))
+            return str(words.get(value, value)) if isinstance(value, str | bool | None) else str(value)
+
+        return "; ".join(f"{keys.get(key, key)}: {shown(key, value)}" for key, value in detail.items())
 
     def consent_label(value: str) -> str:
         return {
@@ -209,4 +244,5 @@ def labels() -> dict:
         "import_state_label": import_state_label,
         "field_label": field_label,
         "event_label": event_label,
+        "event_detail": event_detail,
     }

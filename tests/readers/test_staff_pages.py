@@ -117,6 +117,9 @@ def test_adding_a_reader_with_and_without_recorded_consent(app, db, editor, list
     assert subscribers.find_subscriber(db.session, "neu@example.org").status is SubscriberStatus.PENDING
     shown = text_of(editor.get(response.headers["Location"]))
     assert "Bestätigungsmail gesendet" in shown and "von der Redaktion hinzugefügt" in shown
+    # The history's details in words too, not the stored keys and values.
+    assert "von: editor@example.org; Einwilligung dokumentiert: nein" in shown
+    assert "consent: False" not in shown and "staff:" not in shown
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from babel.numbers import format_number
+from babel.numbers import format_decimal
 from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 
@@ -133,7 +133,7 @@ def import_report_wording() -> tuple[Callable[[str], str], Callable[[str | None]
         if reason in fixed:
             return fixed[reason]
         quoted = _QUOTED.search(reason)
-        numbers = [format_number(int(n.replace(",", "")), locale=locale) for n in _NUMBERS.findall(reason)]
+        numbers = [format_decimal(int(n.replace(",", "")), locale=locale) for n in _NUMBERS.findall(reason)]
         if reason.startswith("invalid e-mail address: "):
             problem = email_problem(reason.partition(": ")[2], _)
             return _("invalid e-mail address: %(problem)s", problem=problem)

@@ -36,7 +36,8 @@ def iter_export(session: Session, flt: roster.SubscriberFilter) -> Iterator[str]
                     r.status.value,
                     r.locale,
                     r.source or "",
-                    " ".join(sorted(slugs.get(n, "") for n in result.newsletters.get(r.id, []))),
+                    # "|", a separator the import splits on (imports.rows): an export imports again as it is
+                    "|".join(sorted(slugs.get(n, "") for n in result.newsletters.get(r.id, []))),
                     r.created_at.isoformat(),
                     r.confirmed_at.isoformat() if r.confirmed_at else "",
                     r.consent_basis.value if r.consent_basis else "",

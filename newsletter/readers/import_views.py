@@ -146,7 +146,10 @@ def import_report(import_id: int):
     audit.record(db.session, "import.download_report", target=record)
     db.session.commit()
     header = [_("line"), _("e-mail address"), _("outcome"), _("reason")]
-    body = database.streamed(lambda session: records.iter_report(session, record.id, header))
+    outcome_text, reason_text = staff_texts.import_report_wording()
+    body = database.streamed(
+        lambda session: records.iter_report(session, record.id, header, outcome_text, reason_text)
+    )
     return Response(
         body,
         mimetype="text/csv",

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from newsletter.platform.i18n import month_label
 from payments.amounts import money
+from payments.supporters import sources
 
 _n = format_number
 
@@ -52,8 +53,8 @@ def issue_donation_bar(r: dict) -> dict:
 
 
 def issue_link_row(r: dict, currency: str) -> list:
-    return [r["subject"], r["link"] or _("unknown"), _n(r["donations"]), _n(r["monthly"]),
-            money(r["amount_cents"], currency)]  # fmt: skip
+    link = sources.link_label(r["link"]) if r["link"] else _("unknown")
+    return [r["subject"], link, _n(r["donations"]), _n(r["monthly"]), money(r["amount_cents"], currency)]
 
 
 def money_tables(f: dict) -> dict[str, tuple[list[str], list[list]]]:

@@ -14,8 +14,8 @@ from db import db, utcnow
 from newsletter import api as newsletter_api
 from newsletter.platform import ids
 from payments import amounts
-from payments.models import Donation, DonationPayment, DonationStatus, PaymentStatus
-from payments.supporters import donors, states
+from payments.models import DisputeStatus, Donation, DonationPayment, DonationStatus, PaymentStatus
+from payments.supporters import donors, sources, states
 
 bp = Blueprint("supporters_staff", __name__, url_prefix="/staff/donations")
 newsletter_api.guard_blueprint(bp, newsletter_api.StaffRole.ADMIN)
@@ -31,9 +31,50 @@ SUPPORTER_LABELS = {
 }
 
 
+# The stored states are codes (``start_failed``); staff read them in their language.
+DONATION_STATUS_LABELS = {
+    DonationStatus.OPEN: _l("sent to checkout"),
+    DonationStatus.START_FAILED: _l("checkout could not start, nothing charged"),
+    DonationStatus.PENDING: _l("payment on its way"),
+    DonationStatus.PAID: _l("paid"),
+    DonationStatus.ACTIVE: _l("running"),
+    DonationStatus.FAILED: _l("failed"),
+    DonationStatus.REFUNDED: _l("refunded"),
+    DonationStatus.ENDED: _l("ended"),
+}
+PAYMENT_STATUS_LABELS = {
+    PaymentStatus.PENDING: _l("payment on its way"),
+    PaymentStatus.FAILED: _l("failed"),
+    PaymentStatus.PAID: _l("paid"),
+    PaymentStatus.REFUNDED: _l("refunded"),
+}
+DISPUTE_LABELS = {
+    DisputeStatus.OPEN: _l("dispute open"),
+    DisputeStatus.WON: _l("dispute won"),
+    DisputeStatus.LOST: _l("dispute lost"),
+}
+# Stripe's cancellation_details.reason; anything newer Stripe sends is shown as it came.
+CANCEL_REASONS = {
+    "cancellation_requested": _l("cancelled on request"),
+    "payment_failed": _l("payments failed"),
+    "payment_disputed": _l("payment disputed"),
+}
+
+
+def _label(labels: dict, value) -> str:
+    return str(labels.get(value, value)) if value is not None else "–"
+
+
 @bp.context_processor
 def _labels():
-    return {"supporter_labels": SUPPORTER_LABELS}
+    return {
+        "supporter_labels": SUPPORTER_LABELS,
+        "donation_state": lambda value: _label(DONATION_STATUS_LABELS, value),
+        "payment_state": lambda value: _label(PAYMENT_STATUS_LABELS, value),
+        "dispute_state": lambda value: _label(DISPUTE_LABELS, value),
+        "cancel_reason": lambda value: _label(CANCEL_REASONS, value),
+        "came_via": sources.came_via,
+    }
 
 
 @bp.get("/")
@@ -53,7 +94,7 @@ def donation_list():
     return render_template(
         "payments/admin_list.html",
         donations=db.session.scalars(query).all(),
-        statuses=[s.value for s in DonationStatus],
+        statuses=list(DonationStatus),
         status=status,
         monthly=states.monthly_count(db.session),
         received_30_days=received or 0,

@@ -14,7 +14,9 @@
           var el = box.querySelector('[data-field="' + key + '"]');
           if (!el) return;
           if (el.tagName === "PROGRESS") el.value = data[key];
-          else if (key !== "state") el.textContent = data[key];
+          // Counts as the page's language writes them (1.234 in German), like the server-rendered ones.
+          else if (key !== "state") el.textContent = typeof data[key] === "number"
+            ? data[key].toLocaleString(document.documentElement.lang || undefined) : data[key];
         });
         if (data.state === "done" || data.state === "failed") window.location.reload();
         else window.setTimeout(poll, 1500);

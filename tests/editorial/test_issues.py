@@ -7,6 +7,7 @@ test send within the hour (refused with 429, nothing queued)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -202,7 +203,13 @@ def test_a_small_issue_has_no_clipping_warning(client, db, editor):
     make_article(db, "Kurz")
     issue = issues.create_issue_from_recent(db.session, 7, sender_name="KI", sender_address="r@ki.example")
     db.session.commit()
-    assert "Gmail" not in text_of(client.get(f"/staff/issues/{issue.id}/preview"))
+    page = text_of(client.get(f"/staff/issues/{issue.id}/preview"))
+    assert "Gmail" not in page
+    # The size in the page's language: a decimal comma in German, a point in English.
+    german = re.search(r"HTML-Größe: (\d+,\d) KB", page)
+    in_english = text_of(client.get(f"/staff/issues/{issue.id}/preview?lang=en"))
+    english = re.search(r"HTML size: (\d+\.\d) KB", in_english)
+    assert german and english and english.group(1).replace(".", ",") == german.group(1)
 
 
 def test_test_send_delivers_the_real_message_to_the_editor(app, client, db, editor, smtp, monkeypatch):

@@ -6,6 +6,8 @@ are not amounts or dates, a LIKE wildcard in the search, a forged page cursor.""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -14,6 +16,7 @@ from db import utcnow
 from newsletter.platform.access import StaffRole
 from payments.models import Donation, Donor
 from payments.supporters import donors, states
+from tests.editorial.factories import make_issue
 from tests.payments.factories import make_donation, make_donor, make_payment
 from tests.readers.factories import make_reader
 from tests.staff.factories import sign_in, staff_user
@@ -83,6 +86,12 @@ EXPECTED = {
     "kai": ("failing", 1000),
     "ben": ("monthly", 1400),
 }
+
+
+def _visible(page: str) -> str:
+    """The page's text as a reader sees it: no tags, attributes, styles or scripts."""
+    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
 def _admin(client, db):
@@ -169,10 +178,14 @@ def test_donor_page_shows_gifts_payments_state_total_and_reader(client, db, know
     _admin(client, db)
     page = text_of(client.get(f"/staff/donations/donors/{known['jonas']}"))
     assert "15,00" in page  # 20.00 - 5.00 refunded + 10.00 lost in a dispute (counts 0)
-    assert "5,00" in page and "lost" in page  # the refund and the lost dispute
+    assert "5,00" in page and "Rückbuchung verloren" in page  # the refund and the lost dispute
+    assert "bezahlt" in page  # states in German, not the stored codes
+    for code in (">lost<", ">paid<", ">refunded<", " paid ", "one_time"):
+        assert code not in page
     assert "kein Leser" in page or "No reader record" in page
     page = text_of(client.get(f"/staff/donations/donors/{known['lea']}"))
-    assert "failed" in page and ("Zahlung scheitert" in page or "payment failing" in page)
+    assert "fehlgeschlagen" in page and ("Zahlung scheitert" in page or "payment failing" in page)
+    assert ">failed<" not in page
     mara = text_of(client.get(f"/staff/donations/donors/{known['mara']}"))
     reader_id = db.session.get(Donor, known["mara"]).subscriber_id
     assert f"/staff/subscribers/{reader_id}" in mara
@@ -196,3 +209,37 @@ def test_a_rare_filter_searches_window_by_window_and_finds_every_match(db, known
     assert partial >= 2
     whole = donors.list_donors(db.session, donors.DonorFilter(state="never"))
     assert [row.id for row in whole.rows] == sorted(found, reverse=True) and whole.next_after is None
+
+
+def test_the_donations_list_names_states_reasons_and_sources_in_german(client, db):
+    """Each stored code (``start_failed``, ``active``, Stripe's ``cancellation_requested``, the link
+    ``ask``) is shown in the staff's words; where a gift came from reads as named parts."""
+    issue = make_issue(db)
+    now = utcnow()
+    person = make_donor(db, "rosa@example.org")
+    make_donation(db, person, "one_time", 1500, now, "start_failed")
+    make_donation(db, person, "one_time", 700, now, "open")
+    running = make_donation(db, person, "monthly", 500, now, "active", issue_id=issue.id, source_link="ask",
+                            utm_source="website", utm_campaign="herbst")  # fmt: skip
+    make_payment(db, running, 500, now)
+    make_donation(db, person, "monthly", 900, now - timedelta(days=90), "ended",
+                  cancel_reason="cancellation_requested")  # fmt: skip
+    db.session.commit()
+    _admin(client, db)
+    page = text_of(client.get("/staff/donations/"))
+    for german in ("Zahlung konnte nicht starten, nichts abgebucht", "zur Zahlung weitergeleitet", "läuft",
+                   "beendet (auf Wunsch gekündigt)", "bezahlt",
+                   f"Ausgabe {issue.id} · Spendenaufruf · Quelle: website · Kampagne: herbst"):  # fmt: skip
+        assert german in page
+    shown = _visible(page)  # the option values are codes, as the filter sends them; the words are German
+    for code in ("start_failed", "open", "active", "cancellation_requested", "ask", "paid"):
+        assert re.search(rf"\b{code}\b", shown) is None, code
+    # The state filter offers the same words and still filters by the code.
+    assert '<option value="start_failed" >Zahlung konnte nicht starten, nichts abgebucht</option>' in page
+    ended_only = text_of(client.get("/staff/donations/?status=ended"))
+    assert "auf Wunsch gekündigt" in ended_only and "Spendenaufruf" not in ended_only
+    donor_page = text_of(client.get(f"/staff/donations/donors/{person.id}"))
+    assert f"Kam über: Ausgabe {issue.id} · Spendenaufruf · Quelle: website" in donor_page
+    assert "läuft" in donor_page and "active" not in _visible(donor_page)
+    english = text_of(client.get("/staff/donations/?lang=en"))
+    assert "checkout could not start, nothing charged" in english and "cancelled on request" in english

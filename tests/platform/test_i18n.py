@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,16 @@ def test_every_string_has_a_german_translation(tmp_path):
     translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
     missing = sorted(str(m) for m in wanted - translated)
     assert not missing, f"{len(missing)} strings have no German translation: {missing[:10]}"
+
+
+def test_the_german_texts_name_readers_and_donors_in_one_form():
+    """One gender form throughout, the one the catalogue uses most: "Leser*innen", "Spender*in"; no
+    "Leserinnen und Leser", "Leserin oder Leser" or "Spender/in" beside it."""
+    with open(ROOT / "newsletter/translations/de/LC_MESSAGES/messages.po", "rb") as fh:
+        catalog = read_po(fh)
+    texts = [" ".join(m.string) if isinstance(m.string, tuple) else m.string
+             for m in catalog if m.id and m.string]  # fmt: skip
+    other_forms = re.compile(r"Leserin(nen)? (und|oder) (ein )?Leser|Spender(in)?/in|"
+                             r"Spenderinnen und Spender|Jede und jeder|\bLeser(n|s)?\b(?!\*)")  # fmt: skip
+    assert [t for t in texts if other_forms.search(t)] == []
+    assert sum("Leser*in" in t for t in texts) > 20

@@ -101,6 +101,14 @@ def test_adding_a_reader_with_and_without_recorded_consent(app, db, editor, list
     active = subscribers.find_subscriber(db.session, "aktiv@example.org")
     assert active.status is SubscriberStatus.ACTIVE and active.locale == "en"
     assert "Papierformular" in active.consent_detail and "editor@example.org" in active.consent_detail
+    shown = text_of(editor.get(f"/staff/subscribers/{active.id}"))
+    assert "<dd>anderswo dokumentiert, laut Redaktion: Papierformular" in shown
+    assert "<dd>recorded" not in shown
+    assert "<dd>English</dd>" in shown  # the language by name, not its code
+    refused = post_form(editor, url, {**data, "email": "kaputt", "consent_detail": "Papierformular"})
+    assert refused.status_code == 422  # the validator's English reason comes as a named problem
+    assert "Das ist keine gültige E-Mail-Adresse: @-Zeichen fehlt" in text_of(refused)
+    assert "must have" not in text_of(refused)
     response = post_form(editor, url, {"email": "neu@example.org", "locale": "de", "consent": "none"})
     assert response.status_code == 302
     run_jobs(app)
@@ -109,6 +117,9 @@ def test_adding_a_reader_with_and_without_recorded_consent(app, db, editor, list
     assert subscribers.find_subscriber(db.session, "neu@example.org").status is SubscriberStatus.PENDING
     shown = text_of(editor.get(response.headers["Location"]))
     assert "Bestätigungsmail gesendet" in shown and "von der Redaktion hinzugefügt" in shown
+    # The history's details in words too, not the stored keys and values.
+    assert "von: editor@example.org; Einwilligung dokumentiert: nein" in shown
+    assert "consent: False" not in shown and "staff:" not in shown
 
 
 @pytest.mark.parametrize(

@@ -118,4 +118,4 @@ def test_an_issue_marked_sent_with_a_reader_waiting_is_reopened_and_finished(app
     client = app.test_client()
     sign_in(client, "editor")
     page = text_of(client.get(f"/staff/issues/{issue.id}"))
-    assert "als abgeschlossen markiert, obwohl noch Leser darauf warteten" in page
+    assert "als abgeschlossen markiert, obwohl noch Leser*innen darauf warteten" in page

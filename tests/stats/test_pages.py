@@ -58,6 +58,7 @@ def test_admin_dashboard_shows_the_figures_with_charts_and_tables(client, db):
     assert "5,00\xa0€" in html and "18,00\xa0€" in html  # MRR at the end of January and of December
     assert "14,56\xa0€" in html  # donor lifetime value
     assert "66,7 %" in html  # churn rate
+    assert ">Spendenaufruf</td>" in html and ">ask</td>" not in html  # Beitrag's own link by name
     assert "USD" in html  # the dollar gift is named, not added
     assert html.count("<svg") >= 6 and html.count("<caption>") >= 8
     assert "Dez. 2025" in html and "Jan. 2026" in html

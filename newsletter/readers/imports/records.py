@@ -3,7 +3,7 @@ and its uploaded file, which goes once the import is done or failed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,8 +54,15 @@ def send_opt_ins(session: Session, import_id: int, *, batch: int, cap: int) -> i
     return session.scalar(select(func.count()).select_from(pending.subquery())) or 0
 
 
-def iter_report(session: Session, import_id: int, header: Sequence[str]) -> Iterator[str]:
-    """The per-row report as CSV lines (line, address, outcome, reason), in line order, chunk by chunk."""
+def iter_report(
+    session: Session,
+    import_id: int,
+    header: Sequence[str],
+    outcome_text: Callable[[str], str] = str,
+    reason_text: Callable[[str], str] = str,
+) -> Iterator[str]:
+    """The per-row report as CSV lines (line, address, outcome, reason), in line order, chunk by chunk;
+    the stored outcome and reason codes are written as ``outcome_text`` and ``reason_text`` word them."""
     yield "\ufeff" + csv_line(header)
     last = 0
     while True:
@@ -68,7 +75,7 @@ def iter_report(session: Session, import_id: int, header: Sequence[str]) -> Iter
         if not rows:
             return
         for line, email, outcome, reason in rows:
-            yield csv_line([line, email or "", outcome, reason])
+            yield csv_line([line, email or "", outcome_text(outcome), reason_text(reason)])
         last = rows[-1][0]
 
 

@@ -180,6 +180,14 @@ def _refused_lines(import_id: int, errors: list[tuple[int, str]]) -> list[list]:
             for line, reason in errors]  # fmt: skip
 
 
+def _address_as_given(row: list[str], fields: dict[str, int]) -> str | None:
+    """A refused row's address cell as the file has it, so the report says which reader the line meant
+    (control characters blanked: the report is a CSV and PostgreSQL's COPY reads tabs and line breaks)."""
+    index = fields["email"]
+    raw = row[index] if index < len(row) else ""
+    return CONTROL_CHARACTERS.sub(" ", raw).strip()[:320] or None
+
+
 def _read_rows(
     session: Session, record: SubscriberImport, fields: dict[str, int], writer: StagingWriter, max_line: int
 ) -> int:
@@ -205,7 +213,8 @@ def _read_rows(
             rows_read += 1
             parsed = _parse_row(row, fields, keys, caches)
             if isinstance(parsed, str):
-                errors.append((position[0], parsed))
+                batch.append([import_id, position[0], _address_as_given(row, fields), None, None, None, None,
+                              None, "refused", parsed, False, None])  # fmt: skip
             else:
                 email, locale, source, nl_ids = parsed
                 if nl_ids is None:

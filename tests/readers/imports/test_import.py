@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from newsletter.readers import addresses, errors, subscribers
 from newsletter.readers.imports import rows as import_rows
@@ -83,13 +83,20 @@ def test_import_with_recorded_consent_dedupes_and_reports(app, db, editor, lists
     rows = report(editor, record.id)
     assert rows[0] == ["Zeile", "E-Mail-Adresse", "Ergebnis", "Grund"]
     by_line = {int(r[0]): r for r in rows[1:]}
-    assert by_line[3][3] == "duplicate of an earlier line"
-    assert by_line[4][2] == "existing"
-    assert "suppression" in by_line[5][3]
-    assert "invalid e-mail address" in by_line[6][3]
-    assert "unknown language" in by_line[7][3]
-    assert "unknown newsletter" in by_line[8][3]
-    assert any("line break" in r[3] for r in rows[1:])
+    # The report is worded in the editor's language (German by default), no stored code shows through,
+    # and a refused line keeps the address it held.
+    assert by_line[3][1:] == ["ANNA@example.org", "abgelehnt",
+                              "doppelt: dieselbe Adresse steht schon in einer früheren Zeile"]  # fmt: skip
+    assert by_line[4][2:] == ["bereits eingetragen", "bereits eingetragen; unverändert gelassen"]
+    assert by_line[5][3].startswith("auf der Sperrliste")
+    assert by_line[6][1:] == ["kaputt", "abgelehnt", "ungültige E-Mail-Adresse: @-Zeichen fehlt"]
+    assert by_line[7][1:] == ["ben@example.org", "abgelehnt", "unbekannte Sprache „fr“ (de oder en)"]
+    assert by_line[8][3] == "unbekannter Newsletter „gibtsnicht“"
+    assert any(r[1] == "dora@example.org  Bcc: opfer@example.org"
+               and r[3] == "ungültige E-Mail-Adresse: unzulässige Zeichen" for r in rows[1:])  # fmt: skip
+    shown = " ".join(" ".join(r) for r in rows)
+    for code in ("refused", "existing", "duplicate", "invalid e-mail", "unknown", "must have"):
+        assert code not in shown
     assert smtp.messages == []  # recorded consent: no mail
     progress = json.loads(text_of(editor.get(f"/staff/imports/{record.id}/progress.json")))
     assert progress["state"] == "done" and progress["created"] == 3 and progress["percent"] == 100
@@ -146,7 +153,7 @@ def test_a_known_address_in_a_later_chunk_is_left_alone_and_the_rest_imported(ap
     assert (again.status, again.locale, again.subscriptions) == (SubscriberStatus.UNSUBSCRIBED, "en", [])
     for name, expected in (("a", weekly), ("b", daily), ("c", weekly), ("d", daily), ("e", weekly)):
         assert [s.newsletter_id for s in readers[f"{name}@example.org"].subscriptions] == [expected.id]
-    assert [r[2] for r in report(editor, record.id)[1:]] == ["existing"]
+    assert [r[2] for r in report(editor, record.id)[1:]] == ["bereits eingetragen"]
 
 
 def test_mixed_encodings_are_reported_per_line(app, db, editor, lists):
@@ -270,3 +277,54 @@ def test_the_fast_address_check_agrees_with_the_full_one(raw):
     else:
         assert addresses.normalize_email(raw) == expected
         assert normalize_address(raw) == expected
+
+
+def test_an_export_imports_again_as_it_is(app, db, admin, lists):
+    """The staff export read back by the import: every reader with the same newsletters (several to a
+    reader), language and source, with no column edited in between."""
+    daily, weekly = lists
+    make_reader(db, "anna@example.org", locale="de", source="messe", newsletters=[daily, weekly])
+    make_reader(db, "Ben@example.org", locale="en", source="website", newsletters=[weekly])
+    make_reader(db, "carla@example.org", locale="de", source="formular", newsletters=[daily])
+    db.session.commit()
+
+    def readers() -> set[tuple]:
+        db.session.expire_all()
+        return {(r.email, r.locale, r.source, tuple(sorted(s.newsletter_id for s in r.subscriptions)))
+                for r in db.session.scalars(select(Subscriber))}  # fmt: skip
+
+    before = readers()
+    exported = admin.get("/staff/subscribers/export.csv")
+    assert exported.status_code == 200
+    content = exported.get_data()  # streamed: read before the readers go
+    assert b"anna@example.org" in content
+    db.session.execute(delete(Subscription))
+    db.session.execute(delete(Subscriber))
+    db.session.commit()
+    assert readers() == set()
+
+    response = upload(admin, content, name="export.csv")
+    assert response.status_code == 302
+    record = db.session.scalars(select(SubscriberImport)).one()
+    header = record.columns
+    columns = {header.index(name): name for name in ("email", "locale", "source", "newsletters")}
+    start(admin, record.id, columns, consent="recorded", consent_detail="Export vom 7. Dezember")
+    run_jobs(app)
+    db.session.expire_all()
+    record = db.session.get(SubscriberImport, record.id)
+    assert record.state is ImportState.DONE and record.error_count == 0 and record.created_count == 3
+    assert readers() == before
+
+
+def test_the_import_page_writes_its_counts_as_german_does(app, db, editor, lists):
+    content = "email\n" + "".join(f"leser{i}@example.org\n" for i in range(1200)) + "kaputt\n"
+    record_id = int(upload(editor, content.encode()).headers["Location"].rsplit("/", 1)[1])
+    start(editor, record_id, {0: "email"}, consent="recorded", consent_detail="Messe 2026")
+    run_jobs(app)
+    page = text_of(editor.get(f"/staff/imports/{record_id}"))
+    assert '<dd data-field="rows_read">1.201</dd>' in page
+    assert '<dd data-field="created">1.200</dd>' in page
+    assert '<dd data-field="errors">1</dd>' in page
+    assert [row[1:] for row in report(editor, record_id)[1:]] == [
+        ["kaputt", "abgelehnt", "ungültige E-Mail-Adresse: @-Zeichen fehlt"]
+    ]

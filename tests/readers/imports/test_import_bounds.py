@@ -75,8 +75,8 @@ def test_lines_past_the_limit_are_reported_and_the_rest_is_imported(app, db, edi
     lines = {int(row[0]): row for row in report(editor, import_id)[1:]}
     assert sorted(lines) == [4, 6]
     for number in (4, 6):
-        assert lines[number][2] == "refused"
-        assert lines[number][3] == files.line_too_long(4096)
+        assert lines[number][2] == "abgelehnt"
+        assert lines[number][3] == "die Zeile ist länger als 4.096 Bytes und wurde übersprungen"
     assert files.line_too_long(4096) == (
         "the line is longer than 4,096 bytes (IMPORT_MAX_LINE_BYTES) and was skipped"
     )
@@ -94,9 +94,9 @@ def test_a_quote_that_never_closes_takes_no_more_than_the_limit_with_it(app, db,
     record = db.session.get(SubscriberImport, import_id)
     assert record.state is ImportState.DONE
     [(line, _email, outcome, reason)] = report(editor, import_id)[1:]
-    assert (line, outcome) == ("3", "refused")
-    first, last = 3, int(reason.rsplit("lines 3 to ", 1)[1].split()[0])
-    assert reason.startswith("the line starts a row longer than 1,024 bytes")
+    assert (line, outcome) == ("3", "abgelehnt")
+    first, last = 3, int(reason.rsplit("Zeilen 3 bis ", 1)[1].split()[0])
+    assert reason.startswith("die Zeile beginnt einen Datensatz, der länger als 1.024 Bytes ist")
     # The open quote took some 1,024 bytes of lines with it, no more; every line after them is imported.
     swallowed = last - first
     assert 20 <= swallowed <= 60

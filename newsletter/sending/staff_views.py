@@ -27,8 +27,16 @@ def _back_to_issue(issue_id: int, anchor: str | None = "sending"):
     return redirect(url_for("editorial_staff.issue_edit", issue_id=issue_id, _anchor=anchor))
 
 
-@bp.get("/issues/<int:issue_id>/send")
-def issue_send_confirm(issue_id: int):
+# One rule for both steps: with a GET rule and a POST rule on the same path, Werkzeug answers a POST to an
+# id out of range 405 (the GET rule's method matched first), where every other route answers 404.
+@bp.route("/issues/<int:issue_id>/send", methods=["GET", "POST"])
+def issue_send(issue_id: int):
+    if request.method == "POST":
+        return _send_now(issue_id)
+    return _send_confirm(issue_id)
+
+
+def _send_confirm(issue_id: int):
     """Send, first step: the newsletters, the exact number of readers and what the editor should know
     before thousands of mails leave. Only this page's form (POST, with its CSRF token) starts the send."""
     issue = db.get_or_404(Issue, issue_id)
@@ -56,8 +64,7 @@ def issue_send_confirm(issue_id: int):
     )  # fmt: skip
 
 
-@bp.post("/issues/<int:issue_id>/send")
-def issue_send(issue_id: int):
+def _send_now(issue_id: int):
     """Send now (the confirmation page's button): the ledger is written in one transaction, then the batch
     jobs are queued. ``start_send`` refuses an issue without articles or newsletters itself."""
     if not ActionForm().validate_on_submit():

@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.parse
 
-from bench import common
+from bench import common, subscribe
 
 GOAL_RATIO = 2.0  # inside the app, where the bare insert has no gunicorn to share its cost with
 
@@ -47,20 +47,7 @@ def _call_all(app, environs: list[dict]) -> None:
 def _measure(which: str, count: int, counting: bool) -> float:
     """CPU milliseconds per request of ``which`` (beitrag or baseline), after 200 to warm up."""
     with common.postgres_database() as database_url, common.redis_server() as redis_url:
-        from sqlalchemy import create_engine, text
-
-        with common.bench_app(database_url, redis_url):
-            from db import db
-            from newsletter.readers.models import Newsletter
-
-            db.session.add(Newsletter(slug="ki-news", name="KI-News täglich", is_default=True))
-            db.session.commit()
-            db.session.remove()
-            db.engine.dispose()
-        engine = create_engine(database_url)
-        with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, email text NOT NULL)"))
-        engine.dispose()
+        subscribe.prepare_database(database_url, redis_url)
         with tempfile.TemporaryDirectory(prefix="beitrag-bench-cost-") as instance:
             os.environ.update({
                 "BEITRAG_ENV": "production", "BEITRAG_INSTANCE": instance, "DATABASE_URL": database_url,

@@ -187,6 +187,24 @@ def _summary(raw: dict) -> dict:
     }
 
 
+def prepare_database(database_url: str, redis_url: str) -> None:
+    """Beitrag's schema with one default newsletter, and the baseline's table, in the bench's database."""
+    from sqlalchemy import create_engine, text
+
+    with common.bench_app(database_url, redis_url):
+        from db import db
+        from newsletter.readers.models import Newsletter
+
+        db.session.add(Newsletter(slug="ki-news", name="KI-News täglich", is_default=True))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, email text NOT NULL)"))
+    engine.dispose()
+
+
 def main() -> None:
     args = common.arguments(
         __doc__.splitlines()[0],
@@ -211,17 +229,8 @@ def main() -> None:
     with common.postgres_database() as database_url, common.redis_server() as redis_url:
         from sqlalchemy import create_engine, text
 
-        with common.bench_app(database_url, redis_url):
-            from db import db
-            from newsletter.readers.models import Newsletter
-
-            db.session.add(Newsletter(slug="ki-news", name="KI-News täglich", is_default=True))
-            db.session.commit()
-            db.session.remove()
-            db.engine.dispose()
+        prepare_database(database_url, redis_url)
         engine = create_engine(database_url)
-        with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, email text NOT NULL)"))
 
         with contextlib.ExitStack() as stack:
             instance = stack.enter_context(tempfile.TemporaryDirectory(prefix="beitrag-bench-subscribe-"))

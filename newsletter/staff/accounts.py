@@ -49,17 +49,21 @@ def find_staff_user(session: Session, email: str) -> StaffUser | None:
     return session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email.strip().lower()))
 
 
+def _role(role: StaffRole | str) -> StaffRole:
+    try:
+        return StaffRole(role)
+    except ValueError:
+        raise AccountError(
+            f"unknown role {role!r}; choose one of: {', '.join(r.value for r in StaffRole)}"
+        ) from None
+
+
 def create_staff_user(
     session: Session, email: str, password: str, role: StaffRole | str, name: str = ""
 ) -> StaffUser:
     """Add a staff user. Refuses a taken address (any case), an unknown role and a short password."""
     address = normalize_staff_email(email)
-    try:
-        role = StaffRole(role)
-    except ValueError:
-        raise AccountError(
-            f"unknown role {role!r}; choose one of: {', '.join(r.value for r in StaffRole)}"
-        ) from None
+    role = _role(role)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     if find_staff_user(session, address) is not None:
@@ -141,12 +145,7 @@ def set_staff_role(session: Session, user: StaffUser, role: StaffRole | str) -> 
     admin. Their API tokens are revoked: a token made for an editor's dashboard must not start reading
     the money figures (nor lose them unnoticed). Sessions go on, since every page asks for the role as it
     is now."""
-    try:
-        role = StaffRole(role)
-    except ValueError:
-        raise AccountError(
-            f"unknown role {role!r}; choose one of: {', '.join(r.value for r in StaffRole)}"
-        ) from None
+    role = _role(role)
     if role is not StaffRole.ADMIN:
         _refuse_losing_last_admin(session, user)
     if user.role is role:

@@ -11,12 +11,12 @@ import json
 import time
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from db import db
-from newsletter.platform import bodies, extensions, i18n, overload, tokens
+from newsletter.platform import bodies, extensions, headers, i18n, overload, tokens
 from newsletter.platform.extensions import csrf, limiter
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.i18n import LANGUAGES
@@ -184,7 +184,7 @@ def _run_signup(
 @signup_limited
 def subscribe():
     started = time.perf_counter()
-    g.frame_ancestors = _embed_ancestors()
+    headers.loosen(frame_ancestors=_embed_ancestors())
     embed = request.args.get("embed") == "1"
     if request.method == "GET":
         return render_template("newsletter/subscribe.html", form=subscribe_form(), embed=embed)

@@ -228,18 +228,22 @@ def article_content(article: Article) -> dict[str, Any]:
     }
 
 
+# The keys of ``article_content`` that content sealed earlier may lack, and what they mean there.
+_SEALED_BEFORE: dict[str, Any] = {"url": None, "slug": None, "image_alt": None, "image_credit": None}
+
+
 def issue_articles(issue: Issue, *, base_url: str | None = None) -> list[dict[str, Any]]:
     """The issue's articles as its readers get them: as they were when the send started, once it has (an
     article edited or deleted later changes nothing there); as they are now, before. With ``base_url``,
     ``url`` is where each is read: its own address, else its page here. Content sealed before articles
     had pages carries no ``slug``; those keep ``url`` empty and the issue's web version stands in."""
-    if issue.sent_content is not None:
-        found = list(issue.sent_content.get("articles") or [])
+    if issue.sent_content is not None:  # sealed perhaps before some keys existed: those are empty
+        found = [{**_SEALED_BEFORE, **a} for a in issue.sent_content.get("articles") or []]
     else:
         found = [article_content(a) for a in issue.articles]
     if base_url is None:
         return found
-    return [{**a, "url": reading_url(base_url, url=a.get("url"), slug=a.get("slug"))} for a in found]
+    return [{**a, "url": reading_url(base_url, url=a["url"], slug=a["slug"])} for a in found]
 
 
 def seal_for_sending(issue: Issue) -> None:

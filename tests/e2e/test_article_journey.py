@@ -15,6 +15,7 @@ from tests.e2e.journeys import links
 JOURNEY = "article"
 READER = "artikel.leserin@example.org"
 TITLE = "Wie Roboter greifen lernen"
+BODY = "Ein **Roboterarm** sortiert Pakete.\n\n## Was die Maschine kann\n\nSie greift, was sie sieht."
 
 
 def _article_sent_to_a_reader(app, base_url: str) -> str:
@@ -29,7 +30,7 @@ def _article_sent_to_a_reader(app, base_url: str) -> str:
     with app.app_context():
         article = articles.create_article(db.session, articles.ArticleInput(
             title=TITLE, teaser="Ein Lager zeigt, was Greifroboter heute können.",
-            body="Ein **Roboterarm** sortiert Pakete.\n\n## Was die Maschine kann\n\nSie greift, was sie sieht.",
+            body=BODY,
             author="Mara Schulz", image_url=f"{base_url}/static/favicon.svg",
             image_alt="Das Zeichen des Newsrooms", image_credit="KI-Kompass",
             # Older than the demo's articles: the other journeys' "newest article" stays theirs.

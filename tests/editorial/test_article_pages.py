@@ -71,7 +71,8 @@ def test_an_article_written_here_is_read_on_its_own_page(client, db, newsletter)
     assert "<script" not in page and "gestohlen" not in page and "onclick" not in page
     assert 'href="javascript:' not in page and "Mehr dazu" in page
     # The image says what it shows, and whose it is.
-    assert '<img src="https://bilder.example/greifarm.jpg" alt="Ein Greifarm hebt ein Paket von einem Förderband">' in page
+    alt = "Ein Greifarm hebt ein Paket von einem Förderband"
+    assert f'<img src="https://bilder.example/greifarm.jpg" alt="{alt}">' in page
     assert "Bild: Agentur Nord" in page
     # Search engines and link previews get the page's own address, the teaser and the image.
     url = "http://localhost/artikel/wie-roboter-greifen-lernen"
@@ -172,8 +173,10 @@ def test_a_sent_issue_links_articles_to_their_pages_and_the_archive_names_its_ne
 
 def test_content_sealed_before_articles_had_pages_still_renders(app, client, db, newsletter):
     # What an issue sealed before this change holds: no slug, no image description.
-    old = {"title": "Ein alter Artikel", "teaser": "Von früher.", "author": "", "url": None,
-           "image_url": "https://bilder.example/alt.jpg", "image_credit": None, "sponsored": False}  # fmt: skip
+    old = {
+        "title": "Ein alter Artikel", "teaser": "Von früher.", "author": "", "url": None,
+        "image_url": "https://bilder.example/alt.jpg", "image_credit": None, "sponsored": False,
+    }  # fmt: skip
     issue = make_issue(db, newsletters=[newsletter], layout=IssueLayout.FEATURE)
     issue.state, issue.sent_at, issue.public_archive = IssueState.SENT, utcnow(), True
     issue.sent_content = {"articles": [old]}

@@ -27,8 +27,17 @@ class ArticleForm(FlaskForm):
     body = TextAreaField(_l("Text (Markdown)"), validators=[Length(max=200_000)])
     author = StringField(_l("Author"), validators=[Length(max=200)])
     image_url = URLField(_l("Image URL"), validators=[Optional(), Length(max=2000)])
+    image_alt = StringField(
+        _l("Image description (alt text)"),
+        description=_l("What the image shows, for readers who cannot see it. Empty: the title is used."),
+        validators=[Length(max=500)],
+    )
     image_credit = StringField(_l("Image credit"), validators=[Length(max=300)])
-    canonical_url = URLField(_l("Article URL"), validators=[Optional(), Length(max=2000)])
+    canonical_url = URLField(
+        _l("Article URL"),
+        description=_l("Only for an article published elsewhere. Empty: it is read on its own page here."),
+        validators=[Optional(), Length(max=2000)],
+    )
     tags = StringField(_l("Tags (separated by commas)"), validators=[Length(max=500)])
     published_at = DateTimeLocalField(_l("Published"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     sponsored = BooleanField(_l("Advertisement (sponsored content, marked as such)"))

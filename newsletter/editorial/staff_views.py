@@ -102,6 +102,7 @@ def _article_input(form: ArticleForm) -> articles.ArticleInput:
         author=form.author.data or "",
         image_url=form.image_url.data,
         image_credit=form.image_credit.data,
+        image_alt=form.image_alt.data,
         canonical_url=form.canonical_url.data,
         tags=articles.parse_tags(form.tags.data or ""),
         sponsored=bool(form.sponsored.data),
@@ -150,6 +151,7 @@ def article_edit(article_id: int):
         form=form,
         article=article,
         body_html=articles.render_markdown(article.body),
+        page_open=articles.published_article(db.session, article.slug) is not None,
     ), status
 
 

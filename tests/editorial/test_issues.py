@@ -205,11 +205,13 @@ def test_a_small_issue_has_no_clipping_warning(client, db, editor):
     db.session.commit()
     page = text_of(client.get(f"/staff/issues/{issue.id}/preview"))
     assert "Gmail" not in page
-    # The size in the page's language: a decimal comma in German, a point in English.
+    # The size in the page's language: a decimal comma in German, a point in English. (The mail itself is
+    # in that language too, so the two sizes may differ by a few bytes and round apart.)
     german = re.search(r"HTML-Größe: (\d+,\d) KB", page)
     in_english = text_of(client.get(f"/staff/issues/{issue.id}/preview?lang=en"))
     english = re.search(r"HTML size: (\d+\.\d) KB", in_english)
-    assert german and english and english.group(1).replace(".", ",") == german.group(1)
+    assert german and english
+    assert abs(float(english.group(1)) - float(german.group(1).replace(",", "."))) <= 0.11
 
 
 def test_test_send_delivers_the_real_message_to_the_editor(app, client, db, editor, smtp, monkeypatch):

@@ -400,7 +400,7 @@ def _test_send_form(variant: str = "default") -> TestSendForm:
     form = TestSendForm(variant=variant, locale=str(get_locale() or "de"))
     form.variant.choices = [SelectChoice(v, str(VARIANT_LABELS[v])) for v in issues.VARIANTS]
     form.test_readers.choices = [
-        (reader.id, f"{reader.label} <{reader.email}>" if reader.label else reader.email)
+        (reader.id, f"{reader.label} ({reader.email})" if reader.label else reader.email)
         for reader in test_readers.all_test_readers(db.session)
     ]
     return form

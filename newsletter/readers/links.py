@@ -150,6 +150,9 @@ def test_reader_token(secret_key: str, locale: str, nonce: str) -> str:
     return f"{payload}.{_mac(secret_key, 'test-reader', payload)}"
 
 
+test_reader_token.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, whatever its name
+
+
 def is_test_reader_token(token: str) -> bool:
     """Whether ``token`` claims to be a test send's (reader tokens start with a digit); checked by
     :func:`read_test_reader_token`."""

@@ -324,7 +324,7 @@ def render_issue(
 
 
 def editor_slot_values(base_url: str) -> dict[str, str]:
-    """What a test send puts in the per-recipient slots: harmless links, no reader's token."""
+    """What the preview puts in the per-recipient slots: harmless links, no reader's token."""
     return {"unsubscribe_url": f"{base_url}/", "preferences_url": f"{base_url}/"}
 
 

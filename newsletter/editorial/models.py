@@ -142,3 +142,18 @@ class IssueArticle(Base):
 
     issue: Mapped[Issue] = relationship(back_populates="items")
     article: Mapped[Article] = relationship()
+
+
+class TestReader(Base):
+    """An address of the newsroom's own that test sends of issues may go to (the issue page offers them).
+    Never a reader: nothing about it is looked up among subscribers, and the links in a test change
+    nothing."""
+
+    __tablename__ = "test_readers"
+    __test__ = False  # not a pytest test class, whatever its name
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -43,6 +43,7 @@ ACTIONS: dict[str, Any] = {
     "issue.cancel": _l("Send cancelled"),
     "issue.test_send": _l("Test send"),
     "issue.archive": _l("Shown in or taken out of the public archive"),
+    "issue.duplicate": _l("Issue duplicated"),
     # readers (staff pages, preference center)
     "reader.add": _l("Reader added"),
     "reader.update": _l("Reader changed"),
@@ -59,6 +60,10 @@ ACTIONS: dict[str, Any] = {
     "newsletter.update": _l("Newsletter changed"),
     "feed.create": _l("Feed added"),
     "feed.import": _l("Feed import started"),
+    "feed.update": _l("Feed changed"),
+    "feed.pause": _l("Feed paused"),
+    "feed.resume": _l("Feed resumed"),
+    "feed.delete": _l("Feed removed"),
     # statistics
     "stats.export": _l("Statistics exported (CSV)"),
     # staff accounts and API tokens

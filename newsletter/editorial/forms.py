@@ -9,7 +9,6 @@ from wtforms import (
     DateTimeLocalField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -53,6 +52,21 @@ class FeedForm(FlaskForm):
     submit = SubmitField(_l("Add feed and import"))
 
 
+class FeedEditForm(FlaskForm):
+    url = URLField(_l("Feed URL (RSS or Atom)"), validators=[DataRequired(), Length(max=2000)])
+    title = StringField(_l("Name on this page"), validators=[Length(max=300)])
+    interval_minutes = IntegerField(
+        _l("Import every … minutes"), validators=[DataRequired(), NumberRange(5, 10080)]
+    )
+    submit = SubmitField(_l("Save feed"))
+
+
+class MarkdownPreviewForm(FlaskForm):
+    """The text of the live preview: as long as the longest Markdown field (an article's text)."""
+
+    text = TextAreaField(validators=[Length(max=200_000)])
+
+
 class IssueForm(FlaskForm):
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
     preheader = StringField(_l("Preheader (preview line)"), validators=[Length(max=300)])
@@ -64,7 +78,7 @@ class IssueForm(FlaskForm):
             SelectChoice("feature", _l("Feature: one lead story, then links")),
         ],
     )
-    newsletters = SelectMultipleField(_l("Newsletters"), coerce=int, validate_choice=True)
+    newsletters = MultiCheckboxField(_l("Newsletters"), coerce=int, validate_choice=True)
     sender_name = StringField(_l("Sender name"), validators=[DataRequired(), Length(max=200)])
     sender_address = StringField(_l("Sender address"), validators=[DataRequired(), Length(max=320)])
     show_goal = BooleanField(_l("Show the monthly supporter goal under the ask"))

@@ -153,6 +153,59 @@ def cancel_issue(session: Session, issue: Issue) -> None:
     session.flush()
 
 
+def duplicate_issue(session: Session, issue: Issue, *, created_by_id: int | None = None) -> Issue:
+    """A new draft saying what ``issue`` says, to the same newsletters from the same sender, with its
+    articles in the same order: "Copy of" its subject. Not its state, schedule, sealed content, archive
+    choice or statistics: the copy starts as any new draft does. Articles deleted since are left out."""
+    subject = str(_l("Copy of %(subject)s", subject=issue.subject))
+    copy = Issue(
+        state=IssueState.DRAFT,
+        subject=subject[:200],
+        preheader=issue.preheader,
+        intro=issue.intro,
+        layout=issue.layout,
+        sender_name=issue.sender_name,
+        sender_address=issue.sender_address,
+        show_goal=issue.show_goal,
+        newsletters=list(issue.newsletters),
+        created_by_id=created_by_id,
+    )
+    copy.items = [IssueArticle(article=item.article, position=n) for n, item in enumerate(issue.items)]
+    session.add(copy)
+    session.flush()
+    return copy
+
+
+@dataclass(frozen=True)
+class SentIn:
+    """An issue that went out with an article: where the desk says "sent in issue N (date)"."""
+
+    issue_id: int
+    subject: str
+    sent_at: datetime | None
+
+
+# An issue whose readers got (or are getting) its articles.
+_GONE_OUT = (IssueState.SENDING, IssueState.PAUSED, IssueState.SENT)
+
+
+def sent_in(session: Session, article_ids: Sequence[int]) -> dict[int, list[SentIn]]:
+    """For each of ``article_ids``, the issues that went out with it, latest first."""
+    ids = list(dict.fromkeys(article_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(IssueArticle.article_id, Issue.id, Issue.subject, Issue.sent_at)
+        .join(Issue, Issue.id == IssueArticle.issue_id)
+        .where(IssueArticle.article_id.in_(ids), Issue.state.in_(_GONE_OUT))
+        .order_by(Issue.id.desc())
+    ).all()
+    found: dict[int, list[SentIn]] = {}
+    for article_id, issue_id, subject, sent_at in rows:
+        found.setdefault(article_id, []).append(SentIn(issue_id, subject, sent_at))
+    return found
+
+
 def create_issue_from_recent(
     session: Session,
     days: int,

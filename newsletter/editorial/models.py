@@ -46,7 +46,11 @@ class Article(Base):
 
 
 class Feed(Base):
-    """An RSS or Atom feed of the newsroom, imported on demand and every ``interval_minutes``."""
+    """An RSS or Atom feed of the newsroom, imported on demand and every ``interval_minutes``.
+
+    A paused feed (``active`` false, ``paused_at`` set) is not imported on its schedule. An editor pauses
+    it, or it pauses itself after ``FEED_MAX_FAILURES`` failed imports in a row (``failures``), so that a
+    broken feed does not fail on every run forever."""
 
     __tablename__ = "feeds"
 
@@ -59,6 +63,8 @@ class Feed(Base):
     last_error: Mapped[str | None] = mapped_column(String(1000))
     last_new: Mapped[int] = mapped_column(default=0)
     last_updated: Mapped[int] = mapped_column(default=0)
+    paused_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(default=0, server_default="0")  # failed imports in a row
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, get_timezone
@@ -17,14 +18,16 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from db import db
-from newsletter.editorial import articles, feeds, issues, test_readers
+from newsletter.editorial import articles, feed_controls, feeds, issues, test_readers
 from newsletter.editorial import tasks as editorial_tasks
 from newsletter.editorial.forms import (
     AddArticleForm,
     ArchiveForm,
     ArticleForm,
+    FeedEditForm,
     FeedForm,
     IssueForm,
+    MarkdownPreviewForm,
     RecentIssueForm,
     ScheduleForm,
     TestReaderForm,
@@ -39,6 +42,7 @@ from newsletter.platform.bodies import body_limit
 from newsletter.platform.extensions import limiter
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.headers import sandboxed_html
+from newsletter.platform.i18n import newsroom_zone
 from newsletter.readers.errors import InvalidEmail
 from newsletter.readers.models import Newsletter
 
@@ -91,6 +95,10 @@ def _committed(change: Callable[[], Any], refused: type[Exception] | tuple, not_
 ARTICLE_NOT_SAVED = _l("The article was not saved: %(reason)s")
 ISSUE_NOT_SAVED = _l("The issue was not saved: %(reason)s")
 FEED_NOT_ADDED = _l("The feed was not added: %(reason)s")
+FEED_NOT_CHANGED = _l("The feed was not changed: %(reason)s")
+# The live preview's text is at most an article's (200,000 characters, MarkdownPreviewForm); form-encoded,
+# as for the article form, that may take more bytes than the app's default body limit.
+PREVIEW_BYTES = 2 * 1024 * 1024
 
 
 def _article_input(form: ArticleForm) -> articles.ArticleInput:
@@ -116,7 +124,20 @@ def _article_input(form: ArticleForm) -> articles.ArticleInput:
 def article_list():
     query = (request.args.get("q") or "").strip()[:200]
     found = articles.search_articles(db.session, query, limit=100)
-    return render_template("admin/articles/index.html", articles=found, query=query)
+    sent_in = issues.sent_in(db.session, [a.id for a in found])
+    return render_template("admin/articles/index.html", articles=found, query=query, sent_in=sent_in)
+
+
+@bp.post("/markdown-preview")
+@body_limit(PREVIEW_BYTES)
+def markdown_preview():
+    """The live preview beside the article text and the issue's editorial: the posted Markdown as the
+    mail and the archive show it, through the same renderer and sanitiser. Sanitised HTML only."""
+    form = MarkdownPreviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    html = articles.render_markdown(form.text.data or "")
+    return current_app.response_class(html, mimetype="text/html")
 
 
 @bp.route("/articles/new", methods=["GET", "POST"])
@@ -176,8 +197,63 @@ def feed_list():
         status = 400
     all_feeds = db.session.scalars(select(Feed).order_by(Feed.id)).all()
     return render_template(
-        "admin/articles/feeds.html", form=form, feeds=all_feeds, action=ActionForm()
-    ), status
+        "admin/articles/feeds.html", form=form, feeds=all_feeds, action=ActionForm(),
+        paused_by_failures=feed_controls.paused_by_failures, max_failures=feed_controls.MAX_FAILURES,
+    ), status  # fmt: skip
+
+
+@bp.route("/feeds/<int:feed_id>/edit", methods=["GET", "POST"])
+def feed_edit(feed_id: int):
+    feed = db.get_or_404(Feed, feed_id)
+    form = FeedEditForm(obj=feed)
+    status = 200
+    if form.validate_on_submit():
+        change = lambda: feed_controls.update_feed(  # noqa: E731
+            db.session, feed, url=form.url.data or "", title=form.title.data or "",
+            interval_minutes=form.interval_minutes.data or feed.interval_minutes,
+        )  # fmt: skip
+        rescheduled = _committed(change, (articles.FeedError, feeds.FetchRefused), FEED_NOT_CHANGED)
+        if rescheduled is not _REFUSED:
+            if rescheduled and feed.active:
+                editorial_tasks.schedule_feed(feed.id, feed.interval_minutes)
+            flash(_("The feed is saved."), "success")
+            return redirect(url_for("editorial_staff.feed_list"))
+        status = 400
+    elif request.method == "POST":
+        status = 400
+    return render_template("admin/articles/feed_edit.html", form=form, feed=feed), status
+
+
+def _feed_action(feed_id: int, change, done: LazyString):
+    feed = db.get_or_404(Feed, feed_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if _committed(lambda: change(feed), articles.FeedError, FEED_NOT_CHANGED) is not _REFUSED:
+        flash(str(done), "success")
+    return feed
+
+
+@bp.post("/feeds/<int:feed_id>/pause")
+def feed_pause(feed_id: int):
+    pause = lambda feed: feed_controls.pause_feed(db.session, feed)  # noqa: E731
+    _feed_action(feed_id, pause, _l("The feed is paused: it is not imported until you resume it."))
+    return redirect(url_for("editorial_staff.feed_list"))
+
+
+@bp.post("/feeds/<int:feed_id>/resume")
+def feed_resume(feed_id: int):
+    resume = lambda feed: feed_controls.resume_feed(db.session, feed)  # noqa: E731
+    feed = _feed_action(feed_id, resume, _l("The feed is imported on its schedule again."))
+    if feed.active:
+        editorial_tasks.schedule_feed(feed.id, feed.interval_minutes)
+    return redirect(url_for("editorial_staff.feed_list"))
+
+
+@bp.post("/feeds/<int:feed_id>/remove")
+def feed_remove(feed_id: int):
+    remove = lambda feed: feed_controls.remove_feed(db.session, feed)  # noqa: E731
+    _feed_action(feed_id, remove, _l("The feed is removed; the articles it brought are kept."))
+    return redirect(url_for("editorial_staff.feed_list"))
 
 
 @bp.post("/feeds/<int:feed_id>/import")
@@ -278,6 +354,7 @@ def issue_edit(issue_id: int):
     query = (request.args.get("q") or "").strip()[:200]
     in_issue = {item.article_id for item in issue.items}
     candidates = [a for a in articles.search_articles(db.session, query, limit=40) if a.id not in in_issue]
+    sent_in = issues.sent_in(db.session, [a.id for a in candidates] + list(in_issue))
     return render_template(
         "admin/issues/edit.html",
         issue=issue,
@@ -291,7 +368,36 @@ def issue_edit(issue_id: int):
         sent_articles=issues.issue_articles(issue) if issue.sent_content is not None else None,
         archive_default=issues.archive_default(issue),
         editable=issue.state == IssueState.DRAFT,
+        sent_in=sent_in,
+        results=_results_links(issue),
+        duplicate_form=ActionForm(),
     ), status
+
+
+def _results_links(issue: Issue) -> dict[str, str] | None:
+    """Where a sent issue's page leads: its statistics (the day it was sent) and its web version (keyed,
+    so that it opens also when the public archive does not show the issue)."""
+    if issue.state is not IssueState.SENT or issue.sent_at is None:
+        return None
+    day = issue.sent_at.astimezone(ZoneInfo(newsroom_zone())).date().isoformat()
+    config = current_app.config
+    return {
+        "stats": url_for("stats.issue_stats", **{"from": day, "to": day}),
+        "web": issues.web_url(config["BASE_URL"], issue, config["SECRET_KEY"]),
+    }
+
+
+@bp.post("/issues/<int:issue_id>/duplicate")
+def issue_duplicate(issue_id: int):
+    """A new draft with what this issue says, its newsletters and its articles in order (any state)."""
+    issue = db.get_or_404(Issue, issue_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    copy = issues.duplicate_issue(db.session, issue, created_by_id=current_user.id)
+    audit.record(db.session, "issue.duplicate", target=copy, detail={"from": issue.id})
+    db.session.commit()
+    flash(_("This is a new draft, a copy of issue %(number)d.", number=issue.id), "success")
+    return redirect(url_for("editorial_staff.issue_edit", issue_id=copy.id))
 
 
 @bp.post("/issues/<int:issue_id>/archive")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from flask import current_app
 
 from db import db, utcnow
-from newsletter.editorial import articles, feeds
+from newsletter.editorial import articles, feed_controls, feeds
 from newsletter.editorial.feeds import FetchPolicy
 from newsletter.editorial.models import Feed
 from newsletter.platform import queues
@@ -26,8 +26,10 @@ def feed_fetch_policy():
 
 def import_feed(feed_id: int, *, reschedule: bool = False, slot: int | None = None) -> str:
     """Fetch one feed through the guard and import its items. A refusal or a broken feed is recorded on
-    the feed (shown to editors), not retried. With ``reschedule`` (the scheduled runs) the next run is
-    queued for the feed's next slot after this one (see :func:`schedule_feed`)."""
+    the feed (shown to editors), not retried; after ``feed_controls.MAX_FAILURES`` in a row the feed
+    pauses itself. A paused feed's scheduled run does nothing and queues no next one. With
+    ``reschedule`` (the scheduled runs) the next run is queued for the feed's next slot after this one
+    (see :func:`schedule_feed`)."""
     feed = db.session.get(Feed, feed_id)
     if feed is None or (reschedule and not feed.active):
         return "no such active feed"
@@ -38,18 +40,16 @@ def import_feed(feed_id: int, *, reschedule: bool = False, slot: int | None = No
     except (feeds.FetchRefused, articles.FeedError, articles.ArticleError) as exc:
         db.session.rollback()
         feed = db.session.get(Feed, feed_id)
-        feed.last_error = str(exc)[:1000]
-        feed.last_fetched_at = utcnow()
-        outcome = f"failed: {exc}"
+        paused = feed_controls.record_failure(db.session, feed, str(exc))
+        outcome = f"failed: {exc}" + (" (feed paused)" if paused else "")
     else:
-        feed.title = articles.plain_text(parsed.feed.get("title") or "")[:300] or feed.title
-        feed.last_error = None
-        feed.last_fetched_at = utcnow()
-        feed.last_new, feed.last_updated = result.new, result.updated
+        # The feed's own title names it until an editor gives it one (which then stays).
+        feed.title = feed.title or articles.plain_text(parsed.feed.get("title") or "")[:300]
+        feed_controls.record_success(feed, new=result.new, updated=result.updated)
         outcome = f"{result.new} new, {result.updated} updated"
-    interval = feed.interval_minutes
+    interval, active = feed.interval_minutes, feed.active
     db.session.commit()
-    if reschedule:
+    if reschedule and active:  # a feed that paused itself just now has no next run
         schedule_feed(feed_id, interval, after=slot)
     return outcome
 

@@ -45,6 +45,7 @@ ACTIONS: dict[str, Any] = {
     "test_reader.add": _l("Test address added"),
     "test_reader.remove": _l("Test address removed"),
     "issue.archive": _l("Shown in or taken out of the public archive"),
+    "issue.duplicate": _l("Issue duplicated"),
     # readers (staff pages, preference center)
     "reader.add": _l("Reader added"),
     "reader.update": _l("Reader changed"),
@@ -61,6 +62,10 @@ ACTIONS: dict[str, Any] = {
     "newsletter.update": _l("Newsletter changed"),
     "feed.create": _l("Feed added"),
     "feed.import": _l("Feed import started"),
+    "feed.update": _l("Feed changed"),
+    "feed.pause": _l("Feed paused"),
+    "feed.resume": _l("Feed resumed"),
+    "feed.delete": _l("Feed removed"),
     # statistics
     "stats.export": _l("Statistics exported (CSV)"),
     # staff accounts and API tokens

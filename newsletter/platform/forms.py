@@ -20,6 +20,9 @@ class ActionForm(FlaskForm):
 
 
 class MultiCheckboxField(SelectMultipleField):
+    """A choice of several as a list of checkboxes: each one reached with Tab and ticked with Space,
+    unlike a multiple select, which needs Ctrl-click."""
+
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 

@@ -78,11 +78,18 @@ SANDBOXED_HTML_POLICY = (
 )
 
 
-def sandboxed_html(html: str):
-    """A response for a sandboxed iframe of one of our pages."""
+# The same, for a frame whose links open in a new tab (the captured-mail viewer): a link may open a window,
+# and that window is an ordinary page, not sandboxed like the frame. Still no scripts, forms or plugins.
+SANDBOXED_LINKS_POLICY = SANDBOXED_HTML_POLICY + " allow-popups allow-popups-to-escape-sandbox"
+
+
+def sandboxed_html(html: str, *, links_open: bool = False):
+    """A response for a sandboxed iframe of one of our pages; with ``links_open`` its links may open in a
+    new tab (the frame's ``sandbox`` attribute must allow popups as well)."""
     from flask import current_app
 
     loosen(frame_ancestors="'self'")
     response = current_app.response_class(html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = SANDBOXED_HTML_POLICY
+    policy = SANDBOXED_LINKS_POLICY if links_open else SANDBOXED_HTML_POLICY
+    response.headers["Content-Security-Policy"] = policy
     return response

@@ -241,10 +241,15 @@ def _capture_dir() -> str:
     return current_app.config["MAIL_CAPTURE_DIR"]
 
 
+MAIL_PER_PAGE = 50
+
+
 @bp.get("/dev/mail")
 def captured_mail():
-    messages = capture.list_messages(_capture_dir())
-    return render_template("admin/mail_index.html", messages=messages)
+    query = (request.args.get("q") or "").strip()[: capture.MAX_QUERY]
+    page = request.args.get("page", default=1, type=int) or 1
+    found = capture.find_messages(_capture_dir(), query, page=page, per_page=MAIL_PER_PAGE)
+    return render_template("admin/mail_index.html", found=found, query=query)
 
 
 @bp.get("/dev/mail/<name>")
@@ -252,7 +257,9 @@ def captured_message(name: str):
     message = capture.read_message(_capture_dir(), name)
     if message is None:
         abort(404)
-    return render_template("admin/mail_show.html", message=message)
+    return render_template(
+        "admin/mail_show.html", message=message, text_html=capture.text_with_links(message.text or "")
+    )
 
 
 @bp.get("/dev/mail/<name>/html")
@@ -261,7 +268,7 @@ def captured_message_html(name: str):
     message = capture.read_message(_capture_dir(), name)
     if message is None or message.html is None:
         abort(404)
-    return sandboxed_html(message.html)
+    return sandboxed_html(capture.html_for_frame(message.html), links_open=True)
 
 
 @bp.app_context_processor

@@ -45,7 +45,7 @@ def test_editor_imports_composes_previews_tests_schedules_sends_and_archives(eye
     page.get_by_label("Betreff").fill(SUBJECT)
     page.get_by_label("Preheader").fill("Was heute in der KI zählt")
     page.get_by_label("Editorial").fill("Guten Morgen! Zwei Geschichten aus dem Feed.")
-    page.get_by_label("Newsletter").select_option(label="KI-News täglich")
+    page.get_by_role("checkbox", name="KI-News täglich").check()
     page.get_by_label("Name des Absenders").fill("KI-Kompass Redaktion")
     page.get_by_label("Adresse des Absenders").fill("redaktion@ki-kompass.example")
     page.get_by_role("button", name="Ausgabe speichern").click()

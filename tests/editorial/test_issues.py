@@ -62,7 +62,8 @@ def test_editor_composes_an_issue_and_orders_its_articles(client, db, editor, ne
     issue = db.session.query(Issue).one()
     assert issue.state == IssueState.DRAFT and [n.slug for n in issue.newsletters] == ["ki-news"]
     base = f"/staff/issues/{issue.id}"
-    assert f'<option selected value="{newsletter.id}">' in text_of(client.get(base))  # the choice is shown
+    ticked = f'<input checked id="newsletters-0" name="newsletters" type="checkbox" value="{newsletter.id}">'
+    assert ticked in text_of(client.get(base))  # the choice is shown, as a ticked checkbox
     for article in (a, b, c):
         client.post(
             f"{base}/articles", data={"csrf_token": csrf_token(client, base), "article_id": article.id}

@@ -72,7 +72,7 @@ def load_demo_donations(session: Session, *, seed: int, now: datetime) -> int:
     rng = random.Random(seed + 6)
     readers = newsletter_api.demo_readers(session)  # (id, email, locale) of active readers
     history = newsletter_api.demo_reader_history(session)  # since when, and the issues they received
-    count = 0
+    count = monthly_donors = 0
     for n, (subscriber_id, email, locale) in enumerate(readers):
         if rng.random() >= 1 / 12:
             continue
@@ -88,7 +88,8 @@ def load_demo_donations(session: Session, *, seed: int, now: datetime) -> int:
             start = since + (now - since) * rng.random()
             issue_id = _attributed(rng, received, start, used)
             if monthly:
-                _monthly(session, donor, start, now, rng, issue_id)
+                monthly_donors += 1
+                _monthly(session, donor, start, now, rng, issue_id, fails_now=monthly_donors % 8 == 0)
             else:
                 _one_time(session, donor, start, rng, issue_id)
             count += 1
@@ -123,18 +124,26 @@ def _one_time(session, donor, when, rng, issue_id) -> None:
     session.add(payment)
 
 
-def _monthly(session, donor, start, now, rng, issue_id) -> None:
+def _monthly(session, donor, start, now, rng, issue_id, *, fails_now: bool = False) -> None:
+    """``fails_now``: when its latest debit falls in the last 20 days, that one failed (a demo of any size
+    shows a supporter whose card needs updating)."""
     donation = _donation(donor, DonationKind.MONTHLY, rng.choice(MONTHLY_AMOUNTS), start, rng, issue_id)
     session.add(donation)
     session.flush()
     donation.stripe_subscription_id = f"sub_demo_{donation.id}"
     donation.status, donation.paid_at = DonationStatus.ACTIVE, start
     donation.subscription_status, donation.subscription_status_at = "active", int(start.timestamp())
+    if rng.random() < 0.06:  # the very first debit failed and Stripe gave up: the gift never started
+        session.add(_payment(donation, donation.amount_cents, start, 0, invoice=f"in_demo_{donation.id}_0",
+                             status=PaymentStatus.FAILED, paid=False, failures=4))  # fmt: skip
+        _end(donation, min(start + timedelta(days=21), now), "payment_failed")
+        return
     month, when = 0, start
     while when <= now:
         invoice = f"in_demo_{donation.id}_{month}"
-        if month and rng.random() < 0.04:  # the card failed this month
-            if when > now - timedelta(days=20) and rng.random() < 0.6:  # still failing now
+        latest = when > now - timedelta(days=20)
+        if month and (rng.random() < 0.04 or (fails_now and latest)):  # the card failed this month
+            if latest and (fails_now or rng.random() < 0.6):  # still failing now
                 session.add(_payment(donation, donation.amount_cents, when, month, invoice=invoice,
                                      status=PaymentStatus.FAILED, paid=False, failures=2))  # fmt: skip
                 donation.subscription_status = "past_due"

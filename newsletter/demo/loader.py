@@ -124,7 +124,7 @@ class _PlannedIssue:
     newsletter: str  # slug
     sent_at: datetime
     intro: str
-    with_articles: bool
+    with_articles: bool  # the week's articles; otherwise the month's report from the newsroom (made here)
 
 
 def load_demo(session: Session, *, subscribers: int = 3000, seed: int = 2026, sender: str | None = None,
@@ -152,6 +152,7 @@ def load_demo(session: Session, *, subscribers: int = 3000, seed: int = 2026, se
     sender_address = sender or newsroom.NEWSROOM["sender_email"]
     _add_issues(session, rng, plan, readers, {n.slug: n for n in newsletters}, sender_address, end)
     tallies.blame_unsubscribes(session)  # the history was written in bulk: blame leavers on issues now
+    result.articles = session.scalar(select(func.count()).select_from(Article))  # with the monthly reports
     result.donations = run_demo_loaders(session, seed=seed, now=end)
     return result
 
@@ -380,10 +381,13 @@ def _add_issues(session: Session, rng: random.Random, plan: list[_PlannedIssue],
         rows = _ledger_rows(rng, n, planned, readers, newsletters)
         if not rows:  # a small demo may have nobody on the supporters' newsletter yet: no issue to nobody
             continue
-        chosen = [
-            a for a in articles if planned.sent_at - timedelta(days=7) <= a.published_at < planned.sent_at
-        ]
-        chosen = chosen[:8] if planned.with_articles else []
+        if planned.with_articles:
+            chosen = [
+                a for a in articles if planned.sent_at - timedelta(days=7) <= a.published_at < planned.sent_at
+            ]
+            chosen = chosen[:8]
+        else:
+            chosen = [_report_article(session, planned.sent_at)]
         issue = Issue(
             subject=planned.subject,
             preheader=", ".join(a.title for a in chosen[:2])[:300] or "Neues aus der Redaktion",
@@ -421,6 +425,45 @@ def _add_issues(session: Session, rng: random.Random, plan: list[_PlannedIssue],
     draft.items = [IssueArticle(article=a, position=k) for k, a in enumerate(recent)]
     session.add(draft)
     session.flush()
+
+
+def _report_article(session: Session, sent_at: datetime) -> Article:
+    """The newsroom's monthly report to its readers, published the hour before the supporters' briefing
+    that leads with it."""
+    month = f"{MONTHS[sent_at.month - 1]} {sent_at.year}"
+    slug = f"in-eigener-sache-{sent_at.year}-{sent_at.month:02d}"
+    url = f"https://{newsroom.NEWSROOM['domain']}/artikel/{slug}"
+    published = sent_at - timedelta(hours=1)
+    article = Article(
+        slug=slug,
+        title=f"In eigener Sache: Was Ihre Beiträge im {month} möglich gemacht haben",
+        teaser="Wofür wir das Geld unserer Leserinnen und Leser ausgegeben haben, welche Recherchen laufen "
+        "und was wir uns für die nächsten Wochen vornehmen.",
+        body=REPORT_BODY,
+        author="Redaktion KI-Kompass",
+        tags=["in-eigener-sache"],
+        sponsored=False,
+        canonical_url=url,
+        guid=url,
+        published_at=published,
+        created_at=published,
+        updated_at=published,
+    )
+    session.add(article)
+    return article
+
+
+REPORT_BODY = (
+    "Der KI-Kompass ist frei zugänglich, weil Leserinnen und Leser ihn bezahlen. Jeden Monat legen wir "
+    "offen, was mit diesem Geld geschieht.\n\n"
+    "## Wofür das Geld ausgegeben wurde\n\n"
+    "- **Recherche:** Reisen zu Gerichtsverhandlungen, Anfragen nach dem Informationsfreiheitsgesetz und "
+    "Gutachten, die wir selbst in Auftrag gegeben haben.\n"
+    "- **Redaktion:** die Honorare unserer freien Autorinnen und Autoren.\n"
+    "- **Technik:** Server, Newsletter-Versand und Datensicherung.\n\n"
+    "Wer uns unterstützt, bekommt einmal im Monat das Förderkreis-Briefing mit Einblicken in die "
+    "Redaktionsarbeit. Danke, dass Sie unabhängigen Journalismus über künstliche Intelligenz möglich machen."
+)
 
 
 def _ledger_rows(rng: random.Random, n: int, planned: _PlannedIssue, readers: list[_Reader],

@@ -2,8 +2,8 @@
 
 Ctrl-C (or SIGTERM) stops all of them, then the embedded Redis server if this checkout runs one.
 If any child dies, the others are stopped too, so a half-running stack never lingers. Once the web server
-answers (and a moment later, after the children's own start-up lines) the banner names every process with
-its address and, when ``demo load`` left them, the staff passwords, so they are the last thing on screen.
+answers and a worker listens (and a moment later, after their start-up lines) the banner names every
+process with its address and, when ``demo load`` left them, the staff passwords, so they come last.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+import redis
 from flask import Flask
+from rq import Worker
 
-from newsletter.platform import redis_server
+from newsletter.platform import queues, redis_server
 
 # Written by ``demo load`` (mode 0600) under the instance folder; the banner shows it.
 DEMO_PASSWORDS_FILE = "demo-passwords.txt"
-SETTLE_SECONDS = 1.5  # after the web server answers: the other children's start-up lines come first
+SETTLE_SECONDS = 1.5  # after web and worker are up: the other children's start-up lines come first
 
 
 def demo_passwords_path(instance_path: str | Path) -> Path:
@@ -66,6 +68,14 @@ def _answers(port: int) -> bool:
         return False
 
 
+def _worker_listening(app: Flask) -> bool:
+    """Whether a worker registered in Redis: it does so after its warm-up, just before "Listening on"."""
+    try:
+        return Worker.count(connection=queues.get_redis(app)) > 0
+    except (redis.RedisError, OSError):
+        return False
+
+
 def _spawn(args: list[str]) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", *args])  # noqa: S603
 
@@ -91,11 +101,12 @@ def run(app: Flask, port: int) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     exit_code = 0
-    shown_at: float | None = None  # when the banner is due: once the web server answers
+    shown_at: float | None = None  # when the banner is due: once web and worker are up
     started = time.monotonic()
     try:
         while not stopping:
-            if shown_at is None and (_answers(port) or time.monotonic() - started > 120):
+            waited = time.monotonic() - started > 120
+            if shown_at is None and ((_answers(port) and _worker_listening(app)) or waited):
                 shown_at = time.monotonic() + SETTLE_SECONDS
             if shown_at is not None and shown_at <= time.monotonic():
                 print(banner(app, port, children), flush=True)

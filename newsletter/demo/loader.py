@@ -224,7 +224,7 @@ def _plan_issues(end: datetime) -> list[_PlannedIssue]:
     for days_back, subject, layout in WEEKLY:
         day = (end - timedelta(days=days_back)).replace(hour=7, minute=0, second=0, microsecond=0)
         planned.append(_PlannedIssue(subject, layout, default, day, DIGEST_INTRO, True))
-    return planned
+    return sorted(planned, key=lambda p: p.sent_at)  # ids in the order they were sent
 
 
 DIGEST_INTRO = (

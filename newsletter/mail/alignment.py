@@ -62,6 +62,7 @@ def aligned(first: str, second: str) -> bool:
 
 @dataclass(frozen=True)
 class Alignment:
+    sender: str  # the address as given
     sender_domain: str
     organisational: str  # the sender's organisational domain
     dkim_domain: str | None  # None: messages are not signed
@@ -79,15 +80,20 @@ class Alignment:
         records and settings for the sender's domain). Empty when aligned."""
         if self.ok:
             return ""
-        parts = []
-        if not self.dkim_aligned:
-            parts.append(str(_l(
+        address = parseaddr(self.sender)[1]
+        if not self.dkim_aligned and not self.spf_aligned:
+            what = _l(
+                "the sender address %(sender)s is on neither the domain the mail is signed for (DKIM "
+                "d=%(dkim)s) nor that of the bounce address (Return-Path @%(bounce)s)",
+                sender=address, dkim=self.dkim_domain, bounce=self.envelope_domain)  # fmt: skip
+        elif not self.dkim_aligned:
+            what = _l(
                 "the sender address %(sender)s is not on the domain the mail is signed for (DKIM "
-                "d=%(dkim)s)", sender=self.sender_domain, dkim=self.dkim_domain)))  # fmt: skip
-        if not self.spf_aligned:
-            parts.append(str(_l(
+                "d=%(dkim)s)", sender=address, dkim=self.dkim_domain)  # fmt: skip
+        else:
+            what = _l(
                 "the sender address %(sender)s is not on the domain of the bounce address (Return-Path "
-                "@%(bounce)s)", sender=self.sender_domain, bounce=self.envelope_domain)))  # fmt: skip
+                "@%(bounce)s)", sender=address, bounce=self.envelope_domain)  # fmt: skip
         fix = [str(_l("Gmail and Yahoo reject such mail (DMARC)."))]
         targets = {d for d in (self.dkim_domain, self.envelope_domain) if d}
         if len({organisational_domain(d) for d in targets}) == 1:
@@ -109,7 +115,7 @@ class Alignment:
         fix.append(str(_l(
             "and publish a DMARC record at _dmarc.%(domain)s (TXT \"v=DMARC1; p=none; rua=mailto:…\").",
             domain=self.organisational)))  # fmt: skip
-        return "; ".join(parts) + ". " + " ".join(fix)
+        return f"{what}. " + " ".join(fix)
 
 
 def check(sender: str, *, dkim_domain: str | None = None, dkim_selector: str | None = None,
@@ -121,6 +127,7 @@ def check(sender: str, *, dkim_domain: str | None = None, dkim_selector: str | N
     dkim = normalise_domain(dkim_domain) if dkim_domain else None
     envelope = normalise_domain(bounce_domain) if bounce_domain else sender_domain
     return Alignment(
+        sender=sender,
         sender_domain=sender_domain,
         organisational=organisational_domain(sender_domain),
         dkim_domain=dkim,

@@ -117,3 +117,17 @@ def test_the_list_is_bundled_no_network_needed(monkeypatch):
         assert organisational_domain("news.example.co.uk") == "example.co.uk"
     finally:
         alignment._suffixes.cache_clear()
+
+
+def test_the_development_defaults_align(tmp_path, dkim_key_file):
+    from newsletter.mail import signing
+    from newsletter.platform.settings import load_config
+
+    config = load_config({"BEITRAG_ENV": "development"}, tmp_path)
+    assert alignment.check_config(config["MAIL_FROM"], config).ok
+    # With a key (DKIM_DOMAIN defaults to MAIL_FROM's domain) it still does.
+    config = load_config({"BEITRAG_ENV": "development", "DKIM_PRIVATE_KEY": str(dkim_key_file),
+                          "DKIM_SELECTOR": "dev"}, tmp_path)  # fmt: skip
+    config["DKIM_KEY"] = signing.key_from_config(config)
+    result = alignment.check_config(config["MAIL_FROM"], config)
+    assert result.ok and result.dkim_domain == result.sender_domain == "ki-kompass.example"

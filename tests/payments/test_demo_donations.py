@@ -1,5 +1,5 @@
-"""``demo load`` leaves a year of donation history, ending yesterday: one-time and monthly gifts, churn, refunds,
-disputes and failed payments, and readers in every supporter state."""
+"""``demo load`` leaves a year of donation history, ending yesterday: one-time and monthly gifts, churn,
+refunds, disputes and failed payments, and readers in every supporter state."""
 
 from __future__ import annotations
 

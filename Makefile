@@ -11,7 +11,7 @@ DEV_ENV := BEITRAG_ENV=development
 .PHONY: run test test-fast e2e lint install translations messages demo clean help
 
 help:
-	@echo "make run     start web server, worker and mail capture on http://127.0.0.1:$(PORT) with demo data"
+	@echo "make run     start web server, worker, clock and mail capture on http://127.0.0.1:$(PORT) with demo data"
 	@echo "make test    run the test suite (browser journeys included)"
 	@echo "make test-fast  the inner loop: every test but the slow ones (real processes, faults, browser, 50 MB import)"
 	@echo "make e2e     run only the browser journeys (Playwright + /usr/bin/chromium; screenshots in E2E_ARTIFACTS)"

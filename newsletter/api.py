@@ -22,6 +22,7 @@ from newsletter.ports import register_money_report as register_money_report
 from newsletter.ports import register_supporter_provider as register_supporter_provider
 from newsletter.readers.models import Subscriber, SubscriberStatus
 from newsletter.readers.subscribers import find_subscriber
+from newsletter.sending.models import Delivery, DeliveryStatus
 from newsletter.stats.figures import issue_recipients as issue_recipients
 from newsletter.stats.figures import issue_rows as issue_rows
 from newsletter.stats.figures import reader_figures as reader_figures
@@ -67,6 +68,28 @@ def demo_readers(session) -> list[tuple[int, str, str]]:
     return [tuple(row) for row in rows]
 
 
+def demo_reader_history(session) -> dict[int, tuple[datetime | None, list[tuple[int, datetime]]]]:
+    """For each active reader (by id): since when they are a confirmed reader, and the issues they were
+    sent (``(issue id, sent at)``, oldest first): for demo gifts that come after the giver subscribed and
+    name an issue they received."""
+    history: dict[int, tuple[datetime | None, list[tuple[int, datetime]]]] = {
+        reader: (confirmed, [])
+        for reader, confirmed in session.execute(
+            select(Subscriber.id, Subscriber.confirmed_at).where(Subscriber.status == SubscriberStatus.ACTIVE)
+        )
+    }
+    rows = session.execute(
+        select(Delivery.subscriber_id, Delivery.issue_id, Delivery.sent_at)
+        .where(
+            Delivery.sent_at.is_not(None), Delivery.status.in_([DeliveryStatus.SENT, DeliveryStatus.BOUNCED])
+        )
+        .order_by(Delivery.sent_at)
+    )
+    for reader, issue_id, sent_at in rows:
+        if reader in history:
+            history[reader][1].append((issue_id, sent_at))
+    return history
+
+
 def sent_issue_ids(session) -> list[int]:
     return list(session.scalars(select(Issue.id).where(Issue.state == IssueState.SENT).order_by(Issue.id)))
-

@@ -34,7 +34,7 @@ from newsletter.editorial.forms import (
     TestSendForm,
 )
 from newsletter.editorial.models import Article, Feed, Issue, IssueState
-from newsletter.mail import rendering
+from newsletter.mail import alignment, rendering
 from newsletter.mail.rendering import GMAIL_CLIP_BYTES, RenderError
 from newsletter.platform import audit
 from newsletter.platform.access import StaffRole, guard_blueprint
@@ -288,6 +288,18 @@ def _issue_input(form: IssueForm) -> issues.IssueInput:
     )
 
 
+def _warn_if_unaligned(sender_address: str) -> None:
+    """Saving is allowed; sending is not (``sending.ledger.check_sendable``): say so now, while the editor
+    is at the sender field."""
+    try:
+        result = alignment.check_config(sender_address, current_app.config)
+    except alignment.AddressError:
+        return
+    if not result.ok:
+        flash(_("This issue cannot be sent with this sender address: %(reason)s", reason=result.problem()),
+              "error")  # fmt: skip
+
+
 @bp.get("/issues")
 def issue_list():
     all_issues = db.session.scalars(select(Issue).order_by(Issue.id.desc()).limit(200)).all()
@@ -311,6 +323,7 @@ def issue_new():
         issue = _committed(create, issues.IssueError, ISSUE_NOT_SAVED)
         if issue is not _REFUSED:
             flash(_("The issue is saved as a draft."), "success")
+            _warn_if_unaligned(issue.sender_address)
             return redirect(url_for("editorial_staff.issue_edit", issue_id=issue.id))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/issues/new.html", form=form), status
@@ -350,6 +363,7 @@ def issue_edit(issue_id: int):
             update = lambda: issues.update_issue(db.session, issue, _issue_input(form))  # noqa: E731
             if _committed(update, issues.IssueError, ISSUE_NOT_SAVED) is not _REFUSED:
                 flash(_("The issue is saved."), "success")
+                _warn_if_unaligned(issue.sender_address)
                 return redirect(url_for("editorial_staff.issue_edit", issue_id=issue.id))
     query = (request.args.get("q") or "").strip()[:200]
     in_issue = {item.article_id for item in issue.items}

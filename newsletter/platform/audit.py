@@ -38,6 +38,7 @@ ACTIONS: dict[str, Any] = {
     "issue.send": _l("Send started"),
     "issue.schedule": _l("Send scheduled"),
     "issue.unschedule": _l("Schedule removed"),
+    "issue.schedule_failed": _l("Scheduled send refused, back to draft"),
     "issue.pause": _l("Send paused"),
     "issue.resume": _l("Send resumed"),
     "issue.cancel": _l("Send cancelled"),

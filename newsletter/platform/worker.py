@@ -15,10 +15,45 @@ from rq import Queue, Worker
 from rq.exceptions import StopRequested
 
 from db import db
+from newsletter.platform import clock
 from newsletter.platform.queues import QUEUE_NAMES, get_redis
 
 _EXTENSION_KEY = "beitrag.worker_warm_ups"
 log = logging.getLogger(__name__)
+
+
+# RQ's lines after every job: at INFO they repeat for each periodic sweep, every few seconds.
+_ROUTINE = ("Job OK", "result is kept for", "Successfully completed")
+
+
+class QuietRoutine(logging.Filter):
+    """RQ logs four INFO lines per job. For the periodic jobs the clock queues (``functions``) and for
+    RQ's lines after any job that went well, they are demoted to DEBUG: shown only when the worker logs at
+    DEBUG, so that a send batch starting, a warning or an error stays on the screen."""
+
+    def __init__(self, functions: tuple[str, ...]) -> None:
+        super().__init__()
+        self.functions = functions
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        text = record.getMessage()
+        if not any(word in text for word in self.functions + _ROUTINE):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def quiet_routine_logs(app: Flask) -> QuietRoutine:
+    """Put :class:`QuietRoutine` on RQ's worker log, for the periodic jobs the app registered."""
+    functions = tuple(f"{p.kind.function}(" for p in clock.periodic_jobs(app) if not p.inline)
+    quiet = QuietRoutine(functions)
+    logger = logging.getLogger("rq.worker")
+    for old in [f for f in logger.filters if isinstance(f, QuietRoutine)]:
+        logger.removeFilter(old)
+    logger.addFilter(quiet)
+    return quiet
 
 
 def warm_up_with(app: Flask, load: Callable[[Flask], None]) -> None:
@@ -45,6 +80,7 @@ def run_worker(app: Flask, queue_names: tuple[str, ...] = QUEUE_NAMES, *, burst:
             load(app)
         gc.collect()
         gc.freeze()
+        quiet_routine_logs(app)
         pause = 1.0
         while True:
             began = time.monotonic()

@@ -4,11 +4,12 @@ counted links, bounces and complaints, and the issue tallies the statistics read
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app
 
 from newsletter.platform import clock, queues
 from newsletter.sending import (
     cli,  # noqa: F401  (its commands join the newsletter group)
+    confirm,
     ledger,
     progress,
     ses_webhook,
@@ -23,8 +24,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(ses_webhook.bp)
     app.add_template_global(progress.send_panel, "send_progress")
-    # The issue page offers Send only to an issue that has no blocker.
-    app.add_template_global(ledger.send_blocker, "send_blocker")
+    # The issue page offers Send only to an issue that has no blocker (a sender that does not align included).
+    app.add_template_global(lambda issue: ledger.send_blocker(issue, current_app.config), "send_blocker")
+    # The issue page says what the confirmation says: the ask's button leads nowhere without Stripe keys.
+    app.add_template_global(confirm.donations_warning, "donations_warning")
     tallies.register_hooks()
     # Scheduled issues whose time passed, rows of killed workers, batches Redis lost (see sweeper).
     clock.register(app, queues.SWEEP_SENDS, "SEND_SWEEP_SECONDS", inline=True)

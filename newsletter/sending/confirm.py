@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -47,6 +48,12 @@ def tested(session: Session, issue: Issue) -> bool:
     )
 
 
+def donations_warning(config: Any = None) -> Any:
+    """:data:`DONATIONS_OFF` while donations are not set up (no Stripe key), else None."""
+    config = config if config is not None else current_app.config
+    return None if config.get("STRIPE_SECRET_KEY") else DONATIONS_OFF
+
+
 def check_send(session: Session, issue: Issue, config: Any, *, locale: str = "de") -> SendCheck:
     warnings: list[tuple[str, Any]] = []
     if not tested(session, issue):
@@ -54,7 +61,7 @@ def check_send(session: Session, issue: Issue, config: Any, *, locale: str = "de
     # The ask block is in every issue (readers who asked not to be asked get the "no_ask" variant); its
     # button leads to the donate page, which says "Donations open soon" while no Stripe key is set (the
     # same test the donate page makes, payments.settings.stripe_settings).
-    if not config.get("STRIPE_SECRET_KEY"):
+    if donations_warning(config):
         warnings.append(("donations_off", DONATIONS_OFF))
     try:
         # The default variant: the one most readers get, with the full ask block.

@@ -11,6 +11,7 @@ commits: an action refused or rolled back leaves none.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,8 @@ from newsletter.sending.ledger import (
     prepare_send,
 )
 from newsletter.sending.models import Delivery, DeliveryStatus
+
+log = logging.getLogger(__name__)
 
 # -- the state rules ------------------------------------------------------------------------------------
 
@@ -73,7 +76,9 @@ def cancel_send(session: Session, issue: Issue) -> int:
     return cancelled.rowcount or 0
 
 
-def schedule_send(session: Session, issue: Issue, when: datetime, *, now: datetime | None = None) -> None:
+def schedule_send(
+    session: Session, issue: Issue, when: datetime, *, now: datetime | None = None, config: Any = None
+) -> None:
     """Send at ``when`` (aware; stored in UTC). A scheduled issue may be given a new time."""
     now = now or utcnow()
     if issue.state not in (IssueState.DRAFT, IssueState.SCHEDULED):
@@ -84,7 +89,7 @@ def schedule_send(session: Session, issue: Issue, when: datetime, *, now: dateti
         raise SendError(_l("choose a time at least a minute from now"))
     if when > now + timedelta(days=366):
         raise SendError(_l("choose a time within the next year"))
-    check_sendable(issue)
+    check_sendable(issue, config)
     issue.state = IssueState.SCHEDULED
     issue.scheduled_at = when.astimezone(UTC)
     session.flush()
@@ -111,7 +116,7 @@ def due_scheduled_issues(session: Session, now: datetime) -> list[int]:
 
 def fire_scheduled(
     session: Session, issue_id: int, *, now: datetime | None = None, count_clicks: bool = False,
-    base_url: str | None = None,
+    base_url: str | None = None, config: Any = None,
 ) -> PreparedSend | None:  # fmt: skip
     """Start a scheduled issue whose time has come (the scheduler's job and the clock's sweep both call
     this; the second finds the issue sending and adds nothing). The caller commits and queues."""
@@ -121,7 +126,7 @@ def fire_scheduled(
         return None
     if issue.scheduled_at is None or issue.scheduled_at > now:
         return None  # moved to a later time: that time's job fires it
-    return prepare_send(session, issue, now=now, count_clicks=count_clicks, base_url=base_url)
+    return prepare_send(session, issue, now=now, count_clicks=count_clicks, base_url=base_url, config=config)
 
 
 # -- queueing ---------------------------------------------------------------------------------------------
@@ -173,7 +178,7 @@ def start_send(session: Session, issue: Issue, config: Any) -> Started:
     """Send now: every eligible reader's ledger row is written and committed, then the batches are queued.
     Raises :class:`SendError` (nothing written) when the issue cannot be sent."""
     try:
-        prepared = prepare_send(session, issue, **click_options(config))
+        prepared = prepare_send(session, issue, config=config, **click_options(config))
         audit.record(session, "issue.send", target=issue, detail={"readers_added": prepared.added})
         session.commit()
     except SendError:
@@ -186,13 +191,32 @@ def start_scheduled(
     session: Session, issue_id: int, config: Any, *, now: datetime | None = None
 ) -> Started | None:
     """Start a scheduled issue whose time has come; None when there is nothing to start (see
-    :func:`fire_scheduled`)."""
-    prepared = fire_scheduled(session, issue_id, now=now, **click_options(config))
+    :func:`fire_scheduled`). An issue that can no longer be sent (its sender stopped aligning with the
+    DKIM or bounce domain since it was scheduled) goes back to draft with an ``issue.schedule_failed``
+    audit entry and an error in the log, and the issue page says why it cannot be sent."""
+    try:
+        prepared = fire_scheduled(session, issue_id, now=now, config=config, **click_options(config))
+    except SendError as exc:
+        session.rollback()
+        _fail_scheduled(session, issue_id, str(exc))
+        return None
     if prepared is not None:  # who scheduled it is the issue.schedule entry's actor
         audit.record(session, "issue.send", actor=audit.SYSTEM, target=("issue", issue_id),
                      detail={"scheduled": True, "readers_added": prepared.added})  # fmt: skip
     session.commit()
     return None if prepared is None else _queue(prepared)
+
+
+def _fail_scheduled(session: Session, issue_id: int, reason: str) -> None:
+    issue = session.get(Issue, issue_id)
+    if issue is None or issue.state is not IssueState.SCHEDULED:
+        return
+    issue.state, issue.scheduled_at = IssueState.DRAFT, None
+    audit.record(
+        session, "issue.schedule_failed", actor=audit.SYSTEM, target=issue, detail={"reason": reason}
+    )
+    session.commit()
+    log.error("scheduled issue %s was not sent and is a draft again: %s", issue_id, reason)
 
 
 CHANGES = {"pause": (pause_send, "pause"), "resume": (resume_send, None), "cancel": (cancel_send, "cancel")}
@@ -219,11 +243,11 @@ def change_send(session: Session, issue: Issue, action: str) -> bool:
     return queued
 
 
-def schedule(session: Session, issue: Issue, when: datetime) -> None:
+def schedule(session: Session, issue: Issue, when: datetime, config: Any = None) -> None:
     """Schedule the issue for ``when`` and commit, then put its job on RQ's scheduler. Without Redis the
     clock's sweep starts it on time all the same (the database is the truth)."""
     try:
-        schedule_send(session, issue, when)
+        schedule_send(session, issue, when, config=config)
         at = issue.scheduled_at.isoformat()
         audit.record(session, "issue.schedule", target=issue, detail={"send_at": at})
         session.commit()

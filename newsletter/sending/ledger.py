@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from db import dialect_insert, utcnow
 from newsletter.editorial.issues import seal_for_sending
 from newsletter.editorial.models import Issue, IssueState, issue_newsletters
+from newsletter.mail import alignment
 from newsletter.ports import donor_states
 from newsletter.readers.models import AskFrequency, Subscriber, SubscriberStatus, Subscription
 from newsletter.sending import clicks
@@ -38,18 +39,19 @@ class PreparedSend:
 
 def prepare_send(
     session: Session, issue: Issue, *, now: datetime | None = None, count_clicks: bool = False,
-    base_url: str | None = None,
+    base_url: str | None = None, config: Any = None,
 ) -> PreparedSend:  # fmt: skip
     """Turn the issue to ``sending`` and write one ledger row per eligible reader: active, on one of the
     issue's newsletters, not paused. In the same transaction the issue's content is sealed
     (``issues.seal_for_sending``): every batch sends, and the archive shows, the articles as they are
     now. Safe to run again: existing rows and the sealed content stay as they are. With
     ``count_clicks`` (and the ``base_url`` links are made for) the issue's links are numbered for click
-    counting (``clicks.register_links``); the workers then rewrite them in every variant."""
+    counting (``clicks.register_links``); the workers then rewrite them in every variant. Given the app's
+    ``config``, a sender that does not align with the DKIM and bounce domains is refused too."""
     now = now or utcnow()
     if issue.state not in (IssueState.DRAFT, IssueState.SCHEDULED, IssueState.SENDING):
         raise SendError(_l("an issue that is %(state)s cannot be sent", state=issue.state.value))
-    check_sendable(issue)
+    check_sendable(issue, config)
     eligible = eligible_readers(
         issue.id, now,
         literal(issue.id, Delivery.issue_id.type),
@@ -149,20 +151,37 @@ def assign_ask_variants(session: Session, issue: Issue, *, chunk: int = 1000) ->
             session.execute(update(Delivery), changes)
 
 
-def send_blocker(issue: Issue) -> str | None:
+def send_blocker(issue: Issue, config: Any = None) -> str | None:
     """Why the issue cannot be sent (for the issue page, which then offers no Send), or None."""
     try:
-        check_sendable(issue)
+        check_sendable(issue, config)
     except SendError as exc:
         return str(exc)
     return None
 
 
-def check_sendable(issue: Issue) -> None:
+def check_sendable(issue: Issue, config: Any = None) -> None:
+    """Refuses an issue without newsletters or articles and, given the app's settings, one whose sender
+    address does not align with the DKIM and bounce domains (``mail.alignment``): receivers would reject
+    it under DMARC."""
     if not issue.newsletters:
         raise SendError(_l("choose at least one newsletter to send the issue to"))
     if not issue.items and not (issue.sent_content or {}).get("articles"):  # sealed: its articles are kept
         raise SendError(_l("add at least one article before sending"))
+    if config is not None:
+        check_sender(issue.sender_address, config)
+
+
+def check_sender(sender_address: str, config: Any) -> None:
+    """Raises :class:`SendError` with what to change when the sender does not align (see
+    ``mail.alignment``)."""
+    try:
+        result = alignment.check_config(sender_address, config)
+    except alignment.AddressError:
+        raise SendError(_l("the sender address %(address)s is not an e-mail address",
+                           address=sender_address)) from None  # fmt: skip
+    if not result.ok:
+        raise SendError(result.problem())
 
 
 def batch_ranges(session: Session, issue_id: int, size: int = BATCH_SIZE) -> list[tuple[int, int]]:

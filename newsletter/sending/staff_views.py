@@ -44,7 +44,7 @@ def _send_confirm(issue_id: int):
         reason = _("only a draft can be sent from here")
         flash(_("The issue was not sent: %(reason)s", reason=reason), "error")
         return _back_to_issue(issue_id, None)
-    blocker = send_blocker(issue)
+    blocker = send_blocker(issue, current_app.config)
     if blocker:
         flash(_("The issue was not sent: %(reason)s", reason=blocker), "error")
         return _back_to_issue(issue_id, None)
@@ -153,7 +153,7 @@ def issue_schedule(issue_id: int):
     # ZoneInfo, not the pytz object: replace(tzinfo=pytz zone) would use its first offset (LMT, +00:53).
     when = form.send_at.data.replace(tzinfo=ZoneInfo(str(get_timezone())))
     try:
-        control.schedule(db.session, issue, when)
+        control.schedule(db.session, issue, when, current_app.config)
     except SendError as exc:
         flash(_("Nothing was changed: %(reason)s", reason=str(exc)), "error")
         return _back_to_issue(issue_id)

@@ -20,8 +20,10 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from db import UTCDateTime
 
-PRESETS = ("this_month", "last_30_days", "this_year", "last_12_months", "custom")
-DEFAULT_PRESET = "last_12_months"
+PRESETS = ("this_month", "last_30_days", "this_year", "past_12_months", "last_12_months", "custom")
+# The default includes today: the eleven months before this one and this month up to now, so a send or a
+# sign-up of today shows at once ("last_12_months" is the twelve whole months before this one).
+DEFAULT_PRESET = "past_12_months"
 MAX_DAYS = 5 * 366  # a custom period may span at most five years (60 months on a chart)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -129,6 +131,10 @@ def parse_period(preset: str | None, start: str | None, end: str | None, *, zone
         return Period(_midnight(today - timedelta(days=29), tz), now, zone, preset)
     if preset == "this_year":
         return Period(_midnight(date(today.year, 1, 1), tz), now, zone, preset)
+    if preset == "past_12_months":
+        first = today.replace(day=1)
+        month = first.year * 12 + first.month - 1 - 11
+        return Period(_midnight(date(month // 12, month % 12 + 1, 1), tz), now, zone, preset)
     if preset == "last_12_months":
         first = today.replace(day=1)
         begin = date(first.year - 1, first.month, 1)

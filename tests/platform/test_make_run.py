@@ -1,5 +1,6 @@
-"""``make run``'s stack (``flask dev run``): web server, worker and mail capture start together on the
-embedded defaults, serve the pages, and all stop on Ctrl-C, the embedded Redis server with them."""
+"""``make run``'s stack (``flask dev run``): web server, worker, clock and mail capture start together on the
+embedded defaults, serve the pages, and all stop on Ctrl-C, the embedded Redis server with them. The banner
+naming every process and the demo's staff passwords comes after the processes' start-up lines."""
 
 from __future__ import annotations
 
@@ -65,6 +66,13 @@ def test_dev_stack_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
         os.killpg(stack.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         output = stack.communicate(timeout=30)[0].decode()
     assert "Stopped." in output, output
+    banner = output.rindex("Beitrag runs: ")
+    assert output.index("Listening on") < banner and output.index("Capturing mail on") < banner, output
+    shown = output[banner:]
+    for name in ("web", "worker", "clock", "mail capture"):
+        assert f"\n    {name} " in shown, (name, shown)
+    assert f"http://127.0.0.1:{port}/staff/" in shown and f"127.0.0.1:{mail_port}" in shown
+    assert str(tmp_path / "demo-passwords.txt") in shown and "admin@example.org  password: " in shown
     time.sleep(0.5)
     assert not _alive(redis_pid)
     try:

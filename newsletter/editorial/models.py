@@ -89,6 +89,10 @@ class Issue(Base):
     subject: Mapped[str] = mapped_column(String(200))
     preheader: Mapped[str] = mapped_column(String(300), default="")
     intro: Mapped[str] = mapped_column(Text, default="")  # Markdown; rendered and sanitised on output
+    # The English version for readers who chose English; empty means they get the German text.
+    subject_en: Mapped[str | None] = mapped_column(String(200))
+    preheader_en: Mapped[str | None] = mapped_column(String(300))
+    intro_en: Mapped[str | None] = mapped_column(Text)
     layout: Mapped[IssueLayout] = mapped_column(
         enum_column(IssueLayout, "issue_layout"), default=IssueLayout.DIGEST
     )
@@ -124,6 +128,19 @@ class Issue(Base):
     @property
     def articles(self) -> list[Article]:
         return [item.article for item in self.items]
+
+    def subject_for(self, locale: str) -> str:
+        return (self.subject_en if locale == "en" else None) or self.subject
+
+    def preheader_for(self, locale: str) -> str:
+        return (self.preheader_en if locale == "en" else None) or self.preheader or ""
+
+    def intro_for(self, locale: str) -> str:
+        return (self.intro_en if locale == "en" else None) or self.intro or ""
+
+    @property
+    def has_english(self) -> bool:
+        return bool(self.subject_en or self.preheader_en or self.intro_en)
 
 
 class IssueArticle(Base):

@@ -21,12 +21,21 @@ class Newsletter(Base):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # Shown to readers who chose English; empty means the German is shown.
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    description_en: Mapped[str | None] = mapped_column(Text)
     is_public: Mapped[bool] = mapped_column(default=True)
     is_default: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="newsletter")
+
+    def name_for(self, locale: str | None) -> str:
+        return (self.name_en if str(locale or "") == "en" else None) or self.name
+
+    def description_for(self, locale: str | None) -> str:
+        return (self.description_en if str(locale or "") == "en" else None) or self.description or ""
 
 
 class SubscriberStatus(enum.StrEnum):

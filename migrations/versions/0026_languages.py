@@ -4,6 +4,7 @@ newsletters may carry an English text beside the German one (empty: the German i
 Revision ID: 0026_languages
 Revises: 0022_accounts
 """
+
 import sqlalchemy as sa
 from alembic import op
 

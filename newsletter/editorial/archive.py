@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from db import db
 from newsletter.editorial.articles import render_markdown
 from newsletter.editorial.issues import archived_issue, issue_articles, sent_issues
+from newsletter.platform.i18n import select_locale
 
 bp = Blueprint("archive", __name__, url_prefix="/archive")
 
@@ -29,8 +30,9 @@ def show(issue_id: int):
     issue = archived_issue(db.session, issue_id, key=key, secret_key=current_app.config["SECRET_KEY"])
     if issue is None:
         abort(404)
+    intro = issue.intro_for(select_locale())  # the English editorial on an English page, where one exists
     response = current_app.make_response(render_template(
-        "newsletter/archive_issue.html", issue=issue, intro_html=render_markdown(issue.intro),
+        "newsletter/archive_issue.html", issue=issue, intro_html=render_markdown(intro),
         articles=issue_articles(issue),
     ))  # fmt: skip
     if not issue.public_archive:  # opened with its mail's key: for the readers it went to, not for search

@@ -159,8 +159,13 @@ def offered_newsletters(session: Session) -> list[OfferedNewsletter]:
     version = _newsletters_version
     query = (
         select(
-            Newsletter.id, Newsletter.slug, Newsletter.name, Newsletter.is_default, Newsletter.name_en,
-            Newsletter.description, Newsletter.description_en,
+            Newsletter.id,
+            Newsletter.slug,
+            Newsletter.name,
+            Newsletter.is_default,
+            Newsletter.name_en,
+            Newsletter.description,
+            Newsletter.description_en,
         )
         .where(Newsletter.is_public.is_(True))
         .order_by(Newsletter.position, Newsletter.id)

@@ -7,8 +7,9 @@ token used as an unsubscribe token.
 
 Attack tried: a forwarded issue. Whoever holds it holds its never-expiring unsubscribe links (header and
 footer); opening them (GET and POST, with and without cookies, in German and English) must yield neither a
-preference link nor the address (the pages speak the reader's language, as the issue did), and the "mail me my link" button must mail the link only to the address
-on file, in the reader's language, without its CSRF token not at all, and no more than the daily cap."""
+preference link nor the address (the pages speak the reader's language, as the issue did), and the "mail
+me my link" button must mail the link only to the address on file, in the reader's language, without its
+CSRF token not at all, and no more than the daily cap."""
 
 from __future__ import annotations
 

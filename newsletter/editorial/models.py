@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db import Base, enum_column, utcnow
-from newsletter.readers.models import Newsletter
+from newsletter.readers.models import Newsletter, in_language
 
 
 class Article(Base):
@@ -129,14 +129,14 @@ class Issue(Base):
     def articles(self) -> list[Article]:
         return [item.article for item in self.items]
 
-    def subject_for(self, locale: str) -> str:
-        return (self.subject_en if locale == "en" else None) or self.subject
+    def subject_for(self, locale: object) -> str:
+        return in_language(self.subject, self.subject_en, locale)
 
-    def preheader_for(self, locale: str) -> str:
-        return (self.preheader_en if locale == "en" else None) or self.preheader or ""
+    def preheader_for(self, locale: object) -> str:
+        return in_language(self.preheader, self.preheader_en, locale)
 
-    def intro_for(self, locale: str) -> str:
-        return (self.intro_en if locale == "en" else None) or self.intro or ""
+    def intro_for(self, locale: object) -> str:
+        return in_language(self.intro, self.intro_en, locale)
 
     @property
     def has_english(self) -> bool:

@@ -12,6 +12,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from db import Base, enum_column, utcnow
 
 
+def in_language(german: str | None, english: str | None, locale: object) -> str:
+    """The English text for "en" where there is one, the German text otherwise: what readers of either
+    language see of a text the newsroom may have written twice (newsletter names, issue subjects)."""
+    return (english if str(locale or "") == "en" else None) or german or ""
+
+
 class Newsletter(Base):
     """A list readers can subscribe to, e.g. "KI-News täglich"."""
 
@@ -31,11 +37,11 @@ class Newsletter(Base):
 
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="newsletter")
 
-    def name_for(self, locale: str | None) -> str:
-        return (self.name_en if str(locale or "") == "en" else None) or self.name
+    def name_for(self, locale: object) -> str:
+        return in_language(self.name, self.name_en, locale)
 
-    def description_for(self, locale: str | None) -> str:
-        return (self.description_en if str(locale or "") == "en" else None) or self.description or ""
+    def description_for(self, locale: object) -> str:
+        return in_language(self.description, self.description_en, locale)
 
 
 class SubscriberStatus(enum.StrEnum):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from newsletter.platform import audit
 from newsletter.readers.errors import SubscriberError
-from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
+from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription, in_language
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -125,11 +125,11 @@ class OfferedNewsletter(NamedTuple):
     description: str = ""
     description_en: str | None = None
 
-    def name_for(self, locale: Any) -> str:
-        return (self.name_en if str(locale or "") == "en" else None) or self.name
+    def name_for(self, locale: object) -> str:
+        return in_language(self.name, self.name_en, locale)
 
-    def description_for(self, locale: Any) -> str:
-        return (self.description_en if str(locale or "") == "en" else None) or self.description or ""
+    def description_for(self, locale: object) -> str:
+        return in_language(self.description, self.description_en, locale)
 
 
 OFFERED_NEWSLETTERS_SECONDS = 5.0  # how long a process reuses the list of public newsletters

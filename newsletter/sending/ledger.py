@@ -56,7 +56,7 @@ def prepare_send(
         Subscriber.id,
         func.min(Subscription.newsletter_id),
         literal("default", Delivery.variant.type),
-        reader_locale(),
+        delivery_locale(),
         literal(DeliveryStatus.QUEUED, Delivery.status.type),
         literal(0, Delivery.attempts.type),
         literal(now, Delivery.created_at.type),
@@ -95,7 +95,7 @@ def eligible_readers(issue_id: int, now: datetime, *columns: Any) -> Select:
     )
 
 
-def reader_locale() -> Any:
+def delivery_locale() -> Any:
     """The language an issue reaches the reader in: English for readers who chose it, German for everyone
     else (also for a value no mail exists in). Grouped by ``Subscriber.id``, the reader's own column is
     one value per group on SQLite and PostgreSQL alike."""
@@ -112,7 +112,7 @@ def count_recipients_by_locale(
     session: Session, issue: Issue, *, now: datetime | None = None
 ) -> dict[str, int]:
     """The readers a send started now would reach, per language: ``{"de": 812, "en": 40}``."""
-    readers = eligible_readers(issue.id, now or utcnow(), reader_locale().label("locale")).subquery()
+    readers = eligible_readers(issue.id, now or utcnow(), delivery_locale().label("locale")).subquery()
     rows = session.execute(select(readers.c.locale, func.count()).group_by(readers.c.locale))
     counts = {"de": 0, "en": 0}
     counts.update({locale: count for locale, count in rows})

@@ -102,16 +102,11 @@ def delivery_locale() -> Any:
     return case((Subscriber.locale == "en", literal("en")), else_=literal("de"))
 
 
-def count_recipients(session: Session, issue: Issue, *, now: datetime | None = None) -> int:
-    """How many readers a send started now would write to the ledger (before any row exists)."""
-    readers = eligible_readers(issue.id, now or utcnow(), Subscriber.id).subquery()
-    return session.scalar(select(func.count()).select_from(readers)) or 0
-
-
 def count_recipients_by_locale(
     session: Session, issue: Issue, *, now: datetime | None = None
 ) -> dict[str, int]:
-    """The readers a send started now would reach, per language: ``{"de": 812, "en": 40}``."""
+    """How many readers a send started now would write to the ledger (before any row exists), per
+    language: ``{"de": 812, "en": 40}``."""
     readers = eligible_readers(issue.id, now or utcnow(), delivery_locale().label("locale")).subquery()
     rows = session.execute(select(readers.c.locale, func.count()).group_by(readers.c.locale))
     counts = {"de": 0, "en": 0}

@@ -14,7 +14,8 @@ Makes 20,000 active readers and an issue of about 100 KB (digest layout, enough 
 Also the workers' peak memory: ``VmHWM`` of each worker process and of every work horse it forks (read
 from ``/proc`` while they live), the larger of the two per worker.
 
-    python -m bench.send [--quick] [--workers N] [--rounds N] [--readers N] [--keep-logs DIR]
+    python -m bench.send [--quick] [--workers N] [--rounds N] [--readers N] [--english SHARE]
+                         [--keep-logs DIR]
 """
 
 from __future__ import annotations
@@ -104,8 +105,9 @@ class Sink:
 # -- data ----------------------------------------------------------------------------------------------
 
 
-def _populate(db, readers: int, articles: int) -> tuple[int, list[int]]:
-    """Readers on one newsletter and the articles of the issue; (newsletter id, article ids)."""
+def _populate(db, readers: int, articles: int, english: float = 0.0) -> tuple[int, list[int]]:
+    """Readers on one newsletter (every ``1/english``-th of them reading English) and the articles of the
+    issue; (newsletter id, article ids)."""
     from db import utcnow
     from newsletter.editorial.models import Article
     from newsletter.readers.models import Newsletter
@@ -133,10 +135,11 @@ def _populate(db, readers: int, articles: int) -> tuple[int, list[int]]:
     conn.execute(
         text(
             "INSERT INTO subscribers (email, status, locale, created_at, updated_at, ask_frequency) "
-            "SELECT 'leser' || g || '@example.org', 'active', 'de', now(), now(), 'normal' "
+            "SELECT 'leser' || g || '@example.org', 'active', "
+            "CASE WHEN g % :step = 0 THEN 'en' ELSE 'de' END, now(), now(), 'normal' "
             "FROM generate_series(1, :n) AS g"
         ),
-        {"n": readers},
+        {"n": readers, "step": round(1 / english) if english > 0 else readers + 1},
     )
     conn.execute(
         text("INSERT INTO subscriptions (subscriber_id, newsletter_id, created_at) SELECT id, :ki, now() "
@@ -157,6 +160,9 @@ def _new_issue(db, newsletter_id: int, article_ids: list[int]) -> int:
     issue = Issue(
         subject="Die KI-Woche: Ämter, Schulen und Sprachmodelle", preheader="Die Woche in fünf Minuten",
         intro="Liebe Leserinnen und Leser,\n\nheute mit **drei Schwerpunkten**.", layout=IssueLayout.DIGEST,
+        subject_en="The AI week: offices, schools and language models",
+        preheader_en="The week in five minutes",
+        intro_en="Dear readers,\n\ntoday with **three main topics**.",
         sender_name="KI-Kompass", sender_address=SENDER,
         newsletters=[db.session.get(Newsletter, newsletter_id)],
     )  # fmt: skip
@@ -176,16 +182,17 @@ def _prebuilt_messages(db, issue_id: int) -> list[tuple[str, bytes]]:
     from newsletter.sending import slots
 
     issue = db.session.get(Issue, issue_id)
-    skeleton = slots.skeleton_for(issue, "default", BASE_URL)
+    skeletons = {lang: slots.skeleton_for(issue, "default", BASE_URL, locale=lang) for lang in ("de", "en")}
     newsletter_id = issue.newsletters[0].id
     slots = slots.RecipientSlots(
         base_url=BASE_URL, secret_key=SECRET, unsubscribe_mailbox="abmelden@ki-kompass.example",
         issue_id=issue.id, domain=mime.sender_domain(issue.sender_address),
     )  # fmt: skip
     messages = []
-    for reader in db.session.execute(select(Subscriber.id, Subscriber.email).order_by(Subscriber.id)):
+    query = select(Subscriber.id, Subscriber.email, Subscriber.locale).order_by(Subscriber.id)
+    for reader in db.session.execute(query):
         values = slots(reader.email, reader.id, newsletter_id, reader.id)
-        messages.append((reader.email, skeleton.assemble(values)))
+        messages.append((reader.email, skeletons[reader.locale].assemble(values)))
     return messages
 
 
@@ -400,12 +407,14 @@ def main() -> None:
          (("--rounds",), {"type": int, "default": None,
                           "help": "baseline and Beitrag, alternating (default 2, --quick 1)"}),
          (("--articles",), {"type": int, "default": 24, "help": "articles in the issue (~100 KB at 24)"}),
+         (("--english",), {"type": float, "default": 0.0,
+                           "help": "share of readers who read English (0.5: every second one)"}),
          (("--keep-logs",), {"metavar": "DIR", "help": "copy the workers' logs into DIR"})],
     )  # fmt: skip
     readers = args.readers or (2_000 if args.quick else 20_000)
     args.rounds = args.rounds or (1 if args.quick else 2)
-    print(f"send: {readers:,} readers, {args.workers} workers, {args.rounds} rounds, smtp-sink; "
-          f"{common.machine()}")  # fmt: skip
+    print(f"send: {readers:,} readers ({args.english:.0%} English), {args.workers} workers, "
+          f"{args.rounds} rounds, smtp-sink; {common.machine()}")  # fmt: skip
     baselines, sends = [], []
     with (
         tempfile.TemporaryDirectory(prefix="beitrag-bench-send-") as folder,
@@ -418,7 +427,7 @@ def main() -> None:
 
         sink = Sink(folder)
         try:
-            newsletter_id, article_ids = _populate(db, readers, args.articles)
+            newsletter_id, article_ids = _populate(db, readers, args.articles, args.english)
             issues = [_new_issue(db, newsletter_id, article_ids) for _ in range(args.rounds)]
             messages = _prebuilt_messages(db, issues[0])
             size_kb = sum(len(m) for _, m in messages) / len(messages) / 1024

@@ -2,13 +2,13 @@
 readers who cannot see it
 
 Revision ID: 0027_article_pages
-Revises: 0022_accounts
+Revises: 0026_languages
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0027_article_pages"
-down_revision = "0022_accounts"
+down_revision = "0026_languages"
 branch_labels = None
 depends_on = None
 

@@ -17,6 +17,7 @@ from db import db
 from newsletter.editorial.articles import render_markdown
 from newsletter.editorial.issues import archived_issue, issue_articles, named_newsletters, sent_issues
 from newsletter.editorial.views import reader_asks
+from newsletter.platform.i18n import select_locale
 
 bp = Blueprint("archive", __name__, url_prefix="/archive")
 
@@ -40,8 +41,9 @@ def show(issue_id: int):
         f"archiv/{issue.id}", url_for("checkout.donate", issue=issue.id, link="archive"),
         ticked=[n.slug for n in newsletters],
     )  # fmt: skip
+    intro = issue.intro_for(select_locale())  # the English editorial on an English page, where one exists
     response = current_app.make_response(render_template(
-        "newsletter/archive_issue.html", issue=issue, intro_html=render_markdown(issue.intro),
+        "newsletter/archive_issue.html", issue=issue, intro_html=render_markdown(intro),
         articles=issue_articles(issue, base_url=current_app.config["BASE_URL"]), newsletters=newsletters,
         **asks,
     ))  # fmt: skip

@@ -49,6 +49,10 @@ class IssueInput:
     sender_name: str = ""
     sender_address: str = ""
     show_goal: bool = False
+    # The English version (optional): readers who chose English get these; empty ones fall back to German.
+    subject_en: str = ""
+    preheader_en: str = ""
+    intro_en: str = ""
 
 
 def _require_draft(issue: Issue) -> None:
@@ -80,6 +84,10 @@ def _apply(session: Session, issue: Issue, data: IssueInput) -> None:
     issue.subject = subject
     issue.preheader = " ".join((data.preheader or "").split())[:300]
     issue.intro = data.intro or ""
+    issue.subject_en = " ".join((data.subject_en or "").split())[:200] or None
+    issue.preheader_en = " ".join((data.preheader_en or "").split())[:300] or None
+    intro_en = data.intro_en or ""
+    issue.intro_en = intro_en if intro_en.strip() else None
     issue.layout = layout
     issue.sender_name = sender_name[:200]
     issue.sender_address = sender_address
@@ -163,6 +171,9 @@ def duplicate_issue(session: Session, issue: Issue, *, created_by_id: int | None
         subject=subject[:200],
         preheader=issue.preheader,
         intro=issue.intro,
+        subject_en=issue.subject_en,
+        preheader_en=issue.preheader_en,
+        intro_en=issue.intro_en,
         layout=issue.layout,
         sender_name=issue.sender_name,
         sender_address=issue.sender_address,
@@ -341,18 +352,20 @@ def _supporter_goal(issue: Issue) -> dict[str, int] | None:
 
 
 def issue_context(
-    issue: Issue, variant: str, *, base_url: str, secret_key: str | None = None
+    issue: Issue, variant: str, *, base_url: str, secret_key: str | None = None, locale: str = "de"
 ) -> dict[str, Any]:
     """Plain values for the issue templates; the per-recipient values are slot tokens. With ``secret_key``
-    the web version's link carries its key (:func:`web_url`)."""
+    the web version's link carries its key (:func:`web_url`). With ``locale`` "en" the issue's English
+    subject, preheader and intro where the editor wrote them, the German ones where not."""
     if variant not in VARIANTS:
         raise IssueError(_l("there is no variant %(name)s", name=variant))
-    intro_html = _intro_html(issue.intro or "")
+    intro = issue.intro_for(locale)
+    intro_html = _intro_html(intro)
     return {
-        "issue_subject": issue.subject,
-        "preheader": issue.preheader,
+        "issue_subject": issue.subject_for(locale),
+        "preheader": issue.preheader_for(locale),
         "intro_html": Markup(intro_html),  # noqa: S704 (sanitised by nh3)
-        "intro_text": markdown_text(issue.intro, intro_html),
+        "intro_text": markdown_text(intro, intro_html),
         "articles": issue_articles(issue, base_url=base_url),
         "variant": variant,
         "web_url": web_url(base_url, issue, secret_key),
@@ -368,12 +381,19 @@ def render_issue(
     issue: Issue, variant: str = "default", *, base_url: str, locale: str = "de",
     secret_key: str | None = None,
 ):  # fmt: skip
-    """Subject, HTML and text of the issue for one variant, slots unfilled. Raises RenderError."""
+    """Subject, HTML and text of the issue for one variant in one language (the issue's text and the
+    mail's own words), slots unfilled. Raises RenderError."""
+    locale = reader_locale(locale)
     return rendering.render_email(
         f"issue_{issue.layout.value}",
-        issue_context(issue, variant, base_url=base_url, secret_key=secret_key),
+        issue_context(issue, variant, base_url=base_url, secret_key=secret_key, locale=locale),
         locale,
     )
+
+
+def reader_locale(locale: str | None) -> str:
+    """The language an issue is rendered in: English when asked, German otherwise."""
+    return "en" if str(locale or "") == "en" else "de"
 
 
 def editor_slot_values(base_url: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db import Base, enum_column, utcnow
-from newsletter.readers.models import Newsletter
+from newsletter.readers.models import Newsletter, in_language
 
 
 class Article(Base):
@@ -100,6 +100,10 @@ class Issue(Base):
     subject: Mapped[str] = mapped_column(String(200))
     preheader: Mapped[str] = mapped_column(String(300), default="")
     intro: Mapped[str] = mapped_column(Text, default="")  # Markdown; rendered and sanitised on output
+    # The English version for readers who chose English; empty means they get the German text.
+    subject_en: Mapped[str | None] = mapped_column(String(200))
+    preheader_en: Mapped[str | None] = mapped_column(String(300))
+    intro_en: Mapped[str | None] = mapped_column(Text)
     layout: Mapped[IssueLayout] = mapped_column(
         enum_column(IssueLayout, "issue_layout"), default=IssueLayout.DIGEST
     )
@@ -135,6 +139,19 @@ class Issue(Base):
     @property
     def articles(self) -> list[Article]:
         return [item.article for item in self.items]
+
+    def subject_for(self, locale: object) -> str:
+        return in_language(self.subject, self.subject_en, locale)
+
+    def preheader_for(self, locale: object) -> str:
+        return in_language(self.preheader, self.preheader_en, locale)
+
+    def intro_for(self, locale: object) -> str:
+        return in_language(self.intro, self.intro_en, locale)
+
+    @property
+    def has_english(self) -> bool:
+        return bool(self.subject_en or self.preheader_en or self.intro_en)
 
 
 class IssueArticle(Base):

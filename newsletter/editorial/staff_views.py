@@ -42,7 +42,7 @@ from newsletter.platform.bodies import body_limit
 from newsletter.platform.extensions import limiter
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.headers import sandboxed_html
-from newsletter.platform.i18n import newsroom_zone
+from newsletter.platform.i18n import LANGUAGES, newsroom_zone
 from newsletter.readers.errors import InvalidEmail
 from newsletter.readers.models import Newsletter
 
@@ -285,6 +285,9 @@ def _issue_input(form: IssueForm) -> issues.IssueInput:
         sender_name=form.sender_name.data or "",
         sender_address=form.sender_address.data or "",
         show_goal=bool(form.show_goal.data),
+        subject_en=form.subject_en.data or "",
+        preheader_en=form.preheader_en.data or "",
+        intro_en=form.intro_en.data or "",
     )
 
 
@@ -470,12 +473,19 @@ def _variant() -> str:
     return variant if variant in issues.VARIANTS else "default"
 
 
-def _render(issue: Issue, variant: str):
+def _mail_locale() -> str:
+    """The language the preview shows the mail in: ``?mail_lang=`` (the preview's own switch, which leaves
+    the staff pages in their language), else the language of the page."""
+    asked = request.args.get("mail_lang")
+    return asked if asked in LANGUAGES else str(get_locale() or "de")
+
+
+def _render(issue: Issue, variant: str, locale: str | None = None):
     """The issue as a reader would see it, its per-reader links filled with the test send's harmless ones
     (the editor sees working links, never a slot placeholder)."""
     base_url = current_app.config["BASE_URL"]
     rendered = issues.render_issue(
-        issue, variant, base_url=base_url, locale=str(get_locale() or "de"),
+        issue, variant, base_url=base_url, locale=locale or str(get_locale() or "de"),
         secret_key=current_app.config["SECRET_KEY"],
     )  # fmt: skip
     return rendering.fill_slots(rendered, issues.editor_slot_values(base_url))
@@ -485,9 +495,10 @@ def _render(issue: Issue, variant: str):
 def issue_preview(issue_id: int):
     issue = db.get_or_404(Issue, issue_id)
     variant = _variant()
+    mail_lang = _mail_locale()
     rendered, error, size = None, None, 0
     try:
-        rendered = _render(issue, variant)
+        rendered = _render(issue, variant, mail_lang)
         size = issues.html_size(rendered.html)
     except RenderError as exc:
         error = str(exc)
@@ -497,6 +508,7 @@ def issue_preview(issue_id: int):
         issue=issue,
         variant=variant,
         variants=issues.VARIANTS,
+        mail_lang=mail_lang,
         rendered=rendered,
         error=error,
         size=size,
@@ -512,7 +524,7 @@ def issue_preview_frame(issue_id: int):
     """The issue's HTML alone for the sandboxed preview iframe, under its own strict policy."""
     issue = db.get_or_404(Issue, issue_id)
     try:
-        rendered = _render(issue, _variant())
+        rendered = _render(issue, _variant(), _mail_locale())
     except RenderError:
         abort(422)
     return sandboxed_html(rendered.html)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Flask, current_app, has_request_context, request
-from flask_babel import format_date, format_datetime, format_decimal, format_number, get_locale
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import format_date, format_datetime, format_decimal, format_number, get_locale, refresh
 
 from newsletter.platform.extensions import babel
 
@@ -16,8 +16,9 @@ COOKIE_MAX_AGE = 60 * 60 * 24 * 365
 
 
 def select_locale() -> str:
-    """A ``?lang=`` on the request wins, then the remembered choice, then German (also outside a request:
-    jobs and commands write in the newsroom's language)."""
+    """A ``?lang=`` on the request wins, then the remembered choice, then the language of the reader a
+    signed link names (:func:`speak_readers_language`), then German (also outside a request: jobs and
+    commands write in the newsroom's language). The browser's Accept-Language is not consulted."""
     if not has_request_context():
         return DEFAULT_LOCALE
     asked = request.args.get("lang")
@@ -26,7 +27,17 @@ def select_locale() -> str:
     remembered = request.cookies.get(COOKIE)
     if remembered in LANGUAGES:
         return remembered
-    return DEFAULT_LOCALE
+    return g.get("reader_locale") or DEFAULT_LOCALE
+
+
+def speak_readers_language(locale: str | None) -> None:
+    """A page opened by a reader's signed link (confirmation, preferences, unsubscribe) answers in the
+    language the reader chose, unless they switched language on the site themselves (``?lang=`` or the
+    cookie it leaves). Called once the link is read; the locale Flask-Babel may have settled on earlier
+    in the request is dropped."""
+    if has_request_context() and locale in LANGUAGES:
+        g.reader_locale = locale
+        refresh()
 
 
 def remember_locale(response, locale: str, secure: bool):

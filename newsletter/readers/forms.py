@@ -77,6 +77,9 @@ class NewsletterForm(FlaskForm):
         _l("Short name (in links and import files)"), validators=[DataRequired(), Length(max=80)]
     )
     description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
+    # Optional: readers who chose English see these; empty ones fall back to the German.
+    name_en = StringField(_l("Name in English"), validators=[Length(max=200)])
+    description_en = TextAreaField(_l("Description in English"), validators=[Length(max=2000)])
     is_public = BooleanField(_l("Public: readers can choose it on the subscribe form"))
     is_default = BooleanField(_l("Default for new readers"))
     position = IntegerField(_l("Order"), default=0, validators=[Optional(), NumberRange(min=0, max=10000)])

@@ -12,6 +12,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from db import Base, enum_column, utcnow
 
 
+def in_language(german: str | None, english: str | None, locale: object) -> str:
+    """The English text for "en" where there is one, the German text otherwise: what readers of either
+    language see of a text the newsroom may have written twice (newsletter names, issue subjects)."""
+    return (english if str(locale or "") == "en" else None) or german or ""
+
+
 class Newsletter(Base):
     """A list readers can subscribe to, e.g. "KI-News täglich"."""
 
@@ -21,12 +27,21 @@ class Newsletter(Base):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # Shown to readers who chose English; empty means the German is shown.
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    description_en: Mapped[str | None] = mapped_column(Text)
     is_public: Mapped[bool] = mapped_column(default=True)
     is_default: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="newsletter")
+
+    def name_for(self, locale: object) -> str:
+        return in_language(self.name, self.name_en, locale)
+
+    def description_for(self, locale: object) -> str:
+        return in_language(self.description, self.description_en, locale)
 
 
 class SubscriberStatus(enum.StrEnum):

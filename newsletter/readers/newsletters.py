@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from newsletter.platform import audit
 from newsletter.readers.errors import SubscriberError
-from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription
+from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus, Subscription, in_language
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -49,6 +49,8 @@ def save_newsletter(
     is_public: bool,
     is_default: bool,
     position: int,
+    name_en: str = "",
+    description_en: str = "",
 ) -> Newsletter:
     """Create (``newsletter=None``) or change a newsletter. Exactly one newsletter is the default:
     choosing a new default takes the mark from the old one; the last default cannot give it up."""
@@ -78,6 +80,9 @@ def save_newsletter(
     newsletter.name = name
     newsletter.slug = slug
     newsletter.description = description.strip()
+    # Empty: readers who chose English see the German name and description.
+    newsletter.name_en = " ".join((name_en or "").split()) or None
+    newsletter.description_en = (description_en or "").strip() or None
     newsletter.is_public = is_public
     newsletter.is_default = is_default
     newsletter.position = position
@@ -116,6 +121,15 @@ class OfferedNewsletter(NamedTuple):
     slug: str
     name: str
     is_default: bool
+    name_en: str | None = None
+    description: str = ""
+    description_en: str | None = None
+
+    def name_for(self, locale: object) -> str:
+        return in_language(self.name, self.name_en, locale)
+
+    def description_for(self, locale: object) -> str:
+        return in_language(self.description, self.description_en, locale)
 
 
 OFFERED_NEWSLETTERS_SECONDS = 5.0  # how long a process reuses the list of public newsletters
@@ -144,7 +158,15 @@ def offered_newsletters(session: Session) -> list[OfferedNewsletter]:
         return cached[2]
     version = _newsletters_version
     query = (
-        select(Newsletter.id, Newsletter.slug, Newsletter.name, Newsletter.is_default)
+        select(
+            Newsletter.id,
+            Newsletter.slug,
+            Newsletter.name,
+            Newsletter.is_default,
+            Newsletter.name_en,
+            Newsletter.description,
+            Newsletter.description_en,
+        )
         .where(Newsletter.is_public.is_(True))
         .order_by(Newsletter.position, Newsletter.id)
     )

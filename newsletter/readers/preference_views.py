@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from db import db
-from newsletter.platform import audit, tokens
+from newsletter.platform import audit, i18n, tokens
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.i18n import LANGUAGES
 from newsletter.ports import (
@@ -51,6 +51,7 @@ def _reader_from_preferences_token(token: str) -> Subscriber:
     reader = db.session.get(Subscriber, subscriber_id)
     if reader is None:
         raise _BadLink(_("We hold no data for this link any more."))
+    i18n.speak_readers_language(reader.locale)
     return reader
 
 
@@ -59,7 +60,8 @@ def _preferences_form(reader: Subscriber, formdata=None) -> PreferencesForm:
     mine = [s.newsletter for s in reader.subscriptions]
     choices = offered + [n for n in mine if n not in offered]  # hidden ones the reader is on
     form = PreferencesForm(formdata=formdata) if formdata is not None else PreferencesForm()
-    form.newsletters.choices = [SelectChoice(n.slug, n.name) for n in choices]
+    locale = i18n.select_locale()
+    form.newsletters.choices = [SelectChoice(n.slug, n.name_for(locale)) for n in choices]
     form.language.choices = [SelectChoice(code, label) for code, label in LANGUAGES.items()]
     form.ask_frequency.choices = [SelectChoice(value, str(label)) for value, label in ASK_CHOICES]
     if formdata is None:
@@ -104,6 +106,7 @@ def preferences(token: str):
         locale=form.language.data, paused_until=paused, ask_frequency=AskFrequency(form.ask_frequency.data),
     )  # fmt: skip
     db.session.commit()
+    i18n.speak_readers_language(reader.locale)  # the page answers in the language just chosen
     return _render_preferences(token, reader, _preferences_form(reader), saved=True)
 
 

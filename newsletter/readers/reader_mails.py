@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from db import utcnow
 from newsletter.mail import outbox
 from newsletter.readers import links
-from newsletter.readers.models import ReaderMail, Subscriber, SubscriberStatus
+from newsletter.readers.models import Newsletter, ReaderMail, Subscriber, SubscriberStatus, Subscription
 from newsletter.readers.subscribers import confirmation_token, record_event
 
 
@@ -69,6 +69,7 @@ def _messages(base_url: str, secret_key: str):
             .where(Subscriber.id.in_({row.subscriber_id for row in claimed}))
         )  # fmt: skip
         by_id = {reader.id: reader for reader in readers}
+        chosen = _newsletters_chosen(session, [row.subscriber_id for row in claimed if row.kind == "confirm"])
         messages = []
         for subscriber_id, kind in claimed:
             reader = by_id.get(subscriber_id)
@@ -77,7 +78,9 @@ def _messages(base_url: str, secret_key: str):
             if kind == "confirm":
                 token = confirmation_token(reader)
                 url = f"{base_url}/confirm/{token}"
-                message = ("confirm_subscription", reader.email, {"confirm_url": url})
+                names = [n.name_for(reader.locale) for n in chosen.get(reader.id, [])]
+                context = {"confirm_url": url, "newsletter_names": names}
+                message = ("confirm_subscription", reader.email, context)
             else:
                 url = links.preferences_url(base_url, secret_key, reader.id)
                 message = ("preferences_link", reader.email, {"preferences_url": url})
@@ -85,6 +88,23 @@ def _messages(base_url: str, secret_key: str):
         return messages
 
     return compose
+
+
+def _newsletters_chosen(session: Session, subscriber_ids: list[int]) -> dict[int, list[Newsletter]]:
+    """The newsletters each of these readers signed up for, in the order the sign-up form shows them: the
+    confirmation names them in the reader's language."""
+    if not subscriber_ids:
+        return {}
+    rows = session.execute(
+        select(Subscription.subscriber_id, Newsletter)
+        .join(Newsletter, Newsletter.id == Subscription.newsletter_id)
+        .where(Subscription.subscriber_id.in_(set(subscriber_ids)))
+        .order_by(Newsletter.position, Newsletter.id)
+    )
+    chosen: dict[int, list[Newsletter]] = {}
+    for subscriber_id, newsletter in rows:
+        chosen.setdefault(subscriber_id, []).append(newsletter)
+    return chosen
 
 
 def send_unqueued_reader_mails(session: Session, *, base_url: str, secret_key: str, limit: int = 1000) -> int:

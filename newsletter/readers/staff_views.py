@@ -61,6 +61,8 @@ def _newsletter_form(newsletter: Newsletter | None):
                 is_public=bool(form.is_public.data),
                 is_default=bool(form.is_default.data),
                 position=form.position.data or 0,
+                name_en=form.name_en.data or "",
+                description_en=form.description_en.data or "",
             )
         except errors.SubscriberError as exc:
             db.session.rollback()

@@ -88,7 +88,8 @@ def subscribe_form(newsletters: list | None = None, formdata=None) -> SubscribeF
     if newsletters is None:
         newsletters = newsletter_service.offered_newsletters(db.session)
     form = SubscribeForm(formdata=formdata) if formdata is not None else SubscribeForm()
-    form.newsletters.choices = [SelectChoice(n.slug, n.name) for n in newsletters]
+    locale = _current_language()
+    form.newsletters.choices = [SelectChoice(n.slug, n.name_for(locale)) for n in newsletters]
     form.language.choices = [SelectChoice(code, label) for code, label in LANGUAGES.items()]
     if formdata is None:
         form.newsletters.data = [n.slug for n in newsletters if n.is_default]
@@ -342,6 +343,7 @@ def confirm_subscription(token: str):
             else _("This confirmation link is not valid. Please copy the whole link from the e-mail.")
         )
         return render_template("newsletter/confirm.html", state="invalid", message=message), 400
+    i18n.speak_readers_language(subscriber.locale)
     form = ActionForm()
     if form.validate_on_submit():
         subscribers.confirm(db.session, subscriber, via="confirmation link")
@@ -356,6 +358,8 @@ def _unsubscribe_target(token: str) -> tuple[Subscriber | None, int | None, News
     subscriber_id, newsletter_id = links.read_unsubscribe_token(current_app.config["SECRET_KEY"], token)
     reader = db.session.get(Subscriber, subscriber_id)
     newsletter = db.session.get(Newsletter, newsletter_id) if newsletter_id else None
+    if reader is not None:
+        i18n.speak_readers_language(reader.locale)
     return reader, newsletter_id, newsletter
 
 

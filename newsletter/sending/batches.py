@@ -126,7 +126,8 @@ def _claim(session: Session, issue_id: int, first: int, last: int, claim: str, l
         .values(status=DeliveryStatus.SENDING, lease_until=now + lease, claim=claim,
                 attempts=Delivery.attempts + 1)
         .returning(
-            Delivery.id, Delivery.subscriber_id, Delivery.newsletter_id, Delivery.variant, Delivery.attempts
+            Delivery.id, Delivery.subscriber_id, Delivery.newsletter_id, Delivery.variant, Delivery.locale,
+            Delivery.attempts,
         )
         .execution_options(synchronize_session=False)
     ).all()  # fmt: skip
@@ -286,7 +287,7 @@ def _deliver(issue, row, reader_id, to, context, slots, relay, sender, now, retr
     """One reader's message: the skeleton filled, signed, handed to the relay. The ledger values after."""
     slot_values = slots(to, reader_id, row.newsletter_id, row.id)
     try:
-        skeleton = skeleton_for(issue, row.variant, context.base_url, context.secret_key)
+        skeleton = skeleton_for(issue, row.variant, context.base_url, context.secret_key, locale=row.locale)
         message = reader_message(skeleton, slot_values, context.dkim)
         envelope = sender if context.bounce_domain is None else \
             return_paths.return_path(context.secret_key, context.bounce_domain, issue.id, row.id)

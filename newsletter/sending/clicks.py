@@ -84,9 +84,12 @@ def register_links(session: Session, issue: Issue, *, base_url: str) -> int:
     numbering is a pure function of the issue's content, and rows that exist stay as they are. Returns the
     number of links the issue has."""
     urls: dict[str, None] = {}
-    for variant in VARIANTS:
-        for url in links_in(render_issue(issue, variant, base_url=base_url), base_url):
-            urls.setdefault(url)
+    # The English version may link elsewhere in its intro; German first, so German numbers stay as they were.
+    locales = ("de", "en") if issue.intro_en else ("de",)
+    for locale in locales:
+        for variant in VARIANTS:
+            for url in links_in(render_issue(issue, variant, base_url=base_url, locale=locale), base_url):
+                urls.setdefault(url)
     known = dict(
         session.execute(select(IssueLink.link_no, IssueLink.url).where(IssueLink.issue_id == issue.id)).all()
     )

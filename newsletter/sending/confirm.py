@@ -16,7 +16,7 @@ from newsletter.editorial import issues
 from newsletter.editorial.models import Issue
 from newsletter.mail.rendering import GMAIL_CLIP_BYTES, RenderError
 from newsletter.platform.audit import AuditEntry
-from newsletter.sending.ledger import count_recipients
+from newsletter.sending.ledger import count_recipients_by_locale
 
 UNTESTED = _l("No test of this issue was sent. Send one to yourself first to see it as your readers will.")
 DONATIONS_OFF = _l(
@@ -30,6 +30,8 @@ class SendCheck:
     recipients: int
     newsletters: list[str]
     warnings: list[tuple[str, Any]] = field(default_factory=list)  # (key for tests and CSS, message)
+    # The same readers per language they get the issue in: {"de": 812, "en": 40}.
+    by_locale: dict[str, int] = field(default_factory=dict)
 
 
 def tested(session: Session, issue: Issue) -> bool:
@@ -76,4 +78,5 @@ def check_send(session: Session, issue: Issue, config: Any, *, locale: str = "de
                 "The issue's HTML is %(size)s KB; Gmail shows only the first %(limit)s KB and hides the rest "
                 "behind \"[Message clipped]\", including the unsubscribe link.",
                 size=size // 1024, limit=GMAIL_CLIP_BYTES // 1024)))  # fmt: skip
-    return SendCheck(count_recipients(session, issue), [n.name for n in issue.newsletters], warnings)
+    by_locale = count_recipients_by_locale(session, issue)
+    return SendCheck(sum(by_locale.values()), [n.name for n in issue.newsletters], warnings, by_locale)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, exists, func, literal, or_, select, update
+from sqlalchemy import Select, case, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from db import dialect_insert, utcnow
@@ -58,11 +58,14 @@ def prepare_send(
         Subscriber.id,
         func.min(Subscription.newsletter_id),
         literal("default", Delivery.variant.type),
+        delivery_locale(),
         literal(DeliveryStatus.QUEUED, Delivery.status.type),
         literal(0, Delivery.attempts.type),
         literal(now, Delivery.created_at.type),
     )  # fmt: skip
-    columns = ["issue_id", "subscriber_id", "newsletter_id", "variant", "status", "attempts", "created_at"]
+    columns = [
+        "issue_id", "subscriber_id", "newsletter_id", "variant", "locale", "status", "attempts", "created_at"
+    ]  # fmt: skip
     insert = dialect_insert(session, Delivery).from_select(columns, eligible).on_conflict_do_nothing()
     added = session.scalars(insert.returning(Delivery.id))
     count = len(added.all())
@@ -94,10 +97,23 @@ def eligible_readers(issue_id: int, now: datetime, *columns: Any) -> Select:
     )
 
 
-def count_recipients(session: Session, issue: Issue, *, now: datetime | None = None) -> int:
-    """How many readers a send started now would write to the ledger (before any row exists)."""
-    readers = eligible_readers(issue.id, now or utcnow(), Subscriber.id).subquery()
-    return session.scalar(select(func.count()).select_from(readers)) or 0
+def delivery_locale() -> Any:
+    """The language an issue reaches the reader in: English for readers who chose it, German for everyone
+    else (also for a value no mail exists in). Grouped by ``Subscriber.id``, the reader's own column is
+    one value per group on SQLite and PostgreSQL alike."""
+    return case((Subscriber.locale == "en", literal("en")), else_=literal("de"))
+
+
+def count_recipients_by_locale(
+    session: Session, issue: Issue, *, now: datetime | None = None
+) -> dict[str, int]:
+    """How many readers a send started now would write to the ledger (before any row exists), per
+    language: ``{"de": 812, "en": 40}``."""
+    readers = eligible_readers(issue.id, now or utcnow(), delivery_locale().label("locale")).subquery()
+    rows = session.execute(select(readers.c.locale, func.count()).group_by(readers.c.locale))
+    counts = {"de": 0, "en": 0}
+    counts.update({locale: count for locale, count in rows})
+    return counts
 
 
 def click_options(config: Any) -> dict[str, Any]:

@@ -25,8 +25,10 @@ _skeletons: dict[tuple[int, str, str, Any], mime.Skeleton] = {}
 def skeleton_for(
     issue: Issue, variant: str, base_url: str, secret_key: str | None = None, *, locale: str = "de"
 ) -> mime.Skeleton:
-    """The issue's variant encoded once per worker process (and again only when the issue changed). When
-    the send counted the issue's links (``issue_links``), they are rewritten here, once per variant."""
+    """The issue's variant in the reader's language, encoded once per worker process (and again only when
+    the issue changed): one skeleton per ask variant and language. When the send counted the issue's
+    links (``issue_links``), they are rewritten here, once per skeleton."""
+    locale = issues.reader_locale(locale)
     key = (issue.id, variant, locale, issue.updated_at)
     skeleton = _skeletons.get(key)
     if skeleton is None:
@@ -48,7 +50,7 @@ def skeleton_for(
             list_id=f"{list_name} <{list_key}.{domain}>", feedback_id=f"{issue.id}:{list_key}:beitrag",
             slot_tokens=rendering.SLOTS,
         )  # fmt: skip
-        if len(_skeletons) > 32:
+        if len(_skeletons) > 64:
             _skeletons.clear()
         _skeletons[key] = skeleton
     return skeleton

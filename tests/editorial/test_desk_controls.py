@@ -144,6 +144,7 @@ def test_duplicate_makes_a_draft_with_the_same_content_and_articles_in_order(cli
 
     db.session.add(IssueArticle(issue_id=sent.id, article_id=extra.id, position=-1))
     sent.intro, sent.preheader, sent.show_goal = "Hallo **Welt**", "Vorzeile", True
+    sent.subject_en, sent.intro_en = "The AI week: chips", "Hello **world**"
     db.session.commit()
     db.session.expire_all()
     sent = db.session.get(Issue, sent_issue.id)
@@ -165,6 +166,7 @@ def test_duplicate_makes_a_draft_with_the_same_content_and_articles_in_order(cli
         True,
     )
     assert (copy.sender_name, copy.sender_address) == (sent.sender_name, sent.sender_address)
+    assert (copy.subject_en, copy.intro_en) == ("The AI week: chips", "Hello **world**")  # English readers too
     assert [n.id for n in copy.newsletters] == [n.id for n in sent.newsletters]
     assert [i.article.title for i in copy.items] == order
     assert db.session.scalar(select(Delivery.id).where(Delivery.issue_id == copy.id)) is None

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
 from db import db as _db
 from newsletter.editorial.models import Article, Issue, IssueArticle
 from newsletter.platform.access import StaffRole
+from newsletter.readers.models import Subscriber
 from newsletter.sending import clicks, ledger
 from tests.sending.factories import issue_with_readers, start_send
 from tests.staff.factories import sign_in, staff_user
@@ -150,3 +153,22 @@ def test_links_are_numbered_once_per_issue_across_variants(app, db, monkeypatch)
     assert sum("/spenden?issue=" in url for url in urls) == 2  # the plain ask and "give monthly"
     assert not any("/archive/" in url or "/unsubscribe" in url or "/preferences" in url for url in urls)
     assert db.session.query(IssueArticle).count() == 1
+
+
+def test_a_link_only_in_the_english_editorial_is_counted_in_the_english_copies(app, db, relay, monkeypatch):
+    monkeypatch.setitem(app.config, "CLICK_COUNTING", True)
+    issue = _issue_with_article_link(db)
+    issue.intro_en = "See also [our guide](https://www.ki-kompass.example/en/guide)."
+    reader = db.session.scalar(select(Subscriber).where(Subscriber.email == "b@example.org"))
+    reader.locale = "en"
+    db.session.commit()
+    _send(app, db, issue)
+    by_reader = {m["To"]: m for m in relay.wait_for(3)}
+    english, german = _parts(by_reader["b@example.org"]), _parts(by_reader["a@example.org"])
+    assert "our guide" in english[0] and "unser Dossier" in german[0]
+    for html, text in (english, german):
+        assert "ki-kompass.example/en/guide" not in html + text
+        assert "ki-kompass.example/dossier" not in html + text
+        assert ARTICLE_URL not in text
+    # The article's link has one number in both languages.
+    assert set(COUNTED.findall(english[1])) & set(COUNTED.findall(german[1]))

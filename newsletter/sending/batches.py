@@ -287,9 +287,10 @@ def _deliver(issue, row, reader_id, to, context, slots, relay, sender, now, retr
     slot_values = slots(to, reader_id, row.newsletter_id, row.id)
     try:
         skeleton = skeleton_for(issue, row.variant, context.base_url, context.secret_key)
-        message = skeleton.assemble(slot_values)
-        if context.dkim is not None:
-            message = signing.sign(message, context.dkim)
+        if context.dkim is None:
+            message = skeleton.assemble(slot_values)
+        else:
+            message = skeleton.assemble_signed(slot_values, context.dkim)
         envelope = sender if context.bounce_domain is None else \
             return_paths.return_path(context.secret_key, context.bounce_domain, issue.id, row.id)
         reply = relay.send(envelope, to, message, smtp_safe=True)

@@ -22,7 +22,7 @@ from tests.support.dkim import dkim_verifies, signed_headers
 from tests.support.worker import run_jobs
 
 REQUIRED = {"from", "to", "subject", "date", "message-id", "mime-version", "content-type", "list-id",
-            "list-unsubscribe", "list-unsubscribe-post"}  # fmt: skip
+            "list-unsubscribe", "list-unsubscribe-post", "feedback-id"}  # fmt: skip
 
 
 def test_every_newsletter_is_signed_and_verifies(app, db, relay, signed):

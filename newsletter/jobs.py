@@ -5,7 +5,7 @@ this module; RQ does, when it runs such a job. New jobs are queued under their o
 
 from __future__ import annotations
 
-from newsletter.editorial.tasks import import_feed, send_issue_test
+from newsletter.editorial.tasks import import_feed
 from newsletter.mail.tasks import send_transactional_mail
 from newsletter.readers.tasks import (
     expire_pending_signups,
@@ -13,7 +13,13 @@ from newsletter.readers.tasks import (
     send_import_opt_ins,
     sweep_reader_mails,
 )
-from newsletter.sending.tasks import fire_scheduled_issue, poll_bounce_mailbox, send_issue_batch, sweep_sends
+from newsletter.sending.tasks import (
+    fire_scheduled_issue,
+    poll_bounce_mailbox,
+    send_issue_batch,
+    send_issue_test,
+    sweep_sends,
+)
 
 __all__ = [
     "expire_pending_signups", "fire_scheduled_issue", "import_feed", "poll_bounce_mailbox",

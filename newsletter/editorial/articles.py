@@ -1,4 +1,5 @@
-"""Articles: Markdown to safe HTML, create, edit, search, and the import of feed items as articles.
+"""Articles: Markdown to safe HTML, create, edit, search, their public pages, and the import of feed items
+as articles.
 
 Markdown is rendered with markdown-it-py and the result is always cleaned with nh3: only a small set of
 tags, no event handlers, no ``style``, links only to http(s) and mailto. Feed items are cleaned the same
@@ -129,6 +130,7 @@ class ArticleInput:
     author: str = ""
     image_url: str | None = None
     image_credit: str | None = None
+    image_alt: str | None = None
     canonical_url: str | None = None
     tags: list[str] | None = None
     sponsored: bool = False
@@ -145,6 +147,7 @@ def _apply(article: Article, data: ArticleInput) -> None:
     article.author = (data.author or "").strip()[:200]
     article.image_url = safe_url(data.image_url)
     article.image_credit = (data.image_credit or "").strip()[:300] or None
+    article.image_alt = " ".join((data.image_alt or "").split())[:500] or None
     article.canonical_url = safe_url(data.canonical_url)
     article.tags = [t for t in dict.fromkeys(" ".join(x.split()) for x in (data.tags or [])) if t][:20]
     article.sponsored = bool(data.sponsored)
@@ -187,6 +190,40 @@ def search_articles(session: Session, query: str = "", *, limit: int = 50, offse
             )
         )
     return list(session.scalars(stmt.limit(limit).offset(offset)))
+
+
+# --- Public pages -------------------------------------------------------------------------------------
+
+PAGE_PREFIX = "/artikel/"
+
+
+def page_path(slug: str) -> str:
+    """Where an article written here is read on the site (the ``editorial.article`` route)."""
+    return f"{PAGE_PREFIX}{slug}"
+
+
+def reading_url(base_url: str, *, url: str | None, slug: str | None) -> str | None:
+    """Where readers read an article: its own address when it has one (a feed item's source, a page
+    elsewhere), else its page here; None when neither is known (content sealed before issues kept the
+    slug)."""
+    if url:
+        return url
+    return f"{base_url}{page_path(slug)}" if slug else None
+
+
+def published_article(session: Session, slug: str, *, now: datetime | None = None) -> Article | None:
+    """The article behind ``slug`` once it is published; None for an unknown slug or one still to come."""
+    if not slug or len(slug) > 200:
+        return None
+    return session.scalar(
+        select(Article).where(Article.slug == slug, Article.published_at <= (now or utcnow()))
+    )
+
+
+def recent_articles(session: Session, limit: int, *, now: datetime | None = None) -> list[Article]:
+    """The newest published articles (none whose publication is still to come)."""
+    stmt = select(Article).where(Article.published_at <= (now or utcnow()))
+    return list(session.scalars(stmt.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)))
 
 
 # --- Feed import ----------------------------------------------------------------------------------------
@@ -278,6 +315,7 @@ def import_entries(
         else:
             data.sponsored = article.sponsored
             data.image_url, data.image_credit = article.image_url, article.image_credit
+            data.image_alt = article.image_alt
             update_article(session, article, data)
             result.updated += 1
         session.flush()

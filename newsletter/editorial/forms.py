@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from newsletter.platform.forms import LANGUAGE_CHOICES, MultiCheckboxField
 from newsletter.platform.ids import MAX_ID
 
 
@@ -27,8 +28,17 @@ class ArticleForm(FlaskForm):
     body = TextAreaField(_l("Text (Markdown)"), validators=[Length(max=200_000)])
     author = StringField(_l("Author"), validators=[Length(max=200)])
     image_url = URLField(_l("Image URL"), validators=[Optional(), Length(max=2000)])
+    image_alt = StringField(
+        _l("Image description (alt text)"),
+        description=_l("What the image shows, for readers who cannot see it. Empty: the title is used."),
+        validators=[Length(max=500)],
+    )
     image_credit = StringField(_l("Image credit"), validators=[Length(max=300)])
-    canonical_url = URLField(_l("Article URL"), validators=[Optional(), Length(max=2000)])
+    canonical_url = URLField(
+        _l("Article URL"),
+        description=_l("Only for an article published elsewhere. Empty: it is read on its own page here."),
+        validators=[Optional(), Length(max=2000)],
+    )
     tags = StringField(_l("Tags (separated by commas)"), validators=[Length(max=500)])
     published_at = DateTimeLocalField(_l("Published"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     sponsored = BooleanField(_l("Advertisement (sponsored content, marked as such)"))
@@ -74,8 +84,24 @@ class AddArticleForm(FlaskForm):
 
 
 class TestSendForm(FlaskForm):
+    """A test send: the reader variant and language, and who gets it (the editor when nobody is ticked)."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
     variant = SelectField(_l("Variant"), default="default")
-    submit = SubmitField(_l("Send a test to me"))
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="de")
+    to_me = BooleanField(_l("My own address"), default=True)
+    # Ids of test readers removed since the page was shown are ignored, not refused.
+    test_readers = MultiCheckboxField(_l("Test addresses"), coerce=int, choices=[], validate_choice=False)
+    submit = SubmitField(_l("Send test"))
+
+
+class TestReaderForm(FlaskForm):
+    __test__ = False  # not a pytest test class, whatever its name
+
+    email = StringField(_l("E-mail address"), validators=[DataRequired(), Length(max=320)])
+    label = StringField(_l("Label (optional)"), validators=[Length(max=100)])
+    submit = SubmitField(_l("Add test address"))
 
 
 class ScheduleForm(FlaskForm):

@@ -19,10 +19,10 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from db import utcnow
-from newsletter.editorial.articles import markdown_text, render_markdown
+from newsletter.editorial.articles import markdown_text, reading_url, render_markdown
 from newsletter.editorial.models import Article, Issue, IssueArticle, IssueLayout, IssueState
 from newsletter.mail import rendering
 from newsletter.ports import supporter_goal
@@ -212,24 +212,38 @@ def web_url(base_url: str, issue: Issue, secret_key: str | None = None) -> str:
 
 
 def article_content(article: Article) -> dict[str, Any]:
-    """What an issue shows of an article: the values its templates, the archive and the feed use."""
+    """What an issue shows of an article: the values its templates, the archive and the feed use.
+    ``url`` is the article's own address; an article without one is read on its page here, found by
+    ``slug`` (see :func:`issue_articles`)."""
     return {
         "title": article.title,
         "teaser": article.teaser,
         "author": article.author,
         "url": article.canonical_url,
+        "slug": None if article.canonical_url else article.slug,
         "image_url": article.image_url,
+        "image_alt": article.image_alt,
         "image_credit": article.image_credit,
         "sponsored": article.sponsored,
     }
 
 
-def issue_articles(issue: Issue) -> list[dict[str, Any]]:
+# The keys of ``article_content`` that content sealed earlier may lack, and what they mean there.
+_SEALED_BEFORE: dict[str, Any] = {"url": None, "slug": None, "image_alt": None, "image_credit": None}
+
+
+def issue_articles(issue: Issue, *, base_url: str | None = None) -> list[dict[str, Any]]:
     """The issue's articles as its readers get them: as they were when the send started, once it has (an
-    article edited or deleted later changes nothing there); as they are now, before."""
-    if issue.sent_content is not None:
-        return list(issue.sent_content.get("articles") or [])
-    return [article_content(a) for a in issue.articles]
+    article edited or deleted later changes nothing there); as they are now, before. With ``base_url``,
+    ``url`` is where each is read: its own address, else its page here. Content sealed before articles
+    had pages carries no ``slug``; those keep ``url`` empty and the issue's web version stands in."""
+    if issue.sent_content is not None:  # sealed perhaps before some keys existed: those are empty
+        found = [{**_SEALED_BEFORE, **a} for a in issue.sent_content.get("articles") or []]
+    else:
+        found = [article_content(a) for a in issue.articles]
+    if base_url is None:
+        return found
+    return [{**a, "url": reading_url(base_url, url=a["url"], slug=a["slug"])} for a in found]
 
 
 def seal_for_sending(issue: Issue) -> None:
@@ -252,6 +266,12 @@ def archive_default(issue: Issue) -> bool:
 def shown_in_archive(issue: Issue) -> bool:
     """Whether the public archive shows (or, before the send, will show) the issue."""
     return issue.public_archive if issue.public_archive is not None else archive_default(issue)
+
+
+def named_newsletters(issue: Issue) -> list[Newsletter]:
+    """The newsletters the issue's web version says it belongs to: its public ones; when it went to hidden
+    ones only (its readers open it by their mail's key, or an editor published it), those."""
+    return [n for n in issue.newsletters if n.is_public] or list(issue.newsletters)
 
 
 def set_public_archive(session: Session, issue: Issue, shown: bool) -> None:
@@ -280,7 +300,7 @@ def issue_context(
         "preheader": issue.preheader,
         "intro_html": Markup(intro_html),  # noqa: S704 (sanitised by nh3)
         "intro_text": markdown_text(issue.intro, intro_html),
-        "articles": issue_articles(issue),
+        "articles": issue_articles(issue, base_url=base_url),
         "variant": variant,
         "web_url": web_url(base_url, issue, secret_key),
         # Counted when the issue is rendered (once per variant of a send), not per reader.
@@ -304,7 +324,7 @@ def render_issue(
 
 
 def editor_slot_values(base_url: str) -> dict[str, str]:
-    """What a test send puts in the per-recipient slots: harmless links, no reader's token."""
+    """What the preview puts in the per-recipient slots: harmless links, no reader's token."""
     return {"unsubscribe_url": f"{base_url}/", "preferences_url": f"{base_url}/"}
 
 
@@ -317,6 +337,7 @@ def sent_issues(session: Session, *, limit: int = 50) -> list[Issue]:
     return list(
         session.scalars(
             select(Issue)
+            .options(selectinload(Issue.newsletters))
             .where(Issue.state == IssueState.SENT, Issue.public_archive.is_(True))
             .order_by(Issue.sent_at.desc())
             .limit(limit)

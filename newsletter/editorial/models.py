@@ -17,7 +17,10 @@ class Article(Base):
 
     An article imported from a feed belongs to that feed (``feed_id``) and is known to it by its GUID
     (the item's link when it has none): one feed's items never match another feed's or the newsroom's own
-    articles (``feed_id`` empty), whatever GUID or link they carry."""
+    articles (``feed_id`` empty), whatever GUID or link they carry.
+
+    An article without ``canonical_url`` is read here, on its own page (``/artikel/<slug>``); one with it
+    (every feed item that has a link) is read where that address points."""
 
     __tablename__ = "articles"
     __table_args__ = (UniqueConstraint("feed_id", "guid", name="uq_articles_feed_id_guid"),)
@@ -29,6 +32,8 @@ class Article(Base):
     body: Mapped[str] = mapped_column(Text, default="")  # Markdown; rendered and sanitised on output
     author: Mapped[str] = mapped_column(String(200), default="")
     image_url: Mapped[str | None] = mapped_column(String(2000))
+    # What the image shows, for readers who cannot see it; empty means the title stands in.
+    image_alt: Mapped[str | None] = mapped_column(String(500))
     image_credit: Mapped[str | None] = mapped_column(String(300))
     canonical_url: Mapped[str | None] = mapped_column(String(2000))
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
@@ -137,3 +142,18 @@ class IssueArticle(Base):
 
     issue: Mapped[Issue] = relationship(back_populates="items")
     article: Mapped[Article] = relationship()
+
+
+class TestReader(Base):
+    """An address of the newsroom's own that test sends of issues may go to (the issue page offers them).
+    Never a reader: nothing about it is looked up among subscribers, and the links in a test change
+    nothing."""
+
+    __tablename__ = "test_readers"
+    __test__ = False  # not a pytest test class, whatever its name
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from db import db
-from newsletter.editorial import articles, feeds, issues
+from newsletter.editorial import articles, feeds, issues, test_readers
 from newsletter.editorial import tasks as editorial_tasks
 from newsletter.editorial.forms import (
     AddArticleForm,
@@ -27,6 +27,7 @@ from newsletter.editorial.forms import (
     IssueForm,
     RecentIssueForm,
     ScheduleForm,
+    TestReaderForm,
     TestSendForm,
 )
 from newsletter.editorial.models import Article, Feed, Issue, IssueState
@@ -38,6 +39,7 @@ from newsletter.platform.bodies import body_limit
 from newsletter.platform.extensions import limiter
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.headers import sandboxed_html
+from newsletter.readers.errors import InvalidEmail
 from newsletter.readers.models import Newsletter
 
 bp = Blueprint("editorial_staff", __name__, url_prefix="/staff")
@@ -102,6 +104,7 @@ def _article_input(form: ArticleForm) -> articles.ArticleInput:
         author=form.author.data or "",
         image_url=form.image_url.data,
         image_credit=form.image_credit.data,
+        image_alt=form.image_alt.data,
         canonical_url=form.canonical_url.data,
         tags=articles.parse_tags(form.tags.data or ""),
         sponsored=bool(form.sponsored.data),
@@ -150,6 +153,7 @@ def article_edit(article_id: int):
         form=form,
         article=article,
         body_html=articles.render_markdown(article.body),
+        page_open=articles.published_article(db.session, article.slug) is not None,
     ), status
 
 
@@ -367,8 +371,7 @@ def issue_preview(issue_id: int):
         size = issues.html_size(rendered.html)
     except RenderError as exc:
         error = str(exc)
-    test_form = TestSendForm(variant=variant)
-    test_form.variant.choices = [SelectChoice(v, str(VARIANT_LABELS[v])) for v in issues.VARIANTS]
+    test_form = _test_send_form(variant)
     return render_template(
         "admin/issues/preview.html",
         issue=issue,
@@ -380,6 +383,7 @@ def issue_preview(issue_id: int):
         too_large=size > GMAIL_CLIP_BYTES,
         limit_kb=GMAIL_CLIP_BYTES // 1024,
         test_form=test_form,
+        test_limit=test_readers.MAX_RECIPIENTS,
     ), 200 if error is None else 422
 
 
@@ -394,27 +398,107 @@ def issue_preview_frame(issue_id: int):
     return sandboxed_html(rendered.html)
 
 
-def _test_send_key() -> str:
+def _test_send_form(variant: str = "default") -> TestSendForm:
+    form = TestSendForm(variant=variant, locale=str(get_locale() or "de"))
+    form.variant.choices = [SelectChoice(v, str(VARIANT_LABELS[v])) for v in issues.VARIANTS]
+    form.test_readers.choices = [
+        (reader.id, f"{reader.label} ({reader.email})" if reader.label else reader.email)
+        for reader in test_readers.all_test_readers(db.session)
+    ]
+    return form
+
+
+def _test_send_staff_key() -> str:
     return f"issue-test-send:{current_user.id}"
 
 
+def _test_send_issue_key() -> str:
+    return f"issue-test-send:issue:{request.view_args.get('issue_id') if request.view_args else ''}"
+
+
+TEST_SEND_REFUSED = {
+    "none": _l("Choose at least one address for the test."),
+    "too_many": _l("A test goes to at most %(limit)d addresses. Choose fewer."),
+}
+
+
 @bp.post("/issues/<int:issue_id>/test-send")
-@limiter.limit("30 per hour", key_func=_test_send_key)
+@limiter.limit("30 per hour", key_func=_test_send_staff_key)
+@limiter.limit("20 per hour", key_func=_test_send_issue_key)
 def issue_test_send(issue_id: int):
+    """Queue a test of the issue as readers of the chosen variant and language get it, to the chosen test
+    addresses and the editor's own (the editor's alone when none is ticked)."""
     issue = db.get_or_404(Issue, issue_id)
-    form = TestSendForm()
-    form.variant.choices = [SelectChoice(v, v) for v in issues.VARIANTS]
+    form = _test_send_form()
     if not form.validate_on_submit():
         abort(400)
+    variant, locale = form.variant.data, form.locale.data
+    back = redirect(url_for(".issue_preview", issue_id=issue.id, variant=variant))
+    chosen = form.test_readers.data or []
+    own = current_user.email if form.to_me.data or not chosen else None
     try:
-        _render(issue, form.variant.data)  # refuse now, with the reason, rather than fail in the worker
+        recipients = test_readers.recipients(db.session, chosen, own)
+    except test_readers.TestReaderRefused as exc:
+        flash(str(TEST_SEND_REFUSED[exc.reason] % {"limit": test_readers.MAX_RECIPIENTS}), "error")
+        return back
+    try:
+        # Refuse now, with the reason, rather than fail in the worker.
+        issues.render_issue(issue, variant, base_url=current_app.config["BASE_URL"], locale=locale,
+                            secret_key=current_app.config["SECRET_KEY"])  # fmt: skip
     except RenderError as exc:
         flash(_("The issue cannot be rendered: %(reason)s", reason=str(exc)), "error")
-        return redirect(url_for(".issue_preview", issue_id=issue.id, variant=form.variant.data))
-    locale = str(get_locale() or "de")
-    audit.record(db.session, "issue.test_send", target=issue,
-                 detail={"to": current_user.email, "variant": form.variant.data})  # fmt: skip
-    editorial_tasks.queue_issue_test(issue.id, current_user.email, form.variant.data, locale)
+        return back
+    entry = audit.record(db.session, "issue.test_send", target=issue,
+                         detail={"to": recipients, "variant": variant, "locale": locale})  # fmt: skip
+    db.session.flush()
+    editorial_tasks.queue_issue_test(issue.id, recipients, variant, locale, audit_entry_id=entry.id)
     db.session.commit()  # the entry stays only when the test is queued
-    flash(_("A test of this issue to %(address)s is on its way.", address=current_user.email), "success")
-    return redirect(url_for("editorial_staff.issue_preview", issue_id=issue.id, variant=form.variant.data))
+    flash(_("A test of this issue to %(address)s is on its way.", address=", ".join(recipients)), "success")
+    return back
+
+
+@bp.route("/test-readers", methods=["GET", "POST"])
+def test_reader_list():
+    """The newsroom's test addresses, which the test send on an issue's preview offers."""
+    form = TestReaderForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            reader = test_readers.add(db.session, form.email.data or "", form.label.data or "",
+                                      created_by_id=current_user.id)  # fmt: skip
+        except InvalidEmail:
+            db.session.rollback()
+            flash(_("This is not a valid e-mail address."), "error")
+            status = 400
+        except test_readers.TestReaderRefused as exc:
+            db.session.rollback()
+            flash(str(TEST_READER_REFUSED[exc.reason]), "error")
+            status = 400
+        else:
+            audit.record(db.session, "test_reader.add", target=reader, detail={"label": reader.label})
+            db.session.commit()
+            flash(_("The test address is added."), "success")
+            return redirect(url_for(".test_reader_list"))
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "admin/test_readers.html", form=form, readers=test_readers.all_test_readers(db.session),
+        action=ActionForm(), limit=test_readers.MAX_RECIPIENTS,
+    ), status  # fmt: skip
+
+
+TEST_READER_REFUSED = {
+    "known": _l("This address is a test address already."),
+    "full": _l("The list of test addresses is full. Remove one first."),
+}
+
+
+@bp.post("/test-readers/<int:test_reader_id>/remove")
+def test_reader_remove(test_reader_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if test_readers.remove(db.session, test_reader_id):
+        audit.record(db.session, "test_reader.remove", target=("test_reader", test_reader_id))
+        db.session.commit()
+        flash(_("The test address is removed."), "success")
+    return redirect(url_for(".test_reader_list"))

@@ -1,5 +1,6 @@
-"""The editorial jobs and how they are queued: feed imports (now, and on each feed's schedule), and an
-issue's test send. Jobs take ids and plain values, own their transaction, and are safe to run twice."""
+"""The editorial jobs and how they are queued: feed imports (now, and on each feed's schedule), and the
+queueing of an issue's test send (the job itself is the send path's). Jobs take ids and plain values, own
+their transaction, and are safe to run twice."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from datetime import UTC, datetime
 from flask import current_app
 
 from db import db, utcnow
-from newsletter.editorial import articles, feeds, issues
+from newsletter.editorial import articles, feeds
 from newsletter.editorial.feeds import FetchPolicy
-from newsletter.editorial.models import Feed, Issue
-from newsletter.mail import mime, rendering, transactional
+from newsletter.editorial.models import Feed
 from newsletter.platform import queues
 
 
@@ -81,29 +81,10 @@ def queue_feed_import(feed_id: int) -> None:
     queues.enqueue(queues.FEED_IMPORT, feed_id)
 
 
-def queue_issue_test(issue_id: int, to: str, variant: str, locale: str) -> None:
-    queues.enqueue(queues.ISSUE_TEST, issue_id, to, variant, locale)
-
-
-def send_issue_test(issue_id: int, to: str, variant: str = "default", locale: str = "de") -> str:
-    """The issue's message, as a reader of ``variant`` gets it, to a staff member's own address. The
-    per-recipient slots hold harmless links instead of a reader's."""
-    config = current_app.config
-    issue = db.session.get(Issue, issue_id)
-    if issue is None:
-        return "no such issue"
-    rendered = issues.render_issue(
-        issue, variant, base_url=config["BASE_URL"], locale=locale, secret_key=config["SECRET_KEY"]
-    )
-    rendered = rendering.fill_slots(rendered, issues.editor_slot_values(config["BASE_URL"]))
-    try:
-        message = mime.build_transactional(
-            rendered,
-            sender_name=issue.sender_name,
-            sender_address=issue.sender_address,
-            to=to,
-            headers={"List-Unsubscribe": f"<{config['BASE_URL']}/>"},
-        )
-    except mime.HeaderInjection as exc:
-        return f"refused: {exc}"
-    return transactional.deliver(config, to, message, what=f"test send of issue {issue_id}")
+def queue_issue_test(issue_id: int, recipients: list[str], variant: str, locale: str, *, audit_entry_id: int):
+    """Queue an editor's test send. The job is the send path's (``sending.tasks.send_issue_test``, named by
+    its path: the message is assembled and relayed as a reader's copy is)."""
+    return queues.enqueue(
+        queues.ISSUE_TEST, issue_id, list(recipients), variant, locale,
+        job_id=queues.issue_test_id(issue_id, audit_entry_id),
+    )  # fmt: skip

@@ -42,6 +42,8 @@ ACTIONS: dict[str, Any] = {
     "issue.resume": _l("Send resumed"),
     "issue.cancel": _l("Send cancelled"),
     "issue.test_send": _l("Test send"),
+    "test_reader.add": _l("Test address added"),
+    "test_reader.remove": _l("Test address removed"),
     "issue.archive": _l("Shown in or taken out of the public archive"),
     # readers (staff pages, preference center)
     "reader.add": _l("Reader added"),
@@ -97,6 +99,7 @@ _TARGET_KINDS = {
     "staff_users": "staff",
     "staff_api_tokens": "token",
     "staff_invitations": "invitation",
+    "test_readers": "test_reader",
 }
 
 

@@ -59,7 +59,9 @@ TRANSACTIONAL_MAIL = JobKind("transactional", "newsletter.mail.tasks.send_transa
 # time, whether an account exists or not.
 STAFF_PASSWORD_RESET = JobKind("transactional", "newsletter.staff.tasks.send_password_reset", result_ttl=DAY,
                                failure_ttl=7 * DAY, retry=_SMTP_RETRY, ttl=3600)
-ISSUE_TEST = JobKind("transactional", "newsletter.editorial.tasks.send_issue_test", result_ttl=DAY,
+# An editor's test send goes through the send path's assembly and relay (``sending.test_sends``); an
+# editor waits for it, so it takes the transactional queue.
+ISSUE_TEST = JobKind("transactional", "newsletter.sending.tasks.send_issue_test", result_ttl=DAY,
                      failure_ttl=7 * DAY)
 # A batch run again for its retries gets the same hour as the first run (RQ's 180 s default could end a
 # rate-limited batch halfway).
@@ -128,6 +130,11 @@ def later_id(job_id: str, when: datetime) -> str:
 
 def scheduled_issue_id(issue_id: int, when: datetime) -> str:
     return later_id(f"issue-{issue_id}", when)
+
+
+def issue_test_id(issue_id: int, audit_entry_id: int) -> str:
+    """A test send's job, named by the audit entry that records it: one entry, one job."""
+    return f"issue-test-{issue_id}-{audit_entry_id}"
 
 
 def feed_import_id(feed_id: int, slot: int) -> str:

@@ -4,6 +4,9 @@
   expires (a newsletter in an archive folder must still unsubscribe): ``<reader>-<newsletter>.<mac>``.
 * :func:`preferences_url`: the preference center, valid for :data:`tokens.LIFETIMES` ``["preferences"]``
   from the moment it was made: ``<reader>.<issued>.<mac>``.
+* :func:`test_reader_token`: what an editor's test send carries in place of the unsubscribe token:
+  ``t-<language>-<nonce>.<mac>``. It names no reader and no address; the pages behind it answer as for a
+  reader and change nothing.
 
 The MAC is HMAC-SHA256 (truncated to 160 bits) under a key derived once per purpose from ``SECRET_KEY``,
 so a token made for one purpose is worthless for the other; it is checked in constant time. The sender
@@ -133,14 +136,49 @@ def read_preferences_token(secret_key: str, token: str) -> int:
     return subscriber_id
 
 
+_TEST_PREFIX = "t-"
+_TEST_LANGUAGES = ("de", "en")
+
+
+def test_reader_token(secret_key: str, locale: str, nonce: str) -> str:
+    """The stand-in for a reader's unsubscribe token in a test send, in the language the test was sent
+    in. Signed under its own key: no MAC of it is ever a valid unsubscribe or preference token, and a
+    reader's token does not pass as a test one."""
+    if locale not in _TEST_LANGUAGES or not nonce.isalnum():
+        raise ValueError("a test link needs a known language and an alphanumeric nonce")
+    payload = f"{_TEST_PREFIX}{locale}-{nonce}"
+    return f"{payload}.{_mac(secret_key, 'test-reader', payload)}"
+
+
+test_reader_token.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, whatever its name
+
+
+def is_test_reader_token(token: str) -> bool:
+    """Whether ``token`` claims to be a test send's (reader tokens start with a digit); checked by
+    :func:`read_test_reader_token`."""
+    return token.startswith(_TEST_PREFIX)
+
+
+def read_test_reader_token(secret_key: str, token: str) -> str:
+    """The language of a valid test send's token; :class:`tokens.TokenError` for a forged or broken one."""
+    payload = _payload(secret_key, "test-reader", token)
+    _, locale, nonce = payload.split("-", 2) if payload.count("-") == 2 else ("", "", "")
+    if locale not in _TEST_LANGUAGES or not nonce:
+        raise tokens.TokenError("the link is not valid")
+    return locale
+
+
 class ReaderLinks:
     """Both links for many readers of one send (a worker's chunk): the keys, the base address and the
     time of issue are looked up once, so a reader's two links cost two MACs and a few string joins.
     The tokens are the same as :func:`unsubscribe_url` and :func:`preferences_url` make."""
 
-    __slots__ = ("_issued", "_preferences", "_preferences_base", "_unsubscribe", "_unsubscribe_base")
+    __slots__ = (
+        "_issued", "_preferences", "_preferences_base", "_secret_key", "_unsubscribe", "_unsubscribe_base",
+    )  # fmt: skip
 
     def __init__(self, base_url: str, secret_key: str, *, now: float | None = None):
+        self._secret_key = secret_key
         self._unsubscribe = _signer(secret_key, "unsubscribe")
         self._preferences = _signer(secret_key, "preferences")
         self._unsubscribe_base = f"{base_url}/unsubscribe/"
@@ -159,6 +197,11 @@ class ReaderLinks:
     ) -> tuple[str, str]:
         """Both, for a List-Unsubscribe header that carries the token in its mailto address too."""
         token = self.unsubscribe_token(subscriber_id, newsletter_id)
+        return self._unsubscribe_base + token, token
+
+    def test_unsubscribe_url_and_token(self, locale: str, nonce: str) -> tuple[str, str]:
+        """A test send's stand-ins for :meth:`unsubscribe_url_and_token` (see :func:`test_reader_token`)."""
+        token = test_reader_token(self._secret_key, locale, nonce)
         return self._unsubscribe_base + token, token
 
     def preferences_url(self, subscriber_id: int) -> str:

@@ -11,12 +11,13 @@ import json
 import time
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from db import db
-from newsletter.platform import bodies, extensions, i18n, overload, tokens
+from newsletter.platform import bodies, extensions, headers, i18n, overload, tokens
 from newsletter.platform.extensions import csrf, limiter
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.i18n import LANGUAGES
@@ -184,7 +185,7 @@ def _run_signup(
 @signup_limited
 def subscribe():
     started = time.perf_counter()
-    g.frame_ancestors = _embed_ancestors()
+    headers.loosen(frame_ancestors=_embed_ancestors())
     embed = request.args.get("embed") == "1"
     if request.method == "GET":
         return render_template("newsletter/subscribe.html", form=subscribe_form(), embed=embed)
@@ -358,6 +359,20 @@ def _unsubscribe_target(token: str) -> tuple[Subscriber | None, int | None, News
     return reader, newsletter_id, newsletter
 
 
+def _test_link_page(token: str):
+    """The answer to a link from an editor's test send (``links.test_reader_token``), in the test's
+    language, or None for a reader's link. Such a link names no reader: it changes nothing and says so,
+    with the same page for every test token, so it tells nobody whether an address reads us."""
+    if not links.is_test_reader_token(token):
+        return None
+    try:
+        locale = links.read_test_reader_token(current_app.config["SECRET_KEY"], token)
+    except tokens.TokenError:
+        return _bad_unsubscribe_link()
+    with force_locale(locale):
+        return render_template("newsletter/unsubscribe.html", state="test")
+
+
 def _bad_unsubscribe_link():
     message = _("This link is not valid. Please copy the whole link from the e-mail.")
     return render_template("newsletter/link_invalid.html", message=message), 400
@@ -374,6 +389,8 @@ def _bad_unsubscribe_link():
 def unsubscribe(token: str):
     """GET shows a button and changes nothing; a POST whose body holds ``List-Unsubscribe=One-Click``
     (urlencoded or multipart) unsubscribes at once and answers 200, every time it is repeated."""
+    if (test_page := _test_link_page(token)) is not None:
+        return test_page
     try:
         reader, newsletter_id, newsletter = _unsubscribe_target(token)
     except tokens.TokenError:
@@ -400,6 +417,8 @@ def unsubscribe_settings(token: str):
     """Where an issue's "Change settings" link leads: a forwarded issue must not open its reader's settings
     (address, export, erasure), so this page only offers to mail the settings link to the address on
     file. It changes nothing."""
+    if (test_page := _test_link_page(token)) is not None:
+        return test_page
     try:
         reader, _newsletter_id, newsletter = _unsubscribe_target(token)
     except tokens.TokenError:
@@ -415,6 +434,8 @@ def unsubscribe_settings(token: str):
 def unsubscribe_settings_link(token: str):
     """The button on the unsubscribe page: mail a preference link to the address the newsletter went to
     (the reader-mail outbox, in the reader's language, at most three a day). The page says only that."""
+    if (test_page := _test_link_page(token)) is not None:
+        return test_page
     try:
         reader, _newsletter_id, newsletter = _unsubscribe_target(token)
     except tokens.TokenError:

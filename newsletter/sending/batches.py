@@ -27,7 +27,7 @@ from newsletter.readers.models import Subscriber, SubscriberStatus, SuppressionR
 from newsletter.sending import gate
 from newsletter.sending.ledger import finish_if_done
 from newsletter.sending.models import Delivery, DeliveryStatus
-from newsletter.sending.slots import RecipientSlots, header_address, skeleton_for
+from newsletter.sending.slots import RecipientSlots, header_address, reader_message, skeleton_for
 
 CLAIM_SIZE = 50  # rows a worker claims at once and records in one commit
 LEASE = timedelta(minutes=2)  # a claimed chunk whose worker vanished is decided after this (plus pacing)
@@ -287,10 +287,7 @@ def _deliver(issue, row, reader_id, to, context, slots, relay, sender, now, retr
     slot_values = slots(to, reader_id, row.newsletter_id, row.id)
     try:
         skeleton = skeleton_for(issue, row.variant, context.base_url, context.secret_key)
-        if context.dkim is None:
-            message = skeleton.assemble(slot_values)
-        else:
-            message = skeleton.assemble_signed(slot_values, context.dkim)
+        message = reader_message(skeleton, slot_values, context.dkim)
         envelope = sender if context.bounce_domain is None else \
             return_paths.return_path(context.secret_key, context.bounce_domain, issue.id, row.id)
         reply = relay.send(envelope, to, message, smtp_safe=True)

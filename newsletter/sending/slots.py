@@ -4,6 +4,7 @@ per-recipient slot values."""
 from __future__ import annotations
 
 import hmac
+import secrets
 import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -14,20 +15,24 @@ from sqlalchemy.orm import object_session
 
 from newsletter.editorial import issues
 from newsletter.editorial.models import Issue
-from newsletter.mail import mime, rendering
+from newsletter.mail import mime, rendering, signing
 from newsletter.readers import links
 from newsletter.sending import clicks
 
-_skeletons: dict[tuple[int, str, Any], mime.Skeleton] = {}
+_skeletons: dict[tuple[int, str, str, Any], mime.Skeleton] = {}
 
 
-def skeleton_for(issue: Issue, variant: str, base_url: str, secret_key: str | None = None) -> mime.Skeleton:
+def skeleton_for(
+    issue: Issue, variant: str, base_url: str, secret_key: str | None = None, *, locale: str = "de"
+) -> mime.Skeleton:
     """The issue's variant encoded once per worker process (and again only when the issue changed). When
     the send counted the issue's links (``issue_links``), they are rewritten here, once per variant."""
-    key = (issue.id, variant, issue.updated_at)
+    key = (issue.id, variant, locale, issue.updated_at)
     skeleton = _skeletons.get(key)
     if skeleton is None:
-        rendered = issues.render_issue(issue, variant, base_url=base_url, secret_key=secret_key)
+        rendered = issues.render_issue(
+            issue, variant, base_url=base_url, locale=locale, secret_key=secret_key
+        )
         session = object_session(issue)
         if secret_key and session is not None:
             numbers = clicks.link_numbers(session, issue.id)
@@ -47,6 +52,26 @@ def skeleton_for(issue: Issue, variant: str, base_url: str, secret_key: str | No
             _skeletons.clear()
         _skeletons[key] = skeleton
     return skeleton
+
+
+TEST_MARKER = b"X-Beitrag-Test: 1\r\n"
+
+
+def reader_message(
+    skeleton: mime.Skeleton, values: dict[str, str], dkim: signing.DKIMKey | None, *, test: bool = False
+) -> bytes:
+    """One reader's message bytes: the skeleton filled with ``values`` (:class:`RecipientSlots`) and
+    DKIM-signed when a key is set. A test send's copy is the same message with one more header,
+    ``X-Beitrag-Test: 1``, put before signing so that the signature covers what arrives. Raises
+    :class:`mime.HeaderInjection` for a value that would break the message."""
+    if dkim is not None and not test:
+        return skeleton.assemble_signed(values, dkim)  # the skeleton's own signer: the send rate
+    message = skeleton.assemble(values)
+    if test:
+        message = TEST_MARKER + message
+    if dkim is not None:
+        message = signing.sign(message, dkim)
+    return message
 
 
 @lru_cache(maxsize=4096)
@@ -102,10 +127,20 @@ class RecipientSlots:
 
     def __call__(self, to: str, subscriber_id: int, newsletter_id: int | None, row_id: int) -> dict[str, str]:
         unsubscribe, token = self._links.unsubscribe_url_and_token(subscriber_id, newsletter_id)
+        return self._values(to, str(int(row_id)), unsubscribe, token)
+
+    def for_test_reader(self, to: str, locale: str) -> dict[str, str]:
+        """A test send's values for ``to``: the same shape as a reader's, with a test token in place of the
+        reader's (the pages behind it change nothing, readers/views.py) and a Message-ID of its own."""
+        nonce = secrets.token_hex(8)
+        unsubscribe, token = self._links.test_unsubscribe_url_and_token(locale, nonce)
+        return self._values(to, f"test{nonce}", unsubscribe, token)
+
+    def _values(self, to: str, row: str, unsubscribe: str, token: str) -> dict[str, str]:
         prefix, suffix = self._message_id
         return {
             "to": to,
-            "message_id": f"{prefix}{int(row_id)}{suffix}",
+            "message_id": f"{prefix}{row}{suffix}",
             "date": self.date(),
             "list_unsubscribe": f"<{unsubscribe}{self._mailto}{token}>",
             "unsubscribe_url": unsubscribe,

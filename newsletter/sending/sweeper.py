@@ -10,6 +10,7 @@ Safe to run twice and on several hosts at once."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -75,10 +76,17 @@ def reopen_stranded(session: Session) -> int:
 
 
 def live_send_job_ids(connection: redis.Redis) -> set[str]:
-    """Jobs that hold send batches now: waiting in the mail queue, scheduled, or running with a heartbeat
-    (a job in the started registry whose worker was killed has none)."""
+    """Jobs that hold send batches now: waiting in the mail queue, scheduled and not overdue, or running
+    with a heartbeat (a job in the started registry whose worker was killed has none).
+
+    A scheduled job overdue by more than ``SLACK`` is not live: RQ's scheduler, which one worker at a time
+    runs under a lock, is away (its worker was killed or cut off from Redis), and another worker takes the
+    lock over only after one to three minutes. Its rows are queued again by the sweep; when the late job
+    runs after all, its claims find them sent."""
     queue = queues.get_queue(queues.SEND_BATCH.queue)
-    live = set(queue.get_job_ids()) | set(ScheduledJobRegistry(queue=queue).get_job_ids())
+    scheduled = ScheduledJobRegistry(queue=queue)
+    overdue = scheduled.get_jobs_to_schedule(int(time.time() - SLACK.total_seconds()), chunk_size=100_000)
+    live = set(queue.get_job_ids()) | (set(scheduled.get_job_ids()) - set(overdue))
     for job_id in StartedJobRegistry(queue=queue).get_job_ids(cleanup=False):
         if gate.job_alive(connection, job_id):
             live.add(job_id)

@@ -19,11 +19,11 @@ account changes that should sign it out everywhere.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import ua_parser
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
@@ -201,29 +201,11 @@ def live_sessions(
 
 # -- what the sessions page shows of a user agent ---------------------------------------------------------
 
-_BROWSERS = (  # the first that matches names the browser: Edge and Opera also say Chrome, Chrome says Safari
-    ("Edge", re.compile(r"\bEdg(?:e|A|iOS)?/")),
-    ("Opera", re.compile(r"\bOPR/")),
-    ("Firefox", re.compile(r"\b(?:Firefox|FxiOS)/")),
-    ("Chrome", re.compile(r"\b(?:Chrome|Chromium|CriOS)/")),
-    ("Safari", re.compile(r"\bSafari/")),
-    ("curl", re.compile(r"^curl/")),
-)
-_SYSTEMS = (
-    ("Android", re.compile(r"\bAndroid\b")),
-    ("iPhone", re.compile(r"\biPhone\b")),
-    ("iPad", re.compile(r"\biPad\b")),
-    ("Windows", re.compile(r"\bWindows\b")),
-    ("macOS", re.compile(r"\bMac OS X\b|\bMacintosh\b")),
-    ("ChromeOS", re.compile(r"\bCrOS\b")),
-    ("Linux", re.compile(r"\bLinux\b")),
-)
-
-
 def describe_agent(user_agent: str) -> str:
-    """"Firefox · Linux" for the usual browsers; the start of the raw string for anything else."""
-    browser = next((name for name, pattern in _BROWSERS if pattern.search(user_agent or "")), None)
-    system = next((name for name, pattern in _SYSTEMS if pattern.search(user_agent or "")), None)
-    if browser is None:
+    """"Firefox · Linux" for what ua-parser knows; the start of the raw string for anything else."""
+    parsed = ua_parser.parse(user_agent or "")
+    browser = parsed.user_agent.family if parsed.user_agent else None
+    if not browser or browser == "Other":
         return (user_agent or "")[:60]
+    system = parsed.os.family if parsed.os and parsed.os.family != "Other" else None
     return f"{browser} · {system}" if system else browser

@@ -7,7 +7,7 @@ import re
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 
 from db import db
 from newsletter import api as newsletter_api
+from newsletter.platform import headers
 from newsletter.platform.extensions import limiter
 from payments import amounts, gateway
 from payments.amounts import money
@@ -44,7 +45,7 @@ def _forms_may_go_to_stripe() -> None:
         origin = f"{parts.scheme}://{parts.netloc}"
         if _ORIGIN.fullmatch(origin):
             origins.append(origin)
-    g.form_action = " ".join(["'self'", *origins])
+    headers.loosen(form_action=" ".join(["'self'", *origins]))
 
 
 def _locale() -> str:

@@ -70,7 +70,7 @@ def test_editor_imports_composes_previews_tests_schedules_sends_and_archives(eye
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"] + 1
     page.set_viewport_size({"width": 1280, "height": 900})
 
-    page.get_by_role("button", name="Test an mich senden").click()
+    page.get_by_role("button", name="Test senden").click()  # to the editor: her own address is ticked
     (test_mail,) = stack.mails_to(staff["editor"])
     assert SUBJECT in test_mail["Subject"]
 

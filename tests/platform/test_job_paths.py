@@ -30,7 +30,7 @@ OLD_PATHS = {
     "newsletter.jobs.run_subscriber_import": "newsletter.readers.tasks.run_subscriber_import",
     "newsletter.jobs.send_import_opt_ins": "newsletter.readers.tasks.send_import_opt_ins",
     "newsletter.jobs.import_feed": "newsletter.editorial.tasks.import_feed",
-    "newsletter.jobs.send_issue_test": "newsletter.editorial.tasks.send_issue_test",
+    "newsletter.jobs.send_issue_test": "newsletter.sending.tasks.send_issue_test",
     "newsletter.jobs.send_issue_batch": "newsletter.sending.tasks.send_issue_batch",
     "newsletter.jobs.fire_scheduled_issue": "newsletter.sending.tasks.fire_scheduled_issue",
     "newsletter.jobs.sweep_sends": "newsletter.sending.tasks.sweep_sends",

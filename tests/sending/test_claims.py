@@ -4,7 +4,8 @@ readers of it still wait.
 
 Bad inputs tried: outcomes recorded by a worker after the sweeper decided its claim (and after another
 worker sent the rows again); a worker whose own clock is ten minutes behind; a retry due in one minute
-while the only job for its range is another retry due in an hour; an issue marked sent with a reader
+while the only job for its range is another retry due in an hour; a retry whose scheduler is away (the
+worker holding RQ's scheduler lock cut off); an issue marked sent with a reader
 still queued (as a stray write from before the fences could leave it).
 """
 
@@ -92,6 +93,28 @@ def test_a_retry_comes_back_at_its_time_even_when_a_later_retry_covers_its_range
     assert sweeper.orphaned_batches(db.session, live, now=now) == []
     scheduled = ScheduledJobRegistry(queue=get_queue(queues.SEND_BATCH.queue)).get_job_ids()
     assert queues.later_id(queues.send_batch_id(issue.id, first, last), soon) in scheduled
+
+
+def test_a_retry_whose_scheduler_is_away_is_queued_by_the_sweep(app, db, relay):
+    """RQ moves a due job to its queue only in the worker holding the scheduler lock; when that worker is
+    cut off, another takes the lock over after one to three minutes. The sweep does not wait for it."""
+    issue = issue_with_readers(db, readers=3)
+    ledger.prepare_send(db.session, issue)
+    db.session.commit()
+    [(first, last)] = ledger.batch_ranges(db.session, issue.id)
+    now = utcnow()
+    due = now - timedelta(minutes=1)
+    db.session.execute(update(Delivery).where(Delivery.issue_id == issue.id).values(next_attempt_at=due))
+    db.session.commit()
+    control.queue_batch_at(issue.id, first, last, due)  # scheduled, and a minute overdue: nobody moved it
+    stuck = queues.later_id(queues.send_batch_id(issue.id, first, last), due)
+    assert stuck in ScheduledJobRegistry(queue=get_queue(queues.SEND_BATCH.queue)).get_job_ids()
+
+    assert sweeper.sweep(db.session, get_redis(app), app.config, now=now)["requeued_batches"] == 1
+    assert queues.send_batch_id(issue.id, first, last) in get_queue(queues.SEND_BATCH.queue).get_job_ids()
+    run_jobs(app, ["mail"])
+    assert set(_statuses(db, issue.id).values()) == {"sent"}  # the readers did not wait for the scheduler
+    assert len(relay.received) == 3
 
 
 def test_an_issue_marked_sent_with_a_reader_waiting_is_reopened_and_finished(app, db, relay):

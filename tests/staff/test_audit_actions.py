@@ -100,7 +100,7 @@ def test_scheduling_unscheduling_and_a_test_send_leave_one_entry_each(app, db, c
     assert scheduled.detail == {"send_at": f"{utcnow().year + 1}-01-15T08:30:00+00:00"}
     the_entry(db, "issue.unschedule", by=eda, target=target)
     test = the_entry(db, "issue.test_send", by=eda, target=target)
-    assert test.detail == {"to": "eda@example.org", "variant": "monthly"}
+    assert test.detail == {"to": ["eda@example.org"], "variant": "monthly", "locale": "de"}
 
 
 def test_the_command_line_sends_pauses_resumes_and_cancels_as_cli(app, db, runner):

@@ -181,7 +181,7 @@ def test_the_sessions_page_lists_ones_own_sessions_and_ends_one(app, db):
     page = text_of(laptop.get("/staff/sessions"))
     assert "Ihre Sitzungen" in page
     assert "Firefox · Linux" in page and "192.0.2.10" in page
-    assert "Safari · iPhone" in page and "198.51.100.20" in page
+    assert "Mobile Safari · iOS" in page and "198.51.100.20" in page
     assert "192.0.2.99" not in page  # a colleague's session is not shown
     this_browser = [row for row in page.split("<tr") if "Dieser Browser" in row]
     assert len(this_browser) == 1 and "192.0.2.10" in this_browser[0]
@@ -254,3 +254,19 @@ def test_last_seen_is_written_at_most_once_a_minute(app, db):
     assert _opens(laptop)
     db.session.expire_all()
     assert db.session.query(StaffSession).one().last_seen_at > first - timedelta(seconds=1)
+
+
+def test_the_sessions_page_names_browsers_as_people_know_them():
+    from newsletter.staff.sessions import describe_agent
+
+    webkit = "AppleWebKit/537.36 (KHTML, like Gecko)"
+    headless = f"Mozilla/5.0 (X11; Linux x86_64) {webkit} HeadlessChrome/156.0.0.0 Safari/537.36"
+    iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 " \
+        "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"  # fmt: skip
+    edge = f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) {webkit} Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0"
+    assert describe_agent(headless) == "HeadlessChrome · Linux"  # not "Safari", which it also names
+    assert describe_agent(iphone) == "Mobile Safari · iOS"
+    assert describe_agent(edge) == "Edge · Windows"  # not Chrome
+    assert describe_agent(FIREFOX_LINUX) == "Firefox · Linux"
+    assert describe_agent("some-script/1.0 " + "x" * 100) == ("some-script/1.0 " + "x" * 100)[:60]
+    assert describe_agent("") == ""

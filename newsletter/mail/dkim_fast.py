@@ -120,6 +120,8 @@ class SkeletonSigner:
                 continue
             for number, segment in enumerate(item.split(b"\r\n")):
                 if number:
+                    if not fields:
+                        raise Unsupported("the header starts with an empty line")
                     fields[-1].append(b"\r\n")
                     line_start = True
                 if not segment:

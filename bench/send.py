@@ -14,7 +14,10 @@ Makes 20,000 active readers and an issue of about 100 KB (digest layout, enough 
 Also the workers' peak memory: ``VmHWM`` of each worker process and of every work horse it forks (read
 from ``/proc`` while they live), the larger of the two per worker.
 
-    python -m bench.send [--quick] [--workers N] [--rounds N] [--readers N] [--english SHARE]
+With ``--dkim`` the workers sign every message (a 2048-bit key made for the run) and the bare loop pushes
+the same messages signed beforehand: run it with and without to see what signing costs a send.
+
+    python -m bench.send [--quick] [--dkim] [--workers N] [--rounds N] [--readers N] [--english SHARE]
                          [--keep-logs DIR]
 """
 
@@ -174,8 +177,9 @@ def _new_issue(db, newsletter_id: int, article_ids: list[int]) -> int:
     return issue.id
 
 
-def _prebuilt_messages(db, issue_id: int) -> list[tuple[str, bytes]]:
-    """Every reader's message as the worker would make it (same skeleton, same slot values)."""
+def _prebuilt_messages(db, issue_id: int, dkim_key=None) -> list[tuple[str, bytes]]:
+    """Every reader's message as the worker would make it (same skeleton, same slot values, signed with
+    ``dkim_key`` when given)."""
     from newsletter.editorial.models import Issue
     from newsletter.mail import mime
     from newsletter.readers.models import Subscriber
@@ -192,7 +196,11 @@ def _prebuilt_messages(db, issue_id: int) -> list[tuple[str, bytes]]:
     query = select(Subscriber.id, Subscriber.email, Subscriber.locale).order_by(Subscriber.id)
     for reader in db.session.execute(query):
         values = slots(reader.email, reader.id, newsletter_id, reader.id)
-        messages.append((reader.email, skeletons[reader.locale].assemble(values)))
+        skeleton = skeletons[reader.locale]
+        if dkim_key is None:
+            messages.append((reader.email, skeleton.assemble(values)))
+        else:
+            messages.append((reader.email, skeleton.assemble_signed(values, dkim_key)))
     return messages
 
 
@@ -350,9 +358,29 @@ def _cpu_of(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _worker_env(sink: Sink, database_url: str, redis_url: str, folder: str) -> dict[str, str]:
+def _dkim_key(folder: str):
+    """A 2048-bit key in ``folder`` and the checked key the workers will load from it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from newsletter.mail import signing
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = Path(folder) / "dkim.pem"
+    path.write_bytes(private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ))  # fmt: skip
+    return signing.load_key(str(path), "bench", "ki-kompass.example"), str(path)
+
+
+def _worker_env(
+    sink: Sink, database_url: str, redis_url: str, folder: str, dkim_path: str | None = None
+) -> dict[str, str]:
+    dkim = {} if dkim_path is None else \
+        {"DKIM_PRIVATE_KEY": dkim_path, "DKIM_SELECTOR": "bench", "DKIM_DOMAIN": "ki-kompass.example"}
     return {
-        **os.environ, "BEITRAG_ENV": "production", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+        **os.environ, **dkim, "BEITRAG_ENV": "production", "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
         "SMTP_URL": f"smtp://127.0.0.1:{sink.port}", "SECRET_KEY": SECRET, "BASE_URL": BASE_URL,
         "MAIL_FROM": SENDER, "MAIL_UNSUBSCRIBE_ADDRESS": "abmelden@ki-kompass.example",
         "BEITRAG_INSTANCE": str(Path(folder) / "instance"),
@@ -409,12 +437,14 @@ def main() -> None:
          (("--articles",), {"type": int, "default": 24, "help": "articles in the issue (~100 KB at 24)"}),
          (("--english",), {"type": float, "default": 0.0,
                            "help": "share of readers who read English (0.5: every second one)"}),
-         (("--keep-logs",), {"metavar": "DIR", "help": "copy the workers' logs into DIR"})],
+         (("--keep-logs",), {"metavar": "DIR", "help": "copy the workers' logs into DIR"}),
+         (("--dkim",), {"action": "store_true", "help": "the workers sign every message (2048-bit key)"})],
     )  # fmt: skip
     readers = args.readers or (2_000 if args.quick else 20_000)
     args.rounds = args.rounds or (1 if args.quick else 2)
     print(f"send: {readers:,} readers ({args.english:.0%} English), {args.workers} workers, "
-          f"{args.rounds} rounds, smtp-sink; {common.machine()}")  # fmt: skip
+          f"{args.rounds} rounds, smtp-sink, {'DKIM on' if args.dkim else 'no DKIM'}; "
+          f"{common.machine()}")  # fmt: skip
     baselines, sends = [], []
     with (
         tempfile.TemporaryDirectory(prefix="beitrag-bench-send-") as folder,
@@ -429,10 +459,11 @@ def main() -> None:
         try:
             newsletter_id, article_ids = _populate(db, readers, args.articles, args.english)
             issues = [_new_issue(db, newsletter_id, article_ids) for _ in range(args.rounds)]
-            messages = _prebuilt_messages(db, issues[0])
+            key, key_path = _dkim_key(folder) if args.dkim else (None, None)
+            messages = _prebuilt_messages(db, issues[0], key)
             size_kb = sum(len(m) for _, m in messages) / len(messages) / 1024
             print(f"issue: {args.articles} articles, {size_kb:.1f} KB a message")
-            env = _worker_env(sink, database_url, redis_url, folder)
+            env = _worker_env(sink, database_url, redis_url, folder, key_path)
             load_before = os.getloadavg()
             with _workers(args.workers, env, folder, get_redis(app)) as pids:
                 memory = PeakMemory(pids)
@@ -488,7 +519,7 @@ def main() -> None:
         {
             "bench": "send",
             "size": {"recipients": readers, "rounds": args.rounds, "message_kb": round(size_kb, 1),
-                     "workers": args.workers, "connection_reuse": CONNECTION_REUSE},
+                     "workers": args.workers, "connection_reuse": CONNECTION_REUSE, "dkim": args.dkim},
             "messages_per_s": round(rate), "seconds": [round(r["seconds"], 2) for r in sends],
             "baseline_messages_per_s": round(baseline),
             "baseline_seconds": [round(r["seconds"], 2) for r in baselines],

@@ -3,12 +3,20 @@
 checks all three at start-up, so a bad key stops the app with a message instead of unsigned mail later.
 
 Every newsletter message and every transactional mail is signed relaxed/relaxed over the headers in
-:data:`SIGNED_HEADERS` (both List-Unsubscribe headers included, as RFC 8058 asks).
+:data:`SIGNED_HEADERS` (both List-Unsubscribe headers included, as RFC 8058 asks), each listed once more
+than the message has it (:func:`oversigned`): a copy of such a header put in front on the way then breaks
+the signature instead of being shown to the reader as the real one.
+
+Newsletter messages assembled from a skeleton are signed by :mod:`newsletter.mail.dkim_fast` (the same
+signature, without canonicalising the 100 KB body per reader); dkimpy signs everything else here and is
+the verifier in the tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +28,7 @@ from newsletter.platform.settings import ConfigError
 
 SIGNED_HEADERS = (
     b"From", b"To", b"Subject", b"Date", b"Message-ID", b"MIME-Version", b"Content-Type",
-    b"List-Id", b"List-Unsubscribe", b"List-Unsubscribe-Post",
+    b"List-Id", b"List-Unsubscribe", b"List-Unsubscribe-Post", b"Feedback-ID",
 )  # fmt: skip
 MIN_KEY_BITS = 1024
 
@@ -102,6 +110,30 @@ def key_from_config(config: Mapping[str, Any]) -> DKIMKey | None:
         raise ConfigError(str(exc)) from None
 
 
+def oversigned(present: Iterable[bytes]) -> list[bytes]:
+    """The ``h=`` list for a message whose header field names are ``present`` (in any case): each of
+    :data:`SIGNED_HEADERS` as many times as the message has it, plus once. RFC 6376 (5.4.2) reads a name
+    listed more often than it occurs as an empty field, so a receiver's check fails when one more is added."""
+    counts = Counter(name.lower() for name in present)
+    return [name for name in SIGNED_HEADERS for _ in range(counts[name.lower()] + 1)]
+
+
+# A header field starts a line with its name and a colon; continuation lines start with a space or a tab.
+_FIELD_NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+
+
+def header_names(message: bytes) -> list[bytes]:
+    """The field names of ``message``'s header, in order, as dkimpy reads them (CRLF or LF line ends)."""
+    names = []
+    for line in re.split(b"\r?\n", message):
+        if not line:
+            break
+        match = _FIELD_NAME.match(line)
+        if match is not None:
+            names.append(match.group(1))
+    return names
+
+
 def sign(message: bytes, key: DKIMKey) -> bytes:
     """``message`` with a ``DKIM-Signature`` header in front (relaxed/relaxed, rsa-sha256). dkimpy folds
     its header, like ours, with CRLF and indented continuation lines, so a message that was safe to put
@@ -112,7 +144,7 @@ def sign(message: bytes, key: DKIMKey) -> bytes:
         key.domain.encode("ascii"),
         key.private_key,
         canonicalize=(b"relaxed", b"relaxed"),
-        include_headers=list(SIGNED_HEADERS),
+        include_headers=oversigned(header_names(message)),
     )
     return signature + message
 

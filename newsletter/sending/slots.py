@@ -66,6 +66,8 @@ def reader_message(
     DKIM-signed when a key is set. A test send's copy is the same message with one more header,
     ``X-Beitrag-Test: 1``, put before signing so that the signature covers what arrives. Raises
     :class:`mime.HeaderInjection` for a value that would break the message."""
+    if dkim is not None and not test:
+        return skeleton.assemble_signed(values, dkim)  # the skeleton's own signer: the send rate
     message = skeleton.assemble(values)
     if test:
         message = TEST_MARKER + message

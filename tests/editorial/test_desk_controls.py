@@ -166,7 +166,7 @@ def test_duplicate_makes_a_draft_with_the_same_content_and_articles_in_order(cli
         True,
     )
     assert (copy.sender_name, copy.sender_address) == (sent.sender_name, sent.sender_address)
-    assert (copy.subject_en, copy.intro_en) == ("The AI week: chips", "Hello **world**")  # English readers too
+    assert (copy.subject_en, copy.intro_en) == ("The AI week: chips", "Hello **world**")
     assert [n.id for n in copy.newsletters] == [n.id for n in sent.newsletters]
     assert [i.article.title for i in copy.items] == order
     assert db.session.scalar(select(Delivery.id).where(Delivery.issue_id == copy.id)) is None

@@ -22,7 +22,7 @@ from tests.support.dkim import dkim_verifies, signed_headers
 from tests.support.worker import run_jobs
 
 REQUIRED = {"from", "to", "subject", "date", "message-id", "mime-version", "content-type", "list-id",
-            "list-unsubscribe", "list-unsubscribe-post"}  # fmt: skip
+            "list-unsubscribe", "list-unsubscribe-post", "feedback-id"}  # fmt: skip
 
 
 def test_every_newsletter_is_signed_and_verifies(app, db, relay, signed):
@@ -43,6 +43,9 @@ def test_every_newsletter_is_signed_and_verifies(app, db, relay, signed):
         unsub = received.message["List-Unsubscribe"].encode()
         redirected = received.raw.replace(unsub, unsub.replace(b"http://localhost", b"http://evil.test"), 1)
         assert not dkim_verifies(redirected, signed)
+        # A second Subject or List-Unsubscribe put in front (which some clients would show) breaks it too.
+        for name in (b"Subject", b"List-Unsubscribe", b"Feedback-ID"):
+            assert not dkim_verifies(name + b": <https://evil.test/x>\r\n" + received.raw, signed)
 
 
 def test_the_envelope_sender_names_issue_and_row_and_is_signed(app, db, relay):

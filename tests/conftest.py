@@ -80,6 +80,8 @@ def base_config(database_url, redis_url, instance_dir) -> dict:
         "BASE_URL": "http://localhost",
         "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
         "MAIL_CAPTURE_DIR": str(instance_dir / "mail"),
+        # The test's own session may wait in a transaction while real workers do their part.
+        "DATABASE_IDLE_TRANSACTION_SECONDS": "3600",
     }
 
 

@@ -266,12 +266,19 @@ def _site(env: Mapping[str, str], environment: str, instance: Path) -> dict[str,
 def _engine_options(env: Mapping[str, str], database_url: str) -> dict[str, Any]:
     """PostgreSQL: no pre-ping round trip (platform/database.py looks at the idle socket instead), and a
     pool as large as a web worker's threads and then some (``DATABASE_POOL_SIZE``, default 20), so that a
-    burst of requests waiting on one row's lock never runs a worker out of connections."""
+    burst of requests waiting on one row's lock never runs a worker out of connections.
+
+    Every session ends a transaction left idle for ``DATABASE_IDLE_TRANSACTION_SECONDS`` (default 60): a
+    worker host cut off between an UPDATE and its COMMIT would otherwise hold its rows' locks until the
+    server's TCP keepalive notices, two hours by default, and the send sweep would wait on them that long.
+    Beitrag commits before every wait of its own (messages going out, the rate limit)."""
     if not database_url.startswith("postgresql"):
         return {"pool_pre_ping": True}
     size = _int(env, "DATABASE_POOL_SIZE", 20)
+    idle = _positive_int(env, "DATABASE_IDLE_TRANSACTION_SECONDS", 60)
     return {"pool_pre_ping": False, "pool_size": max(size // 2, 1), "max_overflow": max(size - size // 2, 0),
-            "pool_timeout": 10}  # fmt: skip
+            "pool_timeout": 10,
+            "connect_args": {"options": f"-c idle_in_transaction_session_timeout={idle * 1000}"}}  # fmt: skip
 
 
 def _positive_int(env: Mapping[str, str], key: str, default: int) -> int:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from playwright.sync_api import expect
 
 from tests.e2e.eyes import PHONE, sees, text
-from tests.e2e.journeys import wait_until
+from tests.e2e.journeys import list_unsubscribe_url, wait_until
 from tests.support.feedserver import Route, rss, rss_item
 
 SUBJECT = "KI-Kompass am Morgen: Chips und Agenten"
@@ -73,6 +73,13 @@ def test_editor_imports_composes_previews_tests_schedules_sends_and_archives(eye
     page.get_by_role("button", name="Test senden").click()  # to the editor: her own address is ticked
     (test_mail,) = stack.mails_to(staff["editor"])
     assert SUBJECT in test_mail["Subject"]
+    # A reader's copy, marked as a test: its one-click link answers a mail client and changes nothing.
+    assert test_mail["X-Beitrag-Test"] == "1" and test_mail["List-Unsubscribe-Post"]
+    one_click = list_unsubscribe_url(test_mail)
+    answer = page.request.post(one_click, form={"List-Unsubscribe": "One-Click"}, max_redirects=0)
+    assert 200 <= answer.status < 300
+    page.goto(one_click)
+    sees(page, "Das war ein Test-Link")
 
     page.goto(issue_url)
     tomorrow = (datetime.now() + timedelta(days=1)).replace(hour=7, minute=0)

@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.readers.models import Newsletter, Subscriber
+from tests.conftest import TEST_DATABASE_URL
 
 
 # SQLite cannot reflect expression indexes (lower(email)); PostgreSQL compares them too.
@@ -63,3 +64,28 @@ def test_reader_ids_are_never_reused(db):
     db.session.add(second)
     db.session.commit()
     assert second.id > old_id  # an old unsubscribe link cannot reach the new reader
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL only: the server ends idle transactions")
+def test_a_transaction_left_open_by_a_vanished_client_gives_its_locks_back():
+    """A worker host cut off between an UPDATE and its COMMIT must not hold its rows for the two hours the
+    server's TCP keepalive takes: the server ends the transaction after DATABASE_IDLE_TRANSACTION_SECONDS."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DBAPIError
+
+    from newsletter.platform.settings import _engine_options
+
+    options = _engine_options({"DATABASE_IDLE_TRANSACTION_SECONDS": "1"}, TEST_DATABASE_URL)
+    vanished, waiting = create_engine(TEST_DATABASE_URL, **options), create_engine(TEST_DATABASE_URL)
+    try:
+        with vanished.connect() as gone:
+            gone.execute(text("SELECT pg_advisory_xact_lock(4242)"))  # held, then nothing more is said
+            with waiting.connect() as sweep:
+                sweep.execute(text("SET lock_timeout = '10s'"))
+                sweep.execute(text("SELECT pg_advisory_xact_lock(4242)"))  # waits about a second, not forever
+                sweep.rollback()
+            with pytest.raises(DBAPIError, match="idle-in-transaction timeout"):
+                gone.execute(text("SELECT 1"))
+    finally:
+        vanished.dispose()
+        waiting.dispose()

@@ -57,6 +57,7 @@ RATE = 80  # messages a second, all hosts together
 LEASE_SECONDS = 12
 SMTP_TIMEOUT = 5  # seconds a worker waits for the relay's answer (SMTP_URL ?timeout=)
 CUT_AFTER = 100  # messages the third host has delivered when its link goes down
+IDLE_TRANSACTION_SECONDS = 5  # well inside the lease: the sweep decides rows no one holds a lock on
 
 
 class Receiver:
@@ -156,6 +157,8 @@ def _start_workers(hosts, forwarders, receiver, base_config, tmp_path) -> None:
             "SMTP_URL": receiver.url(host), "SECRET_KEY": base_config["SECRET_KEY"],
             "BASE_URL": base_config["BASE_URL"], "MAIL_LEASE_SECONDS": str(LEASE_SECONDS),
             "MAIL_RATE_PER_SECOND": str(RATE), "BEITRAG_INSTANCE": str(instance),
+            # Cut off between an UPDATE and its COMMIT, a worker's locks go back within seconds.
+            "DATABASE_IDLE_TRANSACTION_SECONDS": str(IDLE_TRANSACTION_SECONDS),
         }  # fmt: skip
         for number in range(WORKERS_PER_HOST):
             args = [FLASK, "--app", "app", "newsletter", "worker", "--queue", "mail"]

@@ -35,8 +35,8 @@ def test_editor_sees_the_live_preview_and_duplicates_an_issue(eyes, stack, staff
     sees(page, "Der Artikel ist gespeichert")
 
     page.goto("/staff/issues/new")
-    page.get_by_label("Betreff").fill("Die Woche am Desk")
-    page.get_by_label("Editorial").fill("Hallo *alle*, heute **zwei** Themen.")
+    page.get_by_label("Betreff", exact=True).fill("Die Woche am Desk")
+    page.get_by_label("Editorial (Markdown)", exact=True).fill("Hallo *alle*, heute **zwei** Themen.")
     expect(page.locator("#intro-live-preview strong")).to_have_text("zwei")
     # The newsletters are checkboxes: reached with Tab, ticked with Space.
     default = page.get_by_role("checkbox", name="KI-News täglich")
@@ -71,7 +71,7 @@ def test_editor_sees_the_live_preview_and_duplicates_an_issue(eyes, stack, staff
     page.get_by_role("button", name="Ausgabe duplizieren").click()
     sees(page, f"eine Kopie von Ausgabe {original}")
     assert int(re.search(r"/staff/issues/(\d+)", page.url).group(1)) != original
-    expect(page.get_by_label("Betreff")).to_have_value("Kopie von Die Woche am Desk")
+    expect(page.get_by_label("Betreff", exact=True)).to_have_value("Kopie von Die Woche am Desk")
     expect(page.get_by_role("checkbox", name="Wochenrückblick")).to_be_checked()
     expect(page.locator(".issue-articles li .title")).to_have_text(order)
     expect(page.locator("#intro-live-preview strong")).to_have_text("zwei")  # the copy's editorial

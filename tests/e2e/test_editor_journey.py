@@ -42,9 +42,9 @@ def test_editor_imports_composes_previews_tests_schedules_sends_and_archives(eye
     eyes.look("feeds")
 
     page.goto("/staff/issues/new")
-    page.get_by_label("Betreff").fill(SUBJECT)
-    page.get_by_label("Preheader").fill("Was heute in der KI zählt")
-    page.get_by_label("Editorial").fill("Guten Morgen! Zwei Geschichten aus dem Feed.")
+    page.get_by_label("Betreff", exact=True).fill(SUBJECT)
+    page.get_by_label("Vorschauzeile (Preheader)", exact=True).fill("Was heute in der KI zählt")
+    page.get_by_label("Editorial (Markdown)", exact=True).fill("Guten Morgen! Zwei Geschichten aus dem Feed.")
     page.get_by_role("checkbox", name="KI-News täglich").check()
     page.get_by_label("Name des Absenders").fill("KI-Kompass Redaktion")
     page.get_by_label("Adresse des Absenders").fill("redaktion@ki-kompass.example")

@@ -52,9 +52,10 @@ def test_reader_subscribes_confirms_chooses_exports_and_leaves(eyes, stack, e2e_
     page.get_by_label("KI im Alltag").check()
     page.get_by_label("Sprache des Newsletters").select_option("en")
     page.get_by_role("button", name="Auswahl speichern").click()
-    sees(page, "Gespeichert")
+    # From here on the reader's own pages speak English, though the browser asks for German.
+    sees(page, "Saved")
     expect(page.get_by_label("KI im Alltag")).to_be_checked()
-    assert page.get_by_label("Sprache des Newsletters").input_value() == "en"
+    assert page.get_by_label("Language of the newsletter").input_value() == "en"
     eyes.look("preferences-saved", shots=False)
 
     with page.expect_download() as download:
@@ -83,7 +84,7 @@ def test_reader_subscribes_confirms_chooses_exports_and_leaves(eyes, stack, e2e_
     # The footer's "change settings" opens no settings: a forwarded mail must not; it offers to mail a link.
     footer_links = links(everyday, stack.base_url, "/unsubscribe/")
     page.goto(next(u for u in footer_links if u.endswith("/settings")))
-    sees(page, "Ihre Einstellungen")
+    sees(page, "Your settings")
     assert READER not in text(page) and page.locator('a[href*="/preferences/"]').count() == 0
     eyes.look("settings-by-mail")
 
@@ -91,14 +92,14 @@ def test_reader_subscribes_confirms_chooses_exports_and_leaves(eyes, stack, e2e_
     footer_url = next(u for u in footer_links if not u.endswith("/settings"))
     page.goto(footer_url)
     eyes.look("unsubscribe")
-    page.get_by_role("button", name="Ja, abmelden").click()
-    sees(page, "Sie sind abgemeldet")
+    page.get_by_role("button", name="Yes, unsubscribe me").click()
+    sees(page, "You are unsubscribed")
     assert READER not in text(page) and page.locator('a[href*="/preferences/"]').count() == 0
     eyes.look("unsubscribed")
 
     # Whoever holds the mail sees no settings here; the button sends them to the reader's own inbox.
-    page.get_by_role("button", name="Link zu meinen Einstellungen per E-Mail senden").click()
-    sees(page, "an die Adresse gesendet, an die dieser Newsletter ging")
+    page.get_by_role("button", name="Mail me a link to my settings").click()
+    sees(page, "to the address this newsletter came to")
     assert READER not in text(page) and page.locator('a[href*="/preferences/"]').count() == 0
     eyes.look("settings-link-sent", shots=False)
     link_mail = stack.mails_to(READER, count=5)[-1]

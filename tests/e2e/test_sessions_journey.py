@@ -29,10 +29,11 @@ def test_editor_ends_a_session_and_then_every_session(eyes, browser, stack, staf
         phone = phone_browser.new_page()
         _sign_in(phone, staff["editor"], remember=False)
         laptop.get_by_role("link", name="Ihre Sitzungen").click()
-        sees(laptop, "Safari · iPhone")
+        sees(laptop, "Mobile Safari · iOS")
         sees(laptop, "Dieser Browser")
         eyes.look("list")
-        laptop.locator("tr", has_text="Safari · iPhone").get_by_role("button", name="Sitzung beenden").click()
+        phone_row = laptop.locator("tr", has_text="Mobile Safari · iOS")
+        phone_row.get_by_role("button", name="Sitzung beenden").click()
         sees(laptop, "Die Sitzung ist beendet")
         phone.goto("/staff/")
         assert "/staff/login" in phone.url, phone.url

@@ -268,11 +268,13 @@ def archive_key(secret_key: str, issue_id: int) -> str:
     return mac.hexdigest()[:32]
 
 
-def web_url(base_url: str, issue: Issue, secret_key: str | None = None) -> str:
+def web_url(base_url: str, issue: Issue, secret_key: str | None = None, *, locale: str = "de") -> str:
     """The issue's web version; with ``secret_key`` (the mail's link) keyed so that it opens for readers of
-    an issue the public archive does not show."""
-    url = f"{base_url}/archive/{issue.id}"
-    return f"{url}?k={archive_key(secret_key, issue.id)}" if secret_key else url
+    an issue the public archive does not show; in ``locale`` when that is not the site's default."""
+    query = [f"k={archive_key(secret_key, issue.id)}"] if secret_key else []
+    if locale != "de":
+        query.append(f"lang={locale}")
+    return f"{base_url}/archive/{issue.id}" + ("?" + "&".join(query) if query else "")
 
 
 def article_content(article: Article) -> dict[str, Any]:
@@ -368,11 +370,12 @@ def issue_context(
         "intro_text": markdown_text(intro, intro_html),
         "articles": issue_articles(issue, base_url=base_url),
         "variant": variant,
-        "web_url": web_url(base_url, issue, secret_key),
+        "web_url": web_url(base_url, issue, secret_key, locale=locale),
         # Counted when the issue is rendered (once per variant of a send), not per reader.
         "goal": _supporter_goal(issue) if issue.show_goal else None,
         # The donate page stores where a gift came from (issue, link, UTM) with the donation.
-        "donate_url": f"{base_url}/spenden?issue={issue.id}&link=ask&utm_source=newsletter&utm_medium=email",
+        "donate_url": f"{base_url}/spenden?issue={issue.id}&link=ask&utm_source=newsletter&utm_medium=email"
+                      + ("" if locale == "de" else f"&lang={locale}"),
         **rendering.SLOTS,
     }
 

@@ -26,8 +26,12 @@ def list_unsubscribe_url(message: EmailMessage) -> str:
     raise AssertionError(f"no web address in List-Unsubscribe: {message['List-Unsubscribe']}")
 
 
-def send_issue_behind_the_scenes(app, subject: str, newsletter_slug: str) -> int:
-    """An editor's send, done with the project's services: the worker process of the stack delivers it."""
+def send_issue_behind_the_scenes(
+    app, subject: str, newsletter_slug: str, *, article_id: int | None = None, **fields
+) -> int:  # fmt: skip
+    """An editor's send, done with the project's services: the worker process of the stack delivers it.
+    The issue holds ``article_id`` (the newest article when not given); ``fields`` are further
+    ``IssueInput`` fields (layout, intro, the English version)."""
     from sqlalchemy import select
 
     from db import db
@@ -38,16 +42,17 @@ def send_issue_behind_the_scenes(app, subject: str, newsletter_slug: str) -> int
 
     with app.app_context():
         newsletter = db.session.scalars(select(Newsletter).where(Newsletter.slug == newsletter_slug)).one()
-        article = db.session.scalars(select(Article).order_by(Article.published_at.desc())).first()
+        if article_id is None:
+            article_id = db.session.scalars(select(Article.id).order_by(Article.published_at.desc())).first()
         issue = issues.create_issue(
             db.session,
             issues.IssueInput(
                 subject=subject, newsletter_ids=[newsletter.id], sender_name="KI-Kompass",
-                sender_address=app.config["MAIL_FROM"],
+                sender_address=app.config["MAIL_FROM"], **fields,
             ),
         )
         db.session.flush()
-        issues.add_article(db.session, issue, article.id)
+        issues.add_article(db.session, issue, article_id)
         db.session.commit()
         prepared = ledger.prepare_send(db.session, issue)
         db.session.commit()

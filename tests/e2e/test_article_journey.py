@@ -10,7 +10,7 @@ from datetime import timedelta
 from playwright.sync_api import expect
 
 from tests.e2e.eyes import PHONE, sees
-from tests.e2e.journeys import links
+from tests.e2e.journeys import links, send_issue_behind_the_scenes
 
 JOURNEY = "article"
 READER = "artikel.leserin@example.org"
@@ -22,9 +22,8 @@ def _article_sent_to_a_reader(app, base_url: str) -> str:
     """Behind the scenes: an article written here (its image served by the site itself), a members-only
     newsletter with one reader, and an issue of that article sent to it. Returns the article's slug."""
     from db import db, utcnow
-    from newsletter.editorial import articles, issues
+    from newsletter.editorial import articles
     from newsletter.readers.models import Newsletter
-    from newsletter.sending import control, ledger
     from tests.readers.factories import make_reader
 
     with app.app_context():
@@ -40,17 +39,11 @@ def _article_sent_to_a_reader(app, base_url: str) -> str:
         db.session.add(letter)
         db.session.flush()
         make_reader(db, READER, newsletters=[letter])
-        issue = issues.create_issue(db.session, issues.IssueInput(
-            subject="Greifer der Woche", layout="feature", newsletter_ids=[letter.id],
-            sender_name="KI-Kompass", sender_address=app.config["MAIL_FROM"],
-        ))  # fmt: skip
-        issues.add_article(db.session, issue, article.id)
         db.session.commit()
-        prepared = ledger.prepare_send(db.session, issue)
-        db.session.commit()
-        control.queue_batches(prepared.issue_id, prepared.batches)
-        slug = article.slug
+        slug, article_id = article.slug, article.id
         db.session.remove()
+    send_issue_behind_the_scenes(app, "Greifer der Woche", "greifer-briefing", article_id=article_id,
+                                 layout="feature")  # fmt: skip
     return slug
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.e2e.eyes import PHONE, sees
-from tests.e2e.journeys import links, list_unsubscribe_url, plain_text
+from tests.e2e.journeys import links, list_unsubscribe_url, plain_text, send_issue_behind_the_scenes
 
 JOURNEY = "english-reader"
 ENGLISH = "english.reader@example.org"
@@ -17,13 +17,8 @@ GERMAN = "deutsche.leserin@example.org"
 def _issue_to_both(app) -> None:
     """Behind the scenes: a newsletter with an English name, its two readers, an issue with an English
     version, sent through the stack's worker."""
-    from sqlalchemy import select
-
     from db import db
-    from newsletter.editorial import issues
-    from newsletter.editorial.models import Article
     from newsletter.readers.models import Newsletter
-    from newsletter.sending import control, ledger
     from tests.readers.factories import make_reader
 
     with app.app_context():
@@ -33,18 +28,13 @@ def _issue_to_both(app) -> None:
         db.session.flush()
         make_reader(db, ENGLISH, newsletters=[letter], locale="en")
         make_reader(db, GERMAN, newsletters=[letter], locale="de")
-        article = db.session.scalars(select(Article).order_by(Article.published_at.desc())).first()
-        issue = issues.create_issue(db.session, issues.IssueInput(
-            subject="Die KI-Woche: Sprache", intro="Diese Woche geht es um Sprachmodelle.",
-            subject_en="The AI week: language", intro_en="This week is about language models.",
-            newsletter_ids=[letter.id], sender_name="KI-Kompass", sender_address=app.config["MAIL_FROM"],
-        ))  # fmt: skip
-        issues.add_article(db.session, issue, article.id)
         db.session.commit()
-        prepared = ledger.prepare_send(db.session, issue)
-        db.session.commit()
-        control.queue_batches(prepared.issue_id, prepared.batches)
         db.session.remove()
+    send_issue_behind_the_scenes(
+        app, "Die KI-Woche: Sprache", "ki-briefing-zweisprachig",
+        intro="Diese Woche geht es um Sprachmodelle.",
+        subject_en="The AI week: language", intro_en="This week is about language models.",
+    )  # fmt: skip
 
 
 def test_an_english_reader_gets_english_mail_and_pages(eyes, stack, e2e_app):

@@ -7,6 +7,8 @@ language."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -62,6 +64,12 @@ def test_each_reader_gets_the_issue_in_their_own_language(app, db, relay, news):
     assert "Our journalism stays free" in text and "Support us" in html
     assert 'lang="en"' in html
     assert "Sprachmodelle erklärt" in text  # the articles are as the newsroom wrote them
+    # Its web version and the ask open in English too, whatever language the browser asks for.
+    web = re.search(r"http://localhost/archive/\S+", text).group(0)
+    assert "lang=en" in web and "/spenden?issue=" in text and "&lang=en" in text
+    page = app.test_client().get(web.removeprefix("http://localhost"), headers={"Accept-Language": "de"})
+    assert page.status_code == 200 and 'lang="en"' in page.get_data(as_text=True)
+    assert "Dear readers" in text_of(page)
 
     for address in ("anna@example.org", "felix@example.org"):
         german = mails[address]
@@ -71,6 +79,7 @@ def test_each_reader_gets_the_issue_in_their_own_language(app, db, relay, news):
         assert "Abmelden:" in text and ">Abmelden</a>" in html and "Unsubscribe" not in text
         assert "Unser Journalismus bleibt frei" in text and "Our journalism" not in text
         assert "Im Browser lesen" in html
+        assert "lang=" not in re.search(r"http://localhost/archive/\S+", text).group(0)
 
     # Each copy's unsubscribe link is the reader's own, in either language.
     for address, message in mails.items():

@@ -23,12 +23,12 @@ import re
 import time
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from newsletter.mail import signing
-from newsletter.mail.mime import Skeleton
 
 _WSP_RUN = re.compile(rb"[\t ]+")
 _TRAILING_WSP = re.compile(rb"[\t ]+\r\n")
@@ -84,6 +84,17 @@ def _fold(items: list[bytes], separator: bytes, first_width: int) -> bytes:
         line += piece
     lines.append(line)
     return b"\r\n ".join(lines)
+
+
+class Skeleton(Protocol):
+    """What a signer reads of a skeleton (``mime.Skeleton``, which hands itself over): its parts (bytes,
+    and the slots between them), and one recipient's pieces and message."""
+
+    parts: tuple[bytes | tuple[str, str], ...]
+
+    def pieces(self, values: Mapping[str, str]) -> list[bytes]: ...
+
+    def assemble(self, values: Mapping[str, str]) -> bytes: ...
 
 
 class SkeletonSigner:

@@ -13,6 +13,7 @@ from html import escape as html_escape
 from typing import TYPE_CHECKING, Any
 
 from db import utcnow
+from newsletter.mail import dkim_fast
 from newsletter.mail.rendering import RenderedEmail
 
 if TYPE_CHECKING:
@@ -169,8 +170,6 @@ class Skeleton:
         values and what follows them are hashed."""
         signer = self._signers.get(key)
         if signer is None:
-            from newsletter.mail import dkim_fast
-
             signer = self._signers[key] = dkim_fast.skeleton_signer(self, key)
         return signer.sign(values)
 

@@ -274,12 +274,13 @@ def test_one_code_sent_twice_at_the_same_moment_lets_one_in(app, db):
     user = staff_user(db)
     secret, _codes = with_two_factor(db, user)
     value = code(secret)
+    user_id = user.id  # read here: the test's own session is not for two threads at once
     barrier = threading.Barrier(2)
     results: list[two_factor.CodeResult] = []
 
     def attempt() -> None:
         with app.app_context(), Session(db.engine) as session:
-            member = session.get(StaffUser, user.id)
+            member = session.get(StaffUser, user_id)
             barrier.wait()
             results.append(two_factor.verify_code(session, member, value, app.config["SECRET_KEY"]))
             session.commit()

@@ -18,7 +18,10 @@ address's window, which would tell how often others asked for that address).
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -67,26 +70,61 @@ class TooManySignups(TooManyRequests):
 
 
 class _Counters:
-    """The counters of one app: its Redis script and the in-memory fallback."""
+    """The counters of one app: its Redis script and the in-memory fallback.
+
+    The script runs over one connection per process and thread, kept here rather than borrowed from a
+    redis-py pool: the sign-up form is the busiest public route, and the pool's and the client's
+    bookkeeping around one EVALSHA cost about as much CPU as the round trip itself
+    (``python -m bench.signup_cost --callgrind``)."""
 
     def __init__(self, storage_uri: str, prefix: str):
         self.prefix = prefix
         self.memory = MemoryStorage()
-        self.script = None
+        self.pool: redis.ConnectionPool | None = None
+        self.sha = hashlib.sha1(_COUNT_SCRIPT.encode()).hexdigest()  # noqa: S324 (the name Redis gives it)
+        self.local = threading.local()
         if storage_uri.startswith(("redis://", "rediss://", "redis+unix://", "unix://")):
             url = "unix://" + storage_uri[len("redis+unix://") :] if storage_uri.startswith("redis+unix://") \
                 else storage_uri  # fmt: skip
-            client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-            self.script = client.register_script(_COUNT_SCRIPT)
+            self.pool = redis.ConnectionPool.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+
+    def _connection(self) -> redis.connection.AbstractConnection:
+        """This thread's connection, made afresh in a forked child (a parent's socket is not the
+        child's to use)."""
+        local = self.local
+        if getattr(local, "pid", None) != os.getpid():
+            local.pid, local.connection = os.getpid(), self.pool.make_connection()
+        return local.connection
+
+    def _run_script(self, keys: list[str], args: list[int]) -> list[int]:
+        """EVALSHA, loading the script first where this Redis does not know it yet, and trying once more
+        on a connection that broke (a restarted Redis), as redis-py's own retry would."""
+        broken = False
+        for _ in range(3):
+            connection = self._connection()
+            try:
+                connection.send_packed_command(
+                    connection.pack_command("EVALSHA", self.sha, len(keys), *keys, *args), check_health=False
+                )
+                return connection.read_response()
+            except redis.exceptions.NoScriptError:
+                connection.send_command("SCRIPT", "LOAD", _COUNT_SCRIPT, check_health=False)
+                connection.read_response()
+            except (redis.ConnectionError, redis.TimeoutError):
+                connection.disconnect()
+                if broken:
+                    raise
+                broken = True
+        raise redis.RedisError("Redis would not keep the sign-up limits' script")
 
     def count(self, windows: list[tuple[str, RateLimitItem]]) -> list[tuple[int, int]]:
         """(count, seconds left) of each window tried, the first one over its limit last."""
-        if self.script is not None:
+        if self.pool is not None:
             args: list[int] = []
             for _, item in windows:
                 args += [item.amount, item.get_expiry()]
             try:
-                flat = self.script(keys=[key for key, _ in windows], args=args)
+                flat = self._run_script([key for key, _ in windows], args)
                 return [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
             except (redis.RedisError, OSError) as exc:
                 log.warning("the limiter's Redis is unreachable, sign-ups are counted in memory: %s", exc)

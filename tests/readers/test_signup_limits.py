@@ -102,3 +102,22 @@ def test_a_counter_without_expiry_gets_one(app, client, db, newsletters, relay, 
     assert 0 < connection.ttl(key) <= 60 and int(connection.get(key)) == 4
     connection.close()
     assert subscribers.find_subscriber(db.session, "ttl@example.org") is not None
+
+
+def test_the_counters_stay_in_redis_when_it_forgets_the_script_or_drops_the_connection(
+    app, client, db, newsletters, relay, redis_url, caplog
+):
+    """The limits keep their own connection to Redis: a Redis that lost its scripts (restarted, or
+    ``SCRIPT FLUSH``) gets the script again, and a connection that Redis closed is made anew, both
+    without falling back to counting in memory (which each worker would do on its own)."""
+    key = "beitrag-limits:signup-ip:198.51.100.9:10/60"
+    connection = redis.Redis.from_url(redis_url)
+    token = form_token(client)
+    assert sign_up(client, "vorher@example.org", token=token, ip="198.51.100.9").status_code == 200
+    connection.script_flush()
+    assert sign_up(client, "geleert@example.org", token=token, ip="198.51.100.9").status_code == 200
+    connection.client_kill_filter(_type="normal", skipme=True)  # every other client, the limiter's too
+    assert sign_up(client, "getrennt@example.org", token=token, ip="198.51.100.9").status_code == 200
+    assert int(connection.get(key)) == 3
+    assert "counted in memory" not in caplog.text
+    connection.close()

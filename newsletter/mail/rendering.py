@@ -1,14 +1,16 @@
 """E-mail rendering: Jinja, then MJML (mjml-python), to HTML and a plain-text part.
 
-The only module that imports ``mjml``. mjml-python's HTML is brought to what the reference renderer (JS
-``mjml`` 5) makes where mail clients notice, checked by tests/mail/test_mjml_reference.py: unitless zeros in
-paddings are given a unit before rendering (mjml-python drops a padding it cannot parse, so an image
-inside ``padding="12px 24px 0"`` got the column's full width), and the ``<mj-style inline="inline">`` CSS
-is inlined into ``style`` attributes with css-inline afterwards, as the reference does with juice (mjml-python
-only puts it in a ``<style>`` element, which strict clients drop). Templates live in ``templates/email/``: a message ``NAME`` is the
+The only module that imports ``mjml``. Templates live in ``templates/email/``: a message ``NAME`` is the
 folder ``email/NAME/`` with ``subject.txt``, ``body.mjml`` and ``body.txt``; shared parts are
 ``email/_layout.mjml`` and ``email/_partials/``. Undefined variables fail loudly (StrictUndefined): a
 half-rendered mail is never sent.
+
+mjml-python's HTML is brought to what the reference renderer (JS ``mjml`` 5) makes where mail clients
+notice (tests/mail/test_mjml_reference.py compares them): unitless zeros in paddings get a unit before
+rendering, since mjml-python ignores a padding it cannot parse (an image in ``padding="12px 24px 0"`` would
+get the column's full width, 600 instead of 552 px); and the ``<mj-style inline="inline">`` CSS is inlined
+into ``style`` attributes with css-inline afterwards, as the reference does with juice (mjml-python only
+puts it into a ``<style>`` element, which strict clients drop).
 """
 
 from __future__ import annotations
@@ -175,9 +177,24 @@ class EmailRenderer:
             finally:
                 _translations.reset(token)
 
+    def render_mjml(self, name: str, context: Mapping[str, Any], locale: str = "de") -> str:
+        """The MJML that :meth:`render` turns into the HTML of ``email/NAME/``: Jinja done, MJML not yet
+        (the reference renderer is compared on it)."""
+        with force_locale(locale):
+            token = _translations.set(get_translations())
+            try:
+                ctx = {"locale": locale, **context}
+                self._subject(name, ctx)
+                return self.render_template(f"email/{name}/body.mjml", ctx)
+            finally:
+                _translations.reset(token)
+
+    def _subject(self, name: str, ctx: dict[str, Any]) -> str:
+        ctx["subject"] = " ".join(self.render_template(f"email/{name}/subject.txt", ctx).split())
+        return ctx["subject"]
+
     def _render(self, name: str, ctx: dict[str, Any]) -> RenderedEmail:
-        subject = " ".join(self.render_template(f"email/{name}/subject.txt", ctx).split())
-        ctx["subject"] = subject
+        subject = self._subject(name, ctx)
         mjml_source = self.render_template(f"email/{name}/body.mjml", ctx)
         html = mjml_to_html(mjml_source, origin=f"email/{name}/body.mjml")
         text = self.render_template(f"email/{name}/body.txt", ctx).strip() + "\n"

@@ -4,16 +4,26 @@ The only module that imports ``mjml``. Templates live in ``templates/email/``: a
 folder ``email/NAME/`` with ``subject.txt``, ``body.mjml`` and ``body.txt``; shared parts are
 ``email/_layout.mjml`` and ``email/_partials/``. Undefined variables fail loudly (StrictUndefined): a
 half-rendered mail is never sent.
+
+mjml-python's HTML is brought to what the reference renderer (JS ``mjml`` 5) makes where mail clients
+notice (tests/mail/test_mjml_reference.py compares them): unitless zeros in paddings get a unit before
+rendering, since mjml-python ignores a padding it cannot parse (an image in ``padding="12px 24px 0"`` would
+get the column's full width, 600 instead of 552 px); and the ``<mj-style inline="inline">`` CSS is inlined
+into ``style`` attributes with css-inline afterwards, as the reference does with juice (mjml-python only
+puts it into a ``<style>`` element, which strict clients drop).
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import css_inline
 import jinja2
 import mjml
 from flask import Flask, current_app
@@ -53,12 +63,64 @@ class RenderedEmail:
     text: str
 
 
+# An MJML element's opening tag (attribute values are escaped by Jinja, so they hold no ">").
+_MJ_TAG = re.compile(r"<mj-[a-z-]+\s[^>]*>")
+# Padding attributes: mjml-python parses their lengths only with a unit; the reference reads "0" as 0px.
+_PADDING_ATTRIBUTE = re.compile(r'(\s(?:inner-)?padding(?:-(?:top|right|bottom|left))?=")([^"]*)"')
+_UNITLESS_ZERO = re.compile(r"(?<![\w.])0(?![\w.%])")
+_LT_MARK, _GT_MARK = "\ue000", "\ue001"
+_INLINE_STYLE = re.compile(r"<mj-style\s[^>]*\binline=\"inline\"[^>]*>(.*?)</mj-style>", re.DOTALL)
+
+
+def _zero_with_unit(match: re.Match) -> str:
+    return f'{match[1]}{_UNITLESS_ZERO.sub("0px", match[2])}"'
+
+
+def _paddings_with_units(tag: re.Match) -> str:
+    return _PADDING_ATTRIBUTE.sub(_zero_with_unit, tag[0])
+
+
+def _split_inline_css(source: str) -> tuple[str, str]:
+    """The source without its ``<mj-style inline="inline">`` elements, and their CSS. Only the head is
+    searched: the body holds editors' text, never an mj-style."""
+    head_end = source.find("</mj-head>")
+    if head_end < 0:
+        return source, ""
+    head = source[:head_end]
+    css = "\n".join(match[1] for match in _INLINE_STYLE.finditer(head))
+    return _INLINE_STYLE.sub("", head) + source[head_end:], css
+
+
 def mjml_to_html(source: str, *, origin: str = "template") -> str:
-    """MJML to HTML. No web fonts are imported, so the message loads nothing from elsewhere."""
+    """MJML to HTML, as the reference renderer makes it (see above). No web fonts are imported, so the
+    message loads nothing from elsewhere."""
+    source, inline_css = _split_inline_css(_MJ_TAG.sub(_paddings_with_units, source))
     try:
-        return mjml.mjml2html(source, disable_comments=True, fonts={})
+        html = mjml.mjml2html(source, disable_comments=True, fonts={})
     except ValueError as exc:
         raise RenderError(f"{origin}: the MJML is not valid ({exc})") from None
+    if not inline_css:
+        return html
+    # css-inline parses and writes the document again, and writes "<" and ">" in attribute values as they
+    # are (aria-label holds the subject); markup-looking text stays escaped, so they pass through as two
+    # private-use characters (one in the text becomes an escaped "<" or ">").
+    html = html.replace(_LT_MARK, "&lt;").replace(_GT_MARK, "&gt;")
+    html = html.replace("&lt;", _LT_MARK).replace("&gt;", _GT_MARK)
+    html = _inliner(inline_css).inline(html)
+    return html.replace(_LT_MARK, "&lt;").replace(_GT_MARK, "&gt;")
+
+
+@functools.lru_cache(maxsize=16)
+def _inliner(css: str) -> css_inline.CSSInliner:
+    """As juice in the reference: only this CSS is inlined; the <style> elements stay as they are, for the
+    media queries and the clients that read them. Every template shares one layout, so one CSS."""
+    return css_inline.CSSInliner(
+        inline_style_tags=False,
+        keep_style_tags=True,
+        keep_link_tags=True,
+        load_remote_stylesheets=False,
+        extra_css=css,
+    )
 
 
 class EmailRenderer:
@@ -115,9 +177,24 @@ class EmailRenderer:
             finally:
                 _translations.reset(token)
 
+    def render_mjml(self, name: str, context: Mapping[str, Any], locale: str = "de") -> str:
+        """The MJML that :meth:`render` turns into the HTML of ``email/NAME/``: Jinja done, MJML not yet
+        (the reference renderer is compared on it)."""
+        with force_locale(locale):
+            token = _translations.set(get_translations())
+            try:
+                ctx = {"locale": locale, **context}
+                self._subject(name, ctx)
+                return self.render_template(f"email/{name}/body.mjml", ctx)
+            finally:
+                _translations.reset(token)
+
+    def _subject(self, name: str, ctx: dict[str, Any]) -> str:
+        ctx["subject"] = " ".join(self.render_template(f"email/{name}/subject.txt", ctx).split())
+        return ctx["subject"]
+
     def _render(self, name: str, ctx: dict[str, Any]) -> RenderedEmail:
-        subject = " ".join(self.render_template(f"email/{name}/subject.txt", ctx).split())
-        ctx["subject"] = subject
+        subject = self._subject(name, ctx)
         mjml_source = self.render_template(f"email/{name}/body.mjml", ctx)
         html = mjml_to_html(mjml_source, origin=f"email/{name}/body.mjml")
         text = self.render_template(f"email/{name}/body.txt", ctx).strip() + "\n"

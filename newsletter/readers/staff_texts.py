@@ -208,8 +208,8 @@ def labels() -> dict:
         keys = {
             "via": _("how"), "staff": _("by"), "consent": _("consent recorded"), "source": _("source"),
             "newsletters": _("newsletters"), "newsletter_id": _("newsletter no."), "mail": _("mail"),
-            "issue_id": _("from issue no."), "reason": _("reason"), "detail": _("report"), "locale": _("language"),
-            "paused_until": _("paused until"), "ask_frequency": _("donation asks"),
+            "issue_id": _("from issue no."), "reason": _("reason"), "detail": _("report"),
+            "locale": _("language"), "paused_until": _("paused until"), "ask_frequency": _("donation asks"),
         }  # fmt: skip
         words = {
             "one-click": _("one click in the mail program"), "confirmation link": _("confirmation link"),

@@ -131,7 +131,9 @@ class RecipientSlots:
         return self._date
 
     def __call__(self, to: str, subscriber_id: int, newsletter_id: int | None, row_id: int) -> dict[str, str]:
-        unsubscribe, token = self._links.unsubscribe_url_and_token(subscriber_id, newsletter_id, self._issue_id)
+        unsubscribe, token = self._links.unsubscribe_url_and_token(
+            subscriber_id, newsletter_id, self._issue_id
+        )
         return self._values(to, str(int(row_id)), unsubscribe, token)
 
     def for_test_reader(self, to: str, locale: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ request of the reader's own finds nothing left to leave. Plain functions; the ca
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass
@@ -43,10 +44,8 @@ class Request:
 def _subject(raw: bytes) -> tuple[str, str]:
     headers = _PARSER.parsebytes(raw[:65536])
     subject = str(headers.get("Subject") or "")
-    try:
+    with contextlib.suppress(UnicodeError, LookupError, ValueError):  # else matched as it stands
         subject = str(make_header(decode_header(subject)))
-    except (UnicodeError, LookupError, ValueError):
-        pass  # an undecodable encoded word: matched as it stands
     return subject[:500], str(headers.get("Message-ID") or "").strip()[:200]
 
 

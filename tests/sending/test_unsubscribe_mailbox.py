@@ -145,8 +145,11 @@ def test_a_mailed_unsubscribe_leaves_what_the_header_names_once_and_forgeries_ch
 
 
 def test_a_separate_unsubscribe_mailbox_is_read_too_and_an_erased_reader_changes_nothing(
-    app, db, relay, dovecot, monkeypatch
+    app, client, db, relay, dovecot, monkeypatch
 ):
+    from tests.staff.factories import sign_in, staff_user
+    from tests.support.web import text_of
+
     issue, _, mailto = _sent_issue(app, db, relay)
     monkeypatch.setitem(app.config, "BOUNCE_MAILBOX_URL", None)
     monkeypatch.setitem(app.config, "UNSUBSCRIBE_MAILBOX_URL", dovecot.url("imap"))
@@ -160,3 +163,7 @@ def test_a_separate_unsubscribe_mailbox_is_read_too_and_an_erased_reader_changes
     assert dovecot.count() == 0
     assert _newsletters(db, "zweimal@example.org") == {"wochenbrief"}
     assert subscribers.find_subscriber(db.session, "bleibt@example.org") is None
+    # Staff see in the reader's history how and from which issue they left.
+    sign_in(client, staff_user(db, "eda@example.org"))
+    page = text_of(client.get(f"/staff/subscribers/{_reader(db, 'zweimal@example.org').id}"))
+    assert "E-Mail an die Abmeldeadresse" in page and f"aus Ausgabe Nr.: {issue.id}" in page

@@ -19,8 +19,8 @@ from newsletter.readers import subscribers
 from newsletter.readers.models import SubscriberStatus, Subscription
 from newsletter.stats import figures
 from newsletter.stats.periods import parse_period
-from tests.readers.factories import make_newsletter
 from tests.editorial.factories import make_article, make_issue
+from tests.readers.factories import make_newsletter
 from tests.sending.factories import issue_with_readers, start_send
 from tests.staff.factories import make_api_token
 from tests.support.worker import run_jobs
@@ -75,7 +75,8 @@ def test_one_click_and_page_leaves_count_once_per_reader_in_the_issues_statistic
     db.session.expire_all()
     assert {s.newsletter.slug for s in subscribers.find_subscriber(db.session, "eins@example.org")
             .subscriptions} == {"wochenbrief"}  # fmt: skip
-    assert subscribers.find_subscriber(db.session, "alles@example.org").status is SubscriberStatus.UNSUBSCRIBED
+    alles = subscribers.find_subscriber(db.session, "alles@example.org")
+    assert alles.status is SubscriberStatus.UNSUBSCRIBED
     assert _figures(db) == {"Die KI-Woche": 2}
 
     # Repeated POSTs (providers retry), and eins leaving the rest from the same issue: still 2.

@@ -167,3 +167,14 @@ def test_a_separate_unsubscribe_mailbox_is_read_too_and_an_erased_reader_changes
     sign_in(client, staff_user(db, "eda@example.org"))
     page = text_of(client.get(f"/staff/subscribers/{_reader(db, 'zweimal@example.org').id}"))
     assert "E-Mail an die Abmeldeadresse" in page and f"aus Ausgabe Nr.: {issue.id}" in page
+
+
+def test_a_malformed_unsubscribe_mailbox_url_stops_the_start(tmp_path):
+    from newsletter.platform.settings import ConfigError, load_config
+
+    env = {"BEITRAG_ENV": "testing", "SECRET_KEY": "x" * 40}
+    with pytest.raises(ConfigError, match="UNSUBSCRIBE_MAILBOX_URL must start with imaps://"):
+        load_config({**env, "UNSUBSCRIBE_MAILBOX_URL": "https://mail.example.org"}, tmp_path)
+    config = load_config({**env, "UNSUBSCRIBE_MAILBOX_URL": "pop3s://u:p@mail.example.org"}, tmp_path)
+    assert config["UNSUBSCRIBE_MAILBOX_URL"] == "pop3s://u:p@mail.example.org"
+    assert load_config(env, tmp_path)["UNSUBSCRIBE_MAILBOX_URL"] is None

@@ -1,4 +1,5 @@
-"""The bounce mailbox: the only module that speaks IMAP or POP3. ``BOUNCE_MAILBOX_URL`` names it::
+"""The mailboxes Beitrag reads (bounces, mailed unsubscribe requests): the only module that speaks IMAP or
+POP3. ``BOUNCE_MAILBOX_URL`` (and ``UNSUBSCRIBE_MAILBOX_URL``) names one::
 
     imaps://user:password@mail.example.org/INBOX     IMAP over TLS (port 993); the folder is the path
     imap://user:password@127.0.0.1:1143/INBOX        plain IMAP (a local server only)
@@ -7,7 +8,7 @@
 
 :func:`process` hands every message to a callback and deletes it only after the callback returned (the
 caller commits its effect there first), so a crash between the two leaves the message for the next poll,
-whose effect is then a no-op (``bounces`` remembers each report).
+whose effect is then a no-op (``sending.bounces`` and ``sending.unsubscribe_mails`` remember each message).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def process(target: MailboxTarget, handle: Callable[[bytes], None], *, limit: in
             return _process_imap(target, handle, limit)
         return _process_pop3(target, handle, limit)
     except (OSError, imaplib.IMAP4.error, poplib.error_proto) as exc:
-        raise MailboxError(f"the bounce mailbox {target.describe()} could not be read: {exc}") from None
+        raise MailboxError(f"the mailbox {target.describe()} could not be read: {exc}") from None
 
 
 def _process_imap(target: MailboxTarget, handle: Callable[[bytes], None], limit: int) -> int:

@@ -170,11 +170,14 @@ def _mail_authentication(env: Mapping[str, str]) -> dict[str, Any]:
             f"BOUNCE_DOMAIN must be a domain name such as bounces.example.org, not {bounce_domain!r}"
         )
     mailbox = env.get("BOUNCE_MAILBOX_URL") or None
-    if mailbox and urlsplit(mailbox).scheme not in ("imap", "imaps", "pop3", "pop3s"):
-        raise ConfigError(
-            "BOUNCE_MAILBOX_URL must start with imaps://, imap://, pop3s:// or pop3://, for example "
-            "imaps://bounces:secret@mail.example.org/INBOX"
-        )
+    # Where mail to the List-Unsubscribe mailto address arrives, when that is not the bounce mailbox.
+    unsubscribe_mailbox = env.get("UNSUBSCRIBE_MAILBOX_URL") or None
+    for name, url in (("BOUNCE_MAILBOX_URL", mailbox), ("UNSUBSCRIBE_MAILBOX_URL", unsubscribe_mailbox)):
+        if url and urlsplit(url).scheme not in ("imap", "imaps", "pop3", "pop3s"):
+            raise ConfigError(
+                f"{name} must start with imaps://, imap://, pop3s:// or pop3://, for example "
+                "imaps://bounces:secret@mail.example.org/INBOX"
+            )
     cert_host = env.get("SNS_CERT_HOST") or r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?"
     try:
         re.compile(cert_host)
@@ -187,6 +190,7 @@ def _mail_authentication(env: Mapping[str, str]) -> dict[str, Any]:
         "DKIM_KEY": None,  # the loaded key (mail.signing.DKIMKey), set when the mail package starts
         "BOUNCE_DOMAIN": bounce_domain,
         "BOUNCE_MAILBOX_URL": mailbox,
+        "UNSUBSCRIBE_MAILBOX_URL": unsubscribe_mailbox,
         # Amazon SNS: the host a SigningCertURL must name (a regular expression) and, for tests only, a CA
         # file to trust for that fetch. SNS_TOPIC_ARNS (spaces or commas) limits the accepted topics.
         "SNS_CERT_HOST": cert_host,

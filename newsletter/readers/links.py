@@ -1,7 +1,9 @@
 """The signed links every newsletter carries, made per recipient by the sender without a request context.
 
 * :func:`unsubscribe_url`: the RFC 8058 one-click address for ``List-Unsubscribe``. Its token never
-  expires (a newsletter in an archive folder must still unsubscribe): ``<reader>-<newsletter>.<mac>``.
+  expires (a newsletter in an archive folder must still unsubscribe): ``<reader>-<newsletter>.<mac>``,
+  or ``<reader>-<newsletter>-<issue>.<mac>`` in an issue's mail, so that a reader leaving from it is
+  counted for that issue. The same token stands in the subject of the mailto address beside it.
 * :func:`preferences_url`: the preference center, valid for :data:`tokens.LIFETIMES` ``["preferences"]``
   from the moment it was made: ``<reader>.<issued>.<mac>``.
 * :func:`test_reader_token`: what an editor's test send carries in place of the unsubscribe token:
@@ -82,8 +84,15 @@ def _payload(secret_key: str, purpose: str, token: str) -> str:
     return payload
 
 
-def unsubscribe_token(secret_key: str, subscriber_id: int, newsletter_id: int | None = None) -> str:
-    payload = f"{int(subscriber_id)}-{int(newsletter_id) if newsletter_id is not None else 0}"
+def _unsubscribe_payload(subscriber_id: int, newsletter_id: int | None, issue_id: int | None) -> str:
+    payload = f"{int(subscriber_id)}-{int(newsletter_id or 0)}"
+    return f"{payload}-{int(issue_id)}" if issue_id else payload
+
+
+def unsubscribe_token(
+    secret_key: str, subscriber_id: int, newsletter_id: int | None = None, issue_id: int | None = None
+) -> str:
+    payload = _unsubscribe_payload(subscriber_id, newsletter_id, issue_id)
     return f"{payload}.{_mac(secret_key, 'unsubscribe', payload)}"
 
 
@@ -101,13 +110,20 @@ def unsubscribe_url(
 
 def read_unsubscribe_token(secret_key: str, token: str) -> tuple[int, int | None]:
     """``(subscriber_id, newsletter_id or None)``; :class:`tokens.TokenError` for a forged or broken token."""
+    subscriber_id, newsletter_id, _issue_id = read_unsubscribe_link(secret_key, token)
+    return subscriber_id, newsletter_id
+
+
+def read_unsubscribe_link(secret_key: str, token: str) -> tuple[int, int | None, int | None]:
+    """``(subscriber_id, newsletter_id or None, issue_id or None)``: the issue whose mail carried the
+    token (None for a token made before issues were named in it); :class:`tokens.TokenError` for a forged
+    or broken token."""
     payload = _payload(secret_key, "unsubscribe", token)
-    try:
-        subscriber_part, newsletter_part = payload.split("-")
-        subscriber_id, newsletter_id = int(subscriber_part), int(newsletter_part)
-    except ValueError:
-        raise tokens.TokenError("the link is not valid") from None
-    return subscriber_id, (newsletter_id or None)
+    parts = payload.split("-")
+    if len(parts) not in (2, 3) or not all(p.isdigit() and len(p) <= 18 for p in parts):
+        raise tokens.TokenError("the link is not valid")
+    subscriber_id, newsletter_id, issue_id = (int(p) for p in (*parts, "0")[:3])
+    return subscriber_id, (newsletter_id or None), (issue_id or None)
 
 
 def preferences_token(secret_key: str, subscriber_id: int, *, now: float | None = None) -> str:
@@ -185,18 +201,21 @@ class ReaderLinks:
         self._preferences_base = f"{base_url}/preferences/"
         self._issued = f".{int(time.time() if now is None else now)}"
 
-    def unsubscribe_token(self, subscriber_id: int, newsletter_id: int | None = None) -> str:
-        payload = f"{int(subscriber_id)}-{int(newsletter_id or 0)}"
+    def unsubscribe_token(
+        self, subscriber_id: int, newsletter_id: int | None = None, issue_id: int | None = None
+    ) -> str:
+        payload = _unsubscribe_payload(subscriber_id, newsletter_id, issue_id)
         return f"{payload}.{self._unsubscribe(payload.encode())}"
 
     def unsubscribe_url(self, subscriber_id: int, newsletter_id: int | None = None) -> str:
         return self._unsubscribe_base + self.unsubscribe_token(subscriber_id, newsletter_id)
 
     def unsubscribe_url_and_token(
-        self, subscriber_id: int, newsletter_id: int | None = None
+        self, subscriber_id: int, newsletter_id: int | None = None, issue_id: int | None = None
     ) -> tuple[str, str]:
-        """Both, for a List-Unsubscribe header that carries the token in its mailto address too."""
-        token = self.unsubscribe_token(subscriber_id, newsletter_id)
+        """Both, for a List-Unsubscribe header that carries the token in its mailto address too; with
+        ``issue_id`` the token names the issue whose mail carries it."""
+        token = self.unsubscribe_token(subscriber_id, newsletter_id, issue_id)
         return self._unsubscribe_base + token, token
 
     def test_unsubscribe_url_and_token(self, locale: str, nonce: str) -> tuple[str, str]:

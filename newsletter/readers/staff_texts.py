@@ -208,12 +208,13 @@ def labels() -> dict:
         keys = {
             "via": _("how"), "staff": _("by"), "consent": _("consent recorded"), "source": _("source"),
             "newsletters": _("newsletters"), "newsletter_id": _("newsletter no."), "mail": _("mail"),
-            "reason": _("reason"), "detail": _("report"), "locale": _("language"),
-            "paused_until": _("paused until"), "ask_frequency": _("donation asks"),
+            "issue_id": _("from issue no."), "reason": _("reason"), "detail": _("report"),
+            "locale": _("language"), "paused_until": _("paused until"), "ask_frequency": _("donation asks"),
         }  # fmt: skip
         words = {
             "one-click": _("one click in the mail program"), "confirmation link": _("confirmation link"),
             "mailbox": _("bounce mailbox"), "api": "API", "preference center": _("settings page"),
+            "mail": _("e-mail to the unsubscribe address"),
             "relay": _("mail server"), "ses": _("mail service report"), "staff": _("staff"),
             "web": _("website"), "daily limit reached": _("daily limit reached"),
             "confirm": _("confirmation mail"), "preferences": _("settings link"),
@@ -224,7 +225,7 @@ def labels() -> dict:
         def shown(key: str, value) -> str:
             if isinstance(value, list):
                 return ", ".join(str(v) for v in value) or "–"
-            if key in ("source", "staff", "detail", "newsletter_id", "paused_until"):
+            if key in ("source", "staff", "detail", "newsletter_id", "issue_id", "paused_until"):
                 return str(value) if value is not None else "–"
             if key == "locale":
                 return {"de": "Deutsch", "en": "English"}.get(value, str(value))

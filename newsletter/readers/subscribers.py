@@ -107,10 +107,14 @@ def expire_pending_signups(session: Session, *, now: datetime | None = None) -> 
 
 
 def leave_newsletter(
-    session: Session, subscriber: Subscriber, newsletter_id: int | None, *, via: str
-) -> bool:
-    """One-click unsubscribe: leave one newsletter (or, with ``None`` or when it was the last one,
-    everything). Idempotent: False when nothing was left to leave."""
+    session: Session, subscriber: Subscriber, newsletter_id: int | None, *, via: str,
+    issue_id: int | None = None,
+) -> bool:  # fmt: skip
+    """One-click unsubscribe (the link, the header's POST, the mailto address): leave one newsletter (or,
+    with ``None`` or when it was the last one, everything). ``issue_id`` is the issue whose mail the
+    request came from (the signed token names it): kept in the event's details, where the send path's
+    statistics read it (``sending.tallies``). Idempotent: False when nothing was left to leave."""
+    detail: dict[str, Any] = {"issue_id": int(issue_id)} if issue_id else {}
     if newsletter_id is not None:
         row = next((s for s in subscriber.subscriptions if s.newsletter_id == newsletter_id), None)
         remaining = [s for s in subscriber.subscriptions if s.newsletter_id != newsletter_id]
@@ -118,6 +122,7 @@ def leave_newsletter(
             if row is None:
                 return False
             subscriber.subscriptions.remove(row)
-            record_event(session, subscriber, "left_newsletter", via=via, newsletter_id=newsletter_id)
+            record_event(session, subscriber, "left_newsletter", via=via, newsletter_id=newsletter_id,
+                         **detail)  # fmt: skip
             return True
-    return unsubscribe(session, subscriber, via=via)
+    return unsubscribe(session, subscriber, via=via, **detail)

@@ -408,7 +408,8 @@ def unsubscribe(token: str):
         message = _("This request does not say what to do. Please use the button on the page.")
         return render_template("newsletter/link_invalid.html", message=message), 400
     if reader is not None:
-        subscribers.leave_newsletter(db.session, reader, newsletter_id, via="one-click")
+        issue_id = links.read_unsubscribe_link(current_app.config["SECRET_KEY"], token)[2]  # counted for it
+        subscribers.leave_newsletter(db.session, reader, newsletter_id, via="one-click", issue_id=issue_id)
         db.session.commit()
     return render_template(
         "newsletter/unsubscribe.html", state="done", reader=reader, newsletter=newsletter,

@@ -31,5 +31,6 @@ def init_app(app: Flask) -> None:
     tallies.register_hooks()
     # Scheduled issues whose time passed, rows of killed workers, batches Redis lost (see sweeper).
     clock.register(app, queues.SWEEP_SENDS, "SEND_SWEEP_SECONDS", inline=True)
-    # Bounce and complaint reports in BOUNCE_MAILBOX_URL (a no-op without one).
+    # Bounces, complaints and mailed unsubscribe requests in BOUNCE_MAILBOX_URL and UNSUBSCRIBE_MAILBOX_URL
+    # (a no-op without one).
     clock.register(app, queues.POLL_BOUNCE_MAILBOX, 60)

@@ -14,7 +14,6 @@ Plain functions; the caller commits.
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass, field
 from email import policy
 from email.message import Message
@@ -24,14 +23,11 @@ from email.utils import getaddresses
 from flufl.bounce import all_failures
 from sqlalchemy.orm import Session
 
-from newsletter.mail import mailbox
 from newsletter.mail.return_paths import BounceAddress, read_return_path, vouches_for
 from newsletter.readers import addresses, subscribers
 from newsletter.readers.models import Subscriber, SubscriberStatus, SuppressionReason
 from newsletter.sending.models import BounceEvent, Delivery, DeliveryStatus
 from newsletter.sending.tallies import count_bounce
-
-log = logging.getLogger(__name__)
 
 HARD, SOFT, COMPLAINT = "hard", "soft", "complaint"
 
@@ -55,8 +51,9 @@ class Outcome:
     counted: list[str] = field(default_factory=list)
 
 
-def _remember(session: Session, key: str, kind: str, delivery_id: int | None) -> bool:
-    """Store the report's id; False when it was stored before (a replay)."""
+def remember(session: Session, key: str, kind: str, delivery_id: int | None) -> bool:
+    """Store the report's (or a mailed unsubscribe request's) id; False when it was stored before (a
+    replay)."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -78,19 +75,19 @@ def apply_report(session: Session, report: Report, *, secret_key: str, via: str,
     the reported recipients when the report names no bounce address of ours."""
     address = report.address
     if address is None and trust_recipients and report.kind is not None:
-        if not _remember(session, report.key, report.kind, None):
+        if not remember(session, report.key, report.kind, None):
             return Outcome(applied=False, kind=report.kind)
         found = [subscribers.find_subscriber(session, r) for r in report.recipients]
         return _apply(session, report, None, [r for r in found if r is not None], via=via)
     if address is None or report.kind is None:
-        _remember(session, report.key, "ignored", None)
+        remember(session, report.key, "ignored", None)
         return Outcome(applied=False)
     readers: list[Subscriber] = []
     delivery: Delivery | None = None
     if address.delivery_id is not None:
         delivery = session.get(Delivery, address.delivery_id)
         if delivery is None or delivery.issue_id != address.issue_id:
-            _remember(session, report.key, "ignored", None)
+            remember(session, report.key, "ignored", None)
             return Outcome(applied=False)
         reader = session.get(Subscriber, delivery.subscriber_id) if delivery.subscriber_id else None
         readers = [reader] if reader is not None else []
@@ -100,7 +97,7 @@ def apply_report(session: Session, report: Report, *, secret_key: str, via: str,
                 reader = subscribers.find_subscriber(session, recipient)
                 if reader is not None:
                     readers.append(reader)
-    if not _remember(session, report.key, report.kind, address.delivery_id):
+    if not remember(session, report.key, report.kind, address.delivery_id):
         return Outcome(applied=False, kind=report.kind)
     return _apply(session, report, delivery, readers, via=via)
 
@@ -234,29 +231,3 @@ def read_ses_event(event: dict, message_id: str, secret_key: str) -> Report:
             return Report(key, None, address, recipients, detail="SES not-spam")
         return Report(key, COMPLAINT, address, recipients, detail="SES complaint")
     return Report(key, None, address, [], detail=f"SES {kind_name or 'event'}")
-
-
-def process_mailbox(session: Session, target: mailbox.MailboxTarget, *, secret_key: str,
-                    limit: int = 500) -> tuple[int, dict[str, int]]:  # fmt: skip
-    """Apply each report in the bounce mailbox and delete its message once the effect is committed (this
-    commits, message by message). A message no detector can read is deleted too, with a warning, so that
-    it cannot block the mailbox for good. Returns how many messages were handled, and how many of each
-    kind (``ignored`` for a report that changed nothing)."""
-    counts: dict[str, int] = {}
-
-    def handle(raw: bytes) -> None:
-        try:
-            report = read_bounce_message(raw, secret_key)
-        except Exception as exc:  # a library fault on one odd message must not stop the rest
-            log.warning("bounce mailbox: a message could not be read (%s); deleted", exc)
-            report = unreadable_report(raw)
-        try:
-            outcome = apply_report(session, report, secret_key=secret_key, via="mailbox")
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
-        key = (outcome.kind or "ignored") if outcome.applied else "ignored"
-        counts[key] = counts.get(key, 0) + 1
-
-    return mailbox.process(target, handle, limit=limit), counts

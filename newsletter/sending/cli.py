@@ -123,7 +123,8 @@ newsletter_cli.add_command(bounces_cli)
 @bounces_cli.command("poll")
 @click.option("--limit", default=500, show_default=True, help="Messages to read in this run at most.")
 def poll_bounces(limit: int) -> None:
-    """Read the bounce mailbox (BOUNCE_MAILBOX_URL) once: apply each bounce or complaint, then delete it."""
+    """Read the bounce mailbox (BOUNCE_MAILBOX_URL, and UNSUBSCRIBE_MAILBOX_URL) once: apply each bounce,
+    complaint or mailed unsubscribe request, then delete it."""
     try:
         click.echo(sending_tasks.poll_bounce_mailbox(limit=limit))
     except mailbox.MailboxError as exc:

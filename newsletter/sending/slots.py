@@ -99,7 +99,9 @@ def header_address(email: str) -> str | None:
 
 class RecipientSlots:
     """The per-recipient slot values of one chunk of a send (what :meth:`mime.Skeleton.assemble` takes):
-    the reader's two signed links, List-Unsubscribe (https and mailto), To, Date and Message-ID.
+    the reader's two signed links, List-Unsubscribe (https and mailto), To, Date and Message-ID. The
+    reader's unsubscribe token names the issue (``links.unsubscribe_token``), in the links and in the
+    mailto's subject, which the mailbox poller reads (``sending.unsubscribe_mails``).
 
     Everything that does not change from reader to reader is made once: the link keys and addresses,
     the Date header (again only when the second changes, so a chunk slowed by the rate limit keeps a
@@ -108,12 +110,13 @@ class RecipientSlots:
     it goes out (a newsroom that resends uncertain messages lets receivers fold the copies), and no two
     installations' ids collide."""
 
-    __slots__ = ("_date", "_links", "_mailto", "_message_id", "_second")
+    __slots__ = ("_date", "_issue_id", "_links", "_mailto", "_message_id", "_second")
 
     def __init__(
         self, *, base_url: str, secret_key: str, unsubscribe_mailbox: str, issue_id: int, domain: str
     ):
         self._links = links.ReaderLinks(base_url, secret_key)
+        self._issue_id = int(issue_id)  # in the reader's token: a leave from this mail counts for the issue
         self._mailto = f">, <mailto:{unsubscribe_mailbox}?subject=unsubscribe-"
         tag = hmac.new(secret_key.encode(), f"message-id:{int(issue_id)}".encode(), "sha256").hexdigest()[:12]
         self._message_id = (f"<{int(issue_id)}.", f".{tag}@{domain}>")
@@ -128,7 +131,9 @@ class RecipientSlots:
         return self._date
 
     def __call__(self, to: str, subscriber_id: int, newsletter_id: int | None, row_id: int) -> dict[str, str]:
-        unsubscribe, token = self._links.unsubscribe_url_and_token(subscriber_id, newsletter_id)
+        unsubscribe, token = self._links.unsubscribe_url_and_token(
+            subscriber_id, newsletter_id, self._issue_id
+        )
         return self._values(to, str(int(row_id)), unsubscribe, token)
 
     def for_test_reader(self, to: str, locale: str) -> dict[str, str]:

@@ -1,7 +1,9 @@
 """The send path's write-time summaries, kept in the transaction of the change they count: an issue's
 ledger counted once when it becomes sent (``IssueTally``) and moved by a later bounce, and a leaving
 reader blamed on the issue they last got (``SubscriberEvent.issue_id``), in the flush that records the
-leaving (:func:`register_hooks`), so that the statistics count instead of searching."""
+leaving (:func:`register_hooks`), so that the statistics count instead of searching. A reader who left
+from an issue's own mail (its one-click link or POST, its mailto address: the signed token names the
+issue, and the event's details keep it) is counted for that issue, whenever they left."""
 
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ from newsletter.readers.models import SubscriberEvent
 from newsletter.sending.models import Delivery, DeliveryStatus, IssueTally
 
 UNSUBSCRIBE_WINDOW = timedelta(days=7)  # an unsubscribe is blamed on the last issue sent within this
-LEAVING_KINDS = ("unsubscribed",)
+LEAVING_KINDS = ("unsubscribed",)  # a reader leaving everything: the readers' monthly figures
+# What an issue's statistics count as "unsubscribed": leaving everything or one newsletter, because of it.
+ISSUE_LEAVING_KINDS = ("unsubscribed", "left_newsletter")
 BOUNCE_KINDS = ("bounced", "complained")
 ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.BOUNCED)  # the relay took it (a bounce came later)
 
@@ -45,6 +49,24 @@ def last_issue(session: Session, subscriber_id, moment):
     )
 
 
+def named_issue(subscriber_id, named):
+    """The issue a leaving event names (the one whose mail the reader left from), when that reader was
+    sent it (a scalar subquery; None otherwise): a token for an issue since deleted blames no issue."""
+    return (
+        select(Delivery.issue_id)
+        .where(Delivery.issue_id == named, Delivery.subscriber_id == subscriber_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def blamed_issue(session: Session, event=SubscriberEvent):
+    """The issue a leaving event is counted for, in SQL: the issue it names, else the last one sent to the
+    reader in the 7 days before (:func:`last_issue`)."""
+    named = named_issue(event.subscriber_id, event.detail["issue_id"].as_integer())
+    return func.coalesce(named, last_issue(session, event.subscriber_id, event.created_at))
+
+
 def blame_unsubscribes(session: Session) -> int:
     """Set the blamed issue on every leaving event that has none yet, set-based (the migration that added
     the column, the demo data and the benchmark's bulk load; events written through the ORM are blamed as
@@ -52,8 +74,8 @@ def blame_unsubscribes(session: Session) -> int:
     event = SubscriberEvent
     return session.execute(
         update(event)
-        .where(event.kind.in_(LEAVING_KINDS), event.issue_id.is_(None))
-        .values(issue_id=last_issue(session, event.subscriber_id, event.created_at))
+        .where(event.kind.in_(ISSUE_LEAVING_KINDS), event.issue_id.is_(None))
+        .values(issue_id=blamed_issue(session, event))
         .execution_options(synchronize_session=False)
     ).rowcount
 
@@ -61,7 +83,7 @@ def blame_unsubscribes(session: Session) -> int:
 def _blame_on_flush(session: Session, flush_context, instances) -> None:
     """A reader leaving is blamed on an issue in the same flush that writes the event (the same
     transaction): one index look-up then, instead of one per leaver each time the statistics are read."""
-    leaving = [o for o in session.new if isinstance(o, SubscriberEvent) and o.kind in LEAVING_KINDS
+    leaving = [o for o in session.new if isinstance(o, SubscriberEvent) and o.kind in ISSUE_LEAVING_KINDS
                and o.issue_id is None]  # fmt: skip
     if not leaving:
         return
@@ -76,6 +98,11 @@ def _blame_on_flush(session: Session, flush_context, instances) -> None:
                 continue
             if event.created_at is None:
                 event.created_at = utcnow()
+            named = (event.detail or {}).get("issue_id")
+            if isinstance(named, int) and named > 0:
+                event.issue_id = session.scalar(select(named_issue(reader, named)))
+                if event.issue_id is not None:
+                    continue
             event.issue_id = session.scalar(
                 select(last_issue(session, reader, literal(event.created_at, UTCDateTime())))
             )

@@ -11,7 +11,7 @@ from rq import get_current_job
 from db import db
 from newsletter.mail import mailbox, smtp
 from newsletter.platform import queues
-from newsletter.sending import batches, bounces, control, gate, sweeper, test_sends
+from newsletter.sending import batches, control, gate, mailbox_poll, sweeper, test_sends
 
 
 def _send_context(job_id: str) -> batches.SendContext:
@@ -74,13 +74,22 @@ def sweep_sends() -> dict[str, int]:
 
 
 def poll_bounce_mailbox(limit: int = 500) -> str:
-    """Read the bounce mailbox (``BOUNCE_MAILBOX_URL``) once (run every minute by the clock; also ``flask
-    --app app newsletter bounces poll``); see ``bounces.process_mailbox``. Does nothing without one."""
+    """Read the bounce mailbox (``BOUNCE_MAILBOX_URL``) and the unsubscribe mailbox
+    (``UNSUBSCRIBE_MAILBOX_URL``, when it is another one) once (run every minute by the clock; also
+    ``flask --app app newsletter bounces poll``); see ``mailbox_poll.process_mailbox``. Does nothing
+    without one."""
     config = current_app.config
-    if not config.get("BOUNCE_MAILBOX_URL"):
+    urls = list(dict.fromkeys(u for u in (config.get("BOUNCE_MAILBOX_URL"),
+                                          config.get("UNSUBSCRIBE_MAILBOX_URL")) if u))  # fmt: skip
+    if not urls:
         return "no bounce mailbox configured"
-    target = mailbox.MailboxTarget.from_url(config["BOUNCE_MAILBOX_URL"])
     secret_key = config["SECRET_KEY"]
-    handled, counts = bounces.process_mailbox(db.session, target, secret_key=secret_key, limit=limit)
+    handled, counts = 0, {}
+    for url in urls:
+        target = mailbox.MailboxTarget.from_url(url)
+        done, found = mailbox_poll.process_mailbox(db.session, target, secret_key=secret_key, limit=limit)
+        handled += done
+        for kind, n in found.items():
+            counts[kind] = counts.get(kind, 0) + n
     detail = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
     return f"{handled} messages" + (f": {detail}" if detail else "")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import Select, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from db import UTCDateTime
@@ -22,9 +22,10 @@ from newsletter.sending import clicks
 from newsletter.sending.models import IssueTally
 from newsletter.sending.tallies import (
     BOUNCE_KINDS,
+    ISSUE_LEAVING_KINDS,
     LEAVING_KINDS,
     UNSUBSCRIBE_WINDOW,
-    last_issue,
+    blamed_issue,
     ledger_counts,
 )
 from newsletter.staff.models import StaffUser
@@ -118,26 +119,34 @@ def unsubscribes_by_issue(
     session: Session, issue_ids: list[int], since: datetime, until: datetime | None = None, *,
     from_ledger: bool = False,
 ) -> dict[int, int]:  # fmt: skip
-    """Unsubscribes blamed on each issue: a reader who leaves is counted for the last issue they were sent
-    before leaving, if it was sent within the 7 days before; later leavers are not blamed on any issue.
-    Read from the blame each leaving event got when it was written; ``from_ledger`` looks the last issue
-    up in the send ledger for every leaver from ``since`` (the first of the issues' send times) until
-    ``until`` (7 days after the last), once each."""
+    """Readers who left because of each issue, each reader once per issue: leaving everything or one
+    newsletter from the issue's own mail (its unsubscribe link, the one-click POST, the mailto address:
+    the token names the issue) counts for that issue; any other leave counts for the last issue the
+    reader was sent before leaving, if it was sent within the 7 days before (later leavers are not blamed
+    on any issue). Read from the blame each leaving event got when it was written; ``from_ledger`` finds
+    the issue again in the send ledger for every leaver from ``since`` (the first of the issues' send
+    times) until ``until`` (7 days after the last), and for every leave that names one of the issues."""
     if not issue_ids:
         return {}
     event = SubscriberEvent
+    readers = func.count(event.subscriber_id.distinct())
     if not from_ledger:
         rows = session.execute(
-            select(event.issue_id, func.count())
-            .where(event.issue_id.in_(issue_ids), event.kind.in_(LEAVING_KINDS))
+            select(event.issue_id, readers)
+            .where(event.issue_id.in_(issue_ids), event.kind.in_(ISSUE_LEAVING_KINDS))
             .group_by(event.issue_id)
         )
         return {int(i): int(n) for i, n in rows}
-    blamed = last_issue(session, event.subscriber_id, event.created_at).label("issue_id")
-    window = [event.kind.in_(LEAVING_KINDS), event.created_at >= since]
+    blamed = blamed_issue(session, event).label("issue_id")
+    window = [event.created_at >= since]
     if until is not None:
         window.append(event.created_at <= until)
-    rows = session.execute(select(blamed, func.count()).where(*window).group_by(blamed))
+    named = event.detail["issue_id"].as_integer().in_(issue_ids)
+    rows = session.execute(
+        select(blamed, readers)
+        .where(event.kind.in_(ISSUE_LEAVING_KINDS), or_(and_(*window), named))
+        .group_by(blamed)
+    )
     wanted = set(issue_ids)
     return {int(i): int(n) for i, n in rows if i is not None and i in wanted}
 

@@ -86,3 +86,22 @@ def test_the_senders_batch_links_open_the_same_pages_and_only_under_their_key():
         links.read_unsubscribe_token(KEY, other.unsubscribe_token(42, 7))
     with pytest.raises(tokens.TokenError):
         links.read_preferences_token(KEY, other.preferences_url(42).rsplit("/", 1)[1])
+
+
+def test_an_issues_unsubscribe_token_names_the_issue_and_older_tokens_name_none():
+    batch = links.ReaderLinks("https://news.example.org", KEY)
+    _url, token = batch.unsubscribe_url_and_token(42, 7, 1234)
+    assert token == links.unsubscribe_token(KEY, 42, 7, 1234) and token.startswith("42-7-1234.")
+    assert links.read_unsubscribe_link(KEY, token) == (42, 7, 1234)
+    assert links.read_unsubscribe_token(KEY, token) == (42, 7)
+    assert links.read_unsubscribe_link(KEY, links.unsubscribe_token(KEY, 42, None, 1234)) == (42, None, 1234)
+    old = f"42-7.{_standard_mac(KEY, 'unsubscribe', '42-7')}"  # mailed before tokens named the issue
+    assert links.read_unsubscribe_link(KEY, old) == (42, 7, None)
+    mac = token.split(".")[1]
+    # Bad inputs: another issue, the issue dropped, a fourth number, a sign, under the right MAC.
+    for forged in ("42-7-1235", "42-7", "42-7-1234-1", "42-7--1234"):
+        with pytest.raises(tokens.TokenError):
+            links.read_unsubscribe_link(KEY, f"{forged}.{mac}")
+    for unsigned in ("42-7-1234-1", "42-7-x", "42--7"):  # well signed, but not three numbers
+        with pytest.raises(tokens.TokenError):
+            links.read_unsubscribe_link(KEY, f"{unsigned}.{links._mac(KEY, 'unsubscribe', unsigned)}")

@@ -115,7 +115,8 @@ def test_a_test_send_is_a_readers_copy_at_each_test_address(
         assert test.get_content_type() == reader_copy.get_content_type() == "multipart/alternative"
         # Recipient-specific values, in the reader's shapes.
         assert _unsubscribe_token(test).startswith("t-de-")
-        assert re.fullmatch(r"\d+-\d+\.[\w-]+", _unsubscribe_token(reader_copy))
+        # reader, newsletter, issue
+        assert re.fullmatch(r"\d+-\d+-\d+\.[\w-]+", _unsubscribe_token(reader_copy))
         test_id, reader_id = (re.fullmatch(r"<(\d+)\.(\w+)\.(\w+)@ki-kompass\.example>", m["Message-ID"])
                               for m in (test, reader_copy))  # fmt: skip
         assert test_id and reader_id and test_id[1] == reader_id[1] == str(issue.id)

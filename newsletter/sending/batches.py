@@ -43,7 +43,7 @@ class SendContext:
     base_url: str
     secret_key: str
     smtp: smtp.SMTPTarget
-    unsubscribe_mailbox: str
+    unsubscribe_mailbox: str | None  # None: List-Unsubscribe names the https link only
     redis: redis.Redis
     rate: gate.Rate = field(default_factory=gate.Rate)
     lease: timedelta = LEASE

@@ -113,11 +113,14 @@ class RecipientSlots:
     __slots__ = ("_date", "_issue_id", "_links", "_mailto", "_message_id", "_second")
 
     def __init__(
-        self, *, base_url: str, secret_key: str, unsubscribe_mailbox: str, issue_id: int, domain: str
+        self, *, base_url: str, secret_key: str, unsubscribe_mailbox: str | None, issue_id: int, domain: str
     ):
         self._links = links.ReaderLinks(base_url, secret_key)
         self._issue_id = int(issue_id)  # in the reader's token: a leave from this mail counts for the issue
-        self._mailto = f">, <mailto:{unsubscribe_mailbox}?subject=unsubscribe-"
+        # No mailbox read for opt-outs by mail: the header names the one-click link only.
+        self._mailto = None
+        if unsubscribe_mailbox:
+            self._mailto = f">, <mailto:{unsubscribe_mailbox}?subject=unsubscribe-"
         tag = hmac.new(secret_key.encode(), f"message-id:{int(issue_id)}".encode(), "sha256").hexdigest()[:12]
         self._message_id = (f"<{int(issue_id)}.", f".{tag}@{domain}>")
         self._second = -1
@@ -149,7 +152,9 @@ class RecipientSlots:
             "to": to,
             "message_id": f"{prefix}{row}{suffix}",
             "date": self.date(),
-            "list_unsubscribe": f"<{unsubscribe}{self._mailto}{token}>",
+            "list_unsubscribe": f"<{unsubscribe}{self._mailto}{token}>"
+            if self._mailto
+            else f"<{unsubscribe}>",
             "unsubscribe_url": unsubscribe,
             # Issues get forwarded: their settings link asks for a mail to the reader instead of opening
             # the preference center (readers/views.py, unsubscribe_settings).

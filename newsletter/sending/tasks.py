@@ -11,7 +11,7 @@ from rq import get_current_job
 from db import db
 from newsletter.mail import mailbox, smtp
 from newsletter.platform import queues
-from newsletter.sending import batches, control, gate, mailbox_poll, sweeper, test_sends
+from newsletter.sending import batches, control, gate, mailbox_poll, sweeper, test_sends, unsubscribe_mails
 
 
 def _send_context(job_id: str) -> batches.SendContext:
@@ -19,8 +19,7 @@ def _send_context(job_id: str) -> batches.SendContext:
     return batches.SendContext(
         base_url=config["BASE_URL"], secret_key=config["SECRET_KEY"],
         smtp=smtp.SMTPTarget.from_url(config["SMTP_URL"]),
-        unsubscribe_mailbox=config["MAIL_UNSUBSCRIBE_ADDRESS"]
-        or f"unsubscribe@{config['MAIL_FROM'].rpartition('@')[2]}",
+        unsubscribe_mailbox=unsubscribe_mails.mailto_address(config),
         dkim=config.get("DKIM_KEY"), bounce_domain=config.get("BOUNCE_DOMAIN"),
         redis=queues.get_redis(),
         rate=gate.Rate(config["MAIL_RATE_PER_SECOND"], config["MAIL_RATE_PER_HOUR"]),

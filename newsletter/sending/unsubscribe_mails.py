@@ -16,10 +16,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email import policy
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -33,6 +35,23 @@ SUBJECT_PREFIX = "unsubscribe-"
 # token (``t-de-...``) matches too and is refused by the MAC check, like a forged one.
 _REQUEST = re.compile(r"unsubscribe-([A-Za-z0-9_-]{1,80}\.[A-Za-z0-9_-]{20,40})", re.IGNORECASE)
 _PARSER = BytesHeaderParser(policy=policy.compat32)
+
+
+def mailto_address(config: Mapping[str, Any]) -> str | None:
+    """The address of ``List-Unsubscribe``'s mailto half, or None for a header with the https link only.
+
+    ``MAIL_UNSUBSCRIBE_ADDRESS`` when the newsroom set one; else ``unsubscribe@`` the sender's domain when
+    a mailbox of its own is read for it (``UNSUBSCRIBE_MAILBOX_URL``); else, while the bounce mailbox is
+    polled, ``bounces+unsubscribe@BOUNCE_DOMAIN``, which the ``bounces+*`` route delivers there. With no
+    mailbox read, nobody would see the requests: a mailto that loses opt-outs is worse than none, since
+    receivers then use the one-click https link (RFC 8058), which always works."""
+    if config.get("MAIL_UNSUBSCRIBE_ADDRESS"):
+        return config["MAIL_UNSUBSCRIBE_ADDRESS"]
+    if config.get("UNSUBSCRIBE_MAILBOX_URL"):
+        return f"unsubscribe@{config['MAIL_FROM'].rpartition('@')[2]}"
+    if config.get("BOUNCE_MAILBOX_URL") and config.get("BOUNCE_DOMAIN"):
+        return f"bounces+unsubscribe@{config['BOUNCE_DOMAIN']}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -51,3 +51,31 @@ def test_the_date_is_now_and_the_links_are_the_readers_own():
     assert "/preferences/" not in "".join(values.values())
     with pytest.raises(tokens.TokenError):
         links.read_unsubscribe_token(KEY, token.replace("42-", "43-", 1))
+
+
+def test_without_a_mailbox_that_reads_opt_outs_the_header_names_the_one_click_link_only():
+    """A mailto nobody reads loses the opt-outs sent to it; receivers then use the https link."""
+    values = slots.RecipientSlots(
+        base_url="https://news.example.org", secret_key=KEY, unsubscribe_mailbox=None, issue_id=12,
+        domain="news.example.org",
+    )("leserin@example.org", 42, 7, 100)  # fmt: skip
+    assert values["list_unsubscribe"] == f"<{values['unsubscribe_url']}>"
+    assert "mailto" not in "".join(values.values())
+
+
+@pytest.mark.parametrize(
+    ("config", "address"),
+    [
+        ({}, None),  # no mailbox polled: no mailto
+        ({"BOUNCE_DOMAIN": "bounces.news.example.org"}, None),
+        ({"BOUNCE_DOMAIN": "bounces.news.example.org", "BOUNCE_MAILBOX_URL": "imaps://u:p@mail.example.org"},
+         "bounces+unsubscribe@bounces.news.example.org"),  # the bounces+* route delivers it to that mailbox
+        ({"MAIL_FROM": "redaktion@news.example.org", "UNSUBSCRIBE_MAILBOX_URL": "imaps://u:p@mail.example.org"},
+         "unsubscribe@news.example.org"),  # a mailbox of its own: the documented default address
+        ({"MAIL_UNSUBSCRIBE_ADDRESS": "abmelden@news.example.org"}, "abmelden@news.example.org"),
+    ],
+)  # fmt: skip
+def test_the_mailto_address_is_one_that_a_mailbox_beitrag_reads(config, address):
+    from newsletter.sending import unsubscribe_mails
+
+    assert unsubscribe_mails.mailto_address(config) == address

@@ -35,6 +35,12 @@ LIST_UNSUBSCRIBE = re.compile(
 )
 
 
+@pytest.fixture(autouse=True)
+def _unsubscribe_mailbox(app, monkeypatch):
+    """A newsroom that reads mail to its unsubscribe address: the header carries the mailto half too."""
+    monkeypatch.setitem(app.config, "MAIL_UNSUBSCRIBE_ADDRESS", "unsubscribe@ki-kompass.example")
+
+
 @pytest.fixture
 def editor(client, db):
     return sign_in(client, staff_user(db, "eda@example.org"))

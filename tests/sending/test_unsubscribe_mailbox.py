@@ -56,6 +56,12 @@ def request_mail(sender: str, to: str, subject: str, message_id: str | None = No
     ).encode()
 
 
+@pytest.fixture(autouse=True)
+def _unsubscribe_address(app, monkeypatch):
+    """The newsroom names the address whose mail arrives in the mailbox each test reads."""
+    monkeypatch.setitem(app.config, "MAIL_UNSUBSCRIBE_ADDRESS", "unsubscribe@ki-kompass.example")
+
+
 def _sent_issue(app, db, relay):
     """An issue of "ki-news" sent to four readers; two of them also read "wochenbrief"."""
     readers = ("geht@example.org", "ganz@example.org", "bleibt@example.org", "zweimal@example.org")

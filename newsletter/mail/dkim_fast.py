@@ -72,7 +72,10 @@ def _ed25519_key(seed: bytes) -> ed25519.Ed25519PrivateKey:
 
 @lru_cache(maxsize=8)
 def _rsa_key(pem: bytes) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key(pem, password=None)
+    # OpenSSL's full check of an RSA key (its primes among them) takes about 90 ms, and a worker loads the
+    # key again in every work horse it forks, once per batch of 500 messages. ``signing.load_key`` made
+    # that check once when the app started, and every ``DKIMKey`` comes from there.
+    key = serialization.load_pem_private_key(pem, password=None, unsafe_skip_rsa_key_validation=True)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise Unsupported("not an RSA key")
     return key
@@ -168,7 +171,7 @@ class SkeletonSigner:
                     chosen.append(index)
                     break
             last[name] = index
-        plan: list[bytes | tuple[bytes | int, ...]] = []
+        plan: list[bytes | tuple[bytes | int, ...]] = []  # fixed bytes, (slot, "name:"), or a whole field
         for index in chosen:
             field = fields[index]
             if all(isinstance(ref, bytes) for ref in field):
@@ -177,6 +180,12 @@ class SkeletonSigner:
                     plan[-1] += canonical
                 else:
                     plan.append(canonical)
+            elif (
+                len(field) == 3 and isinstance(field[1], int) and field[2] == b"\r\n"
+                and not field[0].partition(b":")[2].strip(b" \t")  # type: ignore[union-attr]
+            ):  # fmt: skip
+                # "Name: <slot>\r\n", as every header slot of a skeleton stands: the canonical name once.
+                plan.append((field[1], field[0].partition(b":")[0].lower().rstrip() + b":"))  # type: ignore[union-attr]
             else:
                 plan.append(tuple(field))
         self._header_plan = tuple(plan)
@@ -203,6 +212,11 @@ class SkeletonSigner:
         for step in self._header_plan:
             if isinstance(step, bytes):
                 out.append(step)
+            elif isinstance(step[0], int):  # one slot value, the whole value of its field (no CR or LF)
+                value = pieces[step[0]]
+                if b"\t" in value or b"  " in value:
+                    value = _WSP_RUN.sub(b" ", value)
+                out += (step[1], value.strip(), b"\r\n")
             else:
                 out.append(canonical_header(b"".join(r if isinstance(r, bytes) else pieces[r] for r in step)))
         return b"".join(out)

@@ -162,6 +162,10 @@ def load_key(
     bits = parsed["modulus"].bit_length()
     if bits < MIN_KEY_BITS:
         raise SigningError(f"DKIM_PRIVATE_KEY has {bits} bits; receivers ignore keys below {MIN_KEY_BITS}.")
+    try:  # OpenSSL's full check (primes, exponents), once here: the send path's signer then skips it
+        serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise SigningError(f"DKIM_PRIVATE_KEY is not a consistent RSA private key ({exc}).") from None
     second = None
     if ed25519_key:
         if not ed25519_selector or not _label_ok(ed25519_selector) or ed25519_selector == selector:

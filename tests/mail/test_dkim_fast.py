@@ -265,6 +265,8 @@ def test_a_slot_in_the_middle_of_a_line_gets_both_signatures_from_dkimpy(both):
 def test_the_ed25519_key_settings(dkim_pem, dkim_key_file, tmp_path):
     """Bad inputs tried: a missing selector, the RSA key's selector, an RSA key given as the Ed25519 key,
     base64 that is not 32 bytes, a file that does not exist, an Ed25519 key without an RSA key."""
+    import base64
+
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -278,8 +280,6 @@ def test_the_ed25519_key_settings(dkim_pem, dkim_key_file, tmp_path):
     seed = private.private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )
-    import base64
-
     dkimpy_form = base64.b64encode(seed).decode()  # what dknewkey --ktype ed25519 writes
 
     def config(**env):
@@ -288,8 +288,8 @@ def test_the_ed25519_key_settings(dkim_pem, dkim_key_file, tmp_path):
         loaded["DKIM_KEY"] = signing.key_from_config(loaded)
         return loaded["DKIM_KEY"]  # fmt: skip
 
-    for given in (str(pem_file), pem_file.read_text(), dkimpy_form):
-        loaded = config(DKIM_ED25519_KEY=given, DKIM_ED25519_SELECTOR="ed1")
+    for form in (str(pem_file), pem_file.read_text(), dkimpy_form):
+        loaded = config(DKIM_ED25519_KEY=form, DKIM_ED25519_SELECTOR="ed1")
         assert loaded.ed25519.seed == seed
         public = base64.b64encode(private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()  # fmt: skip

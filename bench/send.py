@@ -1,24 +1,39 @@
-"""End to end: Send pressed -> every message accepted by Postfix's smtp-sink, with 2 real worker processes.
+"""End to end: Send pressed -> every message accepted by Postfix's smtp-sink, with 2 real worker processes,
+unsigned and DKIM-signed in the same run.
 
 Makes 20,000 active readers and an issue of about 100 KB (digest layout, enough articles), starts Postfix's
 ``smtp-sink`` on a free loopback port, a fresh PostgreSQL database and a Redis server (or
-``BENCH_DATABASE_URL`` / ``BENCH_REDIS_URL``), then, in the same run:
+``BENCH_DATABASE_URL`` / ``BENCH_REDIS_URL``), then, in the same run and in alternating order per round:
 
 * baseline: every reader's message assembled beforehand (the same skeleton and slot values the worker
   uses), then pushed by a bare ``smtplib`` loop (``SMTP.sendmail``) from 2 processes, one connection
   each, a new connection every 500 messages (what the worker's relay does);
-* Beitrag: 2 workers started as the Procfile starts them (``flask --app app newsletter worker``) and
-  idle; the clock runs from ``control.start_send`` (what Send does) until the ledger
-  says every row is done. Then the sink's own count and the ledger must both say 20,000 sent.
+* Beitrag unsigned: 2 workers started as the Procfile starts them (``flask --app app newsletter worker``)
+  and idle; the clock runs from ``control.start_send`` (what Send does, the prepare: ledger rows and
+  batch jobs) until the ledger says every row is done. Then the sink's own count and the ledger must
+  both say every reader was sent;
+* Beitrag signed: the same with 2 workers started with a DKIM key (2048-bit RSA, made for the run), so
+  that the workers sign every message (``dkim_fast``). ``signed_ratio`` is signed over unsigned.
 
-Also the workers' peak memory: ``VmHWM`` of each worker process and of every work horse it forks (read
-from ``/proc`` while they live), the larger of the two per worker.
+Each Beitrag side gets its own issue and its own two workers (started before its clock runs, stopped
+after). Memory: the peak (``VmHWM``) of each worker and of every work horse it forks, and the resident
+size (``VmRSS``) of every process taking part, sampled every second (workers, work horses, this process,
+which prepares the send as the web process would, the Redis server, the PostgreSQL backends of the
+database, the sink): first, middle, last and peak per process, to show that none grows with the run.
 
-With ``--dkim`` the workers sign every message (a 2048-bit key made for the run) and the bare loop pushes
-the same messages signed beforehand: run it with and without to see what signing costs a send.
+    python -m bench.send [--quick] [--workers N] [--rounds N] [--readers N] [--english SHARE]
+                         [--no-dkim] [--signed-only] [--keep-logs DIR]
 
-    python -m bench.send [--quick] [--dkim] [--workers N] [--rounds N] [--readers N] [--english SHARE]
-                         [--keep-logs DIR]
+**The million-reader run** (not in CI; the goal: prepare + signed send under 30 minutes on 2 cores):
+
+    python -m bench.send --readers 1000000 --signed-only --rounds 1
+
+``--signed-only`` leaves out the bare loop (which would hold every message in memory, 100 GB at a
+million) and the unsigned send; readers are made by one ``INSERT ... SELECT generate_series`` (and one
+for their subscriptions): 0.5 s per 10,000 on a busy machine here, ANALYZE included. Run it on a quiet
+machine with ``smtp-sink`` installed (Debian: ``postfix``) and
+about 2 GB free in PostgreSQL; the figures to put in the README are the JSON line's
+``signed_messages_per_s``, ``prepare_seconds``, ``signed_seconds`` and ``memory``.
 """
 
 from __future__ import annotations
@@ -44,7 +59,8 @@ from sqlalchemy import func, select, text
 
 from bench import common
 
-GOAL_RATIO = 0.7
+GOAL_RATIO = 0.7  # Beitrag unsigned over the bare smtplib loop
+GOAL_SIGNED_RATIO = 0.8  # Beitrag signed over Beitrag unsigned
 GOAL_RSS_MB = 150
 CONNECTION_REUSE = 500  # messages per SMTP connection, as smtp.Relay's default
 SECRET = "bench-secret-key-bench-secret-key-0123456789"  # noqa: S105 (a benchmark key)
@@ -273,54 +289,111 @@ def _children(pids: set[int]) -> dict[int, int]:
     return found
 
 
-def _hwm_kb(pid: int) -> int:
+def _status_kb(pid: int, field: str = "VmHWM") -> int:
+    """A memory figure of ``/proc/<pid>/status`` in kB (0 once the process is gone)."""
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
 
-class PeakMemory(threading.Thread):
-    """Samples VmHWM of the workers and their work horses every 100 ms until stopped."""
+class MemoryWatch(threading.Thread):
+    """Every 100 ms the peak (``VmHWM``) of the workers and of their work horses; every second the resident
+    size (``VmRSS``) of every named process and the sum over the PostgreSQL backends of the database."""
 
-    def __init__(self, pids: list[int]):
+    def __init__(self, named: dict[str, int], backends=None):
         super().__init__(daemon=True)
-        self.pids = pids
-        self.peak_kb = dict.fromkeys(pids, 0)
-        self.horses: set[int] = set()
+        self.named = dict(named)  # label -> pid
+        self.backends = backends  # () -> pids of the database's PostgreSQL backends, or None
+        self.workers: list[int] = []
+        self.peak_kb: dict[int, int] = {}  # worker -> the larger of its own and its horses' peaks
+        self.horse_peak_kb: dict[int, int] = {}  # work horse -> its peak, in the order they were seen
+        self.series: dict[str, list[int]] = {}  # label -> VmRSS samples in kB
+        self._lock = threading.Lock()
         self._halt = threading.Event()
 
-    def sample(self) -> None:
-        for pid in self.pids:
-            self.peak_kb[pid] = max(self.peak_kb[pid], _hwm_kb(pid))
-        for child, parent in _children(set(self.pids)).items():
-            self.horses.add(child)
-            self.peak_kb[parent] = max(self.peak_kb[parent], _hwm_kb(child))
+    @property
+    def horses(self) -> dict[int, int]:
+        return self.horse_peak_kb
+
+    def add_workers(self, pids: list[int], kind: str) -> None:
+        with self._lock:
+            for number, pid in enumerate(pids, 1):
+                self.workers.append(pid)
+                self.peak_kb[pid] = 0
+                self.named[f"worker {kind} {number}"] = pid
+
+    def sample_peaks(self) -> None:
+        with self._lock:
+            workers = list(self.workers)
+        for pid in workers:
+            self.peak_kb[pid] = max(self.peak_kb[pid], _status_kb(pid))
+        for child, parent in _children(set(workers)).items():
+            peak = _status_kb(child)
+            self.horse_peak_kb[child] = max(self.horse_peak_kb.get(child, 0), peak)
+            self.peak_kb[parent] = max(self.peak_kb[parent], peak)
+
+    def sample_resident(self) -> None:
+        with self._lock:
+            named = dict(self.named)
+        for label, pid in named.items():
+            rss = _status_kb(pid, "VmRSS")
+            if rss:
+                self.series.setdefault(label, []).append(rss)
+        if self.backends is not None:
+            with contextlib.suppress(Exception):  # the database busy or gone: one sample fewer
+                pids = self.backends()
+                self.series.setdefault("postgres backends (sum)", []).append(
+                    sum(_status_kb(pid, "VmRSS") for pid in pids)
+                )
+                # Without the shared buffers each backend maps as it touches them (that part of VmRSS
+                # grows towards shared_buffers and is one memory for all backends, not each its own).
+                self.series.setdefault("postgres backends (sum, private)", []).append(
+                    sum(_status_kb(pid, "RssAnon") for pid in pids)
+                )
 
     def run(self) -> None:
+        tick = 0
         while not self._halt.wait(0.1):
-            self.sample()
+            self.sample_peaks()
+            tick += 1
+            if tick % 10 == 0:
+                self.sample_resident()
 
     def stop(self) -> None:
         self._halt.set()
         self.join()
-        self.sample()
+        self.sample_peaks()
+
+    def report(self) -> dict[str, dict[str, float]]:
+        """First, middle, last and peak in MB, per process; work horses by their peaks in order."""
+
+        def figures(samples: list[int]) -> dict[str, float]:
+            mb = [round(kb / 1024, 1) for kb in samples]
+            return {"first": mb[0], "middle": mb[len(mb) // 2], "last": mb[-1], "peak": max(mb),
+                    "samples": len(mb)}  # fmt: skip
+
+        found = {label: figures(samples) for label, samples in self.series.items() if samples}
+        if self.horse_peak_kb:
+            found["work horses (peak each)"] = figures(list(self.horse_peak_kb.values()))
+        return found
 
 
 @contextlib.contextmanager
-def _workers(count: int, env: dict[str, str], folder: str, redis) -> Iterator[list[int]]:
+def _workers(count: int, env: dict[str, str], folder: str, redis, kind: str = "") -> Iterator[list[int]]:
     from rq import Worker
 
     procs = []
     try:
         for i in range(count):
-            log = open(Path(folder) / f"worker-{i}.log", "wb")  # noqa: SIM115 (closed with the process)
+            log = open(Path(folder) / f"worker-{kind}{i}.log", "ab")  # noqa: SIM115 (closed with the process)
             procs.append((subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "app", "newsletter", "worker"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log))  # fmt: skip
         deadline = time.monotonic() + 60
-        while Worker.count(connection=redis) < count:
+        ours = {p.pid for p, _ in procs}
+        while not ours <= {worker.pid for worker in Worker.all(connection=redis)}:
             if time.monotonic() > deadline or any(p.poll() is not None for p, _ in procs):
                 raise SystemExit(f"the workers did not start; see {folder}/worker-*.log")
             time.sleep(0.1)
@@ -427,25 +500,67 @@ def _beitrag(db, issue_id: int, readers: int, sink: Sink, pids: list[int], folde
 # -- main ----------------------------------------------------------------------------------------------
 
 
+def _backends(database_url: str):
+    """A function that lists the PID of every PostgreSQL backend of the database (one small query)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+
+    def pids() -> list[int]:
+        with engine.connect() as conn:
+            return list(conn.scalars(text(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )))  # fmt: skip
+
+    return pids
+
+
+def _message_kb(db, issue_id: int) -> float:
+    """The size of one reader's message (the first reader's, unsigned)."""
+    from newsletter.editorial.models import Issue
+    from newsletter.mail import mime
+    from newsletter.readers.models import Subscriber
+    from newsletter.sending import slots
+
+    issue = db.session.get(Issue, issue_id)
+    skeleton = slots.skeleton_for(issue, "default", BASE_URL, locale="de")
+    first = select(Subscriber.id, Subscriber.email).order_by(Subscriber.id).limit(1)
+    reader = db.session.execute(first).one()
+    values = slots.RecipientSlots(
+        base_url=BASE_URL, secret_key=SECRET, unsubscribe_mailbox="abmelden@ki-kompass.example",
+        issue_id=issue.id, domain=mime.sender_domain(issue.sender_address),
+    )(reader.email, reader.id, issue.newsletters[0].id, reader.id)  # fmt: skip
+    return len(skeleton.assemble(values)) / 1024
+
+
 def main() -> None:
     args = common.arguments(
         __doc__.splitlines()[0],
         [(("--workers",), {"type": int, "default": 2, "help": "worker processes (and baseline pushers)"}),
          (("--readers",), {"type": int, "default": None, "help": "override the number of readers"}),
          (("--rounds",), {"type": int, "default": None,
-                          "help": "baseline and Beitrag, alternating (default 2, --quick 1)"}),
+                          "help": "every side once a round, alternating the order (default 2, --quick 1)"}),
          (("--articles",), {"type": int, "default": 24, "help": "articles in the issue (~100 KB at 24)"}),
          (("--english",), {"type": float, "default": 0.0,
                            "help": "share of readers who read English (0.5: every second one)"}),
          (("--keep-logs",), {"metavar": "DIR", "help": "copy the workers' logs into DIR"}),
-         (("--dkim",), {"action": "store_true", "help": "the workers sign every message (2048-bit key)"})],
+         (("--no-dkim",), {"action": "store_true", "help": "leave out the signed send"}),
+         (("--dkim",), {"action": "store_true",
+                        "help": "(the default: the signed send runs beside the unsigned)"}),
+         (("--signed-only",), {"action": "store_true",
+                               "help": "only the signed send: no bare loop, no unsigned send (the 1M run)"})],
     )  # fmt: skip
+    if args.no_dkim and args.signed_only:
+        raise SystemExit("--no-dkim and --signed-only leave nothing to run")
     readers = args.readers or (2_000 if args.quick else 20_000)
     args.rounds = args.rounds or (1 if args.quick else 2)
+    sides = ["baseline", "unsigned"] + ([] if args.no_dkim else ["signed"])
+    if args.signed_only:
+        sides = ["signed"]
     print(f"send: {readers:,} readers ({args.english:.0%} English), {args.workers} workers, "
-          f"{args.rounds} rounds, smtp-sink, {'DKIM on' if args.dkim else 'no DKIM'}; "
-          f"{common.machine()}")  # fmt: skip
-    baselines, sends = [], []
+          f"{args.rounds} rounds of {', '.join(sides)}, smtp-sink; {common.machine()}")  # fmt: skip
+    results: dict[str, list[dict]] = {side: [] for side in sides}
     with (
         tempfile.TemporaryDirectory(prefix="beitrag-bench-send-") as folder,
         common.postgres_database() as database_url,
@@ -456,38 +571,49 @@ def main() -> None:
         from newsletter.platform.queues import get_redis
 
         sink = Sink(folder)
+        redis = get_redis(app)
+        memory = MemoryWatch(
+            {"this process (prepare)": os.getpid(), "redis-server": int(redis.info("server")["process_id"]),
+             "smtp-sink": sink.process.pid},
+            _backends(database_url) if database_url.startswith("postgresql") else None,
+        )  # fmt: skip
+        memory.start()
         try:
+            started = time.perf_counter()
             newsletter_id, article_ids = _populate(db, readers, args.articles, args.english)
-            issues = [_new_issue(db, newsletter_id, article_ids) for _ in range(args.rounds)]
-            key, key_path = _dkim_key(folder) if args.dkim else (None, None)
-            messages = _prebuilt_messages(db, issues[0], key)
-            size_kb = sum(len(m) for _, m in messages) / len(messages) / 1024
+            populate_seconds = time.perf_counter() - started
+            print(f"readers made in {populate_seconds:.2f} s "
+                  f"({populate_seconds / readers * 10_000:.3f} s per 10,000)")  # fmt: skip
+            issues = {side: [_new_issue(db, newsletter_id, article_ids) for _ in range(args.rounds)]
+                      for side in sides if side != "baseline"}  # fmt: skip
+            size_kb = _message_kb(db, next(iter(issues.values()))[0])
             print(f"issue: {args.articles} articles, {size_kb:.1f} KB a message")
-            env = _worker_env(sink, database_url, redis_url, folder, key_path)
+            key_path = _dkim_key(folder)[1] if "signed" in sides else None
+            messages = _prebuilt_messages(db, issues["unsigned"][0]) if "baseline" in sides else []
             load_before = os.getloadavg()
-            with _workers(args.workers, env, folder, get_redis(app)) as pids:
-                memory = PeakMemory(pids)
-                memory.start()
-                for n, issue_id in enumerate(issues):
-                    # Alternate the order, so that neither side always runs on a machine warmed (or
-                    # loaded) by the other.
-                    for side in ("baseline", "beitrag") if n % 2 == 0 else ("beitrag", "baseline"):
-                        load = os.getloadavg()[0]
-                        if side == "baseline":
-                            result = _baseline(sink, messages, args.workers)
-                            baselines.append(result)
-                            label = f"baseline, bare smtplib loop, {args.workers} processes"
-                        else:
-                            result = _beitrag(db, issue_id, readers, sink, pids, folder)
-                            sends.append(result)
-                            label = f"Beitrag, {args.workers} workers, {result['batches']} jobs"
-                        print(f"round {n + 1}, {label}: {readers:,} in {result['seconds']:.2f} s "
-                              f"({readers / result['seconds']:,.0f} messages/s, "
-                              f"CPU {result['cpu'] / readers * 1000:.2f} ms a message), sink counted "
-                              f"{result['accepted']:,}; load average {load:.2f}")  # fmt: skip
-                memory.stop()
+            for n in range(args.rounds):
+                # Alternate the order, so that no side always runs on a machine warmed (or loaded) by another.
+                for side in sides if n % 2 == 0 else sides[::-1]:
+                    load = os.getloadavg()[0]
+                    if side == "baseline":
+                        result = _baseline(sink, messages, args.workers)
+                        label = f"baseline, bare smtplib loop, {args.workers} processes"
+                    else:
+                        env = _worker_env(sink, database_url, redis_url, folder,
+                                          key_path if side == "signed" else None)  # fmt: skip
+                        with _workers(args.workers, env, folder, redis, side) as pids:
+                            memory.add_workers(pids, side)
+                            result = _beitrag(db, issues[side][n], readers, sink, pids, folder)
+                        label = (f"Beitrag {side}, {args.workers} workers, {result['batches']} jobs, "
+                                 f"prepared in {result['enqueue_seconds']:.2f} s")  # fmt: skip
+                    results[side].append(result)
+                    print(f"round {n + 1}, {label}: {readers:,} in {result['seconds']:.2f} s "
+                          f"({readers / result['seconds']:,.0f} messages/s, "
+                          f"CPU {result['cpu'] / readers * 1000:.2f} ms a message), sink counted "
+                          f"{result['accepted']:,}; load average {load:.2f}")  # fmt: skip
             load_after = os.getloadavg()
         finally:
+            memory.stop()
             sink.stop()
             if args.keep_logs:
                 import shutil
@@ -496,40 +622,87 @@ def main() -> None:
                 for log in Path(folder).glob("worker-*.log"):
                     shutil.copy(log, args.keep_logs)
 
-    base_seconds = sum(r["seconds"] for r in baselines)
-    send_seconds = sum(r["seconds"] for r in sends)
-    total = readers * args.rounds
-    baseline, rate = total / base_seconds, total / send_seconds
-    ratio = rate / baseline
-    best_ratio = max(readers / s["seconds"] for s in sends) / max(readers / b["seconds"] for b in baselines)
+    def rate(side: str) -> float | None:
+        done = results.get(side) or []
+        return readers * len(done) / sum(r["seconds"] for r in done) if done else None
+
+    def best(side: str) -> float | None:
+        done = results.get(side) or []
+        return max(readers / r["seconds"] for r in done) if done else None
+
+    def ratio(top: str, bottom: str, figure=rate) -> float | None:
+        a, b = figure(top), figure(bottom)
+        return None if a is None or b is None else a / b
+
+    def cpu_ms(side: str) -> float | None:
+        done = results.get(side) or []
+        return sum(r["cpu"] for r in done) / (readers * len(done)) * 1000 if done else None
+
+    def rounded(value: float | None, digits: int = 0):
+        return None if value is None else round(value, digits) if digits else round(value)
+
+    sends = results.get("unsigned", []) + results.get("signed", [])
     peaks_mb = [round(kb / 1024, 1) for kb in memory.peak_kb.values()]
-    complete = all(r["accepted"] == readers for r in baselines + sends) and all(
+    complete = all(r["accepted"] == readers for rs in results.values() for r in rs) and all(
         r["ledger"] == {"sent": readers} and r["issue_state"] == "sent" for r in sends
     )
-    cpu_ms = sum(r["cpu"] for r in sends) / total * 1000
-    base_cpu_ms = sum(r["cpu"] for r in baselines) / total * 1000
-    print(f"baseline: {baseline:,.0f} messages/s; Beitrag: {rate:,.0f} messages/s; ratio {ratio:.2f} "
-          f"(goal >= {GOAL_RATIO}; best round against best round {best_ratio:.2f})")  # fmt: skip
-    print(f"CPU a message: Beitrag's workers {cpu_ms:.2f} ms, the bare loop {base_cpu_ms:.2f} ms")
+    base_ratio, signed_ratio = ratio("unsigned", "baseline"), ratio("signed", "unsigned")
+    prepare = [r["enqueue_seconds"] for r in sends]
+    if base_ratio is not None:
+        print(f"baseline: {rate('baseline'):,.0f} messages/s; Beitrag unsigned: "
+              f"{rate('unsigned'):,.0f} messages/s; ratio {base_ratio:.2f} (goal >= {GOAL_RATIO}; "
+              f"best round against best round {ratio('unsigned', 'baseline', best):.2f})")  # fmt: skip
+    if signed_ratio is None and "signed" in results:
+        print(f"Beitrag signed: {rate('signed'):,.0f} messages/s (no unsigned send to compare)")
+    if signed_ratio is not None:
+        print(f"Beitrag signed: {rate('signed'):,.0f} messages/s; signed over unsigned "
+              f"{signed_ratio:.2f} (goal >= {GOAL_SIGNED_RATIO}; best round against best round "
+              f"{ratio('signed', 'unsigned', best) or 0:.2f})")  # fmt: skip
+    for side in ("unsigned", "signed"):
+        for r in results.get(side, []):
+            print(f"per 10,000 readers ({side}): prepare {r['enqueue_seconds'] / readers * 10_000:.3f} s, "
+                  f"Send to last message {r['seconds'] / readers * 10_000:.2f} s")  # fmt: skip
+    print("CPU a message: " + ", ".join(f"{side} {cpu_ms(side):.2f} ms" for side in sides))
     print(f"worker peak RSS {peaks_mb} MB over {len(memory.horses)} work horses (goal <= {GOAL_RSS_MB} MB "
           f"each)")  # fmt: skip
+    memory_report = memory.report()
+    for label, figures in memory_report.items():
+        print(f"  {label}: RSS first {figures['first']} MB, middle {figures['middle']}, last "
+              f"{figures['last']}, peak {figures['peak']} ({figures['samples']} samples)")  # fmt: skip
     print(f"every message counted by the sink and sent in the ledger: {'yes' if complete else 'NO'}")
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
+    met = complete and max(peaks_mb) <= GOAL_RSS_MB
+    if base_ratio is not None:
+        met = met and base_ratio >= GOAL_RATIO
+    if signed_ratio is not None:
+        met = met and signed_ratio >= GOAL_SIGNED_RATIO
+    main_side = "unsigned" if "unsigned" in results else "signed"
     common.emit(
         {
             "bench": "send",
             "size": {"recipients": readers, "rounds": args.rounds, "message_kb": round(size_kb, 1),
-                     "workers": args.workers, "connection_reuse": CONNECTION_REUSE, "dkim": args.dkim},
-            "messages_per_s": round(rate), "seconds": [round(r["seconds"], 2) for r in sends],
-            "baseline_messages_per_s": round(baseline),
-            "baseline_seconds": [round(r["seconds"], 2) for r in baselines],
-            "ratio": round(ratio, 2), "best_round_ratio": round(best_ratio, 2),
-            "cpu_ms_per_message": round(cpu_ms, 3), "baseline_cpu_ms_per_message": round(base_cpu_ms, 3),
+                     "workers": args.workers, "connection_reuse": CONNECTION_REUSE, "dkim": "signed" in sides,
+                     "sides": sides},
+            "messages_per_s": rounded(rate(main_side)),
+            "seconds": [round(r["seconds"], 2) for r in results[main_side]],
+            "baseline_messages_per_s": rounded(rate("baseline")),
+            "baseline_seconds": [round(r["seconds"], 2) for r in results.get("baseline", [])],
+            "ratio": rounded(base_ratio, 2),
+            "best_round_ratio": rounded(ratio("unsigned", "baseline", best), 2),
+            "signed_messages_per_s": rounded(rate("signed")),
+            "signed_seconds": [round(r["seconds"], 2) for r in results.get("signed", [])],
+            "signed_ratio": rounded(signed_ratio, 2),
+            "best_round_signed_ratio": rounded(ratio("signed", "unsigned", best), 2),
+            "cpu_ms_per_message": rounded(cpu_ms(main_side), 3),
+            "signed_cpu_ms_per_message": rounded(cpu_ms("signed"), 3),
+            "baseline_cpu_ms_per_message": rounded(cpu_ms("baseline"), 3),
+            "prepare_seconds": [round(x, 2) for x in prepare],
+            "populate_seconds": round(populate_seconds, 2),
             "complete": complete, "ledger": [r["ledger"] for r in sends],
-            "worker_peak_rss_mb": peaks_mb, "work_horses": len(memory.horses),
+            "worker_peak_rss_mb": peaks_mb, "work_horses": len(memory.horses), "memory": memory_report,
             "load_average": [round(x, 2) for x in load_before + load_after],
-            "goal": {"ratio": GOAL_RATIO, "rss_mb": GOAL_RSS_MB,
-                     "met": complete and ratio >= GOAL_RATIO and max(peaks_mb) <= GOAL_RSS_MB},
+            "goal": {"ratio": GOAL_RATIO, "signed_ratio": GOAL_SIGNED_RATIO, "rss_mb": GOAL_RSS_MB,
+                     "met": met},
         }
     )  # fmt: skip
 

@@ -187,6 +187,9 @@ def _mail_authentication(env: Mapping[str, str]) -> dict[str, Any]:
         "DKIM_PRIVATE_KEY": env.get("DKIM_PRIVATE_KEY") or None,  # a path to a PEM file, or the PEM text
         "DKIM_SELECTOR": env.get("DKIM_SELECTOR") or None,
         "DKIM_DOMAIN": env.get("DKIM_DOMAIN") or mail_domain,
+        # An optional second signature, ed25519-sha256 (RFC 8463), beside the RSA one: a PEM file or text.
+        "DKIM_ED25519_KEY": env.get("DKIM_ED25519_KEY") or None,
+        "DKIM_ED25519_SELECTOR": env.get("DKIM_ED25519_SELECTOR") or None,
         "DKIM_KEY": None,  # the loaded key (mail.signing.DKIMKey), set when the mail package starts
         "BOUNCE_DOMAIN": bounce_domain,
         "BOUNCE_MAILBOX_URL": mailbox,

@@ -201,13 +201,23 @@ def check_sender(sender_address: str, config: Any) -> None:
 
 
 def batch_ranges(session: Session, issue_id: int, size: int = BATCH_SIZE) -> list[tuple[int, int]]:
-    """Consecutive id ranges of the issue's queued rows, ``size`` rows each."""
-    ids = session.scalars(
-        select(Delivery.id)
+    """Consecutive id ranges of the issue's queued rows, ``size`` rows each. The database numbers the
+    rows and hands back each range's first and last id, so a million readers' ids never come into this
+    process (the web process, when Send is pressed)."""
+    numbered = (
+        select(
+            Delivery.id.label("id"),
+            ((func.row_number().over(order_by=Delivery.id) - 1) // size).label("chunk"),
+        )
         .where(Delivery.issue_id == issue_id, Delivery.status == DeliveryStatus.QUEUED)
-        .order_by(Delivery.id)
+        .subquery()
+    )
+    ranges = session.execute(
+        select(func.min(numbered.c.id), func.max(numbered.c.id))
+        .group_by(numbered.c.chunk)
+        .order_by(numbered.c.chunk)
     ).all()
-    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+    return [(first, last) for first, last in ranges]
 
 
 def finish_if_done(session: Session, issue_id: int) -> bool:

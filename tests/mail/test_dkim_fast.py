@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from newsletter.mail import dkim_fast, mime, signing
 from newsletter.mail.rendering import SLOTS, RenderedEmail
-from tests.support.dkim import DKIM_DOMAIN, DKIM_SELECTOR, dkim_verifies
+from tests.support.dkim import DKIM_DOMAIN, DKIM_SELECTOR, dkim_results, dkim_verifies
 
 OVERSIGNED = [name.decode() for name in signing.SIGNED_HEADERS]
 
@@ -27,6 +27,21 @@ OVERSIGNED = [name.decode() for name in signing.SIGNED_HEADERS]
 @pytest.fixture(scope="module")
 def key(dkim_pem) -> signing.DKIMKey:
     return signing.load_key(dkim_pem.decode(), DKIM_SELECTOR, DKIM_DOMAIN)
+
+
+ED25519_SELECTOR = "ed2026"
+
+
+@pytest.fixture(scope="module")
+def both(dkim_pem) -> signing.DKIMKey:
+    """The RSA key with an Ed25519 key beside it (PEM, as ``openssl genpkey -algorithm ed25519`` writes)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return signing.load_key(dkim_pem.decode(), DKIM_SELECTOR, DKIM_DOMAIN, pem.decode(), ED25519_SELECTOR)
 
 
 # -- generated issues and readers ---------------------------------------------------------------------
@@ -112,6 +127,38 @@ def test_every_fast_signature_verifies_with_dkimpy(key, subject, sender_name, te
     assert _tag(signing.sign(unsigned, key), "bh") == _tag(raw, "bh")
 
 
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    subject=st.text(alphabet=string.ascii_letters + " äöü🤖:-\t", min_size=1, max_size=150).filter(str.strip),
+    text=bodies(),
+    html=bodies(),
+    reader=readers(),
+)
+def test_both_signatures_verify_with_dkimpy(both, subject, text, html, reader):
+    made = skeleton(subject, text, html)
+    assert isinstance(dkim_fast.skeleton_signer(made, both), dkim_fast.SkeletonSigner)
+    try:
+        unsigned = made.assemble(reader)
+    except mime.HeaderInjection:
+        return
+    for raw in (made.assemble_signed(reader, both), signing.sign(unsigned, both)):  # fast, then dkimpy
+        assert raw.endswith(unsigned) and raw.count(b"DKIM-Signature:") == 2
+        assert dkim_results(raw, both) == [True, True]
+        rsa, ed = _tags(raw, 0), _tags(raw, 1)
+        assert (rsa["a"], rsa["s"], ed["a"], ed["s"]) == (
+            "rsa-sha256", DKIM_SELECTOR, "ed25519-sha256", ED25519_SELECTOR
+        )
+        # The same oversigned h= list and the same body hash under both.
+        assert rsa["h"] == ed["h"] and rsa["bh"] == ed["bh"] and rsa["c"] == ed["c"] == "relaxed/relaxed"
+        assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert _tags(made.assemble_signed(reader, both), 0)["h"] == _tags(signing.sign(unsigned, both), 1)["h"]
+
+
+def _tags(raw: bytes, index: int) -> dict[str, str]:
+    value = message_from_bytes(raw).get_all("DKIM-Signature")[index]
+    return dict(part.strip().split("=", 1) for part in "".join(value.split()).split(";") if "=" in part)
+
+
 def _tag(raw: bytes, name: str) -> str:
     value = message_from_bytes(raw)["DKIM-Signature"]
     tags = dict(part.strip().split("=", 1) for part in "".join(value.split()).split(";") if "=" in part)
@@ -163,9 +210,11 @@ def _signed_transactional(key: signing.DKIMKey) -> bytes:
     return signing.sign(message, key)
 
 
+@pytest.mark.parametrize("keys", ["rsa", "rsa+ed25519"])
 @pytest.mark.parametrize("signed", [_signed_newsletter, _signed_transactional], ids=["fast", "dkimpy"])
 @pytest.mark.parametrize("name", OVERSIGNED)
-def test_a_header_put_in_front_breaks_the_signature(key, signed, name):
+def test_a_header_put_in_front_breaks_the_signature(request, keys, signed, name):
+    key = request.getfixturevalue("key" if keys == "rsa" else "both")
     raw = signed(key)
     assert dkim_verifies(raw, key)
     listed = _tag(raw, "h").split(":")
@@ -173,9 +222,9 @@ def test_a_header_put_in_front_breaks_the_signature(key, signed, name):
     assert listed.count(name.lower()) == present + 1
     # In front of the message, and just above the body: both break it.
     forged = f"{name}: <https://evil.test/x>\r\n".encode()
-    assert not dkim_verifies(forged + raw, key)
+    assert not any(dkim_results(forged + raw, key))  # each signature breaks, Ed25519 as well as RSA
     head_end = raw.index(b"\r\n\r\n") + 2
-    assert not dkim_verifies(raw[:head_end] + forged + raw[head_end:], key)
+    assert not any(dkim_results(raw[:head_end] + forged + raw[head_end:], key))
 
 
 def test_feedback_id_and_links_are_signed(key):
@@ -199,3 +248,69 @@ def test_a_slot_in_the_middle_of_a_line_is_signed_by_dkimpy(key):
     assert raw.endswith(b"Abmelden: https://ki.example/u/1 bitte\r\n")
     assert dkim_verifies(raw, key)
     assert not dkim_verifies(b"Feedback-ID: 1\r\n" + raw, key)
+
+
+def test_a_slot_in_the_middle_of_a_line_gets_both_signatures_from_dkimpy(both):
+    odd = mime.Skeleton([
+        b"From: KI-Kompass <redaktion@ki-kompass.example>\r\nTo: ", ("to", "header"),
+        b"\r\nSubject: Hallo\r\n\r\nAbmelden: ", ("unsubscribe_url", "text"), b" bitte\r\n",
+    ])  # fmt: skip
+    assert isinstance(dkim_fast.skeleton_signer(odd, both), dkim_fast._Dkimpy)
+    raw = odd.assemble_signed({"to": "a@example.org", "unsubscribe_url": "https://ki.example/u/1"}, both)
+    assert dkim_results(raw, both) == [True, True]
+    assert _tags(raw, 1)["a"] == "ed25519-sha256" and _tags(raw, 0)["h"] == _tags(raw, 1)["h"]
+    assert dkim_results(raw.replace(b"u/1", b"u/2"), both) == [False, False]
+
+
+def test_the_ed25519_key_settings(dkim_pem, dkim_key_file, tmp_path):
+    """Bad inputs tried: a missing selector, the RSA key's selector, an RSA key given as the Ed25519 key,
+    base64 that is not 32 bytes, a file that does not exist, an Ed25519 key without an RSA key."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from newsletter.platform.settings import ConfigError, load_config
+
+    private = ed25519.Ed25519PrivateKey.generate()
+    pem_file = tmp_path / "ed.pem"
+    pem_file.write_bytes(private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ))  # fmt: skip
+    seed = private.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    dkimpy_form = base64.b64encode(seed).decode()  # what dknewkey --ktype ed25519 writes
+
+    def config(**env):
+        loaded = load_config({"BEITRAG_ENV": "testing", "SECRET_KEY": "x" * 40,
+                              "DKIM_PRIVATE_KEY": str(dkim_key_file), "DKIM_SELECTOR": "s1", **env}, tmp_path)
+        loaded["DKIM_KEY"] = signing.key_from_config(loaded)
+        return loaded["DKIM_KEY"]  # fmt: skip
+
+    for form in (str(pem_file), pem_file.read_text(), dkimpy_form):
+        loaded = config(DKIM_ED25519_KEY=form, DKIM_ED25519_SELECTOR="ed1")
+        assert loaded.ed25519.seed == seed
+        public = base64.b64encode(private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()  # fmt: skip
+        assert loaded.public_records() == {
+            "s1._domainkey.ki-kompass.example": loaded.public_record(),
+            "ed1._domainkey.ki-kompass.example": f"v=DKIM1; k=ed25519; p={public}",
+        }
+        assert repr(seed) not in repr(loaded)
+    cases = {
+        "DKIM_ED25519_SELECTOR": {"DKIM_ED25519_KEY": str(pem_file)},
+        "selector of its own": {"DKIM_ED25519_KEY": str(pem_file), "DKIM_ED25519_SELECTOR": "s1"},
+        "not an Ed25519 key": {"DKIM_ED25519_KEY": dkim_pem.decode(), "DKIM_ED25519_SELECTOR": "ed1"},
+        "32 bytes": {"DKIM_ED25519_KEY": base64.b64encode(b"short").decode(), "DKIM_ED25519_SELECTOR": "ed1"},
+        "cannot be read": {"DKIM_ED25519_KEY": str(tmp_path / "missing.pem"), "DKIM_ED25519_SELECTOR": "ed1"},
+        "set both or neither": {"DKIM_ED25519_SELECTOR": "ed1"},
+    }
+    for message, env in cases.items():
+        with pytest.raises(ConfigError, match=message):
+            config(**env)
+    with pytest.raises(ConfigError, match="DKIM_PRIVATE_KEY is not"):
+        loaded = load_config({"BEITRAG_ENV": "testing", "SECRET_KEY": "x" * 40,
+                              "DKIM_ED25519_KEY": str(pem_file)}, tmp_path)  # fmt: skip
+        signing.key_from_config(loaded)
+    assert config().ed25519 is None

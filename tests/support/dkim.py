@@ -13,14 +13,29 @@ DKIM_DOMAIN = "ki-kompass.example"
 DKIM_SELECTOR = "beitrag2026"
 
 
-def dkim_verifies(raw: bytes, key: signing.DKIMKey) -> bool:
-    """dkimpy's own verifier; its documented ``dnsfunc`` hook answers with our public key record."""
-    record = key.public_record().encode("ascii")
+def dkim_results(raw: bytes, key: signing.DKIMKey) -> list[bool]:
+    """dkimpy's own verifier on each ``DKIM-Signature`` of ``raw``, top first; its documented ``dnsfunc``
+    hook answers with our public key records (the RSA one and, when the key has one, the Ed25519 one)."""
+    records = {f"{name}.".encode(): record.encode("ascii") for name, record in key.public_records().items()}
 
     def dnsfunc(name, timeout=5):
-        return record if name == f"{key.selector}._domainkey.{key.domain}.".encode() else None
+        return records.get(name)
 
-    return dkim.verify(raw, dnsfunc=dnsfunc)
+    def verify(checker: dkim.DKIM, index: int) -> bool:
+        try:  # as dkim.verify does: a malformed or mismatching signature is a failed one
+            return checker.verify(idx=index, dnsfunc=dnsfunc)
+        except dkim.DKIMException:
+            return False
+
+    checker = dkim.DKIM(raw)
+    count = sum(1 for name, _ in checker.headers if name.lower() == b"dkim-signature")
+    return [verify(checker, index) for index in range(count)]
+
+
+def dkim_verifies(raw: bytes, key: signing.DKIMKey) -> bool:
+    """Every signature the key makes is there (one, two with an Ed25519 key) and dkimpy verifies each."""
+    results = dkim_results(raw, key)
+    return len(results) == (1 if key.ed25519 is None else 2) and all(results)
 
 
 def signed_headers(raw: bytes) -> set[str]:

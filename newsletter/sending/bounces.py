@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.message import Message
@@ -28,6 +29,7 @@ from newsletter.mail import mailbox
 from newsletter.mail.return_paths import BounceAddress, read_return_path, vouches_for
 from newsletter.readers import addresses, subscribers
 from newsletter.readers.models import Subscriber, SubscriberStatus, SuppressionReason
+from newsletter.sending import autopause
 from newsletter.sending.models import BounceEvent, Delivery, DeliveryStatus
 from newsletter.sending.tallies import count_bounce
 
@@ -53,6 +55,7 @@ class Outcome:
     kind: str | None = None
     suppressed: list[str] = field(default_factory=list)
     counted: list[str] = field(default_factory=list)
+    paused_issue: int | None = None  # the report's issue was paused by ``autopause``: signal the workers
 
 
 def _remember(session: Session, key: str, kind: str, delivery_id: int | None) -> bool:
@@ -71,11 +74,12 @@ def _remember(session: Session, key: str, kind: str, delivery_id: int | None) ->
 
 
 def apply_report(session: Session, report: Report, *, secret_key: str, via: str,
-                 trust_recipients: bool = False) -> Outcome:  # fmt: skip
+                 trust_recipients: bool = False, limits: autopause.Limits | None = None) -> Outcome:  # fmt: skip
     """Apply a report once. A newsletter bounce acts on the ledger row's reader; a transactional one on
     each reported recipient whose address the bounce address vouches for; nothing else is touched.
     ``trust_recipients`` (a report whose sender is authenticated, such as a signed SNS message) acts on
-    the reported recipients when the report names no bounce address of ours."""
+    the reported recipients when the report names no bounce address of ours. A complaint or hard bounce
+    on a send in progress may pause it (``autopause``, with ``limits``; the defaults without)."""
     address = report.address
     if address is None and trust_recipients and report.kind is not None:
         if not _remember(session, report.key, report.kind, None):
@@ -102,11 +106,11 @@ def apply_report(session: Session, report: Report, *, secret_key: str, via: str,
                     readers.append(reader)
     if not _remember(session, report.key, report.kind, address.delivery_id):
         return Outcome(applied=False, kind=report.kind)
-    return _apply(session, report, delivery, readers, via=via)
+    return _apply(session, report, delivery, readers, via=via, limits=limits)
 
 
 def _apply(session: Session, report: Report, delivery: Delivery | None, readers: list[Subscriber], *,
-           via: str) -> Outcome:  # fmt: skip
+           via: str, limits: autopause.Limits | None = None) -> Outcome:  # fmt: skip
 
     outcome = Outcome(applied=True, kind=report.kind)
     if report.kind == SOFT:
@@ -130,6 +134,10 @@ def _apply(session: Session, report: Report, delivery: Delivery | None, readers:
         subscribers.record_event(session, reader, "complained" if complaint else "bounced", via=via,
                                  detail=report.detail[:200])  # fmt: skip
         outcome.suppressed.append(reader.email)
+    if delivery is not None and delivery.status is DeliveryStatus.BOUNCED:
+        session.flush()
+        if autopause.check(session, delivery.issue_id, report.kind, limits or autopause.Limits()):
+            outcome.paused_issue = delivery.issue_id
     return outcome
 
 
@@ -236,12 +244,14 @@ def read_ses_event(event: dict, message_id: str, secret_key: str) -> Report:
     return Report(key, None, address, [], detail=f"SES {kind_name or 'event'}")
 
 
-def process_mailbox(session: Session, target: mailbox.MailboxTarget, *, secret_key: str,
-                    limit: int = 500) -> tuple[int, dict[str, int]]:  # fmt: skip
+def process_mailbox(session: Session, target: mailbox.MailboxTarget, *, secret_key: str, limit: int = 500,
+                    limits: autopause.Limits | None = None,
+                    paused: Callable[[int], object] | None = None) -> tuple[int, dict[str, int]]:  # fmt: skip
     """Apply each report in the bounce mailbox and delete its message once the effect is committed (this
     commits, message by message). A message no detector can read is deleted too, with a warning, so that
     it cannot block the mailbox for good. Returns how many messages were handled, and how many of each
-    kind (``ignored`` for a report that changed nothing)."""
+    kind (``ignored`` for a report that changed nothing). ``paused`` is called with an issue's id after
+    a report that paused its send is committed (to tell the workers)."""
     counts: dict[str, int] = {}
 
     def handle(raw: bytes) -> None:
@@ -251,11 +261,13 @@ def process_mailbox(session: Session, target: mailbox.MailboxTarget, *, secret_k
             log.warning("bounce mailbox: a message could not be read (%s); deleted", exc)
             report = unreadable_report(raw)
         try:
-            outcome = apply_report(session, report, secret_key=secret_key, via="mailbox")
+            outcome = apply_report(session, report, secret_key=secret_key, via="mailbox", limits=limits)
             session.commit()
         except Exception:
             session.rollback()
             raise
+        if outcome.paused_issue is not None and paused is not None:
+            paused(outcome.paused_issue)
         key = (outcome.kind or "ignored") if outcome.applied else "ignored"
         counts[key] = counts.get(key, 0) + 1
 

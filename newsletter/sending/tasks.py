@@ -11,7 +11,7 @@ from rq import get_current_job
 from db import db
 from newsletter.mail import mailbox, smtp
 from newsletter.platform import queues
-from newsletter.sending import batches, bounces, control, gate, sweeper, test_sends
+from newsletter.sending import autopause, batches, bounces, control, gate, sweeper, test_sends
 
 
 def _send_context(job_id: str) -> batches.SendContext:
@@ -81,6 +81,9 @@ def poll_bounce_mailbox(limit: int = 500) -> str:
         return "no bounce mailbox configured"
     target = mailbox.MailboxTarget.from_url(config["BOUNCE_MAILBOX_URL"])
     secret_key = config["SECRET_KEY"]
-    handled, counts = bounces.process_mailbox(db.session, target, secret_key=secret_key, limit=limit)
+    handled, counts = bounces.process_mailbox(
+        db.session, target, secret_key=secret_key, limit=limit, limits=autopause.Limits.from_config(config),
+        paused=lambda issue_id: control.signal_send(issue_id, "pause"),
+    )
     detail = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
     return f"{handled} messages" + (f": {detail}" if detail else "")

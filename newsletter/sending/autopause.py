@@ -118,8 +118,8 @@ def check(session: Session, issue_id: int, kind: str, limits: Limits) -> AutoPau
     pause = AutoPause(issue_id=issue_id, kind=kind, reports=reports, accepted=accepted, threshold=threshold,
                       paused_at=utcnow())  # fmt: skip
     session.add(pause)
-    audit.record(session, "issue.auto_pause", actor=audit.SYSTEM, target=("issue", issue_id),
-                 detail={"kind": kind, "reports": reports, "accepted": accepted, "threshold": threshold})  # fmt: skip
+    detail = {"kind": kind, "reports": reports, "accepted": accepted, "threshold": threshold}
+    audit.record(session, "issue.auto_pause", actor=audit.SYSTEM, target=("issue", issue_id), detail=detail)
     session.flush()
     issue = session.get(Issue, issue_id)
     if issue is not None:

@@ -74,7 +74,8 @@ def _remember(session: Session, key: str, kind: str, delivery_id: int | None) ->
 
 
 def apply_report(session: Session, report: Report, *, secret_key: str, via: str,
-                 trust_recipients: bool = False, limits: autopause.Limits | None = None) -> Outcome:  # fmt: skip
+                 trust_recipients: bool = False,
+                 limits: autopause.Limits | None = None) -> Outcome:  # fmt: skip
     """Apply a report once. A newsletter bounce acts on the ledger row's reader; a transactional one on
     each reported recipient whose address the bounce address vouches for; nothing else is touched.
     ``trust_recipients`` (a report whose sender is authenticated, such as a signed SNS message) acts on

@@ -194,6 +194,11 @@ def _mail_authentication(env: Mapping[str, str]) -> dict[str, Any]:
         "DKIM_KEY": None,  # the loaded key (mail.signing.DKIMKey), set when the mail package starts
         "BOUNCE_DOMAIN": bounce_domain,
         "BOUNCE_MAILBOX_URL": mailbox,
+        # The deliverability page: where DMARC aggregate reports go (rua; default dmarc-reports@ the
+        # sender's organisational domain), and the name servers its DNS check asks (host or host:port,
+        # spaces between; empty: the system's resolver).
+        "DMARC_REPORT_ADDRESS": (env.get("DMARC_REPORT_ADDRESS") or "").strip() or None,
+        "DNS_NAMESERVERS": tuple((env.get("DNS_NAMESERVERS") or "").split()),
         # Amazon SNS: the host a SigningCertURL must name (a regular expression) and, for tests only, a CA
         # file to trust for that fetch. SNS_TOPIC_ARNS (spaces or commas) limits the accepted topics.
         "SNS_CERT_HOST": cert_host,

@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import format_percent
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -34,10 +33,11 @@ from sqlalchemy.orm import Session
 from db import utcnow
 from newsletter.editorial.models import Issue, IssueState
 from newsletter.platform import audit
+from newsletter.platform.i18n import percent
 from newsletter.sending.models import AutoPause, Delivery, DeliveryStatus
+from newsletter.sending.tallies import ACCEPTED  # the same messages the issue statistics count
 
 COMPLAINT, HARD = "complaint", "hard"
-ACCEPTED = (DeliveryStatus.SENT, DeliveryStatus.BOUNCED, DeliveryStatus.UNCERTAIN)
 
 
 @dataclass(frozen=True)
@@ -149,14 +149,14 @@ def reason(session: Session, issue_id: int) -> dict[str, Any] | None:
             "Paused automatically: %(reports)s of %(accepted)s accepted messages were reported as spam "
             "(%(rate)s, the limit is %(limit)s). Receivers such as Gmail file mail from senders above it "
             "as spam. Check the list and the issue before you resume.",
-            reports=pause.reports, accepted=pause.accepted, rate=format_percent(rate, "#,##0.0#%"),
-            limit=format_percent(pause.threshold, "#,##0.0#%"))  # fmt: skip
+            reports=pause.reports, accepted=pause.accepted, rate=percent(rate),
+            limit=percent(pause.threshold))  # fmt: skip
     else:
         text = _l(
             "Paused automatically: %(reports)s of %(accepted)s accepted messages bounced for good "
             "(%(rate)s, the limit is %(limit)s). An old or bought list harms the newsroom's reputation "
             "with receivers. Check the list before you resume.",
-            reports=pause.reports, accepted=pause.accepted, rate=format_percent(rate, "#,##0.0#%"),
-            limit=format_percent(pause.threshold, "#,##0.0#%"))  # fmt: skip
+            reports=pause.reports, accepted=pause.accepted, rate=percent(rate),
+            limit=percent(pause.threshold))  # fmt: skip
     return {"kind": pause.kind, "reports": pause.reports, "accepted": pause.accepted,
             "rate": round(rate, 5), "threshold": pause.threshold, "text": str(text)}  # fmt: skip

@@ -10,15 +10,20 @@ of 0 (off), percentages out of range in the settings.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from rq import SimpleWorker
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from db import db as database
 from newsletter.editorial.models import Issue, IssueState
+from newsletter.mail.return_paths import read_return_path
 from newsletter.platform.audit import AuditEntry
 from newsletter.platform.queues import get_queue, get_redis
 from newsletter.platform.settings import ConfigError, load_config
-from newsletter.sending import progress
+from newsletter.sending import bounces, progress
+from newsletter.sending.autopause import Limits
 from newsletter.sending.models import AutoPause
 from tests.sending.factories import issue_with_readers, start_send
 from tests.sending.test_ses_webhook import _event, _post, _signed, signing_key, sns_host  # noqa: F401
@@ -122,3 +127,43 @@ def test_reports_after_the_send_or_with_the_rule_off_pause_nothing(
 def test_percentages_out_of_range_stop_the_start(value, tmp_path):
     with pytest.raises(ConfigError, match="AUTO_PAUSE_COMPLAINT_PERCENT"):
         load_config({"BEITRAG_ENV": "development", "AUTO_PAUSE_COMPLAINT_PERCENT": value}, tmp_path)
+
+
+def test_two_hosts_recording_complaints_at_once_pause_the_send_once(app, db, relay, limits, monkeypatch):
+    """Two reports applied at the same moment in two sessions (as two web or worker hosts would): the
+    send is paused once, with one reason and one audit entry."""
+    monkeypatch.setitem(app.config, "AUTO_PAUSE_MIN_MESSAGES", 10)
+    issue = issue_with_readers(db, READERS)
+    start_send(db, issue, batch_size=BATCH)
+    _one_batch(app)
+    relay.wait_for(BATCH)
+    secret = app.config["SECRET_KEY"]
+    sources = {r.rcpt_tos[0]: r.mail_from for r in relay.received}
+    start = threading.Barrier(2)
+    errors = []
+
+    def complain(reader: str) -> None:
+        with app.app_context():
+            address = read_return_path(secret, sources[reader])
+            report = bounces.Report(f"race:{reader}", bounces.COMPLAINT, address, [reader])
+            try:
+                start.wait()
+                outcome = bounces.apply_report(database.session, report, secret_key=secret, via="mailbox",
+                                               limits=Limits.from_config(app.config))  # fmt: skip
+                database.session.commit()
+                assert outcome.applied
+            except Exception as exc:  # reported below, in the test's thread
+                errors.append(exc)
+            finally:
+                database.session.remove()
+
+    threads = [threading.Thread(target=complain, args=(f"leser{i}@example.org",)) for i in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert _state(db, issue.id) is IssueState.PAUSED
+    assert db.session.scalar(select(func.count()).select_from(AutoPause)) == 1
+    entries = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "issue.auto_pause")
+    assert db.session.scalar(entries) == 1

@@ -2,6 +2,9 @@
 messages, see ``test_ses_webhook``) while a send is under way, and the send stops itself once a rate
 reaches its threshold on enough messages; the editor reads why on the issue page and resumes.
 
+The mailbox path (an ARF complaint read from dovecot over IMAP) pauses the same way and sets the workers'
+control word.
+
 Bad inputs tried: one hard bounce among too few messages (below ``AUTO_PAUSE_MIN_MESSAGES``: no pause),
 a complaint about an issue whose send has finished (no pause), a complaint after an editor resumed the
 automatically paused send (no second pause), the same complaint posted twice (counted once), a threshold
@@ -22,12 +25,15 @@ from newsletter.mail.return_paths import read_return_path
 from newsletter.platform.audit import AuditEntry
 from newsletter.platform.queues import get_queue, get_redis
 from newsletter.platform.settings import ConfigError, load_config
-from newsletter.sending import bounces, progress
+from newsletter.sending import bounces, gate, progress
+from newsletter.sending import tasks as sending_tasks
 from newsletter.sending.autopause import Limits
 from newsletter.sending.models import AutoPause
 from tests.sending.factories import issue_with_readers, start_send
+from tests.sending.test_bounce_mailbox import arf, dovecot  # noqa: F401
 from tests.sending.test_ses_webhook import _event, _post, _signed, signing_key, sns_host  # noqa: F401
 from tests.staff.factories import sign_in
+from tests.support import dovecot as dovecot_support
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 
@@ -167,3 +173,23 @@ def test_two_hosts_recording_complaints_at_once_pause_the_send_once(app, db, rel
     assert db.session.scalar(select(func.count()).select_from(AutoPause)) == 1
     entries = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "issue.auto_pause")
     assert db.session.scalar(entries) == 1
+
+
+@pytest.mark.slow  # a dovecot server
+@pytest.mark.skipif(not dovecot_support.available(), reason="needs Debian's dovecot-imapd (see .ci/run)")
+def test_a_complaint_from_the_bounce_mailbox_pauses_the_send_and_tells_the_workers(
+    app, db, relay, dovecot, limits, monkeypatch  # noqa: F811
+):
+    monkeypatch.setitem(app.config, "AUTO_PAUSE_MIN_MESSAGES", 10)
+    monkeypatch.setitem(app.config, "BOUNCE_MAILBOX_URL", dovecot.url("imap"))
+    issue = issue_with_readers(db, READERS)
+    start_send(db, issue, batch_size=BATCH)
+    _one_batch(app)
+    relay.wait_for(BATCH)
+    source = next(r.mail_from for r in relay.received if r.rcpt_tos[0] == "leser3@example.org")
+    dovecot.deliver(arf("fbl@ki-kompass.example", source, "leser3@example.org"))
+    assert sending_tasks.poll_bounce_mailbox() == "1 messages: 1 complaint"
+    assert _state(db, issue.id) is IssueState.PAUSED
+    assert get_redis(app).get(gate.control_key(issue.id)) == b"pause"  # the workers' shortcut, set
+    run_jobs(app)
+    assert len(relay.received) == BATCH

@@ -107,6 +107,6 @@ class AutoPause(Base):
     kind: Mapped[str] = mapped_column(String(20))  # "complaint" or "hard"
     reports: Mapped[int]  # complaints (or hard bounces) among the messages accepted so far
     accepted: Mapped[int]  # messages the relay had accepted when the send was paused
-    threshold: Mapped[float] = mapped_column(Float)  # the rate that was reached, as a fraction (0.003 = 0.3 %)
+    threshold: Mapped[float] = mapped_column(Float)  # the rate reached, as a fraction (0.003 = 0.3 %)
     paused_at: Mapped[datetime] = mapped_column(default=utcnow)
     resumed_at: Mapped[datetime | None]

@@ -94,6 +94,9 @@ def test_complaints_pause_a_running_send_the_editor_reads_why_and_resumes(
     assert 'data-paused-because="complaint"' in page.get_data(as_text=True)
     json = client.get(f"/staff/issues/{issue.id}/progress.json", headers={"Accept": "application/json"}).json
     assert json["state"] == "paused" and json["paused_because"]["reports"] == 1
+    english = text_of(client.get(f"/staff/issues/{issue.id}?lang=en"))
+    assert "Paused automatically: 1 of 20 accepted messages were reported as spam (5%, the limit is 0.3%)" in english
+    client.get(f"/staff/issues/{issue.id}?lang=de")
 
     token = csrf_token(client, f"/staff/issues/{issue.id}")
     assert client.post(f"/staff/issues/{issue.id}/resume", data={"csrf_token": token}).status_code == 302

@@ -156,3 +156,6 @@ def test_rates_per_issue_and_per_receiving_domain(app, client, db, relay):
     assert "Deliverability-Test" in html and "Gmail" in html and "andere Domains" in html
     assert "1 (50\xa0%)" in html  # Gmail: one complaint in two messages
     assert "12,5\xa0%" in html  # the issue: one complaint in eight
+    english = text_of(client.get(f"{PAGE}?lang=en"))
+    assert "Bounces and complaints per issue" in english and "other domains" in english
+    assert "1 (50%)" in english and "stay below 0.3 % complaints" in english

@@ -95,7 +95,8 @@ def test_complaints_pause_a_running_send_the_editor_reads_why_and_resumes(
     json = client.get(f"/staff/issues/{issue.id}/progress.json", headers={"Accept": "application/json"}).json
     assert json["state"] == "paused" and json["paused_because"]["reports"] == 1
     english = text_of(client.get(f"/staff/issues/{issue.id}?lang=en"))
-    assert "Paused automatically: 1 of 20 accepted messages were reported as spam (5%, the limit is 0.3%)" in english
+    assert "Paused automatically: 1 of 20 accepted messages were reported as spam (5%, the limit is 0.3%)" \
+        in english
     client.get(f"/staff/issues/{issue.id}?lang=de")
 
     token = csrf_token(client, f"/staff/issues/{issue.id}")

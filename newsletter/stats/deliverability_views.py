@@ -28,7 +28,8 @@ def _page(checks: dict[str, dns_records.Comparison] | None = None, status: int =
     html = render_template(
         "admin/deliverability.html", records=records, checks=checks, form=ActionForm(),
         issues=deliverability.by_issue(db.session), domains=deliverability.by_domain(db.session),
-        limits=Limits.from_config(config), domain_issues=deliverability.DOMAIN_ISSUES, percent=percent,
+        limits=Limits.from_config(config), domain_issues=deliverability.DOMAIN_ISSUES,
+        domain_rows=deliverability.DOMAIN_ROWS, percent=percent,
     )  # fmt: skip
     return html, status
 

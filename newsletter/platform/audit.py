@@ -40,6 +40,7 @@ ACTIONS: dict[str, Any] = {
     "issue.unschedule": _l("Schedule removed"),
     "issue.schedule_failed": _l("Scheduled send refused, back to draft"),
     "issue.pause": _l("Send paused"),
+    "issue.auto_pause": _l("Send paused automatically (complaint or bounce rate)"),
     "issue.resume": _l("Send resumed"),
     "issue.cancel": _l("Send cancelled"),
     "issue.test_send": _l("Test send"),

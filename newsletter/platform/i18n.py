@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
+from babel import numbers
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import format_date, format_datetime, format_decimal, format_number, get_locale, refresh
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_number,
+    get_locale,
+    refresh,
+)
 
 from newsletter.platform.extensions import babel
 
@@ -54,6 +62,14 @@ def month_label(value: str) -> str:
     """``2026-01`` as the reader's language writes a month: "Jan. 2026", "Jan 2026"."""
     year, month = value.split("-")
     return format_date(date(int(year), int(month), 1), "MMM yyyy")
+
+
+def percent(rate: float | None) -> str:
+    """A rate (0.003) as the locale writes it, with the digits it has up to two decimals ("0,3 %",
+    "12,5 %", "5 %"); "–" for None."""
+    if rate is None:
+        return "–"
+    return numbers.format_percent(round(rate, 4), locale=get_locale(), decimal_quantization=False)
 
 
 def init_app(app: Flask) -> None:

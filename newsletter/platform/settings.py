@@ -116,6 +116,13 @@ def _float(env: Mapping[str, str], key: str, default: float) -> float:
     return value
 
 
+def _percent(env: Mapping[str, str], key: str, default: float) -> float:
+    value = _float(env, key, default)
+    if value > 100:
+        raise ConfigError(f"{key} is a percentage from 0 to 100, not {value}")
+    return value
+
+
 def _origins(raw: str | None) -> tuple[str, ...]:
     """``EMBED_ORIGINS``: sites that may frame the subscribe form and call the JSON API, e.g.
     ``https://www.example.org https://blog.example.org`` (spaces or commas between them)."""
@@ -194,6 +201,11 @@ def _mail_authentication(env: Mapping[str, str]) -> dict[str, Any]:
         "BOUNCE_DOMAIN": bounce_domain,
         "BOUNCE_MAILBOX_URL": mailbox,
         "UNSUBSCRIBE_MAILBOX_URL": unsubscribe_mailbox,
+        # The deliverability page: where DMARC aggregate reports go (rua; default dmarc-reports@ the
+        # sender's organisational domain), and the name servers its DNS check asks (host or host:port,
+        # spaces between; empty: the system's resolver).
+        "DMARC_REPORT_ADDRESS": (env.get("DMARC_REPORT_ADDRESS") or "").strip() or None,
+        "DNS_NAMESERVERS": tuple((env.get("DNS_NAMESERVERS") or "").split()),
         # Amazon SNS: the host a SigningCertURL must name (a regular expression) and, for tests only, a CA
         # file to trust for that fetch. SNS_TOPIC_ARNS (spaces or commas) limits the accepted topics.
         "SNS_CERT_HOST": cert_host,
@@ -396,6 +408,11 @@ def _work(env: Mapping[str, str]) -> dict[str, Any]:
         # receivers can fold the copies (at least once).
         "MAIL_RESEND_UNCERTAIN": _flag(env, "MAIL_RESEND_UNCERTAIN"),
         "SEND_SWEEP_SECONDS": _int(env, "SEND_SWEEP_SECONDS", 15),
+        # A send pauses itself when its complaint or hard-bounce rate reaches these percentages (0 = off),
+        # judged once the relay has accepted AUTO_PAUSE_MIN_MESSAGES of it (sending/autopause.py).
+        "AUTO_PAUSE_COMPLAINT_PERCENT": _percent(env, "AUTO_PAUSE_COMPLAINT_PERCENT", 0.3),
+        "AUTO_PAUSE_HARD_BOUNCE_PERCENT": _percent(env, "AUTO_PAUSE_HARD_BOUNCE_PERCENT", 5.0),
+        "AUTO_PAUSE_MIN_MESSAGES": _positive_int(env, "AUTO_PAUSE_MIN_MESSAGES", 1000),
         # Count clicks per link in sent issues (off by default): links are rewritten once per variant.
         "CLICK_COUNTING": _flag(env, "CLICK_COUNTING"),
         # A line under a donor's yearly giving statement, e.g. the charity's tax exemption; empty: none.

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from newsletter.mail.return_paths import BounceAddress, read_return_path, vouches_for
 from newsletter.readers import addresses, subscribers
 from newsletter.readers.models import Subscriber, SubscriberStatus, SuppressionReason
+from newsletter.sending import autopause
 from newsletter.sending.models import BounceEvent, Delivery, DeliveryStatus
 from newsletter.sending.tallies import count_bounce
 
@@ -49,6 +50,7 @@ class Outcome:
     kind: str | None = None
     suppressed: list[str] = field(default_factory=list)
     counted: list[str] = field(default_factory=list)
+    paused_issue: int | None = None  # the report's issue was paused by ``autopause``: signal the workers
 
 
 def remember(session: Session, key: str, kind: str, delivery_id: int | None) -> bool:
@@ -68,11 +70,13 @@ def remember(session: Session, key: str, kind: str, delivery_id: int | None) -> 
 
 
 def apply_report(session: Session, report: Report, *, secret_key: str, via: str,
-                 trust_recipients: bool = False) -> Outcome:  # fmt: skip
+                 trust_recipients: bool = False,
+                 limits: autopause.Limits | None = None) -> Outcome:  # fmt: skip
     """Apply a report once. A newsletter bounce acts on the ledger row's reader; a transactional one on
     each reported recipient whose address the bounce address vouches for; nothing else is touched.
     ``trust_recipients`` (a report whose sender is authenticated, such as a signed SNS message) acts on
-    the reported recipients when the report names no bounce address of ours."""
+    the reported recipients when the report names no bounce address of ours. A complaint or hard bounce
+    on a send in progress may pause it (``autopause``, with ``limits``; the defaults without)."""
     address = report.address
     if address is None and trust_recipients and report.kind is not None:
         if not remember(session, report.key, report.kind, None):
@@ -99,11 +103,11 @@ def apply_report(session: Session, report: Report, *, secret_key: str, via: str,
                     readers.append(reader)
     if not remember(session, report.key, report.kind, address.delivery_id):
         return Outcome(applied=False, kind=report.kind)
-    return _apply(session, report, delivery, readers, via=via)
+    return _apply(session, report, delivery, readers, via=via, limits=limits)
 
 
 def _apply(session: Session, report: Report, delivery: Delivery | None, readers: list[Subscriber], *,
-           via: str) -> Outcome:  # fmt: skip
+           via: str, limits: autopause.Limits | None = None) -> Outcome:  # fmt: skip
 
     outcome = Outcome(applied=True, kind=report.kind)
     if report.kind == SOFT:
@@ -127,6 +131,10 @@ def _apply(session: Session, report: Report, delivery: Delivery | None, readers:
         subscribers.record_event(session, reader, "complained" if complaint else "bounced", via=via,
                                  detail=report.detail[:200])  # fmt: skip
         outcome.suppressed.append(reader.email)
+    if delivery is not None and delivery.status is DeliveryStatus.BOUNCED:
+        session.flush()
+        if autopause.check(session, delivery.issue_id, report.kind, limits or autopause.Limits()):
+            outcome.paused_issue = delivery.issue_id
     return outcome
 
 

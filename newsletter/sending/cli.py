@@ -47,8 +47,11 @@ def _watch(issue_id: int) -> dict:
                 break
             time.sleep(0.5)
     click.echo(f"state {state}; " + ", ".join(
-        f"{key} {value}" for key, value in counts.items() if value and key not in ("rate", "eta_seconds")
+        f"{key} {value}" for key, value in counts.items()
+        if value and key not in ("rate", "eta_seconds", "paused_because")
     ))  # fmt: skip
+    if counts["paused_because"]:
+        click.echo(counts["paused_because"]["text"])
     return counts
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from db import utcnow
 from newsletter.editorial.models import Issue, IssueState
 from newsletter.platform import audit, queues
-from newsletter.sending import gate
+from newsletter.sending import autopause, gate
 from newsletter.sending.ledger import (
     PreparedSend,
     SendError,
@@ -55,6 +55,7 @@ def resume_send(session: Session, issue: Issue) -> PreparedSend:
     if issue.state is not IssueState.PAUSED:
         raise SendError(_l("only a paused issue can be resumed"))
     issue.state = IssueState.SENDING
+    autopause.resumed(session, issue.id)
     session.flush()
     return PreparedSend(issue.id, 0, batch_ranges(session, issue.id))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db import Base, enum_column, utcnow
@@ -94,3 +94,19 @@ class IssueTally(Base):
     accepted: Mapped[int]  # sent or bounced: the relay took it
     failed: Mapped[int]
     bounced: Mapped[int]
+
+
+class AutoPause(Base):
+    """A send the complaint or hard-bounce rate stopped (``sending.autopause``): why, with the figures the
+    editor is shown. One per issue; an editor's resume sets ``resumed_at``, and the rule then leaves that
+    send alone (the editor has seen the figures and decided)."""
+
+    __tablename__ = "auto_pauses"
+
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "complaint" or "hard"
+    reports: Mapped[int]  # complaints (or hard bounces) among the messages accepted so far
+    accepted: Mapped[int]  # messages the relay had accepted when the send was paused
+    threshold: Mapped[float] = mapped_column(Float)  # the rate reached, as a fraction (0.003 = 0.3 %)
+    paused_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resumed_at: Mapped[datetime | None]

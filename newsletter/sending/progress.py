@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, object_session
 
 from db import utcnow
 from newsletter.editorial.models import Issue, IssueState
+from newsletter.sending import autopause
 from newsletter.sending.models import Delivery, DeliveryStatus
 
 RATE_WINDOW = 60  # seconds of sent rows the progress rate looks at
@@ -39,6 +40,7 @@ def progress(session: Session, issue_id: int, *, now: datetime | None = None) ->
     open_rows = counts["queued"] + counts["sending"]
     counts["rate"] = round(rate, 2)
     counts["eta_seconds"] = round(open_rows / rate) if rate and open_rows else (0 if not open_rows else None)
+    counts["paused_because"] = autopause.reason(session, issue_id)
     return counts
 
 

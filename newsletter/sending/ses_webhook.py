@@ -14,7 +14,7 @@ from db import db
 from newsletter.mail import sns
 from newsletter.platform.bodies import body_limit
 from newsletter.platform.extensions import csrf, limiter
-from newsletter.sending import bounces
+from newsletter.sending import autopause, bounces, control
 
 bp = Blueprint("ses_webhook", __name__)
 MAX_BODY = 256 * 1024  # SNS messages are at most 256 KB
@@ -62,6 +62,10 @@ def ses_events():
         return _answer("ignored", 200)
     secret = current_app.config["SECRET_KEY"]
     report = bounces.read_ses_event(event, message["MessageId"], secret)
-    outcome = bounces.apply_report(db.session, report, secret_key=secret, via="ses", trust_recipients=True)
+    limits = autopause.Limits.from_config(current_app.config)
+    outcome = bounces.apply_report(db.session, report, secret_key=secret, via="ses", trust_recipients=True,
+                                   limits=limits)  # fmt: skip
     db.session.commit()
+    if outcome.paused_issue is not None:
+        control.signal_send(outcome.paused_issue, "pause")
     return _answer("applied" if outcome.applied else "nothing to do", 200)

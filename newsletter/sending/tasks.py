@@ -11,7 +11,16 @@ from rq import get_current_job
 from db import db
 from newsletter.mail import mailbox, smtp
 from newsletter.platform import queues
-from newsletter.sending import batches, control, gate, mailbox_poll, sweeper, test_sends, unsubscribe_mails
+from newsletter.sending import (
+    autopause,
+    batches,
+    control,
+    gate,
+    mailbox_poll,
+    sweeper,
+    test_sends,
+    unsubscribe_mails,
+)
 
 
 def _send_context(job_id: str) -> batches.SendContext:
@@ -86,7 +95,14 @@ def poll_bounce_mailbox(limit: int = 500) -> str:
     handled, counts = 0, {}
     for url in urls:
         target = mailbox.MailboxTarget.from_url(url)
-        done, found = mailbox_poll.process_mailbox(db.session, target, secret_key=secret_key, limit=limit)
+        done, found = mailbox_poll.process_mailbox(
+            db.session,
+            target,
+            secret_key=secret_key,
+            limit=limit,
+            limits=autopause.Limits.from_config(config),
+            paused=lambda issue_id: control.signal_send(issue_id, "pause"),
+        )
         handled += done
         for kind, n in found.items():
             counts[kind] = counts.get(kind, 0) + n

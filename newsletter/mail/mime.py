@@ -54,6 +54,9 @@ def build_transactional(
     msg["Subject"] = _check(rendered.subject, "Subject")
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = make_msgid(domain=sender_domain(sender_address))
+    # RFC 3834: made by a program, not a person, so out-of-office and vacation responders stay silent
+    # instead of answering a confirmation or a receipt. Signed and oversigned (``signing.SIGNED_HEADERS``).
+    msg["Auto-Submitted"] = "auto-generated"
     for name, value in (headers or {}).items():
         msg[_check(name, "name of a")] = _check(value, name)
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
@@ -234,6 +237,11 @@ def build_skeleton(
     head["List-Id"] = _check(list_id, "List-Id")
     head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     head["Feedback-ID"] = _check(feedback_id, "Feedback-ID")
+    # An issue is written by people, so no Auto-Submitted (RFC 3834 keeps that for mail a program made;
+    # readers' replies are welcome). Its List-Id and List-Unsubscribe already tell responders that follow
+    # RFC 3834 (section 2) not to answer list mail; Precedence: bulk says the same to the older ones
+    # (vacation, many out-of-office rules) that read only that field.
+    head["Precedence"] = "bulk"
     for name, value in (extra_headers or {}).items():
         head[_check(name, "name of a")] = _check(value, name)
     static_headers = b"".join(SMTP_POLICY.fold_binary(name, value) for name, value in head.items())

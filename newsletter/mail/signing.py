@@ -38,6 +38,10 @@ from newsletter.platform.settings import ConfigError
 SIGNED_HEADERS = (
     b"From", b"To", b"Subject", b"Date", b"Message-ID", b"MIME-Version", b"Content-Type",
     b"List-Id", b"List-Unsubscribe", b"List-Unsubscribe-Post", b"Feedback-ID",
+    # Transactional mail's RFC 3834 mark: with it signed (and listed once more) nobody on the way can
+    # remove it or put a second one in front without breaking the signature; a newsletter, which has
+    # none, cannot be given one.
+    b"Auto-Submitted",
 )  # fmt: skip
 MIN_KEY_BITS = 1024
 

@@ -34,7 +34,7 @@ HOSTILE_ADDRESSES = [
 
 EXPECTED_HEADERS = {
     b"dkim-signature", b"date", b"to", b"message-id", b"list-unsubscribe", b"from", b"subject",
-    b"mime-version", b"content-type", b"list-id", b"list-unsubscribe-post", b"feedback-id",
+    b"mime-version", b"content-type", b"list-id", b"list-unsubscribe-post", b"feedback-id", b"precedence",
 }  # fmt: skip
 
 

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -49,14 +50,16 @@ def test_dev_stack_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
     stack = subprocess.Popen([*flask, "dev", "run", "--port", str(port)], cwd=ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              start_new_session=True)  # fmt: skip
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(stack.stdout.readline, b"")), daemon=True)
+    reader.start()
     try:
-        deadline, status = time.monotonic() + 60, None
-        while time.monotonic() < deadline:
-            try:
-                status, home = _get(f"http://127.0.0.1:{port}/")
-                break
-            except OSError:
-                time.sleep(0.3)
+        # The banner comes once the web server answers and the worker listens: Ctrl-C only after it, as a
+        # person would press it (the worker may come up after the web server).
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any(b"Beitrag runs: " in line for line in lines):
+            time.sleep(0.3)
+        status, home = _get(f"http://127.0.0.1:{port}/")
         assert status == 200, "the web server did not come up"
         assert "KI-Kompass" in home
         assert "Anmelden" in _get(f"http://127.0.0.1:{port}/staff/login")[1]
@@ -64,7 +67,9 @@ def test_dev_stack_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert _alive(redis_pid)
     finally:
         os.killpg(stack.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
-        output = stack.communicate(timeout=30)[0].decode()
+        stack.wait(timeout=30)
+        reader.join(timeout=10)
+    output = b"".join(lines).decode()
     assert "Stopped." in output, output
     banner = output.rindex("Beitrag runs: ")
     assert output.index("Listening on") < banner and output.index("Capturing mail on") < banner, output

@@ -80,8 +80,8 @@ def expected(config: Mapping[str, Any]) -> list[Record]:
     spf_value = "v=spf1 " + (mechanism + " " if mechanism else "mx ") + "~all"
     records = [Record(SPF, envelope, spf_value, mechanism=mechanism, local_relay=local)]
     key = config.get("DKIM_KEY")
-    if key is not None:
-        records.append(Record(DKIM, f"{key.selector}._domainkey.{key.domain}", key.public_record()))
+    if key is not None:  # RSA, and the Ed25519 key's record when one is set (RFC 8463)
+        records += [Record(DKIM, name, value) for name, value in key.public_records().items()]
     else:
         selector = config.get("DKIM_SELECTOR") or "beitrag"
         domain = config.get("DKIM_DOMAIN") or sender_domain
@@ -118,7 +118,8 @@ def compare(record: Record, found: list[str]) -> Comparison:
         if record.value is None:
             return Comparison(DIFFERS, mine)
         want = _tags(record.value)
-        ok = any(_tags(v).get("p") == want["p"] and _tags(v).get("k", "rsa") == "rsa" for v in mine)
+        kind = want.get("k", "rsa")
+        ok = any(_tags(v).get("p") == want["p"] and _tags(v).get("k", "rsa") == kind for v in mine)
         return Comparison(MATCH if ok else DIFFERS, mine)
     mine = [v for v in found if v.lower().startswith("v=dmarc1")]
     if not mine:

@@ -53,7 +53,7 @@ def deliverability_check():
     for record in records:
         found = lookups.txt(record.name)
         if found is dns_lookup.UNREACHABLE:
-            checks[record.kind] = dns_records.Comparison(dns_records.UNREACHABLE)
+            checks[record.name] = dns_records.Comparison(dns_records.UNREACHABLE)
         else:
-            checks[record.kind] = dns_records.compare(record, found)
+            checks[record.name] = dns_records.compare(record, found)
     return _page(checks)

@@ -97,6 +97,39 @@ def test_the_check_tells_match_differs_and_missing(app, client, db, settings, mo
     assert html.count('data-check="match"') == 3
 
 
+def test_an_ed25519_key_adds_its_own_record_and_the_check_reads_both(app, client, db, settings, monkeypatch):
+    """With an Ed25519 key beside the RSA one (RFC 8463), the page names both DKIM records and checks each
+    against its own key type: the RSA record published under the Ed25519 name does not count."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    rsa_pem = settings.private_key.decode()
+    ed_pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    both = signing.load_key(rsa_pem, "beitrag2026", "ki-kompass.example", ed_pem, "ed2026")
+    monkeypatch.setitem(app.config, "DKIM_KEY", both)
+    records = dns_records.expected(app.config)
+    dkim = [r for r in records if r.kind == dns_records.DKIM]
+    assert [r.name for r in dkim] == ["beitrag2026._domainkey.ki-kompass.example",
+                                      "ed2026._domainkey.ki-kompass.example"]  # fmt: skip
+    assert dkim[1].value == both.ed25519.public_record()
+    assert dkim[1].value.startswith("v=DKIM1; k=ed25519; p=")
+    rsa_as_ed = "v=DKIM1; k=rsa; p=" + dns_records._tags(dkim[1].value)["p"]  # the right key, the wrong type
+    assert dns_records.compare(dkim[1], [rsa_as_ed]).status == dns_records.DIFFERS
+    assert dns_records.compare(dkim[1], [dkim[1].value]).status == dns_records.MATCH
+    published = {
+        "bounces.ki-kompass.example": ["v=spf1 include:amazonses.com ~all"],
+        "beitrag2026._domainkey.ki-kompass.example": [dkim[0].value],
+        "_dmarc.ki-kompass.example": ["v=DMARC1; p=none; rua=mailto:d@ki-kompass.example"],
+    }  # the Ed25519 record not yet published
+    sign_in(client, StaffRole.ADMIN)
+    assert dkim[1].value in text_of(client.get(PAGE))
+    with DNSServer(published) as server:
+        monkeypatch.setitem(app.config, "DNS_NAMESERVERS", (server.address,))
+        html = text_of(client.post(f"{PAGE}/check", data={"csrf_token": csrf_token(client, PAGE)}))
+    assert html.count('data-check="match"') == 3 and html.count('data-check="missing"') == 1
+
+
 def test_odd_records_differ():
     spf = dns_records.Record(dns_records.SPF, "x.example", "v=spf1 include:amazonses.com ~all",
                              mechanism="include:amazonses.com")  # fmt: skip

@@ -12,8 +12,9 @@ from datetime import timedelta
 import pytest
 
 from db import utcnow
-from newsletter.editorial.models import Article, Issue, IssueArticle, IssueLayout
+from newsletter.editorial.models import Article, Issue, IssueLayout
 from newsletter.mail import rendering
+from tests.editorial.factories import make_issue
 from tests.payments.factories import donate
 from tests.readers.factories import make_newsletter, make_reader
 from tests.readers.web import sign_up
@@ -79,17 +80,11 @@ def _standard_issue(db) -> Issue:
         )
         db.session.add(article)
         articles.append(article)
-    issue = Issue(
-        subject="Die KI-Woche: Ämter, Schulen und Sprachmodelle", preheader="Die Woche in fünf Minuten",
-        intro="Liebe Leserinnen und Leser,\n\nheute mit **drei Schwerpunkten**.", layout=IssueLayout.DIGEST,
-        sender_name="KI-Kompass", sender_address="redaktion@ki-kompass.example", newsletters=[news],
+    return make_issue(
+        db, articles=articles, newsletters=[news], subject="Die KI-Woche: Ämter, Schulen und Sprachmodelle",
+        preheader="Die Woche in fünf Minuten", layout=IssueLayout.DIGEST,
+        intro="Liebe Leserinnen und Leser,\n\nheute mit **drei Schwerpunkten**.",
     )  # fmt: skip
-    db.session.add(issue)
-    db.session.flush()
-    for position, article in enumerate(articles):
-        db.session.add(IssueArticle(issue_id=issue.id, article_id=article.id, position=position))
-    db.session.commit()
-    return issue
 
 
 def test_a_standard_issue_scores_at_most_one_point(newsroom, db, relay, signed, tmp_path):

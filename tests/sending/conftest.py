@@ -1,10 +1,12 @@
-"""Fixtures for the fault tests: the app on a Redis server of the test's own, with a short lease, and real
-worker processes. (An issue with readers and Send pressed for it: tests/sending/factories.py.)"""
+"""Fixtures of the sending tests: the app on a Redis server of the test's own, with a short lease, real
+worker processes, and a dovecot for the mailbox tests. (An issue with readers and Send pressed for it:
+tests/sending/factories.py.)"""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.support import dovecot as dovecot_support
 from tests.support.processes import Workers
 
 LEASE_SECONDS = 2  # short, so that a killed worker's rows are decided within the test
@@ -30,3 +32,12 @@ def workers(fault_app, database_url, base_config, own_redis, relay, tmp_path):
     pool = Workers(env, tmp_path)
     yield pool
     pool.stop()
+
+
+@pytest.fixture
+def dovecot():
+    """A dovecot of the test's own (IMAP and POP3), for the mailbox the poller reads."""
+    server = dovecot_support.Dovecot()
+    server.start()
+    yield server
+    server.stop()

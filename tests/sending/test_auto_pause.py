@@ -30,7 +30,7 @@ from newsletter.sending import tasks as sending_tasks
 from newsletter.sending.autopause import Limits
 from newsletter.sending.models import AutoPause
 from tests.sending.factories import issue_with_readers, start_send
-from tests.sending.test_bounce_mailbox import arf, dovecot  # noqa: F401
+from tests.sending.test_bounce_mailbox import arf
 from tests.sending.test_ses_webhook import _event, _post, _signed, signing_key, sns_host  # noqa: F401
 from tests.staff.factories import sign_in
 from tests.support import dovecot as dovecot_support
@@ -182,7 +182,7 @@ def test_two_hosts_recording_complaints_at_once_pause_the_send_once(app, db, rel
 @pytest.mark.slow  # a dovecot server
 @pytest.mark.skipif(not dovecot_support.available(), reason="needs Debian's dovecot-imapd (see .ci/run)")
 def test_a_complaint_from_the_bounce_mailbox_pauses_the_send_and_tells_the_workers(
-    app, db, relay, dovecot, limits, monkeypatch  # noqa: F811
+    app, db, relay, dovecot, limits, monkeypatch
 ):
     monkeypatch.setitem(app.config, "AUTO_PAUSE_MIN_MESSAGES", 10)
     monkeypatch.setitem(app.config, "BOUNCE_MAILBOX_URL", dovecot.url("imap"))

@@ -31,14 +31,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def dovecot():
-    server = dovecot_support.Dovecot()
-    server.start()
-    yield server
-    server.stop()
-
-
 def dsn(to: str, recipient: str, *, action="failed", status="5.1.1", message_id=None) -> bytes:
     """A delivery status notification as Postfix writes it (RFC 3464), sent to our bounce address."""
     message_id = message_id or make_msgid(domain="mx.example.org")

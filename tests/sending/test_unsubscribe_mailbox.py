@@ -38,14 +38,6 @@ pytestmark = [
 MAILTO = re.compile(r"<mailto:(?P<address>[^?>]+)\?subject=(?P<subject>[^>]+)>")
 
 
-@pytest.fixture
-def dovecot():
-    server = dovecot_support.Dovecot()
-    server.start()
-    yield server
-    server.stop()
-
-
 def request_mail(sender: str, to: str, subject: str, message_id: str | None = None) -> bytes:
     """An unsubscribe request as a mail program sends it from the List-Unsubscribe mailto address."""
     return (

@@ -14,6 +14,7 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import NoReturn
 from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_TIMEOUT = 30.0
@@ -165,8 +166,9 @@ class Relay:
     It connects on the first message, sends up to ``max_messages`` on the connection, then opens a new
     one; a broken connection or a 421 (the server closing) drops it, and the next message reconnects.
     When the server offers PIPELINING, MAIL, RCPT and DATA go out together (RFC 2920) and the message
-    with its closing dot in one write: two round trips a message instead of four.
-    Use it as a context manager so the connection is closed politely."""
+    with its closing dot in one write: two round trips a message instead of four. :meth:`send` is
+    :meth:`hand_over` and :meth:`reply` in one; a worker calls the halves apart to make the next message
+    while the server judges this one. Use it as a context manager so the connection is closed politely."""
 
     def __init__(self, target: SMTPTarget, *, max_messages: int = 500):
         self.target = target
@@ -176,6 +178,7 @@ class Relay:
         self._pipelining = False
         self._sent = 0
         self._data_written = False  # the current message's closing dot has been written
+        self._awaiting = False  # handed over, its reply not read yet
 
     def __enter__(self) -> Relay:
         return self
@@ -200,6 +203,18 @@ class Relay:
         """The server's reply to an accepted message; :class:`DeliveryError` otherwise. ``smtp_safe``
         only for bytes from ``mime.Skeleton.assemble`` (and their DKIM-signed form): they go out as they
         are; any other message has its line ends and leading dots made safe first."""
+        self.hand_over(mail_from, recipient, message, smtp_safe=smtp_safe)
+        return self.reply()
+
+    def hand_over(self, mail_from: str, recipient: str, message: bytes, *, smtp_safe: bool = False) -> None:
+        """The first half of :meth:`send`: the envelope and the message written, the server's verdict not
+        yet read. A refusal of the sender or the recipient, or a broken connection before the message went
+        out, raises :class:`DeliveryError` here; otherwise :meth:`reply` must come next.
+
+        The worker fills and signs the next reader's message between the two halves: the server reads
+        and judges 100 KB meanwhile, so the signature costs the send no waiting time."""
+        if self._awaiting:
+            raise RuntimeError("the previous message's reply has not been read")
         if self._conn is None or self._sent >= self.max_messages:
             self.close()
             self._conn = connect(self.target)
@@ -209,19 +224,43 @@ class Relay:
         conn = self._conn
         self._data_written = False
         try:
-            code, reply = self._transaction(conn, mail_from, recipient, message, smtp_safe)
+            refusal = self._start(conn, mail_from, recipient, message, smtp_safe)
+        except smtplib.SMTPResponseException as exc:
+            refusal = exc.smtp_code, exc.smtp_error
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            self._broken(exc)
+        if refusal is not None:
+            self._refused(conn, *refusal)
+        self._awaiting = True
+
+    def reply(self) -> str:
+        """The second half of :meth:`send`: the server's reply to the message :meth:`hand_over` wrote."""
+        if not self._awaiting:
+            raise RuntimeError("no message is waiting for its reply")
+        self._awaiting = False
+        conn = self._conn
+        assert conn is not None
+        try:
+            code, reply = conn.getreply()
         except smtplib.SMTPResponseException as exc:
             code, reply = exc.smtp_code, exc.smtp_error
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
-            self._drop()
-            if self._data_written:
-                raise DeliveryUncertain(f"the connection broke after the message was sent, before the "
-                                        f"server's answer: {exc}") from None  # fmt: skip
-            raise DeliveryError(f"the connection to the SMTP server broke: {exc}", temporary=True) from None
-        text = f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
+            self._broken(exc)
         if code == 250:
             self._sent += 1
-            return text
+            return f"{code} {reply.decode(errors='replace')}"
+        self._refused(conn, code, reply)
+
+    def _broken(self, exc: BaseException) -> NoReturn:
+        self._drop()
+        self._awaiting = False
+        if self._data_written:
+            raise DeliveryUncertain(f"the connection broke after the message was sent, before the "
+                                    f"server's answer: {exc}") from None  # fmt: skip
+        raise DeliveryError(f"the connection to the SMTP server broke: {exc}", temporary=True) from None
+
+    def _refused(self, conn: smtplib.SMTP, code: int, reply: bytes | str) -> NoReturn:
+        text = f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
         if code == 421:
             self._drop()
         else:
@@ -231,10 +270,11 @@ class Relay:
                 self._drop()
         raise DeliveryError(text, code=code, temporary=code < 500)
 
-    def _transaction(
+    def _start(
         self, conn: smtplib.SMTP, mail_from: str, recipient: str, message: bytes, smtp_safe: bool
-    ):
-        """MAIL, RCPT, DATA and the message; the first refusal's (code, reply), else the final reply."""
+    ) -> tuple[int, bytes] | None:
+        """MAIL, RCPT, DATA and the message; the first refusal's (code, reply), or None once the message
+        with its closing dot is written."""
         if not (self._pipelining and _plain_address(mail_from) and _plain_address(recipient)):
             code, reply = conn.mail(mail_from)
             if code == 250:
@@ -244,7 +284,7 @@ class Relay:
                 if code == 354:
                     conn.send(_data_block(message, smtp_safe))
                     self._data_written = True
-                    return conn.getreply()
+                    return None
             return code, reply
         conn.send(f"MAIL FROM:<{mail_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii"))
         refusal = None
@@ -258,7 +298,7 @@ class Relay:
         if refusal is None and code == 354:
             conn.send(_data_block(message, smtp_safe))
             self._data_written = True
-            return conn.getreply()
+            return None
         if code == 354:
             # A server may say 354 although every recipient was refused (RFC 2920 asks it not to):
             # an empty message ends the transaction, refused for want of recipients.

@@ -233,6 +233,13 @@ def _send_chunk(session, issue, rows, claim, lease, context, doorway, relay, dom
     pending: list[dict[str, Any]] = []
     unsent: list[int] = []
     previous, previous_code = None, ""
+    in_flight: _Message | None = None  # handed to the relay, its reply not read yet
+
+    def done(row_id: int, values: dict[str, Any]) -> None:
+        pending.append({"id": row_id, "lease_until": None, "claim": None, **values})
+        key = "retry" if values["status"] is DeliveryStatus.QUEUED else values["status"].value
+        outcome[key] = outcome.get(key, 0) + 1
+
     extended = time.monotonic()  # the claim's lease was set a moment ago
     for index, row in enumerate(rows):
         if time.monotonic() - extended > lease.total_seconds() / 2:  # a slow relay: keep the claim alive
@@ -241,20 +248,35 @@ def _send_chunk(session, issue, rows, claim, lease, context, doorway, relay, dom
         reader = readers.get(row.subscriber_id)
         to = header_address(reader.email) if reader is not None else None
         if not _still_wanted(reader, now):
-            values = {"status": DeliveryStatus.SKIPPED}
-        elif to is None:
-            values = {"status": DeliveryStatus.FAILED, "reply": "the address needs SMTPUTF8"}
-        else:
-            if not _pass_gate(session, issue, row, claim, lease, context, doorway, previous, previous_code):
-                # Stopped (pause, cancel), Redis away, or the claim taken over by the sweeper: this row
-                # and the rest never reached the relay.
-                unsent = [r.id for r in rows[index:]]
-                break
-            values = _deliver(issue, row, reader.id, to, context, slots, relay, sender, now, retries)
-            previous, previous_code = row.id, _OUTCOME_CODES[values["status"]]
-        pending.append({"id": row.id, "lease_until": None, "claim": None, **values})
-        key = "retry" if values["status"] is DeliveryStatus.QUEUED else values["status"].value
-        outcome[key] = outcome.get(key, 0) + 1
+            done(row.id, {"status": DeliveryStatus.SKIPPED})
+            continue
+        if to is None:
+            done(row.id, {"status": DeliveryStatus.FAILED, "reply": "the address needs SMTPUTF8"})
+            continue
+        # Made while the relay reads and judges the message before it; the gate below journals that
+        # message's outcome, so its reply is read first.
+        message = _prepare(issue, row, reader.id, to, context, slots, sender)
+        if in_flight is not None:
+            done(in_flight.row.id, _outcome(in_flight, relay.reply, context, now, retries))
+            previous, previous_code = in_flight.row.id, _OUTCOME_CODES[pending[-1]["status"]]
+            in_flight = None
+        if isinstance(message, dict):  # not sendable (a header injection): nothing reaches the relay
+            done(row.id, message)
+            continue
+        if not _pass_gate(session, issue, row, claim, lease, context, doorway, previous, previous_code):
+            # Stopped (pause, cancel), Redis away, or the claim taken over by the sweeper: this row
+            # and the rest never reached the relay.
+            unsent = [r.id for r in rows[index:]]
+            break
+        try:
+            relay.hand_over(message.envelope, to, message.data, smtp_safe=True)
+        except smtp.DeliveryError as exc:
+            done(row.id, _outcome(message, exc, context, now, retries))
+            previous, previous_code = row.id, _OUTCOME_CODES[pending[-1]["status"]]
+            continue
+        in_flight = message
+    if in_flight is not None:
+        done(in_flight.row.id, _outcome(in_flight, relay.reply, context, now, retries))
     outcome["released"] += len(unsent)
     bounced = [values.pop("hard_bounce") for values in pending if "hard_bounce" in values]
     _retrying(session, lambda: _record(session, issue.id, pending, bounced, unsent, claim))
@@ -283,17 +305,40 @@ def _pass_gate(session, issue, row, claim, lease, context, doorway, previous, pr
     return True
 
 
-def _deliver(issue, row, reader_id, to, context, slots, relay, sender, now, retries) -> dict[str, Any]:
-    """One reader's message: the skeleton filled, signed, handed to the relay. The ledger values after."""
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """One reader's message, ready for the relay."""
+
+    row: Any
+    reader_id: int
+    envelope: str
+    data: bytes
+    message_id: str
+
+
+def _prepare(issue, row, reader_id, to, context, slots, sender) -> _Message | dict[str, Any]:
+    """One reader's message: the skeleton filled and signed; or the ledger values of a message that
+    cannot be made."""
     slot_values = slots(to, reader_id, row.newsletter_id, row.id)
     try:
         skeleton = skeleton_for(issue, row.variant, context.base_url, context.secret_key, locale=row.locale)
-        message = reader_message(skeleton, slot_values, context.dkim)
-        envelope = sender if context.bounce_domain is None else \
-            return_paths.return_path(context.secret_key, context.bounce_domain, issue.id, row.id)
-        reply = relay.send(envelope, to, message, smtp_safe=True)
+        data = reader_message(skeleton, slot_values, context.dkim)
     except mime.HeaderInjection as exc:
         return {"status": DeliveryStatus.FAILED, "reply": f"not sent: {exc}"[:300]}
+    envelope = sender if context.bounce_domain is None else \
+        return_paths.return_path(context.secret_key, context.bounce_domain, issue.id, row.id)
+    return _Message(row, reader_id, envelope, data, slot_values["message_id"])
+
+
+def _outcome(message: _Message, reply: Callable[[], str] | smtp.DeliveryError, context: SendContext,
+             now: datetime, retries: list[datetime]) -> dict[str, Any]:  # fmt: skip
+    """The ledger values of a handed-over message once the relay's ``reply`` is read, or of one the relay
+    refused while it was handed over."""
+    row = message.row
+    try:
+        if isinstance(reply, smtp.DeliveryError):
+            raise reply
+        text = reply()
     except smtp.DeliveryUncertain as exc:
         if context.resend_uncertain and row.attempts < MAX_ATTEMPTS:
             retry_at = now + timedelta(seconds=BACKOFF[min(row.attempts, len(BACKOFF)) - 1])
@@ -305,10 +350,10 @@ def _deliver(issue, row, reader_id, to, context, slots, relay, sender, now, retr
         if values["status"] is DeliveryStatus.QUEUED:
             retries.append(values["next_attempt_at"])
         elif exc.code is not None and str(exc).startswith(f"{exc.code} 5.1."):
-            values["hard_bounce"] = reader_id
+            values["hard_bounce"] = message.reader_id
         return values
-    return {"status": DeliveryStatus.SENT, "sent_at": utcnow(), "reply": reply[:300],
-            "message_id": slot_values["message_id"]}  # fmt: skip
+    return {"status": DeliveryStatus.SENT, "sent_at": utcnow(), "reply": text[:300],
+            "message_id": message.message_id}  # fmt: skip
 
 
 def _record(session: Session, issue_id: int, pending: list[dict[str, Any]], bounced: list[int],

@@ -106,3 +106,32 @@ def test_skeleton_messages_go_out_as_they_are_and_a_leading_dot_in_a_slot_is_enc
     assert text.replace("\r\n", "\n") == "Abmelden:\n.punkt/abmelden\n"
     assert html.strip() == "<p>.punkt/abmelden</p>"
     assert pipelining.received[0].raw == bytes(message)
+
+
+@pytest.mark.parametrize("offer", [True, False], ids=["pipelining", "one command at a time"])
+def test_a_message_handed_over_gets_its_own_verdict_when_read(smtp, offer):
+    # The worker's order: hand a message over, make the next one, then read the verdict.
+    smtp.pipelining = offer
+    smtp.data_replies["voll@example.org"] = "452 4.2.2 Mailbox full"
+    smtp.rcpt_replies["weg@example.org"] = "550 5.1.1 No such user"
+    with _relay(smtp) as relay:
+        with pytest.raises(RuntimeError, match="no message is waiting"):
+            relay.reply()
+        relay.hand_over("a@ki.example", "eins@example.org", MESSAGE)
+        with pytest.raises(RuntimeError, match="has not been read"):
+            relay.hand_over("a@ki.example", "zwei@example.org", MESSAGE)
+        assert relay.reply().startswith("250")
+        relay.hand_over("a@ki.example", "voll@example.org", MESSAGE)
+        with pytest.raises(mail_smtp.DeliveryError) as full:
+            relay.reply()
+        with pytest.raises(mail_smtp.DeliveryError) as gone:  # refused before the message went out
+            relay.hand_over("a@ki.example", "weg@example.org", MESSAGE)
+        with pytest.raises(RuntimeError):
+            relay.reply()
+        relay.hand_over("a@ki.example", "zwei@example.org", MESSAGE)
+        assert relay.reply().startswith("250")
+    assert (full.value.code, full.value.temporary) == (452, True)
+    assert (gone.value.code, gone.value.temporary) == (550, False)
+    smtp.wait_for(2)
+    assert [r.rcpt_tos for r in smtp.received] == [["eins@example.org"], ["zwei@example.org"]]
+    assert smtp.connections == 1

@@ -23,6 +23,7 @@ from newsletter.readers.models import (
     SuppressionReason,
 )
 from newsletter.sending import control, ledger, progress
+from newsletter.sending.models import Delivery, DeliveryStatus
 from tests.editorial.factories import make_article, make_issue
 from tests.readers.factories import make_newsletter, make_reader
 from tests.sending.factories import start_send
@@ -117,6 +118,37 @@ def test_temporary_refusals_are_retried_later_and_hard_bounces_suppress(app, db,
         select(Subscriber).where(Subscriber.status == SubscriberStatus.BOUNCED)
     ).one()
     assert addresses.suppression_reason(db.session, bounced.email) is SuppressionReason.BOUNCED
+
+
+@pytest.mark.parametrize("offer", [True, False], ids=["pipelining", "one command at a time"])
+def test_each_verdict_at_the_end_of_data_lands_on_the_reader_it_was_for(app, db, relay, issue, offer):
+    # The worker makes the next reader's message before it reads the relay's verdict on the one before:
+    # a verdict taken for the wrong row would mark a delivered reader bounced and a bounced one sent.
+    relay.pipelining = offer
+    relay.data_replies.update({
+        "leser3@example.org": "550 5.1.1 No such mailbox",
+        "leser4@example.org": "451 4.3.0 Try again later",
+        "woche@example.org": "550 5.1.1 No such mailbox",  # the last message of the chunk
+    })  # fmt: skip
+    start_send(db, issue, batch_size=BATCH_SIZE)
+    run_jobs(app)
+    relay.wait_for(24)
+    statuses = dict(
+        db.session.execute(
+            select(Subscriber.email, Delivery.status).join(Delivery, Delivery.subscriber_id == Subscriber.id)
+            .where(Delivery.issue_id == issue.id)
+        ).all()
+    )  # fmt: skip
+    assert statuses.pop("leser3@example.org") is DeliveryStatus.FAILED
+    assert statuses.pop("woche@example.org") is DeliveryStatus.FAILED
+    assert statuses.pop("leser4@example.org") is DeliveryStatus.QUEUED
+    assert set(statuses.values()) == {DeliveryStatus.SENT} and len(statuses) == 24
+    received = sorted(r.rcpt_tos[0] for r in relay.received)
+    assert received == sorted(statuses)
+    bounced = set(
+        db.session.scalars(select(Subscriber.email).where(Subscriber.status == SubscriberStatus.BOUNCED))
+    )
+    assert bounced == {"leser3@example.org", "woche@example.org"}
 
 
 def test_issues_that_cannot_be_sent_say_why_and_write_nothing(app, db, issue):

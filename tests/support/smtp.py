@@ -57,6 +57,9 @@ class _Handler:
         with self.capture.lock:
             if self.capture.replies:
                 return self.capture.replies.pop(0)
+            for address in envelope.rcpt_tos:
+                if address in self.capture.data_replies:
+                    return self.capture.data_replies[address]
             self.capture.received.append(
                 Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
             )
@@ -73,6 +76,8 @@ class SMTPCapture:
         self.pipelining = False  # offer PIPELINING (RFC 2920) in the EHLO answer
         # Answers to RCPT TO for given addresses instead of accepting, e.g. {"x@example.org": "550 ..."}.
         self.rcpt_replies: dict[str, str] = {}
+        # Answers at the end of DATA for messages to given addresses instead of accepting.
+        self.data_replies: dict[str, str] = {}
         self.delay = 0.0  # seconds each message waits for its answer (a relay that takes its time)
         self.lock = threading.Lock()
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)

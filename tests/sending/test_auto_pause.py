@@ -197,3 +197,46 @@ def test_a_complaint_from_the_bounce_mailbox_pauses_the_send_and_tells_the_worke
     assert get_redis(app).get(gate.control_key(issue.id)) == b"pause"  # the workers' shortcut, set
     run_jobs(app)
     assert len(relay.received) == BATCH
+
+
+def test_a_large_send_is_counted_a_few_times_not_once_per_report(app, db):
+    """Hard bounces arrive one by one on 600 accepted messages (5 % is the limit, judged from 100 on):
+    the 30th pauses the send, none before it does, and the accepted messages are counted five times in
+    all instead of once for each of the 26 reports that could be judged: a running send's count only
+    grows, so a report whose rate stays under the limit against the last count needs none."""
+    from sqlalchemy import event, update
+
+    from newsletter.sending import autopause
+    from newsletter.sending.models import Delivery, DeliveryStatus
+
+    issue = issue_with_readers(db, 600)
+    start_send(db, issue, batch_size=1000)
+    db.session.execute(
+        update(Delivery).where(Delivery.issue_id == issue.id).values(status=DeliveryStatus.SENT)
+    )
+    db.session.commit()
+    row_ids = db.session.scalars(
+        select(Delivery.id).where(Delivery.issue_id == issue.id).order_by(Delivery.id)
+    )
+    limits = Limits(complaint_rate=0.003, hard_bounce_rate=0.05, min_messages=100)
+    counts = []
+
+    def counted(conn, cursor, statement, parameters, context, executemany):
+        if "FROM deliveries" in statement and "LIMIT" in statement.upper():
+            counts.append(statement)
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        for number, row_id in enumerate(list(row_ids)[:30], 1):
+            bounced = {"status": DeliveryStatus.BOUNCED, "reply": "hard: 550 5.1.1 unknown"}
+            db.session.execute(update(Delivery).where(Delivery.id == row_id).values(bounced))
+            db.session.flush()
+            paused = autopause.check(db.session, issue.id, autopause.HARD, limits)
+            db.session.commit()
+            assert (paused is not None) is (number == 30), number
+            assert _state(db, issue.id) is (IssueState.PAUSED if number == 30 else IssueState.SENDING)
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    assert paused.reports == 30 and paused.accepted == 600
+    assert len(counts) == 5

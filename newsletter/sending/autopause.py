@@ -2,9 +2,11 @@
 reaches its threshold stops itself, and the editor is told why.
 
 Where it runs: when a complaint or a hard bounce is recorded against a ledger row of an issue that is
-being sent (``bounces.apply_report``), in that report's transaction. A rate can only rise at that moment,
-so no sweep is needed; a report about an issue that is no longer sending (most of them: reports come
-minutes to days later) costs one primary-key read.
+being sent (``bounces.apply_report``), in that report's transaction; and when a worker records a chunk in
+which the relay refused addresses for good at once (``550 5.1.1`` while sending, ``batches``): those count
+as hard bounces among the messages tried, as they would had the relay accepted and bounced them later.
+A rate can only rise at those moments, so no sweep is needed; a report about an issue that is no longer
+sending (most of them: reports come minutes to days later) costs one primary-key read.
 
 Cheap: the reports are the issue's ``bounced`` rows (the ``(issue_id, status)`` index), and the accepted
 messages are counted only up to the number that would bring the rate under the threshold (``LIMIT``), so
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from db import utcnow
@@ -66,34 +68,36 @@ class Limits:
         return self.complaint_rate if kind == COMPLAINT else self.hard_bounce_rate
 
 
+def _refused_for_good():
+    """Rows the relay refused at once because the address does not exist (5.1.x, e.g. ``550 5.1.1``):
+    hard bounces known while sending (``batches`` suppresses their readers)."""
+    return and_(Delivery.status == DeliveryStatus.FAILED, Delivery.reply.like("5__ 5.1.%"))
+
+
 def _reports(session: Session, issue_id: int, kind: str) -> int:
-    """The issue's rows a complaint (or a hard bounce) made ``bounced``: ``bounces`` writes the kind at the
-    start of the row's reply."""
+    """The issue's rows a complaint (or a hard bounce) made ``bounced`` (``bounces`` writes the kind at the
+    start of the row's reply); for hard bounces also the addresses the relay refused for good."""
+    reported = and_(Delivery.status == DeliveryStatus.BOUNCED, Delivery.reply.like(f"{kind}:%"))
+    if kind == HARD:
+        reported = or_(reported, _refused_for_good())
     return session.scalar(
-        select(func.count())
-        .select_from(Delivery)
-        .where(
-            Delivery.issue_id == issue_id,
-            Delivery.status == DeliveryStatus.BOUNCED,
-            Delivery.reply.like(f"{kind}:%"),
-        )
+        select(func.count()).select_from(Delivery).where(Delivery.issue_id == issue_id, reported)
     ) or 0
 
 
-def _accepted_up_to(session: Session, issue_id: int, cap: int) -> int:
-    """The messages the relay accepted for the issue, counted no further than ``cap``."""
-    rows = (
-        select(Delivery.id)
-        .where(Delivery.issue_id == issue_id, Delivery.status.in_(ACCEPTED))
-        .limit(cap)
-        .subquery()
-    )
+def _judged_up_to(session: Session, issue_id: int, kind: str, cap: int) -> int:
+    """The messages a rate is judged on, counted no further than ``cap``: those the relay accepted, and
+    for hard bounces also those it refused for good."""
+    judged = Delivery.status.in_(ACCEPTED)
+    if kind == HARD:
+        judged = or_(judged, _refused_for_good())
+    rows = select(Delivery.id).where(Delivery.issue_id == issue_id, judged).limit(cap).subquery()
     return session.scalar(select(func.count()).select_from(rows)) or 0
 
 
-# (database, issue, its creation time) -> the most accepted messages counted for it in this process; the
+# (database, issue, its creation time, kind) -> the most messages counted for it in this process; the
 # creation time keeps an id that SQLite hands out again after a delete from inheriting a stranger's count.
-_counted: dict[tuple[str, int, Any], int] = {}
+_counted: dict[tuple[str, int, Any, str], int] = {}
 _COUNTED_KEPT = 256
 
 
@@ -116,11 +120,11 @@ def check(session: Session, issue_id: int, kind: str, limits: Limits) -> AutoPau
     most = math.floor(reports / threshold + 1e-9)  # a binary fraction may fall just short
     if most < max(limits.min_messages, 1):
         return None
-    key = (str(session.get_bind().url), issue_id, issue_row.created_at)
+    key = (str(session.get_bind().url), issue_id, issue_row.created_at, kind)
     known = _counted.get(key, 0)
     if known > most:
         return None  # more accepted than that already: the rate is under the threshold
-    accepted = _accepted_up_to(session, issue_id, max(most + 1, 2 * known))
+    accepted = _judged_up_to(session, issue_id, kind, max(most + 1, 2 * known))
     if len(_counted) >= _COUNTED_KEPT and key not in _counted:
         _counted.clear()
     _counted[key] = max(known, accepted)
@@ -172,7 +176,7 @@ def reason(session: Session, issue_id: int) -> dict[str, Any] | None:
             limit=percent(pause.threshold))  # fmt: skip
     else:
         text = _l(
-            "Paused automatically: %(reports)s of %(accepted)s accepted messages bounced for good "
+            "Paused automatically: %(reports)s of %(accepted)s messages bounced for good "
             "(%(rate)s, the limit is %(limit)s). An old or bought list harms the newsroom's reputation "
             "with receivers. Check the list before you resume.",
             reports=pause.reports, accepted=pause.accepted, rate=percent(rate),

@@ -24,7 +24,7 @@ from newsletter.editorial.models import Issue, IssueState
 from newsletter.mail import mime, return_paths, signing, smtp
 from newsletter.readers import addresses, subscribers
 from newsletter.readers.models import Subscriber, SubscriberStatus, SuppressionReason
-from newsletter.sending import gate
+from newsletter.sending import autopause, gate
 from newsletter.sending.ledger import finish_if_done
 from newsletter.sending.models import Delivery, DeliveryStatus
 from newsletter.sending.slots import RecipientSlots, header_address, reader_message, skeleton_for
@@ -52,6 +52,7 @@ class SendContext:
     dkim: signing.DKIMKey | None = None  # sign every message when set
     bounce_domain: str | None = None  # envelope sender bounces+<signed issue and row>@ this domain
     resend_uncertain: bool = False  # MAIL_RESEND_UNCERTAIN: at least once instead of at most once
+    auto_pause: autopause.Limits = field(default_factory=autopause.Limits)  # AUTO_PAUSE_*
 
 
 def _still_wanted(reader: Any, now: datetime) -> bool:
@@ -279,8 +280,12 @@ def _send_chunk(session, issue, rows, claim, lease, context, doorway, relay, dom
         done(in_flight.row.id, _outcome(in_flight, relay.reply, context, now, retries))
     outcome["released"] += len(unsent)
     bounced = [values.pop("hard_bounce") for values in pending if "hard_bounce" in values]
-    _retrying(session, lambda: _record(session, issue.id, pending, bounced, unsent, claim))
-    return bool(unsent)
+    paused = _retrying(session, lambda: _record(session, issue.id, pending, bounced, unsent, claim,
+                                                context.auto_pause))  # fmt: skip
+    if paused:  # the other workers learn it at once; this one stops here
+        with contextlib.suppress(redis.RedisError):
+            gate.set_control(context.redis, issue.id, "pause")
+    return bool(unsent) or paused
 
 
 def _pass_gate(session, issue, row, claim, lease, context, doorway, previous, previous_code) -> bool:
@@ -357,10 +362,11 @@ def _outcome(message: _Message, reply: Callable[[], str] | smtp.DeliveryError, c
 
 
 def _record(session: Session, issue_id: int, pending: list[dict[str, Any]], bounced: list[int],
-            unsent: list[int], claim: str) -> None:  # fmt: skip
+            unsent: list[int], claim: str, limits: autopause.Limits | None = None) -> bool:  # fmt: skip
     """The chunk's outcomes in one commit (run again by ``_retrying`` while the database is away): one
     UPDATE per shape of row (executemany), not a statement per reader; the hard-bounced readers
-    suppressed; the rows never tried back in the queue.
+    suppressed; the rows never tried back in the queue. True when the hard bounces paused the send
+    (``autopause``, the same commit).
 
     Fenced: a row takes the outcome only while it is still ``sending`` under this claim. A worker that
     was stalled past its lease finds its rows decided by the sweeper (and perhaps sent by another worker
@@ -380,7 +386,12 @@ def _record(session: Session, issue_id: int, pending: list[dict[str, Any]], boun
     for subscriber_id in bounced:
         _hard_bounce(session, subscriber_id)
     _release(session, issue_id, unsent, claim)
+    # Addresses refused for good count as hard bounces: the send may have to pause (in this commit).
+    pause = None
+    if bounced:
+        pause = autopause.check(session, issue_id, autopause.HARD, limits or autopause.Limits())
     session.commit()
+    return pause is not None
 
 
 def _extend_lease(session: Session, claim: str, lease: timedelta) -> None:

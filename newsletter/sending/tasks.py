@@ -34,6 +34,7 @@ def _send_context(job_id: str) -> batches.SendContext:
         rate=gate.Rate(config["MAIL_RATE_PER_SECOND"], config["MAIL_RATE_PER_HOUR"]),
         lease=timedelta(seconds=config["MAIL_LEASE_SECONDS"]),
         resend_uncertain=bool(config.get("MAIL_RESEND_UNCERTAIN")),
+        auto_pause=autopause.Limits.from_config(config),
         job_id=job_id,
     )  # fmt: skip
 

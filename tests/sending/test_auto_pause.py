@@ -240,3 +240,32 @@ def test_a_large_send_is_counted_a_few_times_not_once_per_report(app, db):
         event.remove(engine, "before_cursor_execute", counted)
     assert paused.reports == 30 and paused.accepted == 600
     assert len(counts) == 5
+
+
+def test_addresses_the_relay_refuses_for_good_while_sending_pause_the_send(
+    app, client, db, relay, limits, monkeypatch
+):
+    """A relay that checks recipients at once (550 5.1.1 at RCPT, as a receiving MX does) instead of
+    bouncing later: two unknown addresses among 19 messages judged (the policy refusal is not a bounce and
+    not judged) are 10.5 %, over the 5 % limit, and the worker that recorded the second pauses the send;
+    the other workers are told, nothing more leaves."""
+    monkeypatch.setitem(app.config, "AUTO_PAUSE_MIN_MESSAGES", 15)
+    relay.rcpt_replies.update({
+        "leser3@example.org": "550 5.1.1 No such user", "leser13@example.org": "550 5.1.1 No such user",
+        "leser7@example.org": "550 5.7.1 Policy refusal",  # refused, but not an unknown address
+    })  # fmt: skip
+    issue = issue_with_readers(db, READERS)
+    start_send(db, issue, batch_size=BATCH)
+    _one_batch(app)
+    assert _state(db, issue.id) is IssueState.SENDING  # 1 of 9: too few messages to judge
+    _one_batch(app)
+    assert _state(db, issue.id) is IssueState.PAUSED
+    assert get_redis(app).get(gate.control_key(issue.id)) == b"pause"
+    run_jobs(app)  # the batches still queued find the send paused
+    assert sorted(r.rcpt_tos[0] for r in relay.received) == sorted(
+        f"leser{i}@example.org" for i in range(20) if i not in (3, 7, 13)
+    )
+    assert progress.progress(db.session, issue.id)["failed"] == 3
+    sign_in(client)
+    page = text_of(client.get(f"/staff/issues/{issue.id}"))
+    assert "2 von 19 Nachrichten sind endgültig unzustellbar zurückgekommen" in page

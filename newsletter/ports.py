@@ -32,6 +32,8 @@ class SupporterProvider(Protocol):
 
     def donor_states(self, session) -> dict[str, str]: ...  # lower-cased address -> state, donors only
 
+    def state_query(self, now=None) -> Any: ...  # SELECT (email lower-cased, state) of every donor address
+
     def goal(self, session) -> dict[str, int] | None: ...  # {"count": running monthly, "goal": target}
 
     def statement_years(self, session, subscriber) -> list[int]: ...  # years with gifts, newest first
@@ -107,6 +109,17 @@ def donor_states(session) -> dict[str, str]:
     """Supporter state by lower-cased address, for every donor (the send path picks ask variants by it)."""
     provider = _provider()
     return provider.donor_states(session) if provider is not None else {}
+
+
+SUPPORTER_STATES = ("never", "one_time", "monthly", "lapsed", "failing")
+
+
+def supporter_state_query(now: datetime | None = None) -> Any:
+    """Every donor address (lower-cased) with its supporter state, as a SQL SELECT of ``(email, state)``
+    to join into a statement (addresses without a row never gave); None while no donations side is
+    registered."""
+    provider = _provider()
+    return provider.state_query(now) if provider is not None else None
 
 
 def supporter_goal(session) -> dict[str, int] | None:

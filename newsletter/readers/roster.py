@@ -16,12 +16,11 @@ from newsletter.readers.models import (
     ConsentBasis,
     ImportRow,
     Newsletter,
-    Segment,
     Subscriber,
     SubscriberStatus,
     Subscription,
 )
-from newsletter.readers.segments import SegmentTerms
+from newsletter.readers.segments import ChosenSegment, SegmentTerms
 
 PAGE_SIZE = 50
 LOCALES = ("de", "en")
@@ -40,7 +39,7 @@ class SubscriberFilter:
     status: SubscriberStatus | None = None
     newsletter_id: int | None = None
     terms: SegmentTerms = field(default_factory=SegmentTerms)
-    segment: Segment | None = None
+    segment: ChosenSegment | None = None
     zone: str | None = None  # the newsroom's time zone, for the days in ``terms``
 
     @property

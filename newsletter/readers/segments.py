@@ -175,9 +175,26 @@ def on_newsletter(newsletter_id: int):
     )
 
 
-def segment_condition(segment: Segment, *, zone: str | None = None, now: datetime | None = None):
+@dataclass(frozen=True)
+class ChosenSegment:
+    """A segment as plain values, for work that outlives the session it was read in (a streamed export)."""
+
+    id: int
+    name: str
+    newsletter_id: int
+    terms: SegmentTerms
+
+
+def chosen(segment: Segment) -> ChosenSegment:
+    return ChosenSegment(segment.id, segment.name, segment.newsletter_id, terms_of(segment))
+
+
+def segment_condition(
+    segment: Segment | ChosenSegment, *, zone: str | None = None, now: datetime | None = None
+):  # fmt: skip
     """Readers of the segment: on its newsletter and matching every term (any status)."""
-    return and_(on_newsletter(segment.newsletter_id), *conditions(terms_of(segment), zone=zone, now=now))
+    terms = segment.terms if isinstance(segment, ChosenSegment) else terms_of(segment)
+    return and_(on_newsletter(segment.newsletter_id), *conditions(terms, zone=zone, now=now))
 
 
 def list_segments(session: Session, newsletter_id: int | None = None) -> list[Segment]:

@@ -98,7 +98,7 @@ def _filter_from_args() -> roster.SubscriberFilter:
         status=status,
         newsletter_id=ids.id_from(newsletter_id),
         terms=segments.terms_from(args),
-        segment=segment,
+        segment=segments.chosen(segment) if segment is not None else None,
         zone=newsroom_zone(),
     )
 

@@ -42,7 +42,8 @@ def people(db):
         "english": {"locale": "en"},
         "messe": {"source": "messe"},
         "early": {
-            "created_at": datetime(2025, 1, 5, 9, tzinfo=UTC), "confirmed_at": datetime(2025, 1, 6, tzinfo=UTC),
+            "created_at": datetime(2025, 1, 5, 9, tzinfo=UTC),
+            "confirmed_at": datetime(2025, 1, 6, tzinfo=UTC),
         },
         "late": {"confirmed_at": datetime(2026, 4, 20, 8, tzinfo=UTC)},
         # 23:30 UTC on the 9th is 00:30 on the 10th in Berlin: signed up on the 10th.

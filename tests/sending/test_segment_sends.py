@@ -46,8 +46,9 @@ def newsroom(db):
     make_reader(db, "woche@example.org", newsletters=[weekly])
     article = make_article(db, "Sprachmodelle erklärt", teaser="Was steckt dahinter?", body="Text")
     issue = make_issue(db, articles=[article], newsletters=[ki, weekly])
+    never_en = segments.SegmentTerms(locale="en", supporter_state="never")
     english = segments.save_segment(db.session, None, newsletter_id=ki.id, name="Englisch, nie gespendet",
-                                    terms=segments.SegmentTerms(locale="en", supporter_state="never"))  # fmt: skip
+                                    terms=never_en)  # fmt: skip
     donors_en = segments.save_segment(db.session, None, newsletter_id=ki.id, name="Förderer",
                                       terms=segments.SegmentTerms(supporter_state="monthly"))  # fmt: skip
     on_weekly = segments.save_segment(db.session, None, newsletter_id=weekly.id, name="Woche alle",
@@ -95,8 +96,8 @@ def test_an_issue_sent_to_a_segment_reaches_exactly_its_readers_and_says_so(clie
     assert "An das Segment „Englisch, nie gespendet“ gesendet." in page
     assert 'data-variant-count="never_gave">1<' in page
     # The segment stays as long as an issue names it.
-    response = client.post(f"/staff/segments/{segment.id}/delete",
-                           data={"csrf_token": csrf_token(client, f"/staff/segments/{segment.id}")})  # fmt: skip
+    page_url = f"/staff/segments/{segment.id}"
+    response = client.post(f"{page_url}/delete", data={"csrf_token": csrf_token(client, page_url)})
     assert "eine Ausgabe geht oder ging an dieses Segment" in text_of(
         client.get(response.headers["Location"])
     )

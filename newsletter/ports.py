@@ -30,8 +30,6 @@ class SupporterProvider(Protocol):
 
     def erase(self, session, subscriber) -> None: ...  # before the reader is deleted
 
-    def donor_states(self, session) -> dict[str, str]: ...  # lower-cased address -> state, donors only
-
     def state_query(self, now=None) -> Any: ...  # SELECT (email lower-cased, state) of every donor address
 
     def goal(self, session) -> dict[str, int] | None: ...  # {"count": running monthly, "goal": target}
@@ -103,12 +101,6 @@ def supporter_erase(session, subscriber) -> None:
     provider = _provider()
     if provider is not None:
         provider.erase(session, subscriber)
-
-
-def donor_states(session) -> dict[str, str]:
-    """Supporter state by lower-cased address, for every donor (the send path picks ask variants by it)."""
-    provider = _provider()
-    return provider.donor_states(session) if provider is not None else {}
 
 
 SUPPORTER_STATES = ("never", "one_time", "monthly", "lapsed", "failing")

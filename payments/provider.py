@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from payments.models import Donation, DonationKind, DonationStatus, Donor
+from payments.models import DonationKind, DonationStatus, Donor
 from payments.reports import money, tables
 from payments.supporters.donors import states_by_address
 from payments.supporters.mails import portal_link, queue_unsent
@@ -93,16 +93,6 @@ class ReaderSupport:
         queued = queue_unsent(session)
         session.commit()
         return queued
-
-    def donor_states(self, session: Session) -> dict[str, str]:
-        by_email: dict[str, list[Donation]] = {}
-        rows = session.execute(
-            select(func.lower(Donor.email), Donation).join(Donation, Donation.donor_id == Donor.id)
-        ).all()
-        for email, donation in rows:
-            by_email.setdefault(email, []).append(donation)
-        states = {email: state_of_donations(found) for email, found in by_email.items()}
-        return {email: state for email, state in states.items() if state != "never"}
 
     def state_query(self, now=None):
         """Every donor address with its supporter state, as a SELECT of ``(email, state)``."""

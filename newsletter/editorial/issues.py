@@ -342,8 +342,9 @@ def seal_for_sending(issue: Issue) -> None:
 
 def archive_default(issue: Issue) -> bool:
     """Whether the public archive shows the issue when nobody decided otherwise: when it goes to at least one
-    public newsletter. Members-only newsletters stay members-only."""
-    return any(n.is_public for n in issue.newsletters)
+    public newsletter, and to all its readers. Members-only newsletters stay members-only, and an issue
+    written for a segment (say, thanks to monthly supporters) stays with that segment."""
+    return issue.segment is None and any(n.is_public for n in issue.newsletters)
 
 
 def shown_in_archive(issue: Issue) -> bool:

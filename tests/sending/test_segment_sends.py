@@ -95,6 +95,10 @@ def test_an_issue_sent_to_a_segment_reaches_exactly_its_readers_and_says_so(clie
     page = text_of(client.get(url))
     assert "An das Segment „Englisch, nie gespendet“ gesendet." in page
     assert 'data-variant-count="never_gave">1<' in page
+    # Written for a segment: not in the public archive unless an editor puts it there (the box is unticked).
+    db.session.expire_all()
+    assert db.session.get(Issue, issue.id).public_archive is False
+    assert re.search(r'<input id="public_archive" name="public_archive" type="checkbox" value="y">', page)
     # The segment stays as long as an issue names it.
     page_url = f"/staff/segments/{segment.id}"
     response = client.post(f"{page_url}/delete", data={"csrf_token": csrf_token(client, page_url)})

@@ -30,7 +30,7 @@ class SupporterProvider(Protocol):
 
     def erase(self, session, subscriber) -> None: ...  # before the reader is deleted
 
-    def donor_states(self, session) -> dict[str, str]: ...  # lower-cased address -> state, donors only
+    def state_query(self, now=None) -> Any: ...  # SELECT (email lower-cased, state) of every donor address
 
     def goal(self, session) -> dict[str, int] | None: ...  # {"count": running monthly, "goal": target}
 
@@ -103,10 +103,15 @@ def supporter_erase(session, subscriber) -> None:
         provider.erase(session, subscriber)
 
 
-def donor_states(session) -> dict[str, str]:
-    """Supporter state by lower-cased address, for every donor (the send path picks ask variants by it)."""
+SUPPORTER_STATES = ("never", "one_time", "monthly", "lapsed", "failing")
+
+
+def supporter_state_query(now: datetime | None = None) -> Any:
+    """Every donor address (lower-cased) with its supporter state, as a SQL SELECT of ``(email, state)``
+    to join into a statement (addresses without a row never gave); None while no donations side is
+    registered."""
     provider = _provider()
-    return provider.donor_states(session) if provider is not None else {}
+    return provider.state_query(now) if provider is not None else None
 
 
 def supporter_goal(session) -> dict[str, int] | None:

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from payments.models import Donation, DonationKind, DonationStatus, Donor
+from payments.models import DonationKind, DonationStatus, Donor
 from payments.reports import money, tables
+from payments.supporters.donors import states_by_address
 from payments.supporters.mails import portal_link, queue_unsent
 from payments.supporters.statements import request_statement, statement_years
 from payments.supporters.states import (
@@ -93,15 +94,9 @@ class ReaderSupport:
         session.commit()
         return queued
 
-    def donor_states(self, session: Session) -> dict[str, str]:
-        by_email: dict[str, list[Donation]] = {}
-        rows = session.execute(
-            select(func.lower(Donor.email), Donation).join(Donation, Donation.donor_id == Donor.id)
-        ).all()
-        for email, donation in rows:
-            by_email.setdefault(email, []).append(donation)
-        states = {email: state_of_donations(found) for email, found in by_email.items()}
-        return {email: state for email, state in states.items() if state != "never"}
+    def state_query(self, now=None):
+        """Every donor address with its supporter state, as a SELECT of ``(email, state)``."""
+        return states_by_address(now)
 
     def erase(self, session: Session, subscriber) -> None:
         """The reader's public name and messages go, and so does the link to the reader. The payments stay

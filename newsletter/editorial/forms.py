@@ -79,6 +79,8 @@ class IssueForm(FlaskForm):
         ],
     )
     newsletters = MultiCheckboxField(_l("Newsletters"), coerce=int, validate_choice=True)
+    # Checked by the service (``issues._segment_of``), which says what is wrong with a choice.
+    segment = SelectField(_l("Readers"), default="", validate_choice=False)
     sender_name = StringField(_l("Sender name"), validators=[DataRequired(), Length(max=200)])
     sender_address = StringField(_l("Sender address"), validators=[DataRequired(), Length(max=320)])
     show_goal = BooleanField(_l("Show the monthly supporter goal under the ask"))

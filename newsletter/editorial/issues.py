@@ -26,11 +26,12 @@ from newsletter.editorial.articles import markdown_text, reading_url, render_mar
 from newsletter.editorial.models import Article, Issue, IssueArticle, IssueLayout, IssueState
 from newsletter.mail import rendering
 from newsletter.ports import supporter_goal
-from newsletter.readers.models import Newsletter
+from newsletter.readers.models import Newsletter, Segment
 
-# Supporter states that change the donation ask; "default" for everyone else, "no_ask" for readers who asked
-# never to be asked (see ``ledger.assign_ask_variants``).
-VARIANTS = ("default", "never_gave", "one_time", "monthly", "failing", "no_ask")
+# The donation ask per supporter state (chosen in the send ledger's SQL, ``ledger.ask_variant_sql``):
+# "never_gave", "one_time", "monthly", "lapsed" and "failing"; "no_ask" for readers who asked never to be
+# asked; "default" while supporter states are not known (no donations side).
+VARIANTS = ("default", "never_gave", "one_time", "monthly", "lapsed", "failing", "no_ask")
 MAX_ARTICLES = 200
 EDITABLE = (IssueState.DRAFT,)
 
@@ -49,6 +50,7 @@ class IssueInput:
     sender_name: str = ""
     sender_address: str = ""
     show_goal: bool = False
+    segment_id: int | None = None  # a segment of one of the newsletters: only its readers get the issue
     # The English version (optional): readers who chose English get these; empty ones fall back to German.
     subject_en: str = ""
     preheader_en: str = ""
@@ -92,7 +94,21 @@ def _apply(session: Session, issue: Issue, data: IssueInput) -> None:
     issue.sender_name = sender_name[:200]
     issue.sender_address = sender_address
     issue.newsletters = newsletters
+    issue.segment = _segment_of(session, data.segment_id, ids)
     issue.show_goal = bool(data.show_goal)
+
+
+def _segment_of(session: Session, segment_id: int | None, newsletter_ids: list[int]) -> Segment | None:
+    """The chosen segment, which must belong to one of the issue's newsletters."""
+    if segment_id is None:
+        return None
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        raise IssueError(_l("the chosen segment does not exist"))
+    if segment.newsletter_id not in newsletter_ids:
+        raise IssueError(_l("the segment “%(name)s” belongs to a newsletter the issue does not go to",
+                            name=segment.name))  # fmt: skip
+    return segment
 
 
 def create_issue(session: Session, data: IssueInput, *, created_by_id: int | None = None) -> Issue:
@@ -179,6 +195,7 @@ def duplicate_issue(session: Session, issue: Issue, *, created_by_id: int | None
         sender_address=issue.sender_address,
         show_goal=issue.show_goal,
         newsletters=list(issue.newsletters),
+        segment=issue.segment,
         created_by_id=created_by_id,
     )
     copy.items = [IssueArticle(article=item.article, position=n) for n, item in enumerate(issue.items)]
@@ -325,8 +342,9 @@ def seal_for_sending(issue: Issue) -> None:
 
 def archive_default(issue: Issue) -> bool:
     """Whether the public archive shows the issue when nobody decided otherwise: when it goes to at least one
-    public newsletter. Members-only newsletters stay members-only."""
-    return any(n.is_public for n in issue.newsletters)
+    public newsletter, and to all its readers. Members-only newsletters stay members-only, and an issue
+    written for a segment (say, thanks to monthly supporters) stays with that segment."""
+    return issue.segment is None and any(n.is_public for n in issue.newsletters)
 
 
 def shown_in_archive(issue: Issue) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db import Base, enum_column, utcnow
-from newsletter.readers.models import Newsletter, in_language
+from newsletter.readers.models import Newsletter, Segment, in_language
 
 
 class Article(Base):
@@ -125,6 +125,8 @@ class Issue(Base):
     # The articles as the issue showed them when its send started (``issues.seal_for_sending``): the mail of
     # every batch, the archive and the Atom feed are made from this, not from the articles as they are now.
     sent_content: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    # A segment of one of the issue's newsletters: then the issue goes to that segment's readers only.
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -135,6 +137,7 @@ class Issue(Base):
     newsletters: Mapped[list[Newsletter]] = relationship(
         secondary=issue_newsletters, order_by="Newsletter.id"
     )
+    segment: Mapped[Segment | None] = relationship()
 
     @property
     def articles(self) -> list[Article]:

@@ -36,13 +36,14 @@ from newsletter.editorial.forms import (
 from newsletter.editorial.models import Article, Feed, Issue, IssueState
 from newsletter.mail import alignment, rendering
 from newsletter.mail.rendering import GMAIL_CLIP_BYTES, RenderError
-from newsletter.platform import audit
+from newsletter.platform import audit, ids
 from newsletter.platform.access import StaffRole, guard_blueprint
 from newsletter.platform.bodies import body_limit
 from newsletter.platform.extensions import limiter
 from newsletter.platform.forms import ActionForm
 from newsletter.platform.headers import sandboxed_html
 from newsletter.platform.i18n import LANGUAGES, newsroom_zone
+from newsletter.readers import segments
 from newsletter.readers.errors import InvalidEmail
 from newsletter.readers.models import Newsletter
 
@@ -58,6 +59,7 @@ VARIANT_LABELS = {
     "never_gave": _l("Never gave"),
     "one_time": _l("Gave once"),
     "monthly": _l("Monthly supporter"),
+    "lapsed": _l("Support lapsed"),
     "failing": _l("Payment failing"),
     "no_ask": _l("Asked not to be asked"),
 }
@@ -275,8 +277,27 @@ def _newsletter_choices() -> list[SelectChoice]:
     ]
 
 
+def _segment_choices() -> list[SelectChoice]:
+    """"All readers of the chosen newsletters", then each segment as "newsletter: segment"."""
+    return [SelectChoice("", _("All readers of the chosen newsletters"))] + [
+        SelectChoice(str(s.id), f"{s.newsletter.name}: {s.name}") for s in segments.list_segments(db.session)
+    ]
+
+
+def _issue_form(issue: Issue | None = None) -> IssueForm:
+    form = IssueForm(obj=issue)
+    form.newsletters.choices = _newsletter_choices()
+    form.segment.choices = _segment_choices()
+    if request.method == "GET" and issue is not None:
+        form.segment.data = str(issue.segment_id or "")
+    return form
+
+
 def _issue_input(form: IssueForm) -> issues.IssueInput:
+    raw_segment = (form.segment.data or "").strip()
     return issues.IssueInput(
+        # Not an id at all: 0, which no segment has, so the service refuses it by name.
+        segment_id=(ids.id_from(raw_segment) or 0) if raw_segment else None,
         subject=form.subject.data or "",
         preheader=form.preheader.data or "",
         intro=form.intro.data or "",
@@ -312,8 +333,7 @@ def issue_list():
 @bp.route("/issues/new", methods=["GET", "POST"])
 @body_limit(EDITOR_FORM_BYTES)
 def issue_new():
-    form = IssueForm()
-    form.newsletters.choices = _newsletter_choices()
+    form = _issue_form()
     if request.method == "GET":
         form.sender_name.data = current_app.config["NEWSROOM_NAME"]
         form.sender_address.data = current_app.config["MAIL_FROM"]
@@ -354,8 +374,7 @@ def issue_from_recent():
 @body_limit(EDITOR_FORM_BYTES)
 def issue_edit(issue_id: int):
     issue = db.get_or_404(Issue, issue_id)
-    form = IssueForm(obj=issue)
-    form.newsletters.choices = _newsletter_choices()
+    form = _issue_form(issue)
     if request.method == "GET":
         form.layout.data = issue.layout.value
         form.newsletters.data = [n.id for n in issue.newsletters]

@@ -53,6 +53,8 @@ ACTIONS: dict[str, Any] = {
     "reader.update": _l("Reader changed"),
     "reader.unsubscribe": _l("Reader unsubscribed by staff"),
     "reader.erase": _l("Reader erased"),
+    "segment.save": _l("Segment saved"),
+    "segment.delete": _l("Segment deleted"),
     "reader.export_data": _l("Reader downloaded their data"),
     "readers.export": _l("Readers exported (CSV)"),
     "import.upload": _l("Import file uploaded"),

@@ -13,6 +13,7 @@ from newsletter.readers import (
     limits,
     newsletters,
     preference_views,
+    segment_views,
     staff_texts,
     staff_views,
     views,
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(preference_views.bp)
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(import_views.bp)
+    app.register_blueprint(segment_views.bp)
     app.context_processor(staff_texts.labels)
     limits.init_app(app)
     newsletters.register_hooks()

@@ -4,7 +4,7 @@ the reader-mail outbox and CSV imports."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -313,3 +313,27 @@ class ImportRow(Base):
     # PostgreSQL: the id the new reader will get, drawn from the sequence while reading (unused ids of
     # refused rows are gaps, as sequences allow); it saves joining back on the address.
     subscriber_id: Mapped[int | None]
+
+
+class Segment(Base):
+    """A saved filter over one newsletter's readers (``readers.segments``): an issue can go to it instead
+    of to whole newsletters, and the reader list filters by it. Every term is optional; an empty one
+    matches everyone. Dates are calendar days in the newsroom's time zone, both ends included."""
+
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    newsletter_id: Mapped[int] = mapped_column(ForeignKey("newsletters.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    supporter_state: Mapped[str | None] = mapped_column(String(20))  # never, one_time, monthly, lapsed, ...
+    locale: Mapped[str | None] = mapped_column(String(8))
+    source: Mapped[str | None] = mapped_column(String(255))
+    signed_up_from: Mapped[date | None]
+    signed_up_to: Mapped[date | None]
+    confirmed_from: Mapped[date | None]
+    confirmed_to: Mapped[date | None]
+    ask_frequency: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    newsletter: Mapped[Newsletter] = relationship()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from db import starts_with, utcnow
 from newsletter.platform import audit
-from newsletter.readers import addresses, errors, reader_mails, subscribers
+from newsletter.readers import addresses, errors, reader_mails, segments, subscribers
 from newsletter.readers.models import (
     ConsentBasis,
     ImportRow,
@@ -20,6 +20,7 @@ from newsletter.readers.models import (
     SubscriberStatus,
     Subscription,
 )
+from newsletter.readers.segments import ChosenSegment, SegmentTerms
 
 PAGE_SIZE = 50
 LOCALES = ("de", "en")
@@ -30,22 +31,28 @@ LOCALES = ("de", "en")
 
 @dataclass(frozen=True)
 class SubscriberFilter:
-    """What the staff list shows. Every field is optional; ``supporter`` waits for the donations side."""
+    """What the staff list shows. Every field is optional. ``terms`` are a segment's terms (supporter
+    state, language, source, sign-up and confirmation days, ask frequency; ``readers.segments``), and
+    ``segment`` a saved segment whose terms and newsletter apply as well."""
 
     query: str = ""  # a prefix of the address, any case
     status: SubscriberStatus | None = None
     newsletter_id: int | None = None
-    source: str = ""
-    # The supporter state lives on the donations side: the list ignores it until ``newsletter.ports``
-    # offers a filter for it.
-    supporter: str = ""
+    terms: SegmentTerms = field(default_factory=SegmentTerms)
+    segment: ChosenSegment | None = None
+    zone: str | None = None  # the newsroom's time zone, for the days in ``terms``
+
+    @property
+    def source(self) -> str:
+        return self.terms.source
 
     def as_args(self) -> dict[str, str]:
         args = {
             "q": self.query,
             "status": self.status.value if self.status else "",
             "newsletter": str(self.newsletter_id or ""),
-            "source": self.source,
+            "segment": str(self.segment.id) if self.segment is not None else "",
+            **self.terms.as_args(),
         }
         return {k: v for k, v in args.items() if v}
 
@@ -65,17 +72,20 @@ def filtered(flt: SubscriberFilter) -> Select:
         stmt = stmt.where(starts_with(func.lower(Subscriber.email), query))
     if flt.status is not None:
         stmt = stmt.where(Subscriber.status == flt.status)
-    if flt.source:
-        stmt = stmt.where(Subscriber.source == flt.source)
+    conditions = segments.conditions(flt.terms, zone=flt.zone)
+    if conditions:
+        stmt = stmt.where(*conditions)
+    if flt.segment is not None:
+        stmt = stmt.where(segments.segment_condition(flt.segment, zone=flt.zone))
     if flt.newsletter_id is not None:
-        stmt = stmt.where(
-            select(Subscription.subscriber_id)
-            .where(
-                Subscription.subscriber_id == Subscriber.id, Subscription.newsletter_id == flt.newsletter_id
-            )
-            .exists()
-        )
+        stmt = stmt.where(segments.on_newsletter(flt.newsletter_id))
     return stmt.order_by(Subscriber.id.desc())
+
+
+def count(session: Session, flt: SubscriberFilter) -> int:
+    """How many readers match ``flt`` (all pages)."""
+    matching = filtered(flt).order_by(None).with_only_columns(Subscriber.id).subquery()
+    return session.scalar(select(func.count()).select_from(matching)) or 0
 
 
 def page(session: Session, flt: SubscriberFilter, *, after: int | None = None, size: int = PAGE_SIZE) -> Page:

@@ -12,6 +12,7 @@ from db import db
 from newsletter.platform import audit, database, ids
 from newsletter.platform.access import StaffRole, guard_blueprint, requires_role
 from newsletter.platform.forms import ActionForm
+from newsletter.platform.i18n import newsroom_zone
 from newsletter.readers import (
     addresses,
     errors,
@@ -19,10 +20,12 @@ from newsletter.readers import (
     newsletters,
     reader_mails,
     roster,
+    segment_views,
+    segments,
     staff_texts,
 )
 from newsletter.readers.forms import AddSubscriberForm, EditSubscriberForm, NewsletterForm, newsletter_choices
-from newsletter.readers.models import Newsletter, Subscriber, SubscriberStatus
+from newsletter.readers.models import Newsletter, Segment, Subscriber, SubscriberStatus
 
 bp = Blueprint("readers_staff", __name__, url_prefix="/staff")
 guard_blueprint(bp, StaffRole.EDITOR)
@@ -76,41 +79,64 @@ def _newsletter_form(newsletter: Newsletter | None):
 
 
 def _filter_from_args() -> roster.SubscriberFilter:
+    """The list's filter from the query string. A segment term Beitrag cannot read (an unknown supporter
+    state, a date that is not one, a segment that does not exist) raises ``SegmentError``: the page says
+    which, rather than showing readers the editor did not ask for."""
     args = request.args
     try:
         status = SubscriberStatus(args.get("status")) if args.get("status") else None
     except ValueError:
         status = None
     newsletter_id = args.get("newsletter", "")
+    segment = None
+    if args.get("segment"):
+        segment = db.session.get(Segment, ids.id_from(args["segment"]) or 0)
+        if segment is None:
+            raise segments.SegmentError(_("This segment does not exist."))
     return roster.SubscriberFilter(
         query=args.get("q", "")[:320],
         status=status,
         newsletter_id=ids.id_from(newsletter_id),
-        source=args.get("source", "")[:255],
+        terms=segments.terms_from(args),
+        segment=segments.chosen(segment) if segment is not None else None,
+        zone=newsroom_zone(),
     )
 
 
 @bp.get("/subscribers")
 def subscriber_index():
-    flt = _filter_from_args()
+    names = {n.id: n.name for n in newsletters.list_newsletters(db.session)}
+    choices = {
+        "newsletter_names": names, "statuses": list(SubscriberStatus),
+        "segments": segments.list_segments(db.session), **segment_views.term_choices(),
+    }  # fmt: skip
+    try:
+        flt = _filter_from_args()
+    except segments.SegmentError as exc:
+        flash(_("The filter was not applied: %(reason)s", reason=str(exc)), "error")
+        empty = roster.Page(rows=[], next_after=None)
+        return render_template("admin/subscribers/index.html", page=empty, flt=roster.SubscriberFilter(),
+                               total=None, first_page=True, **choices), 422  # fmt: skip
     after = request.args.get("after", "")
     result = roster.page(db.session, flt, after=ids.id_from(after))
-    names = {n.id: n.name for n in newsletters.list_newsletters(db.session)}
     return render_template(
         "admin/subscribers/index.html",
         page=result,
         flt=flt,
-        newsletter_names=names,
-        statuses=list(SubscriberStatus),
-        sources=roster.sources(db.session),
+        total=roster.count(db.session, flt),
         first_page=not after,
+        **choices,
     )
 
 
 @bp.get("/subscribers/export.csv")
 @requires_role(StaffRole.ADMIN)
 def subscriber_export():
-    flt = _filter_from_args()
+    try:
+        flt = _filter_from_args()
+    except segments.SegmentError as exc:
+        return Response(_("The filter was not applied: %(reason)s", reason=str(exc)), status=422,
+                        mimetype="text/plain")  # fmt: skip
     # The address prefix searched for may be a whole address: the log says only that there was one.
     shown = {key: value for key, value in flt.as_args().items() if key != "q"}
     if flt.query:

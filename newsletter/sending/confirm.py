@@ -32,6 +32,7 @@ class SendCheck:
     warnings: list[tuple[str, Any]] = field(default_factory=list)  # (key for tests and CSS, message)
     # The same readers per language they get the issue in: {"de": 812, "en": 40}.
     by_locale: dict[str, int] = field(default_factory=dict)
+    segment: str | None = None  # the segment's name when the issue goes to a segment only
 
 
 def tested(session: Session, issue: Issue) -> bool:
@@ -78,5 +79,7 @@ def check_send(session: Session, issue: Issue, config: Any, *, locale: str = "de
                 "The issue's HTML is %(size)s KB; Gmail shows only the first %(limit)s KB and hides the rest "
                 "behind \"[Message clipped]\", including the unsubscribe link.",
                 size=size // 1024, limit=GMAIL_CLIP_BYTES // 1024)))  # fmt: skip
-    by_locale = count_recipients_by_locale(session, issue)
-    return SendCheck(sum(by_locale.values()), [n.name for n in issue.newsletters], warnings, by_locale)
+    by_locale = count_recipients_by_locale(session, issue, config=config)
+    segment = issue.segment.name if issue.segment is not None else None
+    names = [n.name for n in issue.newsletters]
+    return SendCheck(sum(by_locale.values()), names, warnings, by_locale, segment)

@@ -17,8 +17,9 @@ from db import dialect_insert, utcnow
 from newsletter.editorial.issues import seal_for_sending
 from newsletter.editorial.models import Issue, IssueState, issue_newsletters
 from newsletter.mail import alignment
-from newsletter.ports import donor_states
-from newsletter.readers.models import AskFrequency, Subscriber, SubscriberStatus, Subscription
+from newsletter.ports import supporter_state_query
+from newsletter.readers import segments
+from newsletter.readers.models import AskFrequency, Segment, Subscriber, SubscriberStatus, Subscription
 from newsletter.sending import clicks
 from newsletter.sending.models import Delivery, DeliveryStatus
 from newsletter.sending.tallies import tally_issue
@@ -52,19 +53,24 @@ def prepare_send(
     if issue.state not in (IssueState.DRAFT, IssueState.SCHEDULED, IssueState.SENDING):
         raise SendError(_l("an issue that is %(state)s cannot be sent", state=issue.state.value))
     check_sendable(issue, config)
+    zone = _zone(config)
+    states = supporter_states(now)
     eligible = eligible_readers(
         issue.id, now,
         literal(issue.id, Delivery.issue_id.type),
         Subscriber.id,
         func.min(Subscription.newsletter_id),
-        literal("default", Delivery.variant.type),
+        ask_variant_sql(states, issue.id),
         delivery_locale(),
         literal(DeliveryStatus.QUEUED, Delivery.status.type),
         literal(0, Delivery.attempts.type),
         literal(now, Delivery.created_at.type),
+        literal(issue.segment_id, Delivery.segment_id.type),
+        segment=issue.segment, states=states, zone=zone,
     )  # fmt: skip
     columns = [
-        "issue_id", "subscriber_id", "newsletter_id", "variant", "locale", "status", "attempts", "created_at"
+        "issue_id", "subscriber_id", "newsletter_id", "variant", "locale", "status", "attempts", "created_at",
+        "segment_id",
     ]  # fmt: skip
     insert = dialect_insert(session, Delivery).from_select(columns, eligible).on_conflict_do_nothing()
     added = session.scalars(insert.returning(Delivery.id))
@@ -72,18 +78,22 @@ def prepare_send(
     seal_for_sending(issue)  # before the links are counted: they are the links of what is sent
     if count_clicks and base_url:
         clicks.register_links(session, issue, base_url=base_url)
-    assign_ask_variants(session, issue)
     issue.state = IssueState.SENDING
     return PreparedSend(issue.id, count, batch_ranges(session, issue.id))
 
 
-def eligible_readers(issue_id: int, now: datetime, *columns: Any) -> Select:
+def eligible_readers(
+    issue_id: int, now: datetime, *columns: Any, segment: Segment | None = None, states: Any = None,
+    zone: str | None = None,
+) -> Select:  # fmt: skip
     """``columns`` of each reader the issue goes to, one row per reader: active, on at least one of the
-    issue's newsletters, not paused at ``now``. Suppressed addresses are not active (an unsubscribe, a hard
-    bounce or a complaint changes the status with the suppression); the worker checks suppression again
-    before each message. The send's ``INSERT ... SELECT`` and the confirmation page's count both use this
-    one query, so the number the editor confirms is the number of rows the send writes."""
-    return (
+    issue's newsletters, not paused at ``now``; with a ``segment``, only the readers of the segment (on its
+    newsletter, matching its terms). Suppressed addresses are not active (an unsubscribe, a hard bounce or
+    a complaint changes the status with the suppression); the worker checks suppression again before each
+    message. ``states`` (:func:`supporter_states`) is LEFT JOINed by address, for :func:`ask_variant_sql`.
+    The send's ``INSERT ... SELECT`` and the confirmation page's count both use this one query, so the
+    number the editor confirms is the number of rows the send writes."""
+    query = (
         select(*columns)
         .select_from(Subscriber)
         .join(Subscription, Subscription.subscriber_id == Subscriber.id)
@@ -93,8 +103,43 @@ def eligible_readers(issue_id: int, now: datetime, *columns: Any) -> Select:
             Subscriber.status == SubscriberStatus.ACTIVE,
             or_(Subscriber.paused_until.is_(None), Subscriber.paused_until <= now),
         )
-        .group_by(Subscriber.id)
     )
+    if segment is not None:
+        query = query.where(
+            Subscription.newsletter_id == segment.newsletter_id,
+            *segments.conditions(segments.terms_of(segment), zone=zone, now=now),
+        )
+    if states is not None:
+        query = query.outerjoin(states, states.c.email == func.lower(Subscriber.email))
+    return query.group_by(Subscriber.id)
+
+
+def supporter_states(now: datetime) -> Any:
+    """The donations side's supporter state of every donor address, as a subquery ``(email, state)`` to
+    join by address; None while no donations side is registered."""
+    query = supporter_state_query(now)
+    return query.subquery("supporter_states") if query is not None else None
+
+
+def ask_variant_sql(states: Any, issue_id: int) -> Any:
+    """:func:`ask_variant` in SQL, over a row of :func:`eligible_readers` with ``states`` joined: the
+    variant is chosen in the statement that writes the ledger."""
+    quiet = [AskFrequency.NEVER] + ([AskFrequency.LESS] if issue_id % 3 else [])
+    if states is None:  # no donations side: nobody's support is known
+        return case((Subscriber.ask_frequency.in_(quiet), literal("no_ask")), else_=literal("default"))
+    state = func.max(states.c.state)  # one row per address: max() only satisfies GROUP BY
+    return case(
+        (state == "failing", literal("failing")),
+        (state == "monthly", literal("monthly")),
+        (Subscriber.ask_frequency.in_(quiet), literal("no_ask")),
+        (state == "one_time", literal("one_time")),
+        (state == "lapsed", literal("lapsed")),
+        else_=literal("never_gave"),
+    )
+
+
+def _zone(config: Any) -> str | None:
+    return config.get("BABEL_DEFAULT_TIMEZONE") if config is not None else None
 
 
 def delivery_locale() -> Any:
@@ -105,11 +150,14 @@ def delivery_locale() -> Any:
 
 
 def count_recipients_by_locale(
-    session: Session, issue: Issue, *, now: datetime | None = None
+    session: Session, issue: Issue, *, now: datetime | None = None, config: Any = None
 ) -> dict[str, int]:
     """How many readers a send started now would write to the ledger (before any row exists), per
-    language: ``{"de": 812, "en": 40}``."""
-    readers = eligible_readers(issue.id, now or utcnow(), delivery_locale().label("locale")).subquery()
+    language: ``{"de": 812, "en": 40}``; only the segment's readers when the issue goes to one."""
+    readers = eligible_readers(
+        issue.id, now or utcnow(), delivery_locale().label("locale"),
+        segment=issue.segment, zone=_zone(config),
+    ).subquery()  # fmt: skip
     rows = session.execute(select(readers.c.locale, func.count()).group_by(readers.c.locale))
     counts = {"de": 0, "en": 0}
     counts.update({locale: count for locale, count in rows})
@@ -124,47 +172,34 @@ def click_options(config: Any) -> dict[str, Any]:
 def ask_variant(state: str | None, ask_frequency: AskFrequency, issue_id: int) -> str:
     """The ask block a reader gets: thanks for monthly supporters, a private "update your card" when their
     payment fails, nothing for readers who asked never to be asked (and, for "less often", in two issues
-    of three), an invitation to go monthly after a one-time gift, the plain ask for everyone else."""
+    of three), an invitation to go monthly after a one-time gift, a "welcome back" when their support
+    lapsed, the first ask for readers who never gave, the plain ask when support is not known (no
+    donations side). :func:`ask_variant_sql` is the same rule in the ledger's SQL."""
     if state in ("failing", "monthly"):
         return state
     if ask_frequency is AskFrequency.NEVER or (ask_frequency is AskFrequency.LESS and issue_id % 3):
         return "no_ask"
-    return "one_time" if state == "one_time" else "default"
+    if state is None:
+        return "default"
+    return state if state in ("one_time", "lapsed") else "never_gave"
 
 
-def assign_ask_variants(session: Session, issue: Issue, *, chunk: int = 1000) -> None:
-    """Choose each queued reader's variant of the issue at send time: readers who asked to be asked less
-    or never, in one UPDATE; donors (few beside the readers) by their supporter state from the donations
-    side (``ports.donor_states``), by primary key in bulk."""
-    quiet = [AskFrequency.NEVER] + ([AskFrequency.LESS] if issue.id % 3 else [])
-    session.execute(
-        update(Delivery)
-        .where(
-            Delivery.issue_id == issue.id,
-            Delivery.status == DeliveryStatus.QUEUED,
-            Delivery.subscriber_id.in_(select(Subscriber.id).where(Subscriber.ask_frequency.in_(quiet))),
-        )
-        .values(variant="no_ask"),
-        execution_options={"synchronize_session": False},
+def count_by_variant(session: Session, issue_id: int) -> dict[str, int]:
+    """The issue's ledger rows per ask variant: how many readers got each ask."""
+    rows = session.execute(
+        select(Delivery.variant, func.count()).where(Delivery.issue_id == issue_id).group_by(Delivery.variant)
     )
-    states = donor_states(session)
-    emails = list(states)
-    for start in range(0, len(emails), chunk):
-        rows = session.execute(
-            select(Delivery.id, func.lower(Subscriber.email), Subscriber.ask_frequency)
-            .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-            .where(
-                Delivery.issue_id == issue.id,
-                Delivery.status == DeliveryStatus.QUEUED,
-                func.lower(Subscriber.email).in_(emails[start : start + chunk]),
-            )
-        ).all()
-        changes = [
-            {"id": delivery_id, "variant": ask_variant(states[email], frequency, issue.id)}
-            for delivery_id, email, frequency in rows
-        ]
-        if changes:
-            session.execute(update(Delivery), changes)
+    return dict(rows.all())
+
+
+def recorded_segment(session: Session, issue_id: int) -> Segment | None:
+    """The segment the ledger says the issue went to (None: its whole newsletters)."""
+    segment_id = session.scalar(
+        select(Delivery.segment_id)
+        .where(Delivery.issue_id == issue_id, Delivery.segment_id.is_not(None))
+        .limit(1)
+    )
+    return session.get(Segment, segment_id) if segment_id is not None else None
 
 
 def send_blocker(issue: Issue, config: Any = None) -> str | None:

@@ -40,6 +40,8 @@ class Delivery(Base):
     subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"))
     newsletter_id: Mapped[int | None] = mapped_column(ForeignKey("newsletters.id", ondelete="SET NULL"))
     variant: Mapped[str] = mapped_column(String(20), default="default")
+    # The segment the issue went to (None: its whole newsletters), as it was when this row was written.
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id"))
     # The reader's language when the send started ("de" or "en"): the worker renders one skeleton per
     # variant and language.
     locale: Mapped[str] = mapped_column(String(8), default="de", server_default="de")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, object_session
 
 from db import utcnow
 from newsletter.editorial.models import Issue, IssueState
-from newsletter.sending import autopause
+from newsletter.sending import autopause, ledger
 from newsletter.sending.models import Delivery, DeliveryStatus
 
 RATE_WINDOW = 60  # seconds of sent rows the progress rate looks at
@@ -47,4 +47,10 @@ def progress(session: Session, issue_id: int, *, now: datetime | None = None) ->
 def send_panel(issue: Issue) -> dict[str, Any] | None:
     """The issue page's send panel: the ledger by status once the issue has left the draft state (the
     editorial page shows it through the template global ``send_progress``)."""
-    return None if issue.state is IssueState.DRAFT else progress(object_session(issue), issue.id)
+    if issue.state is IssueState.DRAFT:
+        return None
+    session = object_session(issue)
+    panel = progress(session, issue.id)
+    panel["variants"] = ledger.count_by_variant(session, issue.id)
+    panel["segment"] = ledger.recorded_segment(session, issue.id)
+    return panel

@@ -223,3 +223,21 @@ def donor_profile(session: Session, donor_id: int, *, now: datetime | None = Non
 def day_start(day: date, zone: Any) -> datetime:
     """The first moment of a calendar day in the newsroom's time zone (aware)."""
     return datetime(day.year, day.month, day.day, tzinfo=zone)
+
+
+def states_by_address(now: datetime | None = None):
+    """A SELECT of ``(email, state)``: each donor address (lower-cased) with its supporter state, the rules
+    of ``states.state_of_donations`` in SQL (one row per address, however many donors share it). The
+    newsletter side joins it into its own statements (the reader list, the segment filter, the send
+    ledger's ``INSERT ... SELECT``) through ``newsletter.ports``, so no state is computed in Python."""
+    now = now or utcnow()
+    gift, paid = aliased(Donation), aliased(DonationPayment)
+    _total, _first, state = _figures(gift, paid, now)
+    address = func.lower(Donor.email)
+    return (
+        select(address.label("email"), state.label("state"))
+        .select_from(Donor)
+        .outerjoin(gift, gift.donor_id == Donor.id)
+        .outerjoin(paid, paid.donation_id == gift.id)
+        .group_by(address)
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -87,3 +87,24 @@ def donate(
     response = client.post("/spenden", data={"csrf_token": token, "kind": kind, "preset": preset, **fields})
     assert response.status_code == 303
     return db.session.scalars(select(Donation).order_by(Donation.id.desc())).first()
+
+
+def make_supporter(db, email: str, state: str, now: datetime) -> Donor | None:
+    """A donor whose history puts the reader with ``email`` in supporter ``state`` at ``now``: ``never``
+    (no donor at all), ``one_time`` (gave 30 days ago), ``monthly`` (running, paid 10 days ago),
+    ``lapsed`` (gave once two years ago) or ``failing`` (running, the latest payment failed)."""
+    if state == "never":
+        return None
+    person = make_donor(db, email)
+    if state in ("one_time", "lapsed"):
+        when = now - timedelta(days=30 if state == "one_time" else 730)
+        make_payment(db, make_donation(db, person, "one_time", 500, when, "paid"), 500, when)
+    else:
+        gift = make_donation(db, person, "monthly", 500, now - timedelta(days=40), "active",
+                             subscription_status="active")  # fmt: skip
+        make_payment(db, gift, 500, now - timedelta(days=40))
+        if state == "monthly":
+            make_payment(db, gift, 500, now - timedelta(days=10))
+        else:
+            make_payment(db, gift, 500, now - timedelta(days=10), status="failed", failures=1)
+    return person

@@ -1,19 +1,22 @@
 """The ask block of an issue follows each reader's supporter state, chosen at send time as a variant of
 the issue's skeleton: thanks and no ask for monthly supporters, an invitation to go monthly after a
 one-time gift, a private "check your payment details" when a payment fails, nothing for readers who asked
-never to be asked, the plain ask for everyone else. Checked in the messages the relay receives."""
+never to be asked, a "you supported us before" when support lapsed, the first ask for readers who never
+gave. Checked in the messages the relay receives."""
 
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from db import utcnow
 from newsletter.editorial.models import Issue
 from newsletter.readers.models import AskFrequency, Subscriber
 from newsletter.sending.models import Delivery
 from payments.models import DonationKind
-from tests.payments.factories import open_donation
+from tests.payments.factories import make_donation, make_donor, make_payment, open_donation
 from tests.readers.factories import make_reader
 from tests.sending.factories import issue_with_readers, start_send
 from tests.support import stripe_api as s
@@ -44,6 +47,7 @@ def test_each_reader_gets_the_ask_that_fits(app, client, db, stripe_api, relay):
         "failing": "failing@example.org",
         "once": "once@example.org",
         "quiet": "quiet@example.org",
+        "lapsed": "lapsed@example.org",
     }
     for key, email in readers.items():
         frequency = AskFrequency.NEVER if key == "quiet" else AskFrequency.NORMAL
@@ -56,19 +60,26 @@ def test_each_reader_gets_the_ask_that_fits(app, client, db, stripe_api, relay):
     run_jobs(app)  # the receipts and the card reminder
     before = len(relay.wait_for(4))
     assert before == 4
+    # Gave once, two years ago: lapsed (written as the webhook would have left it).
+    long_ago = utcnow() - timedelta(days=730)
+    gift = make_donation(db, make_donor(db, "lapsed@example.org"), "one_time", 500, long_ago, "paid")
+    make_payment(db, gift, 500, long_ago)
+    db.session.commit()
 
     start_send(db, db.session.get(Issue, issue.id))  # queued; nothing runs before run_jobs below
     variants = dict(db.session.execute(
         select(Subscriber.email, Delivery.variant).join(Delivery, Delivery.subscriber_id == Subscriber.id)
     ).all())  # fmt: skip
     assert variants == {
-        "plain@example.org": "default", "monthly@example.org": "monthly", "failing@example.org": "failing",
-        "ONCE@EXAMPLE.ORG": "one_time", "quiet@example.org": "no_ask",
+        "plain@example.org": "never_gave", "monthly@example.org": "monthly", "failing@example.org": "failing",
+        "ONCE@EXAMPLE.ORG": "one_time", "quiet@example.org": "no_ask", "lapsed@example.org": "lapsed",
     }  # fmt: skip
     run_jobs(app)
     issue_mails = {m["To"].lower(): m.get_body(("plain",)).get_content()
-                   for m in relay.wait_for(before + 5)[before:]}  # fmt: skip
-    assert len(issue_mails) == 5
+                   for m in relay.wait_for(before + 6)[before:]}  # fmt: skip
+    assert len(issue_mails) == 6
+    lapsed = issue_mails["lapsed@example.org"]
+    assert "Sie haben uns schon einmal unterstützt" in lapsed and "/spenden?issue=" in lapsed
     assert "Unser Journalismus bleibt frei" in issue_mails["plain@example.org"]
     assert "/spenden?issue=" in issue_mails["plain@example.org"]
     monthly = issue_mails["monthly@example.org"]

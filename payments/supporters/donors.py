@@ -83,7 +83,8 @@ def _figures(gift, paid, now: datetime):
         (flag(or_(and_(running, gift.subscription_status.in_(_FAILING_SUBSCRIPTION)), failed_last)),
          literal("failing")),
         (flag(and_(running, gift.status == DonationStatus.ACTIVE)), literal("monthly")),
-        (flag(and_(kept, paid.paid_at >= now - timedelta(days=365))), literal("one_time")),
+        (flag(and_(kept, gift.kind == DonationKind.ONE_TIME, paid.paid_at >= now - timedelta(days=365))),
+         literal("one_time")),
         (or_(flag(kept), flag(gift.status == DonationStatus.ENDED)), literal("lapsed")),
         else_=literal("never"),
     )  # fmt: skip

@@ -2,8 +2,9 @@
 
 * ``failing``: a monthly donation is running but its latest payment failed,
 * ``monthly``: a monthly donation is running,
-* ``one_time``: gave (and was not refunded in full) in the last 12 months,
-* ``lapsed``: gave before, but none of the above,
+* ``one_time``: gave a one-time gift (not refunded in full) in the last 12 months,
+* ``lapsed``: gave before (a monthly donation that ended, or gifts older than 12 months), but none of the
+  above: a monthly supporter who stopped last month is asked to come back, not thanked for a gift,
 * ``never``: never gave.
 
 A donor belongs to the reader with the same address, regardless of case.
@@ -46,10 +47,11 @@ def state_of_donations(donations: list[Donation], *, now=None) -> str:
     if any(d.status is DonationStatus.ACTIVE for d in running):
         return "monthly"
     paid = [
-        p for d in donations for p in d.payments
+        (d.kind, p.paid_at) for d in donations for p in d.payments
         if p.paid_at is not None and p.refunded_cents < p.amount_cents
     ]  # fmt: skip
-    if any(p.paid_at >= now - timedelta(days=365) for p in paid):
+    year_ago = now - timedelta(days=365)
+    if any(kind is DonationKind.ONE_TIME and at >= year_ago for kind, at in paid):
         return "one_time"
     if paid or any(d.status is DonationStatus.ENDED for d in donations):
         return "lapsed"

@@ -92,7 +92,7 @@ def test_every_order_of_a_monthly_donations_main_events(client, db, stripe_api):
             f"in_{donation.id}_1": PaymentStatus.PAID,
             f"in_{donation.id}_2": PaymentStatus.FAILED,
         }, order
-        assert state_of_donations([donation]) == "one_time", order  # ended; the last gift within 12 months
+        assert state_of_donations([donation]) == "lapsed", order  # a monthly donation that ended
         # The card reminder only while the donation still runs; receipt and goodbye always, once.
         expected = ["ended", "receipt"] + (["card_failed"] if order.index(3) < order.index(5) else [])
         assert _mails(db, donation.id) == sorted(expected), order
@@ -111,4 +111,4 @@ def test_every_pair_of_monthly_events_swapped(client, db, stripe_api):
         donation = db.session.get(Donation, donation.id)
         assert donation.status is DonationStatus.ENDED, (i, j)
         assert donation.subscription_status == "canceled", (i, j)
-        assert state_of_donations([donation]) == "one_time", (i, j)
+        assert state_of_donations([donation]) == "lapsed", (i, j)  # a monthly donation that ended

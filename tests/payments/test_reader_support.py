@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
 
 from sqlalchemy import select
 
-from db import utcnow
 from newsletter.readers import links
 from payments.models import Donation, DonationPayment, Donor
 from tests.payments.factories import donate
@@ -54,14 +52,15 @@ def test_every_supporter_state_on_the_preference_page(app, client, db, stripe_ap
             s.subscription(monthly, status="canceled", reason="payment_failed"),
         ),
     )
-    assert "Danke für Ihre Spende in diesem Jahr" in _page(app, client, reader)  # one_time (paid 40 days ago)
+    # A monthly donation that ended is "lapsed", although it was paid 40 days ago: asked to come back.
+    assert "Sie haben uns schon unterstützt" in _page(app, client, reader)
 
-    # Thirteen months later the same history is "lapsed".
-    db.session.expire_all()
-    for payment in db.session.scalars(select(DonationPayment)):
-        payment.paid_at = utcnow() - timedelta(days=400)
-    db.session.commit()
-    assert "Sie haben uns schon unterstützt" in _page(app, client, reader)  # lapsed
+    # A one-time gift since makes it "one_time".
+    once = donate(client, db, preset="1000")
+    paid_at = int(time.time()) - 86400
+    completed = s.completed_session(once, email="mara@example.org")
+    s.post_event(client, s.event("checkout.session.completed", completed, created=paid_at))
+    assert "Danke für Ihre Spende in diesem Jahr" in _page(app, client, reader)
 
 
 def test_the_donor_is_linked_to_the_reader_regardless_of_case(client, db, stripe_api):

@@ -326,7 +326,7 @@ def test_monthly_renewals_a_failed_card_and_the_end(app, client, db, stripe_api,
     s.post_event(client, s.event("customer.subscription.deleted", ended, created=t1 + 10 * 86400))
     donation = _fresh(db, donation.id)
     assert donation.status is DonationStatus.ENDED and donation.cancel_reason == "cancellation_requested"
-    assert state() == "one_time"  # the last payment was within 12 months
+    assert state() == "lapsed"  # a monthly donation that ended: asked to come back
     run_jobs(app)
     subjects = [m["Subject"] for m in relay.wait_for(4)]
     assert subjects[2:] == [f"Danke für Ihre monatliche Spende – Quittung B-{donation.id}-2",

@@ -6,11 +6,12 @@ the statement that writes the ledger, shown in the preview and counted per ask o
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from db import utcnow
 from newsletter.editorial.models import Issue, IssueState
 from newsletter.readers import segments
 from newsletter.readers.models import AskFrequency, Subscriber
@@ -19,7 +20,7 @@ from newsletter.sending.models import Delivery
 from payments.models import Donation, Donor
 from payments.supporters import donors, states
 from tests.editorial.factories import make_article, make_issue
-from tests.payments.factories import make_supporter
+from tests.payments.factories import make_donation, make_donor, make_payment, make_supporter
 from tests.readers.factories import make_newsletter, make_reader
 from tests.sending.factories import start_send
 from tests.staff.factories import sign_in, staff_user
@@ -192,3 +193,25 @@ def test_the_states_in_sql_agree_with_the_states_the_reader_sees(db, newsroom):
     for person in db.session.scalars(select(Donor)):
         gifts = list(db.session.scalars(select(Donation).where(Donation.donor_id == person.id)))
         assert found[person.email.lower()] == states.state_of_donations(gifts), person.email
+
+
+def test_a_monthly_supporter_who_stopped_is_lapsed_not_thanked_for_a_gift(db):
+    """The issue's rule: lapsed is "gave before, nothing in the last 12 months, or a monthly donation that
+    ended". A monthly donation that ended last month, paid until then, is lapsed (in Python and in SQL);
+    the same history with a one-time gift since is one-time."""
+    now = utcnow()
+    stopped = make_donor(db, "stopped@example.org")
+    gift = make_donation(db, stopped, "monthly", 500, now - timedelta(days=70), "ended")
+    for days in (70, 40):
+        make_payment(db, gift, 500, now - timedelta(days=days))
+    back = make_donor(db, "back@example.org")
+    old = make_donation(db, back, "monthly", 500, now - timedelta(days=70), "ended")
+    make_payment(db, old, 500, now - timedelta(days=70))
+    make_payment(db, make_donation(db, back, "one_time", 2000, now - timedelta(days=5), "paid"), 2000,
+                 now - timedelta(days=5))  # fmt: skip
+    db.session.commit()
+    found = dict(db.session.execute(donors.states_by_address()).all())
+    for person, expected in ((stopped, "lapsed"), (back, "one_time")):
+        gifts = list(db.session.scalars(select(Donation).where(Donation.donor_id == person.id)))
+        assert states.state_of_donations(gifts) == expected, person.email
+        assert found[person.email] == expected, person.email

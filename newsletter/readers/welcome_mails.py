@@ -80,5 +80,5 @@ def _request(session: Session, readers: Select, *, now: datetime | None) -> int:
         insert = dialect_insert(session, WelcomeMail.__table__).from_select(
             ["subscriber_id", "newsletter_id", "created_at", "due_at", "status"], chosen
         )
-        added += session.execute(insert.on_conflict_do_nothing()).rowcount or 0
+        added += len(session.execute(insert.on_conflict_do_nothing().returning(WelcomeMail.id)).all())
     return added

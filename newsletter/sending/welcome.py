@@ -17,6 +17,7 @@ are counted for issues only, see *Click counting*)."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ MAX_INTRO = 20_000
 MAX_DELAY_MINUTES = 30 * 24 * 60  # a month
 MAX_ARTICLES = 10
 TEMPLATE = "welcome"
+
+log = logging.getLogger(__name__)
 
 
 class WelcomeError(ValueError):
@@ -253,8 +256,8 @@ def queue_due_welcome_mails(session: Session, *, limit: int = 1000) -> int:
 
 def send_welcome_mail(session: Session, welcome_mail_id: int, config: Mapping[str, Any]) -> str:
     """The job: claim the row (``waiting`` to ``sending``; a second run finds it taken and stops), and
-    send the reader's welcome, unless the reader is no longer active on the newsletter or the welcome was
-    turned off meanwhile ("skipped"). A temporary refusal gives the row back and raises, so RQ tries
+    send the reader's welcome, unless the reader is no longer active on the newsletter, paused their
+    newsletters, or the welcome was turned off meanwhile ("skipped"). A temporary refusal gives the row back and raises, so RQ tries
     again; a permanent one marks it "failed". Commits."""
     claimed = session.execute(
         update(WelcomeMail)
@@ -273,8 +276,9 @@ def send_welcome_mail(session: Session, welcome_mail_id: int, config: Mapping[st
         select(func.count()).select_from(Subscription)
         .where(Subscription.subscriber_id == subscriber_id, Subscription.newsletter_id == newsletter_id)
     )  # fmt: skip
+    paused = reader is not None and reader.paused_until is not None and reader.paused_until > utcnow()
     if (reader is None or newsletter is None or welcome is None or not welcome.enabled or not subscribed
-            or reader.status is not SubscriberStatus.ACTIVE):  # fmt: skip
+            or reader.status is not SubscriberStatus.ACTIVE or paused):  # fmt: skip
         _finish(session, welcome_mail_id, "skipped")
         return "skipped"
     locale = issues.reader_locale(reader.locale)
@@ -287,9 +291,10 @@ def send_welcome_mail(session: Session, welcome_mail_id: int, config: Mapping[st
             unsubscribe_url=unsubscribe, preferences_url=f"{unsubscribe}/settings",
         )  # fmt: skip
         message = _message(rendered, newsletter, config, reader.email, unsubscribe, token)
-    except (mime.HeaderInjection, rendering.RenderError):
+    except (mime.HeaderInjection, rendering.RenderError) as exc:  # trying again would not help
         _finish(session, welcome_mail_id, "failed")
-        raise
+        log.warning("welcome mail %s not built: %s", welcome_mail_id, exc)
+        return f"refused: {exc}"
     to = reader.email
     session.commit()  # no transaction stays open while the message goes out
     try:

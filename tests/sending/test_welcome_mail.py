@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from db import utcnow
 from newsletter.editorial import issues
 from newsletter.editorial.models import IssueState
+from newsletter.platform.access import StaffRole
 from newsletter.readers import subscribers, welcome_mails
 from newsletter.readers.models import NewsletterWelcome, Subscriber, SubscriberStatus, WelcomeMail
 from newsletter.sending import welcome
@@ -229,7 +230,7 @@ def editor(client, db):
     return sign_in(client)
 
 
-def _form(news, **fields) -> dict:
+def _form(**fields) -> dict:
     data = {"enabled": "y", "delay_minutes": "0", "subject": "Willkommen", "intro": "Hallo", "subject_en": "",
             "intro_en": "", "content": "latest_issue"}  # fmt: skip
     data.update(fields)
@@ -238,7 +239,7 @@ def _form(news, **fields) -> dict:
 
 def _save(client, news, **fields):
     url = f"/staff/newsletters/{news.id}/welcome"
-    return client.post(url, data={**_form(news, **fields), "csrf_token": csrf_token(client, url)})
+    return client.post(url, data={**_form(**fields), "csrf_token": csrf_token(client, url)})
 
 
 def test_an_editor_writes_previews_and_tests_the_welcome(app, client, db, relay, news, editor):
@@ -252,8 +253,8 @@ def test_an_editor_writes_previews_and_tests_the_welcome(app, client, db, relay,
     frame = client.get(f"/staff/newsletters/{news.id}/welcome/preview/frame?mail_lang=de")
     assert "<em>da</em>" in text_of(frame)
     url = f"/staff/newsletters/{news.id}/welcome/preview"
-    sent = client.post(f"/staff/newsletters/{news.id}/welcome/test-send",
-                       data={"csrf_token": csrf_token(client, url), "locale": "en", "variant": "monthly"})  # fmt: skip
+    data = {"csrf_token": csrf_token(client, url), "locale": "en", "variant": "monthly"}
+    sent = client.post(f"/staff/newsletters/{news.id}/welcome/test-send", data=data)
     assert sent.status_code == 302
     run_jobs(app)
     [test] = [m for m in relay.messages if m["X-Beitrag-Test"] == "1"]
@@ -280,7 +281,7 @@ def test_bad_input_is_refused_with_a_message(client, db, news, editor, fields, s
 
 
 def test_the_edit_form_needs_its_csrf_token(client, db, news, editor):
-    response = client.post(f"/staff/newsletters/{news.id}/welcome", data=_form(news))
+    response = client.post(f"/staff/newsletters/{news.id}/welcome", data=_form())
     assert response.status_code in (400, 422)
     assert db.session.get(NewsletterWelcome, news.id) is None
     url = f"/staff/newsletters/{news.id}/welcome/test-send"
@@ -288,12 +289,16 @@ def test_the_edit_form_needs_its_csrf_token(client, db, news, editor):
 
 
 def test_the_welcome_pages_are_for_staff_only(client, db, news):
-    for url in (f"/staff/newsletters/{news.id}/welcome", f"/staff/newsletters/{news.id}/welcome/preview",
-                f"/staff/newsletters/{news.id}/welcome/preview/frame"):  # fmt: skip
+    base = f"/staff/newsletters/{news.id}/welcome"
+    for url in (base, f"{base}/preview", f"{base}/preview/frame"):
         response = client.get(url)
         assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
-    sign_in(client)
-    sign_out(client)
-    response = client.post(f"/staff/newsletters/{news.id}/welcome", data=_form(news))
-    assert response.status_code in (302, 400)
+    for url in (base, f"{base}/test-send"):
+        response = client.post(url, data=_form())
+        assert response.status_code in (302, 400)
     assert db.session.get(NewsletterWelcome, news.id) is None
+    sign_in(client, StaffRole.ADMIN)  # admins may do what editors do
+    assert _save(client, news).status_code == 302
+    assert db.session.get(NewsletterWelcome, news.id).enabled
+    sign_out(client)
+    assert client.get(base).status_code == 302

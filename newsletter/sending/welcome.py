@@ -257,8 +257,11 @@ def queue_due_welcome_mails(session: Session, *, limit: int = 1000) -> int:
 def send_welcome_mail(session: Session, welcome_mail_id: int, config: Mapping[str, Any]) -> str:
     """The job: claim the row (``waiting`` to ``sending``; a second run finds it taken and stops), and
     send the reader's welcome, unless the reader is no longer active on the newsletter, paused their
-    newsletters, or the welcome was turned off meanwhile ("skipped"). A temporary refusal gives the row back and raises, so RQ tries
-    again; a permanent one marks it "failed". Commits."""
+    newsletters, or the welcome was turned off meanwhile ("skipped"). A temporary refusal gives the row
+    back and raises, so RQ tries again; a permanent one marks it "failed". Commits.
+
+    At most once: a worker killed while it holds the row leaves it "sending" (counted as waiting), and it
+    is not sent again, as an uncertain ledger row of an issue is not."""
     claimed = session.execute(
         update(WelcomeMail)
         .where(WelcomeMail.id == welcome_mail_id, WelcomeMail.status == "waiting")

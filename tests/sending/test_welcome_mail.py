@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from db import utcnow
 from newsletter.editorial import issues
 from newsletter.editorial.models import IssueState
+from newsletter.mail import smtp
 from newsletter.platform.access import StaffRole
 from newsletter.readers import subscribers, welcome_mails
 from newsletter.readers.models import NewsletterWelcome, Subscriber, SubscriberStatus, WelcomeMail
@@ -302,3 +303,44 @@ def test_the_welcome_pages_are_for_staff_only(client, db, news):
     assert db.session.get(NewsletterWelcome, news.id).enabled
     sign_out(client)
     assert client.get(base).status_code == 302
+
+
+def test_a_temporary_refusal_gives_the_row_back_and_the_next_try_sends(app, db, relay, news):
+    _turn_on(db, news)
+    reader = make_pending_reader(db, "leserin@example.org", newsletters=[news])
+    subscribers.confirm(db.session, reader)
+    db.session.commit()
+    row_id = db.session.scalar(select(WelcomeMail.id))
+    relay.replies.append("451 4.3.0 Try again later")
+    with pytest.raises(smtp.DeliveryError):  # RQ tries the job again later
+        welcome.send_welcome_mail(db.session, row_id, _config(app, relay))
+    assert db.session.get(WelcomeMail, row_id).status == "waiting"
+    assert welcome.send_welcome_mail(db.session, row_id, _config(app, relay)).startswith("250")
+    assert len(_welcomes(relay)) == 1
+    assert welcome.welcome_figures(db.session, news.id) == {
+        "sent": 1,
+        "waiting": 0,
+        "skipped": 0,
+        "failed": 0,
+    }
+
+
+def test_a_reader_who_paused_gets_no_welcome(app, client, db, relay, news):
+    _turn_on(db, news, delay_minutes=60)
+    reader = _sign_up_and_confirm(app, client, db, relay, news)
+    db.session.expire_all()
+    db.session.get(Subscriber, reader.id).paused_until = utcnow() + timedelta(days=14)
+    db.session.execute(update(WelcomeMail).values(due_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    run_jobs(app)
+    assert _welcomes(relay) == []
+
+
+def test_the_preview_speaks_the_chosen_language_and_unknown_newsletters_are_not_found(
+    client, db, news, editor
+):
+    _turn_on(db, news)
+    preview = client.get(f"/staff/newsletters/{news.id}/welcome/preview?mail_lang=en&variant=monthly")
+    assert "Welcome to AI News" in text_of(preview)
+    assert "Thank you for your monthly support" in text_of(preview)
+    assert client.get("/staff/newsletters/999999/welcome").status_code == 404

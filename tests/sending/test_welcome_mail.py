@@ -344,3 +344,12 @@ def test_the_preview_speaks_the_chosen_language_and_unknown_newsletters_are_not_
     assert "Welcome to AI News" in text_of(preview)
     assert "Thank you for your monthly support" in text_of(preview)
     assert client.get("/staff/newsletters/999999/welcome").status_code == 404
+
+
+def test_the_statistics_count_the_welcomes_sent(app, client, db, relay, news, editor):
+    _turn_on(db, news)
+    _sign_up_and_confirm(app, client, db, relay, news)
+    page = text_of(client.get("/staff/stats/issues?period=30d"))
+    assert "Im Zeitraum gesendete Willkommensmails" in page
+    row = re.search(r"<th scope=\"row\">KI-News täglich</th><td class=\"num\">(\d+)</td>", page)
+    assert row and row.group(1) == "1"

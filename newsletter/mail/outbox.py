@@ -28,14 +28,19 @@ log = logging.getLogger(__name__)
 
 
 def sweep(session: Session, table: Table, compose: Callable[[Session, Sequence[Any]], list[Message]], *,
-          returning: Sequence[str], limit: int, not_before: datetime | None = None) -> int:  # fmt: skip
+          returning: Sequence[str], limit: int, not_before: datetime | None = None, due: bool = False,
+          queue: Callable[[list[Any]], Any] = queue_transactional_mails) -> int:  # fmt: skip
     """Claim up to ``limit`` rows of ``table`` that are not queued yet (created at ``not_before`` or later,
-    when given), oldest first; ``compose(session, rows)`` turns the claimed rows (their ``returning``
-    columns) into messages, leaving out any that are no longer wanted. Returns how many were queued."""
+    when given; with ``due``, only those whose ``due_at`` has passed), oldest first; ``compose(session,
+    rows)`` turns the claimed rows (their ``returning`` columns) into messages, leaving out any that are
+    no longer wanted, and ``queue`` puts them on the queue (transactional mails unless said otherwise).
+    Returns how many were queued."""
     now = utcnow()
     waiting = select(table.c.id).where(table.c.enqueued_at.is_(None)).order_by(table.c.id).limit(limit)
     if not_before is not None:
         waiting = waiting.where(table.c.created_at >= not_before)
+    if due:
+        waiting = waiting.where(table.c.due_at <= now)
     if session.get_bind().dialect.name == "postgresql":
         waiting = waiting.with_for_update(skip_locked=True)
     claim = (
@@ -50,7 +55,7 @@ def sweep(session: Session, table: Table, compose: Callable[[Session, Sequence[A
             if not rows:
                 return 0
             messages = compose(session, rows)
-            queue_transactional_mails(messages)
+            queue(messages)
     except (redis.RedisError, OSError) as exc:
         log.warning("Redis unreachable, %s wait for the next sweep: %s", table.name, exc)
         return 0

@@ -64,6 +64,8 @@ ACTIONS: dict[str, Any] = {
     # settings staff change in the browser
     "newsletter.create": _l("Newsletter created"),
     "newsletter.update": _l("Newsletter changed"),
+    "newsletter.welcome": _l("Welcome mail changed"),
+    "newsletter.welcome_test": _l("Welcome mail test send"),
     "feed.create": _l("Feed added"),
     "feed.import": _l("Feed import started"),
     "feed.update": _l("Feed changed"),

@@ -72,11 +72,18 @@ FEED_IMPORT = JobKind("default", "newsletter.editorial.tasks.import_feed", resul
 SUBSCRIBER_IMPORT = JobKind("default", "newsletter.readers.tasks.run_subscriber_import", timeout=3600)
 IMPORT_OPT_INS = JobKind("default", "newsletter.readers.tasks.send_import_opt_ins")
 SWEEP_IMPORTS = JobKind("default", "newsletter.readers.tasks.sweep_imports", result_ttl=60, ttl=60)
+# One reader's welcome to one newsletter (``sending.welcome``), queued by its outbox sweep once due.
+WELCOME_MAIL = JobKind("transactional", "newsletter.sending.tasks.send_welcome_mail", result_ttl=DAY,
+                       failure_ttl=7 * DAY, retry=_SMTP_RETRY)
+WELCOME_TEST = JobKind("transactional", "newsletter.sending.tasks.send_welcome_test", result_ttl=DAY,
+                       failure_ttl=7 * DAY)
 
 # The clock's periodic jobs (each package registers its own; see ``clock``): a sweep that has not run
 # within a minute is superseded by the next one.
 SWEEP_READER_MAILS = JobKind("transactional", "newsletter.readers.tasks.sweep_reader_mails", result_ttl=60,
                              ttl=60)
+SWEEP_WELCOME_MAILS = JobKind("transactional", "newsletter.sending.tasks.sweep_welcome_mails", result_ttl=60,
+                              ttl=60)
 SWEEP_DONOR_MAILS = JobKind("transactional", "payments.supporters.tasks.sweep_donor_mails", result_ttl=60,
                             ttl=60)
 EXPIRE_PENDING_SIGNUPS = JobKind("default", "newsletter.readers.tasks.expire_pending_signups", result_ttl=60,
@@ -99,7 +106,8 @@ PURGE_AUDIT_LOG = JobKind("default", "newsletter.staff.tasks.purge_audit_log", t
 KINDS = (TRANSACTIONAL_MAIL, ISSUE_TEST, SEND_BATCH, SCHEDULED_ISSUE, FEED_IMPORT, SUBSCRIBER_IMPORT,
          IMPORT_OPT_INS, SWEEP_READER_MAILS, SWEEP_DONOR_MAILS, EXPIRE_PENDING_SIGNUPS, POLL_BOUNCE_MAILBOX,
          SWEEP_SENDS, RESOLVE_STRIPE_EVENT, SWEEP_STRIPE_EVENTS, RECONCILE_PAYMENTS,
-         SWEEP_IMPORTS, PURGE_AUDIT_LOG, STAFF_PASSWORD_RESET)  # fmt: skip
+         SWEEP_IMPORTS, PURGE_AUDIT_LOG, STAFF_PASSWORD_RESET, WELCOME_MAIL, WELCOME_TEST,
+         SWEEP_WELCOME_MAILS)  # fmt: skip
 
 
 # -- job ids: a job queued twice under one id is one job -------------------------------------------------

@@ -127,6 +127,9 @@ class ImportMapForm(FlaskForm):
         default="none",
     )
     consent_detail = StringField(_l("Where and when was consent given?"), validators=[Length(max=400)])
+    send_welcome = BooleanField(
+        _l("Send the newsletters' welcome mail to readers imported with recorded consent")
+    )
     submit = SubmitField(_l("Start import"))
 
 

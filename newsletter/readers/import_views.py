@@ -98,6 +98,7 @@ def import_show(import_id: int):
                 newsletter_ids=form.newsletters.data or [],
                 consent=ImportConsent(form.consent.data or "none"),
                 consent_detail=form.consent_detail.data or "",
+                send_welcome=bool(form.send_welcome.data),
             )
         except (errors.SubscriberError, ValueError) as exc:
             db.session.rollback()

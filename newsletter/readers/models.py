@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, func
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db import Base, enum_column, utcnow
@@ -248,6 +248,8 @@ class SubscriberImport(Base):
         enum_column(ImportConsent, "import_consent"), default=ImportConsent.NONE
     )
     consent_detail: Mapped[str] = mapped_column(String(500), default="")
+    # With recorded consent: whether the imported readers get their newsletters' welcome mails.
+    send_welcome: Mapped[bool] = mapped_column(default=False)
     state: Mapped[ImportState] = mapped_column(
         enum_column(ImportState, "import_state"), default=ImportState.UPLOADED
     )
@@ -337,3 +339,55 @@ class Segment(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     newsletter: Mapped[Newsletter] = relationship()
+
+
+class WelcomeContent(enum.StrEnum):
+    """What a welcome mail shows below its intro."""
+
+    LATEST_ISSUE = "latest_issue"  # the newsletter's last sent issue: its subject, link and articles
+    ARTICLES = "articles"  # articles the editor chose
+    NOTHING = "nothing"
+
+
+class NewsletterWelcome(Base):
+    """A newsletter's welcome mail as the editor wrote it: sent once to each reader who confirms (or, when
+    an import asks for it, who was imported with consent), ``delay_minutes`` after that."""
+
+    __tablename__ = "newsletter_welcomes"
+
+    newsletter_id: Mapped[int] = mapped_column(
+        ForeignKey("newsletters.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(default=False)
+    delay_minutes: Mapped[int] = mapped_column(default=0)
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    subject_en: Mapped[str] = mapped_column(String(200), default="")
+    intro: Mapped[str] = mapped_column(Text, default="")  # Markdown, sanitised when rendered
+    intro_en: Mapped[str] = mapped_column(Text, default="")
+    content: Mapped[str] = mapped_column(String(20), default=WelcomeContent.LATEST_ISSUE.value)
+    article_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # in the editor's order
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WelcomeMail(Base):
+    """The welcome-mail outbox: one row per reader and newsletter, ever. The unique pair is what makes the
+    mail go once, whether the confirmation link is clicked twice or two workers confirm at once; the row
+    is written in the confirmation's transaction and queued by the clock's sweep once ``due_at`` passed."""
+
+    __tablename__ = "welcome_mails"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "newsletter_id"),
+        Index("ix_welcome_mails_enqueued_at_due_at", "enqueued_at", "due_at"),
+        Index("ix_welcome_mails_newsletter_id_status", "newsletter_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    newsletter_id: Mapped[int] = mapped_column(ForeignKey("newsletters.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    enqueued_at: Mapped[datetime | None]
+    # "waiting", then "sending" while a worker holds it, then "sent", "skipped" (the reader left, the
+    # welcome was turned off) or "failed" (refused by the relay).
+    status: Mapped[str] = mapped_column(String(20), default="waiting")
+    sent_at: Mapped[datetime | None]

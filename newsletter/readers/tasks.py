@@ -10,7 +10,7 @@ from flask import current_app
 from db import db
 from newsletter.mail import outbox as mail_outbox
 from newsletter.platform import queues
-from newsletter.readers import reader_mails, subscribers
+from newsletter.readers import reader_mails, subscribers, welcome_mails
 from newsletter.readers.imports import records, settle, staging
 from newsletter.readers.models import ImportConsent, ImportState
 
@@ -64,6 +64,9 @@ def run_subscriber_import(import_id: int) -> str:
         records.discard_file(record.stored_path)
     if record.state is not ImportState.DONE:
         return "nothing to do"
+    if record.consent is ImportConsent.RECORDED and record.send_welcome:
+        welcome_mails.request_welcome_for_import(db.session, import_id)
+        db.session.commit()
     if record.consent is ImportConsent.NONE and record.created_count:
         send_import_opt_ins(import_id)
     return f"import {import_id}: {record.created_count} new"

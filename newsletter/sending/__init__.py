@@ -16,12 +16,14 @@ from newsletter.sending import (
     staff_views,
     tallies,
     views,
+    welcome_views,
 )
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(staff_views.bp)
+    app.register_blueprint(welcome_views.bp)
     app.register_blueprint(ses_webhook.bp)
     app.add_template_global(progress.send_panel, "send_progress")
     # The issue page offers Send only to an issue that has no blocker (a sender that does not align included).
@@ -34,3 +36,5 @@ def init_app(app: Flask) -> None:
     # Bounces, complaints and mailed unsubscribe requests in BOUNCE_MAILBOX_URL and UNSUBSCRIBE_MAILBOX_URL
     # (a no-op without one).
     clock.register(app, queues.POLL_BOUNCE_MAILBOX, 60)
+    # Welcome mails whose delay has passed (``welcome``), queued like the reader mails' outbox.
+    clock.register(app, queues.SWEEP_WELCOME_MAILS, 2, inline=True)

@@ -1,4 +1,5 @@
-"""The send path's jobs: a batch of an issue, a scheduled issue's start, the sweep and the bounce mailbox.
+"""The send path's jobs: a batch of an issue, a scheduled issue's start, the sweep and the bounce mailbox,
+the welcome mails' sweep and sends.
 Jobs take ids and plain values, and are safe to run twice."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from rq import get_current_job
 
 from db import db
 from newsletter.mail import mailbox, smtp
+from newsletter.mail import outbox as mail_outbox
 from newsletter.platform import queues
 from newsletter.sending import (
     autopause,
@@ -20,6 +22,7 @@ from newsletter.sending import (
     sweeper,
     test_sends,
     unsubscribe_mails,
+    welcome,
 )
 
 
@@ -109,3 +112,23 @@ def poll_bounce_mailbox(limit: int = 500) -> str:
             counts[kind] = counts.get(kind, 0) + n
     detail = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
     return f"{handled} messages" + (f": {detail}" if detail else "")
+
+
+def sweep_welcome_mails(batch: int = 1000) -> int:
+    """Queue the welcome mails whose time has come, batch by batch (run every 2 s by the clock). Safe to
+    run twice and on several hosts: rows are claimed."""
+    return mail_outbox.sweep_all(
+        db.session, lambda limit: welcome.queue_due_welcome_mails(db.session, limit=limit), batch=batch
+    )
+
+
+def send_welcome_mail(welcome_mail_id: int) -> str:
+    """One reader's welcome to one newsletter (see ``welcome.send_welcome_mail``); safe to run twice."""
+    db.session.rollback()
+    return welcome.send_welcome_mail(db.session, welcome_mail_id, current_app.config)
+
+
+def send_welcome_test(newsletter_id: int, to: str, locale: str = "de", variant: str = "default") -> str:
+    """An editor's test of a newsletter's welcome mail, to their own address."""
+    db.session.rollback()
+    return welcome.send_test(db.session, newsletter_id, to, locale, variant, current_app.config)

@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from db import UTCDateTime
 from newsletter import ports
 from newsletter.editorial.models import Article, Issue
-from newsletter.readers.models import Newsletter, Subscriber, SubscriberEvent, SubscriberStatus, Subscription
+from newsletter.readers.models import (
+    Newsletter,
+    Subscriber,
+    SubscriberEvent,
+    SubscriberStatus,
+    Subscription,
+    WelcomeMail,
+)
 from newsletter.sending import clicks
 from newsletter.sending.models import IssueTally
 from newsletter.sending.tallies import (
@@ -250,6 +257,20 @@ def readers_by_source(session: Session, end: datetime, givers: Select | None = N
         .order_by(func.count().desc(), source)
     )
     return [{"source": src, "readers": int(n), "givers": int(g or 0)} for src, n, g in rows]
+
+
+def welcome_rows(session: Session, period: Period) -> list[dict]:
+    """Per newsletter: the welcome mails sent in the period (``sending.welcome``). Opens are never
+    counted, and a welcome's links are not counted as clicks."""
+    rows = session.execute(
+        select(Newsletter.name, func.count(WelcomeMail.id))
+        .join(WelcomeMail, WelcomeMail.newsletter_id == Newsletter.id)
+        .where(WelcomeMail.status == "sent")
+        .where(WelcomeMail.sent_at >= period.start, WelcomeMail.sent_at < period.end)
+        .group_by(Newsletter.id, Newsletter.name, Newsletter.position)
+        .order_by(Newsletter.position, Newsletter.name)
+    )
+    return [{"newsletter": name, "sent": int(n)} for name, n in rows]
 
 
 def subscribers_summary(readers: dict) -> dict:

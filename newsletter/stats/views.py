@@ -38,6 +38,7 @@ def _render(template: str, *, money: bool):
     shown = figures.page_figures(db.session, period, money=money)
     html = render_template(
         template, figures=shown, period=period, error=error, presets=PRESETS,
+        welcomes=figures.welcome_rows(db.session, period),
         args={k: request.args.get(k, "") for k in ("period", "from", "to")},
     )  # fmt: skip
     return html, (400 if error else 200)

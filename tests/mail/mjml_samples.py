@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from newsletter.mail import rendering
 
 BASE_URL = "https://ki-kompass.example"
@@ -35,6 +37,21 @@ TRANSACTIONAL: dict[str, dict] = {
     },
     "staff_password_reset": {"hours": 2, "reset_url": f"{BASE_URL}/passwort/abc"},
     "test_message": {},
+    "welcome": {
+        "welcome_subject": "Willkommen bei KI-News am Morgen", "newsletter_name": "KI-News am Morgen",
+        "preheader": "Willkommen bei KI-News am Morgen",
+        "intro_html": Markup("<p>Schön, dass Sie <strong>da</strong> sind.</p>"),
+        "intro_text": "Schön, dass Sie da sind.",
+        "latest_issue": {"subject": "KI-News am Dienstag", "url": f"{BASE_URL}/archive/42?k=abc"},
+        "articles": [
+            {"title": "Was das neue Sprachmodell für Behörden bedeutet", "teaser": "Ein Anriss.",
+             "author": "Mara Schulz", "url": f"{BASE_URL}/artikel/meldung-1", "image_url": None,
+             "image_alt": None, "image_credit": None, "sponsored": False},
+        ],
+        "web_url": "", "variant": "default", "goal": None,
+        "donate_url": f"{BASE_URL}/spenden?link=welcome", "unsubscribe_url": f"{BASE_URL}/unsubscribe/abc",
+        "preferences_url": f"{BASE_URL}/unsubscribe/abc/settings",
+    },
 }  # fmt: skip
 
 INTRO = (

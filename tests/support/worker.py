@@ -17,5 +17,6 @@ def run_jobs(app, queue_names=QUEUE_NAMES) -> None:
     if "transactional" in queue_names:
         get_queue("transactional", app).enqueue(readers_tasks.sweep_reader_mails)
         get_queue("transactional", app).enqueue(queues.SWEEP_DONOR_MAILS.function)
+        get_queue("transactional", app).enqueue(queues.SWEEP_WELCOME_MAILS.function)
     worker = SimpleWorker([get_queue(n, app) for n in queue_names], connection=connection)
     worker.work(burst=True)

@@ -339,9 +339,12 @@ def set_mapping(
     newsletter_ids: Sequence[int],
     consent: ImportConsent,
     consent_detail: str,
+    send_welcome: bool = False,
 ) -> None:
     """Check and keep the editor's column map and consent statement; the import is then ready to run.
-    A wrong map is refused with a message and nothing is kept."""
+    A wrong map is refused with a message and nothing is kept. ``send_welcome``: readers imported with
+    recorded consent get their newsletters' welcome mails (never without recorded consent: those readers
+    get it when they confirm)."""
     if record.state is not ImportState.UPLOADED:
         raise ImportFileError("this import has already started")
     chosen = {k: v for k, v in mapping.items() if v and v != "ignore"}
@@ -367,6 +370,8 @@ def set_mapping(
     record.newsletter_ids = sorted(known)
     record.consent = consent
     record.consent_detail = CONTROL_CHARACTERS.sub(" ", consent_detail.strip())[:400]
+    record.send_welcome = bool(send_welcome) and consent is ImportConsent.RECORDED
     record.state = ImportState.QUEUED
     audit.record(session, "import.start", target=record,
-                 detail={"consent": record.consent.value, "newsletters": record.newsletter_ids})  # fmt: skip
+                 detail={"consent": record.consent.value, "newsletters": record.newsletter_ids,
+                         "send_welcome": record.send_welcome})  # fmt: skip

@@ -213,7 +213,8 @@ class StagingWriter:
             started = time.perf_counter()
             created = self._insert_chunk(connection, params)
             self.insert_seconds += time.perf_counter() - started
-            keep_accepted = self.record.consent is ImportConsent.NONE  # the opt-in mails work through them
+            # The opt-in mails work through the accepted rows, and so do welcome mails an import asks for.
+            keep_accepted = self.record.consent is ImportConsent.NONE or self.record.send_welcome
             connection.execute(text(_KEEP_ROWS), {"keep_accepted": keep_accepted})
             counts = {(outcome, reason): n for outcome, reason, n in connection.execute(text(_COUNT_CHUNK))}
             connection.execute(

@@ -77,8 +77,9 @@ def digest_list():
     found = digests.all_digests(db.session)
     coming = {d.id: digests.coming_runs(db.session, d, now) for d in found if d.active}
     recent = {d.id: digests.recent_runs(db.session, d, 5) for d in found}
-    return render_template("admin/digests/index.html", digests=found, coming=coming, recent=recent,
-                           action=ActionForm())  # fmt: skip
+    return render_template(
+        "admin/digests/index.html", digests=found, coming=coming, recent=recent, action=ActionForm()
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -111,16 +112,30 @@ def digest_edit(digest_id: int):
         form.time_of_day.data = f"{digest.hour:02d}:{digest.minute:02d}"
         form.tags.data = ", ".join(digest.tags or [])
         form.feeds.data = list(digest.feed_ids or [])
-    if form.validate_on_submit():
-        if _save(form, lambda data: digests.update_digest(db.session, digest, data)) is not None:
-            flash(_("The digest is saved."), "success")
-            return redirect(url_for(".digest_list"))
+    update = lambda data: digests.update_digest(db.session, digest, data)  # noqa: E731
+    if form.validate_on_submit() and _save(form, update) is not None:
+        flash(_("The digest is saved."), "success")
+        return redirect(url_for(".digest_list"))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/digests/form.html", form=form, digest=digest), status
 
 
-@bp.post("/<int:digest_id>/runs/<int:slot>/<any(skip, hold, release):action>")
-def digest_run_mark(digest_id: int, slot: int, action: str):
+@bp.post("/<int:digest_id>/runs/<int:slot>/skip")
+def digest_run_skip(digest_id: int, slot: int):
+    return _mark(digest_id, slot, digests.SKIP)
+
+
+@bp.post("/<int:digest_id>/runs/<int:slot>/hold")
+def digest_run_hold(digest_id: int, slot: int):
+    return _mark(digest_id, slot, digests.HOLD)
+
+
+@bp.post("/<int:digest_id>/runs/<int:slot>/release")
+def digest_run_release(digest_id: int, slot: int):
+    return _mark(digest_id, slot, "release")
+
+
+def _mark(digest_id: int, slot: int, action: str):
     """Skip or hold one coming run (``slot``: its time in Unix seconds), or take that back."""
     digest = db.get_or_404(Digest, digest_id)
     if not ActionForm().validate_on_submit():

@@ -163,8 +163,13 @@ def update_digest(session: Session, digest: Digest, data: DigestInput) -> Digest
 
 
 def _summary(digest: Digest) -> dict:
-    return {"newsletter": digest.newsletter_id, "weekdays": digest.weekdays,
-            "time": f"{digest.hour:02d}:{digest.minute:02d}", "zone": digest.timezone, "mode": digest.mode}  # fmt: skip
+    return {
+        "newsletter": digest.newsletter_id,
+        "weekdays": digest.weekdays,
+        "time": f"{digest.hour:02d}:{digest.minute:02d}",
+        "zone": digest.timezone,
+        "mode": digest.mode,
+    }
 
 
 # --- Slots ----------------------------------------------------------------------------------------------
@@ -242,9 +247,9 @@ def _aware(value: datetime) -> datetime:
 def articles_for(
     session: Session, digest: Digest, slot: datetime, *, since: datetime | None, until: datetime
 ) -> list[Article]:
-    """The articles of ``slot``: published after ``since`` (the newsletter's last issue; without one, a week
-    before the slot) and by ``until`` (when it is built), from the chosen feeds and with one of the chosen tags
-    (nothing chosen: all), newest first, at most ``MAX_ARTICLES``."""
+    """The articles of ``slot``: published after ``since`` (the newsletter's last issue; without one, a
+    week before the slot) and by ``until`` (when it is built), from the chosen feeds and with one of the
+    chosen tags (nothing chosen: all), newest first, at most ``MAX_ARTICLES``."""
     if since is None:
         since = slot - FIRST_LOOKBACK
     query = select(Article).where(Article.published_at > since, Article.published_at <= until)
@@ -290,8 +295,15 @@ def recent_runs(session: Session, digest: Digest, limit: int = 10) -> list[Diges
     )
 
 
-def mark_slot(session: Session, digest: Digest, slot_at: datetime, mark: str, *, by_id: int | None,
-              now: datetime | None = None) -> None:  # fmt: skip
+def mark_slot(
+    session: Session,
+    digest: Digest,
+    slot_at: datetime,
+    mark: str,
+    *,
+    by_id: int | None,
+    now: datetime | None = None,
+) -> None:
     """Skip or hold (``mark``) one coming slot of the digest. Held: it is built, but left as a draft for
     the editors, also when the digest sends. Raises :class:`DigestError` for a time that is not one of the
     digest's coming slots, or a slot a clock has taken already."""
@@ -324,10 +336,11 @@ def release_slot(session: Session, digest: Digest, slot_at: datetime) -> None:
     """Take an editor's skip or hold of a coming slot back: it runs as the digest says."""
     removed = session.execute(
         delete(DigestRun).where(
-            DigestRun.digest_id == digest.id, DigestRun.slot_at == slot_at.astimezone(UTC),
+            DigestRun.digest_id == digest.id,
+            DigestRun.slot_at == slot_at.astimezone(UTC),
             DigestRun.state.in_((SKIP, HOLD)),
         )
-    )  # fmt: skip
+    )
     if not removed.rowcount:
         raise DigestError(_l("this run has no skip or hold to take back"))
     audit.record(session, "digest.release", target=digest, detail={"slot": slot_at.isoformat()})

@@ -160,6 +160,7 @@ class DigestForm(FlaskForm):
             SelectChoice("digest", _l("Digest: every article with its teaser")),
             SelectChoice("feature", _l("Feature: one lead story, then links")),
         ],
+        validate_choice=False,
     )
     mode = SelectField(
         _l("When the issue is built"),
@@ -167,6 +168,7 @@ class DigestForm(FlaskForm):
             SelectChoice("draft", _l("Leave it as a draft and mail the editors")),
             SelectChoice("send", _l("Send it to the newsletter's readers")),
         ],
+        validate_choice=False,
     )
     tags = StringField(
         _l("Only articles with one of these tags (separated by commas)"),

@@ -79,7 +79,9 @@ def _claim(session: Session, digest_id: int, slot: datetime) -> tuple[DigestRun,
     if run_id is None:
         run_id = session.scalar(
             update(DigestRun)
-            .where(DigestRun.digest_id == digest_id, DigestRun.slot_at == slot, DigestRun.state == digests.HOLD)
+            .where(
+                DigestRun.digest_id == digest_id, DigestRun.slot_at == slot, DigestRun.state == digests.HOLD
+            )
             .values(state=digests.BUILDING)
             .returning(DigestRun.id)
             .execution_options(synchronize_session=False)
@@ -88,7 +90,9 @@ def _claim(session: Session, digest_id: int, slot: datetime) -> tuple[DigestRun,
     if run_id is None:
         skipped = session.execute(
             update(DigestRun)
-            .where(DigestRun.digest_id == digest_id, DigestRun.slot_at == slot, DigestRun.state == digests.SKIP)
+            .where(
+                DigestRun.digest_id == digest_id, DigestRun.slot_at == slot, DigestRun.state == digests.SKIP
+            )
             .values(state=digests.SKIPPED, built_at=utcnow())
             .execution_options(synchronize_session=False)
         )
@@ -100,9 +104,14 @@ def _claim(session: Session, digest_id: int, slot: datetime) -> tuple[DigestRun,
 
 
 def build_slot(
-    session: Session, digest_id: int, slot: datetime, config: Any, *, now: datetime | None = None,
+    session: Session,
+    digest_id: int,
+    slot: datetime,
+    config: Any,
+    *,
+    now: datetime | None = None,
     draft_because: str | None = None,
-) -> Built | None:  # fmt: skip
+) -> Built | None:
     """Claim the digest's ``slot`` and build its issue (see the module). Returns what was done, or None
     when the slot was not this caller's to build. Commits."""
     now = now or utcnow()
@@ -118,14 +127,26 @@ def build_slot(
         run.state = digests.EMPTY
         session.commit()
         return Built(run.id, run.state, None, 0)
-    issue = issues.create_issue(session, issues.IssueInput(
-        subject=_subject(digest, slot), layout=digest.layout, newsletter_ids=[digest.newsletter_id],
-        sender_name=digest.sender_name, sender_address=digest.sender_address,
-    ), created_by_id=digest.created_by_id)  # fmt: skip
+    issue = issues.create_issue(
+        session,
+        issues.IssueInput(
+            subject=_subject(digest, slot),
+            layout=digest.layout,
+            newsletter_ids=[digest.newsletter_id],
+            sender_name=digest.sender_name,
+            sender_address=digest.sender_address,
+        ),
+        created_by_id=digest.created_by_id,
+    )
     issue.items = [IssueArticle(article=a, position=n) for n, a in enumerate(found)]
     run.issue_id, run.articles = issue.id, len(found)
-    audit.record(session, "digest.build", actor=audit.SYSTEM, target=digest,
-                 detail={"slot": slot.isoformat(), "issue": issue.id, "articles": len(found)})  # fmt: skip
+    audit.record(
+        session,
+        "digest.build",
+        actor=audit.SYSTEM,
+        target=digest,
+        detail={"slot": slot.isoformat(), "issue": issue.id, "articles": len(found)},
+    )
     reason = draft_because or (HELD if held else None)
     if digest.mode == "send" and reason is None:
         try:
@@ -170,9 +191,13 @@ def _mail_editors(session: Session, digest: Digest, run: DigestRun, config: Any)
         "reason": "" if run.detail == HELD else run.detail,
         "issue_url": f"{config['BASE_URL']}/staff/issues/{run.issue_id}",
     }
-    messages = [(("digest_draft", user.email, context, "de"), f"digest-draft-{run.id}-{user.id}")
-                for user in editors(session)]  # fmt: skip
+    messages = [
+        (("digest_draft", user.email, context, "de"), f"digest-draft-{run.id}-{user.id}")
+        for user in editors(session)
+    ]
     try:
         queue_transactional_mails(messages)
     except redis.RedisError as exc:
-        log.warning("digest %s: the editors were not told of draft issue %s (%s)", digest.id, run.issue_id, exc)
+        log.warning(
+            "digest %s: the editors were not told of draft issue %s (%s)", digest.id, run.issue_id, exc
+        )

@@ -32,9 +32,17 @@ def newsletter(db):
 
 
 def make_digest(db, app, newsletter, **fields) -> Digest:
-    values = {"newsletter_id": newsletter.id, "subject": "KI am Morgen", "weekdays": "1234567",
-              "time_of_day": "07:00", "timezone": "Europe/Berlin", "mode": "draft",
-              "sender_name": "KI-Kompass", "sender_address": app.config["MAIL_FROM"], **fields}  # fmt: skip
+    values = {
+        "newsletter_id": newsletter.id,
+        "subject": "KI am Morgen",
+        "weekdays": "1234567",
+        "time_of_day": "07:00",
+        "timezone": "Europe/Berlin",
+        "mode": "draft",
+        "sender_name": "KI-Kompass",
+        "sender_address": app.config["MAIL_FROM"],
+        **fields,
+    }
     digest = digests.create_digest(db.session, digests.DigestInput(**values))
     digest.schedule_changed_at = datetime(2020, 1, 1, tzinfo=UTC)  # every slot since counts
     db.session.commit()
@@ -57,8 +65,9 @@ def test_a_slot_builds_a_draft_of_the_articles_since_the_last_issue_and_mails_th
     digest = make_digest(db, app, newsletter)
     slot, now = _slot_now(digest)
     old = make_article(db, "Schon verschickt", days_ago=3)
-    sent = make_issue(db, articles=[old], newsletters=[newsletter], state=IssueState.SENT,
-                      sent_at=slot - timedelta(days=2))  # fmt: skip
+    sent = make_issue(
+        db, articles=[old], newsletters=[newsletter], state=IssueState.SENT, sent_at=slot - timedelta(days=2)
+    )
     assert sent.id
     make_article(db, "Noch älter", days_ago=4)
     for title, hours in (("Chips aus Europa", 30), ("Agenten im Büro", 5)):
@@ -76,7 +85,9 @@ def test_a_slot_builds_a_draft_of_the_articles_since_the_last_issue_and_mails_th
     issue = db.session.get(Issue, built[0].issue_id)
     assert issue.state is IssueState.DRAFT
     assert _titles(issue) == ["Agenten im Büro", "Chips aus Europa"]  # newest first
-    assert issue.subject.startswith("KI am Morgen – ") and [n.id for n in issue.newsletters] == [newsletter.id]
+    assert issue.subject.startswith("KI am Morgen – ") and [n.id for n in issue.newsletters] == [
+        newsletter.id
+    ]
     run_jobs(app)
     mails = relay.wait_for(2)
     assert sorted(m["To"] for m in mails) == ["ada@example.org", "eda@example.org"]
@@ -106,8 +117,11 @@ def test_tags_and_feeds_choose_the_articles(app, db, newsletter):
     db.session.commit()
     digest = make_digest(db, app, newsletter, tags="Chips, Politik", feed_ids=[feed.id])
     slot, now = _slot_now(digest)
-    for title, tags, feed_id in (("Chips vom Partner", ["chips"], feed.id), ("Chips von uns", ["Chips"], None),
-                                 ("Sport vom Partner", ["Sport"], feed.id)):  # fmt: skip
+    for title, tags, feed_id in (
+        ("Chips vom Partner", ["chips"], feed.id),
+        ("Chips von uns", ["Chips"], None),
+        ("Sport vom Partner", ["Sport"], feed.id),
+    ):
         article = make_article(db, title, tags=tags)
         article.published_at, article.feed_id = slot - timedelta(hours=1), feed_id
     db.session.commit()
@@ -124,8 +138,9 @@ def test_a_slot_with_nothing_new_makes_no_issue(app, db, newsletter, relay):
     digest = make_digest(db, app, newsletter)
     slot, now = _slot_now(digest)
     old = make_article(db, "Vorgestern", days_ago=3)
-    make_issue(db, articles=[old], newsletters=[newsletter], state=IssueState.SENT,
-               sent_at=slot - timedelta(days=2))  # fmt: skip
+    make_issue(
+        db, articles=[old], newsletters=[newsletter], state=IssueState.SENT, sent_at=slot - timedelta(days=2)
+    )
     staff_user(db, "eda@example.org")
 
     built = digest_runs.build_due(db.session, app.config, now=now)

@@ -264,3 +264,22 @@ def test_a_slot_keeps_its_wall_clock_time_across_the_daylight_saving_change(
     assert digests.previous_slot(digest, after) == monday
     grace = timedelta(hours=6)
     assert digests.due_slot(digest, sunday + timedelta(minutes=1), grace) == sunday
+
+
+def test_a_digest_that_cannot_be_sent_stays_a_draft_and_the_mail_says_why(app, db, newsletter, relay):
+    digest = make_digest(db, app, newsletter, mode="send", sender_address="redaktion@anderswo.example")
+    slot, now = _slot_now(digest)
+    article = make_article(db, "Für alle")
+    article.published_at = slot - timedelta(hours=1)
+    make_reader(db, "a@example.org", newsletters=[newsletter])
+    staff_user(db, "eda@example.org")
+    db.session.commit()
+
+    built = digest_runs.build_due(db.session, app.config, now=now)
+
+    assert [b.state for b in built] == ["draft"]
+    assert db.session.get(Issue, built[0].issue_id).state is IssueState.DRAFT
+    assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
+    run_jobs(app)
+    body = relay.wait_for(1)[0].get_body(("plain",)).get_content()
+    assert "Er wurde nicht verschickt:" in body and "anderswo.example" in body

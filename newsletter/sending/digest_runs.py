@@ -157,8 +157,8 @@ def build_slot(
         run.state = digests.SENDING
         session.flush()
         run_id, issue_id = run.id, issue.id
-        try:
-            control.start_send(session, issue, config)  # commits the claim, the issue and its ledger
+        try:  # commits the claim, the issue and its ledger together
+            control.start_send(session, issue, config, actor=audit.SYSTEM)
         except SendError as exc:  # rolled back, claim included: build it again as a draft saying why
             return build_slot(session, digest_id, slot, config, now=now, draft_because=str(exc))
         return Built(run_id, digests.SENDING, issue_id, len(found))

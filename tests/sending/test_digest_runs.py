@@ -14,7 +14,9 @@ from sqlalchemy import func, select
 
 from newsletter.editorial import digests
 from newsletter.editorial.models import Digest, DigestRun, Feed, Issue, IssueState
+from newsletter.platform import audit
 from newsletter.platform.access import StaffRole
+from newsletter.platform.audit import AuditEntry
 from newsletter.platform.queues import get_queue
 from newsletter.sending import digest_runs
 from newsletter.sending.models import Delivery
@@ -218,6 +220,8 @@ def test_send_mode_starts_the_send_and_queues_its_batches(app, db, newsletter):
     assert issue.state is IssueState.SENDING
     assert db.session.scalar(select(func.count()).select_from(Delivery)) == 2
     assert any(job_id.startswith(f"send-{issue.id}-") for job_id in get_queue("mail").job_ids)
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "issue.send"))
+    assert entry.actor == audit.SYSTEM
 
 
 def test_a_skipped_slot_is_not_built_and_a_held_one_waits_as_a_draft(app, db, newsletter, relay):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -287,3 +288,24 @@ def test_a_digest_that_cannot_be_sent_stays_a_draft_and_the_mail_says_why(app, d
     run_jobs(app)
     body = relay.wait_for(1)[0].get_body(("plain",)).get_content()
     assert "Er wurde nicht verschickt:" in body and "anderswo.example" in body
+
+
+def test_a_run_missed_for_hours_or_before_the_digest_existed_is_not_built_late(app, db, newsletter, runner):
+    minutes_ago = datetime.now(ZoneInfo("Europe/Berlin")) - timedelta(minutes=2)
+    digest = make_digest(db, app, newsletter, time_of_day=f"{minutes_ago:%H:%M}")
+    slot, _now = _slot_now(digest)
+    article = make_article(db, "Neu")
+    article.published_at = slot - timedelta(hours=1)
+    db.session.commit()
+    late = slot + timedelta(seconds=app.config["DIGEST_GRACE_SECONDS"] + 60)
+    assert digests.due_slot(digest, late, timedelta(seconds=app.config["DIGEST_GRACE_SECONDS"])) is None
+
+    digest.schedule_changed_at = slot + timedelta(minutes=3)  # saved at 07:03 for 07:00
+    db.session.commit()
+    assert digest_runs.build_due(db.session, app.config, now=slot + timedelta(minutes=4)) == []
+
+    digest.schedule_changed_at = slot - timedelta(days=1)
+    db.session.commit()
+    result = runner.invoke(args=["newsletter", "build-digests"])
+    assert result.exit_code == 0 and "draft" in result.output
+    assert "nothing due" in runner.invoke(args=["newsletter", "build-digests"]).output

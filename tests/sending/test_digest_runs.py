@@ -169,16 +169,9 @@ def test_a_slot_is_built_once_however_often_the_clock_comes(app, db, newsletter)
     assert db.session.scalar(select(func.count()).select_from(Issue)) == 1
 
 
-def test_two_clocks_at_once_build_one_issue(app, db, newsletter):
-    digest = make_digest(db, app, newsletter)
-    slot, now = _slot_now(digest)
-    for n in range(3):
-        article = make_article(db, f"Artikel {n}")
-        article.published_at = slot - timedelta(hours=n + 1)
-    db.session.commit()
-    digest_id = digest.id
-    db.session.remove()
-    start = threading.Barrier(4)
+def _race(app, digest_id: int, slot: datetime, now: datetime, clocks: int = 4) -> list:
+    """``clocks`` threads, each with its own session and connection, build the slot at the same moment."""
+    start = threading.Barrier(clocks)
     results, errors = [], []
 
     def clock():
@@ -193,16 +186,39 @@ def test_two_clocks_at_once_build_one_issue(app, db, newsletter):
             finally:
                 database.session.remove()
 
-    threads = [threading.Thread(target=clock) for _ in range(4)]
+    threads = [threading.Thread(target=clock) for _ in range(clocks)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-
     assert errors == []
-    assert len([r for r in results if r is not None]) == 1
+    return [r for r in results if r is not None]
+
+
+@pytest.mark.parametrize(("mode", "held"), [("draft", False), ("send", False), ("send", True)])
+def test_clocks_at_once_build_and_send_one_issue(app, db, newsletter, mode, held):
+    digest = make_digest(db, app, newsletter, mode=mode)
+    slot, now = _slot_now(digest)
+    if held:
+        digest.schedule_changed_at = slot - timedelta(days=1)
+        db.session.add(DigestRun(digest_id=digest.id, slot_at=slot, state=digests.HOLD))
+    for n in range(3):
+        article = make_article(db, f"Artikel {n}")
+        article.published_at = slot - timedelta(hours=n + 1)
+    for address in ("a@example.org", "b@example.org", "c@example.org"):
+        make_reader(db, address, newsletters=[newsletter])
+    db.session.commit()
+    digest_id = digest.id
+    db.session.remove()
+
+    [built] = _race(app, digest_id, slot, now)
+
+    assert built.state == ("sending" if mode == "send" and not held else "draft") and built.articles == 3
     assert db.session.scalar(select(func.count()).select_from(Issue)) == 1
     assert db.session.scalar(select(func.count()).select_from(DigestRun)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Delivery)) == (
+        3 if built.state == "sending" else 0
+    )
 
 
 def test_send_mode_starts_the_send_and_queues_its_batches(app, db, newsletter):

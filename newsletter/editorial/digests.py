@@ -132,8 +132,9 @@ def _apply(session: Session, digest: Digest, data: DigestInput) -> None:
     if any(i != OWN_ARTICLES and i not in known for i in feed_ids):
         raise DigestError(_l("a chosen feed does not exist"))
     schedule = ("".join(map(str, days)), hour, minute, zone.key)
-    if schedule != (digest.weekdays, digest.hour, digest.minute, digest.timezone):
-        digest.schedule_changed_at = utcnow()
+    switched_on = bool(data.active) and digest.active is False
+    if switched_on or schedule != (digest.weekdays, digest.hour, digest.minute, digest.timezone):
+        digest.schedule_changed_at = utcnow()  # a run that passed before this is not built now
     digest.weekdays, digest.hour, digest.minute, digest.timezone = schedule
     digest.newsletter = newsletter
     digest.subject = subject

@@ -8,6 +8,7 @@ from flask import Flask
 from newsletter.editorial import (
     archive,
     cli,  # noqa: F401  (its command joins the newsletter group)
+    digest_views,
     staff_views,
     views,
 )
@@ -17,3 +18,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(archive.bp)
     app.register_blueprint(staff_views.bp)
+    app.register_blueprint(digest_views.bp)

@@ -135,3 +135,49 @@ class ArchiveForm(FlaskForm):
 
     public_archive = BooleanField(_l("Show in the public archive"))
     submit = SubmitField(_l("Save archive choice"))
+
+
+WEEKDAY_CHOICES = [
+    SelectChoice("1", _l("Monday")), SelectChoice("2", _l("Tuesday")), SelectChoice("3", _l("Wednesday")),
+    SelectChoice("4", _l("Thursday")), SelectChoice("5", _l("Friday")), SelectChoice("6", _l("Saturday")),
+    SelectChoice("7", _l("Sunday")),
+]  # fmt: skip
+
+
+class DigestForm(FlaskForm):
+    """An automatic digest. Weekdays, time and zone are checked by the service (``editorial.digests``),
+    which says what is wrong in words an editor knows."""
+
+    newsletter = SelectField(_l("Newsletter"), coerce=int, validate_choice=False)
+    subject = StringField(
+        _l("Subject"), description=_l("The date of each issue is added to it."),
+        validators=[DataRequired(), Length(max=150)],
+    )  # fmt: skip
+    weekdays = MultiCheckboxField(_l("Weekdays"), choices=WEEKDAY_CHOICES, validate_choice=False)
+    time_of_day = StringField(_l("Time of day (HH:MM)"), validators=[Length(max=20)])
+    timezone = StringField(_l("Time zone"), validators=[Length(max=64)])
+    layout = SelectField(
+        _l("Layout"),
+        choices=[
+            SelectChoice("digest", _l("Digest: every article with its teaser")),
+            SelectChoice("feature", _l("Feature: one lead story, then links")),
+        ],
+        validate_choice=False,
+    )
+    mode = SelectField(
+        _l("When the issue is built"),
+        choices=[
+            SelectChoice("draft", _l("Leave it as a draft and mail the editors")),
+            SelectChoice("send", _l("Send it to the newsletter's readers")),
+        ],
+        validate_choice=False,
+    )
+    tags = StringField(
+        _l("Only articles with one of these tags (separated by commas)"),
+        description=_l("Empty: every article."), validators=[Length(max=500)],
+    )  # fmt: skip
+    feeds = MultiCheckboxField(_l("Only articles from"), coerce=int, choices=[], validate_choice=False)
+    sender_name = StringField(_l("Sender name"), validators=[DataRequired(), Length(max=200)])
+    sender_address = StringField(_l("Sender address"), validators=[DataRequired(), Length(max=320)])
+    active = BooleanField(_l("Active"), default=True)
+    submit = SubmitField(_l("Save digest"))

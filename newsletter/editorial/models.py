@@ -183,3 +183,56 @@ class TestReader(Base):
     label: Mapped[str] = mapped_column(String(100), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Digest(Base):
+    """An automatic issue of one newsletter: on the chosen weekdays at a time of day in a time zone, the
+    clock builds an issue of the articles published since the newsletter's last issue (``editorial.digests``)
+    and sends it (``mode`` "send") or leaves it as a draft and mails the editors ("draft").
+
+    ``weekdays`` are ISO weekdays as digits ("12345": Monday to Friday). ``tags`` and ``feed_ids`` narrow
+    the articles (empty: all); ``feed_ids`` may hold 0 for the newsroom's own articles (no feed)."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    newsletter_id: Mapped[int] = mapped_column(ForeignKey("newsletters.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(150))
+    weekdays: Mapped[str] = mapped_column(String(7))
+    hour: Mapped[int]
+    minute: Mapped[int]
+    timezone: Mapped[str] = mapped_column(String(64))
+    layout: Mapped[str] = mapped_column(String(20), default=IssueLayout.DIGEST.value)
+    mode: Mapped[str] = mapped_column(String(10), default="draft")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    feed_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    sender_name: Mapped[str] = mapped_column(String(200))
+    sender_address: Mapped[str] = mapped_column(String(320))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Slots at or before this time are never built: a digest saved at 07:03 for 07:00 starts tomorrow.
+    schedule_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    newsletter: Mapped[Newsletter] = relationship()
+
+
+class DigestRun(Base):
+    """One slot of a digest, claimed by the INSERT of this row: unique on ``(digest_id, slot_at)``, so
+    two clocks never build one slot twice. An editor's skip or hold of a coming slot is such a row written
+    ahead of time (``state`` "skip" or "hold"); the builder takes a held slot over with one conditional
+    UPDATE. The outcome: "draft", "sending", "empty" (nothing new), "skipped" (an editor's skip, reached)."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("digest_id", "slot_at", name="uq_digest_runs_digest_id_slot_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"))
+    slot_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20))
+    issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id", ondelete="SET NULL"))
+    articles: Mapped[int] = mapped_column(default=0)
+    detail: Mapped[str] = mapped_column(String(1000), default="")
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    built_at: Mapped[datetime | None]

@@ -72,6 +72,12 @@ ACTIONS: dict[str, Any] = {
     "feed.pause": _l("Feed paused"),
     "feed.resume": _l("Feed resumed"),
     "feed.delete": _l("Feed removed"),
+    "digest.create": _l("Digest created"),
+    "digest.update": _l("Digest changed"),
+    "digest.build": _l("Digest issue built"),
+    "digest.skip": _l("Digest run skipped"),
+    "digest.hold": _l("Digest run held as a draft"),
+    "digest.release": _l("Digest run skip or hold taken back"),
     # statistics
     "stats.export": _l("Statistics exported (CSV)"),
     # staff accounts and API tokens

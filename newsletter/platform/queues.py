@@ -91,6 +91,7 @@ EXPIRE_PENDING_SIGNUPS = JobKind("default", "newsletter.readers.tasks.expire_pen
 POLL_BOUNCE_MAILBOX = JobKind("default", "newsletter.sending.tasks.poll_bounce_mailbox", result_ttl=60,
                               ttl=60)
 SWEEP_SENDS = JobKind("default", "newsletter.sending.tasks.sweep_sends", result_ttl=60, ttl=60)
+BUILD_DIGESTS = JobKind("default", "newsletter.sending.tasks.build_digests", result_ttl=60, ttl=60)
 # A Stripe event about a payment not known yet, looked up at Stripe: again after 30 s, 2 min, 10 min, 1 h,
 # 6 h when Stripe cannot be reached (the clock's sweep takes over after that).
 RESOLVE_STRIPE_EVENT = JobKind("default", "payments.events.tasks.resolve_stripe_event", timeout=120,
@@ -107,7 +108,7 @@ KINDS = (TRANSACTIONAL_MAIL, ISSUE_TEST, SEND_BATCH, SCHEDULED_ISSUE, FEED_IMPOR
          IMPORT_OPT_INS, SWEEP_READER_MAILS, SWEEP_DONOR_MAILS, EXPIRE_PENDING_SIGNUPS, POLL_BOUNCE_MAILBOX,
          SWEEP_SENDS, RESOLVE_STRIPE_EVENT, SWEEP_STRIPE_EVENTS, RECONCILE_PAYMENTS,
          SWEEP_IMPORTS, PURGE_AUDIT_LOG, STAFF_PASSWORD_RESET, WELCOME_MAIL, WELCOME_TEST,
-         SWEEP_WELCOME_MAILS)  # fmt: skip
+         SWEEP_WELCOME_MAILS, BUILD_DIGESTS)  # fmt: skip
 
 
 # -- job ids: a job queued twice under one id is one job -------------------------------------------------

@@ -408,6 +408,10 @@ def _work(env: Mapping[str, str]) -> dict[str, Any]:
         # receivers can fold the copies (at least once).
         "MAIL_RESEND_UNCERTAIN": _flag(env, "MAIL_RESEND_UNCERTAIN"),
         "SEND_SWEEP_SECONDS": _int(env, "SEND_SWEEP_SECONDS", 15),
+        # Automatic digests: the clock looks for due slots this often; a slot the clock missed by more
+        # than DIGEST_GRACE_SECONDS (it was down) is not built late, the next one is.
+        "DIGEST_SWEEP_SECONDS": _int(env, "DIGEST_SWEEP_SECONDS", 20),
+        "DIGEST_GRACE_SECONDS": _int(env, "DIGEST_GRACE_SECONDS", 6 * 3600),
         # A send pauses itself when its complaint or hard-bounce rate reaches these percentages (0 = off),
         # judged once the relay has accepted AUTO_PAUSE_MIN_MESSAGES of it (sending/autopause.py).
         "AUTO_PAUSE_COMPLAINT_PERCENT": _percent(env, "AUTO_PAUSE_COMPLAINT_PERCENT", 0.3),

@@ -33,6 +33,8 @@ def init_app(app: Flask) -> None:
     tallies.register_hooks()
     # Scheduled issues whose time passed, rows of killed workers, batches Redis lost (see sweeper).
     clock.register(app, queues.SWEEP_SENDS, "SEND_SWEEP_SECONDS", inline=True)
+    # Automatic digests whose slot has come (digest_runs): inline, so that a long send does not delay them.
+    clock.register(app, queues.BUILD_DIGESTS, "DIGEST_SWEEP_SECONDS", inline=True)
     # Bounces, complaints and mailed unsubscribe requests in BOUNCE_MAILBOX_URL and UNSUBSCRIBE_MAILBOX_URL
     # (a no-op without one).
     clock.register(app, queues.POLL_BOUNCE_MAILBOX, 60)

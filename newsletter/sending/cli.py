@@ -1,4 +1,4 @@
-"""``flask --app app newsletter send|pause|resume|cancel|sweep-sends|bounces poll``."""
+"""``flask --app app newsletter send|pause|resume|cancel|sweep-sends|build-digests|bounces poll``."""
 
 from __future__ import annotations
 
@@ -117,6 +117,12 @@ def sweep_sends_command() -> None:
     """Run the clock's send sweep once (scheduled issues, rows of dead workers, lost batches)."""
     report = sending_tasks.sweep_sends()
     click.echo(", ".join(f"{key} {value}" for key, value in report.items()))
+
+
+@newsletter_cli.command("build-digests")
+def build_digests_command() -> None:
+    """Build every automatic digest whose slot is due now (what the clock does every few seconds)."""
+    click.echo(sending_tasks.build_digests())
 
 
 bounces_cli = AppGroup("bounces", help="Bounce and complaint reports.")

@@ -175,12 +175,14 @@ def _queue(prepared: PreparedSend) -> Started:
     return Started(prepared.added, batches, True)
 
 
-def start_send(session: Session, issue: Issue, config: Any) -> Started:
+def start_send(session: Session, issue: Issue, config: Any, *, actor: Any = None) -> Started:
     """Send now: every eligible reader's ledger row is written and committed, then the batches are queued.
-    Raises :class:`SendError` (nothing written) when the issue cannot be sent."""
+    Raises :class:`SendError` (nothing written) when the issue cannot be sent. ``actor``: who the audit
+    entry names (None: whoever acts now; ``audit.SYSTEM`` for an automatic digest)."""
     try:
         prepared = prepare_send(session, issue, config=config, **click_options(config))
-        audit.record(session, "issue.send", target=issue, detail={"readers_added": prepared.added})
+        audit.record(session, "issue.send", actor=actor, target=issue,
+                     detail={"readers_added": prepared.added})  # fmt: skip
         session.commit()
     except SendError:
         session.rollback()

@@ -17,6 +17,7 @@ from newsletter.sending import (
     autopause,
     batches,
     control,
+    digest_runs,
     gate,
     mailbox_poll,
     sweeper,
@@ -83,6 +84,12 @@ def fire_scheduled_issue(issue_id: int) -> str:
 def sweep_sends() -> dict[str, int]:
     """The clock's sweep of the send path (see ``sweeper``)."""
     return sweeper.sweep(db.session, queues.get_redis(), current_app.config)
+
+
+def build_digests() -> str:
+    """The clock's digest sweep: every digest's slot that is due is built (see ``digest_runs``)."""
+    built = digest_runs.build_due(db.session, current_app.config)
+    return ", ".join(f"digest run {b.run_id}: {b.state}" for b in built) or "nothing due"
 
 
 def poll_bounce_mailbox(limit: int = 500) -> str:

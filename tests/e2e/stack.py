@@ -97,6 +97,7 @@ class Stack:
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "STRIPE_API_BASE": self.stripe.url,
             "SEND_SWEEP_SECONDS": "2",
+            "DIGEST_SWEEP_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
         }
 

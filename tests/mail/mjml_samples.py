@@ -36,6 +36,10 @@ TRANSACTIONAL: dict[str, dict] = {
         "inviter": "Eda Admin", "role": "editor", "hours": 72, "invitation_url": f"{BASE_URL}/einladung/abc",
     },
     "staff_password_reset": {"hours": 2, "reset_url": f"{BASE_URL}/passwort/abc"},
+    "digest_draft": {
+        "digest_subject": "KI am Morgen", "newsletter": "KI-News täglich", "articles": 3,
+        "slot": "07.12.2026 07:00", "held": True, "reason": "", "issue_url": f"{BASE_URL}/staff/issues/7",
+    },
     "test_message": {},
     "welcome": {
         "welcome_subject": "Willkommen bei KI-News am Morgen", "newsletter_name": "KI-News am Morgen",

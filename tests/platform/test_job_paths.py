@@ -54,7 +54,7 @@ def test_the_clock_queues_only_known_kinds_every_package_registered(app):
     assert registered == {
         queues.SWEEP_READER_MAILS, queues.SWEEP_DONOR_MAILS, queues.EXPIRE_PENDING_SIGNUPS,
         queues.POLL_BOUNCE_MAILBOX, queues.SWEEP_SENDS, queues.SWEEP_STRIPE_EVENTS, queues.SWEEP_IMPORTS,
-        queues.PURGE_AUDIT_LOG, queues.SWEEP_WELCOME_MAILS,
+        queues.PURGE_AUDIT_LOG, queues.SWEEP_WELCOME_MAILS, queues.BUILD_DIGESTS,
     }  # fmt: skip  (the daily reconciliation only where Stripe is configured)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from db import utcnow
 from newsletter.platform import tokens
 from newsletter.ports import supporter_erase
+from newsletter.readers import sharing
 from newsletter.readers.addresses import email_hash, lift_suppression, suppress
 from newsletter.readers.models import (
     ConsentBasis,
@@ -82,6 +83,7 @@ def confirm(session: Session, subscriber: Subscriber, **detail: Any) -> bool:
     subscriber.consent_detail = "confirmed from the link in the confirmation mail"
     lift_suppression(session, subscriber.email)
     record_event(session, subscriber, "confirmed", **detail)
+    sharing.credit_referral(session, subscriber)
     return True
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from db import UTCDateTime
 from newsletter import ports
 from newsletter.editorial.models import Article, Issue
+from newsletter.readers import sharing
 from newsletter.readers.models import Newsletter, Subscriber, SubscriberEvent, SubscriberStatus, Subscription
 from newsletter.sending import clicks
 from newsletter.sending.models import IssueTally
@@ -271,6 +272,7 @@ def dashboard(session: Session, period: Period, *, from_ledger: bool = False) ->
         "previous_period": period.previous().as_dict(),
         "subscribers": subscribers_summary(reader_figures(session, period)),
         "issues": issue_rows(session, period, from_ledger=from_ledger),
+        "shares": sharing.signups_by_place(session, period.start, period.end),
     }
 
 

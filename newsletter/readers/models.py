@@ -326,7 +326,7 @@ class Referral(Base):
         ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
     )
     sharer_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    # Where the link stood: footer, forward, preferences, supporters, or link (anything else).
+    # Where the link stood: issue, preferences, supporters, or link (anything else).
     via: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]

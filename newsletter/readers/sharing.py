@@ -32,10 +32,11 @@ from sqlalchemy.orm import Session
 from db import utcnow
 from newsletter.readers.models import Referral, Subscriber
 
-# Where a share link stood; anything else is counted as "link".
-PLACES = ("footer", "forward", "preferences", "supporters")
+# Where a share link stood: the forward-to-a-friend line at the foot of every issue, the preference
+# center, the supporters' mail; anything else is counted as "link".
+PLACES = ("issue", "preferences", "supporters")
 OTHER_PLACE = "link"
-SOURCE_PREFIX = "share:"  # the reader's sign-up source: "share:footer", ...
+SOURCE_PREFIX = "share:"  # the reader's sign-up source: "share:issue", ...
 
 _CODE_LENGTH = 22  # 16 bytes in URL-safe base64 without padding
 

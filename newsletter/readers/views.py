@@ -236,10 +236,11 @@ def share(code: str):
     code shows the same form without them; nothing about the sharer is shown or stored in the browser."""
     headers.loosen(frame_ancestors=_embed_ancestors())
     form = subscribe_form()
-    if sharing.read_share_code(_secret_keys(), code[:64]) is not None:
+    shared = sharing.read_share_code(_secret_keys(), code[:64]) is not None
+    if shared:
         form.ref.data = code
         form.source.data = sharing.SOURCE_PREFIX + sharing.place(request.args.get("via"))
-    return render_template("newsletter/subscribe.html", form=form, embed=False, shared=True)
+    return render_template("newsletter/subscribe.html", form=form, embed=False, shared=shared)
 
 
 def _fields_as_sent(formdata, offered: list) -> tuple | None:

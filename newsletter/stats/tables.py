@@ -16,8 +16,8 @@ from newsletter.platform.i18n import month_label
 
 # Where a reader's share link stood (readers.sharing.PLACES), as the staff read it.
 SHARE_PLACES = {
-    "footer": _l("issue footer"), "forward": _l("forward to a friend"),
-    "preferences": _l("preference center"), "supporters": _l("supporters' mail"), "link": _l("other"),
+    "issue": _l("forward line in an issue"), "preferences": _l("preference center"),
+    "supporters": _l("supporters' mail"), "link": _l("other"),
 }  # fmt: skip
 
 PLAIN_TABLES = ("subscribers", "issues", "clicks", "shares")

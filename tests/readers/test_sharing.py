@@ -132,7 +132,8 @@ def test_forged_codes_show_the_plain_form_and_count_nothing(app, client, db, sha
     assert 'name="email"' in page and 'name="ref" type="hidden"' not in page and "empfiehlt" not in page
     # Even posted by hand, a forged code is an ordinary sign-up.
     token = re.search(_HIDDEN.format("form_token"), page).group(1)
-    assert sign_up(client, "neu@example.org", token=token, ref=forged, source="share:issue").status_code == 200
+    answer = sign_up(client, "neu@example.org", token=token, ref=forged, source="share:issue")
+    assert answer.status_code == 200
     _confirm(client, relay, "neu@example.org")
     assert _referrals(db) == []
 
@@ -158,8 +159,8 @@ def test_the_signup_limits_hold_for_share_links(app, client, db, sharer, relay):
                for i in range(12)]  # fmt: skip
     assert answers[:10] == [200] * 10 and answers[10:] == [429, 429]
     assert len(_referrals(db)) == 10  # nothing stored for the refused ones
-    stored = db.session.scalar(select(func.count()).select_from(Subscriber).where(Subscriber.email.like("flut%")))
-    assert stored == 10
+    flood = select(func.count()).select_from(Subscriber).where(Subscriber.email.like("flut%"))
+    assert db.session.scalar(flood) == 10
 
 
 def test_each_issue_carries_the_readers_own_link_and_a_signup_through_it_counts(app, client, db, relay):
@@ -185,8 +186,9 @@ def test_each_issue_carries_the_readers_own_link_and_a_signup_through_it_counts(
     _confirm(client, relay, "weitergeleitet@example.org")
     assert _referrals(db) == [("leserin@example.org", "weitergeleitet@example.org", True)]
     db.session.expire_all()
-    assert db.session.get(Referral, db.session.scalar(
-        select(Subscriber.id).where(Subscriber.email == "weitergeleitet@example.org"))).via == "issue"  # fmt: skip
-    assert db.session.scalar(
-        select(Subscriber.status).where(Subscriber.email == "weitergeleitet@example.org")
-    ) is SubscriberStatus.ACTIVE
+    friend = db.session.scalar(select(Subscriber.id).where(Subscriber.email == "weitergeleitet@example.org"))
+    assert db.session.get(Referral, friend).via == "issue"
+    assert (
+        db.session.scalar(select(Subscriber.status).where(Subscriber.email == "weitergeleitet@example.org"))
+        is SubscriberStatus.ACTIVE
+    )

@@ -272,7 +272,6 @@ def dashboard(session: Session, period: Period, *, from_ledger: bool = False) ->
         "previous_period": period.previous().as_dict(),
         "subscribers": subscribers_summary(reader_figures(session, period)),
         "issues": issue_rows(session, period, from_ledger=from_ledger),
-        "shares": sharing.signups_by_place(session, period.start, period.end),
     }
 
 
@@ -283,6 +282,12 @@ def page_figures(session: Session, period: Period, *, money: bool) -> dict:
     if money and report is not None:
         return report.figures(session, period)
     return dashboard(session, period)
+
+
+def share_figures(session: Session, period: Period) -> list[dict]:
+    """Sign-ups through readers' share links in the period, per place of the link (the issue statistics'
+    table and its CSV)."""
+    return sharing.signups_by_place(session, period.start, period.end)
 
 
 def overview(session: Session) -> tuple[dict[str, int], list[Article]]:

@@ -69,7 +69,7 @@ def plain_tables(f: dict) -> dict[str, tuple[list[str], list[list]]]:
             [[r["issue_id"], r["subject"], url, n] for r in f["issues"] for url, n in r["links"]],
         ),
         "shares": (["share_source", "signups", "confirmed"],
-                   [[r["via"], r["signups"], r["confirmed"]] for r in f.get("shares", [])]),
+                   [[r["via"], r["signups"], r["confirmed"]] for r in f.get("shares") or []]),
     }
 
 

@@ -123,8 +123,8 @@ def test_the_webhook_fills_what_the_donation_row_lacks_from_the_metadata_and_che
     issue = make_issue(db)
     db.session.commit()
     bare = open_donation(db, DonationKind.ONE_TIME)  # started without attribution
-    _paid_with(client, bare, {"donation_id": str(bare.id), "donation_reference": bare.reference,
-                              "issue_id": str(issue.id), "link": "ask<b>", "article": "ki-und-recht"})  # fmt: skip
+    told = {"issue_id": str(issue.id), "link": "ask<b>", "article": "ki-und-recht"}
+    _paid_with(client, bare, {"donation_id": str(bare.id), "donation_reference": bare.reference, **told})
     db.session.expire_all()
     row = db.session.get(Donation, bare.id)
     assert (row.issue_id, row.source_link, row.article_slug) == (issue.id, "askb", "ki-und-recht")
@@ -150,7 +150,7 @@ def test_only_admins_get_the_new_money_tables(client, db):
 
 
 def test_a_monthly_supporters_receipt_carries_their_share_link(app, client, db, stripe_api, relay):
-    reader = make_reader(db, "leser@example.org")
+    make_reader(db, "leser@example.org")  # the donor's reader record: the link is theirs
     db.session.commit()
     token = csrf_token(client, "/spenden")
     client.post("/spenden", data={"csrf_token": token, "kind": "monthly", "preset": "500"})

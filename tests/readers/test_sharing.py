@@ -192,3 +192,48 @@ def test_each_issue_carries_the_readers_own_link_and_a_signup_through_it_counts(
         db.session.scalar(select(Subscriber.status).where(Subscriber.email == "weitergeleitet@example.org"))
         is SubscriberStatus.ACTIVE
     )
+
+
+def test_the_issue_statistics_show_signups_per_share_source_on_the_page_and_in_csv(
+    app, client, db, sharer, relay
+):
+    from newsletter.platform.access import StaffRole
+    from tests.staff.factories import sign_in, staff_user
+
+    code = sharing.share_code(app.config["SECRET_KEY"], sharer.id)
+    _sign_up_through(client, f"/share/{code}?via=issue", "eins@example.org", ip="198.51.100.41")
+    _sign_up_through(client, f"/share/{code}?via=issue", "zwei@example.org", ip="198.51.100.42")
+    _sign_up_through(client, f"/share/{code}?via=preferences", "drei@example.org", ip="198.51.100.43")
+    _sign_up_through(client, f"/share/{code}?via=<script>", "vier@example.org", ip="198.51.100.44")
+    _confirm(client, relay, "eins@example.org")
+    url = "/staff/stats/issues?period=last_30_days"
+    assert client.get(url).headers["Location"].startswith("/staff/login")  # signed out
+    sign_in(client, staff_user(db, "editor-shares@example.org", role=StaffRole.EDITOR))
+    page = text_of(client.get(url))
+    assert "Anmeldungen über Empfehlungslinks von Lesern" in page
+    rows = re.findall(
+        r'<tr><th scope="row">([^<]+)</th><td class="num">(\d+)</td><td class="num">(\d+)</td></tr>', page
+    )
+    assert ("Empfehlungszeile in einer Ausgabe", "2", "1") in rows
+    assert ("Einstellungsseite", "1", "0") in rows and ("anderer Link", "1", "0") in rows
+    assert "<script>" not in page.split("Anmeldungen über Empfehlungslinks")[1]
+    answer = client.get("/staff/stats/export/shares.csv?period=last_30_days")
+    assert answer.status_code == 200
+    lines = answer.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines == ["share_source,signups,confirmed", "issue,2,1", "link,1,0", "preferences,1,0"]
+
+
+def test_erasing_either_reader_erases_the_referral(app, client, db, sharer, relay):
+    from newsletter.readers import subscribers
+
+    code = sharing.share_code(app.config["SECRET_KEY"], sharer.id)
+    _sign_up_through(client, f"/share/{code}?via=issue", "freund@example.org")
+    _sign_up_through(client, f"/share/{code}?via=issue", "freundin@example.org", ip="198.51.100.9")
+    assert len(_referrals(db)) == 2
+    friend = db.session.scalar(select(Subscriber).where(Subscriber.email == "freund@example.org"))
+    subscribers.erase(db.session, friend, via="test")
+    db.session.commit()
+    assert _referrals(db) == [("teilerin@example.org", "freundin@example.org", False)]
+    subscribers.erase(db.session, db.session.get(Subscriber, sharer.id), via="test")
+    db.session.commit()
+    assert _referrals(db) == []  # nothing left that names who shared with whom

@@ -234,7 +234,6 @@ def _secret_keys() -> list[str]:
 def share(code: str):
     """A reader's share link: the sign-up form, carrying the link's code and place. A forged or broken
     code shows the same form without them; nothing about the sharer is shown or stored in the browser."""
-    headers.loosen(frame_ancestors=_embed_ancestors())
     form = subscribe_form()
     shared = sharing.read_share_code(_secret_keys(), code[:64]) is not None
     if shared:

@@ -5,7 +5,7 @@ The link is ``<base>/share/<code>?via=<where>``. The code names the reader witho
 address: it is one AES block (16 bytes, 22 characters of URL-safe base64) holding the reader's id and a
 64-bit HMAC of it, both under keys derived from ``SECRET_KEY``. It is the same for a reader every time
 (an issue's footer, the preference center and the supporters' mail show one link), a worker makes it
-per recipient without the database (a few microseconds), and a forged or altered code fails the HMAC.
+per recipient without the database (a few microseconds: the key set-ups are made once), and a forged or altered code fails the HMAC.
 Codes made under an earlier key stay valid as long as that key is listed in ``SECRET_KEY_FALLBACKS``,
 the same rule as Flask's session cookie.
 
@@ -47,29 +47,36 @@ def place(raw: object) -> str:
 
 
 @lru_cache(maxsize=16)
-def _keys(secret_key: str) -> tuple[object, object, bytes]:
-    """The encryptor, the decryptor and the MAC key for one ``SECRET_KEY``, made once (a cipher context
-    costs ten times the block it encrypts); the contexts are used under :data:`_lock`."""
+def _keys(secret_key: str) -> tuple[object, object, tuple[object, object]]:
+    """The encryptor, the decryptor and the MAC's padded-key hashes for one ``SECRET_KEY``, made once (a
+    cipher context costs ten times the block it encrypts, an HMAC key set-up more than the MAC); the
+    contexts are used under :data:`_lock`."""
     root = secret_key.encode("utf-8")
     cipher_key = hmac.new(root, b"beitrag.links.share-cipher", hashlib.sha256).digest()[:16]
-    mac_key = hmac.new(root, b"beitrag.links.share-mac", hashlib.sha256).digest()
+    mac_key = hmac.new(root, b"beitrag.links.share-mac", hashlib.sha256).digest().ljust(64, b"\0")
+    inner, outer = bytes(b ^ 0x36 for b in mac_key), bytes(b ^ 0x5C for b in mac_key)
+    pads = (hashlib.sha256(inner), hashlib.sha256(outer))
     # One block per code, never two: ECB is then AES itself, a keyed permutation of the block.
     cipher = Cipher(algorithms.AES(cipher_key), modes.ECB())  # noqa: S305
-    return cipher.encryptor(), cipher.decryptor(), mac_key
+    return cipher.encryptor(), cipher.decryptor(), pads
 
 
 _lock = threading.Lock()  # an ECB context keeps no state between blocks, but is not made for two threads
 
 
-def _tag(mac_key: bytes, id_bytes: bytes) -> bytes:
-    return hmac.new(mac_key, id_bytes, hashlib.sha256).digest()[:8]
+def _tag(pads: tuple, id_bytes: bytes) -> bytes:
+    """HMAC-SHA256 of the id (RFC 2104, from the padded key's hashes), its first 64 bits."""
+    inner, outer = pads[0].copy(), pads[1].copy()
+    inner.update(id_bytes)
+    outer.update(inner.digest())
+    return outer.digest()[:8]
 
 
 def share_code(secret_key: str, subscriber_id: int) -> str:
     """The reader's share code: the same every time under the same key."""
-    encryptor, _decryptor, mac_key = _keys(secret_key)
+    encryptor, _decryptor, pads = _keys(secret_key)
     id_bytes = int(subscriber_id).to_bytes(8, "big")
-    plain = id_bytes + _tag(mac_key, id_bytes)
+    plain = id_bytes + _tag(pads, id_bytes)
     with _lock:
         block = encryptor.update(plain)  # type: ignore[attr-defined]
     return base64.urlsafe_b64encode(block).rstrip(b"=").decode("ascii")
@@ -94,11 +101,11 @@ def read_share_code(secret_keys: Iterable[str], code: str) -> int | None:
     for secret_key in secret_keys:
         if not secret_key:
             continue
-        _encryptor, decryptor, mac_key = _keys(secret_key)
+        _encryptor, decryptor, pads = _keys(secret_key)
         with _lock:
             plain = decryptor.update(block)  # type: ignore[attr-defined]
         id_bytes, tag = plain[:8], plain[8:]
-        if hmac.compare_digest(_tag(mac_key, id_bytes), tag):
+        if hmac.compare_digest(_tag(pads, id_bytes), tag):
             return int.from_bytes(id_bytes, "big")
     return None
 

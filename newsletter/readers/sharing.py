@@ -5,7 +5,8 @@ The link is ``<base>/share/<code>?via=<where>``. The code names the reader witho
 address: it is one AES block (16 bytes, 22 characters of URL-safe base64) holding the reader's id and a
 64-bit HMAC of it, both under keys derived from ``SECRET_KEY``. It is the same for a reader every time
 (an issue's footer, the preference center and the supporters' mail show one link), a worker makes it
-per recipient without the database (a few microseconds: the key set-ups are made once), and a forged or altered code fails the HMAC.
+per recipient without the database (a few microseconds: the key set-ups are made once), and a forged or
+altered code fails the HMAC.
 Codes made under an earlier key stay valid as long as that key is listed in ``SECRET_KEY_FALLBACKS``,
 the same rule as Flask's session cookie.
 

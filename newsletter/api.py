@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from newsletter.editorial.models import Issue, IssueState
+from newsletter.editorial.models import Article, Issue, IssueState
 from newsletter.mail import outbox
 from newsletter.mail.tasks import Message as Message
 from newsletter.platform.access import StaffRole as StaffRole
@@ -20,6 +21,7 @@ from newsletter.platform.tokens import read_token as read_token
 from newsletter.ports import register_demo_loader as register_demo_loader
 from newsletter.ports import register_money_report as register_money_report
 from newsletter.ports import register_supporter_provider as register_supporter_provider
+from newsletter.readers import sharing
 from newsletter.readers.models import Subscriber, SubscriberStatus
 from newsletter.readers.subscribers import find_subscriber
 from newsletter.sending.models import Delivery, DeliveryStatus
@@ -52,6 +54,18 @@ def set_first_gifts(session, first_gifts: dict[int, datetime | None]) -> None:
         update(table).where(table.c.id == bindparam("reader")).values(first_gift_at=bindparam("at")),
         [{"reader": reader, "at": at} for reader, at in sorted(first_gifts.items())],
     )
+
+
+def share_url(subscriber_id: int, *, base_url: str, via: str) -> str:
+    """The reader's own share link (``newsletter.readers.sharing``), with the place it stands in."""
+    return sharing.share_url(base_url, current_app.config["SECRET_KEY"], subscriber_id, via)
+
+
+def article_titles(session, slugs: list[str]) -> dict[str, str]:
+    """The titles of the articles with these slugs (slugs of no article are left out)."""
+    if not slugs:
+        return {}
+    return dict(session.execute(select(Article.slug, Article.title).where(Article.slug.in_(slugs))).all())
 
 
 def issue_exists(session, issue_id: int) -> bool:

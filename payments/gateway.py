@@ -57,13 +57,16 @@ def _plain(obj: Any) -> dict[str, Any]:
 def create_checkout_session(
     settings: StripeSettings, *, donation_id: int, reference: str, amount_cents: int, currency: str,
     product_name: str, success_url: str, cancel_url: str, email: str | None, locale: str,
-    idempotency_key: str, monthly_price: str | None = None,
+    idempotency_key: str, monthly_price: str | None = None, attribution: dict[str, str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """A hosted Checkout Session for one donation: payment mode with ``price_data`` for a one-time gift,
     subscription mode with ``monthly_price`` (a Price of the monthly donation's Product, so the customer
     portal can offer other amounts later). Our id and reference go into the metadata of the session and of
-    what it makes (the payment intent or the subscription): the reference is what makes an object ours."""
+    what it makes (the payment intent or the subscription): the reference is what makes an object ours.
+    ``attribution`` (issue, link, article: where the gift came from) goes beside them, so that Stripe's
+    dashboard and every event about the gift tell it too."""
     metadata = {"donation_id": str(donation_id), "donation_reference": reference}
+    metadata |= {key: value[:500] for key, value in (attribution or {}).items() if value}
     params: dict[str, Any] = {
         "mode": "subscription" if monthly_price else "payment",
         "success_url": success_url,

@@ -419,7 +419,10 @@ def reader_locale(locale: str | None) -> str:
 
 def editor_slot_values(base_url: str) -> dict[str, str]:
     """What the preview puts in the per-recipient slots: harmless links, no reader's token."""
-    return {"unsubscribe_url": f"{base_url}/", "preferences_url": f"{base_url}/"}
+    return {
+        "unsubscribe_url": f"{base_url}/", "preferences_url": f"{base_url}/",
+        "share_url": f"{base_url}/subscribe",
+    }  # fmt: skip
 
 
 def html_size(html: str) -> int:

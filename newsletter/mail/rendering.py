@@ -209,6 +209,8 @@ class EmailRenderer:
 SLOTS: dict[str, str] = {
     "unsubscribe_url": "__BEITRAG_SLOT_UNSUBSCRIBE_URL__",
     "preferences_url": "__BEITRAG_SLOT_PREFERENCES_URL__",
+    # The reader's own share link (readers.sharing), its place added by the template ("?via=footer").
+    "share_url": "__BEITRAG_SLOT_SHARE_URL__",
 }
 
 # Gmail clips a message whose HTML passes about 102 KB ("[Message clipped]").

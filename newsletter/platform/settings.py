@@ -139,6 +139,10 @@ def _origins(raw: str | None) -> tuple[str, ...]:
     return tuple(origins)
 
 
+def _key_list(raw: str | None) -> list[str]:
+    return [key.strip() for key in (raw or "").split(",") if key.strip()]
+
+
 def _secret_key(env: Mapping[str, str], environment: str, instance_path: Path) -> str:
     key = env.get("SECRET_KEY", "")
     if key:
@@ -252,6 +256,9 @@ def _site(env: Mapping[str, str], environment: str, instance: Path) -> dict[str,
         "DEVELOPMENT": environment == "development",
         "TESTING": environment == "testing",
         "SECRET_KEY": _secret_key(env, environment, instance),
+        # Earlier keys, comma-separated, still honoured after a key change: the session cookie (Flask) and
+        # readers' share links (readers.sharing) made under them stay valid.
+        "SECRET_KEY_FALLBACKS": _key_list(env.get("SECRET_KEY_FALLBACKS")),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(env, database_url),
         "REDIS_URL": _redis_url(env.get("REDIS_URL")),

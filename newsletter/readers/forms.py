@@ -47,6 +47,7 @@ class SubscribeForm(FlaskForm):
     newsletters = MultiCheckboxField(_l("Newsletters"), choices=[])
     language = SelectField(_l("Language of the newsletter"), choices=[])
     source = HiddenField()
+    ref = HiddenField()  # a reader's share code (readers.sharing), when the form came from their link
     website = StringField(_l("Leave this field empty"))
     form_token = HiddenField()
     submit = SubmitField(_l("Subscribe"))

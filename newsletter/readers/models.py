@@ -391,3 +391,20 @@ class WelcomeMail(Base):
     # welcome was turned off) or "failed" (refused by the relay).
     status: Mapped[str] = mapped_column(String(20), default="waiting")
     sent_at: Mapped[datetime | None]
+
+
+class Referral(Base):
+    """A reader who signed up through another reader's share link (``readers.sharing``): one row per new
+    reader at most, counted for the sharer once the new reader confirmed (``confirmed_at``)."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (Index("ix_referrals_sharer_id", "sharer_id", "confirmed_at"),)
+
+    referred_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    sharer_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    # Where the link stood: issue, preferences, supporters, or link (anything else).
+    via: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]

@@ -20,7 +20,7 @@ from newsletter.ports import (
     supporter_details,
     supporter_statement_years,
 )
-from newsletter.readers import errors, links, preference_center, subscribers
+from newsletter.readers import errors, links, preference_center, sharing, subscribers
 from newsletter.readers import newsletters as newsletter_service
 from newsletter.readers.forms import ASK_CHOICES, EraseForm, PreferencesForm, StatementForm
 from newsletter.readers.models import AskFrequency, Subscriber
@@ -84,7 +84,10 @@ def _render_preferences(token: str, reader: Subscriber, form: PreferencesForm, s
     return render_template(
         "newsletter/preferences.html", token=token, reader=reader, form=form,
         action_form=ActionForm(), erase_form=EraseForm(), support=supporter_details(db.session, reader),
-        statement_form=extra.pop("statement_form", None) or _statement_form(reader), **extra,
+        statement_form=extra.pop("statement_form", None) or _statement_form(reader),
+        share_url=sharing.share_url(current_app.config["BASE_URL"], current_app.config["SECRET_KEY"],
+                                    reader.id, "preferences"),
+        readers_brought=sharing.readers_brought(db.session, reader.id), **extra,
     ), status  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from db import utcnow
 from newsletter.platform import tokens
 from newsletter.ports import supporter_erase
-from newsletter.readers import welcome_mails
+from newsletter.readers import sharing, welcome_mails
 from newsletter.readers.addresses import email_hash, lift_suppression, suppress
 from newsletter.readers.models import (
     ConsentBasis,
@@ -84,6 +84,7 @@ def confirm(session: Session, subscriber: Subscriber, **detail: Any) -> bool:
     lift_suppression(session, subscriber.email)
     record_event(session, subscriber, "confirmed", **detail)
     welcome_mails.request_welcome(session, subscriber, now=now)
+    sharing.credit_referral(session, subscriber)
     return True
 
 

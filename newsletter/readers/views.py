@@ -27,6 +27,7 @@ from newsletter.readers import (
     limits,
     links,
     reader_mails,
+    sharing,
     signup,
     subscribers,
 )
@@ -146,7 +147,7 @@ class _SignupError(errors.SubscriberError):
 
 def _run_signup(
     email: str, slugs: list[str] | None, language: str, source: str | None, honeypot: str,
-    available: list[Any] | None = None,
+    available: list[Any] | None = None, *, ref: str | None = None,
 ):  # fmt: skip
     """Shared by the form and the API. Raises SubscriberError with a message for the reader."""
     if language not in LANGUAGES:
@@ -174,6 +175,10 @@ def _run_signup(
         raise _SignupError(
             "try_again", _("Something changed at the same moment. Please send it again.")
         ) from None
+    if ref and outcome.action == "created":  # a new address through a reader's share link
+        via = (source or "").removeprefix(sharing.SOURCE_PREFIX)
+        sharer = sharing.read_share_code(_secret_keys(), ref)
+        sharing.record_referral(db.session, outcome.subscriber_id, sharer, via)
     if db.session().in_transaction():  # SQLite; on PostgreSQL the sign-up committed itself
         db.session.commit()
     return outcome
@@ -208,7 +213,7 @@ def subscribe():
             error = _("Please check the highlighted fields.")
     if error is None:
         try:
-            _run_signup(*fields, offered)
+            _run_signup(*fields, offered, ref=request.form.get("ref"))
         except _SignupError as exc:
             db.session.rollback()
             error = str(exc)
@@ -218,6 +223,23 @@ def subscribe():
         return render_template("newsletter/subscribe.html", form=form, embed=embed, error=error), 400
     _pad(started)
     return _signup_done_page(embed)
+
+
+def _secret_keys() -> list[str]:
+    """The key links are signed with now, then the earlier ones still honoured."""
+    return [current_app.config["SECRET_KEY"], *(current_app.config.get("SECRET_KEY_FALLBACKS") or ())]
+
+
+@bp.get("/share/<code>")
+def share(code: str):
+    """A reader's share link: the sign-up form, carrying the link's code and place. A forged or broken
+    code shows the same form without them; nothing about the sharer is shown or stored in the browser."""
+    form = subscribe_form()
+    shared = sharing.read_share_code(_secret_keys(), code[:64]) is not None
+    if shared:
+        form.ref.data = code
+        form.source.data = sharing.SOURCE_PREFIX + sharing.place(request.args.get("via"))
+    return render_template("newsletter/subscribe.html", form=form, embed=False, shared=shared)
 
 
 def _fields_as_sent(formdata, offered: list) -> tuple | None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import object_session
 from newsletter.editorial import issues
 from newsletter.editorial.models import Issue
 from newsletter.mail import mime, rendering, signing
-from newsletter.readers import links
+from newsletter.readers import links, sharing
 from newsletter.sending import clicks
 
 _skeletons: dict[tuple[int, str, str, Any], mime.Skeleton] = {}
@@ -110,12 +110,15 @@ class RecipientSlots:
     it goes out (a newsroom that resends uncertain messages lets receivers fold the copies), and no two
     installations' ids collide."""
 
-    __slots__ = ("_date", "_issue_id", "_links", "_mailto", "_message_id", "_second")
+    __slots__ = (
+        "_base_url", "_date", "_issue_id", "_links", "_mailto", "_message_id", "_second", "_secret_key",
+    )  # fmt: skip
 
     def __init__(
         self, *, base_url: str, secret_key: str, unsubscribe_mailbox: str | None, issue_id: int, domain: str
     ):
         self._links = links.ReaderLinks(base_url, secret_key)
+        self._base_url, self._secret_key = base_url, secret_key
         self._issue_id = int(issue_id)  # in the reader's token: a leave from this mail counts for the issue
         # No mailbox read for opt-outs by mail: the header names the one-click link only.
         self._mailto = None
@@ -137,16 +140,18 @@ class RecipientSlots:
         unsubscribe, token = self._links.unsubscribe_url_and_token(
             subscriber_id, newsletter_id, self._issue_id
         )
-        return self._values(to, str(int(row_id)), unsubscribe, token)
+        share = f"{self._base_url}/share/{sharing.share_code(self._secret_key, subscriber_id)}"
+        return self._values(to, str(int(row_id)), unsubscribe, token, share)
 
     def for_test_reader(self, to: str, locale: str) -> dict[str, str]:
         """A test send's values for ``to``: the same shape as a reader's, with a test token in place of the
         reader's (the pages behind it change nothing, readers/views.py) and a Message-ID of its own."""
         nonce = secrets.token_hex(8)
         unsubscribe, token = self._links.test_unsubscribe_url_and_token(locale, nonce)
-        return self._values(to, f"test{nonce}", unsubscribe, token)
+        # A test names no reader: its share link is the plain sign-up page.
+        return self._values(to, f"test{nonce}", unsubscribe, token, f"{self._base_url}/subscribe")
 
-    def _values(self, to: str, row: str, unsubscribe: str, token: str) -> dict[str, str]:
+    def _values(self, to: str, row: str, unsubscribe: str, token: str, share: str) -> dict[str, str]:
         prefix, suffix = self._message_id
         return {
             "to": to,
@@ -159,4 +164,5 @@ class RecipientSlots:
             # Issues get forwarded: their settings link asks for a mail to the reader instead of opening
             # the preference center (readers/views.py, unsubscribe_settings).
             "preferences_url": f"{unsubscribe}/settings",
+            "share_url": share,
         }

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from db import UTCDateTime
 from newsletter import ports
 from newsletter.editorial.models import Article, Issue
+from newsletter.readers import sharing
 from newsletter.readers.models import (
     Newsletter,
     Subscriber,
@@ -302,6 +303,12 @@ def page_figures(session: Session, period: Period, *, money: bool) -> dict:
     if money and report is not None:
         return report.figures(session, period)
     return dashboard(session, period)
+
+
+def share_figures(session: Session, period: Period) -> list[dict]:
+    """Sign-ups through readers' share links in the period, per place of the link (the issue statistics'
+    table and its CSV)."""
+    return sharing.signups_by_place(session, period.start, period.end)
 
 
 def overview(session: Session) -> tuple[dict[str, int], list[Article]]:

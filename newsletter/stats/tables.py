@@ -9,11 +9,18 @@ from datetime import datetime
 
 from flask import Flask
 from flask_babel import format_datetime, format_number
+from flask_babel import lazy_gettext as _l
 
 from newsletter.platform.csv_cells import neutralize
 from newsletter.platform.i18n import month_label
 
-PLAIN_TABLES = ("subscribers", "issues", "clicks")
+# Where a reader's share link stood (readers.sharing.PLACES), as the staff read it.
+SHARE_PLACES = {
+    "issue": _l("forward line in an issue"), "preferences": _l("preference center"),
+    "supporters": _l("supporters' mail"), "link": _l("other"),
+}  # fmt: skip
+
+PLAIN_TABLES = ("subscribers", "issues", "clicks", "shares")
 
 
 def readers_row(r: dict) -> list:
@@ -29,6 +36,14 @@ def issue_row(r: dict) -> list:
 
 def link_clicks_row(link: tuple[str, int]) -> list:
     return [link[0], format_number(link[1])]
+
+
+def share_row(r: dict) -> list:
+    return [share_place_label(r["via"]), format_number(r["signups"]), format_number(r["confirmed"])]
+
+
+def share_place_label(via: str) -> str:
+    return str(SHARE_PLACES.get(via, via))
 
 
 def issue_bar(r: dict) -> dict:
@@ -53,6 +68,8 @@ def plain_tables(f: dict) -> dict[str, tuple[list[str], list[list]]]:
             ["issue_id", "subject", "link", "clicks"],
             [[r["issue_id"], r["subject"], url, n] for r in f["issues"] for url, n in r["links"]],
         ),
+        "shares": (["share_source", "signups", "confirmed"],
+                   [[r["via"], r["signups"], r["confirmed"]] for r in f.get("shares") or []]),
     }
 
 
@@ -67,5 +84,5 @@ def csv_text(header: list[str], rows: list[list]) -> str:
 
 
 def init_app(app: Flask) -> None:
-    for row in (readers_row, issue_row, link_clicks_row, issue_bar):
+    for row in (readers_row, issue_row, link_clicks_row, issue_bar, share_row):
         app.add_template_filter(row)

@@ -36,6 +36,8 @@ def _render(template: str, *, money: bool):
         error = str(exc)
         period = period_from({}, zone=newsroom_zone(), now=utcnow())
     shown = figures.page_figures(db.session, period, money=money)
+    if not money:
+        shown = {**shown, "shares": figures.share_figures(db.session, period)}
     html = render_template(
         template, figures=shown, period=period, error=error, presets=PRESETS,
         welcomes=figures.welcome_rows(db.session, period),
@@ -71,6 +73,8 @@ def export(name: str):
     except PeriodError as exc:
         return Response(str(exc), status=400, mimetype="text/plain")
     shown = figures.page_figures(db.session, period, money=money)
+    if name == "shares":
+        shown = {**shown, "shares": figures.share_figures(db.session, period)}
     header, rows = (report.tables(shown) if money else tables.plain_tables(shown))[name]
     days = {"from": period.first_day.isoformat(), "to": period.last_day.isoformat()}
     audit.record(db.session, "stats.export", target=("export", name), detail=days)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,8 @@ from payments import gateway
 from payments.amounts import DonationError
 from payments.checkout import prices
 from payments.models import Donation, DonationKind, DonationStatus
+from payments.supporters import sources
+from payments.supporters.sources import clean_tag
 
 
 @dataclass(frozen=True)
@@ -27,17 +28,6 @@ class Attribution:
     utm_medium: str | None = None
     utm_campaign: str | None = None
     article: str | None = None
-
-
-_TOKEN_CHARS = re.compile(r"[^A-Za-z0-9._~:/-]")
-
-
-def clean_tag(raw: Any, length: int = 100) -> str | None:
-    """A short attribution value: printable ASCII without spaces, at most ``length`` characters."""
-    if not isinstance(raw, str):
-        return None
-    value = _TOKEN_CHARS.sub("", raw.strip())[:length]
-    return value or None
 
 
 def attribution_from(values: Any) -> Attribution:
@@ -97,6 +87,7 @@ def open_checkout(
     monthly = donation.kind is DonationKind.MONTHLY
     amount, currency = donation.amount_cents, donation.currency
     email, locale = donation.email, donation.locale
+    attribution = sources.checkout_metadata(donation)
     session.commit()
     try:
         price = None
@@ -111,7 +102,7 @@ def open_checkout(
             product_name=product_name, monthly_price=price,
             success_url=f"{base_url}/spenden/danke?session_id={{CHECKOUT_SESSION_ID}}",
             cancel_url=f"{base_url}/spenden/abgebrochen?ref={reference}",
-            email=email, locale=locale,
+            email=email, locale=locale, attribution=attribution,
             idempotency_key=f"beitrag-donation-{donation_id}-{reference}-checkout",
         )  # fmt: skip
     except gateway.GatewayError:

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter import api as newsletter_api
 from payments.events import amount_changes
 from payments.models import (
     PAYMENT_RANK,
@@ -42,7 +43,7 @@ from payments.models import (
     EventState,
     PaymentStatus,
 )
-from payments.supporters import identity, mails
+from payments.supporters import identity, mails, sources
 
 HANDLED = frozenset({
     "checkout.session.completed",
@@ -255,6 +256,18 @@ def _mark_paid(ctx: Context, payment: DonationPayment, paid_at: datetime | None,
 # -- one-time and the start of monthly: Checkout ----------------------------------------------------
 
 
+def _keep_attribution(ctx: Context, donation: Donation, metadata: Any) -> None:
+    """Where the gift came from, as the session's metadata tells it (``sources.checkout_metadata``): the
+    donation row stays the truth, the metadata fills only what the row lacks."""
+    issue_id, link, article = sources.from_checkout_metadata(metadata)
+    if donation.issue_id is None and issue_id is not None and newsletter_api.issue_exists(
+        ctx.session, issue_id
+    ):
+        donation.issue_id = issue_id
+    donation.source_link = donation.source_link or link
+    donation.article_slug = donation.article_slug or article
+
+
 def checkout_session(ctx: Context, obj: dict, event_type: str) -> Result:
     """``checkout.session.completed`` (paid, or unpaid for SEPA and other delayed methods) and
     ``checkout.session.async_payment_succeeded`` / ``_failed``."""
@@ -262,6 +275,7 @@ def checkout_session(ctx: Context, obj: dict, event_type: str) -> Result:
     if donation is None:
         return _ignored()
     donation.stripe_session_id = donation.stripe_session_id or stripe_id(obj.get("id"))
+    _keep_attribution(ctx, donation, obj.get("metadata"))
     details = obj.get("customer_details") or {}
     email = details.get("email") or obj.get("customer_email")
     _link_donor(ctx, donation, email, stripe_id(obj.get("customer")))

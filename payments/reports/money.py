@@ -280,6 +280,34 @@ def issue_donations(session: Session, period, currency: str, issues: list[dict] 
     return {"issues": result, "links": links}
 
 
+def attributed_donations(session: Session, period, currency: str) -> dict:
+    """Donations received in the period (paid, or monthly and started), by the article page they were
+    started from and by the link they came through (the ``link`` of the donate address: an issue's ask,
+    an article page, a newsroom's own): how many, of them monthly, and their amount (a one-time gift, or
+    one month of a monthly one)."""
+    in_period = (
+        Donation.paid_at >= period.start, Donation.paid_at < period.end, Donation.currency == currency,
+    )  # fmt: skip
+    counted = (func.count(), func.sum(case((Donation.kind == DonationKind.MONTHLY, 1), else_=0)),
+               func.sum(Donation.amount_cents))  # fmt: skip
+
+    def rows(key):
+        found = session.execute(
+            select(key, *counted).where(*in_period, key.is_not(None)).group_by(key)
+            .order_by(func.sum(Donation.amount_cents).desc(), key)
+        ).all()  # fmt: skip
+        return [(name, int(n), int(m or 0), int(c or 0)) for name, n, m, c in found]
+
+    articles = rows(Donation.article_slug)
+    titles = newsletter_api.article_titles(session, [slug for slug, *_ in articles])
+    return {
+        "articles": [{"article": slug, "title": titles.get(slug, ""), "donations": n, "monthly": m,
+                      "amount_cents": c} for slug, n, m, c in articles],
+        "links": [{"link": link, "donations": n, "monthly": m, "amount_cents": c}
+                  for link, n, m, c in rows(Donation.source_link)],
+    }  # fmt: skip
+
+
 def dashboard(session: Session, period, *, currency: str, from_ledger: bool = False) -> dict:
     """Every figure of the admin statistics page, for the period and the one before it: the newsletter's
     readers and issues (``newsletter.api``) and everything about donors and money. ``from_ledger`` reads
@@ -330,4 +358,5 @@ def dashboard(session: Session, period, *, currency: str, from_ledger: bool = Fa
         "previous_lifetime_value": lifetime_value(session, period, currency, ledger, firsts, previous=True),
         "conversion": conversion(session, period, readers=readers, by_newsletter=by_newsletter),
         "issue_donations": by_issue,
+        "attributed": attributed_donations(session, period, currency),
     }  # fmt: skip

@@ -57,6 +57,16 @@ def issue_link_row(r: dict, currency: str) -> list:
     return [r["subject"], link, _n(r["donations"]), _n(r["monthly"]), money(r["amount_cents"], currency)]
 
 
+def article_donation_row(r: dict, currency: str) -> list:
+    counts = [_n(r["donations"]), _n(r["monthly"]), money(r["amount_cents"], currency)]
+    return [r["title"] or r["article"], *counts]
+
+
+def link_donation_row(r: dict, currency: str) -> list:
+    counts = [_n(r["donations"]), _n(r["monthly"]), money(r["amount_cents"], currency)]
+    return [sources.link_label(r["link"]), *counts]
+
+
 def money_tables(f: dict) -> dict[str, tuple[list[str], list[list]]]:
     return {
         "revenue": (
@@ -89,15 +99,24 @@ def money_tables(f: dict) -> dict[str, tuple[list[str], list[list]]]:
             [[r["issue_id"], r["subject"], r["link"], r["donations"], r["monthly"], r["amount_cents"]]
              for r in f["issue_donations"]["links"]],
         ),
+        "article-donations": (
+            ["article", "title", "donations", "monthly", "amount_cents"],
+            [[r["article"], r["title"], r["donations"], r["monthly"], r["amount_cents"]]
+             for r in f["attributed"]["articles"]],
+        ),
+        "link-donations": (
+            ["link", "donations", "monthly", "amount_cents"],
+            [[r["link"], r["donations"], r["monthly"], r["amount_cents"]] for r in f["attributed"]["links"]],
+        ),
     }  # fmt: skip
 
 
 MONEY_TABLES = ("revenue", "mrr", "conversion-newsletters", "conversion-sources", "issue-donations",
-                "issue-links")  # fmt: skip
+                "issue-links", "article-donations", "link-donations")  # fmt: skip
 
 
 ROW_FILTERS = (revenue_row, mrr_row, conversion_row, conversion_bar, issue_donation_row, issue_donation_bar,
-               issue_link_row)  # fmt: skip
+               issue_link_row, article_donation_row, link_donation_row)  # fmt: skip
 
 
 def init_app(app: Flask) -> None:

@@ -71,6 +71,9 @@ def queue_receipt(session: Session, donation: Donation, payment: DonationPayment
     }
     if donation.kind is DonationKind.MONTHLY:
         context["manage_url"] = portal_link(base_url, donation)
+        reader_id = donation.donor.subscriber_id if donation.donor is not None else None
+        if reader_id is not None:  # "tell a friend": the supporter's own share link, counted for them
+            context["share_url"] = newsletter_api.share_url(reader_id, base_url=base_url, via="supporters")
     return add_mail(session, donation, "receipt", f"receipt:payment:{payment.id}", context)
 
 

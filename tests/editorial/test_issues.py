@@ -147,8 +147,9 @@ def test_every_slot_survives_mjml_once_in_html_and_text(app, db, layout):
         assert rendered.html.count(token) == 1 and rendered.text.count(token) == 1
     filled = rendering.fill_slots(
         rendered,
-        {"unsubscribe_url": "https://x.example/u/TOKEN", "preferences_url": "https://x.example/p/TOKEN"},
-    )
+        {"unsubscribe_url": "https://x.example/u/TOKEN", "preferences_url": "https://x.example/p/TOKEN",
+         "share_url": "https://x.example/share/CODE"},
+    )  # fmt: skip
     assert (
         'href="https://x.example/u/TOKEN"' in filled.html
         and "__BEITRAG_SLOT" not in filled.html + filled.text
@@ -253,7 +254,9 @@ def test_test_send_delivers_the_real_message_to_the_editor(app, client, db, edit
         issues.render_issue(
             issue, "failing", base_url="http://localhost", secret_key=app.config["SECRET_KEY"]
         ),
-        {"unsubscribe_url": unsubscribe, "preferences_url": f"{unsubscribe}/settings"},
+        # A test send names no reader: its share link is the plain sign-up page.
+        {"unsubscribe_url": unsubscribe, "preferences_url": f"{unsubscribe}/settings",
+         "share_url": "http://localhost/subscribe"},
     )
 
     def same(a: str, b: str) -> bool:  # the transfer encoding ends lines with CRLF

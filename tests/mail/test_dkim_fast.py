@@ -90,6 +90,7 @@ def readers(draw) -> dict[str, str]:
         "list_unsubscribe": draw(unsubscribe),
         "unsubscribe_url": draw(LINK),
         "preferences_url": draw(LINK),
+        "share_url": draw(LINK),
     }
 
 
@@ -192,6 +193,7 @@ READER = {
     "date": "Tue, 24 Nov 2026 07:00:00 +0000",
     "list_unsubscribe": "<https://ki.example/unsubscribe/7-1.sig>, <mailto:abmelden@ki.example?subject=7-1>",
     "unsubscribe_url": "https://ki.example/unsubscribe/7-1.sig", "preferences_url": "https://ki.example/p/7",
+    "share_url": "https://ki.example/share/7",
 }  # fmt: skip
 ISSUE = ("Die KI-Woche", f"Hallo\n\nAbmelden: {SLOTS['unsubscribe_url']}\n", f"<p>Hallo</p>\n"
          f"<a href=\"{SLOTS['preferences_url']}\">Einstellungen</a>\n")  # fmt: skip

@@ -24,6 +24,7 @@ VALUES = {
     ),
     "unsubscribe_url": "https://ki.example/unsubscribe/7-1.sig=",
     "preferences_url": "https://ki.example/preferences/eyJzIjo3fQ.aBc-_d",
+    "share_url": "https://ki.example/share/AbCdEfGhIjKlMnOpQrStUv",
 }
 
 TEXT = (
@@ -31,6 +32,7 @@ TEXT = (
     "hier ist die KI-Woche – mit Umlauten (äöüß) und einem Emoji 🤖.\n"
     ".Diese Zeile beginnt mit einem Punkt.\n" + "x" * 300 + "\n\nAbmelden: " + SLOTS["unsubscribe_url"] + "\n"
     "Einstellungen: " + SLOTS["preferences_url"] + " (jederzeit)\n"
+    "Empfehlen: " + SLOTS["share_url"] + "?via=issue\n"
 )
 HTML = (
     "<html><body><p>Liebe Leserinnen und Leser, äöüß 🤖</p>\n"

@@ -33,6 +33,12 @@ def test_development_makes_a_secret_key_once_and_keeps_it(tmp_path):
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
+def test_earlier_secret_keys_are_read_as_a_list(tmp_path):
+    env = {"BEITRAG_ENV": "development", "SECRET_KEY_FALLBACKS": " old-key-one , old-key-two,"}
+    assert load_config(env, tmp_path)["SECRET_KEY_FALLBACKS"] == ["old-key-one", "old-key-two"]
+    assert load_config({"BEITRAG_ENV": "development"}, tmp_path)["SECRET_KEY_FALLBACKS"] == []
+
+
 def test_embedded_defaults_point_into_the_instance_folder(tmp_path):
     config = load_config({"BEITRAG_ENV": "development"}, tmp_path)
     assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'beitrag.db'}"

@@ -212,6 +212,8 @@ def test_the_welcome_shows_chosen_articles_and_is_signed(app, client, db, relay,
     _sign_up_and_confirm(app, client, db, relay, news)
     [received] = [r for r in relay.received if b"List-Unsubscribe:" in r.raw and b"leserin@" in r.raw]
     assert dkim_verifies(received.raw, signed)
+    # A program sends it on confirmation: out-of-office replies stay away (RFC 3834), as for confirmations.
+    assert received.message.get_all("Auto-Submitted") == ["auto-generated"]
     text = _text(received.message)
     assert text.index("Warum Daten zählen") < text.index("Was Agenten können")
     assert received.mail_from.startswith("bounces+")  # the signed bounce address, like transactional mail

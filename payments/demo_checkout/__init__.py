@@ -43,5 +43,5 @@ def companion(app: Flask, base_url: str) -> devserver.Companion | None:
         env = {"DEMO_CHECKOUT_URL": url, "DEMO_CHECKOUT_SECRET": secrets.token_urlsafe(32)}
     else:
         return None
-    line = f"{url}: Stripe's part of the test checkout, no money moves ({base_url}/spenden)"
+    line = f"give at {base_url}/spenden: a test checkout, no money moves (Stripe stand-in on {url})"
     return devserver.Companion("test checkout", ["payments", "test-checkout"], env, line)

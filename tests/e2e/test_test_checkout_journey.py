@@ -31,15 +31,16 @@ def make_run(tmp_path_factory):
     """``flask dev run`` (what ``make run`` starts) with the demo loaded, without Stripe keys."""
     folder = tmp_path_factory.mktemp("make-run")
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TEST_", "DATABASE_URL", "REDIS_URL", "SMTP_URL", "STRIPE_", "DEMO_CHECKOUT"))}  # fmt: skip
+    outside = ("TEST_", "DATABASE_URL", "REDIS_URL", "SMTP_URL", "STRIPE_", "DEMO_CHECKOUT")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(outside)}
     env.update(BEITRAG_ENV="development", BEITRAG_INSTANCE=str(folder), MAIL_CAPTURE_PORT=str(free_port()))
     flask = [sys.executable, "-m", "flask", "--app", "app"]
     loaded = subprocess.run([*flask, "demo", "load", "--subscribers", "40"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=180)  # fmt: skip
     assert loaded.returncode == 0, loaded.stderr
     stack = subprocess.Popen([*flask, "dev", "run", "--port", str(port)], cwd=ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             start_new_session=True)  # fmt: skip
     lines: list[bytes] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(stack.stdout.readline, b"")), daemon=True)
     reader.start()
@@ -81,6 +82,8 @@ def test_a_newcomer_gives_through_the_test_checkout(browser, artifacts, make_run
     try:
         page.goto("/spenden")
         sees(page, "Unterstützen Sie unseren Journalismus")
+        sees(page, "Testkasse – es wird kein Geld bewegt")
+        eyes.look("donate", shots=False)
         page.get_by_label("Einmalig", exact=True).check()
         page.get_by_label("Anderer Betrag", exact=True).check()
         page.get_by_label("Anderer Betrag in Euro").fill("7,30")

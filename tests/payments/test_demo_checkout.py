@@ -93,6 +93,7 @@ def test_a_gift_goes_through_the_test_checkout_end_to_end(app, client, db, relay
     staff = app.test_client()
     sign_in(staff, StaffRole.ADMIN)
     assert "7,30\xa0€" not in _today_figures(staff)
+    assert "Testkasse – es wird kein Geld bewegt" in text_of(client.get("/spenden"))
 
     target = _donate(client, kind=kind, preset="custom", custom_amount="7,30")
     assert target.startswith("http://localhost/spenden/testkasse/cs_test_demo")
@@ -141,8 +142,9 @@ def test_the_page_is_labelled_in_english_and_offers_the_way_back(client, db, tes
     assert 'href="http://localhost/spenden/abgebrochen?ref=' in page
 
 
-def test_without_the_test_checkout_its_page_does_not_exist(client, db):
+def test_without_the_test_checkout_its_page_does_not_exist(client, db, stripe_api):
     assert client.get("/spenden/testkasse/cs_test_demo" + "0" * 32).status_code == 404
+    assert "Testkasse" not in text_of(client.get("/spenden"))
 
 
 def test_production_refuses_to_start_with_the_test_checkout(tmp_path):

@@ -63,7 +63,7 @@ def test_dev_stack_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert status == 200, "the web server did not come up"
         assert "KI-Kompass" in home
         assert "Anmelden" in _get(f"http://127.0.0.1:{port}/staff/login")[1]
-        # Without Stripe keys the donate page leads to the test checkout (tests/payments/test_demo_checkout.py).
+        # Without Stripe keys the donate page leads to the test checkout (tests/payments/test_demo_checkout).
         assert "Weiter zur Zahlung" in _get(f"http://127.0.0.1:{port}/spenden")[1]
         redis_pid = int((tmp_path / "redis.pid").read_text())
         assert _alive(redis_pid)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -20,9 +22,10 @@ from newsletter.platform import devserver
 from newsletter.platform.access import StaffRole
 from newsletter.platform.settings import ConfigError, load_config
 from newsletter.readers.models import Subscriber
-from payments import demo_checkout
+from payments import demo_checkout, gateway
 from payments.demo_checkout.standin import CheckoutStandIn
 from payments.models import Donation, DonationStatus
+from payments.settings import stripe_settings
 from tests.readers.factories import make_reader
 from tests.staff.factories import sign_in
 from tests.support.web import csrf_token, text_of
@@ -156,7 +159,7 @@ def test_production_refuses_to_start_with_the_test_checkout(tmp_path):
         load_config(env, tmp_path)  # production is the default
 
 
-def test_stripe_keys_turn_the_test_checkout_off(tmp_path, app):
+def test_stripe_keys_turn_the_test_checkout_off(tmp_path):
     env = {"DEMO_CHECKOUT_URL": "http://127.0.0.1:5090", "DEMO_CHECKOUT_SECRET": SECRET,
            "BEITRAG_ENV": "development", "STRIPE_SECRET_KEY": "sk_test_real"}  # fmt: skip
     config = load_config(env, tmp_path)
@@ -166,10 +169,20 @@ def test_stripe_keys_turn_the_test_checkout_off(tmp_path, app):
     dev = {**load_config({"BEITRAG_ENV": "development"}, tmp_path), "DEVELOPMENT": True}
     with_keys = {**dev, "STRIPE_SECRET_KEY": "sk_test_real"}
     for config, starts in ((dev, True), (with_keys, False), ({**dev, "DEVELOPMENT": False}, False)):
-        fake = type("App", (), {"config": config, "extensions": {}})()
-        devserver.register_companion(fake, demo_checkout.companion)
-        found = devserver.companions(fake, "http://127.0.0.1:5000")
+        flask_app = Flask(__name__)
+        flask_app.config.update(config)
+        devserver.register_companion(flask_app, demo_checkout.companion)
+        found = devserver.companions(flask_app, "http://127.0.0.1:5000")
         assert bool(found) is starts
         if starts:
             assert found[0].env["DEMO_CHECKOUT_URL"].startswith("http://127.0.0.1:")
             assert found[0].args == ["payments", "test-checkout"]
+
+
+def test_the_stand_in_answers_only_what_checkout_asks(app, db, test_checkout):
+    settings = stripe_settings()
+    with pytest.raises(gateway.GatewayError, match="Unrecognized request URL"):
+        gateway.retrieve_payment_intent(settings, "pi_demo_unknown")
+    wrong_key = replace(settings, secret_key="sk_test_demo_guessed")
+    with pytest.raises(gateway.GatewayError, match="Invalid API Key"):
+        gateway.retrieve_checkout_session(wrong_key, "cs_test_demo" + "0" * 32)

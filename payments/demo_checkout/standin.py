@@ -138,7 +138,7 @@ class CheckoutStandIn:
                 status, body = 200, self._route(method, path, params)
             except Refusal as refusal:
                 status, body = refusal.status, refusal.body
-            if method == "POST" and idempotency_key and not path.startswith("/demo/"):
+            if method == "POST" and idempotency_key:
                 self.idempotent[idempotency_key] = (params, status, body)
             return status, body
 

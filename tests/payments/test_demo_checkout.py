@@ -28,6 +28,7 @@ from payments.models import Donation, DonationStatus
 from payments.settings import stripe_settings
 from tests.readers.factories import make_reader
 from tests.staff.factories import sign_in
+from tests.support.smtp import free_port
 from tests.support.web import csrf_token, text_of
 from tests.support.worker import run_jobs
 
@@ -40,9 +41,7 @@ def test_checkout(app, monkeypatch, tmp_path):
     as ``make run`` gives them to every process (DEMO_CHECKOUT_URL and DEMO_CHECKOUT_SECRET)."""
     web = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=web.serve_forever, daemon=True).start()
-    probe = CheckoutStandIn(api_key="", webhook_secret="", page_base="", webhook_url="").serve(0)
-    port = probe.server_address[1]
-    probe.server_close()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     config = load_config(
         {"DEMO_CHECKOUT_URL": url, "DEMO_CHECKOUT_SECRET": SECRET, "BEITRAG_ENV": "testing"}, tmp_path

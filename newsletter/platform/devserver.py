@@ -14,7 +14,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
@@ -28,11 +29,36 @@ DEMO_PASSWORDS_FILE = "demo-passwords.txt"
 SETTLE_SECONDS = 1.5  # after web and worker are up: the other children's start-up lines come first
 
 
+COMPANIONS = "beitrag.dev_companions"
+
+
+@dataclass(frozen=True)
+class Companion:
+    """A further process of the development stack that a package asks for (the test checkout of
+    payments): its name in the banner, its ``flask`` command, the settings every process gets with it,
+    and its banner line."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    line: str = ""
+
+
+def register_companion(app: Flask, prepare: Callable[[Flask, str], Companion | None]) -> None:
+    """``prepare(app, base_url)`` is asked by ``dev run`` before it starts anything; None: not this time."""
+    app.extensions.setdefault(COMPANIONS, []).append(prepare)
+
+
+def companions(app: Flask, base_url: str) -> list[Companion]:
+    found = (prepare(app, base_url) for prepare in app.extensions.get(COMPANIONS, []))
+    return [companion for companion in found if companion is not None]
+
+
 def demo_passwords_path(instance_path: str | Path) -> Path:
     return Path(instance_path) / DEMO_PASSWORDS_FILE
 
 
-def banner(app: Flask, port: int, processes: Iterable[str]) -> str:
+def banner(app: Flask, port: int, processes: Iterable[str], more: Mapping[str, str] | None = None) -> str:
     """What runs where, and how to sign in: every process with its address, the demo's staff passwords
     when their file is there."""
     base = f"http://127.0.0.1:{port}"
@@ -47,6 +73,7 @@ def banner(app: Flask, port: int, processes: Iterable[str]) -> str:
         "mail capture": f"SMTP on 127.0.0.1:{app.config.get('MAIL_CAPTURE_PORT')}; the captured mail: "
         f"{base}/staff/dev/mail",
     }
+    rows.update(more or {})
     lines += [f"    {name:<13} {text}" for name, text in rows.items() if name in names]
     path = demo_passwords_path(app.instance_path)
     try:
@@ -85,6 +112,11 @@ def run(app: Flask, port: int) -> int:
     # Links in captured mail should open this very server: the children read BASE_URL from here.
     os.environ.setdefault("BASE_URL", f"http://127.0.0.1:{port}")
     children: dict[str, subprocess.Popen] = {}
+    extra = companions(app, os.environ["BASE_URL"])
+    for companion in extra:  # their settings first: every process below reads them
+        os.environ.update(companion.env)
+    for companion in extra:
+        children[companion.name] = _spawn(companion.args)
     if app.config.get("MAIL_CAPTURE_VIEWER"):
         children["mail capture"] = _spawn(["dev", "mailcapture"])
     children["worker"] = _spawn(["newsletter", "worker"])
@@ -109,7 +141,7 @@ def run(app: Flask, port: int) -> int:
             if shown_at is None and ((_answers(port) and _worker_listening(app)) or waited):
                 shown_at = time.monotonic() + SETTLE_SECONDS
             if shown_at is not None and shown_at <= time.monotonic():
-                print(banner(app, port, children), flush=True)
+                print(banner(app, port, children, {c.name: c.line for c in extra}), flush=True)
                 shown_at = float("inf")
             for name, child in children.items():
                 if child.poll() is not None:

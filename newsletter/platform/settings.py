@@ -6,6 +6,8 @@ rule (refusals included) can be tested without touching ``os.environ``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -235,6 +237,7 @@ def load_config(
         **_work(merged_env),
         **_mail_authentication(merged_env),
     }
+    config.update(_demo_checkout(merged_env, environment))
     config.update(overrides)
     return config
 
@@ -438,3 +441,45 @@ def _retention_days(env: Mapping[str, str]) -> int:
     if days < 0:
         raise ConfigError(f"AUDIT_RETENTION_DAYS must be 0 (keep every entry) or more days, not {days}")
     return days
+
+
+def demo_checkout_keys(secret: str) -> tuple[str, str]:
+    """The test-mode API key and the webhook secret the test checkout and the app share, both derived
+    from ``DEMO_CHECKOUT_SECRET`` (one random value that ``make run`` hands to its processes)."""
+
+    def derive(purpose: bytes) -> str:
+        return hmac.new(secret.encode(), purpose, hashlib.sha256).hexdigest()[:32]
+
+    return f"sk_test_demo_{derive(b'api key')}", f"whsec_demo_{derive(b'webhook secret')}"
+
+
+def _demo_checkout(env: Mapping[str, str], environment: str) -> dict[str, Any]:
+    """The test checkout of ``make run`` (payments.demo_checkout): no money moves, so it must never run in
+    production. ``DEMO_CHECKOUT_URL`` names the local Stripe stand-in; Stripe's own keys turn it off."""
+    url = (env.get("DEMO_CHECKOUT_URL") or "").strip().rstrip("/")
+    if not url:
+        return {"DEMO_CHECKOUT": False}
+    if environment == "production":
+        raise ConfigError(
+            "DEMO_CHECKOUT_URL is set, and BEITRAG_ENV is production. The test checkout takes no money and "
+            "must never face readers: unset DEMO_CHECKOUT_URL and DEMO_CHECKOUT_SECRET, and set "
+            "STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY and STRIPE_WEBHOOK_SECRET for real donations."
+        )
+    if env.get("STRIPE_SECRET_KEY"):
+        return {"DEMO_CHECKOUT": False}
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1") or parts.path:
+        raise ConfigError(
+            f"DEMO_CHECKOUT_URL must be a loopback address such as http://127.0.0.1:5090, not {url!r}"
+        )
+    secret = env.get("DEMO_CHECKOUT_SECRET") or ""
+    if len(secret) < 16:
+        raise ConfigError("DEMO_CHECKOUT_SECRET must be set with DEMO_CHECKOUT_URL (16 characters or more)")
+    api_key, webhook_secret = demo_checkout_keys(secret)
+    return {
+        "DEMO_CHECKOUT": True,
+        "DEMO_CHECKOUT_URL": url,
+        "STRIPE_SECRET_KEY": api_key,
+        "STRIPE_WEBHOOK_SECRET": webhook_secret,
+        "STRIPE_API_BASE": url,
+    }

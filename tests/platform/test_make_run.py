@@ -63,6 +63,8 @@ def test_dev_stack_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert status == 200, "the web server did not come up"
         assert "KI-Kompass" in home
         assert "Anmelden" in _get(f"http://127.0.0.1:{port}/staff/login")[1]
+        # Without Stripe keys the donate page leads to the test checkout (tests/payments/test_demo_checkout).
+        assert "Weiter zur Zahlung" in _get(f"http://127.0.0.1:{port}/spenden")[1]
         redis_pid = int((tmp_path / "redis.pid").read_text())
         assert _alive(redis_pid)
     finally:
@@ -74,9 +76,10 @@ def test_dev_stack_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
     banner = output.rindex("Beitrag runs: ")
     assert output.index("Listening on") < banner and output.index("Capturing mail on") < banner, output
     shown = output[banner:]
-    for name in ("web", "worker", "clock", "mail capture"):
+    for name in ("web", "worker", "clock", "mail capture", "test checkout"):
         assert f"\n    {name} " in shown, (name, shown)
     assert f"http://127.0.0.1:{port}/staff/" in shown and f"127.0.0.1:{mail_port}" in shown
+    assert f"http://127.0.0.1:{port}/spenden: a test checkout, no money moves" in shown
     assert str(tmp_path / "demo-passwords.txt") in shown and "admin@example.org  password: " in shown
     time.sleep(0.5)
     assert not _alive(redis_pid)

@@ -133,7 +133,8 @@ def donate():
     )  # fmt: skip
     try:
         url = donations.open_checkout(
-            db.session, donation, settings, base_url=config["BASE_URL"], product_name=_product_name(donation)
+            db.session, donation, settings, base_url=config["BASE_URL"], product_name=_product_name(donation),
+            collect_address=current_app.extensions["beitrag.payments"].get("charity") is not None,
         )
     except gateway.GatewayError as exc:
         current_app.logger.warning("checkout could not start: %s", exc)

@@ -66,7 +66,8 @@ class ReaderSupport:
         return details
 
     def _donor(self, session: Session, subscriber) -> Donor | None:
-        return session.scalar(select(Donor).where(func.lower(Donor.email) == subscriber.email.strip().lower()))
+        address = subscriber.email.strip().lower()
+        return session.scalar(select(Donor).where(func.lower(Donor.email) == address))
 
     def export(self, session: Session, subscriber) -> list[dict]:
         return [

@@ -240,7 +240,8 @@ def _charity(env: Mapping[str, str]) -> dict[str, Any]:
     """A newsroom that is a recognised charity issues Zuwendungsbestätigungen (``payments.receipts``): the
     tax office's details, all of them or none (checked when the donations side starts)."""
     keys = ("CHARITY_NAME", "CHARITY_ADDRESS", "CHARITY_TAX_OFFICE", "CHARITY_TAX_NUMBER",
-            "CHARITY_EXEMPTION_DATE", "CHARITY_PURPOSE", "CHARITY_ASSESSMENT_PERIOD", "CHARITY_PLACE")  # fmt: skip
+            "CHARITY_EXEMPTION_DATE", "CHARITY_PURPOSE", "CHARITY_ASSESSMENT_PERIOD",
+            "CHARITY_PLACE")  # fmt: skip
     return {key: (env.get(key) or "").strip() for key in keys} | {
         "CHARITY_RECEIPTS_JANUARY": _flag(env, "CHARITY_RECEIPTS_JANUARY"),
     }

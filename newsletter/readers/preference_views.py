@@ -128,10 +128,11 @@ def giving_statement(token: str):
     if outcome != "written":
         db.session.rollback()
         message = {
-            "already_today": _("The statement for %(year)s is already on its way today. Please check your inbox.",
-                               year=year),
+            "already_today": _(
+                "The statement for %(year)s is already on its way today. Please check your inbox.", year=year
+            ),
             "needs_address": _("A tax receipt states your name and postal address: please fill them in."),
-        }.get(outcome) or _("Please choose one of the years listed.")  # fmt: skip
+        }.get(outcome) or _("Please choose one of the years listed.")
         return _render_preferences(
             token, reader, _preferences_form(reader), 429 if outcome == "already_today" else 400,
             statement_message=message,
@@ -143,9 +144,12 @@ def giving_statement(token: str):
         db.session.rollback()
         current_app.logger.warning("giving statement not queued yet: %s", exc)
     receipts = (supporter_details(db.session, reader) or {}).get("tax_receipts")
-    sent = (_("Your tax receipt for %(year)s is on its way to %(address)s.", year=year, address=reader.email)
-            if receipts else
-            _("Your giving statement for %(year)s is on its way to %(address)s.", year=year, address=reader.email))
+    address = reader.email
+    sent = (
+        _("Your tax receipt for %(year)s is on its way to %(address)s.", year=year, address=address)
+        if receipts
+        else _("Your giving statement for %(year)s is on its way to %(address)s.", year=year, address=address)
+    )
     return _render_preferences(
         token, reader, _preferences_form(reader), statement_message=sent, statement_sent=True,
     )  # fmt: skip

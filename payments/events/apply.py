@@ -42,8 +42,8 @@ from payments.models import (
     EventState,
     PaymentStatus,
 )
-from payments.supporters import identity, mails
 from payments.receipts.issuing import address_from_stripe, save_address
+from payments.supporters import identity, mails
 
 HANDLED = frozenset({
     "checkout.session.completed",

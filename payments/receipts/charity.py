@@ -42,7 +42,8 @@ def charity_from_config(config: Mapping[str, Any]) -> Charity | None:
         exemption = date.fromisoformat(given["CHARITY_EXEMPTION_DATE"])
     except ValueError:
         raise ConfigError(
-            f"CHARITY_EXEMPTION_DATE must be a date such as 2025-03-14, not {given['CHARITY_EXEMPTION_DATE']!r}"
+            "CHARITY_EXEMPTION_DATE must be a date such as 2025-03-14, "
+            f"not {given['CHARITY_EXEMPTION_DATE']!r}"
         ) from None
     address = given["CHARITY_ADDRESS"].replace("\\n", "\n")
     lines = [part.strip() for chunk in address.split("\n") for part in chunk.split(",") if part.strip()]

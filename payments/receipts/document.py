@@ -31,7 +31,7 @@ def _day(value: date) -> str:
 def _purpose_object(purpose: str) -> str:
     # The model reads "wegen Förderung (Zweck)": a setting "Förderung der Bildung" is printed once.
     text = purpose.strip()
-    return text[len("Förderung "):] if text.lower().startswith("förderung ") else text
+    return text[len("Förderung ") :] if text.lower().startswith("förderung ") else text
 
 
 def render_pdf(charity: Charity, *, number: int, year: int, donor_name: str, donor_address: str,
@@ -48,7 +48,8 @@ def render_pdf(charity: Charity, *, number: int, year: int, donor_name: str, don
                  "tax_number": charity.tax_number, "exemption_date": _day(charity.exemption_date),
                  "assessment_period": charity.assessment_period, "place": charity.place,
                  "purpose_object": _purpose_object(charity.purpose)},
-        number=number_label(number), collective=collective, donor_name=donor_name, donor_address=donor_address,
+        number=number_label(number), collective=collective, donor_name=donor_name,
+        donor_address=donor_address,
         total_figures=money_in(total, "eur", "de"), total_words=euros_in_words(total),
         when=f"01.01.{year} – 31.12.{year}" if collective else _day(gifts[0].given_on),
         items=[{"date": _day(g.given_on), "figures": money_in(g.cents, "eur", "de")} for g in gifts],

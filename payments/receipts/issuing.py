@@ -37,9 +37,10 @@ class AddressMissing(Exception):
 
 def save_address(session: Session, donor: Donor, name: str, address: str) -> None:
     """Keep (or replace) the name and postal address the donor's next receipts will state."""
-    name, address = " ".join(name.split())[:200], "\n".join(
-        line.strip() for line in address.replace("\r", "").split("\n") if line.strip()
-    )[:500]
+    name, address = (
+        " ".join(name.split())[:200],
+        "\n".join(line.strip() for line in address.replace("\r", "").split("\n") if line.strip())[:500],
+    )
     if not name or not address:
         return
     row = session.get(ReceiptAddress, donor.id)
@@ -170,7 +171,8 @@ def _donors_who_gave(session: Session, year: int, zone: ZoneInfo) -> list[int]:
     start, end = _year_bounds(year, zone)
     return list(session.scalars(
         select(Donation.donor_id).join(DonationPayment, DonationPayment.donation_id == Donation.id)
-        .where(Donation.donor_id.is_not(None), DonationPayment.paid_at >= start, DonationPayment.paid_at < end,
+        .where(Donation.donor_id.is_not(None), DonationPayment.paid_at >= start,
+               DonationPayment.paid_at < end,
                DonationPayment.currency == "eur")
         .distinct().order_by(Donation.donor_id)
     ))  # fmt: skip
@@ -230,5 +232,3 @@ def forget_address(session: Session, donor_ids: list[int]) -> None:
 
 def year_today(zone: ZoneInfo) -> date:
     return utcnow().astimezone(zone).date()
-
-

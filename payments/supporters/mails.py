@@ -119,7 +119,9 @@ def _attach_receipt(session: Session, context: dict[str, Any]) -> bool:
     if receipt is None:
         return False
     data = base64.b64encode(receipt.pdf).decode("ascii")
-    context["attachments"] = [{"filename": context["filename"], "content_type": "application/pdf", "data": data}]
+    context["attachments"] = [
+        {"filename": context["filename"], "content_type": "application/pdf", "data": data}
+    ]
     return True
 
 

@@ -9,7 +9,6 @@ the giving statement that says it is not a tax receipt."""
 from __future__ import annotations
 
 import io
-import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -127,12 +126,22 @@ def test_a_receipt_needs_the_name_and_address_then_arrives_as_pdf(app, client, d
     assert filename == "Zuwendungsbestaetigung-ZB-000001.pdf"
     text = _pdf_text(data)
     for wording in (
-        "Bestätigung über Geldzuwendungen", "§ 10b des Einkommensteuergesetzes", "KI-Kompass gGmbH",
-        "Jonas Beispiel", "Lindenallee 3", "50667 Köln", "25,50 €", "fünfundzwanzig Euro und fünfzig Cent",
-        "08.05.2025", "Nr. ZB-000001", "Geldzuwendung",
+        "Bestätigung über Geldzuwendungen",
+        "§ 10b des Einkommensteuergesetzes",
+        "KI-Kompass gGmbH",
+        "Jonas Beispiel",
+        "Lindenallee 3",
+        "50667 Köln",
+        "25,50 €",
+        "fünfundzwanzig Euro und fünfzig Cent",
+        "08.05.2025",
+        "Nr. ZB-000001",
+        "Geldzuwendung",
         "Es handelt sich nicht um den Verzicht auf Erstattung von Aufwendungen",
-        "Wir sind wegen Förderung der Bildung", "Finanzamtes Berlin für Körperschaften I",
-        "StNr. 27/601/12345", "vom 14.03.2025",
+        "Wir sind wegen Förderung der Bildung",
+        "Finanzamtes Berlin für Körperschaften I",
+        "StNr. 27/601/12345",
+        "vom 14.03.2025",
         "Es wird bestätigt, dass die Zuwendung nur zur Förderung der Bildung verwendet wird",
         "Wer vorsätzlich oder grob fahrlässig eine unrichtige Zuwendungsbestätigung erstellt",
     ):
@@ -166,13 +175,21 @@ def test_a_gift_is_never_confirmed_twice_and_numbers_go_on(app, client, db, rela
     more = make_donation(db, person, "one_time", 700, _at(2025, 7, 1, 10), "paid")
     make_payment(db, more, 700, _at(2025, 7, 1, 10))
     db.session.commit()
-    issuing.request_receipts(db.session, person, 2025, charity, zone=BERLIN, locale="de", today=date(2026, 3, 2))
+    issuing.request_receipts(
+        db.session, person, 2025, charity, zone=BERLIN, locale="de", today=date(2026, 3, 2)
+    )
     db.session.commit()
     receipts = list(db.session.scalars(select(TaxReceipt).order_by(TaxReceipt.number)))
-    assert [(r.number, r.year, r.total_cents) for r in receipts] == [(1, 2025, 2550), (2, 2026, 1000), (3, 2025, 700)]
+    assert [(r.number, r.year, r.total_cents) for r in receipts] == [
+        (1, 2025, 2550),
+        (2, 2026, 1000),
+        (3, 2025, 700),
+    ]
     run_jobs(app)
     pdfs = [_pdf_text(data) for m in relay.wait_for(4) for _, data in _attachments(m)]
-    assert sum("ZB-000003" in t for t in pdfs) == 1 and "sieben Euro" in next(t for t in pdfs if "ZB-000003" in t)
+    assert sum("ZB-000003" in t for t in pdfs) == 1 and "sieben Euro" in next(
+        t for t in pdfs if "ZB-000003" in t
+    )
 
 
 def test_a_sammelbestaetigung_lists_each_gift(app, client, db, relay, charity):
@@ -186,7 +203,10 @@ def test_a_sammelbestaetigung_lists_each_gift(app, client, db, relay, charity):
     lost = make_donation(db, person, "one_time", 1000, _at(2025, 6, 1, 9), "paid")
     make_payment(db, lost, 1000, _at(2025, 6, 1, 9), dispute="lost")  # confirms nothing
     db.session.commit()
-    assert _ask(client, app, reader, 2025, name="Mara Muster", address="Hauptstr. 1\n10115 Berlin").status_code == 200
+    assert (
+        _ask(client, app, reader, 2025, name="Mara Muster", address="Hauptstr. 1\n10115 Berlin").status_code
+        == 200
+    )
     run_jobs(app)
     [message] = relay.wait_for(1)
     [(_, data)] = _attachments(message)
@@ -194,8 +214,12 @@ def test_a_sammelbestaetigung_lists_each_gift(app, client, db, relay, charity):
     assert "Sammelbestätigung über Geldzuwendungen" in text and "Anlage zur Sammelbestätigung" in text
     assert "01.01.2025 – 31.12.2025" in text
     assert "30,00 €" in text and "dreißig Euro" in text
-    for day, amount in (("10.03.2025", "15,00 €"), ("15.10.2025", "5,00 €"), ("15.11.2025", "5,00 €"),
-                        ("15.12.2025", "5,00 €")):
+    for day, amount in (
+        ("10.03.2025", "15,00 €"),
+        ("15.10.2025", "5,00 €"),
+        ("15.11.2025", "5,00 €"),
+        ("15.12.2025", "5,00 €"),
+    ):
         assert f"{day} Geldzuwendung nein {amount}" in text
     assert "01.06.2025" not in text
     assert "keine weiteren Bestätigungen" in text
@@ -260,7 +284,11 @@ def test_erasure_keeps_the_receipts_the_law_requires(app, client, db, relay, cha
     assert _ask(client, app, jonas, 2025, **ADDRESS).status_code == 200
     url = _url(app, jonas)
     token = csrf_token(client, url)
-    assert client.post(f"{url}/erase", data={"csrf_token": token, "confirm": "y"}).status_code in (200, 302, 303)
+    assert client.post(f"{url}/erase", data={"csrf_token": token, "confirm": "y"}).status_code in (
+        200,
+        302,
+        303,
+    )
     assert db.session.scalar(select(ReceiptAddress)) is None  # not kept for future receipts
     [receipt] = db.session.scalars(select(TaxReceipt))
     assert receipt.donor_name == "Jonas Beispiel" and "Lindenallee 3" in _pdf_text(receipt.pdf)
@@ -268,7 +296,7 @@ def test_erasure_keeps_the_receipts_the_law_requires(app, client, db, relay, cha
 
 def test_a_newsroom_that_is_no_charity_keeps_the_summary(app, client, db, relay, jonas):
     page = text_of(client.get(_url(app, jonas)))
-    assert "Zuwendungsbestätigung" not in page and "name=\"address\"" not in page
+    assert "Zuwendungsbestätigung" not in page and 'name="address"' not in page
     assert _ask(client, app, jonas, 2025).status_code == 200
     run_jobs(app)
     [message] = relay.wait_for(1)

@@ -39,7 +39,6 @@ def init_app(app: Flask) -> None:
     if app.config.get("STRIPE_SECRET_KEY"):
         clock.register(app, queues.RECONCILE_PAYMENTS, 24 * 3600)
     charity = charity_from_config(app.config)  # all of the charity's details or none: refuses to start
-    app.extensions["beitrag.payments"]["charity"] = charity
     if charity is not None and charity.january:
         clock.register(app, queues.YEAR_RECEIPTS, 24 * 3600)
     support = ReaderSupport(base_url=app.config["BASE_URL"], config=app.config)

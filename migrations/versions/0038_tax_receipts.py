@@ -45,7 +45,6 @@ def upgrade():
         sa.Column("issued_on", sa.Date(), nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("pdf", sa.LargeBinary(), nullable=False),
-        sa.Column("staff_note", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["donor_id"], ["donors.id"], name=op.f("fk_tax_receipts_donor_id_donors"),
                                 ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tax_receipts")),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db import Base, utcnow
@@ -57,8 +57,8 @@ class TaxReceipt(Base):
     donor_address: Mapped[str] = mapped_column(String(500))
     issued_on: Mapped[date]
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
-    pdf: Mapped[bytes] = mapped_column(LargeBinary)
-    staff_note: Mapped[str | None] = mapped_column(Text)  # e.g. "Korrektur an das Finanzamt gemeldet"
+    # The copy the issuer must keep (§ 50 Abs. 7 EStDV), exactly as sent; loaded only when asked for.
+    pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
     items: Mapped[list[TaxReceiptItem]] = relationship(
         back_populates="receipt", order_by="TaxReceiptItem.given_on", cascade="all, delete-orphan"

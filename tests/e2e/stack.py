@@ -97,7 +97,7 @@ class Stack:
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "STRIPE_API_BASE": self.stripe.url,
             "SEND_SWEEP_SECONDS": "2",
-            # A recognised charity: the preference center offers Zuwendungsbestätigungen (tax_receipt journey).
+            # A recognised charity: the preference center offers Zuwendungsbestätigungen.
             "CHARITY_NAME": "KI-Kompass gGmbH",
             "CHARITY_ADDRESS": "Musterstraße 12, 10115 Berlin",
             "CHARITY_TAX_OFFICE": "Berlin für Körperschaften I",

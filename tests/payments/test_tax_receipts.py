@@ -9,6 +9,7 @@ the giving statement that says it is not a tax receipt."""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -19,12 +20,12 @@ from sqlalchemy import select
 from newsletter.platform.access import StaffRole
 from newsletter.platform.settings import ConfigError
 from newsletter.readers import links
-from payments.models import Donation, DonationKind, DonorMail
+from payments.models import Donation, DonationKind, Donor, DonorMail
 from payments.receipts import issuing
 from payments.receipts.charity import charity_from_config
 from payments.receipts.models import ReceiptAddress, TaxReceipt
 from payments.receipts.words import euros_in_words
-from tests.payments.factories import make_donation, make_donor, make_payment, open_donation
+from tests.payments.factories import donate, make_donation, make_donor, make_payment, open_donation
 from tests.readers.factories import make_reader
 from tests.staff.factories import sign_in, staff_user
 from tests.support import stripe_api as s
@@ -304,3 +305,49 @@ def test_a_newsroom_that_is_no_charity_keeps_the_summary(app, client, db, relay,
     text = message.get_body(("plain",)).get_content()
     assert "not a receipt for tax purposes" in text or "keine Zuwendungsbestätigung" in text
     assert db.session.scalar(select(TaxReceipt)) is None
+
+
+def test_checkout_asks_a_charitys_donors_for_their_address(app, client, db, stripe_api, monkeypatch):
+    donate(client, db)
+    assert "billing_address_collection" not in stripe_api.calls("POST", "/v1/checkout/sessions")[0].params
+    for key, value in CHARITY.items():
+        monkeypatch.setitem(app.config, key, value)
+    donate(client, db, preset="1000")
+    assert (
+        stripe_api.calls("POST", "/v1/checkout/sessions")[1].params["billing_address_collection"]
+        == "required"
+    )
+
+
+def test_two_requests_at_once_issue_one_receipt(app, db, charity, jonas):
+    """Two requests for the same gifts at the same moment (two tabs, two hosts): one receipt, number 1; the
+    other finds the gifts confirmed once it gets the counter, and takes no number."""
+    person = db.session.get(Donation, db.session.scalar(select(Donation.id))).donor
+    issuing.save_address(db.session, person, "Jonas Beispiel", "Lindenallee 3\n50667 Köln")
+    db.session.commit()
+    donor_id = person.id
+    start = threading.Barrier(2)
+    outcomes: list = []
+
+    def ask() -> None:
+        with app.app_context():
+            try:
+                donor = db.session.get(Donor, donor_id)
+                start.wait(timeout=10)
+                receipt = issuing.issue_receipt(db.session, donor, 2025, charity, zone=BERLIN,
+                                                today=date(2026, 1, 10))  # fmt: skip
+                db.session.commit()
+                outcomes.append(receipt.number if receipt is not None else None)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes, key=str) == [1, None]
+    db.session.expire_all()
+    assert [(r.number, r.total_cents) for r in db.session.scalars(select(TaxReceipt))] == [(1, 2550)]
+    later = issuing.issue_receipt(db.session, person, 2026, charity, zone=BERLIN, today=date(2026, 1, 10))
+    assert later.number == 2  # no number was lost to the request that issued nothing

@@ -351,3 +351,12 @@ def test_two_requests_at_once_issue_one_receipt(app, db, charity, jonas):
     assert [(r.number, r.total_cents) for r in db.session.scalars(select(TaxReceipt))] == [(1, 2550)]
     later = issuing.issue_receipt(db.session, person, 2026, charity, zone=BERLIN, today=date(2026, 1, 10))
     assert later.number == 2  # no number was lost to the request that issued nothing
+
+
+def test_the_january_run_is_on_the_clock_only_when_chosen(make_app):
+    from newsletter.platform import clock, queues
+
+    chosen = make_app(**CHARITY, CHARITY_RECEIPTS_JANUARY=True)
+    assert queues.YEAR_RECEIPTS in [p.kind for p in clock.periodic_jobs(chosen)]
+    not_chosen = make_app(**CHARITY)
+    assert queues.YEAR_RECEIPTS not in [p.kind for p in clock.periodic_jobs(not_chosen)]

@@ -92,7 +92,7 @@ class ReaderSupport:
         years = set(statement_years(session, subscriber.email, self._zone()))
         donor = self._donor(session, subscriber)
         if donor is not None and charity_from_config(self.config) is not None:
-            years |= issuing.receipt_years(session, donor, self._zone())
+            years |= issuing.receipt_years(session, donor)
         return sorted(years, reverse=True)
 
     def request_statement(self, session: Session, subscriber, year: int, locale: str, *,

@@ -162,7 +162,7 @@ def request_receipts(session: Session, donor: Donor, year: int, charity: Charity
     return "written" if any(written) else "already_today"
 
 
-def receipt_years(session: Session, donor: Donor, zone: ZoneInfo) -> set[int]:
+def receipt_years(session: Session, donor: Donor) -> set[int]:
     """Years with a receipt already issued (their gifts may all be refunded since)."""
     return {r.year for r in receipts_of(session, donor.id)}
 

@@ -36,7 +36,8 @@ class SupporterProvider(Protocol):
 
     def statement_years(self, session, subscriber) -> list[int]: ...  # years with gifts, newest first
 
-    def request_statement(self, session, subscriber, year: int, locale: str) -> str: ...  # written, ...
+    def request_statement(self, session, subscriber, year: int, locale: str, *, name: str = "",
+                          address: str = "") -> str: ...  # written, ... (a charity: tax receipts)
 
     def send_mails(self, session) -> int: ...  # queue the donor mails committed so far
 
@@ -126,13 +127,16 @@ def supporter_statement_years(session, subscriber) -> list[int]:
     return provider.statement_years(session, subscriber) if provider is not None else []
 
 
-def request_giving_statement(session, subscriber, year: int, locale: str) -> str:
+def request_giving_statement(session, subscriber, year: int, locale: str, *, name: str = "",
+                             address: str = "") -> str:  # fmt: skip
     """Write the reader's giving statement mail for ``year``; the caller commits, then calls
-    :func:`send_supporter_mails`. ``written``, ``no_gifts`` or ``already_today`` (one a donor, year, day)."""
+    :func:`send_supporter_mails`. ``written``, ``no_gifts`` or ``already_today`` (one a donor, year, day).
+    A newsroom that is a charity sends its tax receipts instead, stating ``name`` and postal ``address``
+    (``needs_address`` while it has none)."""
     provider = _provider()
     if provider is None:
         return "no_gifts"
-    return provider.request_statement(session, subscriber, year, locale)
+    return provider.request_statement(session, subscriber, year, locale, name=name, address=address)
 
 
 def send_supporter_mails(session) -> int:

@@ -58,6 +58,7 @@ def create_checkout_session(
     settings: StripeSettings, *, donation_id: int, reference: str, amount_cents: int, currency: str,
     product_name: str, success_url: str, cancel_url: str, email: str | None, locale: str,
     idempotency_key: str, monthly_price: str | None = None, attribution: dict[str, str] | None = None,
+    collect_address: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """A hosted Checkout Session for one donation: payment mode with ``price_data`` for a one-time gift,
     subscription mode with ``monthly_price`` (a Price of the monthly donation's Product, so the customer
@@ -87,6 +88,8 @@ def create_checkout_session(
         params["customer_creation"] = "always"
     if email:
         params["customer_email"] = email
+    if collect_address:  # a charity's tax receipt states the donor's name and postal address
+        params["billing_address_collection"] = "required"
     try:
         session = _client(settings).v1.checkout.sessions.create(
             params=params,  # type: ignore[arg-type]

@@ -12,6 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from payments.models import DonationKind, DonationStatus, Donor
+from payments.receipts import issuing
+from payments.receipts.charity import charity_from_config
+from payments.receipts.models import ReceiptAddress
 from payments.reports import money, tables
 from payments.supporters.donors import states_by_address
 from payments.supporters.mails import portal_link, queue_unsent
@@ -51,11 +54,21 @@ class ReaderSupport:
             if d.kind is DonationKind.MONTHLY and d.status is DonationStatus.ACTIVE
             and d.donor is not None and d.donor.stripe_customer_id
         ]  # fmt: skip
-        return {
+        details = {
             "state": state_of_donations(found),
             "manage_url": portal_link(self.base_url, running[-1]) if running else None,
             "donate_url": f"{self.base_url}/spenden",
+            "tax_receipts": charity_from_config(self.config) is not None,
         }
+        donor = self._donor(session, subscriber)
+        address = session.get(ReceiptAddress, donor.id) if donor is not None else None
+        if address is not None:
+            details |= {"receipt_name": address.name, "receipt_address": address.address}
+        return details
+
+    def _donor(self, session: Session, subscriber) -> Donor | None:
+        address = subscriber.email.strip().lower()
+        return session.scalar(select(Donor).where(func.lower(Donor.email) == address))
 
     def export(self, session: Session, subscriber) -> list[dict]:
         return [
@@ -77,11 +90,27 @@ class ReaderSupport:
 
     def statement_years(self, session: Session, subscriber) -> list[int]:
         """Years the reader can ask a giving statement for: those with a gift that counts, newest first."""
-        return statement_years(session, subscriber.email, self._zone())
+        years = set(statement_years(session, subscriber.email, self._zone()))
+        donor = self._donor(session, subscriber)
+        if donor is not None and charity_from_config(self.config) is not None:
+            years |= issuing.receipt_years(session, donor)
+        return sorted(years, reverse=True)
 
-    def request_statement(self, session: Session, subscriber, year: int, locale: str) -> str:
+    def request_statement(self, session: Session, subscriber, year: int, locale: str, *,
+                          name: str = "", address: str = "") -> str:  # fmt: skip
         """Write the reader's giving statement for ``year`` (the caller commits, then calls
-        :meth:`send_mails`): ``written``, ``no_gifts`` or ``already_today``."""
+        :meth:`send_mails`): ``written``, ``no_gifts`` or ``already_today``. A charity issues
+        Zuwendungsbestätigungen instead (``payments.receipts``), with the ``name`` and ``address`` given
+        (kept for later receipts): ``needs_address`` when there are none yet."""
+        charity = charity_from_config(self.config)
+        if charity is not None:
+            donor = self._donor(session, subscriber)
+            if donor is None:
+                return "no_gifts"
+            if name.strip() and address.strip():
+                issuing.save_address(session, donor, name, address)
+            return issuing.request_receipts(session, donor, year, charity, zone=self._zone(), locale=locale,
+                                            today=issuing.year_today(self._zone()))  # fmt: skip
         return request_statement(
             session, subscriber.email, year, zone=self._zone(), locale=locale,
             note=self.config.get("GIVING_STATEMENT_NOTE") or "",
@@ -99,8 +128,10 @@ class ReaderSupport:
         return states_by_address(now)
 
     def erase(self, session: Session, subscriber) -> None:
-        """The reader's public name and messages go, and so does the link to the reader. The payments stay
-        (with the donor's address on them): donation receipts are bookkeeping records the law says to keep."""
+        """The reader's public name and messages go, and so does the link to the reader and the name and
+        postal address kept for future tax receipts. The payments stay (with the donor's address on them),
+        and so do the tax receipts issued (with the name and address they state): donation receipts are
+        bookkeeping records the law says to keep (§ 50 Abs. 7 EStDV, § 147 AO)."""
         for donation in donations_of_email(session, subscriber.email):
             donation.public_name = None
             donation.message = None
@@ -108,6 +139,7 @@ class ReaderSupport:
             select(Donor).where(func.lower(Donor.email) == subscriber.email.strip().lower())
         ):
             donor.subscriber_id = None
+            issuing.forget_address(session, [donor.id])
         session.flush()
 
 

@@ -4,7 +4,7 @@ library; newsletter sends get pre-encoded skeletons with per-recipient slots (th
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -44,8 +44,10 @@ def build_transactional(
     sender_address: str,
     to: str,
     headers: Mapping[str, str] | None = None,
+    attachments: Sequence[tuple[str, str, bytes]] = (),
 ) -> bytes:
-    """A multipart/alternative message (text first, then HTML), as bytes ready for SMTP."""
+    """A multipart/alternative message (text first, then HTML), as bytes ready for SMTP; with
+    ``attachments`` (file name, content type, data) it is multipart/mixed with them after the text."""
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = Address(display_name=_check(sender_name, "From"), addr_spec=_check(sender_address, "From"))
     if _NOT_ADDR_SPEC.search(_check(to, "To")):
@@ -61,6 +63,9 @@ def build_transactional(
         msg[_check(name, "name of a")] = _check(value, name)
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    for filename, content_type, data in attachments:
+        maintype, _, subtype = content_type.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=_check(filename, "file name"))
     return msg.as_bytes()
 
 

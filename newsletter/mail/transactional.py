@@ -4,6 +4,7 @@ sender, the relay (``smtp.Relay``). Callers queue it (``mail.tasks``); the worke
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from flask import current_app
@@ -30,11 +31,16 @@ def deliver(config: Any, to: str, message: bytes, *, what: str, envelope: str | 
 
 
 def send(config: Any, template: str, to: str, context: dict[str, Any], locale: str) -> str:
-    """Render ``email/<template>/`` for one reader and deliver it from the newsroom's address."""
+    """Render ``email/<template>/`` for one reader and deliver it from the newsroom's address. Files in
+    ``context["attachments"]`` (``filename``, ``content_type``, base64 ``data``) go with it."""
+    context = dict(context)
+    attachments = [(a["filename"], a["content_type"], base64.b64decode(a["data"]))
+                   for a in context.pop("attachments", None) or ()]  # fmt: skip
     rendered = rendering.render_email(template, context, locale)
     try:
         message = mime.build_transactional(
-            rendered, sender_name=config["NEWSROOM_NAME"], sender_address=config["MAIL_FROM"], to=to
+            rendered, sender_name=config["NEWSROOM_NAME"], sender_address=config["MAIL_FROM"], to=to,
+            attachments=attachments,
         )
     except mime.HeaderInjection as exc:
         current_app.logger.warning("transactional mail %s not built: %s", template, exc)

@@ -101,6 +101,9 @@ SWEEP_STRIPE_EVENTS = JobKind("default", "payments.events.tasks.sweep_parked_eve
                               ttl=60)
 RECONCILE_PAYMENTS = JobKind("default", "payments.events.tasks.reconcile_recent", timeout=3600,
                              result_ttl=DAY, ttl=3600)
+# January's Zuwendungsbestätigungen for the past year (payments.receipts): looked at daily, acts in January.
+YEAR_RECEIPTS = JobKind("default", "payments.receipts.tasks.send_year_receipts", timeout=3600, result_ttl=DAY,
+                        ttl=3600)
 PURGE_AUDIT_LOG = JobKind("default", "newsletter.staff.tasks.purge_audit_log", timeout=3600, result_ttl=DAY,
                           ttl=3600)
 
@@ -108,7 +111,7 @@ KINDS = (TRANSACTIONAL_MAIL, ISSUE_TEST, SEND_BATCH, SCHEDULED_ISSUE, FEED_IMPOR
          IMPORT_OPT_INS, SWEEP_READER_MAILS, SWEEP_DONOR_MAILS, EXPIRE_PENDING_SIGNUPS, POLL_BOUNCE_MAILBOX,
          SWEEP_SENDS, RESOLVE_STRIPE_EVENT, SWEEP_STRIPE_EVENTS, RECONCILE_PAYMENTS,
          SWEEP_IMPORTS, PURGE_AUDIT_LOG, STAFF_PASSWORD_RESET, WELCOME_MAIL, WELCOME_TEST,
-         SWEEP_WELCOME_MAILS, BUILD_DIGESTS)  # fmt: skip
+         SWEEP_WELCOME_MAILS, BUILD_DIGESTS, YEAR_RECEIPTS)  # fmt: skip
 
 
 # -- job ids: a job queued twice under one id is one job -------------------------------------------------

@@ -236,10 +236,22 @@ def load_config(
         **_limits(merged_env),
         **_work(merged_env),
         **_mail_authentication(merged_env),
+        **_charity(merged_env),
     }
     config.update(_demo_checkout(merged_env, environment))
     config.update(overrides)
     return config
+
+
+def _charity(env: Mapping[str, str]) -> dict[str, Any]:
+    """A newsroom that is a recognised charity issues Zuwendungsbestätigungen (``payments.receipts``): the
+    tax office's details, all of them or none (checked when the donations side starts)."""
+    keys = ("CHARITY_NAME", "CHARITY_ADDRESS", "CHARITY_TAX_OFFICE", "CHARITY_TAX_NUMBER",
+            "CHARITY_EXEMPTION_DATE", "CHARITY_PURPOSE", "CHARITY_ASSESSMENT_PERIOD",
+            "CHARITY_PLACE")  # fmt: skip
+    return {key: (env.get(key) or "").strip() for key in keys} | {
+        "CHARITY_RECEIPTS_JANUARY": _flag(env, "CHARITY_RECEIPTS_JANUARY"),
+    }
 
 
 def _base_url(env: Mapping[str, str]) -> str:

@@ -25,9 +25,12 @@ from newsletter.readers.models import AskFrequency
 
 
 class StatementForm(FlaskForm):
-    """A giving statement: the year, chosen from the reader's own years (the view sets the choices)."""
+    """A giving statement: the year, chosen from the reader's own years (the view sets the choices). A
+    newsroom that is a charity sends tax receipts instead, which state the donor's name and address."""
 
     year = SelectField(_l("Year"), validators=[DataRequired()])
+    name = StringField(_l("Full name"), validators=[Optional(), Length(max=200)])
+    address = TextAreaField(_l("Postal address"), validators=[Optional(), Length(max=500)])
 
 
 class SubscribeForm(FlaskForm):

@@ -126,14 +126,16 @@ def giving_statement(token: str):
             statement_message=_("Please choose one of the years listed."),
         )  # fmt: skip
     year = int(form.year.data)
-    outcome = request_giving_statement(db.session, reader, year, reader.locale)
+    outcome = request_giving_statement(db.session, reader, year, reader.locale, name=form.name.data or "",
+                                       address=form.address.data or "")  # fmt: skip
     if outcome != "written":
         db.session.rollback()
-        message = (
-            _("The statement for %(year)s is already on its way today. Please check your inbox.", year=year)
-            if outcome == "already_today"
-            else _("Please choose one of the years listed.")
-        )
+        message = {
+            "already_today": _(
+                "The statement for %(year)s is already on its way today. Please check your inbox.", year=year
+            ),
+            "needs_address": _("A tax receipt states your name and postal address: please fill them in."),
+        }.get(outcome) or _("Please choose one of the years listed.")
         return _render_preferences(
             token, reader, _preferences_form(reader), 429 if outcome == "already_today" else 400,
             statement_message=message,
@@ -144,10 +146,15 @@ def giving_statement(token: str):
     except Exception as exc:  # stored: the next sweep of donor mails sends it
         db.session.rollback()
         current_app.logger.warning("giving statement not queued yet: %s", exc)
+    receipts = (supporter_details(db.session, reader) or {}).get("tax_receipts")
+    address = reader.email
+    sent = (
+        _("Your tax receipt for %(year)s is on its way to %(address)s.", year=year, address=address)
+        if receipts
+        else _("Your giving statement for %(year)s is on its way to %(address)s.", year=year, address=address)
+    )
     return _render_preferences(
-        token, reader, _preferences_form(reader),
-        statement_message=_("Your giving statement for %(year)s is on its way to %(address)s.",
-                            year=year, address=reader.email), statement_sent=True,
+        token, reader, _preferences_form(reader), statement_message=sent, statement_sent=True,
     )  # fmt: skip
 
 

@@ -77,7 +77,7 @@ def start_donation(
 
 def open_checkout(
     session: Session, donation: Donation, settings: gateway.StripeSettings, *, base_url: str,
-    product_name: str,
+    product_name: str, collect_address: bool = False,
 ) -> str:  # fmt: skip
     """Start Stripe's hosted checkout for ``donation`` (committed first: no transaction is open while
     Stripe answers); returns the address to send the reader to. A monthly donation starts on the Price of
@@ -102,7 +102,7 @@ def open_checkout(
             product_name=product_name, monthly_price=price,
             success_url=f"{base_url}/spenden/danke?session_id={{CHECKOUT_SESSION_ID}}",
             cancel_url=f"{base_url}/spenden/abgebrochen?ref={reference}",
-            email=email, locale=locale, attribution=attribution,
+            email=email, locale=locale, attribution=attribution, collect_address=collect_address,
             idempotency_key=f"beitrag-donation-{donation_id}-{reference}-checkout",
         )  # fmt: skip
     except gateway.GatewayError:

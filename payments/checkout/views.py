@@ -23,6 +23,7 @@ from payments.amounts import money
 from payments.checkout import donations, prices
 from payments.checkout.forms import DonateForm
 from payments.models import Donation, DonationKind
+from payments.receipts.charity import charity_from_config
 from payments.settings import stripe_settings
 from payments.supporters import mails, states
 
@@ -133,7 +134,8 @@ def donate():
     )  # fmt: skip
     try:
         url = donations.open_checkout(
-            db.session, donation, settings, base_url=config["BASE_URL"], product_name=_product_name(donation)
+            db.session, donation, settings, base_url=config["BASE_URL"], product_name=_product_name(donation),
+            collect_address=charity_from_config(config) is not None,
         )
     except gateway.GatewayError as exc:
         current_app.logger.warning("checkout could not start: %s", exc)

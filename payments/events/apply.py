@@ -43,6 +43,7 @@ from payments.models import (
     EventState,
     PaymentStatus,
 )
+from payments.receipts.issuing import address_from_stripe, save_address
 from payments.supporters import identity, mails, sources
 
 HANDLED = frozenset({
@@ -279,6 +280,9 @@ def checkout_session(ctx: Context, obj: dict, event_type: str) -> Result:
     details = obj.get("customer_details") or {}
     email = details.get("email") or obj.get("customer_email")
     _link_donor(ctx, donation, email, stripe_id(obj.get("customer")))
+    given = address_from_stripe(details)  # collected for a charity's tax receipts
+    if given is not None and donation.donor is not None:
+        save_address(ctx.session, donation.donor, *given)
     paid = obj.get("payment_status") in ("paid", "no_payment_required")
     failed = event_type == "checkout.session.async_payment_failed"
     if obj.get("mode") == "subscription":

@@ -9,6 +9,7 @@ until it is back.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from babel.dates import format_date
@@ -20,12 +21,14 @@ from newsletter import api as newsletter_api
 from newsletter.platform.queues import donor_mail_id
 from payments.amounts import money_in
 from payments.models import Donation, DonationKind, DonationPayment, DonorMail
+from payments.receipts.models import TaxReceipt
 
 TEMPLATES = {
     "receipt": "donation_receipt",
     "card_failed": "donation_card_failed",
     "ended": "donation_ended",
     "statement": "giving_statement",  # see statements.py
+    "tax_receipt": "tax_receipt",  # a Zuwendungsbestätigung, its PDF attached (payments.receipts)
 }
 PORTAL_PURPOSE = "donation-portal"
 PORTAL_LIFETIME = 30 * 24 * 3600
@@ -106,8 +109,23 @@ def _messages(session: Session, claimed) -> list[newsletter_api.Message]:
             address = context.get("address") or address
         if address:
             locale = context.get("locale") or donation.locale
-            messages.append(((TEMPLATES[kind], address, dict(context), locale), donor_mail_id(mail_id)))
+            context = dict(context)
+            if kind == "tax_receipt" and not _attach_receipt(session, context):
+                continue
+            messages.append(((TEMPLATES[kind], address, context, locale), donor_mail_id(mail_id)))
     return messages
+
+
+def _attach_receipt(session: Session, context: dict[str, Any]) -> bool:
+    """The receipt's PDF as the mail's attachment (the job takes plain values: base64 text)."""
+    receipt = session.get(TaxReceipt, context.get("receipt_id"))
+    if receipt is None:
+        return False
+    data = base64.b64encode(receipt.pdf).decode("ascii")
+    context["attachments"] = [
+        {"filename": context["filename"], "content_type": "application/pdf", "data": data}
+    ]
+    return True
 
 
 def queue_unsent(session: Session, *, limit: int = 200) -> int:

@@ -98,6 +98,13 @@ class Stack:
             "STRIPE_API_BASE": self.stripe.url,
             "SEND_SWEEP_SECONDS": "2",
             "DIGEST_SWEEP_SECONDS": "1",
+            # A recognised charity: the preference center offers Zuwendungsbestätigungen.
+            "CHARITY_NAME": "KI-Kompass gGmbH",
+            "CHARITY_ADDRESS": "Musterstraße 12, 10115 Berlin",
+            "CHARITY_TAX_OFFICE": "Berlin für Körperschaften I",
+            "CHARITY_TAX_NUMBER": "27/601/12345",
+            "CHARITY_EXEMPTION_DATE": "2025-03-14",
+            "CHARITY_PURPOSE": "Förderung der Bildung",
             "PYTHONUNBUFFERED": "1",
         }
 

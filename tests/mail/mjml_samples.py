@@ -32,6 +32,7 @@ TRANSACTIONAL: dict[str, dict] = {
         "year": 2026, "address": "leserin@example.org", "total": "62,00 €", "note": None,
     },
     "preferences_link": {"preferences_url": f"{BASE_URL}/einstellungen/abc"},
+    "tax_receipt": {"number": "ZB-000042", "year": 2026, "collective": True},
     "staff_invitation": {
         "inviter": "Eda Admin", "role": "editor", "hours": 72, "invitation_url": f"{BASE_URL}/einladung/abc",
     },

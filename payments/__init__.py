@@ -16,15 +16,20 @@ from payments.checkout import views as checkout_views
 from payments.events import views as events_views
 from payments.provider import MoneyFigures, ReaderSupport
 from payments.reports import summaries, tables
-from payments.settings import DEFAULTS
+from payments.settings import DEFAULTS, bank_settings
 from payments.supporters import staff_views as supporters_staff_views
+from payments.transfers import staff_views as transfer_staff_views
+from payments.transfers import views as transfer_views
 
 
 def init_app(app: Flask) -> None:
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
+    app.config.update(bank_settings(app.config))
     app.extensions["beitrag.payments"] = {"stripe_enabled": bool(app.config.get("STRIPE_SECRET_KEY"))}
     app.register_blueprint(checkout_views.bp)
+    app.register_blueprint(transfer_views.bp)
+    app.register_blueprint(transfer_staff_views.bp)
     app.register_blueprint(events_views.bp)
     app.register_blueprint(supporters_staff_views.bp)
     app.cli.add_command(cli.group)

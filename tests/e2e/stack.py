@@ -97,6 +97,8 @@ class Stack:
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "STRIPE_API_BASE": self.stripe.url,
             "SEND_SWEEP_SECONDS": "2",
+            "BANK_IBAN": "DE89 3704 0044 0532 0130 00",  # gifts by transfer (test_bank_transfer_journey)
+            "BANK_RECIPIENT": "KI-Kompass gUG",
             "PYTHONUNBUFFERED": "1",
         }
 

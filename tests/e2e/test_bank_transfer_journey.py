@@ -11,7 +11,8 @@ from tests.e2e.eyes import sees
 
 JOURNEY = "bank-transfer"  # the screenshots' prefix
 
-HEADER = "Buchungstag;Valutadatum;Name Zahlungsbeteiligter;IBAN Zahlungsbeteiligter;Verwendungszweck;Betrag;Waehrung"
+HEADER = ";".join(["Buchungstag", "Valutadatum", "Name Zahlungsbeteiligter", "IBAN Zahlungsbeteiligter",
+                   "Verwendungszweck", "Betrag", "Waehrung"])  # fmt: skip
 
 
 def test_a_transfer_with_its_reference_becomes_a_donation_by_import(eyes, stack, staff, sign_in):

@@ -57,7 +57,8 @@ def layout_of(record: BankImport) -> statements.Layout:
 
 
 def is_mapped(record: BankImport) -> bool:
-    return all(f in (record.mapping or {}) for f in statements.REQUIRED)
+    mapping = record.mapping or {}
+    return all(f in mapping for f in statements.REQUIRED) and statements.has_amount(mapping)
 
 
 def set_mapping(record: BankImport, chosen: dict[str, str]) -> None:
@@ -71,7 +72,7 @@ def set_mapping(record: BankImport, chosen: dict[str, str]) -> None:
         if not raw.isdigit() or int(raw) >= len(record.columns) or int(raw) in mapping.values():
             raise statements.StatementError("mapping")
         mapping[field_name] = int(raw)
-    if any(f not in mapping for f in statements.REQUIRED):
+    if any(f not in mapping for f in statements.REQUIRED) or not statements.has_amount(mapping):
         raise statements.StatementError("mapping")
     record.mapping = mapping
 

@@ -29,7 +29,9 @@ FILE_ERRORS = {
     "not_a_statement": _l(
         "No table with columns was found in the first lines: is this the bank's CSV export?"
     ),
-    "mapping": _l("Choose a column for the booking day, the amount and the purpose, each column once."),
+    "mapping": _l(
+        "Choose a column for the booking day, the amount (or the credit) and the purpose, each column once."
+    ),
 }
 LINE_PROBLEMS = {
     "too_long": _l("the line is too long and was skipped"),
@@ -60,6 +62,8 @@ ASSIGN_ERRORS = {
 FIELD_LABELS = {
     "booked_on": _l("Booking day"),
     "amount": _l("Amount"),
+    "credit": _l("Credit (Haben)"),
+    "debit": _l("Debit (Soll)"),
     "purpose": _l("Purpose"),
     "payer_name": _l("From (name)"),
     "payer_iban": _l("From (IBAN)"),

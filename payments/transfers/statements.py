@@ -19,23 +19,25 @@ from datetime import date
 
 from payments.transfers import iban as ibans
 
-FIELDS = ("booked_on", "amount", "purpose", "payer_name", "payer_iban", "currency")
-REQUIRED = ("booked_on", "amount", "purpose")
+FIELDS = ("booked_on", "amount", "credit", "debit", "purpose", "payer_name", "payer_iban", "currency")
+REQUIRED = ("booked_on", "purpose")  # and an amount: one signed column, or the credit (Haben) column
 HEADER_SEARCH_LINES = 40
 MAX_CENTS = 10**11
 
 # Header names per field, the preferred first (an export with "Buchungstag" and "Valuta" books on the
 # first). Compared lower-case, with spaces collapsed.
 NAMES = {
-    "booked_on": ("buchungstag", "buchungsdatum", "booking date", "datum", "date", "wertstellung",
+    "booked_on": ("buchungstag", "buchungsdatum", "buchung", "booking date", "datum", "date", "wertstellung",
                   "valutadatum", "valuta", "wertstellungsdatum"),
     "amount": ("betrag", "betrag (eur)", "betrag (€)", "betrag in eur", "betrag eur", "umsatz",
                "umsatz in eur", "amount", "amount (eur)"),
+    "credit": ("haben", "gutschrift", "credit", "eingang"),
+    "debit": ("soll", "lastschrift", "debit", "ausgang"),
     "purpose": ("verwendungszweck", "verwendungszweck/ buchungstext", "purpose", "vwz", "buchungsdetails",
                 "remittance information", "description"),
     "payer_name": ("name zahlungsbeteiligter", "beguenstigter/zahlungspflichtiger",
                    "begünstigter/zahlungspflichtiger", "auftraggeber / begünstigter",
-                   "auftraggeber/begünstigter", "zahlungspflichtige*r", "zahlungspflichtiger",
+                   "auftraggeber/begünstigter", "begünstigter / auftraggeber", "zahlungspflichtige*r", "zahlungspflichtiger",
                    "auftraggeber", "auftraggeber/empfänger", "empfänger/auftraggeber", "gegenseite",
                    "payer", "counterparty", "name"),
     "payer_iban": ("iban zahlungsbeteiligter", "kontonummer/iban", "iban auftraggeber", "iban", "gegenkonto",
@@ -201,6 +203,28 @@ def parse_amount(raw: str) -> int:
     return sign * cents
 
 
+class _Unread(Exception):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def _amount(cells: list[str], mapping: dict[str, int]) -> int:
+    """The line's amount: its signed amount column, else its credit (Haben) or debit (Soll) column, as
+    exports with the two apart write it (one of them filled on each line)."""
+    if "amount" in mapping and cells[mapping["amount"]].strip():
+        return parse_amount(cells[mapping["amount"]])
+    if "credit" in mapping and cells[mapping["credit"]].strip():
+        return abs(parse_amount(cells[mapping["credit"]]))
+    if "debit" in mapping and cells[mapping["debit"]].strip():
+        return -abs(parse_amount(cells[mapping["debit"]]))
+    raise ValueError("no amount")
+
+
+def has_amount(mapping: dict) -> bool:
+    return "amount" in mapping or "credit" in mapping
+
+
 _DAY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})$")
 
 
@@ -253,23 +277,27 @@ def read_lines(data: bytes, shape: Layout, max_line: int) -> tuple[list[BookingL
             problems.append((offset + start, "cells"))
             continue
         number = offset + start
-        if reader.line_num - start > 0 and sum(len(c) for c in cells) > max_line:
+        # A row over several lines is a quoted line break, or a quote that never closes and took the
+        # lines after it: if it cannot be read, say that those lines went with it.
+        spans = reader.line_num > start
+        if spans and sum(len(c) for c in cells) > max_line:
             problems.append((number, "row_too_long"))
             continue
         if not any(c.strip() for c in cells):
             continue
-        if len(cells) < needed:
-            problems.append((number, "cells"))
-            continue
         try:
-            amount = parse_amount(cells[mapping["amount"]])
-        except ValueError:
-            problems.append((number, "amount"))
-            continue
-        try:
-            booked_on = parse_day(cells[mapping["booked_on"]])
-        except ValueError:
-            problems.append((number, "day"))
+            if len(cells) < needed:
+                raise _Unread("cells")
+            try:
+                amount = _amount(cells, mapping)
+            except ValueError:
+                raise _Unread("amount") from None
+            try:
+                booked_on = parse_day(cells[mapping["booked_on"]])
+            except ValueError:
+                raise _Unread("day") from None
+        except _Unread as exc:
+            problems.append((number, "row_too_long" if spans else exc.code))
             continue
         currency = cells[mapping["currency"]].strip().lower() if "currency" in mapping else "eur"
         currency = {"€": "eur", "": "eur"}.get(currency, currency)[:3]

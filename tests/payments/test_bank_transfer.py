@@ -24,7 +24,7 @@ from payments.models import Donation, DonationPayment, DonationStatus, Donor, Do
 from payments.reports import money
 from payments.settings import bank_settings
 from payments.supporters import donors, states
-from payments.transfers import references
+from payments.transfers import references, statements
 from payments.transfers.models import BankImport, BankTransfer, TransferState
 from tests.readers.factories import make_reader
 from tests.staff.factories import sign_in
@@ -364,3 +364,49 @@ def test_editors_and_visitors_cannot_reach_the_bank_pages(bank, app, client, db,
     sign_in(client, "editor")
     assert client.get(path).status_code == 403
     assert client.post("/staff/donations/bank/new", data={}).status_code in (400, 403)
+
+
+# -- what banks write ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("written, cents", [
+    ("1.234,56", 123456), ("-20,00", -2000), ("20,00-", -2000), ("12,50 S", -1250), ("12,50 H", 1250),
+    ("1234.56", 123456), ("1,234.56", 123456), ("25", 2500), ("+15,00", 1500), ("30,00 €", 3000),
+])  # fmt: skip
+def test_amounts_as_banks_write_them(written, cents):
+    assert statements.parse_amount(written) == cents
+
+
+@pytest.mark.parametrize("written", ["zwölf", "1e5", "--5", "-5-", "12,345", "", "9" * 20])
+def test_what_is_not_an_amount(written):
+    with pytest.raises(ValueError):
+        statements.parse_amount(written)
+
+
+def test_an_export_with_credit_and_debit_apart_and_commas_between(bank, client, db, admin):
+    _url, ref = ask_reference(client, email="haben@example.org")
+    data = "\n".join([
+        "Buchungstag,Wert,Begünstigter / Auftraggeber,Verwendungszweck,Soll,Haben,Währung",
+        f'03.11.26,03.11.26,Hanna Haben,"Spende, {ref}",,"1.000,00",EUR',
+        '04.11.26,04.11.26,Vermieter,"Miete, November","-950,00",,EUR',
+        '05.11.26,05.11.26,Offen,"Spende mit "Anführung, die nie endet,,"5,00",EUR',
+    ]).encode()  # fmt: skip
+    report = record(client, upload(client, data))
+    got = db.session.get(BankImport, 1)
+    assert got.counts["match"] == 1 and got.counts["outgoing"] == 1 and got.counts["problems"] == 1
+    assert got.problems == [[4, "amount"]] and "<td>4</td><td>der Betrag ist nicht lesbar</td>" in report
+    gift = db.session.scalars(select(Donation).where(Donation.status == DonationStatus.PAID)).one()
+    assert gift.amount_cents == 100000 and gift.email == "haben@example.org"
+
+
+def test_a_quote_that_never_closes_is_reported_where_it_starts(bank, client, db, admin):
+    data = export(
+        line("03.11.2026", "Vorher", "Spende", "5,00"),
+        line("04.11.2026", "Kaputt", '"Spende ohne Ende', "6,00"),
+        line("05.11.2026", "Danach", "Spende", "7,00"),
+        line("06.11.2026", "Danach", "Spende", "8,00"),
+    )
+    report = record(client, upload(client, data))
+    got = db.session.get(BankImport, 1)
+    assert got.counts["unmatched"] == 1 and got.problems == [[6, "row_too_long"]]
+    assert "ein Anführungszeichen wird nie geschlossen" in report

@@ -178,9 +178,9 @@ def admin(client, db):
 
 def test_an_export_becomes_donations_and_a_list_of_what_did_not_match(bank, client, db, admin, relay):
     _url, lea = ask_reference(client, email="lea@example.org", amount="20")
-    _url, tom = ask_reference(client, email="tom@example.org")
-    db.session.scalars(select(Donation).where(Donation.email == "tom@example.org")).one().locale = "en"
-    db.session.commit()
+    english = bank.test_client()
+    english.get("/spenden?lang=en")  # the reader chose English; the cookie keeps it
+    _url, tom = ask_reference(english, email="tom@example.org")
     spread = lea[:6] + " " + lea[6:].lower()  # the bank broke the purpose where it pleased
     data = export(
         line("03.11.2026", "Lea Müller", f"Spende {spread}", "1.234,56", iban="DE02120300000000202051"),
@@ -364,6 +364,22 @@ def test_editors_and_visitors_cannot_reach_the_bank_pages(bank, app, client, db,
     sign_in(client, "editor")
     assert client.get(path).status_code == 403
     assert client.post("/staff/donations/bank/new", data={}).status_code in (400, 403)
+
+
+def test_every_change_needs_the_csrf_token(bank, client, db, admin):
+    answer = upload(client, export(line("03.11.2026", "A", "Spende", "5,00")))
+    assert client.post(answer.location, data={"field-booked_on": "4"}).status_code == 400
+    assert client.post(answer.location + "/record", data={}).status_code == 400
+    assert client.post("/staff/donations/bank/", data={"file": (io.BytesIO(b"x;y;z"), "a.csv")},
+                       content_type="multipart/form-data").status_code == 400  # fmt: skip
+    record(client, answer)
+    (transfer,) = db.session.scalars(select(BankTransfer)).all()
+    assert client.post(f"/staff/donations/bank/transfers/{transfer.id}/set-aside").status_code == 400
+    by_hand = {"booked_on": "2026-11-01", "amount": "5", "email": "a@example.org"}
+    assert client.post("/staff/donations/bank/new", data=by_hand).status_code == 400
+    db.session.expire_all()
+    assert transfer.state is TransferState.UNMATCHED
+    assert db.session.scalar(select(func.count()).select_from(DonationPayment)) == 0
 
 
 # -- what banks write ------------------------------------------------------------------------------

@@ -198,6 +198,8 @@ def test_an_export_becomes_donations_and_a_list_of_what_did_not_match(bank, clie
     answer = upload(client, data)
     preview = text_of(client.get(answer.location))
     assert "Lea Müller" in preview  # Windows-1252 read as such
+    assert "der Code ist nicht von uns" in preview and "kein Code im Verwendungszweck" in preview
+    assert "nicht in Euro" in preview and "Ausgang: bleibt unberührt" in preview
     report = record(client, answer)
     got = db.session.get(BankImport, 1)
     assert got.counts == {"match": 2, "unmatched": 5, "duplicate": 0, "outgoing": 1, "problems": 3}
@@ -276,6 +278,7 @@ def test_unknown_column_names_are_mapped_by_hand(bank, client, db, admin):
     (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" * 20, "binär"),
     (b"", "leer"),
     (b"just one line without columns\n", "Tabelle"),
+    (b"Buchungstag;Betrag;Verwendungszweck\n01.11.2026;5,00;Spende \x81\x8d\n", "weder UTF-8"),
 ])  # fmt: skip
 def test_files_that_are_not_exports_are_refused_and_nothing_kept(bank, client, db, admin, data, reason):
     answer = upload(client, data)

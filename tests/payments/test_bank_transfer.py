@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from datetime import date
 
 import pytest
@@ -429,3 +430,32 @@ def test_a_quote_that_never_closes_is_reported_where_it_starts(bank, client, db,
     got = db.session.get(BankImport, 1)
     assert got.counts["unmatched"] == 1 and got.problems == [[6, "row_too_long"]]
     assert "ein Anführungszeichen wird nie geschlossen" in report
+
+
+def test_two_admins_recording_the_same_export_at_once_record_each_line_once(bank, app, db):
+    first, second = app.test_client(), app.test_client()
+    admin = sign_in(first, "admin")
+    sign_in(second, admin)
+    _url, ref = ask_reference(first, email="zwei@example.org")
+    data = export(line("03.11.2026", "Z", f"Spende {ref}", "9,00"), line("04.11.2026", "Y", "Spende", "4,00"))
+    pages = [upload(first, data).location, upload(second, data).location]
+    tokens = [csrf_token(first, pages[0]), csrf_token(second, pages[1])]
+    statuses = [0, 0]
+    barrier = threading.Barrier(2)
+
+    def record_at_once(i: int, client) -> None:
+        barrier.wait()
+        statuses[i] = client.post(pages[i] + "/record", data={"csrf_token": tokens[i]}).status_code
+
+    threads = [threading.Thread(target=record_at_once, args=(i, c)) for i, c in enumerate((first, second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [303, 303]
+    db.session.expire_all()
+    counts = [db.session.get(BankImport, n).counts for n in (1, 2)]
+    assert sum(c["match"] for c in counts) == 1 and sum(c["duplicate"] for c in counts) == 2
+    assert db.session.scalar(select(func.count()).select_from(BankTransfer)) == 2
+    assert db.session.scalar(select(func.count()).select_from(DonationPayment)) == 1
+    assert db.session.scalar(select(func.count()).select_from(DonorMail)) == 1

@@ -42,7 +42,7 @@ LINE_PROBLEMS = {
 }
 OUTCOMES = {
     "match": _l("becomes a donation"),
-    "unmatched": _l("no reference of ours: to assign by hand"),
+    "unmatched": _l("to assign by hand"),
     "duplicate": _l("already imported"),
     "outgoing": _l("money going out: left alone"),
 }

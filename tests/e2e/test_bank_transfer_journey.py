@@ -20,6 +20,7 @@ def test_a_transfer_with_its_reference_becomes_a_donation_by_import(eyes, stack,
     donor = "ueberweisung@example.org"
     page.goto("/spenden")
     sees(page, "Per Überweisung spenden")
+    eyes.look("donate")
     page.get_by_role("link", name="Meinen Code und den GiroCode holen").click()
     page.get_by_label("Betrag in Euro (freiwillig)").fill("30")
     page.get_by_label("E-Mail-Adresse für die Quittung (freiwillig)").fill(donor)

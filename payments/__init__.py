@@ -19,15 +19,20 @@ from payments.receipts import models as receipt_models  # noqa: F401  (the recei
 from payments.receipts import staff_views as receipts_staff_views
 from payments.receipts.charity import charity_from_config
 from payments.reports import summaries, tables
-from payments.settings import DEFAULTS
+from payments.settings import DEFAULTS, bank_settings
 from payments.supporters import staff_views as supporters_staff_views
+from payments.transfers import staff_views as transfer_staff_views
+from payments.transfers import views as transfer_views
 
 
 def init_app(app: Flask) -> None:
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
+    app.config.update(bank_settings(app.config))
     app.extensions["beitrag.payments"] = {"stripe_enabled": bool(app.config.get("STRIPE_SECRET_KEY"))}
     app.register_blueprint(checkout_views.bp)
+    app.register_blueprint(transfer_views.bp)
+    app.register_blueprint(transfer_staff_views.bp)
     app.register_blueprint(events_views.bp)
     app.register_blueprint(supporters_staff_views.bp)
     app.register_blueprint(receipts_staff_views.bp)

@@ -149,6 +149,9 @@ class Donation(Base):
     subscription_status: Mapped[str | None] = mapped_column(String(32))  # Stripe's word, e.g. past_due
     subscription_status_at: Mapped[int | None]  # Unix time of the event that set it (older events lose)
     cancel_reason: Mapped[str | None] = mapped_column(String(64))
+    # How the money comes: None through Stripe, "bank_transfer" by transfer to the newsroom's account
+    # (payments.transfers), whose reference is then the one the donor writes on the transfer.
+    payment_method: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(active_history=True)
     ended_at: Mapped[datetime | None]

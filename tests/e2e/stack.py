@@ -105,6 +105,8 @@ class Stack:
             "CHARITY_TAX_NUMBER": "27/601/12345",
             "CHARITY_EXEMPTION_DATE": "2025-03-14",
             "CHARITY_PURPOSE": "Förderung der Bildung",
+            "BANK_IBAN": "DE89 3704 0044 0532 0130 00",  # gifts by transfer (test_bank_transfer_journey)
+            "BANK_RECIPIENT": "KI-Kompass gUG",
             "PYTHONUNBUFFERED": "1",
         }
 

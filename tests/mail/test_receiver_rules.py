@@ -40,6 +40,7 @@ CONTEXTS = {
     "donation_card_failed": {"amount": "5,00 €", "monthly": True, "manage_url": f"{BASE}/spenden/verwalten",
                              "donate_url": f"{BASE}/spenden"},
     "donation_ended": {"amount": "5,00 €", "monthly": True, "donate_url": f"{BASE}/spenden"},
+    "tax_receipt": {"number": "ZB-000042", "year": 2026, "collective": True},
     "giving_statement": {"year": 2026, "address": "leser@example.org", "total": "15,00 €", "note": None,
                          "lines": [{"date": "07.12.2026", "amount": "15,00 €", "monthly": False}]},
 }  # fmt: skip

@@ -224,7 +224,7 @@ class DonationPayment(Base):
         enum_column(PaymentStatus, "payment_status"), active_history=True
     )
     refunded_cents: Mapped[int] = mapped_column(default=0, active_history=True)
-    # The part of ``amount_cents`` that is a fee the donor chose to cover (the donation's, at most the amount).
+    # The part of ``amount_cents`` that is a fee the donor chose to cover (the donation's, at most all of it).
     fee_covered_cents: Mapped[int] = mapped_column(default=0, server_default="0")
     dispute_status: Mapped[DisputeStatus | None] = mapped_column(
         enum_column(DisputeStatus, "dispute_status"), active_history=True

@@ -47,11 +47,12 @@ class ReaderSupport:
         found = donations_of_email(session, subscriber.email)
         running = [
             d for d in found
-            if d.kind is DonationKind.MONTHLY and d.status is DonationStatus.ACTIVE
+            if d.kind.recurring and d.status is DonationStatus.ACTIVE
             and d.donor is not None and d.donor.stripe_customer_id
         ]  # fmt: skip
         return {
             "state": state_of_donations(found),
+            "yearly": bool(running) and running[-1].kind is DonationKind.YEARLY,
             "manage_url": portal_link(self.base_url, running[-1]) if running else None,
             "donate_url": f"{self.base_url}/spenden",
         }

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from db import Beside
 from newsletter import api as newsletter_api
-from payments.models import Donation, DonationKind, Donor, DonorFirstGift
+from payments.models import RECURRING, Donation, Donor, DonorFirstGift
 from payments.reports.ledgers import (
     PREVIOUS,
     Ledger,
@@ -85,9 +85,10 @@ def other_currencies(session: Session, period, currency: str, ledger: Ledger | N
 
 def mrr_by_month(session: Session, period, currency: str, ledger: MonthlyLedger | None = None) -> list[dict]:
     """At the end of each month of the period (or at the period's end): monthly recurring revenue = the
-    sum of the monthly amounts of all monthly donations that have started (first payment received) and
-    not ended by then, failing ones included until Stripe ends them; ``supporters`` counts those
-    donations."""
+    sum of the monthly amounts of all recurring donations that have started (first payment received) and
+    not ended by then, failing ones included until Stripe ends them; a yearly gift counts a twelfth of its
+    amount, rounded to the cent per gift (``ledgers.monthly_share``); fees donors cover are not in it.
+    ``supporters`` counts those donations, monthly and yearly."""
     ledger = ledger or monthly_ledger(session, _monthly_edges(period), currency)
     result = []
     for m in period.months():
@@ -249,7 +250,7 @@ def issue_donations(session: Session, period, currency: str, issues: list[dict] 
         link = func.coalesce(Donation.source_link, "")
         rows = session.execute(
             select(Donation.issue_id, link, func.count(),
-                   func.sum(case((Donation.kind == DonationKind.MONTHLY, 1), else_=0)),
+                   func.sum(case((Donation.kind.in_(RECURRING), 1), else_=0)),
                    func.sum(Donation.amount_cents))
             .where(Donation.issue_id.in_(ids), Donation.paid_at.is_not(None), Donation.currency == currency)
             .group_by(Donation.issue_id, link).order_by(Donation.issue_id, link)

@@ -51,7 +51,8 @@ def _base_context(donation: Donation, base_url: str) -> dict[str, Any]:
         "amount": money_in(donation.amount_cents, donation.currency, donation.locale),
         "amount_cents": donation.amount_cents,
         "currency": donation.currency,
-        "monthly": donation.kind is DonationKind.MONTHLY,
+        "monthly": donation.kind.recurring,  # renewed until it ends: the templates offer the portal link
+        "yearly": donation.kind is DonationKind.YEARLY,
         "reference": donation.reference,
         "donate_url": f"{base_url}/spenden",
     }
@@ -69,7 +70,7 @@ def queue_receipt(session: Session, donation: Donation, payment: DonationPayment
         "receipt_number": f"B-{donation.id}-{payment.id}",
         "first": first,
     }
-    if donation.kind is DonationKind.MONTHLY:
+    if donation.kind.recurring:
         context["manage_url"] = portal_link(base_url, donation)
     return add_mail(session, donation, "receipt", f"receipt:payment:{payment.id}", context)
 

@@ -4,6 +4,7 @@ gift on the donation and on each of its payments
 Revision ID: 0036_yearly_fee
 Revises: 0031_deliverability
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -25,6 +25,7 @@ from tests.payments import ledger
 from tests.payments.test_concurrent_events import deliver_at_once
 from tests.readers.factories import make_reader
 from tests.sending.factories import issue_with_readers, start_send
+from tests.staff.factories import sign_in, staff_user
 from tests.support import stripe_api as s
 from tests.support.web import csrf_token, text_of
 
@@ -62,7 +63,11 @@ def test_a_yearly_gift_becomes_a_yearly_donation_and_a_twelfth_of_it_counts_in_t
 ):
     assert "Jährlich" in text_of(client.get("/spenden?kind=yearly"))
     donation = _give(client, db, stripe_api, preset="custom", custom_amount="50")
-    assert (donation.kind, donation.status, donation.amount_cents) == (DonationKind.YEARLY, DonationStatus.ACTIVE, 5000)
+    assert (donation.kind, donation.status, donation.amount_cents) == (
+        DonationKind.YEARLY,
+        DonationStatus.ACTIVE,
+        5000,
+    )
     assert donation.fee_covered_cents == 0
     (payment,) = donation.payments
     assert (payment.amount_cents, payment.status, payment.fee_covered_cents) == (5000, PaymentStatus.PAID, 0)
@@ -121,7 +126,9 @@ def test_the_renewal_a_year_later_is_recorded_once_however_often_it_arrives(app,
     assert [p.amount_cents for p in payments] == [500, 500]
     assert all(p.status is PaymentStatus.PAID for p in payments)
     assert payments[1].paid_at - first_paid >= timedelta(days=365)
-    receipts = db.session.scalar(select(func.count()).select_from(DonorMail).where(DonorMail.kind == "receipt"))
+    receipts = db.session.scalar(
+        select(func.count()).select_from(DonorMail).where(DonorMail.kind == "receipt")
+    )
     assert receipts == 2
     assert _mrr(db, payments[1].paid_at + timedelta(days=1))["mrr_cents"] == 42  # 5.00 / 12 = 0.4166
     ledger.assert_summaries_match(db.session)
@@ -154,7 +161,9 @@ def test_the_fee_tick_adds_the_fee_the_page_shows_and_keeps_it_apart(client, db,
     (call,) = stripe_api.calls("POST", "/v1/checkout/sessions")
     assert call.params["line_items[0][price_data][unit_amount]"] == "1000"
     assert call.params["line_items[1][price_data][unit_amount]"] == "40"
-    assert call.params["line_items[1][price_data][product_data][name]"] == "Payment fee, covered by you"  # in English, as asked
+    assert (
+        call.params["line_items[1][price_data][product_data][name]"] == "Payment fee, covered by you"
+    )  # in English, as asked
 
 
 def test_a_yearly_gift_with_the_fee_bills_both_every_year_and_the_mrr_counts_the_gift(
@@ -162,7 +171,11 @@ def test_a_yearly_gift_with_the_fee_bills_both_every_year_and_the_mrr_counts_the
 ):
     # 3.33 EUR: 1.5 % is 4.995 cents, rounded to 5, plus 25: 30 cents.
     donation = _give(client, db, stripe_api, preset="custom", custom_amount="3,33", cover_fee="y")
-    assert (donation.kind, donation.amount_cents, donation.fee_covered_cents) == (DonationKind.YEARLY, 333, 30)
+    assert (donation.kind, donation.amount_cents, donation.fee_covered_cents) == (
+        DonationKind.YEARLY,
+        333,
+        30,
+    )
     (call,) = stripe_api.calls("POST", "/v1/checkout/sessions")
     assert call.params["line_items[1][price_data][recurring][interval]"] == "year"
     assert [p.amount_cents for p in donation.payments] == [363]
@@ -189,7 +202,10 @@ def test_without_the_tick_nothing_is_added(client, db, stripe_api, fee):
         ({"preset": "custom", "custom_amount": "-5"}, "Bitte geben Sie den Betrag in Euro an"),
         ({"preset": "custom", "custom_amount": "99999999"}, "höchstens 1.000,00"),
         ({"preset": "777"}, "Bitte prüfen Sie die markierten Felder."),
-        ({"preset": "1000", "cover_fee": "y", "fee_cents": "1"}, "Die Gebühr für 10,00\xa0€ beträgt 0,40\xa0€"),
+        (
+            {"preset": "1000", "cover_fee": "y", "fee_cents": "1"},
+            "Die Gebühr für 10,00\xa0€ beträgt 0,40\xa0€",
+        ),
     ],
 )
 def test_bad_input_is_refused_clearly_and_writes_nothing(client, db, stripe_api, fee, fields, message):
@@ -224,3 +240,10 @@ def test_good_fee_settings_are_read(tmp_path):
     env = {"BEITRAG_ENV": "development", "DONATION_FEE_PERCENT": "1,4", "DONATION_FEE_FIXED_CENTS": "25"}
     config = load_config(env, tmp_path)
     assert (config["DONATION_FEE_PERCENT"], config["DONATION_FEE_FIXED_CENTS"]) == (Decimal("1.4"), 25)
+
+
+def test_the_statistics_say_how_yearly_gifts_and_covered_fees_count(client, db):
+    sign_in(client, staff_user(db, "chefin-jahr@example.org", role="admin"))
+    page = text_of(client.get("/staff/stats"))
+    assert "Eine jährliche Spende zählt mit einem Zwölftel ihres Betrags, auf den Cent gerundet." in page
+    assert "Die Einnahmen enthalten die Zahlungsgebühren, die Spender*innen übernommen haben." in page

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from newsletter.editorial.models import Issue
 from newsletter.platform.settings import ConfigError, load_config
+from newsletter.readers import links
 from newsletter.readers.models import Subscriber
 from newsletter.sending.models import Delivery
 from payments.models import Donation, DonationKind, DonationPayment, DonationStatus, DonorMail, PaymentStatus
@@ -92,7 +93,9 @@ def test_a_yearly_gift_becomes_a_yearly_donation_and_a_twelfth_of_it_counts_in_t
     ledger.assert_summaries_match(db.session)
 
 
-def test_a_yearly_supporter_is_recurring_and_gets_the_ask_for_recurring_supporters(client, db, stripe_api):
+def test_a_yearly_supporter_is_recurring_and_gets_the_ask_for_recurring_supporters(
+    app, client, db, stripe_api
+):
     issue = issue_with_readers(db, readers=())
     news = issue.newsletters[0]
     make_reader(db, "jahr@example.org", newsletters=[news])
@@ -100,6 +103,9 @@ def test_a_yearly_supporter_is_recurring_and_gets_the_ask_for_recurring_supporte
     db.session.commit()
     _give(client, db, stripe_api, email="jahr@example.org")
     assert states.state_of_donations(states.donations_of_email(db.session, "jahr@example.org")) == "monthly"
+    reader = db.session.scalar(select(Subscriber).where(Subscriber.email == "jahr@example.org"))
+    settings = text_of(client.get(links.preferences_url("", app.config["SECRET_KEY"], reader.id)))
+    assert "Sie unterstützen uns jedes Jahr" in settings and "/spenden/verwalten/" in settings
     start_send(db, db.session.get(Issue, issue.id))
     variants = dict(db.session.execute(
         select(Subscriber.email, Delivery.variant).join(Delivery, Delivery.subscriber_id == Subscriber.id)
@@ -244,6 +250,6 @@ def test_good_fee_settings_are_read(tmp_path):
 
 def test_the_statistics_say_how_yearly_gifts_and_covered_fees_count(client, db):
     sign_in(client, staff_user(db, "chefin-jahr@example.org", role="admin"))
-    page = text_of(client.get("/staff/stats"))
+    page = text_of(client.get("/staff/stats/"))
     assert "Eine jährliche Spende zählt mit einem Zwölftel ihres Betrags, auf den Cent gerundet." in page
     assert "Die Einnahmen enthalten die Zahlungsgebühren, die Spender*innen übernommen haben." in page

@@ -253,3 +253,32 @@ def test_the_statistics_say_how_yearly_gifts_and_covered_fees_count(client, db):
     page = text_of(client.get("/staff/stats/"))
     assert "Eine jährliche Spende zählt mit einem Zwölftel ihres Betrags, auf den Cent gerundet." in page
     assert "Die Einnahmen enthalten die Zahlungsgebühren, die Spender*innen übernommen haben." in page
+
+
+def _with_interval(donation, interval: str) -> dict:
+    obj = s.subscription(donation, status="active")
+    obj["items"]["data"][0]["price"] = {
+        "id": f"price_{interval}", "unit_amount": donation.amount_cents, "currency": "eur",
+        "recurring": {"interval": interval, "interval_count": 1},
+    }  # fmt: skip
+    return obj
+
+
+def test_the_subscriptions_interval_decides_and_an_unknown_one_changes_nothing(client, db, stripe_api):
+    donation = _give(client, db, stripe_api)
+    weekly = s.event("customer.subscription.updated", _with_interval(donation, "week"))
+    assert s.post_event(client, weekly).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Donation, donation.id).kind is DonationKind.YEARLY
+    monthly = s.event("customer.subscription.updated", _with_interval(donation, "month"))
+    assert s.post_event(client, monthly).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Donation, donation.id).kind is DonationKind.MONTHLY
+    assert _mrr(db)["mrr_cents"] == 500  # now a month's amount
+
+
+def test_staff_see_a_yearly_gift_and_its_covered_fee(client, db, stripe_api, fee):
+    _give(client, db, stripe_api, preset="1000", cover_fee="y")
+    sign_in(client, staff_user(db, "chefin-spenden@example.org", role="admin"))
+    page = text_of(client.get("/staff/donations/"))
+    assert "jährliche Spende" in page and "10,00\xa0€ + 0,40\xa0€ Gebühr übernommen" in page

@@ -68,6 +68,8 @@ def queue_receipt(session: Session, donation: Donation, payment: DonationPayment
         "currency": payment.currency,
         "paid_on": format_date((payment.paid_at or utcnow()).date(), "long", locale=donation.locale),
         "receipt_number": f"B-{donation.id}-{payment.id}",
+        "fee": money_in(payment.fee_covered_cents, payment.currency, donation.locale)
+        if payment.fee_covered_cents else None,
         "first": first,
     }
     if donation.kind.recurring:

@@ -29,6 +29,7 @@ from tests.sending.factories import issue_with_readers, start_send
 from tests.staff.factories import sign_in, staff_user
 from tests.support import stripe_api as s
 from tests.support.web import csrf_token, text_of
+from tests.support.worker import run_jobs
 
 
 def _post(client, **fields):
@@ -282,3 +283,22 @@ def test_staff_see_a_yearly_gift_and_its_covered_fee(client, db, stripe_api, fee
     sign_in(client, staff_user(db, "chefin-spenden@example.org", role="admin"))
     page = text_of(client.get("/staff/donations/"))
     assert "jährliche Spende" in page and "10,00\xa0€ + 0,40\xa0€ Gebühr übernommen" in page
+
+
+def test_the_receipt_names_the_yearly_gift_and_the_fee_covered(app, client, db, stripe_api, fee, relay):
+    _give(
+        client,
+        db,
+        stripe_api,
+        email="quittung@example.org",
+        preset="custom",
+        custom_amount="3,33",
+        cover_fee="y",
+    )
+    run_jobs(app)
+    (receipt,) = relay.wait_for(1)
+    assert receipt["Subject"].startswith("Danke für Ihre jährliche Spende – Quittung")
+    body = receipt.get_body(("plain",)).get_content()
+    assert "Ihre jährliche Spende von 3,63\xa0€ hat begonnen." in body
+    assert "Davon von Ihnen übernommene Zahlungsgebühr: 0,30\xa0€" in body
+    assert "Art: jährliche Spende" in body and "/spenden/verwalten/" in body

@@ -60,8 +60,8 @@ class ReaderSupport:
     def export(self, session: Session, subscriber) -> list[dict]:
         return [
             {
-                "kind": d.kind.value, "amount_cents": d.amount_cents, "fee_covered_cents": d.fee_covered_cents,
-                "currency": d.currency,
+                "kind": d.kind.value, "amount_cents": d.amount_cents, "currency": d.currency,
+                "fee_covered_cents": d.fee_covered_cents,
                 "status": d.status.value, "created_at": _iso(d.created_at), "ended_at": _iso(d.ended_at),
                 "message": d.message, "public_name": d.public_name,
                 "payments": [

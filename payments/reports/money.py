@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from db import Beside
 from newsletter import api as newsletter_api
-from payments.models import RECURRING, Donation, Donor, DonorFirstGift
+from payments.models import RECURRING, Donation, DonationPayment, Donor, DonorFirstGift
 from payments.reports.ledgers import (
     PREVIOUS,
+    RECEIVED,
     Ledger,
     MonthlyLedger,
     _at,
@@ -63,6 +64,17 @@ def revenue_totals(rows: list[dict]) -> dict:
     keys = ("payments", "gross_cents", "one_time_cents", "monthly_cents", "refunded_cents",
             "disputes_lost_cents", "net_cents")  # fmt: skip
     return {key: sum(row[key] for row in rows) for key in keys}
+
+
+def covered_fees(session: Session, span, currency: str) -> int:
+    """The part of the payments received in ``span`` that is fees donors chose to cover: revenue includes
+    it (it is money donors paid); the MRR does not. Read from the payments (few carry a fee)."""
+    return int(session.scalar(
+        select(func.coalesce(func.sum(DonationPayment.fee_covered_cents), 0))
+        .where(DonationPayment.status.in_(RECEIVED), DonationPayment.currency == currency,
+               DonationPayment.paid_at >= _at(span.start), DonationPayment.paid_at < _at(span.end),
+               DonationPayment.fee_covered_cents > 0)
+    ) or 0)  # fmt: skip
 
 
 def previous_revenue_total(session: Session, period, currency: str, ledger: Ledger | None = None) -> dict:
@@ -315,7 +327,8 @@ def dashboard(session: Session, period, *, currency: str, from_ledger: bool = Fa
         "currency": currency.upper(),
         "other_currencies": other_currencies(session, period, currency, ledger),
         "revenue": {"months": revenue, "total": revenue_totals(revenue),
-                    "previous_total": previous_revenue_total(session, period, currency, ledger)},
+                    "previous_total": previous_revenue_total(session, period, currency, ledger),
+                    "covered_fees_cents": covered_fees(session, period, currency)},
         "mrr": {"months": mrr_by_month(session, period, currency, monthly), "start": start,
                 "previous_start": previous_start},
         "new_supporters": new,

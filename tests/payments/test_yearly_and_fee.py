@@ -250,11 +250,15 @@ def test_good_fee_settings_are_read(tmp_path):
     assert (config["DONATION_FEE_PERCENT"], config["DONATION_FEE_FIXED_CENTS"]) == (Decimal("1.4"), 25)
 
 
-def test_the_statistics_say_how_yearly_gifts_and_covered_fees_count(client, db):
+def test_the_statistics_say_how_yearly_gifts_and_covered_fees_count(client, db, stripe_api, fee):
+    _give(client, db, stripe_api, kind="one_time", preset="1000", cover_fee="y")
+    _give(client, db, stripe_api, email="ohne@example.org", kind="one_time", preset="500")
     sign_in(client, staff_user(db, "chefin-jahr@example.org", role="admin"))
     page = text_of(client.get("/staff/stats/"))
     assert "Eine jährliche Spende zählt mit einem Zwölftel ihres Betrags, auf den Cent gerundet." in page
     assert "Die Einnahmen enthalten die Zahlungsgebühren, die Spender*innen übernommen haben." in page
+    shown = page.index("Davon von Spender*innen übernommene Zahlungsgebühren")
+    assert "0,40\xa0€" in page[shown : shown + 80]
 
 
 def _with_interval(donation, interval: str) -> dict:

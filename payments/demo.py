@@ -32,6 +32,7 @@ HISTORY_DAYS = 364  # for a reader without a confirmation date
 ATTRIBUTION_WINDOW = timedelta(days=14)  # a gift this soon after an issue may name it
 AMOUNTS = (300, 500, 500, 1000, 1000, 1000, 1500, 2000, 2500, 5000)
 MONTHLY_AMOUNTS = (300, 500, 500, 500, 1000, 1000, 2000)
+YEARLY_AMOUNTS = (3000, 5000, 6000, 10000, 12000)
 PUBLIC_NAMES = ("Anna K.", "Jonas", "Familie Weber", "M. Schulz", "Lea & Tom", "Dr. Yilmaz", "Frieda")
 
 
@@ -70,6 +71,7 @@ def _donation(donor: Donor, kind: DonationKind, amount: int, created: datetime, 
 def load_demo_donations(session: Session, *, seed: int, now: datetime) -> int:
     """Donors, donations and payments for the demo readers; returns the number of donations."""
     rng = random.Random(seed + 6)
+    yearly_rng = random.Random(seed + 7)  # its own, so the rest of the demo stays as it was
     readers = newsletter_api.demo_readers(session)  # (id, email, locale) of active readers
     history = newsletter_api.demo_reader_history(session)  # since when, and the issues they received
     count = monthly_donors = 0
@@ -92,6 +94,9 @@ def load_demo_donations(session: Session, *, seed: int, now: datetime) -> int:
                 _monthly(session, donor, start, now, rng, issue_id, fails_now=monthly_donors % 8 == 0)
             else:
                 _one_time(session, donor, start, rng, issue_id)
+            count += 1
+        if not monthly and yearly_rng.random() < 0.2:
+            _yearly(session, donor, since + (now - since) * yearly_rng.random(), yearly_rng)
             count += 1
     session.flush()
     return count
@@ -160,6 +165,17 @@ def _monthly(session, donor, start, now, rng, issue_id, *, fails_now: bool = Fal
             return
         month += 1
         when = start + timedelta(days=30 * month)
+
+
+def _yearly(session, donor, start, rng) -> None:
+    """A yearly gift begun within the demo's year: its one payment so far, renewed after the year."""
+    donation = _donation(donor, DonationKind.YEARLY, rng.choice(YEARLY_AMOUNTS), start, rng, None)
+    session.add(donation)
+    session.flush()
+    donation.stripe_subscription_id = f"sub_demo_{donation.id}"
+    donation.status, donation.paid_at = DonationStatus.ACTIVE, start
+    donation.subscription_status, donation.subscription_status_at = "active", int(start.timestamp())
+    session.add(_payment(donation, donation.amount_cents, start, 0, invoice=f"in_demo_{donation.id}_0"))
 
 
 def _end(donation: Donation, when: datetime, reason: str) -> None:

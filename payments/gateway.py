@@ -30,6 +30,13 @@ class StripeSettings:
     timeout: float = 20.0
     product_id: str = "beitrag-monthly-donation"  # the monthly donation's Product (ours, by this id)
 
+    @property
+    def yearly_product_id(self) -> str:
+        """The yearly donation's Product: a Product of its own, so that Checkout and the portal name it."""
+        if "monthly" in self.product_id:
+            return self.product_id.replace("monthly", "yearly")
+        return f"{self.product_id}-yearly"
+
     def for_lookups(self) -> StripeSettings:
         """The settings of the jobs that look things up at Stripe: a short timeout and no retries of the
         SDK's own (the queue retries the job, with backoff)."""
@@ -57,15 +64,17 @@ def _plain(obj: Any) -> dict[str, Any]:
 def create_checkout_session(
     settings: StripeSettings, *, donation_id: int, reference: str, amount_cents: int, currency: str,
     product_name: str, success_url: str, cancel_url: str, email: str | None, locale: str,
-    idempotency_key: str, monthly_price: str | None = None, attribution: dict[str, str] | None = None,
-    collect_address: bool = False,
+    idempotency_key: str, monthly_price: str | None = None, interval: str = "month", fee_cents: int = 0,
+    fee_name: str = "", attribution: dict[str, str] | None = None, collect_address: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """A hosted Checkout Session for one donation: payment mode with ``price_data`` for a one-time gift,
-    subscription mode with ``monthly_price`` (a Price of the monthly donation's Product, so the customer
-    portal can offer other amounts later). Our id and reference go into the metadata of the session and of
-    what it makes (the payment intent or the subscription): the reference is what makes an object ours.
-    ``attribution`` (issue, link, article: where the gift came from) goes beside them, so that Stripe's
-    dashboard and every event about the gift tell it too."""
+    subscription mode with ``monthly_price`` (a recurring Price of the monthly or yearly donation's Product,
+    billed every ``interval``, so the customer portal can offer other amounts later). A fee the donor
+    covers is a line of its own (``fee_name``), billed with every payment, so Checkout shows it apart. Our
+    id and reference go into the metadata of the session and of what it makes (the payment intent or the
+    subscription): the reference is what makes an object ours. ``attribution`` (issue, link, article:
+    where the gift came from) goes beside them, so that Stripe's dashboard and every event about the gift
+    tell it too; ``collect_address`` asks for the billing address (Zuwendungsbestätigungen)."""
     metadata = {"donation_id": str(donation_id), "donation_reference": reference}
     metadata |= {key: value[:500] for key, value in (attribution or {}).items() if value}
     params: dict[str, Any] = {
@@ -86,6 +95,12 @@ def create_checkout_session(
         params["payment_intent_data"] = {"metadata": metadata}
         params["submit_type"] = "donate"
         params["customer_creation"] = "always"
+    if fee_cents > 0:
+        fee_data: dict[str, Any] = {"currency": currency, "unit_amount": fee_cents,
+                                    "product_data": {"name": fee_name}}  # fmt: skip
+        if monthly_price:
+            fee_data["recurring"] = {"interval": interval}
+        params["line_items"].append({"price_data": fee_data, "quantity": 1})
     if email:
         params["customer_email"] = email
     if collect_address:  # a charity's tax receipt states the donor's name and postal address
@@ -120,20 +135,25 @@ def ensure_product(settings: StripeSettings, product_id: str, name: str) -> dict
 
 
 def monthly_price(
-    settings: StripeSettings, *, product_id: str, currency: str, amount_cents: int, lookup_key: str
+    settings: StripeSettings, *, product_id: str, currency: str, amount_cents: int, lookup_key: str,
+    interval: str = "month",
 ) -> dict[str, Any]:
-    """The active monthly Price of ``product_id`` for this amount, found by its lookup key or made."""
+    """The active Price of ``product_id`` for this amount, billed every ``interval`` (``month`` or
+    ``year``), found by its lookup key or made."""
     client = _client(settings)
     try:
         found = client.v1.prices.list(params={"lookup_keys": [lookup_key], "active": True, "limit": 1})
         for price in found.data:
-            if price.get("product") == product_id and price.get("unit_amount") == amount_cents:
+            every = (price.get("recurring") or {}).get("interval")
+            if price.get("product") == product_id and price.get("unit_amount") == amount_cents and (
+                every == interval
+            ):
                 return _plain(price)
         return _plain(client.v1.prices.create(
             params={
                 "product": product_id, "currency": currency, "unit_amount": amount_cents,
-                "recurring": {"interval": "month"}, "lookup_key": lookup_key, "transfer_lookup_key": True,
-                "metadata": {"beitrag": "monthly donation"},
+                "recurring": {"interval": interval}, "lookup_key": lookup_key, "transfer_lookup_key": True,
+                "metadata": {"beitrag": f"{'yearly' if interval == 'year' else 'monthly'} donation"},
             },
             options={"idempotency_key": f"beitrag-price-{lookup_key}"},  # type: ignore[arg-type]
         ))  # fmt: skip

@@ -18,6 +18,22 @@ from db import Base, enum_column, utcnow
 class DonationKind(enum.StrEnum):
     ONE_TIME = "one_time"
     MONTHLY = "monthly"
+    YEARLY = "yearly"
+
+    @property
+    def recurring(self) -> bool:
+        """Monthly and yearly gifts are subscriptions at Stripe: renewed until they end."""
+        return self in RECURRING
+
+    @property
+    def interval(self) -> str | None:
+        """Stripe's ``recurring.interval`` of a recurring kind's Price."""
+        return {"monthly": "month", "yearly": "year"}.get(self.value)
+
+
+RECURRING = (DonationKind.MONTHLY, DonationKind.YEARLY)
+# A subscription's Price interval as Stripe reports it, and the kind it makes.
+KIND_OF_INTERVAL = {"month": DonationKind.MONTHLY, "year": DonationKind.YEARLY}
 
 
 class DonationStatus(enum.StrEnum):
@@ -100,7 +116,7 @@ Index(
 
 
 class Donation(Base):
-    """One gift as the reader chose it on the donate page: once, or monthly until it ends."""
+    """One gift as the reader chose it on the donate page: once, or monthly or yearly until it ends."""
 
     __tablename__ = "donations"
     __table_args__ = (
@@ -125,7 +141,9 @@ class Donation(Base):
         ForeignKey("donors.id", ondelete="SET NULL"), index=True, active_history=True
     )
     kind: Mapped[DonationKind] = mapped_column(enum_column(DonationKind, "donation_kind"))
-    amount_cents: Mapped[int]
+    amount_cents: Mapped[int]  # the gift (a month's or a year's for recurring ones), without a covered fee
+    # The fee estimate the donor chose to add on top (``payments.checkout.fees``); charged with every payment.
+    fee_covered_cents: Mapped[int] = mapped_column(default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3), default="eur", active_history=True)
     status: Mapped[DonationStatus] = mapped_column(
         enum_column(DonationStatus, "donation_status"), default=DonationStatus.OPEN
@@ -209,6 +227,8 @@ class DonationPayment(Base):
         enum_column(PaymentStatus, "payment_status"), active_history=True
     )
     refunded_cents: Mapped[int] = mapped_column(default=0, active_history=True)
+    # The part of ``amount_cents`` that is a fee the donor chose to cover (the donation's, at most all of it).
+    fee_covered_cents: Mapped[int] = mapped_column(default=0, server_default="0")
     dispute_status: Mapped[DisputeStatus | None] = mapped_column(
         enum_column(DisputeStatus, "dispute_status"), active_history=True
     )

@@ -51,11 +51,12 @@ class ReaderSupport:
         found = donations_of_email(session, subscriber.email)
         running = [
             d for d in found
-            if d.kind is DonationKind.MONTHLY and d.status is DonationStatus.ACTIVE
+            if d.kind.recurring and d.status is DonationStatus.ACTIVE
             and d.donor is not None and d.donor.stripe_customer_id
         ]  # fmt: skip
         details = {
             "state": state_of_donations(found),
+            "yearly": bool(running) and running[-1].kind is DonationKind.YEARLY,
             "manage_url": portal_link(self.base_url, running[-1]) if running else None,
             "donate_url": f"{self.base_url}/spenden",
             "tax_receipts": charity_from_config(self.config) is not None,
@@ -74,6 +75,7 @@ class ReaderSupport:
         return [
             {
                 "kind": d.kind.value, "amount_cents": d.amount_cents, "currency": d.currency,
+                "fee_covered_cents": d.fee_covered_cents,
                 "status": d.status.value, "created_at": _iso(d.created_at), "ended_at": _iso(d.ended_at),
                 "message": d.message, "public_name": d.public_name,
                 "payments": [

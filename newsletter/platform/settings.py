@@ -13,6 +13,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -237,6 +238,7 @@ def load_config(
         **_work(merged_env),
         **_mail_authentication(merged_env),
         **_charity(merged_env),
+        **_donation_fee(merged_env),
     }
     config.update(_demo_checkout(merged_env, environment))
     config.update(overrides)
@@ -252,6 +254,21 @@ def _charity(env: Mapping[str, str]) -> dict[str, Any]:
     return {key: (env.get(key) or "").strip() for key in keys} | {
         "CHARITY_RECEIPTS_JANUARY": _flag(env, "CHARITY_RECEIPTS_JANUARY"),
     }
+
+
+_FEE_PERCENT = re.compile(r"^\d{1,2}(?:[.,]\d{1,2})?$")
+
+
+def _donation_fee(env: Mapping[str, str]) -> dict[str, Any]:
+    """The card/SEPA fee estimate a donor may choose to cover: a percentage with up to two decimals (below
+    10) and a fixed part in cents (at most 500). Both 0 (the default) offer no such choice."""
+    raw = (env.get("DONATION_FEE_PERCENT") or "0").strip()
+    if not _FEE_PERCENT.match(raw) or Decimal(raw.replace(",", ".")) >= 10:
+        raise ConfigError(f"DONATION_FEE_PERCENT must be a percentage below 10 such as 1.5, not {raw!r}")
+    fixed = _int(env, "DONATION_FEE_FIXED_CENTS", 0)
+    if not 0 <= fixed <= 500:
+        raise ConfigError(f"DONATION_FEE_FIXED_CENTS must be between 0 and 500 cents, not {fixed}")
+    return {"DONATION_FEE_PERCENT": Decimal(raw.replace(",", ".")), "DONATION_FEE_FIXED_CENTS": fixed}
 
 
 def _base_url(env: Mapping[str, str]) -> str:

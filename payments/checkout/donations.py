@@ -56,10 +56,14 @@ def find_donation_by_reference(session: Session, reference: str) -> Donation | N
 def start_donation(
     session: Session, *, kind: DonationKind, amount_cents: int, currency: str, locale: str,
     email: str | None, message: str | None, public_name: str | None, attribution: Attribution,
+    fee_covered_cents: int = 0,
 ) -> Donation:  # fmt: skip
-    """A new donation row, waiting for its checkout. Flushed, so it has its id."""
+    """A new donation row, waiting for its checkout: the gift and, apart, the fee its donor covers.
+    Flushed, so it has its id."""
     if amount_cents <= 0:
         raise DonationError("amount_too_small")
+    if fee_covered_cents < 0:
+        raise DonationError("fee_invalid")
     issue_id = attribution.issue_id
     if issue_id is not None and not newsletter_api.issue_exists(session, issue_id):
         issue_id = None
@@ -68,7 +72,7 @@ def start_donation(
         locale=locale, email=email or None, message=message or None, public_name=public_name or None,
         issue_id=issue_id, source_link=attribution.link, utm_source=attribution.utm_source,
         utm_medium=attribution.utm_medium, utm_campaign=attribution.utm_campaign,
-        article_slug=attribution.article, status=DonationStatus.OPEN,
+        article_slug=attribution.article, status=DonationStatus.OPEN, fee_covered_cents=fee_covered_cents,
     )  # fmt: skip
     session.add(donation)
     session.flush()
@@ -77,29 +81,32 @@ def start_donation(
 
 def open_checkout(
     session: Session, donation: Donation, settings: gateway.StripeSettings, *, base_url: str,
-    product_name: str, collect_address: bool = False,
+    product_name: str, collect_address: bool = False, fee_name: str = "",
 ) -> str:  # fmt: skip
     """Start Stripe's hosted checkout for ``donation`` (committed first: no transaction is open while
-    Stripe answers); returns the address to send the reader to. A monthly donation starts on the Price of
-    its amount. On a gateway error the donation is marked ``start_failed`` and
-    :class:`gateway.GatewayError` raised."""
+    Stripe answers); returns the address to send the reader to. A monthly or yearly donation starts on the
+    Price of its amount and interval; a covered fee is a line of its own (``fee_name``). On a gateway error
+    the donation is marked ``start_failed`` and :class:`gateway.GatewayError` raised."""
     donation_id, reference = donation.id, donation.reference
-    monthly = donation.kind is DonationKind.MONTHLY
+    interval = donation.kind.interval
+    fee = donation.fee_covered_cents
+    product_id = settings.yearly_product_id if interval == "year" else settings.product_id
     amount, currency = donation.amount_cents, donation.currency
     email, locale = donation.email, donation.locale
     attribution = sources.checkout_metadata(donation)
     session.commit()
     try:
         price = None
-        if monthly:
+        if interval:
             price = prices.monthly_price(
-                session, settings, product_id=settings.product_id, product_name=product_name,
-                currency=currency, amount_cents=amount,
+                session, settings, product_id=product_id, product_name=product_name,
+                currency=currency, amount_cents=amount, interval=interval,
             )  # fmt: skip
         session.commit()
         checkout = gateway.create_checkout_session(
             settings, donation_id=donation_id, reference=reference, amount_cents=amount, currency=currency,
-            product_name=product_name, monthly_price=price,
+            product_name=product_name, monthly_price=price, interval=interval or "month",
+            fee_cents=fee, fee_name=fee_name,
             success_url=f"{base_url}/spenden/danke?session_id={{CHECKOUT_SESSION_ID}}",
             cancel_url=f"{base_url}/spenden/abgebrochen?ref={reference}",
             email=email, locale=locale, attribution=attribution, collect_address=collect_address,

@@ -18,6 +18,10 @@ class DonateForm(FlaskForm):
     message = TextAreaField(
         _l("A message to the newsroom (optional)"), validators=[Optional(), Length(max=500)]
     )
+    cover_fee = BooleanField(_l("I cover the payment fee"))
+    # The fee the page showed for the chosen amount, in cents (filled in by the page's script): when given,
+    # it must be the fee the server computes, so nobody pays a figure they did not see.
+    fee_cents = HiddenField()
     show_publicly = BooleanField(_l("Show my name on the supporter wall"))
     public_name = StringField(_l("Name for the supporter wall"), validators=[Optional(), Length(max=100)])
     issue = HiddenField()

@@ -32,8 +32,8 @@ def _remember(session: Session, key: str, stripe_id: str) -> None:
     session.commit()
 
 
-def lookup_key(product_id: str, currency: str, amount_cents: int) -> str:
-    return f"{product_id}:{currency.lower()}:month:{amount_cents}"
+def lookup_key(product_id: str, currency: str, amount_cents: int, interval: str = "month") -> str:
+    return f"{product_id}:{currency.lower()}:{interval}:{amount_cents}"
 
 
 def _product(session: Session, settings: gateway.StripeSettings, product_id: str, name: str) -> str:
@@ -46,11 +46,12 @@ def _product(session: Session, settings: gateway.StripeSettings, product_id: str
 
 def monthly_price(
     session: Session, settings: gateway.StripeSettings, *, product_id: str, product_name: str,
-    currency: str, amount_cents: int,
+    currency: str, amount_cents: int, interval: str = "month",
 ) -> str:  # fmt: skip
-    """The id of the monthly Price for this amount, made at Stripe the first time it is asked for.
-    Commits the caller's session (a checkout starts from a committed donation anyway)."""
-    key = f"price:{lookup_key(product_id, currency, amount_cents)}"
+    """The id of the Price for this amount billed every ``interval`` (a yearly gift's Prices belong to
+    the yearly Product), made at Stripe the first time it is asked for. Commits the caller's session (a
+    checkout starts from a committed donation anyway)."""
+    key = f"price:{lookup_key(product_id, currency, amount_cents, interval)}"
     found = _cached(session, key)
     if found:
         return found
@@ -58,7 +59,7 @@ def monthly_price(
     session.commit()
     price = gateway.monthly_price(
         settings, product_id=product_id, currency=currency, amount_cents=amount_cents,
-        lookup_key=lookup_key(product_id, currency, amount_cents),
+        lookup_key=lookup_key(product_id, currency, amount_cents, interval), interval=interval,
     )  # fmt: skip
     _remember(session, key, price["id"])
     return price["id"]

@@ -8,7 +8,7 @@ import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -20,7 +20,7 @@ from newsletter.platform import headers
 from newsletter.platform.extensions import limiter
 from payments import amounts, gateway
 from payments.amounts import money
-from payments.checkout import donations, prices
+from payments.checkout import donations, fees, prices
 from payments.checkout.forms import DonateForm
 from payments.models import Donation, DonationKind
 from payments.receipts.charity import charity_from_config
@@ -67,16 +67,31 @@ _AMOUNT_MESSAGES = {
 def _form(formdata=None) -> DonateForm:
     config = current_app.config
     form = DonateForm(formdata=formdata) if formdata is not None else DonateForm()
-    form.kind.choices = [SelectChoice("one_time", _("Once")), SelectChoice("monthly", _("Monthly"))]
+    form.kind.choices = [SelectChoice("one_time", _("Once")), SelectChoice("monthly", _("Monthly")),
+                         SelectChoice("yearly", _("Yearly"))]  # fmt: skip
     presets = [SelectChoice(str(c), money(c)) for c in config["DONATION_PRESETS_CENTS"]]
     form.preset.choices = [*presets, SelectChoice("custom", _("Another amount"))]
     if formdata is None:
         form.preset.data = str(config["DONATION_PRESETS_CENTS"][1])
         for name in ("issue", "link", "utm_source", "utm_medium", "utm_campaign", "article"):
             getattr(form, name).data = request.args.get(name, "")[:200]
-        if request.args.get("kind") == "monthly":
-            form.kind.data = "monthly"
+        if request.args.get("kind") in ("monthly", "yearly"):
+            form.kind.data = request.args["kind"]
     return form
+
+
+def _fee_offer(config) -> dict | None:
+    """What the page says about covering the fee: the rule, and the fee on each preset amount in euros."""
+    if not fees.offered(config):
+        return None
+    basis_points, fixed = fees.rule(config)
+    presets = [
+        {"amount": money(c), "fee": money(fees.fee_cents(c, config)), "cents": c,
+         "fee_cents": fees.fee_cents(c, config)}
+        for c in config["DONATION_PRESETS_CENTS"]
+    ]  # fmt: skip
+    return {"percent": format_decimal(basis_points / 100), "fixed": money(fixed), "presets": presets,
+            "basis_points": basis_points, "fixed_cents": fixed}  # fmt: skip
 
 
 def _page(form: DonateForm, status: int = 200, **extra):
@@ -86,7 +101,7 @@ def _page(form: DonateForm, status: int = 200, **extra):
         staff=current_user.is_authenticated, wall=states.wall(db.session, limit=30),
         goal=config["DONATION_GOAL_MONTHLY"], monthly_count=states.monthly_count(db.session),
         min_amount=money(config["DONATION_MIN_CENTS"]), max_amount=money(config["DONATION_MAX_CENTS"]),
-        **extra,
+        fee_offer=_fee_offer(config), **extra,
     ), status  # fmt: skip
 
 
@@ -124,18 +139,33 @@ def donate():
         )
         form.custom_amount.errors = [*form.custom_amount.errors, message]
         return _page(form, 400, error=message)
+    fee = 0
+    if form.cover_fee.data:
+        fee = fees.fee_cents(amount, config)
+        if not fees.offered(config):
+            message = _("Covering the payment fee is not offered. Nothing was charged.")
+            form.cover_fee.errors = [message]
+            return _page(form, 400, error=message)
+        if form.fee_cents.data and form.fee_cents.data != str(fee):
+            message = _(
+                "The fee for %(amount)s is %(fee)s, not the figure sent. Nothing was charged; please check "
+                "and continue.", amount=money(amount), fee=money(fee),
+            )  # fmt: skip
+            form.cover_fee.errors = [message]
+            return _page(form, 400, error=message)
     public_name = (form.public_name.data or "").strip() if form.show_publicly.data else ""
     donation = donations.start_donation(
         db.session, kind=DonationKind(form.kind.data), amount_cents=amount,
         currency=config["DONATION_CURRENCY"],
         locale=_locale(), email=(form.email.data or "").strip() or None,
         message=(form.message.data or "").strip() or None, public_name=public_name or None,
-        attribution=donations.attribution_from(request.form),
+        attribution=donations.attribution_from(request.form), fee_covered_cents=fee,
     )  # fmt: skip
     try:
         url = donations.open_checkout(
             db.session, donation, settings, base_url=config["BASE_URL"], product_name=_product_name(donation),
             collect_address=charity_from_config(config) is not None,
+            fee_name=_("Payment fee, covered by you"),
         )
     except gateway.GatewayError as exc:
         current_app.logger.warning("checkout could not start: %s", exc)
@@ -147,12 +177,14 @@ def donate():
 
 
 def _product_name(donation: Donation) -> str:
-    """What Checkout shows. The monthly Product is one for every reader, so its name is in the newsroom's
-    own language; a one-time gift's is in the reader's."""
+    """What Checkout shows. The monthly and yearly Products are one each for every reader, so their names
+    are in the newsroom's own language; a one-time gift's is in the reader's."""
     name = current_app.config["NEWSROOM_NAME"]
     if donation.kind is DonationKind.ONE_TIME:
         return _("Donation to %(name)s", name=name)
     with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE") or "de"):
+        if donation.kind is DonationKind.YEARLY:
+            return _("Yearly donation to %(name)s", name=name)
         return _("Monthly donation to %(name)s", name=name)
 
 
@@ -172,7 +204,10 @@ def thanks():
         if donation is not None and donation.stripe_session_id == session_id:
             shown = {
                 "amount": money(donation.amount_cents, donation.currency),
+                "fee": money(donation.fee_covered_cents, donation.currency)
+                if donation.fee_covered_cents else None,
                 "monthly": donation.kind is DonationKind.MONTHLY,
+                "yearly": donation.kind is DonationKind.YEARLY,
                 "paid": checkout.get("payment_status") in ("paid", "no_payment_required"),
             }
     return render_template("payments/thanks.html", shown=shown)

@@ -21,9 +21,11 @@ from payments.models import Donation, DonationAmountChange
 
 
 def item_amount(items: Any) -> tuple[int, str | None, str | None] | None:
-    """(monthly cents, price id, currency) of a subscription's first item, or None."""
+    """(cents per interval, price id, currency) of a subscription's only item, or None. A subscription with
+    a second item, the fee its donor covers, has no amount to follow: the customer portal does not change
+    subscriptions of several items, so gift and fee stay as they started."""
     data = (items or {}).get("data") if isinstance(items, dict) else None
-    if not data or not isinstance(data[0], dict):
+    if not data or len(data) != 1 or not isinstance(data[0], dict):
         return None
     item = data[0]
     price = item.get("price") if isinstance(item.get("price"), dict) else {}

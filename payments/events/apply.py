@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from newsletter import api as newsletter_api
 from payments.events import amount_changes
 from payments.models import (
+    KIND_OF_INTERVAL,
     PAYMENT_RANK,
     RANK,
     DisputeStatus,
@@ -197,6 +198,7 @@ def _payment(session: Session, donation: Donation, *, invoice_id: str | None = N
             donation=donation, stripe_invoice_id=invoice_id, stripe_payment_intent_id=intent,
             amount_cents=amount_cents, currency=currency, status=PaymentStatus.PENDING,
             stripe_created=stripe_created, refunded_cents=0, failure_count=0,
+            fee_covered_cents=min(donation.fee_covered_cents, amount_cents),
         )  # fmt: skip
         session.add(payment)
     if intent and not payment.stripe_payment_intent_id:
@@ -288,10 +290,11 @@ def checkout_session(ctx: Context, obj: dict, event_type: str) -> Result:
     if obj.get("mode") == "subscription":
         subscription_id = stripe_id(obj.get("subscription"))
         donation.stripe_subscription_id = donation.stripe_subscription_id or subscription_id
+        kind = donation.kind.value
         if failed:
-            return Result("monthly: first payment failed")  # the invoice and subscription tell the rest
+            return Result(f"{kind}: first payment failed")  # the invoice and subscription tell the rest
         _forward(donation, DonationStatus.ACTIVE if paid else DonationStatus.PENDING)
-        return Result("monthly: started")
+        return Result(f"{kind}: started")
     intent = stripe_id(obj.get("payment_intent"))
     if intent is None:
         return Result("one-time: no payment yet")
@@ -340,7 +343,7 @@ def invoice_intent(obj: dict) -> str | None:
 def _invoice_donation(ctx: Context, obj: dict) -> Donation | None:
     subscription, metadata = invoice_subscription(obj)
     donation = lock_ours(ctx.session, metadata, subscription)
-    if donation is None or donation.kind is not DonationKind.MONTHLY:
+    if donation is None or not donation.kind.recurring:
         return None
     donation.stripe_subscription_id = donation.stripe_subscription_id or subscription
     _link_donor(ctx, donation, obj.get("customer_email"), stripe_id(obj.get("customer")))
@@ -385,7 +388,7 @@ def invoice_paid(ctx: Context, obj: dict) -> Result:
     _forward(donation, DonationStatus.ACTIVE)
     paid_at = moment((obj.get("status_transitions") or {}).get("paid_at"), ctx.created)
     _mark_paid(ctx, payment, paid_at, first=_first_period(payment))
-    return Result("monthly: paid", known=_known(payment))
+    return Result(f"{donation.kind.value}: paid", known=_known(payment))
 
 
 def invoice_payment_failed(ctx: Context, obj: dict) -> Result:
@@ -400,7 +403,7 @@ def invoice_payment_failed(ctx: Context, obj: dict) -> Result:
     if _forward_payment(payment, PaymentStatus.FAILED) and donation.status is not DonationStatus.ENDED:
         ctx.session.flush()
         mails.queue_card_failed(ctx.session, donation, payment, base_url=ctx.base_url)
-    return Result("monthly: payment failed", known=_known(payment))
+    return Result(f"{donation.kind.value}: payment failed", known=_known(payment))
 
 
 def invoice_payment_paid(ctx: Context, obj: dict) -> Result:
@@ -423,7 +426,7 @@ def invoice_payment_paid(ctx: Context, obj: dict) -> Result:
     _forward(donation, DonationStatus.ACTIVE)
     paid_at = moment((obj.get("status_transitions") or {}).get("paid_at"), ctx.created)
     _mark_paid(ctx, payment, paid_at, first=_first_period(payment))
-    return Result("monthly: payment linked", known=_known(payment))
+    return Result(f"{donation.kind.value}: payment linked", known=_known(payment))
 
 
 # -- monthly: the subscription ----------------------------------------------------------------------
@@ -436,9 +439,10 @@ def subscription(ctx: Context, obj: dict, event_type: str) -> Result:
     newest event winning; a cancelled subscription stays cancelled) and its amount, kept as history."""
     subscription_id = stripe_id(obj.get("id"))
     donation = lock_ours(ctx.session, obj.get("metadata"), subscription_id)
-    if donation is None or donation.kind is not DonationKind.MONTHLY:
+    if donation is None or not donation.kind.recurring:
         return _ignored()
     donation.stripe_subscription_id = donation.stripe_subscription_id or subscription_id
+    _follow_interval(donation, obj)
     _link_donor(ctx, donation, None, stripe_id(obj.get("customer")))
     changed = event_type == "customer.subscription.updated" and amount_changes.record(
         ctx.session, donation, obj, previous=ctx.previous, effective=moment(ctx.created),
@@ -449,17 +453,38 @@ def subscription(ctx: Context, obj: dict, event_type: str) -> Result:
     return Result(f"{detail}; amount changed" if changed else detail)
 
 
+def subscription_interval(obj: dict) -> str | None:
+    """The billing interval of a subscription's Prices (``month``, ``year``) when every item has the same
+    one, once per interval; None otherwise (items without Prices, mixed or multiple intervals)."""
+    found = set()
+    for item in ((obj.get("items") or {}).get("data")) or []:
+        recurring = ((item or {}).get("price") or {}).get("recurring") or {}
+        found.add((recurring.get("interval"), recurring.get("interval_count") or 1))
+    if len(found) != 1:
+        return None
+    interval, count = found.pop()
+    return interval if count == 1 and isinstance(interval, str) else None
+
+
+def _follow_interval(donation: Donation, obj: dict) -> None:
+    """The subscription's Price interval decides monthly or yearly (the donation was started as one; a
+    subscription switched at Stripe follows). An interval Beitrag does not offer changes nothing."""
+    kind = KIND_OF_INTERVAL.get(subscription_interval(obj) or "")
+    if kind is not None and kind is not donation.kind:
+        donation.kind = kind
+
+
 def _subscription_status(ctx: Context, donation: Donation, obj: dict, status: str) -> str:
     if donation.subscription_status in _ENDED_SUBSCRIPTION:
-        return "monthly: already ended"
+        return f"{donation.kind.value}: already ended"
     if status not in _ENDED_SUBSCRIPTION:
         if donation.subscription_status_at is not None and ctx.created < donation.subscription_status_at:
-            return "monthly: older news"
+            return f"{donation.kind.value}: older news"
         donation.subscription_status = status[:32]
         donation.subscription_status_at = ctx.created
         if status in ("active", "past_due", "unpaid"):
             _forward(donation, DonationStatus.ACTIVE)
-        return f"monthly: {status}"
+        return f"{donation.kind.value}: {status}"
     donation.subscription_status = status
     donation.subscription_status_at = ctx.created
     reason = (obj.get("cancellation_details") or {}).get("reason")
@@ -469,7 +494,7 @@ def _subscription_status(ctx: Context, donation: Donation, obj: dict, status: st
         ctx.session.flush()
         if status == "canceled":  # not for a checkout whose first payment never came (incomplete_expired)
             mails.queue_ended(ctx.session, donation, base_url=ctx.base_url)
-    return "monthly: ended"
+    return f"{donation.kind.value}: ended"
 
 
 # -- refunds and disputes, of one-time and monthly payments alike -----------------------------------

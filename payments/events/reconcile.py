@@ -34,7 +34,6 @@ from payments.models import (
     DisputeStatus,
     Donation,
     DonationAmountChange,
-    DonationKind,
     DonationPayment,
     DonationStatus,
     EventState,
@@ -234,7 +233,7 @@ def _compare_dispute(payment: DonationPayment, dispute: dict) -> list[str]:
 
 def _compare_subscription(run: _Run, obj: dict) -> None:
     donation = run.session.scalar(select(Donation).where(Donation.stripe_subscription_id == obj.get("id")))
-    if donation is None or donation.kind is not DonationKind.MONTHLY:
+    if donation is None or not donation.kind.recurring:
         run.session.rollback()
         return
     ended = obj.get("status") in ("canceled", "incomplete_expired")

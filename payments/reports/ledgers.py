@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from db import UTCDateTime
 from newsletter import api as newsletter_api
 from payments.models import (
+    RECURRING,
     DisputeStatus,
     Donation,
     DonationAmountChange,
@@ -114,7 +115,7 @@ def payment_ledger(session: Session, period, *, from_ledger: bool = False) -> Le
 
 def _payment_ledger_scan(session: Session, period, *where) -> Ledger:
     bucket = _buckets(DonationPayment.paid_at, period).label("bucket")
-    monthly_ids = select(Donation.id).where(Donation.kind == DonationKind.MONTHLY)
+    monthly_ids = select(Donation.id).where(Donation.kind.in_(RECURRING))  # monthly and yearly gifts
     monthly = case((DonationPayment.donation_id.in_(monthly_ids), 1), else_=0).label("monthly")
     recovered_flag = case((DonationPayment.failure_count > 0, 1), else_=0).label("recovered")
     rows = session.execute(
@@ -177,8 +178,20 @@ class MonthlyLedger:
         return found
 
 
+def monthly_share(amount_cents: int, kind: DonationKind) -> int:
+    """What a recurring gift adds to the MRR: a monthly one its amount, a yearly one a twelfth of it,
+    rounded to the nearest cent, halves up, per gift (120.00 EUR a year: 10.00; 50.00 EUR: 4.17)."""
+    return _half_up(amount_cents, 12) if kind is DonationKind.YEARLY else amount_cents
+
+
+def _monthly_share_sql(amount):
+    """:func:`monthly_share` in SQL (integer division on both databases; amounts are positive)."""
+    return case((Donation.kind == DonationKind.YEARLY, (amount * 2 + 12) // 24), else_=amount)
+
+
 def monthly_ledger(session: Session, moments, currency: str) -> MonthlyLedger:
-    """The :class:`MonthlyLedger` of the monthly donations in ``currency``, cut at ``moments``."""
+    """The :class:`MonthlyLedger` of the recurring donations in ``currency``, cut at ``moments``: monthly
+    ones with their amount, yearly ones with a twelfth (:func:`monthly_share`)."""
     edges = sorted(set(moments))
     started = newsletter_api.edge_index(Donation.paid_at, edges).label("started")
     ended = newsletter_api.edge_index(Donation.ended_at, edges).label("ended")
@@ -188,9 +201,10 @@ def monthly_ledger(session: Session, moments, currency: str) -> MonthlyLedger:
         (Donation.cancel_reason.in_(BY_FAILURE), "failed"),
         else_="other",
     ).label("category")
+    cents = func.sum(_monthly_share_sql(Donation.amount_cents))
     rows = session.execute(
-        select(started, ended, done, category, func.count(), func.sum(Donation.amount_cents))
-        .where(Donation.kind == DonationKind.MONTHLY, Donation.status.in_(STARTED_MONTHLY),
+        select(started, ended, done, category, func.count(), cents)
+        .where(Donation.kind.in_(RECURRING), Donation.status.in_(STARTED_MONTHLY),
                Donation.paid_at.is_not(None), Donation.currency == currency)
         .group_by(started, ended, done, category)
     ).all()  # fmt: skip
@@ -213,17 +227,19 @@ def _amount_change_rows(session: Session, edges: list[datetime], currency: str) 
         change.previous_cents,
     )  # fmt: skip
     rows = session.execute(
-        select(Donation.paid_at, Donation.ended_at, change.effective_at, change.amount_cents, before)
+        select(Donation.paid_at, Donation.ended_at, change.effective_at, change.amount_cents, before,
+               Donation.kind)
         .join(Donation, Donation.id == change.donation_id)
-        .where(Donation.kind == DonationKind.MONTHLY, Donation.status.in_(STARTED_MONTHLY),
+        .where(Donation.kind.in_(RECURRING), Donation.status.in_(STARTED_MONTHLY),
                Donation.paid_at.is_not(None), Donation.currency == currency)
     ).all()  # fmt: skip
     found: dict[tuple[int, int], int] = {}
-    for paid_at, ended_at, effective_at, amount, previous in rows:
+    for paid_at, ended_at, effective_at, amount, previous, kind in rows:
         start = bisect_right(edges, paid_at)
         until = bisect_right(edges, effective_at if ended_at is None else min(effective_at, ended_at))
         if until > start and previous != amount:
-            found[(start, until)] = found.get((start, until), 0) + int(previous) - int(amount)
+            delta = monthly_share(int(previous), kind) - monthly_share(int(amount), kind)
+            found[(start, until)] = found.get((start, until), 0) + delta
     return [(start, until, False, "other", 0, cents) for (start, until), cents in found.items()]
 
 

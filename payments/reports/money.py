@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from db import Beside
 from newsletter import api as newsletter_api
-from payments.models import Donation, DonationKind, Donor, DonorFirstGift
+from payments.models import RECURRING, Donation, DonationPayment, Donor, DonorFirstGift
 from payments.reports.ledgers import (
     PREVIOUS,
+    RECEIVED,
     Ledger,
     MonthlyLedger,
     _at,
@@ -65,6 +66,17 @@ def revenue_totals(rows: list[dict]) -> dict:
     return {key: sum(row[key] for row in rows) for key in keys}
 
 
+def covered_fees(session: Session, span, currency: str) -> int:
+    """The part of the payments received in ``span`` that is fees donors chose to cover: revenue includes
+    it (it is money donors paid); the MRR does not. Read from the payments (few carry a fee)."""
+    return int(session.scalar(
+        select(func.coalesce(func.sum(DonationPayment.fee_covered_cents), 0))
+        .where(DonationPayment.status.in_(RECEIVED), DonationPayment.currency == currency,
+               DonationPayment.paid_at >= _at(span.start), DonationPayment.paid_at < _at(span.end),
+               DonationPayment.fee_covered_cents > 0)
+    ) or 0)  # fmt: skip
+
+
 def previous_revenue_total(session: Session, period, currency: str, ledger: Ledger | None = None) -> dict:
     """:func:`revenue_totals` of the period before (the comparison)."""
     ledger = ledger or payment_ledger(session, period)
@@ -85,9 +97,10 @@ def other_currencies(session: Session, period, currency: str, ledger: Ledger | N
 
 def mrr_by_month(session: Session, period, currency: str, ledger: MonthlyLedger | None = None) -> list[dict]:
     """At the end of each month of the period (or at the period's end): monthly recurring revenue = the
-    sum of the monthly amounts of all monthly donations that have started (first payment received) and
-    not ended by then, failing ones included until Stripe ends them; ``supporters`` counts those
-    donations."""
+    sum of the monthly amounts of all recurring donations that have started (first payment received) and
+    not ended by then, failing ones included until Stripe ends them; a yearly gift counts a twelfth of its
+    amount, rounded to the cent per gift (``ledgers.monthly_share``); fees donors cover are not in it.
+    ``supporters`` counts those donations, monthly and yearly."""
     ledger = ledger or monthly_ledger(session, _monthly_edges(period), currency)
     result = []
     for m in period.months():
@@ -249,7 +262,7 @@ def issue_donations(session: Session, period, currency: str, issues: list[dict] 
         link = func.coalesce(Donation.source_link, "")
         rows = session.execute(
             select(Donation.issue_id, link, func.count(),
-                   func.sum(case((Donation.kind == DonationKind.MONTHLY, 1), else_=0)),
+                   func.sum(case((Donation.kind.in_(RECURRING), 1), else_=0)),
                    func.sum(Donation.amount_cents))
             .where(Donation.issue_id.in_(ids), Donation.paid_at.is_not(None), Donation.currency == currency)
             .group_by(Donation.issue_id, link).order_by(Donation.issue_id, link)
@@ -288,7 +301,7 @@ def attributed_donations(session: Session, period, currency: str) -> dict:
     in_period = (
         Donation.paid_at >= period.start, Donation.paid_at < period.end, Donation.currency == currency,
     )  # fmt: skip
-    counted = (func.count(), func.sum(case((Donation.kind == DonationKind.MONTHLY, 1), else_=0)),
+    counted = (func.count(), func.sum(case((Donation.kind.in_(RECURRING), 1), else_=0)),
                func.sum(Donation.amount_cents))  # fmt: skip
 
     def rows(key):
@@ -342,7 +355,8 @@ def dashboard(session: Session, period, *, currency: str, from_ledger: bool = Fa
         "currency": currency.upper(),
         "other_currencies": other_currencies(session, period, currency, ledger),
         "revenue": {"months": revenue, "total": revenue_totals(revenue),
-                    "previous_total": previous_revenue_total(session, period, currency, ledger)},
+                    "previous_total": previous_revenue_total(session, period, currency, ledger),
+                    "covered_fees_cents": covered_fees(session, period, currency)},
         "mrr": {"months": mrr_by_month(session, period, currency, monthly), "start": start,
                 "previous_start": previous_start},
         "new_supporters": new,

@@ -15,9 +15,9 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from payments.models import (
+    RECURRING,
     DisputeStatus,
     Donation,
-    DonationKind,
     DonationPayment,
     PaymentStatus,
     PaymentTally,
@@ -63,7 +63,7 @@ def _monthly(session: Session, payment: DonationPayment) -> bool:
         kind = session.scalar(select(Donation.kind).where(Donation.id == payment.donation_id))
     else:
         kind = donation.kind
-    return kind == DonationKind.MONTHLY
+    return kind in RECURRING  # the tallies' "monthly" is every recurring gift, yearly ones too
 
 
 def apply_payments(session: Session, deltas: dict) -> None:

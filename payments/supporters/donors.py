@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from db import starts_with, utcnow
 from payments.models import (
+    RECURRING,
     DisputeStatus,
     Donation,
     DonationKind,
@@ -60,7 +61,7 @@ def _figures(gift, paid, now: datetime):
         .correlate(gift)
         .scalar_subquery()
     )  # fmt: skip
-    running = and_(gift.kind == DonationKind.MONTHLY, gift.status.in_(_RUNNING))
+    running = and_(gift.kind.in_(RECURRING), gift.status.in_(_RUNNING))
     # The latest-settled lookup runs only for failed payments of running donations (CASE stops early).
     failed_last = case(
         (and_(running, paid.status == PaymentStatus.FAILED),
@@ -128,7 +129,7 @@ def _cheap_filters(query, flt: DonorFilter):
     if flt.query:
         query = query.where(starts_with(func.lower(Donor.email), flt.query.strip().lower()))
     if flt.state in ("monthly", "failing"):
-        running = select(Donation.donor_id).where(Donation.kind == DonationKind.MONTHLY,
+        running = select(Donation.donor_id).where(Donation.kind.in_(RECURRING),
                                                   Donation.status.in_(_RUNNING))  # fmt: skip
         query = query.where(Donor.id.in_(running.scalar_subquery()))
     return query

@@ -54,7 +54,8 @@ def _base_context(donation: Donation, base_url: str) -> dict[str, Any]:
         "amount": money_in(donation.amount_cents, donation.currency, donation.locale),
         "amount_cents": donation.amount_cents,
         "currency": donation.currency,
-        "monthly": donation.kind is DonationKind.MONTHLY,
+        "monthly": donation.kind.recurring,  # renewed until it ends: the templates offer the portal link
+        "yearly": donation.kind is DonationKind.YEARLY,
         "reference": donation.reference,
         "donate_url": f"{base_url}/spenden",
     }
@@ -70,9 +71,11 @@ def queue_receipt(session: Session, donation: Donation, payment: DonationPayment
         "currency": payment.currency,
         "paid_on": format_date((payment.paid_at or utcnow()).date(), "long", locale=donation.locale),
         "receipt_number": f"B-{donation.id}-{payment.id}",
+        "fee": money_in(payment.fee_covered_cents, payment.currency, donation.locale)
+        if payment.fee_covered_cents else None,
         "first": first,
     }
-    if donation.kind is DonationKind.MONTHLY:
+    if donation.kind.recurring:
         context["manage_url"] = portal_link(base_url, donation)
         reader_id = donation.donor.subscriber_id if donation.donor is not None else None
         if reader_id is not None:  # "tell a friend": the supporter's own share link, counted for them

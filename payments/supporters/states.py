@@ -1,10 +1,11 @@
 """A reader's supporter state, derived from their donations (never stored, so it cannot go stale):
 
-* ``failing``: a monthly donation is running but its latest payment failed,
-* ``monthly``: a monthly donation is running,
+* ``failing``: a recurring (monthly or yearly) donation is running but its latest payment failed,
+* ``monthly``: a recurring donation is running: a monthly or a yearly one (the state, and the ask variant
+  it picks, mean "gives regularly"),
 * ``one_time``: gave a one-time gift (not refunded in full) in the last 12 months,
-* ``lapsed``: gave before (a monthly donation that ended, or gifts older than 12 months), but none of the
-  above: a monthly supporter who stopped last month is asked to come back, not thanked for a gift,
+* ``lapsed``: gave before (a recurring donation that ended, or gifts older than 12 months), but none of
+  the above: a monthly supporter who stopped last month is asked to come back, not thanked for a gift,
 * ``never``: never gave.
 
 A donor belongs to the reader with the same address, regardless of case.
@@ -40,7 +41,7 @@ def state_of_donations(donations: list[Donation], *, now=None) -> str:
     now = now or utcnow()
     running = [
         d for d in donations
-        if d.kind is DonationKind.MONTHLY and d.status in (DonationStatus.ACTIVE, DonationStatus.PENDING)
+        if d.kind.recurring and d.status in (DonationStatus.ACTIVE, DonationStatus.PENDING)
     ]  # fmt: skip
     if any(_is_failing(d) for d in running):
         return "failing"

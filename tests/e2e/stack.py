@@ -96,6 +96,8 @@ class Stack:
             "STRIPE_PUBLISHABLE_KEY": "pk_test_beitrag_standin",
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "STRIPE_API_BASE": self.stripe.url,
+            "DONATION_FEE_PERCENT": "1.5",  # the fee a donor may cover: 1.5 % plus 25 cents
+            "DONATION_FEE_FIXED_CENTS": "25",
             "SEND_SWEEP_SECONDS": "2",
             "DIGEST_SWEEP_SECONDS": "1",
             # A recognised charity: the preference center offers Zuwendungsbestätigungen.

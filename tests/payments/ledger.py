@@ -13,7 +13,6 @@ from newsletter.readers.models import Subscriber
 from payments.models import (
     DisputeStatus,
     Donation,
-    DonationKind,
     DonationPayment,
     Donor,
     DonorFirstGift,
@@ -44,7 +43,7 @@ def tallies_from_ledger(session: Session) -> dict:
         if p.status not in (PaymentStatus.PAID, PaymentStatus.REFUNDED) or p.paid_at is None:
             continue
         key = (span(p.paid_at), p.currency,
-               p.donation.kind is DonationKind.MONTHLY, p.amount_cents, p.failure_count > 0)  # fmt: skip
+               p.donation.kind.recurring, p.amount_cents, p.failure_count > 0)  # fmt: skip
         lost = p.amount_cents - p.refunded_cents if p.dispute_status is DisputeStatus.LOST else 0
         n, refunded, lost_sum = expected.get(key, (0, 0, 0))
         expected[key] = (n + 1, refunded + p.refunded_cents, lost_sum + lost)

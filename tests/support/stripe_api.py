@@ -259,7 +259,8 @@ class StripeStandIn:
                     found = standin.sessions.get(urlsplit(self.path).path.rsplit("/", 1)[1])
                     if found is None:
                         return self._page(404, "<h1>No such Checkout Session</h1>")
-                    return self._page(200, _checkout_page(found))
+                    items = standin.world._checkout.get(found["id"], {}).get("items", [])
+                    return self._page(200, _checkout_page(found, items))
                 self._handle("GET")
 
             def do_POST(self):
@@ -437,15 +438,21 @@ class StripeStandIn:
             return exc.code
 
 
-def _checkout_page(session: dict) -> str:
+def _checkout_page(session: dict, items: list[dict]) -> str:
     amount = f"{session['amount_total'] / 100:.2f} {str(session['currency']).upper()}"
-    every = " / month" if session["mode"] == "subscription" else ""
+    intervals = {(item["price"].get("recurring") or {}).get("interval") for item in items} - {None}
+    every = f" / {intervals.pop()}" if session["mode"] == "subscription" and len(intervals) == 1 else ""
+    lines = "".join(
+        f"<li>{escape(str(item.get('description') or ''))}: "
+        f"{item['amount_total'] / 100:.2f} {str(item['currency']).upper()}</li>"
+        for item in items
+    )
     sid = escape(session["id"])
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Checkout (test stand-in)</title>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'><link rel='icon' href='data:,'>"
         "</head><body>"
-        f"<h1>Pay {escape(amount)}{every}</h1><p>Stripe Checkout stand-in for tests.</p>"
+        f"<h1>Pay {escape(amount)}{every}</h1><ul>{lines}</ul><p>Stripe Checkout stand-in for tests.</p>"
         f"<form method='post' action='/c/pay/{sid}/pay'><button type='submit'>Pay</button></form>"
         f"<form method='post' action='/c/pay/{sid}/cancel'><button type='submit'>Back</button></form>"
         "</body></html>"

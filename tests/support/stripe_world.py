@@ -921,13 +921,15 @@ class StripeWorld:
             return [self._event("customer.subscription.updated", subscription, previous)]
 
     def _monthly(self, subscription: dict) -> int:
-        """What the subscription's items bring in a month, in cents (monthly prices only)."""
-        total = 0
+        """What the subscription's items bring in a billing period (a month or a year), in cents; the items
+        share one interval, once per period."""
+        total, intervals = 0, set()
         for item in subscription["items"]["data"]:
             recurring = item["price"]["recurring"]
-            if (recurring["interval"], recurring["interval_count"]) != ("month", 1):
-                raise ValueError(f"the world counts monthly prices only: {item['price']['id']}")
+            intervals.add((recurring["interval"], recurring["interval_count"]))
             total += item["price"]["unit_amount"] * item["quantity"]
+        if len(intervals) != 1 or intervals.pop() not in (("month", 1), ("year", 1)):
+            raise ValueError(f"the world bills one monthly or yearly interval: {subscription['id']}")
         return total
 
     # -- refunds and disputes ------------------------------------------------------------------

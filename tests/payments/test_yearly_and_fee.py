@@ -111,7 +111,7 @@ def test_a_yearly_supporter_is_recurring_and_gets_the_ask_for_recurring_supporte
     variants = dict(db.session.execute(
         select(Subscriber.email, Delivery.variant).join(Delivery, Delivery.subscriber_id == Subscriber.id)
     ).all())  # fmt: skip
-    assert variants == {"jahr@example.org": "monthly", "nie@example.org": "default"}
+    assert variants == {"jahr@example.org": "monthly", "nie@example.org": "never_gave"}
 
 
 def test_the_renewal_a_year_later_is_recorded_once_however_often_it_arrives(app, client, db, stripe_api):

@@ -181,3 +181,16 @@ def test_the_welcome_page_and_the_statistics_show_the_clicks(app, client, db, re
     assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
     assert client.get("/staff/stats/issues?period=30d").status_code == 302
     assert _clicks(db, news)[ARTICLE_URL] == 3
+
+
+def test_an_address_keeps_its_number_when_the_welcome_changes(db, news):
+    """A new latest issue or an edited intro: new addresses get the next numbers, old ones keep theirs
+    (and their clicks), and numbering the same addresses again adds nothing."""
+    first = welcome_clicks.register_links(db.session, news.id, [ARTICLE_URL, DOSSIER_URL])
+    db.session.commit()
+    again = welcome_clicks.register_links(db.session, news.id, ["https://example.org/neu", ARTICLE_URL])
+    db.session.commit()
+    assert first == {ARTICLE_URL: 1, DOSSIER_URL: 2}
+    assert again == {"https://example.org/neu": 3, ARTICLE_URL: 1}
+    assert welcome_clicks.register_links(db.session, news.id, [DOSSIER_URL]) == {DOSSIER_URL: 2}
+    assert len(db.session.scalars(select(WelcomeLink)).all()) == 3

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -55,18 +55,37 @@ def _split_text_url(match: str) -> tuple[str, str]:
     return url, match[len(url) :]
 
 
-def links_in(rendered: RenderedEmail, base_url: str) -> list[str]:
+def links_in(
+    rendered: RenderedEmail, base_url: str, counts: Callable[[str, str], bool] = countable
+) -> list[str]:
     """The countable links of a rendered message, in order of first appearance (HTML, then text)."""
     found: dict[str, None] = {}
     for match in _HREF.finditer(rendered.html):
         url = html.unescape(match.group(1))
-        if countable(url, base_url):
+        if counts(url, base_url):
             found.setdefault(url)
     for match in _TEXT_URL.finditer(rendered.text):
         url, _ = _split_text_url(match.group(0))
-        if countable(url, base_url):
+        if counts(url, base_url):
             found.setdefault(url)
     return list(found)
+
+
+def replace_links(rendered: RenderedEmail, target: Callable[[str], str | None]) -> RenderedEmail:
+    """The message with each link (``href`` in the HTML, a bare http(s) address in the text) for which
+    ``target`` gives an address replaced by that address; the others stay as they are."""
+
+    def in_html(match: re.Match) -> str:
+        found = target(html.unescape(match.group(1)))
+        return match.group(0) if found is None else f'href="{found}"'
+
+    def in_text(match: re.Match) -> str:
+        url, rest = _split_text_url(match.group(0))
+        found = target(url)
+        return match.group(0) if found is None else found + rest
+
+    html_part = _HREF.sub(in_html, rendered.html)
+    return RenderedEmail(subject=rendered.subject, html=html_part, text=_TEXT_URL.sub(in_text, rendered.text))
 
 
 def signature(secret_key: str, issue_id: int, link_no: int, url: str) -> str:
@@ -123,17 +142,7 @@ def rewrite_links(
             return None
         return click_url(base_url, secret_key, issue_id, link_no, url)
 
-    def in_html(match: re.Match) -> str:
-        target = counted(html.unescape(match.group(1)))
-        return match.group(0) if target is None else f'href="{target}"'
-
-    def in_text(match: re.Match) -> str:
-        url, rest = _split_text_url(match.group(0))
-        target = counted(url)
-        return match.group(0) if target is None else target + rest
-
-    html_part = _HREF.sub(in_html, rendered.html)
-    return RenderedEmail(subject=rendered.subject, html=html_part, text=_TEXT_URL.sub(in_text, rendered.text))
+    return replace_links(rendered, counted)
 
 
 def follow_link(

@@ -84,6 +84,22 @@ class IssueLink(Base):
     clicks: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
+class WelcomeLink(Base):
+    """A link in a newsletter's welcome mail, when the newsroom counts clicks (``CLICK_COUNTING``):
+    numbered per newsletter the first time a welcome carrying it is sent, counted per link and never per
+    reader. The welcome changes over time (a new latest issue, an edited intro), so new addresses get the
+    next number and the old ones keep theirs and their clicks."""
+
+    __tablename__ = "welcome_links"
+
+    newsletter_id: Mapped[int] = mapped_column(
+        ForeignKey("newsletters.id", ondelete="CASCADE"), primary_key=True
+    )
+    link_no: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    url: Mapped[str] = mapped_column(Text)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
 class IssueTally(Base):
     """An issue's send ledger counted once, when the issue became sent (``ledger.finish_if_done``), and
     kept in step by a bounce that changes a row later (``bounces``), in the same transaction. Issues

@@ -1,4 +1,4 @@
-"""The send path's public page: a counted link from an issue (``CLICK_COUNTING``)."""
+"""The send path's public pages: a counted link from an issue or a welcome mail (``CLICK_COUNTING``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, request
 from flask_babel import gettext as _
 
 from db import db
-from newsletter.sending import clicks
+from newsletter.sending import clicks, welcome_clicks
 
 bp = Blueprint("sending", __name__)
 
@@ -20,6 +20,20 @@ def follow_link(issue_id: int, link_no: int, signature: str):
         db.session, current_app.config["SECRET_KEY"], issue_id, link_no, signature[:64],
         count=request.method == "GET",
     )  # fmt: skip
+    return _onwards(url)
+
+
+@bp.get("/l/w/<int:newsletter_id>/<int:link_no>/<signature>")
+def follow_welcome_link(newsletter_id: int, link_no: int, signature: str):
+    """A counted link from a welcome mail, as :func:`follow_link` for an issue."""
+    url = welcome_clicks.follow_link(
+        db.session, current_app.config["SECRET_KEY"], newsletter_id, link_no, signature[:64],
+        count=request.method == "GET",
+    )  # fmt: skip
+    return _onwards(url)
+
+
+def _onwards(url: str | None):
     if url is None:
         message = _(
             "This link is incomplete or was changed. Please open the link from the newsletter again, "

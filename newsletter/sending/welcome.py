@@ -12,8 +12,9 @@ is set, the signed bounce address as envelope sender). Like an issue, the messag
 footer with the reader's unsubscribe and settings links, the newsroom and its postal address.
 
 The intro is the editor's Markdown, rendered and sanitised by the articles' own helpers (nh3): a script
-in it never reaches a reader. Nothing in the mail counts opens; its links are the plain addresses (clicks
-are counted for issues only, see *Click counting*)."""
+in it never reaches a reader. Nothing in the mail counts opens. With ``CLICK_COUNTING`` on, a reader's
+welcome carries counting links, per newsletter and link, never per reader (``sending.welcome_clicks``);
+previews and test sends keep the plain addresses."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ from newsletter.readers.models import (
     WelcomeMail,
 )
 from newsletter.readers.welcome_mails import welcome_settings
-from newsletter.sending import unsubscribe_mails
+from newsletter.sending import unsubscribe_mails, welcome_clicks
 from newsletter.sending.ledger import ask_variant
 
 MAX_SUBJECT = 200
@@ -293,6 +294,10 @@ def send_welcome_mail(session: Session, welcome_mail_id: int, config: Mapping[st
             session, welcome, newsletter, locale=locale, config=config, variant=variant,
             unsubscribe_url=unsubscribe, preferences_url=f"{unsubscribe}/settings",
         )  # fmt: skip
+        if config.get("CLICK_COUNTING"):
+            rendered = welcome_clicks.count_links(
+                session, rendered, newsletter.id, base_url=config["BASE_URL"], secret_key=config["SECRET_KEY"]
+            )
         message = _message(rendered, newsletter, config, reader.email, unsubscribe, token)
     except (mime.HeaderInjection, rendering.RenderError) as exc:  # trying again would not help
         _finish(session, welcome_mail_id, "failed")

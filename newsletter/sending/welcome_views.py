@@ -37,7 +37,7 @@ from newsletter.platform.i18n import LANGUAGES
 from newsletter.platform.queues import WELCOME_TEST, enqueue
 from newsletter.readers.models import Newsletter, WelcomeContent
 from newsletter.readers.welcome_mails import welcome_settings
-from newsletter.sending import welcome
+from newsletter.sending import welcome, welcome_clicks
 
 bp = Blueprint("welcome_staff", __name__, url_prefix="/staff")
 guard_blueprint(bp, StaffRole.EDITOR)
@@ -141,6 +141,7 @@ def welcome_edit(newsletter_id: int):
     return render_template(
         "admin/newsletters/welcome.html", newsletter=newsletter, form=form, stored=stored,
         test_form=_test_form(), figures=welcome.welcome_figures(db.session, newsletter.id),
+        links=welcome_clicks.link_clicks(db.session, newsletter.id),
         variants=VARIANTS, mail_lang=_mail_locale(), variant=_variant(), max_subject=welcome.MAX_SUBJECT,
     ), status  # fmt: skip
 

@@ -26,7 +26,7 @@ from newsletter.readers.models import (
     Subscription,
     WelcomeMail,
 )
-from newsletter.sending import clicks
+from newsletter.sending import clicks, welcome_clicks
 from newsletter.sending.models import IssueTally
 from newsletter.sending.tallies import (
     BOUNCE_KINDS,
@@ -261,17 +261,35 @@ def readers_by_source(session: Session, end: datetime, givers: Select | None = N
 
 
 def welcome_rows(session: Session, period: Period) -> list[dict]:
-    """Per newsletter: the welcome mails sent in the period (``sending.welcome``). Opens are never
-    counted, and a welcome's links are not counted as clicks."""
-    rows = session.execute(
-        select(Newsletter.name, func.count(WelcomeMail.id))
-        .join(WelcomeMail, WelcomeMail.newsletter_id == Newsletter.id)
-        .where(WelcomeMail.status == "sent")
-        .where(WelcomeMail.sent_at >= period.start, WelcomeMail.sent_at < period.end)
-        .group_by(Newsletter.id, Newsletter.name, Newsletter.position)
+    """Per newsletter: the welcome mails sent in the period (``sending.welcome``) and, when click counting
+    is on, the clicks on its welcome's links (all of them: a link's counter has no date) with the clicks
+    per link; ``clicks`` is None for a welcome whose links were never counted. Opens are never counted."""
+    sent = dict(
+        session.execute(
+            select(WelcomeMail.newsletter_id, func.count(WelcomeMail.id))
+            .where(WelcomeMail.status == "sent")
+            .where(WelcomeMail.sent_at >= period.start, WelcomeMail.sent_at < period.end)
+            .group_by(WelcomeMail.newsletter_id)
+        ).all()
+    )
+    totals = welcome_clicks.total_clicks(session)
+    ids = set(sent) | set(totals)
+    if not ids:
+        return []
+    newsletters = session.execute(
+        select(Newsletter.id, Newsletter.name)
+        .where(Newsletter.id.in_(ids))
         .order_by(Newsletter.position, Newsletter.name)
     )
-    return [{"newsletter": name, "sent": int(n)} for name, n in rows]
+    return [
+        {
+            "newsletter": name,
+            "sent": int(sent.get(newsletter_id, 0)),
+            "clicks": totals.get(newsletter_id),
+            "links": welcome_clicks.link_clicks(session, newsletter_id) if newsletter_id in totals else [],
+        }
+        for newsletter_id, name in newsletters
+    ]
 
 
 def subscribers_summary(readers: dict) -> dict:

@@ -46,6 +46,7 @@ def test_the_clock_sweeps_the_outbox_and_the_worker_sends_the_mail(app, client, 
     assert {p.kind.function for p in inline} == {
         "newsletter.readers.tasks.sweep_reader_mails", "payments.supporters.tasks.sweep_donor_mails",
         "newsletter.sending.tasks.sweep_sends", "newsletter.sending.tasks.sweep_welcome_mails",
+        "newsletter.sending.tasks.build_digests",
     }  # fmt: skip
     clock.tick_inline(app, inline, {})
     _work(app)

@@ -82,7 +82,7 @@ def test_the_preference_center_shows_the_link_without_the_readers_id_or_address(
 def test_a_signup_through_the_link_counts_once_the_new_reader_confirms(app, client, db, sharer, relay):
     path = _share_path_in_preferences(client, app, sharer.id)
     page = client.get(path)
-    assert "Eine Leserin oder ein Leser von uns empfiehlt Ihnen diesen Newsletter." in text_of(page)
+    assert "Ein*e Leser*in von uns empfiehlt Ihnen diesen Newsletter." in text_of(page)
     assert "teilerin" not in text_of(page)  # nothing about the sharer is shown
     assert _sign_up_through(client, path, "freundin@example.org").status_code == 200
     # Double opt-in: nothing counts before the new reader confirms.
@@ -93,12 +93,12 @@ def test_a_signup_through_the_link_counts_once_the_new_reader_confirms(app, clie
     )
     _confirm(client, relay, "freundin@example.org")
     assert _referrals(db) == [("teilerin@example.org", "freundin@example.org", True)]
-    assert "1 Leserin oder Leser kam über Sie zu uns. Danke!" in _preferences(client, app, sharer.id)
+    assert "1 Leser*in kam über Sie zu uns. Danke!" in _preferences(client, app, sharer.id)
     # The same reader through the link again (now active): still one.
     assert _sign_up_through(client, path, "freundin@example.org").status_code == 200
     run_jobs(app)
     assert _referrals(db) == [("teilerin@example.org", "freundin@example.org", True)]
-    assert "1 Leserin oder Leser kam über Sie zu uns." in _preferences(client, app, sharer.id)
+    assert "1 Leser*in kam über Sie zu uns." in _preferences(client, app, sharer.id)
 
 
 def test_a_pending_reader_signing_up_again_is_not_counted_twice(app, client, db, sharer, relay):
@@ -210,7 +210,7 @@ def test_the_issue_statistics_show_signups_per_share_source_on_the_page_and_in_c
     assert client.get(url).headers["Location"].startswith("/staff/login")  # signed out
     sign_in(client, staff_user(db, "editor-shares@example.org", role=StaffRole.EDITOR))
     page = text_of(client.get(url))
-    assert "Anmeldungen über Empfehlungslinks von Lesern" in page
+    assert "Anmeldungen über Empfehlungslinks von Leser*innen" in page
     rows = re.findall(
         r'<tr><th scope="row">([^<]+)</th><td class="num">(\d+)</td><td class="num">(\d+)</td></tr>', page
     )

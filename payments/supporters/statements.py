@@ -33,6 +33,7 @@ class Line:
     currency: str
     monthly: bool
     donation_id: int
+    yearly: bool = False
 
 
 def _donor(session: Session, email: str) -> Donor | None:
@@ -45,7 +46,7 @@ def _lines(session: Session, donor: Donor, zone: ZoneInfo) -> list[Line]:
     )
     lines = [
         Line(payment.paid_at.astimezone(zone), donors.net_cents(payment), payment.currency,
-             gift.kind is DonationKind.MONTHLY, gift.id)
+             gift.kind is DonationKind.MONTHLY, gift.id, yearly=gift.kind is DonationKind.YEARLY)
         for gift in gifts for payment in gift.payments if donors.net_cents(payment) > 0
     ]  # fmt: skip
     return sorted(lines, key=lambda line: line.paid_at)
@@ -86,7 +87,8 @@ def request_statement(
         "locale": locale,
         "lines": [
             {"date": format_date(line.paid_at.date(), "medium", locale=locale), "cents": line.cents,
-             "amount": money_in(line.cents, line.currency, locale), "monthly": line.monthly}
+             "amount": money_in(line.cents, line.currency, locale), "monthly": line.monthly,
+             "yearly": line.yearly}
             for line in lines
         ],
         "total_cents": total,

@@ -157,3 +157,19 @@ def test_bad_links_and_missing_csrf_send_nothing(app, client, db, relay, mara):
     run_jobs(app)
     assert relay.messages == []
     assert db.session.query(DonorMail).count() == 0
+
+
+def test_a_yearly_gift_is_named_a_yearly_donation_on_the_statement(app, client, db, relay, mara):
+    person = make_donor(db, "jahr@example.org", subscriber_id=make_reader(db, "jahr@example.org").id)
+    yearly = make_donation(db, person, "yearly", 6000, _at(2025, 2, 1, 9), "active")
+    make_payment(db, yearly, 6000, _at(2025, 2, 1, 9))
+    db.session.commit()
+    reader = person.subscriber_id
+    url = links.preferences_url("", app.config["SECRET_KEY"], reader)
+    token = csrf_token(client, url)
+    assert client.post(f"{url}/statement", data={"year": "2025", "csrf_token": token}).status_code == 200
+    run_jobs(app)
+    [message] = relay.wait_for(1)
+    text = message.get_body(("plain",)).get_content()
+    assert "jährliche Spende" in text and "60,00" in text
+    assert "monatliche Spende" not in text and "einmalige Spende" not in text

@@ -58,7 +58,7 @@ def test_the_preview_shows_the_mail_in_english_while_the_page_stays_german(clien
     assert english.status_code == 200
     text_part = page.split('class="mail-text">', 1)[1]
     assert "Dear readers" in text_part and "Unsubscribe:" in text_part and "Abmelden" not in text_part
-    assert "Thank you for your monthly support" in text_part  # the variant and the language together
+    assert "Thank you for supporting us regularly" in text_part  # the variant and the language together
     assert "<strong>Betreff:</strong> The AI week" in page  # the staff page itself stays German
     assert "Vorschau" in page and "Textteil" in page
     assert f"{base}/frame?variant=monthly&amp;mail_lang=en" in page

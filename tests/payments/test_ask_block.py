@@ -83,7 +83,7 @@ def test_each_reader_gets_the_ask_that_fits(app, client, db, stripe_api, relay):
     assert "Unser Journalismus bleibt frei" in issue_mails["plain@example.org"]
     assert "/spenden?issue=" in issue_mails["plain@example.org"]
     monthly = issue_mails["monthly@example.org"]
-    assert "Danke für Ihre monatliche Unterstützung" in monthly and "/spenden?" not in monthly
+    assert "Danke, dass Sie uns regelmäßig unterstützen" in monthly and "/spenden?" not in monthly
     failing = issue_mails["failing@example.org"]
     assert "Ihr letzter Beitrag hat nicht geklappt" in failing
     # To the reader's settings by way of a mailed link: a forwarded issue opens nobody's payment details.

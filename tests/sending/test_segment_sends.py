@@ -175,7 +175,7 @@ def test_every_variant_is_previewable_and_says_its_own_ask(client, db, newsroom)
     asks = {
         "never_gave": "Unser Journalismus bleibt frei",
         "one_time": "Danke für Ihre Spende",
-        "monthly": "Danke für Ihre monatliche Unterstützung",
+        "monthly": "Danke, dass Sie uns regelmäßig unterstützen",
         "lapsed": "Sie haben uns schon einmal unterstützt",
         "failing": "Ihr letzter Beitrag hat nicht geklappt",
     }

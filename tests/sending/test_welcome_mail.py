@@ -262,7 +262,7 @@ def test_an_editor_writes_previews_and_tests_the_welcome(app, client, db, relay,
     run_jobs(app)
     [test] = [m for m in relay.messages if m["X-Beitrag-Test"] == "1"]
     assert test["To"] == "editor@example.org"
-    assert "Thank you for your monthly support" in _text(test)
+    assert "Thank you for supporting us regularly" in _text(test)
     assert test["List-Unsubscribe"]
     assert relay.received[-1].mail_from != "" and not relay.received[-1].mail_from.startswith("bounces+")
 
@@ -344,7 +344,7 @@ def test_the_preview_speaks_the_chosen_language_and_unknown_newsletters_are_not_
     _turn_on(db, news)
     preview = client.get(f"/staff/newsletters/{news.id}/welcome/preview?mail_lang=en&variant=monthly")
     assert "Welcome to AI News" in text_of(preview)
-    assert "Thank you for your monthly support" in text_of(preview)
+    assert "Thank you for supporting us regularly" in text_of(preview)
     assert client.get("/staff/newsletters/999999/welcome").status_code == 404
 
 

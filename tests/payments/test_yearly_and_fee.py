@@ -141,7 +141,7 @@ def test_the_renewal_a_year_later_is_recorded_once_however_often_it_arrives(app,
     ledger.assert_summaries_match(db.session)
 
 
-def test_cancelling_a_yearly_gift_ends_it(client, db, stripe_api):
+def test_cancelling_a_yearly_gift_ends_it(app, client, db, stripe_api, relay):
     donation = _give(client, db, stripe_api)
     assert _mrr(db)["supporters"] == 1
     for evt in stripe_api.world.cancel(donation.stripe_subscription_id):
@@ -153,6 +153,10 @@ def test_cancelling_a_yearly_gift_ends_it(client, db, stripe_api):
     # Not a recurring supporter any more (``one_time`` or ``lapsed``, by the rule for ended gifts).
     state = states.state_of_donations(states.donations_of_email(db.session, "jahr@example.org"))
     assert state not in ("monthly", "failing", "never")
+    run_jobs(app)  # the receipt and the goodbye, which names the gift as the donor knew it
+    subjects = [m["Subject"] for m in relay.wait_for(2)]
+    assert "Ihre jährliche Spende ist beendet" in subjects
+    assert not any("monatliche" in subject for subject in subjects)
 
 
 def test_the_fee_tick_adds_the_fee_the_page_shows_and_keeps_it_apart(client, db, stripe_api, fee):

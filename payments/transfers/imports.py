@@ -83,7 +83,7 @@ class Planned:
 
     line: statements.BookingLine
     outcome: str  # match, unmatched, duplicate, outgoing
-    reason: str | None = None  # for unmatched: no_reference, unknown_reference, currency
+    reason: str | None = None  # for unmatched: no_reference, unknown_reference, currency, by_hand
     code: str | None = None
     donation: Donation | None = None
 
@@ -120,6 +120,7 @@ def plan(session: Session, record: BankImport, *, currency: str, max_line: int) 
             Donation.payment_method == recording.BANK_TRANSFER,
         )):  # fmt: skip
             waiting[donation.reference] = donation
+    by_hand = _recorded_by_hand(session, {line.booked_on for line in lines if line.amount_cents > 0})
     in_file: set[str] = set()
     for line in lines:
         if line.amount_cents <= 0:
@@ -130,7 +131,14 @@ def plan(session: Session, record: BankImport, *, currency: str, max_line: int) 
             continue
         in_file.add(line.key)
         found = [c for c in codes[line.key] if c in waiting]
-        if line.currency != currency:
+        same = by_hand.get((line.booked_on, line.amount_cents), [])
+        twin = next((ref for ref in same if ref is None or ref in codes[line.key]), False)
+        if twin is not False:
+            # Staff recorded a transfer of this day and amount by hand: this line may be the same money.
+            # It waits for them instead of counting twice (each hand-recorded one stands for one line).
+            same.remove(twin)
+            result.lines.append(Planned(line, "unmatched", "by_hand"))
+        elif line.currency != currency:
             result.lines.append(Planned(line, "unmatched", "currency"))
         elif found:
             result.lines.append(Planned(line, "match", code=found[0], donation=waiting[found[0]]))
@@ -138,6 +146,22 @@ def plan(session: Session, record: BankImport, *, currency: str, max_line: int) 
             reason = "unknown_reference" if codes[line.key] else "no_reference"
             result.lines.append(Planned(line, "unmatched", reason))
     return result
+
+
+def _recorded_by_hand(session: Session, days: set) -> dict[tuple, list[str | None]]:
+    """(booking day, cents) -> the references of transfers staff recorded by hand on those days."""
+    found: dict[tuple, list[str | None]] = {}
+    if not days:
+        return found
+    rows = session.execute(
+        select(BankTransfer.booked_on, BankTransfer.amount_cents, BankTransfer.reference).where(
+            BankTransfer.line_key.like("hand:%"), BankTransfer.state == TransferState.MATCHED,
+            BankTransfer.booked_on.in_(sorted(days)),
+        )
+    )  # fmt: skip
+    for day, cents, reference in rows:
+        found.setdefault((day, cents), []).append(reference)
+    return found
 
 
 def _insert_transfer(session: Session, values: dict) -> BankTransfer | None:
@@ -250,9 +274,9 @@ def record_by_hand(
     session: Session, *, booked_on: date, amount_cents: int, payer_name: str, email: str,
     typed_reference: str, note: str, base_url: str, zone: str, staff_id: int | None,
 ) -> Donation:  # fmt: skip
-    """A transfer that is in no export (yet): recorded as staff typed it. A later import of the export
-    that holds it cannot tell it apart, so the staff page says to record by hand only what no export
-    will bring."""
+    """A transfer that is in no export (yet): recorded as staff typed it. A later import of an export
+    that holds a line of the same day and amount (and the same reference, when it had one) leaves that
+    line to the staff rather than recording the money twice (``plan``)."""
     code = None
     if typed_reference.strip():
         code = references.normalize(typed_reference)

@@ -50,6 +50,7 @@ REASONS = {
     "no_reference": _l("no reference in the purpose"),
     "unknown_reference": _l("the reference is not one of ours"),
     "currency": _l("not in euros"),
+    "by_hand": _l("a transfer of this day and amount was recorded by hand: check it is not the same one"),
 }
 ASSIGN_ERRORS = {
     "unknown_reference": _l(

@@ -459,3 +459,26 @@ def test_two_admins_recording_the_same_export_at_once_record_each_line_once(bank
     assert db.session.scalar(select(func.count()).select_from(BankTransfer)) == 2
     assert db.session.scalar(select(func.count()).select_from(DonationPayment)) == 1
     assert db.session.scalar(select(func.count()).select_from(DonorMail)) == 1
+
+
+def test_a_line_recorded_by_hand_is_left_to_the_staff_not_counted_twice(bank, client, db, admin):
+    """Staff recorded 40,00 EUR of 12 November by hand; the export later holds that line: it waits in the
+    unmatched list (with why) instead of becoming a second gift. Another line of that day is recorded."""
+    _url, ref = ask_reference(client, email="hand@example.org")
+    token = csrf_token(client, "/staff/donations/bank/new")
+    form = {"booked_on": "2026-11-12", "amount": "40,00", "payer_name": "Hanna", "email": "",
+            "reference": ref, "note": "", "csrf_token": token}  # fmt: skip
+    assert client.post("/staff/donations/bank/new", data=form).status_code == 303
+    _url, other = ask_reference(client, email="other@example.org")
+    data = export(
+        line("12.11.2026", "Hanna", f"Spende {ref}", "40,00"),
+        line("12.11.2026", "Otto", f"Spende {other}", "40,00"),
+    )
+    answer = upload(client, data)
+    assert "von Hand erfasst" in text_of(client.get(answer.location))
+    record(client, answer)
+    assert db.session.get(BankImport, 1).counts["match"] == 1
+    paid = db.session.scalars(select(Donation.email).where(Donation.status == DonationStatus.PAID)).all()
+    assert sorted(paid) == ["hand@example.org", "other@example.org"]  # Hanna's 40 EUR once
+    waiting = text_of(client.get("/staff/donations/bank/unmatched"))
+    assert "Hanna" in waiting

@@ -25,7 +25,7 @@ def test_a_new_reader_confirms_and_gets_the_welcome_mail(eyes, stack, staff, sig
     page = eyes.page
     sign_in(eyes, staff["editor"])
     _open_welcome(page)
-    page.get_by_label("Jedem neuen Leser dieses Newsletters eine Willkommensmail schicken").check()
+    page.get_by_label("Allen neuen Leser*innen dieses Newsletters eine Willkommensmail schicken").check()
     page.get_by_label("Betreff", exact=True).fill("Willkommen bei KI im Alltag")
     page.get_by_label("Einleitung (Markdown)", exact=True).fill(
         "Schön, dass Sie **dabei** sind.<script>window.pwned=1</script>"
@@ -66,6 +66,6 @@ def test_a_new_reader_confirms_and_gets_the_welcome_mail(eyes, stack, staff, sig
     _open_welcome(page)
     # One welcome, though the link was clicked twice (the row is marked sent just after the relay took it).
     assert wait_until(lambda: page.reload() or "Gesendet: 1 ·" in page.inner_text(".welcome-figures"))
-    page.get_by_label("Jedem neuen Leser dieses Newsletters eine Willkommensmail schicken").uncheck()
+    page.get_by_label("Allen neuen Leser*innen dieses Newsletters eine Willkommensmail schicken").uncheck()
     page.get_by_role("button", name="Willkommensmail speichern").click()
     sees(page, "ist gespeichert")

@@ -78,6 +78,11 @@ ACTIONS: dict[str, Any] = {
     "digest.skip": _l("Digest run skipped"),
     "digest.hold": _l("Digest run held as a draft"),
     "digest.release": _l("Digest run skip or hold taken back"),
+    # gifts by bank transfer (payments.transfers)
+    "bank.import_record": _l("Bank export recorded"),
+    "bank.assign": _l("Bank transfer assigned"),
+    "bank.set_aside": _l("Bank transfer set aside"),
+    "bank.by_hand": _l("Bank transfer recorded by hand"),
     # statistics
     "stats.export": _l("Statistics exported (CSV)"),
     # staff accounts and API tokens

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from db import db
 from newsletter import api as newsletter_api
+from newsletter.platform import audit
 from newsletter.platform.bodies import body_limit
 from newsletter.platform.forms import ActionForm
 from payments import amounts
@@ -176,6 +177,7 @@ def record_import(import_id: int):
             db.session, record, currency=config["DONATION_CURRENCY"],
             max_line=config["BANK_IMPORT_MAX_LINE_BYTES"], staff_id=current_user.id, **_settings(),
         )  # fmt: skip
+        audit.record(db.session, "bank.import_record", target=("bank_import", import_id), detail=dict(counts))
         db.session.commit()
         flash(_("%(count)s transfers recorded as donations.", count=counts["match"]), "success")
     return redirect(url_for("transfers_staff.show_import", import_id=import_id), 303)
@@ -203,6 +205,8 @@ def assign(transfer_id: int):
         db.session.rollback()
         flash(str(ASSIGN_ERRORS[exc.code]), "error")
         return redirect(url_for("transfers_staff.unmatched"), 303)
+    audit.record(db.session, "bank.assign", target=("bank_transfer", transfer_id),
+                 detail={"donation": transfer.donation_id, "cents": transfer.amount_cents})  # fmt: skip
     db.session.commit()
     flash(_("The transfer is recorded as a donation."), "success")
     return redirect(url_for("transfers_staff.unmatched"), 303)
@@ -214,6 +218,8 @@ def set_aside(transfer_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     if imports.set_aside(db.session, transfer, staff_id=current_user.id):
+        audit.record(db.session, "bank.set_aside", target=("bank_transfer", transfer_id),
+                     detail={"cents": transfer.amount_cents})  # fmt: skip
         db.session.commit()
         flash(_("The transfer is set aside: it is not a donation."), "success")
     return redirect(url_for("transfers_staff.unmatched"), 303)
@@ -244,6 +250,7 @@ def record_by_hand():
         db.session.rollback()
         flash(str(ASSIGN_ERRORS[exc.code]), "error")
         return render_template("payments/bank_hand.html", form=form), 422
+    audit.record(db.session, "bank.by_hand", target=("donation", donation.id), detail={"cents": cents})
     db.session.commit()
     flash(_("The transfer is recorded as a donation."), "success")
     if donation.donor_id:

@@ -18,6 +18,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from db import utcnow
+from newsletter.platform.audit import AuditEntry
 from newsletter.platform.settings import ConfigError
 from newsletter.readers.models import Subscriber
 from newsletter.stats.periods import parse_period
@@ -482,3 +483,8 @@ def test_a_line_recorded_by_hand_is_left_to_the_staff_not_counted_twice(bank, cl
     assert sorted(paid) == ["hand@example.org", "other@example.org"]  # Hanna's 40 EUR once
     waiting = text_of(client.get("/staff/donations/bank/unmatched"))
     assert "Hanna" in waiting
+    # Both staff actions are in the audit log, with the figures and no reader's address.
+    entries = dict(db.session.execute(select(AuditEntry.action, AuditEntry.detail)
+                                      .where(AuditEntry.action.like("bank.%"))).all())  # fmt: skip
+    assert entries["bank.by_hand"] == {"cents": 4000}
+    assert entries["bank.import_record"]["match"] == 1 and entries["bank.import_record"]["unmatched"] == 1

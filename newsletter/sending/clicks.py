@@ -88,10 +88,15 @@ def replace_links(rendered: RenderedEmail, target: Callable[[str], str | None]) 
     return RenderedEmail(subject=rendered.subject, html=html_part, text=_TEXT_URL.sub(in_text, rendered.text))
 
 
-def signature(secret_key: str, issue_id: int, link_no: int, url: str) -> str:
-    message = f"click\x00{issue_id}\x00{link_no}\x00{url}".encode()
+def signed(secret_key: str, purpose: str, owner_id: int, link_no: int, url: str) -> str:
+    """The HMAC of a counting link: ``purpose`` keeps one kind's signatures from opening another's."""
+    message = f"{purpose}\x00{owner_id}\x00{link_no}\x00{url}".encode()
     digest = hmac.new(secret_key.encode(), message, hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def signature(secret_key: str, issue_id: int, link_no: int, url: str) -> str:
+    return signed(secret_key, "click", issue_id, link_no, url)
 
 
 def click_url(base_url: str, secret_key: str, issue_id: int, link_no: int, url: str) -> str:
@@ -145,24 +150,30 @@ def rewrite_links(
     return replace_links(rendered, counted)
 
 
-def follow_link(
-    session: Session, secret_key: str, issue_id: int, link_no: int, given: str, *, count: bool = True
-) -> str | None:
-    """The stored address of a genuine link, counted once (one atomic UPDATE; the caller commits); None
-    for a link that is unknown or whose signature does not match, and nothing is counted then."""
-    url = session.scalar(
-        select(IssueLink.url).where(IssueLink.issue_id == issue_id, IssueLink.link_no == link_no)
-    )
-    if url is None or not hmac.compare_digest(given, signature(secret_key, issue_id, link_no, url)):
+def follow(session: Session, model, owner, owner_id: int, link_no: int, given: str,
+           sign: Callable[[str], str], *, count: bool = True) -> str | None:  # fmt: skip
+    """The stored address of a genuine counting link (``model``'s row of ``owner`` = ``owner_id`` and
+    ``link_no``, whose signature ``sign(url)`` is ``given``), counted once in one atomic UPDATE (the
+    caller commits); None for a link that is unknown, whose signature does not match or whose address is
+    not http(s), and nothing is counted then."""
+    mine = (owner == owner_id, model.link_no == link_no)
+    url = session.scalar(select(model.url).where(*mine))
+    if url is None or not hmac.compare_digest(given, sign(url)) or not url.startswith(("http://", "https://")):
         return None
     if count:
         session.execute(
-            update(IssueLink)
-            .where(IssueLink.issue_id == issue_id, IssueLink.link_no == link_no)
-            .values(clicks=IssueLink.clicks + 1)
+            update(model).where(*mine).values(clicks=model.clicks + 1)
             .execution_options(synchronize_session=False)
-        )
+        )  # fmt: skip
     return url
+
+
+def follow_link(
+    session: Session, secret_key: str, issue_id: int, link_no: int, given: str, *, count: bool = True
+) -> str | None:
+    """An issue's counting link followed (see :func:`follow`)."""
+    return follow(session, IssueLink, IssueLink.issue_id, issue_id, link_no, given,
+                  lambda url: signature(secret_key, issue_id, link_no, url), count=count)  # fmt: skip
 
 
 def link_clicks(session: Session, issue_ids: Iterable[int]) -> dict[int, list[tuple[str, int]]]:

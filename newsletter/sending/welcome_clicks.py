@@ -16,11 +16,7 @@ http(s) (``mailto:``). Editors' previews and test sends keep the plain addresses
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db import dialect_insert
@@ -40,9 +36,7 @@ def countable(url: str, base_url: str) -> bool:
 
 
 def signature(secret_key: str, newsletter_id: int, link_no: int, url: str) -> str:
-    message = f"welcome-click\x00{newsletter_id}\x00{link_no}\x00{url}".encode()
-    digest = hmac.new(secret_key.encode(), message, hashlib.sha256).digest()[:16]
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return clicks.signed(secret_key, "welcome-click", newsletter_id, link_no, url)
 
 
 def click_url(base_url: str, secret_key: str, newsletter_id: int, link_no: int, url: str) -> str:
@@ -101,26 +95,12 @@ def count_links(
 def follow_link(
     session: Session, secret_key: str, newsletter_id: int, link_no: int, given: str, *, count: bool = True
 ) -> str | None:
-    """The stored address of a genuine welcome link, counted once (one atomic UPDATE; the caller
-    commits); None for a link that is unknown, whose signature does not match or whose address is not
-    http(s), and nothing is counted then."""
-    url = session.scalar(
-        select(WelcomeLink.url).where(
-            WelcomeLink.newsletter_id == newsletter_id, WelcomeLink.link_no == link_no
-        )
-    )
-    if url is None or not hmac.compare_digest(given, signature(secret_key, newsletter_id, link_no, url)):
-        return None
-    if not url.startswith(("http://", "https://")):
-        return None
-    if count:
-        session.execute(
-            update(WelcomeLink)
-            .where(WelcomeLink.newsletter_id == newsletter_id, WelcomeLink.link_no == link_no)
-            .values(clicks=WelcomeLink.clicks + 1)
-            .execution_options(synchronize_session=False)
-        )
-    return url
+    """A welcome's counting link followed (see ``clicks.follow``)."""
+    def sign(url: str) -> str:
+        return signature(secret_key, newsletter_id, link_no, url)
+
+    return clicks.follow(session, WelcomeLink, WelcomeLink.newsletter_id, newsletter_id, link_no, given, sign,
+                         count=count)  # fmt: skip
 
 
 def link_clicks(session: Session, newsletter_id: int) -> list[tuple[str, int]]:

@@ -167,6 +167,17 @@ class Stack:
 
     # -- what tests read -------------------------------------------------------------------------
 
+    def mail_to(self, address: str, subject: str, timeout: float = 30.0):
+        """Wait for the message to ``address`` whose subject holds ``subject``: the journeys share one
+        stack, so an editor's mailbox may also hold another journey's mail (a digest's draft notice)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for r in list(self.smtp.received):
+                if address.lower() in [t.lower() for t in r.rcpt_tos] and subject in r.message["Subject"]:
+                    return r.message
+            assert time.monotonic() < deadline, f"no mail to {address} about {subject!r}\n{self.logs()}"
+            time.sleep(0.1)
+
     def mails_to(self, address: str, count: int = 1, timeout: float = 30.0):
         """Wait for ``count`` messages to ``address`` in the capture (the worker and the clock deliver)."""
         deadline = time.monotonic() + timeout

@@ -58,8 +58,7 @@ def test_a_digest_builds_itself_at_its_time_with_the_clock_running(eyes, stack, 
 
     # The clock (a separate process) builds the draft at the minute and the worker mails the editors.
     wait = (slot - datetime.now(BERLIN)).total_seconds()
-    mail = stack.mails_to(staff["editor"], timeout=wait + 60)[-1]
-    assert "Ein Digest-Entwurf wartet: KI am Morgen" in mail["Subject"]
+    mail = stack.mail_to(staff["editor"], "Ein Digest-Entwurf wartet: KI am Morgen", timeout=wait + 60)
     text = mail.get_body(("plain",)).get_content()
     link = re.search(r"http://\S+/staff/issues/(\d+)", text)
     assert link and time.time() >= slot.timestamp(), text

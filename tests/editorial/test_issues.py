@@ -171,7 +171,7 @@ def test_preview_has_frames_variant_switch_and_text_part(client, db, editor):
     csp = frame.headers["Content-Security-Policy"]
     assert "sandbox" in csp and "script-src" not in csp and "default-src 'none'" in csp
     monthly, default = text_of(frame), text_of(client.get(f"/staff/issues/{issue.id}/preview/frame"))
-    assert "monatliche" in monthly and "monatliche" not in default  # the ask block follows the variant
+    assert "regelmäßig unterstützen" in monthly and "regelmäßig" not in default  # the ask follows the variant
     assert "__BEITRAG_SLOT" not in default + page  # links filled as in a test send, no placeholder shown
     assert client.get(f"/staff/issues/{issue.id}/preview?variant=<x>").status_code == 200  # unknown: default
 

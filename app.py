@@ -11,12 +11,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import payments
 from newsletter import demo, editorial, mail, platform, readers, sending, staff, stats
+from newsletter.platform.application import Beitrag
 from newsletter.platform.database import init_database
 from newsletter.platform.settings import load_config
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(
+    app = Beitrag(
         __name__, instance_path=os.environ.get("BEITRAG_INSTANCE") or None, instance_relative_config=True
     )
     app.config.update(load_config(os.environ, app.instance_path, test_config))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Callable, Iterator
 
 from flask import Flask, request
@@ -38,20 +37,55 @@ def lean_endpoint(endpoint: str) -> None:
 @contextlib.contextmanager
 def sparing_lean_endpoints(app: Flask) -> Iterator[None]:
     """The app-wide request hooks that extensions register inside this block are skipped for
-    :data:`LEAN_ENDPOINTS`."""
-    kinds = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
-    before = [list(kind.get(None, ())) for kind in kinds]
+    :data:`LEAN_ENDPOINTS`. Hooks registered one after another share one check of the endpoint."""
+    kinds = {"before": app.before_request_funcs, "after": app.after_request_funcs,
+             "teardown": app.teardown_request_funcs}  # fmt: skip
+    known = {kind: list(hooks.get(None, ())) for kind, hooks in kinds.items()}
     yield
-    for kind, known in zip(kinds, before, strict=True):
-        kind[None] = [hook if hook in known else _sparing(hook, kind is app.after_request_funcs)
-                      for hook in kind.get(None, ())]  # fmt: skip
+    for kind, hooks in kinds.items():
+        spared: list[Callable] = []
+        run: list[Callable] = []
+        for hook in hooks.get(None, ()):
+            if hook in known[kind]:
+                if run:
+                    spared.append(_sparing(run, kind))
+                    run = []
+                spared.append(hook)
+            else:
+                run.append(hook)
+        if run:
+            spared.append(_sparing(run, kind))
+        hooks[None] = spared
 
 
-def _sparing(hook: Callable, passes_response: bool) -> Callable:
-    @functools.wraps(hook)
-    def unless_lean(*args):
-        if request.endpoint in LEAN_ENDPOINTS:
-            return args[0] if passes_response else None
-        return hook(*args)
+def _sparing(hooks: list[Callable], kind: str) -> Callable:
+    """One hook that runs ``hooks`` as Flask would (before-request hooks in order, stopping at the first
+    answer; after-request and teardown hooks last registered first), unless the endpoint is lean."""
+    if kind == "before":
 
-    return unless_lean
+        def before_unless_lean():
+            if request.endpoint not in LEAN_ENDPOINTS:
+                for hook in hooks:
+                    answer = hook()
+                    if answer is not None:
+                        return answer
+            return None
+
+        return before_unless_lean
+    last_first = hooks[::-1]
+    if kind == "after":
+
+        def after_unless_lean(response):
+            if request.endpoint not in LEAN_ENDPOINTS:
+                for hook in last_first:
+                    response = hook(response)
+            return response
+
+        return after_unless_lean
+
+    def teardown_unless_lean(error):
+        if request.endpoint not in LEAN_ENDPOINTS:
+            for hook in last_first:
+                hook(error)
+
+    return teardown_unless_lean

@@ -1,9 +1,11 @@
 """What every form shares: the bare CSRF-checked action, multi-checkboxes, WTForms' own messages in the
-reader's language."""
+reader's language, and reading a submitted value that may be absent."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
+from typing import Any
 
 from babel import support
 from flask_babel import get_locale
@@ -13,6 +15,14 @@ from wtforms import SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
 from wtforms.widgets import CheckboxInput, ListWidget
+
+
+def given(values: Mapping[str, Any], name: str) -> Any:
+    """The first value of ``name`` in a form, query string or cookie jar (werkzeug's ``MultiDict``), None
+    when it is absent. ``values.get(name)`` answers the same, but werkzeug finds an absent key by raising
+    and catching an HTTP exception, a cost the sign-up form paid on every request for each field nobody
+    fills in (the honeypot, ``?embed=``, ``?lang=``, the language cookie)."""
+    return values[name] if name in values else None
 
 
 class ActionForm(FlaskForm):

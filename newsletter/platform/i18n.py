@@ -16,6 +16,7 @@ from flask_babel import (
 )
 
 from newsletter.platform.extensions import babel
+from newsletter.platform.forms import given
 
 LANGUAGES = {"de": "Deutsch", "en": "English"}
 DEFAULT_LOCALE = "de"
@@ -29,10 +30,10 @@ def select_locale() -> str:
     commands write in the newsroom's language). The browser's Accept-Language is not consulted."""
     if not has_request_context():
         return DEFAULT_LOCALE
-    asked = request.args.get("lang")
+    asked = given(request.args, "lang")
     if asked in LANGUAGES:
         return asked
-    remembered = request.cookies.get(COOKIE)
+    remembered = given(request.cookies, COOKIE)
     if remembered in LANGUAGES:
         return remembered
     return g.get("reader_locale") or DEFAULT_LOCALE
@@ -90,7 +91,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _keep_asked_language(response):
-        asked = request.args.get("lang")
+        asked = given(request.args, "lang")
         if asked in LANGUAGES and request.cookies.get(COOKIE) != asked:
             remember_locale(response, asked, app.config["SESSION_COOKIE_SECURE"])
         return response

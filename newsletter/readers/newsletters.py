@@ -8,7 +8,7 @@ import re
 from time import monotonic
 from typing import Any, NamedTuple
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.orm import Session, scoped_session
 
 from newsletter.platform import audit
@@ -143,11 +143,13 @@ def forget_offered_newsletters(*_: Any) -> None:
     _newsletters_version += 1
 
 
-def offered_newsletters(session: Session) -> list[OfferedNewsletter]:
+def offered_newsletters(session: Session | Engine) -> list[OfferedNewsletter]:
     """The public newsletters as plain tuples for the sign-up form and API, which need them on every
     request. They change rarely: each process keeps them for :data:`OFFERED_NEWSLETTERS_SECONDS` (a change
-    made by staff in this process shows at once, one made elsewhere within those seconds)."""
-    key = session.get_bind().url  # hashable; rendering it as text on every sign-up cost more than the lookup
+    made by staff in this process shows at once, one made elsewhere within those seconds). The sign-up
+    forms pass the engine: they open no session."""
+    bind = session if isinstance(session, Engine) else session.get_bind()
+    key = bind.url  # hashable; rendering it as text on every sign-up cost more than the lookup
     now = monotonic()
     cached = _offered.get(key)
     if (
@@ -171,11 +173,12 @@ def offered_newsletters(session: Session) -> list[OfferedNewsletter]:
         .order_by(Newsletter.position, Newsletter.id)
     )
     actual = session() if isinstance(session, scoped_session) else session
-    if actual.in_transaction():  # the caller's transaction may hold changes of its own: read inside it
+    if not isinstance(actual, Engine) and actual.in_transaction():
+        # the caller's transaction may hold changes of its own: read inside it
         rows = [OfferedNewsletter(*row) for row in session.execute(query)]
     else:  # a connection for this read only, back in the pool at once: a sign-up thread holds none while
         # it waits out the answer floor, and its statement (see _subscribe_postgresql) takes its own
-        with session.get_bind().connect() as connection:
+        with bind.connect() as connection:
             rows = [OfferedNewsletter(*row) for row in connection.execute(query)]
     _offered[key] = (now, version, rows)
     return rows

@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from db import db
 from newsletter.platform import bodies, extensions, headers, i18n, overload, tokens
 from newsletter.platform.extensions import csrf, limiter
-from newsletter.platform.forms import ActionForm
+from newsletter.platform.forms import ActionForm, given
 from newsletter.platform.i18n import LANGUAGES
 from newsletter.readers import (
     addresses,
@@ -48,7 +48,7 @@ def _submitted_address() -> str:
         body = bodies.json_body()
         raw = body.get("email") if isinstance(body, dict) else None
     else:
-        raw = request.form.get("email")
+        raw = given(request.form, "email")
     return raw[:1024].strip().lower()[:320] if isinstance(raw, str) else ""
 
 
@@ -124,7 +124,7 @@ def _busy_page() -> str:
     """The answer to a sign-up shed under overload: rendered once per language and layout and kept, so
     that shedding costs little while the machine has none to spare."""
     pages = current_app.extensions.setdefault("beitrag.signup_busy_pages", {})
-    embed = request.args.get("embed") == "1"
+    embed = given(request.args, "embed") == "1"
     key = (_current_language(), embed)
     page = pages.get(key)
     if page is None:
@@ -160,14 +160,18 @@ def _run_signup(
             _("This e-mail address is not valid. Please check it (for example name@example.org)."),
         ) from None
     try:
+        if available is None:
+            available = newsletter_service.offered_newsletters(db.engine)
         chosen = newsletter_service.choose_newsletters(db.session, slugs, available)
     except errors.SubscriberError:
         raise _SignupError("invalid_newsletters", _("Please choose among the newsletters offered.")) from None
     if honeypot:
         return None  # a bot: the same answer, nothing stored, nothing sent
+    engine = db.engine
     try:
         outcome = signup.subscribe(
-            db.session, address, newsletters=chosen, locale=language, source=source,
+            engine if engine.dialect.name == "postgresql" else db.session,  # PostgreSQL needs no session
+            address, newsletters=chosen, locale=language, source=source,
             via="web" if not request.is_json else "api",
             ip=request.remote_addr,
         )  # fmt: skip
@@ -179,7 +183,8 @@ def _run_signup(
         via = (source or "").removeprefix(sharing.SOURCE_PREFIX)
         sharer = sharing.read_share_code(_secret_keys(), ref)
         sharing.record_referral(db.session, outcome.subscriber_id, sharer, via)
-    if db.session().in_transaction():  # SQLite; on PostgreSQL the sign-up committed itself
+    # SQLite's sign-up, and a share link's referral on either database, wrote in the request's session
+    if db.session.registry.has() and db.session().in_transaction():
         db.session.commit()
     return outcome
 
@@ -192,15 +197,16 @@ def _run_signup(
 def subscribe():
     started = time.perf_counter()
     headers.loosen(frame_ancestors=_embed_ancestors())
-    embed = request.args.get("embed") == "1"
+    embed = given(request.args, "embed") == "1"
     if request.method == "GET":
         return render_template("newsletter/subscribe.html", form=subscribe_form(), embed=embed)
-    offered = newsletter_service.offered_newsletters(db.session)
-    fields = _fields_as_sent(request.form, offered)
-    form = None if fields is not None else subscribe_form(offered, formdata=request.form)
+    sent = request.form
+    offered = newsletter_service.offered_newsletters(db.engine)
+    fields = _fields_as_sent(sent, offered)
+    form = None if fields is not None else subscribe_form(offered, formdata=sent)
     error = None
     try:
-        tokens.read_token("subscribe-form", request.form.get("form_token") or "")
+        tokens.read_token("subscribe-form", given(sent, "form_token") or "")
     except tokens.TokenError:
         error = _("The form has expired. Please reload the page and send it again.")
     if error is None and form is not None:  # something looked off: the form checks it and says what
@@ -213,12 +219,12 @@ def subscribe():
             error = _("Please check the highlighted fields.")
     if error is None:
         try:
-            _run_signup(*fields, offered, ref=request.form.get("ref"))
+            _run_signup(*fields, offered, ref=given(sent, "ref"))
         except _SignupError as exc:
             db.session.rollback()
             error = str(exc)
     if error is not None:
-        form = form or subscribe_form(offered, formdata=request.form)
+        form = form or subscribe_form(offered, formdata=sent)
         form.form_token.data = tokens.make_token("subscribe-form", "s")
         return render_template("newsletter/subscribe.html", form=form, embed=embed, error=error), 400
     _pad(started)
@@ -247,13 +253,13 @@ def _fields_as_sent(formdata, offered: list) -> tuple | None:
     320 characters, an offered language, only offered newsletters), read without building the form: the
     busiest public form skips WTForms when nothing is wrong. None when anything is off; the form then
     checks the request and says what."""
-    email, language = formdata.get("email"), formdata.get("language")
+    email, language = given(formdata, "email"), given(formdata, "language")
     slugs = formdata.getlist("newsletters")
     if not email or not email.strip() or len(email) > 320 or language not in LANGUAGES:
         return None
     if slugs and not set(slugs) <= {n.slug for n in offered}:
         return None
-    return email, slugs or None, language, formdata.get("source"), formdata.get("website") or ""
+    return email, slugs or None, language, given(formdata, "source"), given(formdata, "website") or ""
 
 
 def _signup_done_page(embed: bool) -> str:

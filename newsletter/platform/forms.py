@@ -22,7 +22,7 @@ def given(values: Mapping[str, Any], name: str) -> Any:
     when it is absent. ``values.get(name)`` answers the same, but werkzeug finds an absent key by raising
     and catching an HTTP exception, a cost the sign-up form paid on every request for each field nobody
     fills in (the honeypot, ``?embed=``, ``?lang=``, the language cookie)."""
-    return values[name] if name in values else None
+    return values[name] if name in values else None  # noqa: SIM401 (get is what this avoids)
 
 
 class ActionForm(FlaskForm):

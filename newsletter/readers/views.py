@@ -298,7 +298,8 @@ def _api_error(code: str, message: str, status: int = 400) -> Response:
 @overload.sheddable(_busy_json)
 @signup_limited
 def api_subscribe():
-    """JSON: ``{"email": ..., "newsletters": [slug, ...], "language": "de", "source": ...}``.
+    """JSON: ``{"email": ..., "newsletters": [slug, ...], "language": "de", "source": ..., "ref": ...}``
+    (``ref``: the code of a reader's share link, which the newsroom's own form carried along).
     202 with the same answer for every address; 400 with ``{"error", "message"}`` for bad input; 503 with
     ``Retry-After`` and ``{"error": "overloaded", ...}`` when the server is past its capacity."""
     if request.method == "OPTIONS":
@@ -317,10 +318,13 @@ def api_subscribe():
         return _api_error("invalid_newsletters", _("'newsletters' must be a list of newsletter names."))
     if source is not None and not isinstance(source, str):
         return _api_error("invalid_source", _("'source' must be text."))
+    ref = body.get("ref")
+    if ref is not None and not isinstance(ref, str):
+        return _api_error("invalid_ref", _("'ref' must be the code of a reader's share link."))
     if not isinstance(language, str):
         return _api_error("invalid_language", _("Please choose one of the offered languages."))
     try:
-        _run_signup(email, slugs or None, language, source, str(body.get("website") or ""))
+        _run_signup(email, slugs or None, language, source, str(body.get("website") or ""), ref=ref)
     except _SignupError as exc:
         db.session.rollback()
         return _api_error(exc.code, str(exc))

@@ -5,7 +5,8 @@ the sharer, once. Everything through the real pages, the mail queue and the SMTP
 Bad inputs and abuse tried: a sign-up through the link that is never confirmed, the same new reader through
 the link twice, the sharer signing up with their own link, forged, altered and foreign codes (another
 installation's key), a code from before a key rotation (honoured while the old key is listed as a fallback,
-refused after), a flood of sign-ups through one link (the sign-up limits still hold)."""
+refused after), a flood of sign-ups through one link (the sign-up limits still hold), an altered code and a number as
+``ref`` through the JSON API."""
 
 from __future__ import annotations
 
@@ -108,6 +109,26 @@ def test_a_pending_reader_signing_up_again_is_not_counted_twice(app, client, db,
     run_jobs(app)
     assert _referrals(db) == [("teilerin@example.org", "zweimal@example.org", False)]
 
+
+
+def test_the_json_api_takes_the_share_code_the_newsrooms_own_form_carried(app, client, db, sharer, relay):
+    code = sharing.share_code(app.config["SECRET_KEY"], sharer.id)
+
+    def api(email: str, ref, ip: str):
+        body = {"email": email, "language": "de", "source": "share:issue", "ref": ref}
+        return client.post("/api/subscribe", json=body, environ_base={"REMOTE_ADDR": ip})
+
+    assert api("nachbar@example.org", code, "198.51.100.21").status_code == 202
+    assert _referrals(db) == [("teilerin@example.org", "nachbar@example.org", False)]
+    _confirm(client, relay, "nachbar@example.org")
+    assert _referrals(db) == [("teilerin@example.org", "nachbar@example.org", True)]
+    # An altered code gets the same answer and counts nothing; a code that is not text is refused.
+    altered = code[:-2] + ("AA" if code[-2:] != "AA" else "BB")
+    assert api("kollegin@example.org", altered, "198.51.100.22").status_code == 202
+    refused = api("kollege@example.org", 4711, "198.51.100.23")
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_ref"
+    assert _referrals(db) == [("teilerin@example.org", "nachbar@example.org", True)]
+    assert db.session.scalar(select(func.count()).where(Subscriber.email == "kollege@example.org")) == 0
 
 def test_the_sharer_signing_up_through_their_own_link_counts_nothing(app, client, db, sharer, relay):
     path = _share_path_in_preferences(client, app, sharer.id)

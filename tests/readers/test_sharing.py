@@ -5,8 +5,8 @@ the sharer, once. Everything through the real pages, the mail queue and the SMTP
 Bad inputs and abuse tried: a sign-up through the link that is never confirmed, the same new reader through
 the link twice, the sharer signing up with their own link, forged, altered and foreign codes (another
 installation's key), a code from before a key rotation (honoured while the old key is listed as a fallback,
-refused after), a flood of sign-ups through one link (the sign-up limits still hold), an altered code and a number as
-``ref`` through the JSON API."""
+refused after), a flood of sign-ups through one link (the sign-up limits still hold), an altered code
+and a number as ``ref`` through the JSON API."""
 
 from __future__ import annotations
 

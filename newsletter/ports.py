@@ -32,7 +32,7 @@ class SupporterProvider(Protocol):
 
     def state_query(self, now=None) -> Any: ...  # SELECT (email lower-cased, state) of every donor address
 
-    def goal(self, session) -> dict[str, int] | None: ...  # {"count": running monthly, "goal": target}
+    def goal(self, session) -> dict[str, int] | None: ...  # {"count": running recurring, "goal": target}
 
     def statement_years(self, session, subscriber) -> list[int]: ...  # years with gifts, newest first
 
@@ -116,7 +116,7 @@ def supporter_state_query(now: datetime | None = None) -> Any:
 
 
 def supporter_goal(session) -> dict[str, int] | None:
-    """The monthly supporter counter for an issue's goal block; None without donations or without a goal."""
+    """The regular supporter counter for an issue's goal block; None without donations or without a goal."""
     provider = _provider()
     return provider.goal(session) if provider is not None else None
 

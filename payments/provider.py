@@ -22,7 +22,7 @@ from payments.supporters.statements import request_statement, statement_years
 from payments.supporters.states import (
     _iso,
     donations_of_email,
-    monthly_count,
+    regular_count,
     state_of_donations,
     supporter_state,
 )
@@ -37,12 +37,12 @@ class ReaderSupport:
         self.config = config or {}  # the app's settings (DONATION_GOAL_MONTHLY, STRIPE_SECRET_KEY)
 
     def goal(self, session: Session) -> dict[str, int] | None:
-        """The goal block's numbers: running monthly donations against the goal; None while donations are
-        not set up or no goal is set."""
+        """The goal block's numbers: running monthly and yearly donations against the goal; None while
+        donations are not set up or no goal is set."""
         target = self.config.get("DONATION_GOAL_MONTHLY") or 0
         if target <= 0 or not self.config.get("STRIPE_SECRET_KEY"):
             return None
-        return {"count": monthly_count(session), "goal": target}
+        return {"count": regular_count(session), "goal": target}
 
     def state(self, session: Session, subscriber) -> str:
         return supporter_state(session, subscriber)

@@ -18,7 +18,7 @@ DEFAULTS = {
     "DONATION_PRESETS_CENTS": (300, 500, 1000, 2500),
     "DONATION_MIN_CENTS": 100,  # 1 EUR: below it, card fees eat the gift
     "DONATION_MAX_CENTS": 100_000,  # 1,000 EUR at once online
-    "DONATION_GOAL_MONTHLY": 600,  # "412 of 600 monthly supporters"; 0 hides the counter
+    "DONATION_GOAL_MONTHLY": 600,  # "412 of 600 regular supporters" (monthly and yearly); 0 hides the counter
     "DONATE_RATE_LIMIT": "10 per minute;60 per hour",
     "STRIPE_MAX_NETWORK_RETRIES": 2,
     # A parked event's payment usually becomes known within seconds (the checkout or invoice event follows);

@@ -83,7 +83,7 @@ class IssueForm(FlaskForm):
     segment = SelectField(_l("Readers"), default="", validate_choice=False)
     sender_name = StringField(_l("Sender name"), validators=[DataRequired(), Length(max=200)])
     sender_address = StringField(_l("Sender address"), validators=[DataRequired(), Length(max=320)])
-    show_goal = BooleanField(_l("Show the monthly supporter goal under the ask"))
+    show_goal = BooleanField(_l("Show the regular supporter goal under the ask"))
     # The English version: readers who chose English get it; an empty field falls back to the German one.
     subject_en = StringField(_l("Subject in English"), validators=[Length(max=200)])
     preheader_en = StringField(_l("Preheader in English"), validators=[Length(max=300)])

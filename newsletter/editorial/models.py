@@ -117,7 +117,7 @@ class Issue(Base):
     # Set by the send sweep's safety net when the issue was marked sent while readers still waited and
     # was sent on (newsletter/sending/sweeper.py, reopen_stranded); the issue page says so.
     reopened_at: Mapped[datetime | None]
-    # The "412 of 600 monthly supporters" counter as a block under the ask (when a goal is configured).
+    # The "412 of 600 regular supporters" counter as a block under the ask (when a goal is configured).
     show_goal: Mapped[bool] = mapped_column(default=False, server_default=false())
     # In the public archive and its Atom feed? None until the send starts, which settles it from the
     # newsletters (public when any of them is public); an editor may decide otherwise at any time.

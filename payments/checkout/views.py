@@ -99,7 +99,7 @@ def _page(form: DonateForm, status: int = 200, **extra):
     return render_template(
         "payments/donate.html", form=form, enabled=stripe_settings() is not None,
         staff=current_user.is_authenticated, wall=states.wall(db.session, limit=30),
-        goal=config["DONATION_GOAL_MONTHLY"], monthly_count=states.monthly_count(db.session),
+        goal=config["DONATION_GOAL_MONTHLY"], regular_count=states.regular_count(db.session),
         min_amount=money(config["DONATION_MIN_CENTS"]), max_amount=money(config["DONATION_MAX_CENTS"]),
         fee_offer=_fee_offer(config), **extra,
     ), status  # fmt: skip

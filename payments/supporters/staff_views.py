@@ -96,7 +96,7 @@ def donation_list():
         donations=db.session.scalars(query).all(),
         statuses=list(DonationStatus),
         status=status,
-        monthly=states.monthly_count(db.session),
+        regular=states.regular_count(db.session),
         received_30_days=received or 0,
     )
 

@@ -19,7 +19,7 @@ def test_admin_sees_donations_and_staff(eyes, stack, staff, sign_in):
     eyes.look("overview", shots=False)
 
     page.get_by_role("link", name="Donations").click()
-    sees(page, "Running monthly donations")
+    sees(page, "Running monthly and yearly donations")
     sees(page, "Received in the last 30 days")
     expect(page.locator("table tbody tr").first).to_be_visible()  # the demo history
     eyes.look("donations")

@@ -15,11 +15,12 @@ from db import utcnow
 from newsletter.editorial.models import Issue
 from newsletter.readers.models import AskFrequency, Subscriber
 from newsletter.sending.models import Delivery
-from payments.models import DonationKind
+from payments.models import Donation, DonationKind
 from tests.payments.factories import make_donation, make_donor, make_payment, open_donation
 from tests.readers.factories import make_reader
 from tests.sending.factories import issue_with_readers, start_send
 from tests.support import stripe_api as s
+from tests.support.web import csrf_token
 from tests.support.worker import run_jobs
 
 
@@ -36,6 +37,16 @@ def _give(client, db, email: str, kind: DonationKind, *, fail_renewal: bool = Fa
         t1 = t0 + 10 * 86400
         second = s.invoice(donation, f"in_{donation.id}_2", created=t1, paid=False, customer=customer)
         s.post_event(client, s.event("invoice.payment_failed", second))
+
+
+def _give_yearly(client, db, stripe_api, email: str) -> None:
+    """A yearly gift as a reader makes it: the donate form, the stand-in's Checkout, Stripe's events."""
+    answer = client.post("/spenden", data={"csrf_token": csrf_token(client, "/spenden"), "kind": "yearly",
+                                           "preset": "500"})  # fmt: skip
+    assert answer.status_code == 303
+    donation = db.session.scalars(select(Donation).order_by(Donation.id.desc())).first()
+    for evt in stripe_api.world.complete_session(donation.stripe_session_id, email=email):
+        assert s.post_event(client, evt).status_code == 200
 
 
 def test_each_reader_gets_the_ask_that_fits(app, client, db, stripe_api, relay):
@@ -94,18 +105,20 @@ def test_each_reader_gets_the_ask_that_fits(app, client, db, stripe_api, relay):
     assert "/spenden" not in quiet and "Unser Journalismus bleibt frei" not in quiet
 
 
-def test_the_goal_block_shows_running_monthly_supporters_only_when_the_editor_asks(
+def test_the_goal_block_shows_running_regular_supporters_only_when_the_editor_asks(
     app, client, db, stripe_api, monkeypatch
 ):
-    """An issue can carry the "N of GOAL monthly supporters" counter under its ask; it counts running
-    monthly donations when the issue is rendered, and stays away without a goal or without Stripe."""
+    """An issue can carry the "N of GOAL regular supporters" counter under its ask; it counts running
+    monthly and yearly donations when the issue is rendered, and stays away without a goal or without
+    Stripe."""
     from newsletter.editorial import issues
 
     issue = issue_with_readers(db, readers=())
     _give(client, db, "monthly@example.org", DonationKind.MONTHLY)
+    _give_yearly(client, db, stripe_api, "yearly@example.org")  # supports us regularly too
     _give(client, db, "once@example.org", DonationKind.ONE_TIME)  # a one-time gift does not count
     monkeypatch.setitem(app.config, "DONATION_GOAL_MONTHLY", 600)
-    counter = "1 von 600 monatlichen Unterstützerinnen und Unterstützern"
+    counter = "2 von 600 regelmäßigen Unterstützer*innen"
 
     def text(variant: str = "default") -> str:
         db.session.expire_all()
@@ -120,7 +133,7 @@ def test_the_goal_block_shows_running_monthly_supporters_only_when_the_editor_as
     assert counter in text("one_time")
     assert counter not in text("no_ask")  # readers who asked never to be asked see no counter either
     monkeypatch.setitem(app.config, "DONATION_GOAL_MONTHLY", 0)
-    assert "monatlichen Unterstützerinnen" not in text()
+    assert "regelmäßigen Unterstützer*innen" not in text()
     monkeypatch.setitem(app.config, "DONATION_GOAL_MONTHLY", 600)
     monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "")
-    assert "monatlichen Unterstützerinnen" not in text()
+    assert "regelmäßigen Unterstützer*innen" not in text()

@@ -13,9 +13,11 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
 
+from db import db
 from payments import gateway
 from payments.amounts import money
 from payments.demo_checkout import standin
+from payments.models import Donation, DonationKind
 from payments.settings import stripe_settings
 
 bp = Blueprint("demo_checkout", __name__)
@@ -34,6 +36,18 @@ def _ours(url: str | None) -> str | None:
     """``url`` when it leads back into Beitrag (the success and cancel addresses the app gave Stripe)."""
     base = current_app.config["BASE_URL"]
     return url if isinstance(url, str) and url.startswith(f"{base}/") else None
+
+
+def _kind_of(checkout: dict) -> str:
+    """One-time, monthly or yearly: the donation the session was made for says (its id is the session's
+    ``client_reference_id``); Stripe's session itself only tells a subscription from a payment."""
+    reference = str(checkout.get("client_reference_id") or "")
+    donation = db.session.get(Donation, int(reference)) if reference.isdigit() else None
+    if donation is not None:
+        return donation.kind.value
+    return (
+        DonationKind.MONTHLY.value if checkout.get("mode") == "subscription" else DonationKind.ONE_TIME.value
+    )
 
 
 @bp.route(f"{standin.PAGE_PATH}<session_id>", methods=["GET", "POST"])
@@ -70,5 +84,5 @@ def pay(session_id: str):
     return render_template(
         "payments/test_checkout.html", form=form, error=error,
         amount=money(int(checkout.get("amount_total") or 0), str(checkout.get("currency") or "eur")),
-        monthly=checkout.get("mode") == "subscription", cancel_url=_ours(checkout.get("cancel_url")),
+        kind=_kind_of(checkout), cancel_url=_ours(checkout.get("cancel_url")),
     ), status  # fmt: skip

@@ -88,7 +88,7 @@ def _today_figures(client) -> str:
     return text_of(client.get(f"/staff/stats/?period=custom&from={today}&to={today}"))
 
 
-@pytest.mark.parametrize("kind", ["one_time", "monthly"])
+@pytest.mark.parametrize("kind", ["one_time", "monthly", "yearly"])
 def test_a_gift_goes_through_the_test_checkout_end_to_end(app, client, db, relay, test_checkout, kind):
     reader = make_reader(db, "lea@example.org")
     db.session.commit()
@@ -102,7 +102,11 @@ def test_a_gift_goes_through_the_test_checkout_end_to_end(app, client, db, relay
     page, paid = _pay(client, target, "Lea@Example.org")
     shown = text_of(page)
     assert page.status_code == 200 and "Testkasse – es wird kein Geld bewegt" in shown
-    assert ("7,30\xa0€ monatlich" if kind == "monthly" else "7,30\xa0€ einmalig") in shown
+    assert {
+        "monthly": "7,30\xa0€ monatlich",
+        "yearly": "7,30\xa0€ jährlich",
+        "one_time": "7,30\xa0€ einmalig",
+    }[kind] in shown
     assert paid.status_code == 303 and paid.headers["Location"].startswith("http://localhost/spenden/danke?")
 
     # Every event Stripe sends for it reached the real webhook endpoint, signature checked, and was taken.
@@ -110,12 +114,16 @@ def test_a_gift_goes_through_the_test_checkout_end_to_end(app, client, db, relay
     thanks = text_of(client.get(paid.headers["Location"].removeprefix("http://localhost")))
     if kind == "monthly":
         assert "Ihre monatliche Spende von 7,30\xa0€ hat begonnen." in thanks
+    elif kind == "yearly":
+        assert "Ihre jährliche Spende von 7,30\xa0€ hat begonnen." in thanks
     else:
         assert "Ihre Spende von 7,30\xa0€ ist angekommen." in thanks
 
     donation = db.session.scalars(select(Donation)).one()
-    assert donation.status is (DonationStatus.ACTIVE if kind == "monthly" else DonationStatus.PAID)
-    assert ports.supporter_state(db.session, db.session.get(Subscriber, reader.id)) == kind
+    assert donation.status is (DonationStatus.PAID if kind == "one_time" else DonationStatus.ACTIVE)
+    # A yearly supporter is a recurring one: the same state as a monthly supporter.
+    state = "monthly" if kind == "yearly" else kind
+    assert ports.supporter_state(db.session, db.session.get(Subscriber, reader.id)) == state
     run_jobs(app)
     (receipt,) = relay.wait_for(1)
     assert receipt["To"].lower() == "lea@example.org" and receipt["Subject"].startswith("Danke für Ihre")

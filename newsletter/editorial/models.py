@@ -236,3 +236,6 @@ class DigestRun(Base):
     by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     built_at: Mapped[datetime | None]
+    # When the editors' mail about this draft was handed to the queue; None while it still has to be
+    # (Redis was unreachable: the next sweep tries again).
+    editors_told_at: Mapped[datetime | None]

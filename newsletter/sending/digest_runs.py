@@ -6,8 +6,13 @@ NOTHING``), or, for a slot an editor held, by one conditional UPDATE of that row
 writes no row leaves the slot alone. The claim, the issue and, in send mode, the send's ledger rows are
 committed in one transaction: a second clock's INSERT waits for the first's commit and then finds the row,
 and a clock that dies halfway leaves nothing, so the next sweep builds the slot. An empty slot is recorded
-as such and makes no issue. The editors' mail about a draft is queued after the commit (a Redis outage
-loses that mail, never the draft, which the desk lists).
+as such and makes no issue.
+
+The editors' mail about a draft is queued after the commit, by whoever marks the run as told
+(``editors_told_at``, one conditional UPDATE, so two clocks never tell twice). When Redis cannot take the
+mail the mark is taken back and every later sweep tries again, for as long as a slot may still be built
+late (``DIGEST_GRACE_SECONDS``): a Redis outage delays that mail and never loses the draft, which the
+desk lists anyway.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ def build_due(session: Session, config: Any, *, now: datetime | None = None) -> 
     session.rollback()  # start from what the database holds now
     now = now or utcnow()
     grace = timedelta(seconds=int(config.get("DIGEST_GRACE_SECONDS", 6 * 3600)))
+    tell_waiting_editors(session, config, since=now - grace)
     done = []
     for digest_id in digests.active_digests(session):
         digest = session.get(Digest, digest_id)
@@ -164,7 +170,7 @@ def build_slot(
         return Built(run_id, digests.SENDING, issue_id, len(found))
     run.state, run.detail = digests.DRAFT, (reason or "")[:1000]
     session.commit()
-    _mail_editors(session, digest, run, config)
+    tell_editors(session, run.id, config)
     return Built(run.id, run.state, issue.id, len(found))
 
 
@@ -179,8 +185,50 @@ def editors(session: Session) -> list[StaffUser]:
     return [u for u in users if u.has_role(StaffRole.EDITOR)]
 
 
+def tell_waiting_editors(session: Session, config: Any, *, since: datetime) -> int:
+    """Tell the editors of every draft built since ``since`` whose mail did not reach the queue yet.
+    Returns how many drafts were told now."""
+    waiting = session.scalars(
+        select(DigestRun.id).where(
+            DigestRun.state == digests.DRAFT, DigestRun.editors_told_at.is_(None), DigestRun.built_at >= since
+        )
+    ).all()
+    return sum(tell_editors(session, run_id, config) for run_id in waiting)
+
+
+def tell_editors(session: Session, run_id: int, config: Any) -> bool:
+    """Mark the draft's run as told and queue one message to each editor (named by run and editor); False
+    when another clock told them already, or when Redis could not take the messages (the mark is taken
+    back, for the next sweep). Commits."""
+    marked = session.execute(
+        update(DigestRun)
+        .where(DigestRun.id == run_id, DigestRun.state == digests.DRAFT, DigestRun.editors_told_at.is_(None))
+        .values(editors_told_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if not marked.rowcount:
+        return False
+    run = session.get(DigestRun, run_id)
+    digest = session.get(Digest, run.digest_id)
+    try:
+        _mail_editors(session, digest, run, config)
+    except redis.RedisError as exc:
+        log.warning("digest %s: the editors were not told of draft issue %s yet (%s); the next sweep tries"
+                    " again", digest.id, run.issue_id, exc)  # fmt: skip
+        session.execute(
+            update(DigestRun)
+            .where(DigestRun.id == run_id)
+            .values(editors_told_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return False
+    return True
+
+
 def _mail_editors(session: Session, digest: Digest, run: DigestRun, config: Any) -> None:
-    """Tell the editors that a draft waits (one message each, named by run and editor)."""
+    """Queue the mail that tells the editors a draft waits; raises RedisError when Redis cannot take it."""
     local = run.slot_at.astimezone(ZoneInfo(digest.timezone))
     context = {
         "digest_subject": digest.subject,
@@ -195,9 +243,4 @@ def _mail_editors(session: Session, digest: Digest, run: DigestRun, config: Any)
         (("digest_draft", user.email, context, "de"), f"digest-draft-{run.id}-{user.id}")
         for user in editors(session)
     ]
-    try:
-        queue_transactional_mails(messages)
-    except redis.RedisError as exc:
-        log.warning(
-            "digest %s: the editors were not told of draft issue %s (%s)", digest.id, run.issue_id, exc
-        )
+    queue_transactional_mails(messages)

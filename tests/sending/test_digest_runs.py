@@ -19,11 +19,13 @@ from newsletter.platform import audit
 from newsletter.platform.access import StaffRole
 from newsletter.platform.audit import AuditEntry
 from newsletter.platform.queues import get_queue
+from newsletter.platform.redis_server import limiter_storage_uri
 from newsletter.sending import digest_runs
 from newsletter.sending.models import Delivery
 from tests.editorial.factories import make_article, make_issue
 from tests.readers.factories import make_newsletter, make_reader
 from tests.staff.factories import staff_user
+from tests.support.smtp import free_port
 from tests.support.worker import run_jobs
 
 
@@ -98,6 +100,42 @@ def test_a_slot_builds_a_draft_of_the_articles_since_the_last_issue_and_mails_th
     assert f"http://localhost/staff/issues/{issue.id}" in body and "2 Artikeln" in body
     assert "Ein Digest-Entwurf wartet" in mails[0]["Subject"]
 
+
+
+def test_with_redis_down_the_draft_is_built_and_a_later_sweep_tells_the_editors_once(
+    app, db, newsletter, relay, make_app, redis_url
+):
+    """Redis really unreachable for the clock that builds the slot (its queue on a closed port): the draft
+    is there, its editors untold; the next sweeps with Redis back tell them once, however many run."""
+    digest = make_digest(db, app, newsletter)
+    slot, now = _slot_now(digest)
+    make_article(db, "Agenten im Büro").published_at = slot - timedelta(hours=2)
+    db.session.commit()
+    staff_user(db, "eda@example.org", name="Eda")
+    down = make_app(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", CHECK_SERVICES=False,
+                    RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_url))  # fmt: skip
+    with down.app_context():
+        from db import db as down_db
+
+        built = digest_runs.build_due(down_db.session, down.config, now=now)
+        down_db.session.remove()
+    assert [b.state for b in built] == ["draft"]
+    run = db.session.get(DigestRun, built[0].run_id)
+    assert run.editors_told_at is None and db.session.get(Issue, built[0].issue_id) is not None
+    assert len(get_queue("transactional")) == 0
+
+    # Redis is back: the next sweeps build nothing new and tell the editors once.
+    assert digest_runs.build_due(db.session, app.config, now=now + timedelta(minutes=1)) == []
+    assert digest_runs.build_due(db.session, app.config, now=now + timedelta(minutes=2)) == []
+    run_jobs(app)
+    [mail] = relay.wait_for(1)
+    assert mail["To"] == "eda@example.org" and "Ein Digest-Entwurf wartet" in mail["Subject"]
+    db.session.expire_all()
+    assert db.session.get(DigestRun, run.id).editors_told_at is not None
+    run_jobs(app)
+    assert len(relay.messages) == 1
+    # A draft older than the grace period is not told any more (the desk lists it).
+    assert digest_runs.tell_waiting_editors(db.session, app.config, since=now + timedelta(hours=1)) == 0
 
 def test_the_next_slot_takes_only_what_came_after_the_drafted_one(app, db, newsletter):
     digest = make_digest(db, app, newsletter)

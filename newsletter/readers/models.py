@@ -391,6 +391,7 @@ class WelcomeMail(Base):
     # welcome was turned off) or "failed" (refused by the relay).
     status: Mapped[str] = mapped_column(String(20), default="waiting")
     sent_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]  # when a worker took it to send ("sending")
 
 
 class Referral(Base):

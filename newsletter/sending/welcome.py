@@ -22,13 +22,14 @@ import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from db import utcnow
@@ -57,6 +58,9 @@ MAX_INTRO = 20_000
 MAX_DELAY_MINUTES = 30 * 24 * 60  # a month
 MAX_ARTICLES = 10
 TEMPLATE = "welcome"
+IN_DOUBT_AFTER = timedelta(minutes=15)
+"""A welcome taken by a worker this long ago and still "sending": the worker died while sending it (one
+message's SMTP dialogue with all its time-outs takes a few minutes at most)."""
 
 log = logging.getLogger(__name__)
 
@@ -261,12 +265,13 @@ def send_welcome_mail(session: Session, welcome_mail_id: int, config: Mapping[st
     newsletters, or the welcome was turned off meanwhile ("skipped"). A temporary refusal gives the row
     back and raises, so RQ tries again; a permanent one marks it "failed". Commits.
 
-    At most once: a worker killed while it holds the row leaves it "sending" (counted as waiting), and it
-    is not sent again, as an uncertain ledger row of an issue is not."""
+    At most once: a worker killed while it holds the row leaves it "sending", and it is not sent again, as
+    an uncertain ledger row of an issue is not; after :data:`IN_DOUBT_AFTER` the figures count it as in
+    doubt rather than waiting."""
     claimed = session.execute(
         update(WelcomeMail)
         .where(WelcomeMail.id == welcome_mail_id, WelcomeMail.status == "waiting")
-        .values(status="sending")
+        .values(status="sending", claimed_at=utcnow())
         .returning(WelcomeMail.subscriber_id, WelcomeMail.newsletter_id)
     ).first()
     session.commit()
@@ -309,7 +314,8 @@ def send_welcome_mail(session: Session, welcome_mail_id: int, config: Mapping[st
         outcome = transactional.deliver(config, to, message, what="the welcome mail")
     except Exception:
         session.rollback()
-        session.execute(update(WelcomeMail).where(WelcomeMail.id == welcome_mail_id).values(status="waiting"))
+        given_back = {"status": "waiting", "claimed_at": None}
+        session.execute(update(WelcomeMail).where(WelcomeMail.id == welcome_mail_id).values(**given_back))
         session.commit()
         raise
     _finish(session, welcome_mail_id, "failed" if outcome.startswith("refused") else "sent")
@@ -348,14 +354,19 @@ def send_test(session: Session, newsletter_id: int, to: str, locale: str, varian
     )
 
 
-def welcome_figures(session: Session, newsletter_id: int) -> dict[str, int]:
-    """How many welcome mails of the newsletter are sent, waiting (or on their way), skipped, failed."""
-    rows = session.execute(
-        select(WelcomeMail.status, func.count())
-        .where(WelcomeMail.newsletter_id == newsletter_id)
-        .group_by(WelcomeMail.status)
+def welcome_figures(session: Session, newsletter_id: int, *, now: datetime | None = None) -> dict[str, int]:
+    """How many welcome mails of the newsletter are sent, waiting (or on their way), skipped, failed, and in
+    doubt: taken by a worker longer than :data:`IN_DOUBT_AFTER` ago and never finished (the worker was
+    killed while sending; the reader may or may not have the mail, and it is not sent again)."""
+    in_doubt_since = (now or utcnow()) - IN_DOUBT_AFTER
+    stuck = (WelcomeMail.status == "sending") & (
+        WelcomeMail.claimed_at.is_(None) | (WelcomeMail.claimed_at < in_doubt_since)
     )
-    figures = {"sent": 0, "waiting": 0, "skipped": 0, "failed": 0}
+    shown = case((stuck, "uncertain"), else_=WelcomeMail.status)
+    rows = session.execute(
+        select(shown, func.count()).where(WelcomeMail.newsletter_id == newsletter_id).group_by(shown)
+    )
+    figures = {"sent": 0, "waiting": 0, "skipped": 0, "failed": 0, "uncertain": 0}
     for status, count in rows:
         figures["waiting" if status == "sending" else status] += count
     return figures

@@ -324,7 +324,42 @@ def test_a_temporary_refusal_gives_the_row_back_and_the_next_try_sends(app, db, 
         "waiting": 0,
         "skipped": 0,
         "failed": 0,
+        "uncertain": 0,
     }
+
+
+def test_a_welcome_whose_worker_died_mid_send_is_in_doubt_and_never_sent_twice(
+    app, client, db, relay, news, editor
+):
+    """A worker killed while it held the row leaves it "sending": in doubt once it is older than any
+    sending takes, shown so on the welcome page, and never sent again, by the job or by the sweep."""
+    _turn_on(db, news)
+    reader = make_pending_reader(db, "leserin@example.org", newsletters=[news])
+    subscribers.confirm(db.session, reader)
+    db.session.commit()
+    row_id = db.session.scalar(select(WelcomeMail.id))
+    # What the killed worker left: its claim, and nothing after it.
+    claimed_at = utcnow()
+    db.session.execute(
+        update(WelcomeMail).where(WelcomeMail.id == row_id).values(
+            status="sending", claimed_at=claimed_at, enqueued_at=claimed_at
+        )
+    )
+    db.session.commit()
+    on_its_way = welcome.welcome_figures(db.session, news.id)
+    assert (on_its_way["waiting"], on_its_way["uncertain"]) == (1, 0)  # just taken: on its way
+    later = claimed_at + welcome.IN_DOUBT_AFTER + timedelta(seconds=1)
+    in_doubt = welcome.welcome_figures(db.session, news.id, now=later)
+    assert (in_doubt["waiting"], in_doubt["uncertain"]) == (0, 1)
+    db.session.execute(
+        update(WelcomeMail).values(claimed_at=claimed_at - welcome.IN_DOUBT_AFTER - timedelta(seconds=1))
+    )
+    db.session.commit()
+    page = text_of(client.get(f"/staff/newsletters/{news.id}/welcome"))
+    assert "Ungewiss: 1 (ein Worker brach beim Senden ab" in page and "wartend: 0" in page
+    assert welcome.send_welcome_mail(db.session, row_id, _config(app, relay)) == "nothing to do"
+    run_jobs(app)
+    assert _welcomes(relay) == []
 
 
 def test_a_reader_who_paused_gets_no_welcome(app, client, db, relay, news):

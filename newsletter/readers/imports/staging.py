@@ -321,7 +321,10 @@ def count_outcomes(record: SubscriberImport, figures: dict[str, int]) -> None:
 
 
 SETTLE_ROWS = 50_000
-SETTLE_CONNECTIONS = 2  # settling threads, each with a connection of its own (bench.import: 2 beat 1)
+# Settling threads, each with a connection of its own. While one waits for the server, another's chunk
+# is worked on: on two cores a million rows took 11.2-12.0 s with 3, 11.7-16.2 s with 2, 14.0 s with 1
+# and 11.8-13.7 s with 4 (``bench.import --connections``, 8 December).
+SETTLE_CONNECTIONS = 3
 
 
 def _foreign_keys_checked_per_statement(connection: Connection) -> bool:

@@ -96,7 +96,7 @@ def subscribe(
     each and nothing for the caller to commit (a transaction around one statement would cost a BEGIN and
     a COMMIT round trip more). Every write of a sign-up is in that one statement, so it stands or falls
     whole; the answer goes out after PostgreSQL has made it durable. There ``session`` may be the engine
-    itself: the sign-up forms open no session (opening and closing one cost a tenth of a sign-up)."""
+    itself: the sign-up forms open no session (opening and closing one cost 7 % of a sign-up)."""
     source = clean_source(source)
     bind = session if isinstance(session, Engine) else session.get_bind()
     if bind.dialect.name == "postgresql":

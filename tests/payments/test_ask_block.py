@@ -15,12 +15,11 @@ from db import utcnow
 from newsletter.editorial.models import Issue
 from newsletter.readers.models import AskFrequency, Subscriber
 from newsletter.sending.models import Delivery
-from payments.models import Donation, DonationKind
-from tests.payments.factories import make_donation, make_donor, make_payment, open_donation
+from payments.models import DonationKind
+from tests.payments.factories import donate, make_donation, make_donor, make_payment, open_donation
 from tests.readers.factories import make_reader
 from tests.sending.factories import issue_with_readers, start_send
 from tests.support import stripe_api as s
-from tests.support.web import csrf_token
 from tests.support.worker import run_jobs
 
 
@@ -41,10 +40,7 @@ def _give(client, db, email: str, kind: DonationKind, *, fail_renewal: bool = Fa
 
 def _give_yearly(client, db, stripe_api, email: str) -> None:
     """A yearly gift as a reader makes it: the donate form, the stand-in's Checkout, Stripe's events."""
-    answer = client.post("/spenden", data={"csrf_token": csrf_token(client, "/spenden"), "kind": "yearly",
-                                           "preset": "500"})  # fmt: skip
-    assert answer.status_code == 303
-    donation = db.session.scalars(select(Donation).order_by(Donation.id.desc())).first()
+    donation = donate(client, db, "yearly")
     for evt in stripe_api.world.complete_session(donation.stripe_session_id, email=email):
         assert s.post_event(client, evt).status_code == 200
 
